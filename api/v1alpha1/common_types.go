@@ -1,0 +1,77 @@
+package v1alpha1
+
+// Condition types shared by every kind.
+const (
+	// ConditionReady is True when the cloud matches the spec.
+	ConditionReady = "Ready"
+	// ConditionProgressing is True while the operator is still acting to reach the spec.
+	ConditionProgressing = "Progressing"
+)
+
+// Condition reasons shared by every kind. Each names what a person should look at.
+const (
+	// ReasonReady: the object is reconciled and up to date.
+	ReasonReady = "Ready"
+	// ReasonReconciling: the operator is creating or updating cloud resources.
+	ReasonReconciling = "Reconciling"
+	// ReasonDeleting: the object is being deleted and its cloud resources removed.
+	ReasonDeleting = "Deleting"
+	// ReasonInvalidConfiguration: the spec cannot be acted on as written; fix it.
+	// The operator does not retry until the object changes.
+	ReasonInvalidConfiguration = "InvalidConfiguration"
+	// ReasonCredentialsError: the credentials Secret is missing, malformed, or rejected by
+	// Keystone.
+	ReasonCredentialsError = "CredentialsError"
+	// ReasonTransientError: OpenStack answered with a temporary failure (5xx, 429,
+	// timeout); the operator retries with back-off.
+	ReasonTransientError = "TransientError"
+	// ReasonDependencyNotFound: something the spec names (a domain, role, group, user, or
+	// project to import) does not exist in OpenStack yet; the operator retries.
+	ReasonDependencyNotFound = "DependencyNotFound"
+	// ReasonCloudRefused: OpenStack refused a request for a reason retrying will not
+	// change (for example a policy forbids it); the message quotes the cloud's answer.
+	ReasonCloudRefused = "CloudRefused"
+	// ReasonAlreadyExists: a project with the wanted name exists and was not created by
+	// this object; adopt it with spec.import or choose another name.
+	ReasonAlreadyExists = "AlreadyExists"
+	// ReasonDeletionBlocked: deletion waits because the project still holds resources the
+	// operator did not create (servers, volumes, ports); the message lists them.
+	ReasonDeletionBlocked = "DeletionBlocked"
+)
+
+// CloudCredentialsReference names a clouds.yaml in a Secret of the object's own
+// namespace, and the cloud in it to use.
+type CloudCredentialsReference struct {
+	// secretName is the name of a Secret in the same namespace. It holds the key
+	// clouds.yaml and, optionally, the key cacert with a PEM CA bundle.
+	// +required
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=253
+	SecretName string `json:"secretName"`
+
+	// cloudName is the entry of clouds.yaml to use.
+	// +required
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=255
+	CloudName string `json:"cloudName"`
+}
+
+// DeletionPolicy says what happens to the OpenStack resources when the object goes.
+// +kubebuilder:validation:Enum=Delete;Retain
+type DeletionPolicy string
+
+const (
+	// DeletionPolicyDelete removes the OpenStack resources with the object.
+	DeletionPolicyDelete DeletionPolicy = "Delete"
+	// DeletionPolicyRetain leaves the OpenStack resources in place.
+	DeletionPolicyRetain DeletionPolicy = "Retain"
+)
+
+// LocalObjectReference names an object of a known kind in the same namespace.
+type LocalObjectReference struct {
+	// name of the object.
+	// +required
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=253
+	Name string `json:"name"`
+}

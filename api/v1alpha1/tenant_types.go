@@ -1,0 +1,242 @@
+package v1alpha1
+
+import (
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+)
+
+// TenantFinalizer holds a Tenant until its project has been deleted or released.
+const TenantFinalizer = "whitehall.cloud/tenant"
+
+// TenantSpec describes a department's OpenStack project: the project itself, the people
+// who may use it, and what happens to it when the Tenant goes.
+//
+// +kubebuilder:validation:XValidation:rule="(has(self.project) && has(self.project.name) ? self.project.name : '') == (has(oldSelf.project) && has(oldSelf.project.name) ? oldSelf.project.name : '')",message="project.name is immutable"
+// +kubebuilder:validation:XValidation:rule="(has(self.project) && has(self.project.domain) ? self.project.domain : 'default') == (has(oldSelf.project) && has(oldSelf.project.domain) ? oldSelf.project.domain : 'default')",message="project.domain is immutable"
+// +kubebuilder:validation:XValidation:rule="has(self.__import__) == has(oldSelf.__import__)",message="import cannot be added or removed after creation"
+// +kubebuilder:validation:XValidation:rule="!has(self.__import__) || !has(self.project) || !has(self.project.name)",message="project.name cannot be combined with import: an imported project keeps its own name"
+type TenantSpec struct {
+	// cloudCredentialsRef names the clouds.yaml Secret, in this Tenant's namespace, whose
+	// credentials manage the project. They need the admin role: the operator creates
+	// projects and assigns roles.
+	// +required
+	CloudCredentialsRef CloudCredentialsReference `json:"cloudCredentialsRef"`
+
+	// project describes the OpenStack project.
+	// +optional
+	// +kubebuilder:default={}
+	Project ProjectSpec `json:"project,omitempty"`
+
+	// roleAssignments is the complete set of role assignments this Tenant manages on its
+	// project. Roles listed are granted; roles that a listed principal holds on the project
+	// but that are not listed are revoked, as are all roles of a principal removed from
+	// this list. Assignments of principals that this Tenant never listed are left alone.
+	// +optional
+	// +listType=atomic
+	// +kubebuilder:validation:MaxItems=64
+	// +kubebuilder:validation:XValidation:rule="self.all(a, self.exists_one(b, (has(a.group) && has(b.group) && a.group == b.group && (has(a.groupDomain) ? a.groupDomain : '') == (has(b.groupDomain) ? b.groupDomain : '')) || (has(a.user) && has(b.user) && a.user == b.user && (has(a.userDomain) ? a.userDomain : '') == (has(b.userDomain) ? b.userDomain : ''))))",message="each group or user may appear only once in roleAssignments; list all its roles in one entry"
+	RoleAssignments []RoleAssignment `json:"roleAssignments,omitempty"`
+
+	// import adopts an existing project instead of creating one. Once adopted, the project
+	// is managed like any other: its description, tags and enabled flag follow the spec,
+	// and deletionPolicy applies to it.
+	// +optional
+	Import *ProjectImport `json:"import,omitempty"`
+
+	// deletionPolicy says what happens to the project when the Tenant is deleted: Delete
+	// removes it (refused while it still holds servers, volumes or ports), Retain leaves it.
+	// +optional
+	// +kubebuilder:default=Delete
+	DeletionPolicy DeletionPolicy `json:"deletionPolicy,omitempty"`
+}
+
+// ProjectSpec describes the project in Keystone.
+type ProjectSpec struct {
+	// name of the project; defaults to <namespace>-<tenant name>. Immutable.
+	// +optional
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=64
+	// +kubebuilder:validation:Pattern=`^[^,/]+$`
+	Name *string `json:"name,omitempty"`
+
+	// domain holds the project: a domain name or ID. Immutable.
+	// +optional
+	// +kubebuilder:default=default
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=64
+	Domain string `json:"domain,omitempty"`
+
+	// description of the project.
+	// +optional
+	// +kubebuilder:validation:MaxLength=1024
+	Description *string `json:"description,omitempty"`
+
+	// tags on the project; Keystone forbids ',' and '/' in a tag.
+	// +optional
+	// +listType=set
+	// +kubebuilder:validation:MaxItems=80
+	// +kubebuilder:validation:items:MinLength=1
+	// +kubebuilder:validation:items:MaxLength=255
+	// +kubebuilder:validation:items:Pattern=`^[^,/]+$`
+	Tags []string `json:"tags,omitempty"`
+
+	// enabled says whether people can use the project; a disabled project refuses tokens.
+	// +optional
+	// +kubebuilder:default=true
+	Enabled *bool `json:"enabled,omitempty"`
+}
+
+// RoleAssignment grants roles on the project to exactly one group or user.
+//
+// +kubebuilder:validation:XValidation:rule="has(self.group) != has(self.user)",message="exactly one of group or user must be set"
+// +kubebuilder:validation:XValidation:rule="!has(self.groupDomain) || has(self.group)",message="groupDomain can only be set with group"
+// +kubebuilder:validation:XValidation:rule="!has(self.userDomain) || has(self.user)",message="userDomain can only be set with user"
+type RoleAssignment struct {
+	// group is a Keystone group name or ID.
+	// +optional
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=255
+	Group *string `json:"group,omitempty"`
+
+	// groupDomain is the domain (name or ID) to look a group name up in; defaults to the
+	// project's domain.
+	// +optional
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=64
+	GroupDomain *string `json:"groupDomain,omitempty"`
+
+	// user is a Keystone user name or ID.
+	// +optional
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=255
+	User *string `json:"user,omitempty"`
+
+	// userDomain is the domain (name or ID) to look a user name up in; defaults to the
+	// project's domain.
+	// +optional
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=64
+	UserDomain *string `json:"userDomain,omitempty"`
+
+	// roles are Keystone role names or IDs.
+	// +required
+	// +listType=set
+	// +kubebuilder:validation:MinItems=1
+	// +kubebuilder:validation:MaxItems=32
+	// +kubebuilder:validation:items:MinLength=1
+	// +kubebuilder:validation:items:MaxLength=255
+	Roles []string `json:"roles"`
+}
+
+// ProjectImport finds an existing project to adopt.
+//
+// +kubebuilder:validation:XValidation:rule="has(self.id) != has(self.name)",message="exactly one of import.id or import.name must be set"
+// +kubebuilder:validation:XValidation:rule="self == oldSelf",message="import is immutable"
+type ProjectImport struct {
+	// id of the project to adopt.
+	// +optional
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=64
+	ID *string `json:"id,omitempty"`
+
+	// name of the project to adopt, looked up in project.domain.
+	// +optional
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=64
+	Name *string `json:"name,omitempty"`
+}
+
+// TenantStatus reports the project as OpenStack holds it.
+type TenantStatus struct {
+	// projectID is the Keystone ID of the project. It is written as soon as the project
+	// exists, so the operator never creates it twice.
+	// +optional
+	ProjectID string `json:"projectID,omitempty"`
+
+	// projectName is the project's name in Keystone.
+	// +optional
+	ProjectName string `json:"projectName,omitempty"`
+
+	// domainID is the Keystone ID of the project's domain.
+	// +optional
+	DomainID string `json:"domainID,omitempty"`
+
+	// adopted is true when the project existed before this Tenant and was imported.
+	// +optional
+	Adopted bool `json:"adopted,omitempty"`
+
+	// roleAssignments are the assignments this Tenant holds on the project, by ID. They
+	// tell the operator what to revoke when a principal leaves the spec.
+	// +optional
+	// +listType=atomic
+	RoleAssignments []AppliedRoleAssignment `json:"roleAssignments,omitempty"`
+
+	// observedGeneration is the generation of the spec that status describes.
+	// +optional
+	ObservedGeneration int64 `json:"observedGeneration,omitempty"`
+
+	// conditions: Ready and Progressing.
+	// +optional
+	// +listType=map
+	// +listMapKey=type
+	// +patchStrategy=merge
+	// +patchMergeKey=type
+	Conditions []metav1.Condition `json:"conditions,omitempty" patchStrategy:"merge" patchMergeKey:"type"`
+}
+
+// AppliedRoleAssignment is one principal's roles on the project, by Keystone ID.
+type AppliedRoleAssignment struct {
+	// groupID of the principal, when it is a group.
+	// +optional
+	GroupID string `json:"groupID,omitempty"`
+	// userID of the principal, when it is a user.
+	// +optional
+	UserID string `json:"userID,omitempty"`
+	// roleIDs granted.
+	// +listType=set
+	RoleIDs []string `json:"roleIDs"`
+}
+
+// Tenant is a department's OpenStack project with its people: the unit a platform team
+// hands to a department.
+//
+// +kubebuilder:object:root=true
+// +kubebuilder:subresource:status
+// +kubebuilder:resource:shortName=tn,categories=whitehall
+// +kubebuilder:printcolumn:name="Project",type=string,JSONPath=`.status.projectName`
+// +kubebuilder:printcolumn:name="Project ID",type=string,JSONPath=`.status.projectID`,priority=1
+// +kubebuilder:printcolumn:name="Ready",type=string,JSONPath=`.status.conditions[?(@.type=="Ready")].status`
+// +kubebuilder:printcolumn:name="Reason",type=string,JSONPath=`.status.conditions[?(@.type=="Ready")].reason`
+// +kubebuilder:printcolumn:name="Age",type=date,JSONPath=`.metadata.creationTimestamp`
+type Tenant struct {
+	metav1.TypeMeta   `json:",inline"`
+	metav1.ObjectMeta `json:"metadata,omitempty"`
+
+	// +required
+	Spec TenantSpec `json:"spec"`
+	// +optional
+	Status TenantStatus `json:"status,omitempty"`
+}
+
+// TenantList is a list of Tenants.
+//
+// +kubebuilder:object:root=true
+type TenantList struct {
+	metav1.TypeMeta `json:",inline"`
+	metav1.ListMeta `json:"metadata,omitempty"`
+	Items           []Tenant `json:"items"`
+}
+
+func init() {
+	SchemeBuilder.Register(&Tenant{}, &TenantList{})
+}
+
+// ProjectName is the name the project has or will have in Keystone.
+func (t *Tenant) ProjectName() string {
+	if t.Spec.Project.Name != nil {
+		return *t.Spec.Project.Name
+	}
+	if t.Status.ProjectName != "" {
+		return t.Status.ProjectName
+	}
+	return t.Namespace + "-" + t.Name
+}

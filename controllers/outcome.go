@@ -1,0 +1,116 @@
+package controllers
+
+import (
+	"errors"
+	"math/rand/v2"
+	"time"
+
+	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	ctrl "sigs.k8s.io/controller-runtime"
+
+	whv1 "github.com/whitehall-cloud/whitehall-operator/api/v1alpha1"
+	"github.com/whitehall-cloud/whitehall-operator/internal/openstack"
+)
+
+// Retry intervals for problems no watch can signal the end of.
+const (
+	// dependencyRetry: a domain, role, group or user the spec names may be created later.
+	dependencyRetry = time.Minute
+	// blockedRetry: a department may still be emptying its project.
+	blockedRetry = 30 * time.Second
+)
+
+// specError is a problem with the spec or with the cloud's state that retrying cannot
+// fix: it is reported with its reason and the object waits for a change.
+type specError struct {
+	reason  string
+	message string
+}
+
+func (e *specError) Error() string { return e.message }
+
+func newSpecError(reason, message string) error {
+	return &specError{reason: reason, message: message}
+}
+
+// blockedError means deletion waits for something outside the operator's hands.
+type blockedError struct{ message string }
+
+func (e *blockedError) Error() string { return e.message }
+
+// outcome turns the error of a reconcile into the Ready and Progressing conditions and
+// the result. It is the one place that decides what is retried, how soon, and what a
+// person reads in the conditions.
+type outcome struct {
+	reason      string
+	message     string
+	progressing bool
+	// requeueAfter is the fixed retry interval; zero with retry set means the
+	// controller's exponential back-off.
+	requeueAfter time.Duration
+	retry        bool
+}
+
+func classify(err error, readyMessage string, resync time.Duration) outcome {
+	var spec *specError
+	var blocked *blockedError
+	switch {
+	case err == nil:
+		return outcome{reason: whv1.ReasonReady, message: readyMessage, requeueAfter: jitter(resync)}
+	case errors.As(err, &spec):
+		// A spec problem is re-checked at the resync period, never hammered.
+		return outcome{reason: spec.reason, message: spec.message, requeueAfter: jitter(resync)}
+	case errors.As(err, &blocked):
+		return outcome{reason: whv1.ReasonDeletionBlocked, message: blocked.message, progressing: true, requeueAfter: blockedRetry}
+	case errors.Is(err, openstack.ErrCredentials):
+		// The Secret watch brings the object back when the credentials change.
+		return outcome{reason: whv1.ReasonCredentialsError, message: err.Error(), requeueAfter: jitter(resync)}
+	case openstack.IsNotFound(err):
+		return outcome{reason: whv1.ReasonDependencyNotFound, message: openstack.Message(err), progressing: true, requeueAfter: dependencyRetry}
+	case openstack.IsRetryable(err):
+		o := outcome{reason: whv1.ReasonTransientError, message: openstack.Message(err), progressing: true, retry: true}
+		if after, ok := openstack.RetryAfter(err); ok {
+			o.requeueAfter = after
+		}
+		return o
+	default:
+		return outcome{reason: whv1.ReasonCloudRefused, message: openstack.Message(err), requeueAfter: jitter(resync)}
+	}
+}
+
+// apply writes the outcome into conditions for the given generation.
+func (o outcome) apply(conditions *[]metav1.Condition, generation int64) {
+	ready := metav1.ConditionFalse
+	if o.reason == whv1.ReasonReady {
+		ready = metav1.ConditionTrue
+	}
+	progressing, progressingReason := metav1.ConditionFalse, o.reason
+	if o.progressing {
+		progressing = metav1.ConditionTrue
+	}
+	meta.SetStatusCondition(conditions, metav1.Condition{
+		Type: whv1.ConditionReady, Status: ready, Reason: o.reason, Message: o.message, ObservedGeneration: generation,
+	})
+	meta.SetStatusCondition(conditions, metav1.Condition{
+		Type: whv1.ConditionProgressing, Status: progressing, Reason: progressingReason, Message: o.message, ObservedGeneration: generation,
+	})
+}
+
+// result is what the reconcile returns: an error only for retryable failures without a
+// known wait, so controller-runtime backs off exponentially.
+func (o outcome) result(err error) (ctrl.Result, error) {
+	if o.retry && o.requeueAfter == 0 {
+		return ctrl.Result{}, err
+	}
+	return ctrl.Result{RequeueAfter: o.requeueAfter}, nil
+}
+
+// jitter spreads periodic resyncs by up to +10% so objects created together do not
+// resync together.
+func jitter(d time.Duration) time.Duration {
+	if d <= 0 {
+		return 0
+	}
+	return d + time.Duration(rand.Int64N(int64(d)/10+1))
+}

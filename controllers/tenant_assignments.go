@@ -1,0 +1,138 @@
+package controllers
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"strings"
+
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/utils/ptr"
+
+	whv1 "github.com/whitehall-cloud/whitehall-operator/api/v1alpha1"
+	"github.com/whitehall-cloud/whitehall-operator/internal/openstack"
+)
+
+// principal is a group or a user, by Keystone ID.
+type principal struct{ groupID, userID string }
+
+func (p principal) String() string {
+	if p.groupID != "" {
+		return "group " + p.groupID
+	}
+	return "user " + p.userID
+}
+
+// reconcileAssignments makes the roles of every principal the Tenant manages exactly
+// those in the spec: one list call, then only the grants and revocations that differ.
+func (r *TenantReconciler) reconcileAssignments(ctx context.Context, cloud TenantCloud, t *whv1.Tenant) error {
+	desired, err := desiredAssignments(ctx, cloud, t)
+	if err != nil {
+		return err
+	}
+	// Principals this Tenant manages: those in the spec now, and those it granted before
+	// (so a principal removed from the spec loses its roles).
+	managed := map[principal]bool{}
+	for p := range desired {
+		managed[p] = true
+	}
+	for _, a := range t.Status.RoleAssignments {
+		managed[principal{a.GroupID, a.UserID}] = true
+	}
+
+	actual, err := cloud.ListAssignments(ctx, t.Status.ProjectID)
+	if err != nil {
+		return err
+	}
+	held := map[openstack.Assignment]bool{}
+	for _, a := range actual {
+		held[a] = true
+	}
+
+	var changes []string
+	for p, roles := range desired {
+		for _, role := range roles {
+			a := openstack.Assignment{GroupID: p.groupID, UserID: p.userID, RoleID: role}
+			if held[a] {
+				continue
+			}
+			if err := cloud.Grant(ctx, t.Status.ProjectID, a); err != nil {
+				return err
+			}
+			changes = append(changes, fmt.Sprintf("granted role %s to %s", role, p))
+		}
+	}
+	for a := range held {
+		p := principal{a.GroupID, a.UserID}
+		if !managed[p] || slices.Contains(desired[p], a.RoleID) {
+			continue
+		}
+		if err := cloud.Revoke(ctx, t.Status.ProjectID, a); err != nil {
+			return err
+		}
+		changes = append(changes, fmt.Sprintf("revoked role %s from %s", a.RoleID, p))
+	}
+
+	t.Status.RoleAssignments = appliedAssignments(desired)
+	if len(changes) > 0 {
+		slices.Sort(changes)
+		r.Recorder.Eventf(t, nil, corev1.EventTypeNormal, "RolesUpdated", "UpdateRoleAssignments",
+			"On project %s: %s", t.Status.ProjectID, strings.Join(changes, "; "))
+	}
+	return nil
+}
+
+// desiredAssignments resolves the spec's names to IDs: principal → sorted role IDs.
+func desiredAssignments(ctx context.Context, cloud TenantCloud, t *whv1.Tenant) (map[principal][]string, error) {
+	out := map[principal][]string{}
+	for _, ra := range t.Spec.RoleAssignments {
+		p, err := resolvePrincipal(ctx, cloud, t.Spec.Project.Domain, ra)
+		if err != nil {
+			return nil, err
+		}
+		for _, role := range ra.Roles {
+			id, err := cloud.RoleID(ctx, role)
+			if err != nil {
+				return nil, err
+			}
+			if !slices.Contains(out[p], id) {
+				out[p] = append(out[p], id)
+			}
+		}
+		slices.Sort(out[p])
+	}
+	return out, nil
+}
+
+// resolvePrincipal finds the group or user of one assignment, in its own domain or else
+// the project's.
+func resolvePrincipal(ctx context.Context, dir openstack.Directory, projectDomain string, ra whv1.RoleAssignment) (principal, error) {
+	name, domain, lookup := ra.User, ra.UserDomain, dir.UserID
+	if ra.Group != nil {
+		name, domain, lookup = ra.Group, ra.GroupDomain, dir.GroupID
+	}
+	domainID, err := dir.DomainID(ctx, ptr.Deref(domain, projectDomain))
+	if err != nil {
+		return principal{}, err
+	}
+	id, err := lookup(ctx, *name, domainID)
+	if ra.Group != nil {
+		return principal{groupID: id}, err
+	}
+	return principal{userID: id}, err
+}
+
+// appliedAssignments is the status form of the desired set, in a stable order.
+func appliedAssignments(desired map[principal][]string) []whv1.AppliedRoleAssignment {
+	out := make([]whv1.AppliedRoleAssignment, 0, len(desired))
+	for p, roles := range desired {
+		out = append(out, whv1.AppliedRoleAssignment{GroupID: p.groupID, UserID: p.userID, RoleIDs: roles})
+	}
+	slices.SortFunc(out, func(a, b whv1.AppliedRoleAssignment) int {
+		return strings.Compare(a.GroupID+"/"+a.UserID, b.GroupID+"/"+b.UserID)
+	})
+	if len(out) == 0 {
+		return nil
+	}
+	return out
+}

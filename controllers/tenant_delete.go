@@ -1,0 +1,105 @@
+package controllers
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+
+	corev1 "k8s.io/api/core/v1"
+	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
+
+	whv1 "github.com/whitehall-cloud/whitehall-operator/api/v1alpha1"
+	"github.com/whitehall-cloud/whitehall-operator/internal/openstack"
+)
+
+// maxListed bounds how many leftovers a DeletionBlocked message names.
+const maxListed = 5
+
+// reconcileDelete deletes or releases the project and then lets the Tenant go. It
+// reports done once the finalizer is removed.
+func (r *TenantReconciler) reconcileDelete(ctx context.Context, t *whv1.Tenant) (bool, error) {
+	if !controllerutil.ContainsFinalizer(t, whv1.TenantFinalizer) {
+		return true, nil
+	}
+	if t.Spec.DeletionPolicy == whv1.DeletionPolicyRetain {
+		if t.Status.ProjectID != "" {
+			r.Recorder.Eventf(t, nil, corev1.EventTypeNormal, "Retained", "ReleaseProject",
+				"Left project %s in OpenStack (deletionPolicy Retain)", t.Status.ProjectID)
+		}
+		return r.release(ctx, t)
+	}
+
+	cloud, err := r.Clouds(ctx, credentialsRef(t.Namespace, t.Spec.CloudCredentialsRef))
+	if err != nil {
+		if errors.Is(err, openstack.ErrCredentials) && t.Status.ProjectID == "" {
+			// These credentials never created anything: nothing to clean up.
+			return r.release(ctx, t)
+		}
+		return false, err
+	}
+
+	projectID := t.Status.ProjectID
+	if projectID == "" && t.Spec.Import == nil {
+		// A crash may have come between creating the project and recording its ID.
+		domainID, err := cloud.DomainID(ctx, t.Spec.Project.Domain)
+		if err != nil && !openstack.IsNotFound(err) {
+			return false, err
+		}
+		if err == nil {
+			p, err := cloud.FindProject(ctx, domainID, t.ProjectName())
+			switch {
+			case err == nil && p.Owner == string(t.UID):
+				projectID = p.ID
+			case err != nil && !openstack.IsNotFound(err):
+				return false, err
+			}
+		}
+	}
+
+	if projectID != "" {
+		contents, err := cloud.ProjectContents(ctx, projectID, nil)
+		if err != nil {
+			return false, err
+		}
+		if !contents.IsEmpty() {
+			msg := fmt.Sprintf("project %s still holds %s; delete them, or set deletionPolicy: Retain to keep the project",
+				projectID, describeContents(contents))
+			r.Recorder.Eventf(t, nil, corev1.EventTypeWarning, whv1.ReasonDeletionBlocked, "DeleteProject", msg)
+			return false, &blockedError{message: msg}
+		}
+		if err := cloud.DeleteProject(ctx, projectID); err != nil {
+			return false, err
+		}
+		r.Recorder.Eventf(t, nil, corev1.EventTypeNormal, "Deleted", "DeleteProject", "Deleted project %s", projectID)
+	}
+	return r.release(ctx, t)
+}
+
+// release removes the finalizer, letting the Tenant go.
+func (r *TenantReconciler) release(ctx context.Context, t *whv1.Tenant) (bool, error) {
+	controllerutil.RemoveFinalizer(t, whv1.TenantFinalizer)
+	if err := r.Update(ctx, t); err != nil {
+		return false, err
+	}
+	return true, nil
+}
+
+// describeContents names what is left, a few of each kind.
+func describeContents(c openstack.Contents) string {
+	var parts []string
+	for _, group := range []struct {
+		kind  string
+		items []string
+	}{{"server", c.Servers}, {"volume", c.Volumes}, {"port", c.Ports}} {
+		if n := len(group.items); n > 0 {
+			shown := group.items[:min(n, maxListed)]
+			more := ""
+			if n > maxListed {
+				more = fmt.Sprintf(" and %d more", n-maxListed)
+			}
+			parts = append(parts, fmt.Sprintf("%d %s(s): %s%s", n, group.kind, strings.Join(shown, ", "), more))
+		}
+	}
+	return strings.Join(parts, "; ")
+}

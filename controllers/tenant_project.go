@@ -1,0 +1,158 @@
+package controllers
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"strings"
+
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/utils/ptr"
+	ctrl "sigs.k8s.io/controller-runtime"
+
+	whv1 "github.com/whitehall-cloud/whitehall-operator/api/v1alpha1"
+	"github.com/whitehall-cloud/whitehall-operator/internal/openstack"
+)
+
+// reconcileProject finds, adopts or creates the project, repairs any drift in it, and
+// records it in status.
+func (r *TenantReconciler) reconcileProject(ctx context.Context, cloud TenantCloud, t *whv1.Tenant) error {
+	domainID, err := cloud.DomainID(ctx, t.Spec.Project.Domain)
+	if err != nil {
+		return err
+	}
+	project, err := r.observeProject(ctx, cloud, t, domainID)
+	if err != nil {
+		return err
+	}
+	if project == nil {
+		if project, err = r.createProject(ctx, cloud, t, domainID); err != nil {
+			return err
+		}
+	}
+	t.Status.ProjectID, t.Status.DomainID = project.ID, project.DomainID
+	if t.Status.ProjectName == "" {
+		// The name an imported project had when it was adopted is the name it keeps.
+		t.Status.ProjectName = project.Name
+	}
+
+	update, changed := projectDrift(t, project)
+	if update.IsEmpty() {
+		return nil
+	}
+	if _, err := cloud.UpdateProject(ctx, project.ID, update); err != nil {
+		return err
+	}
+	t.Status.ProjectName = t.ProjectName()
+	r.Recorder.Eventf(t, nil, corev1.EventTypeNormal, "Updated", "UpdateProject",
+		"Set %s of project %s to match the spec", strings.Join(changed, ", "), project.ID)
+	return nil
+}
+
+// observeProject returns the project this Tenant owns, adopting an imported one, or nil
+// when the project is still to be created.
+func (r *TenantReconciler) observeProject(ctx context.Context, cloud TenantCloud, t *whv1.Tenant, domainID string) (*openstack.Project, error) {
+	if t.Status.ProjectID != "" {
+		p, err := cloud.GetProject(ctx, t.Status.ProjectID)
+		switch {
+		case err == nil:
+			return p, nil
+		case !openstack.IsNotFound(err):
+			return nil, err
+		case t.Status.Adopted:
+			return nil, newSpecError(whv1.ReasonDependencyNotFound,
+				fmt.Sprintf("the imported project %s no longer exists in OpenStack", t.Status.ProjectID))
+		}
+		// Deleted by hand: it is recreated, like any other drift.
+		ctrl.LoggerFrom(ctx).Info("project deleted outside the operator; recreating it", "projectID", t.Status.ProjectID)
+		t.Status.ProjectID, t.Status.RoleAssignments = "", nil
+	}
+	if imp := t.Spec.Import; imp != nil {
+		return r.adoptProject(ctx, cloud, t, domainID)
+	}
+	p, err := cloud.FindProject(ctx, domainID, t.ProjectName())
+	switch {
+	case openstack.IsNotFound(err):
+		return nil, nil
+	case err != nil:
+		return nil, err
+	case p.Owner != string(t.UID):
+		// Never take over a stranger's project by accident: adoption is explicit.
+		return nil, newSpecError(whv1.ReasonAlreadyExists, fmt.Sprintf(
+			"project %q already exists in domain %s (%s) and was not created by this Tenant; set spec.import to adopt it, or choose another spec.project.name",
+			p.Name, domainID, p.ID))
+	}
+	// Created by this Tenant before a crash kept the ID from status.
+	return p, nil
+}
+
+func (r *TenantReconciler) adoptProject(ctx context.Context, cloud TenantCloud, t *whv1.Tenant, domainID string) (*openstack.Project, error) {
+	imp := t.Spec.Import
+	var (
+		p   *openstack.Project
+		err error
+	)
+	if imp.ID != nil {
+		p, err = cloud.GetProject(ctx, *imp.ID)
+	} else {
+		p, err = cloud.FindProject(ctx, domainID, *imp.Name)
+	}
+	if err != nil {
+		return nil, err
+	}
+	if p.DomainID != domainID {
+		return nil, newSpecError(whv1.ReasonInvalidConfiguration, fmt.Sprintf(
+			"project %s to import is in domain %s, not in spec.project.domain %q (%s)", p.ID, p.DomainID, t.Spec.Project.Domain, domainID))
+	}
+	t.Status.Adopted = true
+	t.Status.ProjectName = p.Name
+	r.Recorder.Eventf(t, nil, corev1.EventTypeNormal, "Adopted", "AdoptProject", "Adopted existing project %s (%s)", p.Name, p.ID)
+	return p, nil
+}
+
+func (r *TenantReconciler) createProject(ctx context.Context, cloud TenantCloud, t *whv1.Tenant, domainID string) (*openstack.Project, error) {
+	p, err := cloud.CreateProject(ctx, openstack.ProjectCreate{
+		Name:        t.ProjectName(),
+		DomainID:    domainID,
+		Description: ptr.Deref(t.Spec.Project.Description, ""),
+		Tags:        t.Spec.Project.Tags,
+		Enabled:     ptr.Deref(t.Spec.Project.Enabled, true),
+		Owner:       string(t.UID),
+	})
+	if err != nil {
+		return nil, err
+	}
+	t.Status.ProjectName = p.Name
+	r.Recorder.Eventf(t, nil, corev1.EventTypeNormal, "Created", "CreateProject", "Created project %s (%s)", p.Name, p.ID)
+	return p, nil
+}
+
+// projectDrift returns the update that brings the project back to the spec, and the
+// names of the fields it changes. Fields the spec leaves out are not managed.
+func projectDrift(t *whv1.Tenant, p *openstack.Project) (openstack.ProjectUpdate, []string) {
+	var (
+		u       openstack.ProjectUpdate
+		changed []string
+	)
+	if name := t.ProjectName(); p.Name != name {
+		u.Name, changed = &name, append(changed, "name")
+	}
+	if d := t.Spec.Project.Description; d != nil && p.Description != *d {
+		u.Description, changed = d, append(changed, "description")
+	}
+	if tags := t.Spec.Project.Tags; tags != nil && !sameSet(p.Tags, tags) {
+		u.Tags, changed = &tags, append(changed, "tags")
+	}
+	if enabled := ptr.Deref(t.Spec.Project.Enabled, true); p.Enabled != enabled {
+		u.Enabled, changed = &enabled, append(changed, "enabled")
+	}
+	return u, changed
+}
+
+// sameSet reports whether a and b hold the same strings, in any order.
+func sameSet(a, b []string) bool {
+	a, b = slices.Clone(a), slices.Clone(b)
+	slices.Sort(a)
+	slices.Sort(b)
+	return slices.Equal(slices.Compact(a), slices.Compact(b))
+}

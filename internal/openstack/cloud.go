@@ -1,0 +1,125 @@
+package openstack
+
+import (
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/gophercloud/gophercloud/v2"
+	"github.com/gophercloud/gophercloud/v2/openstack"
+)
+
+// computeMicroversion is the Nova API version the operator speaks: 2.60 lets a server
+// boot with no network ("none"), tags and multiattach; every supported release has it.
+const computeMicroversion = "2.60"
+
+// Cloud is one authenticated OpenStack cloud. It implements every per-service interface
+// of this package; each controller takes only the narrow one it needs.
+type Cloud struct {
+	provider  *gophercloud.ProviderClient
+	endpoints gophercloud.EndpointOpts
+	routes    *serviceRoutes
+
+	identity *gophercloud.ServiceClient
+	once     sync.Mutex
+	services map[string]*gophercloud.ServiceClient
+
+	names *nameCache
+}
+
+func newCloud(provider *gophercloud.ProviderClient, eo gophercloud.EndpointOpts, routes *serviceRoutes) (*Cloud, error) {
+	identity, err := openstack.NewIdentityV3(provider, eo)
+	if err != nil {
+		return nil, fmt.Errorf("identity endpoint: %w", err)
+	}
+	routes.add(identity.Endpoint, "identity")
+	return &Cloud{
+		provider:  provider,
+		endpoints: eo,
+		routes:    routes,
+		identity:  identity,
+		services:  map[string]*gophercloud.ServiceClient{},
+		names:     newNameCache(10 * time.Minute),
+	}, nil
+}
+
+// service returns the client of one service type, finding its endpoint in the catalog
+// the first time it is needed: a Tenant that never touches Cinder never looks it up.
+func (c *Cloud) service(kind string) (*gophercloud.ServiceClient, error) {
+	c.once.Lock()
+	defer c.once.Unlock()
+	if sc, ok := c.services[kind]; ok {
+		return sc, nil
+	}
+	var (
+		sc  *gophercloud.ServiceClient
+		err error
+	)
+	switch kind {
+	case "compute":
+		sc, err = openstack.NewComputeV2(c.provider, c.endpoints)
+		if sc != nil {
+			sc.Microversion = computeMicroversion
+		}
+	case "network":
+		sc, err = openstack.NewNetworkV2(c.provider, c.endpoints)
+	case "block-storage":
+		sc, err = openstack.NewBlockStorageV3(c.provider, c.endpoints)
+	case "placement":
+		sc, err = openstack.NewPlacementV1(c.provider, c.endpoints)
+	default:
+		return nil, fmt.Errorf("unknown service %q", kind)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("no %s endpoint in the catalog: %w", kind, err)
+	}
+	c.routes.add(sc.Endpoint, kind)
+	c.services[kind] = sc
+	return sc, nil
+}
+
+// nameCache remembers name-to-ID lookups of things that rarely change (domains, roles,
+// groups, users), so a steady-state reconcile does not repeat them.
+type nameCache struct {
+	ttl     time.Duration
+	mu      sync.Mutex
+	entries map[string]cachedID
+}
+
+type cachedID struct {
+	id      string
+	expires time.Time
+}
+
+func newNameCache(ttl time.Duration) *nameCache {
+	return &nameCache{ttl: ttl, entries: map[string]cachedID{}}
+}
+
+func (n *nameCache) get(key string) (string, bool) {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	e, ok := n.entries[key]
+	if !ok || time.Now().After(e.expires) {
+		return "", false
+	}
+	return e.id, true
+}
+
+func (n *nameCache) put(key, id string) {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	n.entries[key] = cachedID{id: id, expires: time.Now().Add(n.ttl)}
+}
+
+// resolve returns the cached ID for key, or runs lookup and caches what it finds.
+func (n *nameCache) resolve(key string, lookup func() (string, error)) (string, error) {
+	if id, ok := n.get(key); ok {
+		return id, nil
+	}
+	id, err := lookup()
+	if err != nil {
+		return "", err
+	}
+	n.put(key, id)
+	return id, nil
+}

@@ -1,0 +1,187 @@
+package openstack
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/gophercloud/gophercloud/v2"
+)
+
+// ErrNotFound is wrapped by every error that means "the resource does not exist".
+var ErrNotFound = errors.New("not found")
+
+// Class tells a caller what to do with an error.
+type Class int
+
+const (
+	// Terminal errors come from a bad request or a refusal that retrying cannot change
+	// (400, 401, 403, 404 on a named dependency, 409 conflicts of identity): surface them
+	// and wait for the spec or the credentials to change.
+	Terminal Class = iota
+	// Retryable errors are temporary: 5xx, 429, timeouts, broken connections.
+	Retryable
+	// QuotaExceeded is a retryable refusal for quota: it clears when quota rises or usage
+	// falls.
+	QuotaExceeded
+)
+
+func (c Class) String() string {
+	switch c {
+	case Retryable:
+		return "Retryable"
+	case QuotaExceeded:
+		return "QuotaExceeded"
+	default:
+		return "Terminal"
+	}
+}
+
+// StatusCode returns the HTTP status OpenStack answered with, or 0 when the error did not
+// come from an HTTP answer.
+func StatusCode(err error) int {
+	var coder interface{ GetStatusCode() int }
+	if errors.As(err, &coder) {
+		return coder.GetStatusCode()
+	}
+	return 0
+}
+
+// IsNotFound reports whether err means the resource does not exist.
+func IsNotFound(err error) bool {
+	if errors.Is(err, ErrNotFound) {
+		return true
+	}
+	var rnf gophercloud.ErrResourceNotFound
+	return errors.As(err, &rnf) || StatusCode(err) == http.StatusNotFound
+}
+
+// Classify sorts an error into Terminal, Retryable or QuotaExceeded.
+func Classify(err error) Class {
+	if err == nil {
+		return Terminal
+	}
+	if isQuotaRefusal(err) {
+		return QuotaExceeded
+	}
+	switch code := StatusCode(err); {
+	case code == http.StatusTooManyRequests, code == http.StatusRequestTimeout, code >= 500:
+		return Retryable
+	case code != 0:
+		return Terminal
+	}
+	if errors.Is(err, context.DeadlineExceeded) {
+		return Retryable
+	}
+	var netErr net.Error
+	if errors.As(err, &netErr) {
+		return Retryable
+	}
+	var urlErr *url.Error
+	if errors.As(err, &urlErr) {
+		// Connection refused or reset, EOF mid-response: the cloud is restarting or
+		// overloaded.
+		return Retryable
+	}
+	return Terminal
+}
+
+// IsRetryable reports whether a retry may succeed without any change to the spec.
+func IsRetryable(err error) bool { return Classify(err) != Terminal }
+
+// isQuotaRefusal recognises the services' quota refusals: Nova answers 403 or 413,
+// Neutron 409 with the OverQuota type, Cinder 413.
+func isQuotaRefusal(err error) bool {
+	var resp gophercloud.ErrUnexpectedResponseCode
+	if !errors.As(err, &resp) {
+		return false
+	}
+	body := strings.ToLower(string(resp.Body))
+	switch resp.Actual {
+	case http.StatusRequestEntityTooLarge:
+		return true
+	case http.StatusForbidden:
+		return strings.Contains(body, "quota exceeded") || strings.Contains(body, "quota_exceeded")
+	case http.StatusConflict:
+		return strings.Contains(body, "overquota") || strings.Contains(body, "quota exceeded")
+	}
+	return false
+}
+
+// RetryAfter returns how long the cloud asked the caller to wait (a 429 or 503 with a
+// Retry-After header in seconds or as an HTTP date), or false when it did not say.
+func RetryAfter(err error) (time.Duration, bool) {
+	var resp gophercloud.ErrUnexpectedResponseCode
+	if !errors.As(err, &resp) || resp.ResponseHeader == nil {
+		return 0, false
+	}
+	v := resp.ResponseHeader.Get("Retry-After")
+	if v == "" {
+		return 0, false
+	}
+	if secs, err := strconv.Atoi(v); err == nil && secs >= 0 {
+		return time.Duration(secs) * time.Second, true
+	}
+	if at, err := http.ParseTime(v); err == nil {
+		return max(time.Until(at), 0), true
+	}
+	return 0, false
+}
+
+// Message is a short, credential-free description of err fit for a condition message.
+// gophercloud's errors quote whole response bodies; this keeps the status and the
+// cloud's own message.
+func Message(err error) string {
+	var resp gophercloud.ErrUnexpectedResponseCode
+	if errors.As(err, &resp) {
+		msg := cloudMessage(resp.Body)
+		if msg == "" {
+			msg = http.StatusText(resp.Actual)
+		}
+		return fmt.Sprintf("%s %s: %d %s", resp.Method, redactURL(resp.URL), resp.Actual, msg)
+	}
+	return err.Error()
+}
+
+// redactURL drops the query, which may carry names the caller searched for, and keeps
+// the path that says which API refused.
+func redactURL(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return "request"
+	}
+	return u.Path
+}
+
+// cloudMessage pulls the human message out of an OpenStack error body, whichever
+// service's shape it has ({"error": {"message"}}, {"forbidden": {"message"}},
+// {"NeutronError": {"message"}}, …).
+func cloudMessage(body []byte) string {
+	var doc map[string]json.RawMessage
+	if json.Unmarshal(body, &doc) != nil {
+		return ""
+	}
+	for _, raw := range doc {
+		var inner struct {
+			Message string `json:"message"`
+		}
+		if json.Unmarshal(raw, &inner) == nil && inner.Message != "" {
+			return truncate(inner.Message, 300)
+		}
+	}
+	return ""
+}
+
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return s[:n] + "…"
+}

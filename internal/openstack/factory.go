@@ -1,0 +1,179 @@
+package openstack
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"crypto/tls"
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"net/http"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/gophercloud/gophercloud/v2/openstack"
+	"github.com/gophercloud/gophercloud/v2/openstack/config/clouds"
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/types"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+)
+
+// Keys of the credentials Secret.
+const (
+	CloudsYAMLKey = "clouds.yaml"
+	CACertKey     = "cacert"
+)
+
+// ErrCredentials is wrapped by every error caused by the credentials themselves: a
+// missing Secret or key, a cloud not in clouds.yaml, or a login Keystone refused.
+var ErrCredentials = errors.New("cloud credentials")
+
+// CredentialsRef names a clouds.yaml Secret and the cloud in it.
+type CredentialsRef struct {
+	Namespace  string
+	SecretName string
+	CloudName  string
+}
+
+func (r CredentialsRef) String() string {
+	return fmt.Sprintf("%s/%s (cloud %q)", r.Namespace, r.SecretName, r.CloudName)
+}
+
+// Factory turns credentials Secrets into authenticated clouds, and caches them: one
+// Keystone login per Secret content and cloud, shared by every reconcile. It is safe for
+// concurrent use.
+type Factory struct {
+	reader    client.Reader
+	transport http.RoundTripper
+	timeout   time.Duration
+
+	mu     sync.Mutex
+	clouds map[CredentialsRef]*cacheEntry
+}
+
+type cacheEntry struct {
+	once   sync.Mutex // serialises the login for one key
+	digest [32]byte
+	cloud  *Cloud
+}
+
+// NewFactory returns a Factory reading Secrets with reader. Requests go through an
+// instrumented transport; timeout bounds each request.
+func NewFactory(reader client.Reader, timeout time.Duration) *Factory {
+	return &Factory{
+		reader:    reader,
+		transport: http.DefaultTransport,
+		timeout:   timeout,
+		clouds:    map[CredentialsRef]*cacheEntry{},
+	}
+}
+
+// Cloud returns the authenticated cloud for ref, logging in only when the Secret's
+// content changed since the last call or no login was made yet.
+func (f *Factory) Cloud(ctx context.Context, ref CredentialsRef) (*Cloud, error) {
+	var secret corev1.Secret
+	if err := f.reader.Get(ctx, types.NamespacedName{Namespace: ref.Namespace, Name: ref.SecretName}, &secret); err != nil {
+		if client.IgnoreNotFound(err) == nil {
+			return nil, fmt.Errorf("%w: Secret %s/%s not found", ErrCredentials, ref.Namespace, ref.SecretName)
+		}
+		return nil, err
+	}
+	cloudsYAML, ok := secret.Data[CloudsYAMLKey]
+	if !ok {
+		return nil, fmt.Errorf("%w: Secret %s/%s has no key %q", ErrCredentials, ref.Namespace, ref.SecretName, CloudsYAMLKey)
+	}
+	caCert := secret.Data[CACertKey]
+	digest := sha256.Sum256(append(append(bytes.Clone(cloudsYAML), 0), caCert...))
+
+	f.mu.Lock()
+	entry, ok := f.clouds[ref]
+	if !ok || entry.digest != digest {
+		entry = &cacheEntry{digest: digest}
+		f.clouds[ref] = entry
+	}
+	f.mu.Unlock()
+
+	entry.once.Lock()
+	defer entry.once.Unlock()
+	if entry.cloud != nil {
+		return entry.cloud, nil
+	}
+	cloud, err := f.connect(ctx, ref, cloudsYAML, caCert)
+	if err != nil {
+		return nil, err
+	}
+	entry.cloud = cloud
+	return cloud, nil
+}
+
+// Forget drops the cached login for ref, so the next call logs in again.
+func (f *Factory) Forget(ref CredentialsRef) {
+	f.mu.Lock()
+	delete(f.clouds, ref)
+	f.mu.Unlock()
+}
+
+func (f *Factory) connect(ctx context.Context, ref CredentialsRef, cloudsYAML, caCert []byte) (*Cloud, error) {
+	authOpts, endpointOpts, tlsConfig, err := clouds.Parse(
+		// Given a reader, Parse searches no directory: everything comes from the Secret,
+		// never from the operator's own disk.
+		clouds.WithCloudsYAML(bytes.NewReader(cloudsYAML)),
+		clouds.WithCloudName(ref.CloudName),
+	)
+	if err != nil {
+		// Parse errors may quote the file; say which Secret without echoing its content.
+		return nil, fmt.Errorf("%w: cannot use cloud %q from Secret %s/%s: %s", ErrCredentials, ref.CloudName, ref.Namespace, ref.SecretName, parseProblem(err))
+	}
+	if len(caCert) > 0 {
+		if tlsConfig == nil {
+			tlsConfig = &tls.Config{MinVersion: tls.VersionTLS12}
+		}
+		pool := x509.NewCertPool()
+		if !pool.AppendCertsFromPEM(caCert) {
+			return nil, fmt.Errorf("%w: key %q of Secret %s/%s holds no PEM certificate", ErrCredentials, CACertKey, ref.Namespace, ref.SecretName)
+		}
+		tlsConfig.RootCAs = pool
+	}
+	if authOpts.TokenID == "" {
+		authOpts.AllowReauth = true
+	}
+
+	base := f.transport
+	if tlsConfig != nil {
+		t := http.DefaultTransport.(*http.Transport).Clone()
+		t.TLSClientConfig = tlsConfig
+		base = t
+	}
+	routes := &serviceRoutes{}
+	routes.add(authOpts.IdentityEndpoint, "identity")
+
+	provider, err := openstack.NewClient(authOpts.IdentityEndpoint)
+	if err != nil {
+		return nil, fmt.Errorf("%w: bad auth_url in cloud %q: %s", ErrCredentials, ref.CloudName, err)
+	}
+	provider.HTTPClient = http.Client{Transport: &instrumentedTransport{next: base, routes: routes}, Timeout: f.timeout}
+	provider.UserAgent.Prepend("whitehall-operator")
+	if err := openstack.Authenticate(ctx, provider, authOpts); err != nil {
+		if code := StatusCode(err); code == http.StatusUnauthorized || code == http.StatusForbidden || code == http.StatusBadRequest {
+			return nil, fmt.Errorf("%w: Keystone refused the login for cloud %q (HTTP %d)", ErrCredentials, ref.CloudName, code)
+		}
+		return nil, fmt.Errorf("authenticating to cloud %q: %w", ref.CloudName, err)
+	}
+	return newCloud(provider, endpointOpts, routes)
+}
+
+// parseProblem reduces a clouds.yaml parse error to what is wrong, without quoting the
+// file: YAML type errors can quote values, and values can be passwords.
+func parseProblem(err error) string {
+	msg := err.Error()
+	switch {
+	case strings.Contains(msg, "not found in clouds.yaml"):
+		return "the cloud is not in clouds.yaml"
+	case strings.Contains(msg, "yaml"):
+		return "clouds.yaml is not valid YAML"
+	default:
+		return "clouds.yaml is incomplete or inconsistent"
+	}
+}

@@ -1,0 +1,324 @@
+package openstack
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/gophercloud/gophercloud/v2/openstack/identity/v3/domains"
+	"github.com/gophercloud/gophercloud/v2/openstack/identity/v3/groups"
+	"github.com/gophercloud/gophercloud/v2/openstack/identity/v3/projects"
+	"github.com/gophercloud/gophercloud/v2/openstack/identity/v3/roles"
+	"github.com/gophercloud/gophercloud/v2/openstack/identity/v3/users"
+	"github.com/gophercloud/gophercloud/v2/pagination"
+)
+
+// OwnerKey is the Keystone project attribute that records which Kubernetes object
+// created the project (its UID), so a project found by name after a crash is recognised
+// as ours and a stranger's project is never taken over silently.
+const OwnerKey = "whitehall_owner"
+
+// Project is a Keystone project as the operator sees it.
+type Project struct {
+	ID          string
+	Name        string
+	DomainID    string
+	Description string
+	Tags        []string
+	Enabled     bool
+	// Owner is the UID of the object that created the project, or "" for a project
+	// created by someone else.
+	Owner string
+}
+
+// ProjectCreate describes a project to create.
+type ProjectCreate struct {
+	Name        string
+	DomainID    string
+	Description string
+	Tags        []string
+	Enabled     bool
+	Owner       string
+}
+
+// ProjectUpdate changes only the fields that are set.
+type ProjectUpdate struct {
+	Name        *string
+	Description *string
+	Tags        *[]string
+	Enabled     *bool
+}
+
+// IsEmpty reports whether the update changes nothing.
+func (u ProjectUpdate) IsEmpty() bool {
+	return u.Name == nil && u.Description == nil && u.Tags == nil && u.Enabled == nil
+}
+
+// Projects manages Keystone projects.
+type Projects interface {
+	// GetProject returns the project with id, or an error wrapping ErrNotFound.
+	GetProject(ctx context.Context, id string) (*Project, error)
+	// FindProject returns the project named name in domainID, or an error wrapping
+	// ErrNotFound.
+	FindProject(ctx context.Context, domainID, name string) (*Project, error)
+	CreateProject(ctx context.Context, opts ProjectCreate) (*Project, error)
+	UpdateProject(ctx context.Context, id string, opts ProjectUpdate) (*Project, error)
+	// DeleteProject deletes the project; a project already gone is not an error.
+	DeleteProject(ctx context.Context, id string) error
+}
+
+// Directory turns names into Keystone IDs. Anything not found wraps ErrNotFound.
+type Directory interface {
+	DomainID(ctx context.Context, nameOrID string) (string, error)
+	RoleID(ctx context.Context, nameOrID string) (string, error)
+	GroupID(ctx context.Context, nameOrID, domainID string) (string, error)
+	UserID(ctx context.Context, nameOrID, domainID string) (string, error)
+}
+
+// Assignment is one role of one principal (a group or a user, by ID) on a project.
+type Assignment struct {
+	GroupID string
+	UserID  string
+	RoleID  string
+}
+
+// RoleAssignments reads and changes role assignments on a project.
+type RoleAssignments interface {
+	// ListAssignments returns the direct assignments on the project, in one call.
+	ListAssignments(ctx context.Context, projectID string) ([]Assignment, error)
+	Grant(ctx context.Context, projectID string, a Assignment) error
+	// Revoke removes the assignment; one already gone is not an error.
+	Revoke(ctx context.Context, projectID string, a Assignment) error
+}
+
+var (
+	_ Projects        = (*Cloud)(nil)
+	_ Directory       = (*Cloud)(nil)
+	_ RoleAssignments = (*Cloud)(nil)
+)
+
+func toProject(p *projects.Project) *Project {
+	owner, _ := p.Extra[OwnerKey].(string)
+	return &Project{
+		ID:          p.ID,
+		Name:        p.Name,
+		DomainID:    p.DomainID,
+		Description: p.Description,
+		Tags:        p.Tags,
+		Enabled:     p.Enabled,
+		Owner:       owner,
+	}
+}
+
+// GetProject implements Projects.
+func (c *Cloud) GetProject(ctx context.Context, id string) (*Project, error) {
+	p, err := projects.Get(ctx, c.identity, id).Extract()
+	if err != nil {
+		return nil, notFound(err, "project %s", id)
+	}
+	return toProject(p), nil
+}
+
+// FindProject implements Projects.
+func (c *Cloud) FindProject(ctx context.Context, domainID, name string) (*Project, error) {
+	var found *Project
+	err := projects.List(c.identity, projects.ListOpts{DomainID: domainID, Name: name}).EachPage(ctx,
+		func(_ context.Context, page pagination.Page) (bool, error) {
+			list, err := projects.ExtractProjects(page)
+			if err != nil {
+				return false, err
+			}
+			for i := range list {
+				if list[i].Name == name {
+					found = toProject(&list[i])
+					return false, nil
+				}
+			}
+			return true, nil
+		})
+	if err != nil {
+		return nil, err
+	}
+	if found == nil {
+		return nil, fmt.Errorf("%w: project %q in domain %s", ErrNotFound, name, domainID)
+	}
+	return found, nil
+}
+
+// CreateProject implements Projects.
+func (c *Cloud) CreateProject(ctx context.Context, opts ProjectCreate) (*Project, error) {
+	create := projects.CreateOpts{
+		Name:        opts.Name,
+		DomainID:    opts.DomainID,
+		Description: opts.Description,
+		Tags:        opts.Tags,
+		Enabled:     &opts.Enabled,
+	}
+	if opts.Owner != "" {
+		create.Extra = map[string]any{OwnerKey: opts.Owner}
+	}
+	p, err := projects.Create(ctx, c.identity, create).Extract()
+	if err != nil {
+		return nil, err
+	}
+	return toProject(p), nil
+}
+
+// UpdateProject implements Projects.
+func (c *Cloud) UpdateProject(ctx context.Context, id string, opts ProjectUpdate) (*Project, error) {
+	update := projects.UpdateOpts{Description: opts.Description, Tags: opts.Tags, Enabled: opts.Enabled}
+	if opts.Name != nil {
+		update.Name = *opts.Name
+	}
+	p, err := projects.Update(ctx, c.identity, id, update).Extract()
+	if err != nil {
+		return nil, notFound(err, "project %s", id)
+	}
+	return toProject(p), nil
+}
+
+// DeleteProject implements Projects.
+func (c *Cloud) DeleteProject(ctx context.Context, id string) error {
+	err := projects.Delete(ctx, c.identity, id).ExtractErr()
+	if IsNotFound(err) {
+		return nil
+	}
+	return err
+}
+
+// DomainID implements Directory.
+func (c *Cloud) DomainID(ctx context.Context, nameOrID string) (string, error) {
+	return c.names.resolve("domain/"+nameOrID, func() (string, error) {
+		var id string
+		err := domains.List(c.identity, domains.ListOpts{Name: nameOrID}).EachPage(ctx,
+			func(_ context.Context, page pagination.Page) (bool, error) {
+				list, err := domains.ExtractDomains(page)
+				if len(list) > 0 {
+					id = list[0].ID
+				}
+				return false, err
+			})
+		if err != nil || id != "" {
+			return id, err
+		}
+		d, err := domains.Get(ctx, c.identity, nameOrID).Extract()
+		if err != nil {
+			return "", notFound(err, "domain %q", nameOrID)
+		}
+		return d.ID, nil
+	})
+}
+
+// RoleID implements Directory. Roles are few: one list serves every lookup.
+func (c *Cloud) RoleID(ctx context.Context, nameOrID string) (string, error) {
+	if id, ok := c.names.get("role/" + nameOrID); ok {
+		return id, nil
+	}
+	pages, err := roles.List(c.identity, roles.ListOpts{}).AllPages(ctx)
+	if err != nil {
+		return "", err
+	}
+	list, err := roles.ExtractRoles(pages)
+	if err != nil {
+		return "", err
+	}
+	found := ""
+	for _, r := range list {
+		if r.DomainID != "" {
+			continue // domain-specific roles cannot be granted on a project by name
+		}
+		c.names.put("role/"+r.Name, r.ID)
+		c.names.put("role/"+r.ID, r.ID)
+		if r.Name == nameOrID || r.ID == nameOrID {
+			found = r.ID
+		}
+	}
+	if found == "" {
+		return "", fmt.Errorf("%w: role %q", ErrNotFound, nameOrID)
+	}
+	return found, nil
+}
+
+// GroupID implements Directory.
+func (c *Cloud) GroupID(ctx context.Context, nameOrID, domainID string) (string, error) {
+	return c.names.resolve("group/"+domainID+"/"+nameOrID, func() (string, error) {
+		var id string
+		err := groups.List(c.identity, groups.ListOpts{Name: nameOrID, DomainID: domainID}).EachPage(ctx,
+			func(_ context.Context, page pagination.Page) (bool, error) {
+				list, err := groups.ExtractGroups(page)
+				if len(list) > 0 {
+					id = list[0].ID
+				}
+				return false, err
+			})
+		if err != nil || id != "" {
+			return id, err
+		}
+		g, err := groups.Get(ctx, c.identity, nameOrID).Extract()
+		if err != nil {
+			return "", notFound(err, "group %q in domain %s", nameOrID, domainID)
+		}
+		return g.ID, nil
+	})
+}
+
+// UserID implements Directory.
+func (c *Cloud) UserID(ctx context.Context, nameOrID, domainID string) (string, error) {
+	return c.names.resolve("user/"+domainID+"/"+nameOrID, func() (string, error) {
+		var id string
+		err := users.List(c.identity, users.ListOpts{Name: nameOrID, DomainID: domainID}).EachPage(ctx,
+			func(_ context.Context, page pagination.Page) (bool, error) {
+				list, err := users.ExtractUsers(page)
+				if len(list) > 0 {
+					id = list[0].ID
+				}
+				return false, err
+			})
+		if err != nil || id != "" {
+			return id, err
+		}
+		u, err := users.Get(ctx, c.identity, nameOrID).Extract()
+		if err != nil {
+			return "", notFound(err, "user %q in domain %s", nameOrID, domainID)
+		}
+		return u.ID, nil
+	})
+}
+
+// ListAssignments implements RoleAssignments.
+func (c *Cloud) ListAssignments(ctx context.Context, projectID string) ([]Assignment, error) {
+	pages, err := roles.ListAssignments(c.identity, roles.ListAssignmentsOpts{ScopeProjectID: projectID}).AllPages(ctx)
+	if err != nil {
+		return nil, err
+	}
+	list, err := roles.ExtractRoleAssignments(pages)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]Assignment, 0, len(list))
+	for _, a := range list {
+		out = append(out, Assignment{GroupID: a.Group.ID, UserID: a.User.ID, RoleID: a.Role.ID})
+	}
+	return out, nil
+}
+
+// Grant implements RoleAssignments.
+func (c *Cloud) Grant(ctx context.Context, projectID string, a Assignment) error {
+	return roles.Assign(ctx, c.identity, a.RoleID, roles.AssignOpts{GroupID: a.GroupID, UserID: a.UserID, ProjectID: projectID}).ExtractErr()
+}
+
+// Revoke implements RoleAssignments.
+func (c *Cloud) Revoke(ctx context.Context, projectID string, a Assignment) error {
+	err := roles.Unassign(ctx, c.identity, a.RoleID, roles.UnassignOpts{GroupID: a.GroupID, UserID: a.UserID, ProjectID: projectID}).ExtractErr()
+	if IsNotFound(err) {
+		return nil
+	}
+	return err
+}
+
+// notFound wraps a 404 in ErrNotFound with a description of what was missing.
+func notFound(err error, format string, args ...any) error {
+	if IsNotFound(err) {
+		return fmt.Errorf("%w: %s", ErrNotFound, fmt.Sprintf(format, args...))
+	}
+	return err
+}
