@@ -13,13 +13,20 @@ import (
 	"github.com/whitehall-cloud/whitehall-operator/internal/openstack"
 )
 
-// Retry intervals for problems no watch can signal the end of.
-const (
-	// dependencyRetry: a domain, role, group or user the spec names may be created later.
-	dependencyRetry = time.Minute
-	// blockedRetry: a department may still be emptying its project.
-	blockedRetry = 30 * time.Second
-)
+// Intervals says how soon objects are looked at again when no watch can tell.
+type Intervals struct {
+	// Resync: an unchanged object is compared with OpenStack for drift this often.
+	Resync time.Duration
+	// Dependency: a domain, role, group or user the spec names may be created later.
+	Dependency time.Duration
+	// Blocked: a department may still be emptying a project that waits for deletion.
+	Blocked time.Duration
+}
+
+// DefaultIntervals returns the intervals for a resync period.
+func DefaultIntervals(resync time.Duration) Intervals {
+	return Intervals{Resync: resync, Dependency: time.Minute, Blocked: 30 * time.Second}
+}
 
 // specError is a problem with the spec or with the cloud's state that retrying cannot
 // fix: it is reported with its reason and the object waits for a change.
@@ -52,22 +59,22 @@ type outcome struct {
 	retry        bool
 }
 
-func classify(err error, readyMessage string, resync time.Duration) outcome {
+func classify(err error, readyMessage string, iv Intervals) outcome {
 	var spec *specError
 	var blocked *blockedError
 	switch {
 	case err == nil:
-		return outcome{reason: whv1.ReasonReady, message: readyMessage, requeueAfter: jitter(resync)}
+		return outcome{reason: whv1.ReasonReady, message: readyMessage, requeueAfter: jitter(iv.Resync)}
 	case errors.As(err, &spec):
 		// A spec problem is re-checked at the resync period, never hammered.
-		return outcome{reason: spec.reason, message: spec.message, requeueAfter: jitter(resync)}
+		return outcome{reason: spec.reason, message: spec.message, requeueAfter: jitter(iv.Resync)}
 	case errors.As(err, &blocked):
-		return outcome{reason: whv1.ReasonDeletionBlocked, message: blocked.message, progressing: true, requeueAfter: blockedRetry}
+		return outcome{reason: whv1.ReasonDeletionBlocked, message: blocked.message, progressing: true, requeueAfter: iv.Blocked}
 	case errors.Is(err, openstack.ErrCredentials):
 		// The Secret watch brings the object back when the credentials change.
-		return outcome{reason: whv1.ReasonCredentialsError, message: err.Error(), requeueAfter: jitter(resync)}
+		return outcome{reason: whv1.ReasonCredentialsError, message: err.Error(), requeueAfter: jitter(iv.Resync)}
 	case openstack.IsNotFound(err):
-		return outcome{reason: whv1.ReasonDependencyNotFound, message: openstack.Message(err), progressing: true, requeueAfter: dependencyRetry}
+		return outcome{reason: whv1.ReasonDependencyNotFound, message: openstack.Message(err), progressing: true, requeueAfter: iv.Dependency}
 	case openstack.IsRetryable(err):
 		o := outcome{reason: whv1.ReasonTransientError, message: openstack.Message(err), progressing: true, retry: true}
 		if after, ok := openstack.RetryAfter(err); ok {
@@ -75,7 +82,7 @@ func classify(err error, readyMessage string, resync time.Duration) outcome {
 		}
 		return o
 	default:
-		return outcome{reason: whv1.ReasonCloudRefused, message: openstack.Message(err), requeueAfter: jitter(resync)}
+		return outcome{reason: whv1.ReasonCloudRefused, message: openstack.Message(err), requeueAfter: jitter(iv.Resync)}
 	}
 }
 

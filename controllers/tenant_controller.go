@@ -3,7 +3,6 @@ package controllers
 import (
 	"context"
 	"fmt"
-	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/equality"
@@ -14,8 +13,8 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
 	"sigs.k8s.io/controller-runtime/pkg/handler"
 	"sigs.k8s.io/controller-runtime/pkg/predicate"
-	"sigs.k8s.io/controller-runtime/pkg/recorder"
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
+	"sigs.k8s.io/controller-runtime/pkg/recorder"
 
 	whv1 "github.com/whitehall-cloud/whitehall-operator/api/v1alpha1"
 	"github.com/whitehall-cloud/whitehall-operator/internal/openstack"
@@ -40,8 +39,8 @@ type TenantReconciler struct {
 	client.Client
 	Recorder recorder.EventRecorder
 	Clouds   CloudConnector[TenantCloud]
-	// ResyncPeriod is how often an unchanged Tenant is compared with OpenStack for drift.
-	ResyncPeriod time.Duration
+	// Intervals of resync and of retries that no watch can trigger.
+	Intervals Intervals
 }
 
 // +kubebuilder:rbac:groups=whitehall.cloud,resources=tenants,verbs=get;list;watch;update;patch
@@ -76,7 +75,7 @@ func (r *TenantReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctr
 		err = r.reconcile(ctx, tenant)
 	}
 
-	o := classify(err, fmt.Sprintf("project %s (%s) is up to date", tenant.Status.ProjectName, tenant.Status.ProjectID), r.ResyncPeriod)
+	o := classify(err, fmt.Sprintf("project %s (%s) is up to date", tenant.Status.ProjectName, tenant.Status.ProjectID), r.Intervals)
 	if deleting && err == nil {
 		o = outcome{reason: whv1.ReasonDeleting, progressing: true, retry: true}
 	}

@@ -10,7 +10,7 @@ const TenantFinalizer = "whitehall.cloud/tenant"
 // TenantSpec describes a department's OpenStack project: the project itself, the people
 // who may use it, and what happens to it when the Tenant goes.
 //
-// +kubebuilder:validation:XValidation:rule="(has(self.project) && has(self.project.name) ? self.project.name : '') == (has(oldSelf.project) && has(oldSelf.project.name) ? oldSelf.project.name : '')",message="project.name is immutable"
+// +kubebuilder:validation:XValidation:rule="(has(self.project) && has(self.project.name) ? self.project.name : ”) == (has(oldSelf.project) && has(oldSelf.project.name) ? oldSelf.project.name : ”)",message="project.name is immutable"
 // +kubebuilder:validation:XValidation:rule="(has(self.project) && has(self.project.domain) ? self.project.domain : 'default') == (has(oldSelf.project) && has(oldSelf.project.domain) ? oldSelf.project.domain : 'default')",message="project.domain is immutable"
 // +kubebuilder:validation:XValidation:rule="has(self.__import__) == has(oldSelf.__import__)",message="import cannot be added or removed after creation"
 // +kubebuilder:validation:XValidation:rule="!has(self.__import__) || !has(self.project) || !has(self.project.name)",message="project.name cannot be combined with import: an imported project keeps its own name"

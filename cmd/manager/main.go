@@ -66,10 +66,10 @@ func run(metricsAddr, probeAddr string, leaderElect bool, resyncPeriod, openstac
 	ctx := ctrl.SetupSignalHandler()
 	factory := openstack.NewFactory(mgr.GetClient(), openstackTimeout)
 	if err := (&controllers.TenantReconciler{
-		Client:       mgr.GetClient(),
-		Recorder:     mgr.GetEventRecorder("whitehall-operator"),
-		Clouds:       controllers.FactoryConnector[controllers.TenantCloud](factory),
-		ResyncPeriod: resyncPeriod,
+		Client:    mgr.GetClient(),
+		Recorder:  mgr.GetEventRecorder("whitehall-operator"),
+		Clouds:    controllers.FactoryConnector[controllers.TenantCloud](factory),
+		Intervals: controllers.DefaultIntervals(resyncPeriod),
 	}).SetupWithManager(ctx, mgr); err != nil {
 		return err
 	}
@@ -83,4 +83,3 @@ func run(metricsAddr, probeAddr string, leaderElect bool, resyncPeriod, openstac
 	ctrl.Log.WithName("setup").Info("starting manager", "resyncPeriod", resyncPeriod, "leaderElect", leaderElect)
 	return mgr.Start(ctx)
 }
-

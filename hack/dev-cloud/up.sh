@@ -105,6 +105,18 @@ wait_up() {
   die "$name: port $port not answering after ${timeout}s, see $LOGS/$name.log"
 }
 
+# wait_http NAME URL: uwsgi answers on its port before its workers have loaded the app
+# (--lazy-apps); wait for a real HTTP answer from the app.
+wait_http() {
+  local i
+  for ((i = 0; i < 360; i++)); do
+    [[ $(curl -s -o /dev/null -m 10 -w '%{http_code}' "$2") == 200 ]] && return 0
+    [[ -n $(pid_of "$1") ]] || die "$1 exited, see $LOGS/$1.log"
+    sleep 0.5
+  done
+  die "$1: no HTTP 200 from $2, see $LOGS/$1.log"
+}
+
 # wait_port PORT [TIMEOUT]: wait for a port served by another job (which may not have
 # started its process yet).
 wait_port() {
@@ -462,9 +474,10 @@ job_keystone() {
     --bootstrap-admin-url "$KS/v3" --bootstrap-internal-url "$KS/v3" \
     --bootstrap-public-url "$KS/v3" --bootstrap-region-id RegionOne
   say "keystone: database ready"
-  uwsgi_app keystone 5000 /usr/bin/keystone-wsgi-public "$KEYSTONE_PROCESSES" "$KEYSTONE_THREADS" \
+  uwsgi_app keystone 5000 "$DEV_CLOUD_HERE/keystone_wsgi.py" "$KEYSTONE_PROCESSES" "$KEYSTONE_THREADS" \
     "OS_KEYSTONE_CONFIG_DIR=$ETC/keystone"
   wait_up keystone 5000
+  wait_http keystone "$KS/v3"
   once keystone-objects env OS_CLIENT_CONFIG_FILE="$STATE/clouds.yaml" OS_CLOUD=dev \
     DEV_CLOUD_SERVICE_PASSWORD="$SERVICE_PASSWORD" "$PY" "$DEV_CLOUD_HERE/bootstrap.py" identity
   say "keystone: up on :5000, service users and catalog in place"
@@ -474,6 +487,7 @@ job_placement() {
   once placement-db placement-manage --config-file "$ETC/placement/placement.conf" db sync
   uwsgi_app placement 8778 /usr/bin/placement-api 1 4 "OS_PLACEMENT_CONFIG_DIR=$ETC/placement"
   wait_up placement 8778
+  wait_http placement http://127.0.0.1:8778/
   say "placement: up on :8778"
 }
 

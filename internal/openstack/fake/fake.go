@@ -1,0 +1,352 @@
+// Package fake is an in-memory cloud implementing the operator's narrow OpenStack
+// interfaces, for controller tests on a real apiserver (tier 2). It is not a Keystone
+// emulator: it keeps just enough state to observe what a controller did, counts calls,
+// and injects errors.
+package fake
+
+import (
+	"context"
+	"fmt"
+	"maps"
+	"slices"
+	"sync"
+
+	"github.com/whitehall-cloud/whitehall-operator/internal/openstack"
+)
+
+// Cloud is a fake OpenStack. The zero value is not usable; call New.
+type Cloud struct {
+	mu       sync.Mutex
+	nextID   int
+	projects map[string]*openstack.Project
+	domains  map[string]string // name or ID → ID
+	roles    map[string]string
+	groups   map[string]string // domainID/name or ID → ID
+	users    map[string]string
+	assigned map[string]map[openstack.Assignment]bool // project ID → assignments
+	contents map[string]openstack.Contents
+
+	calls map[string]int
+	// failures maps a method name to errors returned by its next calls, in order.
+	failures map[string][]error
+}
+
+var _ interface {
+	openstack.Projects
+	openstack.Directory
+	openstack.RoleAssignments
+	openstack.ProjectContents
+} = (*Cloud)(nil)
+
+// New returns a cloud with the domain "default" (named Default) and roles member,
+// reader and admin.
+func New() *Cloud {
+	c := &Cloud{
+		projects: map[string]*openstack.Project{},
+		domains:  map[string]string{"default": "default", "Default": "default"},
+		roles:    map[string]string{},
+		groups:   map[string]string{},
+		users:    map[string]string{},
+		assigned: map[string]map[openstack.Assignment]bool{},
+		contents: map[string]openstack.Contents{},
+		calls:    map[string]int{},
+		failures: map[string][]error{},
+	}
+	for _, r := range []string{"member", "reader", "admin"} {
+		c.roles[r] = "role-" + r
+		c.roles["role-"+r] = "role-" + r
+	}
+	return c
+}
+
+// AddGroup creates a group in a domain and returns its ID.
+func (c *Cloud) AddGroup(domainID, name string) string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	id := c.newID("group")
+	c.groups[domainID+"/"+name] = id
+	c.groups[id] = id
+	return id
+}
+
+// AddUser creates a user in a domain and returns its ID.
+func (c *Cloud) AddUser(domainID, name string) string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	id := c.newID("user")
+	c.users[domainID+"/"+name] = id
+	c.users[id] = id
+	return id
+}
+
+// AddProject puts a project into the cloud as someone else would (no owner).
+func (c *Cloud) AddProject(p openstack.Project) *openstack.Project {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if p.ID == "" {
+		p.ID = c.newID("project")
+	}
+	c.projects[p.ID] = &p
+	return clone(&p)
+}
+
+// Project returns a copy of the project with id, or nil.
+func (c *Cloud) Project(id string) *openstack.Project {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if p, ok := c.projects[id]; ok {
+		return clone(p)
+	}
+	return nil
+}
+
+// EditProject changes a project behind the operator's back.
+func (c *Cloud) EditProject(id string, edit func(*openstack.Project)) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	edit(c.projects[id])
+}
+
+// Assignments returns the assignments on a project.
+func (c *Cloud) Assignments(projectID string) []openstack.Assignment {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return slices.Collect(maps.Keys(c.assigned[projectID]))
+}
+
+// SetContents sets what a project holds (servers, volumes, ports).
+func (c *Cloud) SetContents(projectID string, contents openstack.Contents) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.contents[projectID] = contents
+}
+
+// Calls returns how many times method was called.
+func (c *Cloud) Calls(method string) int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.calls[method]
+}
+
+// TotalCalls returns how many calls were made to any method.
+func (c *Cloud) TotalCalls() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	n := 0
+	for _, v := range c.calls {
+		n += v
+	}
+	return n
+}
+
+// FailNext makes the next calls of method return errs, one per call.
+func (c *Cloud) FailNext(method string, errs ...error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.failures[method] = append(c.failures[method], errs...)
+}
+
+// call counts a call and returns an injected error, if any. Callers hold c.mu.
+func (c *Cloud) call(method string) error {
+	c.calls[method]++
+	if errs := c.failures[method]; len(errs) > 0 {
+		c.failures[method] = errs[1:]
+		return errs[0]
+	}
+	return nil
+}
+
+func (c *Cloud) newID(kind string) string {
+	c.nextID++
+	return fmt.Sprintf("%s-%04d", kind, c.nextID)
+}
+
+func clone(p *openstack.Project) *openstack.Project {
+	cp := *p
+	cp.Tags = slices.Clone(p.Tags)
+	return &cp
+}
+
+func notFound(what string) error { return fmt.Errorf("%w: %s", openstack.ErrNotFound, what) }
+
+// GetProject implements openstack.Projects.
+func (c *Cloud) GetProject(_ context.Context, id string) (*openstack.Project, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if err := c.call("GetProject"); err != nil {
+		return nil, err
+	}
+	p, ok := c.projects[id]
+	if !ok {
+		return nil, notFound("project " + id)
+	}
+	return clone(p), nil
+}
+
+// FindProject implements openstack.Projects.
+func (c *Cloud) FindProject(_ context.Context, domainID, name string) (*openstack.Project, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if err := c.call("FindProject"); err != nil {
+		return nil, err
+	}
+	for _, p := range c.projects {
+		if p.DomainID == domainID && p.Name == name {
+			return clone(p), nil
+		}
+	}
+	return nil, notFound("project " + name)
+}
+
+// CreateProject implements openstack.Projects.
+func (c *Cloud) CreateProject(_ context.Context, o openstack.ProjectCreate) (*openstack.Project, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if err := c.call("CreateProject"); err != nil {
+		return nil, err
+	}
+	for _, p := range c.projects {
+		if p.DomainID == o.DomainID && p.Name == o.Name {
+			return nil, fmt.Errorf("409 conflict: project %s exists", o.Name)
+		}
+	}
+	p := &openstack.Project{
+		ID: c.newID("project"), Name: o.Name, DomainID: o.DomainID, Description: o.Description,
+		Tags: slices.Clone(o.Tags), Enabled: o.Enabled, Owner: o.Owner,
+	}
+	c.projects[p.ID] = p
+	return clone(p), nil
+}
+
+// UpdateProject implements openstack.Projects.
+func (c *Cloud) UpdateProject(_ context.Context, id string, u openstack.ProjectUpdate) (*openstack.Project, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if err := c.call("UpdateProject"); err != nil {
+		return nil, err
+	}
+	p, ok := c.projects[id]
+	if !ok {
+		return nil, notFound("project " + id)
+	}
+	if u.Name != nil {
+		p.Name = *u.Name
+	}
+	if u.Description != nil {
+		p.Description = *u.Description
+	}
+	if u.Tags != nil {
+		p.Tags = slices.Clone(*u.Tags)
+	}
+	if u.Enabled != nil {
+		p.Enabled = *u.Enabled
+	}
+	return clone(p), nil
+}
+
+// DeleteProject implements openstack.Projects.
+func (c *Cloud) DeleteProject(_ context.Context, id string) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if err := c.call("DeleteProject"); err != nil {
+		return err
+	}
+	delete(c.projects, id)
+	delete(c.assigned, id)
+	return nil
+}
+
+func (c *Cloud) lookup(method string, table map[string]string, key, what string) (string, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if err := c.call(method); err != nil {
+		return "", err
+	}
+	if id, ok := table[key]; ok {
+		return id, nil
+	}
+	return "", notFound(what)
+}
+
+// DomainID implements openstack.Directory.
+func (c *Cloud) DomainID(_ context.Context, nameOrID string) (string, error) {
+	return c.lookup("DomainID", c.domains, nameOrID, "domain "+nameOrID)
+}
+
+// RoleID implements openstack.Directory.
+func (c *Cloud) RoleID(_ context.Context, nameOrID string) (string, error) {
+	return c.lookup("RoleID", c.roles, nameOrID, "role "+nameOrID)
+}
+
+// GroupID implements openstack.Directory.
+func (c *Cloud) GroupID(_ context.Context, nameOrID, domainID string) (string, error) {
+	if id, err := c.lookup("GroupID", c.groups, nameOrID, ""); err == nil {
+		return id, nil
+	}
+	return c.lookup("GroupID", c.groups, domainID+"/"+nameOrID, "group "+nameOrID)
+}
+
+// UserID implements openstack.Directory.
+func (c *Cloud) UserID(_ context.Context, nameOrID, domainID string) (string, error) {
+	if id, err := c.lookup("UserID", c.users, nameOrID, ""); err == nil {
+		return id, nil
+	}
+	return c.lookup("UserID", c.users, domainID+"/"+nameOrID, "user "+nameOrID)
+}
+
+// ListAssignments implements openstack.RoleAssignments.
+func (c *Cloud) ListAssignments(_ context.Context, projectID string) ([]openstack.Assignment, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if err := c.call("ListAssignments"); err != nil {
+		return nil, err
+	}
+	return slices.Collect(maps.Keys(c.assigned[projectID])), nil
+}
+
+// Grant implements openstack.RoleAssignments.
+func (c *Cloud) Grant(_ context.Context, projectID string, a openstack.Assignment) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if err := c.call("Grant"); err != nil {
+		return err
+	}
+	if c.assigned[projectID] == nil {
+		c.assigned[projectID] = map[openstack.Assignment]bool{}
+	}
+	c.assigned[projectID][a] = true
+	return nil
+}
+
+// Revoke implements openstack.RoleAssignments.
+func (c *Cloud) Revoke(_ context.Context, projectID string, a openstack.Assignment) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if err := c.call("Revoke"); err != nil {
+		return err
+	}
+	delete(c.assigned[projectID], a)
+	return nil
+}
+
+// GrantDirectly adds an assignment behind the operator's back.
+func (c *Cloud) GrantDirectly(projectID string, a openstack.Assignment) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.assigned[projectID] == nil {
+		c.assigned[projectID] = map[openstack.Assignment]bool{}
+	}
+	c.assigned[projectID][a] = true
+}
+
+// ProjectContents implements openstack.ProjectContents.
+func (c *Cloud) ProjectContents(_ context.Context, projectID string, ignorePorts map[string]bool) (openstack.Contents, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if err := c.call("ProjectContents"); err != nil {
+		return openstack.Contents{}, err
+	}
+	out := c.contents[projectID]
+	out.Ports = slices.DeleteFunc(slices.Clone(out.Ports), func(p string) bool { return ignorePorts[p] })
+	return out, nil
+}

@@ -1,0 +1,110 @@
+package envtest
+
+import (
+	. "github.com/onsi/ginkgo/v2"
+	. "github.com/onsi/gomega"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+)
+
+const tenantHeader = `
+apiVersion: whitehall.cloud/v1alpha1
+kind: Tenant
+metadata: {name: t}
+spec:
+  cloudCredentialsRef: {secretName: openstack-admin, cloudName: dev}
+`
+
+var _ = Describe("Tenant validation", func() {
+	var ns string
+	BeforeEach(func() { ns = newNamespace() })
+
+	DescribeTable("rejects a bad Tenant with a clear message",
+		func(specTail, message string) {
+			err := k8s.Create(ctx, manifest(ns, tenantHeader+specTail))
+			Expect(err).To(HaveOccurred())
+			Expect(err.Error()).To(ContainSubstring(message))
+		},
+		Entry("no credentials", `  cloudCredentialsRef: null`, `spec.cloudCredentialsRef: Required value`),
+		Entry("empty secret name", `  cloudCredentialsRef: {secretName: "", cloudName: dev}`, `spec.cloudCredentialsRef.secretName`),
+		Entry("both group and user", `
+  roleAssignments: [{group: devops, user: alice, roles: [member]}]`, `exactly one of group or user must be set`),
+		Entry("neither group nor user", `
+  roleAssignments: [{roles: [member]}]`, `exactly one of group or user must be set`),
+		Entry("no roles", `
+  roleAssignments: [{group: devops, roles: []}]`, `spec.roleAssignments[0].roles: Invalid value`),
+		Entry("userDomain with a group", `
+  roleAssignments: [{group: devops, userDomain: default, roles: [member]}]`, `userDomain can only be set with user`),
+		Entry("groupDomain with a user", `
+  roleAssignments: [{user: alice, groupDomain: default, roles: [member]}]`, `groupDomain can only be set with group`),
+		Entry("the same group twice", `
+  roleAssignments: [{group: devops, roles: [member]}, {group: devops, roles: [reader]}]`, `each group or user may appear only once`),
+		Entry("a tag with a slash", `
+  project: {tags: [a/b]}`, `spec.project.tags[0]: Invalid value`),
+		Entry("a project name with a comma", `
+  project: {name: "a,b"}`, `spec.project.name: Invalid value`),
+		Entry("a project name too long", `
+  project: {name: aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa}`, `spec.project.name: Too long`),
+		Entry("import with both id and name", `
+  import: {id: abc, name: def}`, `exactly one of import.id or import.name must be set`),
+		Entry("import with neither", `
+  import: {}`, `exactly one of import.id or import.name must be set`),
+		Entry("import together with a project name", `
+  project: {name: x}
+  import: {id: abc}`, `project.name cannot be combined with import`),
+		Entry("an unknown deletion policy", `
+  deletionPolicy: Orphan`, `spec.deletionPolicy: Unsupported value: "Orphan"`),
+		Entry("enabled as a string", `
+  project: {enabled: "yes"}`, `spec.project.enabled: Invalid value`),
+	)
+
+	Describe("immutability", func() {
+		var tenant *unstructured.Unstructured
+		create := func(specTail string) {
+			tenant = manifest(ns, tenantHeader+specTail)
+			Expect(k8s.Create(ctx, tenant)).To(Succeed())
+		}
+		expectUpdateRejected := func(path []string, value any, message string) {
+			Expect(unstructured.SetNestedField(tenant.Object, value, path...)).To(Succeed())
+			err := k8s.Update(ctx, tenant)
+			Expect(err).To(HaveOccurred())
+			Expect(err.Error()).To(ContainSubstring(message))
+		}
+
+		It("refuses to rename the project", func() {
+			create(`  project: {name: first}`)
+			expectUpdateRejected([]string{"spec", "project", "name"}, "second", "project.name is immutable")
+		})
+		It("refuses to set a name once the default is in use", func() {
+			create(``)
+			expectUpdateRejected([]string{"spec", "project", "name"}, "other", "project.name is immutable")
+		})
+		It("refuses to move the project to another domain", func() {
+			create(``)
+			expectUpdateRejected([]string{"spec", "project", "domain"}, "other", "project.domain is immutable")
+		})
+		It("refuses to change what is imported", func() {
+			create(`  import: {id: abc}`)
+			expectUpdateRejected([]string{"spec", "import", "id"}, "def", "import is immutable")
+		})
+		It("refuses to add an import later", func() {
+			create(``)
+			expectUpdateRejected([]string{"spec", "import"}, map[string]any{"id": "abc"}, "import cannot be added or removed after creation")
+		})
+		It("accepts changes to description, tags, enabled and roles", func() {
+			create(`  project: {description: one, tags: [a]}`)
+			Expect(unstructured.SetNestedField(tenant.Object, "two", "spec", "project", "description")).To(Succeed())
+			Expect(unstructured.SetNestedField(tenant.Object, false, "spec", "project", "enabled")).To(Succeed())
+			Expect(unstructured.SetNestedSlice(tenant.Object, []any{"a", "b"}, "spec", "project", "tags")).To(Succeed())
+			Expect(k8s.Update(ctx, tenant)).To(Succeed())
+		})
+	})
+
+	It("fills in defaults", func() {
+		t := manifest(ns, tenantHeader)
+		Expect(k8s.Create(ctx, t)).To(Succeed())
+		Expect(t.Object).To(HaveKeyWithValue("spec", And(
+			HaveKeyWithValue("deletionPolicy", "Delete"),
+			HaveKeyWithValue("project", And(HaveKeyWithValue("domain", "default"), HaveKeyWithValue("enabled", true))),
+		)))
+	})
+})
