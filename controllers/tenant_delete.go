@@ -68,6 +68,9 @@ func (r *TenantReconciler) reconcileDelete(ctx context.Context, t *whv1.Tenant) 
 			r.Recorder.Eventf(t, nil, corev1.EventTypeWarning, whv1.ReasonDeletionBlocked, "DeleteProject", msg)
 			return false, &blockedError{message: msg}
 		}
+		if err := cloud.DeleteSecurityGroups(ctx, projectID); err != nil {
+			return false, err
+		}
 		if err := cloud.DeleteProject(ctx, projectID); err != nil {
 			return false, err
 		}

@@ -6,6 +6,7 @@ import (
 
 	"github.com/gophercloud/gophercloud/v2/openstack/blockstorage/v3/volumes"
 	"github.com/gophercloud/gophercloud/v2/openstack/compute/v2/servers"
+	"github.com/gophercloud/gophercloud/v2/openstack/networking/v2/extensions/security/groups"
 	"github.com/gophercloud/gophercloud/v2/openstack/networking/v2/ports"
 )
 
@@ -27,6 +28,10 @@ type ProjectContents interface {
 	// ProjectContents lists the project's servers, volumes and ports, skipping ports whose
 	// ID is in ignorePorts (ports the operator itself created). One list call per service.
 	ProjectContents(ctx context.Context, projectID string, ignorePorts map[string]bool) (Contents, error)
+	// DeleteSecurityGroups deletes the project's security groups, including the default
+	// one Neutron makes by itself, which would otherwise outlive the project. Call it
+	// only once the project holds no ports.
+	DeleteSecurityGroups(ctx context.Context, projectID string) error
 }
 
 var _ ProjectContents = (*Cloud)(nil)
@@ -84,6 +89,28 @@ func (c *Cloud) ProjectContents(ctx context.Context, projectID string, ignorePor
 		}
 	}
 	return out, nil
+}
+
+// DeleteSecurityGroups implements ProjectContents.
+func (c *Cloud) DeleteSecurityGroups(ctx context.Context, projectID string) error {
+	network, err := c.service("network")
+	if err != nil {
+		return err
+	}
+	pages, err := groups.List(network, groups.ListOpts{ProjectID: projectID}).AllPages(ctx)
+	if err != nil {
+		return fmt.Errorf("listing security groups: %w", err)
+	}
+	list, err := groups.ExtractGroups(pages)
+	if err != nil {
+		return err
+	}
+	for _, g := range list {
+		if err := groups.Delete(ctx, network, g.ID).ExtractErr(); err != nil && !IsNotFound(err) {
+			return fmt.Errorf("deleting security group %s: %w", g.ID, err)
+		}
+	}
+	return nil
 }
 
 func label(name, id string) string {

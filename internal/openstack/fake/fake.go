@@ -350,3 +350,10 @@ func (c *Cloud) ProjectContents(_ context.Context, projectID string, ignorePorts
 	out.Ports = slices.DeleteFunc(slices.Clone(out.Ports), func(p string) bool { return ignorePorts[p] })
 	return out, nil
 }
+
+// DeleteSecurityGroups implements openstack.ProjectContents.
+func (c *Cloud) DeleteSecurityGroups(_ context.Context, _ string) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.call("DeleteSecurityGroups")
+}

@@ -1,0 +1,133 @@
+// Package e2e runs the built operator binary against a local control plane (the real
+// kube-apiserver and etcd) and the real OpenStack of hack/dev-cloud, drives it with
+// kubectl as a user would, and checks OpenStack directly.
+package e2e
+
+import (
+	"context"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	. "github.com/onsi/ginkgo/v2"
+	. "github.com/onsi/gomega"
+	"k8s.io/apimachinery/pkg/runtime"
+	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/envtest"
+
+	whv1 "github.com/whitehall-cloud/whitehall-operator/api/v1alpha1"
+	"github.com/whitehall-cloud/whitehall-operator/internal/openstack/cloudtest"
+)
+
+// resyncPeriod of the operator under test: drift must be repaired within it.
+const resyncPeriod = 5 * time.Second
+
+var (
+	ctx        context.Context
+	cancel     context.CancelFunc
+	env        *envtest.Environment
+	k8s        client.Client
+	admin      *cloudtest.Admin
+	kubeconfig string
+	kubectlBin string
+	cloudsYAML string
+	repoRoot   string
+	manager    *exec.Cmd
+)
+
+func TestE2E(t *testing.T) {
+	RegisterFailHandler(Fail)
+	SetDefaultEventuallyTimeout(2 * time.Minute)
+	SetDefaultEventuallyPollingInterval(500 * time.Millisecond)
+	RunSpecs(t, "end-to-end suite")
+}
+
+var _ = BeforeSuite(func() {
+	ctx, cancel = context.WithCancel(context.Background())
+	var err error
+	repoRoot, err = filepath.Abs(filepath.Join("..", ".."))
+	Expect(err).NotTo(HaveOccurred())
+
+	assets := os.Getenv("KUBEBUILDER_ASSETS")
+	Expect(assets).NotTo(BeEmpty(), "KUBEBUILDER_ASSETS must name the control-plane binaries; run through make test-e2e")
+	kubectlBin = filepath.Join(assets, "kubectl")
+	cloudsYAML = os.Getenv("OS_CLIENT_CONFIG_FILE")
+	Expect(cloudsYAML).To(BeAnExistingFile(), "OS_CLIENT_CONFIG_FILE must name the dev cloud's clouds.yaml; run through make test-e2e")
+	managerBin := os.Getenv("MANAGER_BIN")
+	Expect(managerBin).To(BeAnExistingFile(), "MANAGER_BIN must name the built operator; run through make test-e2e")
+
+	By("opening an admin session on the dev cloud")
+	admin, err = cloudtest.Open(ctx, cloudsYAML, "dev")
+	Expect(err).NotTo(HaveOccurred(), "is the dev cloud up? (make dev-cloud)")
+	Expect(admin.DeleteOwnedProjects(ctx, "hmrc-self-assessment", "dwp-universal-credit", "hmrc-e2e-retain", "hmrc-e2e-import")).To(Succeed())
+
+	By("starting a local control plane")
+	env = &envtest.Environment{}
+	cfg, err := env.Start()
+	Expect(err).NotTo(HaveOccurred())
+	user, err := env.AddUser(envtest.User{Name: "admin", Groups: []string{"system:masters"}}, nil)
+	Expect(err).NotTo(HaveOccurred())
+	data, err := user.KubeConfig()
+	Expect(err).NotTo(HaveOccurred())
+	kubeconfig = filepath.Join(GinkgoT().TempDir(), "kubeconfig")
+	Expect(os.WriteFile(kubeconfig, data, 0o600)).To(Succeed())
+	scheme := runtime.NewScheme()
+	Expect(clientgoscheme.AddToScheme(scheme)).To(Succeed())
+	Expect(whv1.AddToScheme(scheme)).To(Succeed())
+	k8s, err = client.New(cfg, client.Options{Scheme: scheme})
+	Expect(err).NotTo(HaveOccurred())
+
+	By("installing the CRDs with kubectl")
+	kubectl("apply", "--server-side", "-f", filepath.Join(repoRoot, "config", "crd", "bases"))
+	kubectl("wait", "--for=condition=Established", "crd/tenants.whitehall.cloud", "--timeout=60s")
+
+	By("creating the department namespaces and their credentials Secrets")
+	kubectl("apply", "-f", filepath.Join(repoRoot, "config", "samples", "namespaces.yaml"))
+	for _, ns := range []string{"hmrc", "dwp"} {
+		kubectl("-n", ns, "create", "secret", "generic", "openstack-admin", "--from-file=clouds.yaml="+cloudsYAML)
+	}
+
+	By("starting the operator binary")
+	logDir := filepath.Join(repoRoot, ".local", "e2e")
+	Expect(os.MkdirAll(logDir, 0o755)).To(Succeed())
+	logFile, err := os.Create(filepath.Join(logDir, "manager.log"))
+	Expect(err).NotTo(HaveOccurred())
+	manager = exec.Command(managerBin, "--kubeconfig", kubeconfig, "--resync-period", resyncPeriod.String(),
+		"--metrics-bind-address", "0", "--health-probe-bind-address", "0")
+	manager.Stdout, manager.Stderr = logFile, logFile
+	Expect(manager.Start()).To(Succeed())
+	DeferCleanup(func() { _ = logFile.Close() })
+})
+
+var _ = AfterSuite(func() {
+	if manager != nil && manager.Process != nil {
+		_ = manager.Process.Signal(os.Interrupt)
+		_ = manager.Wait()
+	}
+	if env != nil {
+		Expect(env.Stop()).To(Succeed())
+	}
+	if cancel != nil {
+		cancel()
+	}
+})
+
+// kubectl runs kubectl against the local control plane and returns its output; it
+// fails the test on error.
+func kubectl(args ...string) string {
+	out, err := tryKubectl(args...)
+	Expect(err).NotTo(HaveOccurred(), "kubectl %s: %s", strings.Join(args, " "), out)
+	return out
+}
+
+func tryKubectl(args ...string) (string, error) {
+	cmd := exec.CommandContext(ctx, kubectlBin, append([]string{"--kubeconfig", kubeconfig}, args...)...)
+	out, err := cmd.CombinedOutput()
+	return string(out), err
+}
+
+func writeFile(path, content string) error { return os.WriteFile(path, []byte(content), 0o644) }

@@ -1,0 +1,140 @@
+package e2e
+
+import (
+	"fmt"
+	"path/filepath"
+	"time"
+
+	. "github.com/onsi/ginkgo/v2"
+	. "github.com/onsi/gomega"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/meta"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	whv1 "github.com/whitehall-cloud/whitehall-operator/api/v1alpha1"
+	"github.com/whitehall-cloud/whitehall-operator/internal/openstack/cloudtest"
+)
+
+var _ = Describe("Tenant", Ordered, func() {
+	tenant := func(ns, name string) *whv1.Tenant {
+		t := &whv1.Tenant{}
+		Expect(k8s.Get(ctx, client.ObjectKey{Namespace: ns, Name: name}, t)).To(Succeed())
+		return t
+	}
+	project := func(id string) func(Gomega) *cloudtest.Project {
+		return func(g Gomega) *cloudtest.Project {
+			p, err := admin.GetProject(ctx, id)
+			g.Expect(err).NotTo(HaveOccurred())
+			return p
+		}
+	}
+	gone := func(ns, name string) func() bool {
+		return func() bool {
+			return apierrors.IsNotFound(k8s.Get(ctx, client.ObjectKey{Namespace: ns, Name: name}, &whv1.Tenant{}))
+		}
+	}
+	apply := func(doc string) {
+		path := filepath.Join(GinkgoT().TempDir(), "tenant.yaml")
+		Expect(writeFile(path, doc)).To(Succeed())
+		kubectl("apply", "-f", path)
+	}
+
+	It("creates the sample projects with their tags and people, and reports Ready", func() {
+		start := time.Now()
+		kubectl("apply", "-k", filepath.Join(repoRoot, "config", "samples"))
+		kubectl("wait", "--for=condition=Ready", "tenants", "--all", "-A", "--timeout=120s")
+		AddReportEntry("samples Ready after", time.Since(start).String())
+
+		sa := tenant("hmrc", "self-assessment")
+		Expect(sa.Status.ProjectName).To(Equal("hmrc-self-assessment"))
+		p := project(sa.Status.ProjectID)(Default)
+		Expect(p).NotTo(BeNil())
+		Expect(p.Name).To(Equal("hmrc-self-assessment"))
+		Expect(p.Description).To(Equal("Self Assessment digital service"))
+		Expect(p.Tags).To(ConsistOf("hmrc", "self-assessment"))
+		Expect(p.Enabled).To(BeTrue())
+		Expect(admin.Assignments(ctx, p.ID)).To(ConsistOf("group:whitehall-devops:member", "user:whitehall-auditor:reader"))
+
+		uc := tenant("dwp", "universal-credit")
+		Expect(project(uc.Status.ProjectID)(Default)).To(HaveField("Name", "dwp-universal-credit"))
+		Expect(admin.Assignments(ctx, uc.Status.ProjectID)).To(ConsistOf("group:whitehall-devops:member", "group:whitehall-devops:reader"))
+
+		out := kubectl("get", "tenants", "-A")
+		Expect(out).To(ContainSubstring("hmrc-self-assessment"))
+		Expect(out).To(MatchRegexp(`self-assessment\s+hmrc-self-assessment\s+True\s+Ready`))
+	})
+
+	It("repairs a project disabled and renamed by hand, and assignments removed by hand, within the resync period", func() {
+		id := tenant("hmrc", "self-assessment").Status.ProjectID
+		Expect(admin.EditProject(ctx, id, "renamed-by-hand", false)).To(Succeed())
+		Expect(admin.RevokeAll(ctx, id)).To(Succeed())
+		start := time.Now()
+		Eventually(project(id)).WithTimeout(4 * resyncPeriod).Should(And(
+			HaveField("Name", "hmrc-self-assessment"), HaveField("Enabled", true)))
+		Eventually(func() ([]string, error) { return admin.Assignments(ctx, id) }).WithTimeout(4 * resyncPeriod).
+			Should(ConsistOf("group:whitehall-devops:member", "user:whitehall-auditor:reader"))
+		AddReportEntry("drift repaired after", time.Since(start).String())
+	})
+
+	It("refuses to delete a project that still holds a port, then deletes it once empty", func() {
+		id := tenant("dwp", "universal-credit").Status.ProjectID
+		removePort, err := admin.CreatePort(ctx, id, "department-data")
+		Expect(err).NotTo(HaveOccurred())
+		DeferCleanup(func() { _ = removePort(ctx) })
+
+		kubectl("-n", "dwp", "delete", "tenant", "universal-credit", "--wait=false")
+		Eventually(func(g Gomega) string {
+			c := meta.FindStatusCondition(tenant("dwp", "universal-credit").Status.Conditions, whv1.ConditionReady)
+			g.Expect(c).NotTo(BeNil())
+			g.Expect(c.Reason).To(Equal(whv1.ReasonDeletionBlocked))
+			return c.Message
+		}).Should(ContainSubstring("1 port(s): department-data"))
+		Expect(project(id)(Default)).NotTo(BeNil(), "a project holding department data must not be deleted")
+		Expect(kubectl("-n", "dwp", "get", "events", "--field-selector", "reason=DeletionBlocked")).To(ContainSubstring("DeletionBlocked"))
+
+		Expect(removePort(ctx)).To(Succeed())
+		Eventually(gone("dwp", "universal-credit")).Should(BeTrue())
+		Expect(project(id)(Default)).To(BeNil())
+	})
+
+	It("leaves the project in OpenStack when deletionPolicy is Retain", func() {
+		apply(tenantYAML("hmrc", "e2e-retain", "deletionPolicy: Retain"))
+		kubectl("-n", "hmrc", "wait", "--for=condition=Ready", "tenant/e2e-retain", "--timeout=120s")
+		id := tenant("hmrc", "e2e-retain").Status.ProjectID
+		DeferCleanup(func() { Expect(admin.DeleteProject(ctx, id)).To(Succeed()) })
+		kubectl("-n", "hmrc", "delete", "tenant", "e2e-retain", "--timeout=60s")
+		Expect(project(id)(Default)).To(HaveField("Name", "hmrc-e2e-retain"))
+	})
+
+	It("adopts an existing project named by import", func() {
+		id, err := admin.CreateProject(ctx, "hmrc-e2e-import")
+		Expect(err).NotTo(HaveOccurred())
+		DeferCleanup(func() { Expect(admin.DeleteProject(ctx, id)).To(Succeed()) })
+		apply(tenantYAML("hmrc", "e2e-import", "import: {name: hmrc-e2e-import}\n  deletionPolicy: Retain\n  project: {tags: [adopted]}"))
+		kubectl("-n", "hmrc", "wait", "--for=condition=Ready", "tenant/e2e-import", "--timeout=120s")
+		t := tenant("hmrc", "e2e-import")
+		Expect(t.Status.ProjectID).To(Equal(id))
+		Expect(t.Status.Adopted).To(BeTrue())
+		Expect(project(id)(Default)).To(HaveField("Tags", ConsistOf("adopted")))
+		kubectl("-n", "hmrc", "delete", "tenant", "e2e-import", "--timeout=60s")
+		Expect(project(id)(Default)).NotTo(BeNil())
+	})
+
+	It("deletes the project with the Tenant under the Delete policy", func() {
+		id := tenant("hmrc", "self-assessment").Status.ProjectID
+		kubectl("-n", "hmrc", "delete", "tenant", "self-assessment", "--timeout=60s")
+		Expect(project(id)(Default)).To(BeNil())
+	})
+})
+
+// tenantYAML is a Tenant using the namespace's openstack-admin Secret, with extra spec
+// lines.
+func tenantYAML(ns, name, extra string) string {
+	return fmt.Sprintf(`apiVersion: whitehall.cloud/v1alpha1
+kind: Tenant
+metadata: {name: %s, namespace: %s}
+spec:
+  cloudCredentialsRef: {secretName: openstack-admin, cloudName: dev}
+  %s
+`, name, ns, extra)
+}
