@@ -170,6 +170,8 @@ innodb_buffer_pool_size = 256M
 innodb_flush_log_at_trx_commit = 2
 innodb_doublewrite = 0
 skip-log-bin
+# no "Aborted connection" warning each time a DB sync or CLI exits
+log_warnings = 1
 [client]
 user = root
 socket = $MYSQL_SOCK
@@ -435,6 +437,7 @@ start_mariadb() {
   fi
   start mariadb 3306 /usr/sbin/mariadbd --defaults-file="$ETC/my.cnf"
   wait_up mariadb 3306 60
+  say "mariadb: up on :3306"
   local i
   for ((i = 0; i < 60; i++)); do sql 'SELECT 1' >/dev/null 2>&1 && break; sleep 0.5; done
   local dbs="keystone placement nova_api nova nova_cell0 neutron cinder glance" d stmt=""
@@ -446,6 +449,7 @@ start_mariadb() {
 }
 
 start_rabbitmq() {
+  is_up epmd 4369 && is_up rabbitmq 5672 && return 0
   # epmd would daemonise itself when Erlang starts it: run it in the foreground ourselves
   # so it has a PID file like everything else.
   if ! is_up epmd 4369; then
@@ -457,6 +461,7 @@ start_rabbitmq() {
       ERL_EPMD_ADDRESS=127.0.0.1 /usr/lib/rabbitmq/bin/rabbitmq-server
   fi
   wait_up rabbitmq 5672 180
+  say "rabbitmq: up on :5672"
 }
 
 uwsgi_app() { # NAME PORT WSGI-FILE PROCESSES THREADS ENV=VALUE
@@ -466,6 +471,7 @@ uwsgi_app() { # NAME PORT WSGI-FILE PROCESSES THREADS ENV=VALUE
 }
 
 job_keystone() {
+  if is_up keystone 5000 && [[ -f $DONE/keystone-objects ]]; then return; fi
   local k=(keystone-manage --config-file "$ETC/keystone/keystone.conf")
   once keystone-db "${k[@]}" db_sync
   once keystone-keys bash -c "${k[*]} fernet_setup --keystone-user root --keystone-group root &&
@@ -484,6 +490,7 @@ job_keystone() {
 }
 
 job_placement() {
+  is_up placement 8778 && return 0
   once placement-db placement-manage --config-file "$ETC/placement/placement.conf" db sync
   uwsgi_app placement 8778 /usr/bin/placement-api 1 4 "OS_PLACEMENT_CONFIG_DIR=$ETC/placement"
   wait_up placement 8778
@@ -492,6 +499,7 @@ job_placement() {
 }
 
 job_nova() {
+  is_up nova-api 8774 && is_up nova-conductor && is_up nova-scheduler && return 0
   local n=(nova-manage --config-file "$ETC/nova/nova.conf")
   if [[ ! -f $DONE/nova-db ]]; then
     "${n[@]}" api_db sync
@@ -513,6 +521,7 @@ job_nova() {
 }
 
 job_neutron() {
+  is_up neutron-server 9696 && return 0
   once neutron-db neutron-db-manage --config-file "$ETC/neutron/neutron.conf" upgrade heads
   wait_port 5672
   start neutron-server 9696 env PYTHONPATH="$STATE/python" \
@@ -522,6 +531,7 @@ job_neutron() {
 }
 
 job_cinder() {
+  is_up cinder-api 8776 && is_up cinder-scheduler && return 0
   once cinder-db cinder-manage --config-file "$ETC/cinder/cinder.conf" db sync
   wait_port 5672
   start cinder-api 8776 /usr/bin/cinder-api --config-file "$ETC/cinder/cinder.conf"
@@ -531,25 +541,33 @@ job_cinder() {
 }
 
 job_glance() {
+  is_up glance-api 9292 && return 0
   once glance-db glance-manage --config-file "$ETC/glance/glance-api.conf" db_sync
   start glance-api 9292 /usr/bin/glance-api --config-file "$ETC/glance/glance-api.conf"
   wait_up glance-api 9292
   say "glance: up on :9292"
 }
 
-# Map the compute host into cell1 once nova-compute has registered its compute node.
-job_discover() {
-  if [[ -n $(sql "SELECT host FROM nova_api.host_mappings WHERE host='$HOST'") ]]; then return; fi
-  local i
-  for ((i = 0; i < 240; i++)); do
-    [[ -n $(sql "SELECT id FROM nova.compute_nodes WHERE host='$HOST' AND deleted=0") ]] && break
+# Once nova-compute has registered its compute node, map the host into cell1; and after a
+# (re)start of nova-compute wait for its first heartbeat, so the scheduler sees it up
+# when up.sh returns (otherwise an immediate boot could fail with "No valid host").
+job_compute() {
+  local since=$COMPUTE_STARTED i
+  for ((i = 0; i < 360; i++)); do
+    [[ -n $(sql "SELECT id FROM nova.compute_nodes WHERE host='$HOST' AND deleted=0") ]] &&
+      [[ -z $since || -n $(sql "SELECT id FROM nova.services WHERE host='$HOST'
+        AND \`binary\`='nova-compute' AND deleted=0 AND updated_at >= '$since'") ]] && break
     [[ -n $(pid_of nova-compute) ]] || die "nova-compute exited, see $LOGS/nova-compute.log"
     sleep 0.5
   done
-  nova-manage --config-file "$ETC/nova/nova.conf" cell_v2 discover_hosts --verbose
-  [[ -n $(sql "SELECT host FROM nova_api.host_mappings WHERE host='$HOST'") ]] ||
-    die "compute host $HOST not mapped to a cell"
-  say "nova: compute host $HOST discovered"
+  ((i < 360)) || die "nova-compute did not report within 180 s, see $LOGS/nova-compute.log"
+  if [[ -z $(sql "SELECT host FROM nova_api.host_mappings WHERE host='$HOST'") ]]; then
+    nova-manage --config-file "$ETC/nova/nova.conf" cell_v2 discover_hosts --verbose
+    [[ -n $(sql "SELECT host FROM nova_api.host_mappings WHERE host='$HOST'") ]] ||
+      die "compute host $HOST not mapped to a cell"
+    say "nova: compute host $HOST discovered"
+  fi
+  [[ -z $since ]] || say "nova-compute: reporting"
 }
 
 # ---------------------------------------------------------------- main
@@ -589,7 +607,6 @@ main() {
   else
     ((${#down[@]} == ${#names[@]})) || say "not running: ${down[*]}"
     start_mariadb
-    say "mariadb: up on :3306"
     bg rabbitmq start_rabbitmq
     bg keystone job_keystone
     bg placement job_placement
@@ -599,17 +616,19 @@ main() {
     bg glance job_glance
     join rabbitmq keystone placement nova
     # nova-compute last: it reports to Placement (found through the catalog) at start.
+    COMPUTE_STARTED=""
     if ! is_up nova-compute; then
+      COMPUTE_STARTED=$(sql 'SELECT UTC_TIMESTAMP()')
       start nova-compute - "$STATE/bin/nova-compute" --config-file "$ETC/nova/nova.conf"
     fi
-    bg discover job_discover
+    bg compute job_compute
     join neutron glance cinder
+    [[ -f $DONE/resources ]] || say "creating flavors, image cirros, network public"
     once resources env OS_CLIENT_CONFIG_FILE="$STATE/clouds.yaml" OS_CLOUD=dev \
       DEV_CLOUD_STATE="$STATE" "$PY" "$DEV_CLOUD_HERE/bootstrap.py" resources \
       >>"$LOGS/setup-resources.log" 2>&1 ||
       { tail -15 "$LOGS/setup-resources.log" >&3; die "creating base resources failed"; }
-    say "flavors m1.tiny/m1.small, image cirros, network public in place"
-    join discover
+    join compute
   fi
 
   cat <<EOF

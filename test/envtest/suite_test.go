@@ -44,6 +44,8 @@ var (
 
 func TestEnvtest(t *testing.T) {
 	RegisterFailHandler(Fail)
+	SetDefaultEventuallyTimeout(30 * time.Second)
+	SetDefaultEventuallyPollingInterval(100 * time.Millisecond)
 	RunSpecs(t, "envtest suite")
 }
 

@@ -3,7 +3,9 @@ package envtest
 import (
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"sigs.k8s.io/controller-runtime/pkg/client"
 )
 
 const tenantHeader = `
@@ -63,9 +65,21 @@ var _ = Describe("Tenant validation", func() {
 			tenant = manifest(ns, tenantHeader+specTail)
 			Expect(k8s.Create(ctx, tenant)).To(Succeed())
 		}
+		// The controller adds its finalizer meanwhile: each try starts from the latest object.
+		update := func(change func(*unstructured.Unstructured)) error {
+			var err error
+			Eventually(func() bool {
+				Expect(k8s.Get(ctx, client.ObjectKeyFromObject(tenant), tenant)).To(Succeed())
+				change(tenant)
+				err = k8s.Update(ctx, tenant)
+				return apierrors.IsConflict(err)
+			}).Should(BeFalse())
+			return err
+		}
 		expectUpdateRejected := func(path []string, value any, message string) {
-			Expect(unstructured.SetNestedField(tenant.Object, value, path...)).To(Succeed())
-			err := k8s.Update(ctx, tenant)
+			err := update(func(u *unstructured.Unstructured) {
+				Expect(unstructured.SetNestedField(u.Object, value, path...)).To(Succeed())
+			})
 			Expect(err).To(HaveOccurred())
 			Expect(err.Error()).To(ContainSubstring(message))
 		}
@@ -92,10 +106,11 @@ var _ = Describe("Tenant validation", func() {
 		})
 		It("accepts changes to description, tags, enabled and roles", func() {
 			create(`  project: {description: one, tags: [a]}`)
-			Expect(unstructured.SetNestedField(tenant.Object, "two", "spec", "project", "description")).To(Succeed())
-			Expect(unstructured.SetNestedField(tenant.Object, false, "spec", "project", "enabled")).To(Succeed())
-			Expect(unstructured.SetNestedSlice(tenant.Object, []any{"a", "b"}, "spec", "project", "tags")).To(Succeed())
-			Expect(k8s.Update(ctx, tenant)).To(Succeed())
+			Expect(update(func(u *unstructured.Unstructured) {
+				Expect(unstructured.SetNestedField(u.Object, "two", "spec", "project", "description")).To(Succeed())
+				Expect(unstructured.SetNestedField(u.Object, false, "spec", "project", "enabled")).To(Succeed())
+				Expect(unstructured.SetNestedSlice(u.Object, []any{"a", "b"}, "spec", "project", "tags")).To(Succeed())
+			})).To(Succeed())
 		})
 	})
 

@@ -270,12 +270,12 @@ func (c *Cloud) lookup(method string, table map[string]string, key, what string)
 
 // DomainID implements openstack.Directory.
 func (c *Cloud) DomainID(_ context.Context, nameOrID string) (string, error) {
-	return c.lookup("DomainID", c.domains, nameOrID, "domain "+nameOrID)
+	return c.lookup("DomainID", c.domains, nameOrID, fmt.Sprintf("domain %q", nameOrID))
 }
 
 // RoleID implements openstack.Directory.
 func (c *Cloud) RoleID(_ context.Context, nameOrID string) (string, error) {
-	return c.lookup("RoleID", c.roles, nameOrID, "role "+nameOrID)
+	return c.lookup("RoleID", c.roles, nameOrID, fmt.Sprintf("role %q", nameOrID))
 }
 
 // GroupID implements openstack.Directory.
@@ -283,7 +283,7 @@ func (c *Cloud) GroupID(_ context.Context, nameOrID, domainID string) (string, e
 	if id, err := c.lookup("GroupID", c.groups, nameOrID, ""); err == nil {
 		return id, nil
 	}
-	return c.lookup("GroupID", c.groups, domainID+"/"+nameOrID, "group "+nameOrID)
+	return c.lookup("GroupID", c.groups, domainID+"/"+nameOrID, fmt.Sprintf("group %q in domain %s", nameOrID, domainID))
 }
 
 // UserID implements openstack.Directory.
@@ -291,7 +291,7 @@ func (c *Cloud) UserID(_ context.Context, nameOrID, domainID string) (string, er
 	if id, err := c.lookup("UserID", c.users, nameOrID, ""); err == nil {
 		return id, nil
 	}
-	return c.lookup("UserID", c.users, domainID+"/"+nameOrID, "user "+nameOrID)
+	return c.lookup("UserID", c.users, domainID+"/"+nameOrID, fmt.Sprintf("user %q in domain %s", nameOrID, domainID))
 }
 
 // ListAssignments implements openstack.RoleAssignments.
