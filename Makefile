@@ -66,7 +66,7 @@ test: verify test-unit test-envtest test-e2e ## Every tier: static checks, unit,
 
 .PHONY: test-unit
 test-unit: ## Tier 1: pure table tests.
-	go test ./internal/... -count=1
+	go test ./internal/... ./controllers/... -count=1
 
 .PHONY: test-envtest
 test-envtest: control-plane-assets $(GINKGO) ## Tier 2: CRD validation and controllers on a real apiserver.

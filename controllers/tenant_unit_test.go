@@ -1,0 +1,110 @@
+package controllers
+
+import (
+	"errors"
+	"net/url"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/utils/ptr"
+
+	whv1 "github.com/whitehall-cloud/whitehall-operator/api/v1alpha1"
+	"github.com/whitehall-cloud/whitehall-operator/internal/openstack"
+)
+
+func TestProjectDrift(t *testing.T) {
+	base := func() *whv1.Tenant {
+		return &whv1.Tenant{
+			ObjectMeta: metav1.ObjectMeta{Namespace: "hmrc", Name: "sa"},
+			Spec: whv1.TenantSpec{Project: whv1.ProjectSpec{
+				Description: ptr.To("d"), Tags: []string{"a", "b"}, Enabled: ptr.To(true),
+			}},
+		}
+	}
+	inSync := openstack.Project{Name: "hmrc-sa", Description: "d", Tags: []string{"b", "a"}, Enabled: true}
+	cases := []struct {
+		reason  string
+		tenant  func(*whv1.Tenant)
+		project func(*openstack.Project)
+		want    []string
+	}{
+		{"nothing differs; tag order does not matter", nil, nil, nil},
+		{"renamed and disabled by hand", nil, func(p *openstack.Project) { p.Name, p.Enabled = "x", false }, []string{"name", "enabled"}},
+		{"a tag added by hand", nil, func(p *openstack.Project) { p.Tags = append(p.Tags, "c") }, []string{"tags"}},
+		{"description not managed when the spec leaves it out", func(t *whv1.Tenant) { t.Spec.Project.Description = nil },
+			func(p *openstack.Project) { p.Description = "set by hand" }, nil},
+		{"tags not managed when the spec leaves them out", func(t *whv1.Tenant) { t.Spec.Project.Tags = nil },
+			func(p *openstack.Project) { p.Tags = []string{"z"} }, nil},
+		{"an empty tag list clears tags", func(t *whv1.Tenant) { t.Spec.Project.Tags = []string{} }, nil, []string{"tags"}},
+		{"an imported project keeps the name it was adopted with", func(t *whv1.Tenant) {
+			t.Spec.Import = &whv1.ProjectImport{ID: ptr.To("p1")}
+			t.Status.ProjectName = "legacy"
+		}, func(p *openstack.Project) { p.Name = "legacy" }, nil},
+	}
+	for _, tc := range cases {
+		t.Run(tc.reason, func(t *testing.T) {
+			tenant, project := base(), inSync
+			project.Tags = append([]string(nil), inSync.Tags...)
+			if tc.tenant != nil {
+				tc.tenant(tenant)
+			}
+			if tc.project != nil {
+				tc.project(&project)
+			}
+			update, changed := projectDrift(tenant, &project)
+			if diff := cmp.Diff(tc.want, changed); diff != "" {
+				t.Errorf("changed fields (-want +got):\n%s", diff)
+			}
+			if update.IsEmpty() != (len(tc.want) == 0) {
+				t.Errorf("update.IsEmpty() = %v with changes %v", update.IsEmpty(), changed)
+			}
+		})
+	}
+}
+
+func TestDescribeContents(t *testing.T) {
+	got := describeContents(openstack.Contents{
+		Servers: []string{"s1", "s2", "s3", "s4", "s5", "s6", "s7"},
+		Ports:   []string{"p1"},
+	})
+	want := "7 server(s): s1, s2, s3, s4, s5 and 2 more; 1 port(s): p1"
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("describeContents (-want +got):\n%s", diff)
+	}
+}
+
+func TestClassify(t *testing.T) {
+	iv := Intervals{Resync: time.Hour, Dependency: time.Minute, Blocked: 30 * time.Second}
+	cases := []struct {
+		reason      string
+		err         error
+		wantReason  string
+		progressing bool
+		backoff     bool // the controller's exponential back-off, not a fixed interval
+	}{
+		{"success", nil, whv1.ReasonReady, false, false},
+		{"a spec problem waits for a change", newSpecError(whv1.ReasonAlreadyExists, "x"), whv1.ReasonAlreadyExists, false, false},
+		{"credentials", openstack.ErrCredentials, whv1.ReasonCredentialsError, false, false},
+		{"a missing group", openstack.ErrNotFound, whv1.ReasonDependencyNotFound, true, false},
+		{"a reset connection backs off", &url.Error{Op: "Get", URL: "u", Err: errors.New("reset")}, whv1.ReasonTransientError, true, true},
+		{"deletion blocked", &blockedError{message: "m"}, whv1.ReasonDeletionBlocked, true, false},
+		{"anything else is reported, not hammered", errors.New("boom"), whv1.ReasonCloudRefused, false, false},
+	}
+	for _, tc := range cases {
+		t.Run(tc.reason, func(t *testing.T) {
+			o := classify(tc.err, "ok", iv)
+			if o.reason != tc.wantReason || o.progressing != tc.progressing {
+				t.Errorf("classify() = %s progressing=%v; want %s progressing=%v", o.reason, o.progressing, tc.wantReason, tc.progressing)
+			}
+			res, err := o.result(tc.err)
+			if tc.backoff != (err != nil) {
+				t.Errorf("result error = %v; want back-off %v", err, tc.backoff)
+			}
+			if !tc.backoff && res.RequeueAfter == 0 {
+				t.Errorf("no requeue interval for %s", tc.reason)
+			}
+		})
+	}
+}

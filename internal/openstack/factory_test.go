@@ -1,0 +1,154 @@
+package openstack
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	fakeclient "sigs.k8s.io/controller-runtime/pkg/client/fake"
+)
+
+const password = "s3cret-Passw0rd"
+
+func secret(data map[string]string) *corev1.Secret {
+	s := &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: "hmrc", Name: "creds"}, Data: map[string][]byte{}}
+	for k, v := range data {
+		s.Data[k] = []byte(v)
+	}
+	return s
+}
+
+func cloudsYAML(authURL string) string {
+	return `clouds:
+  dev:
+    auth:
+      auth_url: ` + authURL + `
+      username: admin
+      password: ` + password + `
+      project_name: admin
+      user_domain_name: Default
+      project_domain_name: Default
+    region_name: RegionOne
+`
+}
+
+func TestFactoryCredentialErrors(t *testing.T) {
+	ref := CredentialsRef{Namespace: "hmrc", SecretName: "creds", CloudName: "dev"}
+	cases := []struct {
+		reason  string
+		objects []client.Object
+		ref     CredentialsRef
+		want    string
+	}{
+		{"no Secret", nil, ref, "Secret hmrc/creds not found"},
+		{"no clouds.yaml key", []client.Object{secret(map[string]string{"other": "x"})}, ref, `has no key "clouds.yaml"`},
+		{"a cloud not in the file", []client.Object{secret(map[string]string{CloudsYAMLKey: cloudsYAML("http://127.0.0.1:1/v3")})},
+			CredentialsRef{Namespace: "hmrc", SecretName: "creds", CloudName: "prod"}, "the cloud is not in clouds.yaml"},
+		{"a file that is not YAML", []client.Object{secret(map[string]string{CloudsYAMLKey: "clouds: [" + password})}, ref, "clouds.yaml is not valid YAML"},
+		{"a cacert that is not PEM", []client.Object{secret(map[string]string{CloudsYAMLKey: cloudsYAML("http://127.0.0.1:1/v3"), CACertKey: "nope"})}, ref, "holds no PEM certificate"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.reason, func(t *testing.T) {
+			f := NewFactory(fakeclient.NewClientBuilder().WithObjects(tc.objects...).Build(), time.Second)
+			_, err := f.Cloud(context.Background(), tc.ref)
+			if !errors.Is(err, ErrCredentials) {
+				t.Fatalf("error %v does not wrap ErrCredentials", err)
+			}
+			if !strings.Contains(err.Error(), tc.want) {
+				t.Errorf("error %q does not say %q", err, tc.want)
+			}
+			if strings.Contains(err.Error(), password) {
+				t.Errorf("error %q leaks the password", err)
+			}
+		})
+	}
+}
+
+// keystone answers token requests like Keystone, with a catalog, and counts logins.
+func keystone(t *testing.T, status int) (*httptest.Server, *atomic.Int32) {
+	var logins atomic.Int32
+	var srv *httptest.Server
+	srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path != "/v3/auth/tokens" || r.Method != http.MethodPost {
+			http.NotFound(w, r)
+			return
+		}
+		logins.Add(1)
+		if status != http.StatusCreated {
+			w.WriteHeader(status)
+			_, _ = w.Write([]byte(`{"error": {"message": "The request you have made requires authentication.", "code": 401}}`))
+			return
+		}
+		w.Header().Set("X-Subject-Token", "token")
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(http.StatusCreated)
+		_, _ = w.Write([]byte(`{"token": {"expires_at": "2099-01-01T00:00:00Z", "catalog": [
+			{"type": "identity", "endpoints": [{"interface": "public", "region": "RegionOne", "region_id": "RegionOne", "url": "` + srv.URL + `/v3"}]}]}}`))
+	}))
+	t.Cleanup(srv.Close)
+	return srv, &logins
+}
+
+func TestFactoryCachesOneLoginPerSecretContent(t *testing.T) {
+	srv, logins := keystone(t, http.StatusCreated)
+	s := secret(map[string]string{CloudsYAMLKey: cloudsYAML(srv.URL + "/v3")})
+	c := fakeclient.NewClientBuilder().WithObjects(s).Build()
+	f := NewFactory(c, 5*time.Second)
+	ref := CredentialsRef{Namespace: "hmrc", SecretName: "creds", CloudName: "dev"}
+
+	var wg sync.WaitGroup
+	clouds := make([]*Cloud, 8)
+	for i := range clouds {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			cloud, err := f.Cloud(context.Background(), ref)
+			if err != nil {
+				t.Errorf("Cloud(): %v", err)
+			}
+			clouds[i] = cloud
+		}()
+	}
+	wg.Wait()
+	if n := logins.Load(); n != 1 {
+		t.Fatalf("8 concurrent reconciles logged in %d times, want 1", n)
+	}
+	for _, c := range clouds[1:] {
+		if c != clouds[0] {
+			t.Fatal("concurrent callers got different clients")
+		}
+	}
+
+	// A rotated Secret means a new login with the new content.
+	s.Data[CloudsYAMLKey] = []byte(strings.Replace(cloudsYAML(srv.URL+"/v3"), password, "rotated", 1))
+	if err := c.Update(context.Background(), s); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.Cloud(context.Background(), ref); err != nil {
+		t.Fatal(err)
+	}
+	if n := logins.Load(); n != 2 {
+		t.Fatalf("after rotation: %d logins, want 2", n)
+	}
+}
+
+func TestFactoryRefusedLoginIsACredentialsError(t *testing.T) {
+	srv, _ := keystone(t, http.StatusUnauthorized)
+	f := NewFactory(fakeclient.NewClientBuilder().WithObjects(secret(map[string]string{CloudsYAMLKey: cloudsYAML(srv.URL + "/v3")})).Build(), 5*time.Second)
+	_, err := f.Cloud(context.Background(), CredentialsRef{Namespace: "hmrc", SecretName: "creds", CloudName: "dev"})
+	if !errors.Is(err, ErrCredentials) || !strings.Contains(err.Error(), "Keystone refused the login") {
+		t.Fatalf("got %v, want a credentials error saying Keystone refused the login", err)
+	}
+	if strings.Contains(err.Error(), password) {
+		t.Errorf("error %q leaks the password", err)
+	}
+}
