@@ -76,7 +76,7 @@ func (r *TenantReconciler) reconcileAssignments(ctx context.Context, cloud Tenan
 	t.Status.RoleAssignments = appliedAssignments(desired)
 	if len(changes) > 0 {
 		slices.Sort(changes)
-		r.Recorder.Eventf(t, nil, corev1.EventTypeNormal, "RolesUpdated", "UpdateRoleAssignments",
+		notify(ctx, r.Recorder, t, corev1.EventTypeNormal, "RolesUpdated", "UpdateRoleAssignments",
 			"On project %s: %s", t.Status.ProjectID, strings.Join(changes, "; "))
 	}
 	return nil

@@ -24,7 +24,7 @@ func (r *TenantReconciler) reconcileDelete(ctx context.Context, t *whv1.Tenant) 
 	}
 	if t.Spec.DeletionPolicy == whv1.DeletionPolicyRetain {
 		if t.Status.ProjectID != "" {
-			r.Recorder.Eventf(t, nil, corev1.EventTypeNormal, "Retained", "ReleaseProject",
+			notify(ctx, r.Recorder, t, corev1.EventTypeNormal, "Retained", "ReleaseProject",
 				"Left project %s in OpenStack (deletionPolicy Retain)", t.Status.ProjectID)
 		}
 		return r.release(ctx, t)
@@ -65,7 +65,7 @@ func (r *TenantReconciler) reconcileDelete(ctx context.Context, t *whv1.Tenant) 
 		if !contents.IsEmpty() {
 			msg := fmt.Sprintf("project %s still holds %s; delete them, or set deletionPolicy: Retain to keep the project",
 				projectID, describeContents(contents))
-			r.Recorder.Eventf(t, nil, corev1.EventTypeWarning, whv1.ReasonDeletionBlocked, "DeleteProject", msg)
+			notify(ctx, r.Recorder, t, corev1.EventTypeWarning, whv1.ReasonDeletionBlocked, "DeleteProject", "%s", msg)
 			return false, &blockedError{message: msg}
 		}
 		if err := cloud.DeleteSecurityGroups(ctx, projectID); err != nil {
@@ -74,7 +74,7 @@ func (r *TenantReconciler) reconcileDelete(ctx context.Context, t *whv1.Tenant) 
 		if err := cloud.DeleteProject(ctx, projectID); err != nil {
 			return false, err
 		}
-		r.Recorder.Eventf(t, nil, corev1.EventTypeNormal, "Deleted", "DeleteProject", "Deleted project %s", projectID)
+		notify(ctx, r.Recorder, t, corev1.EventTypeNormal, "Deleted", "DeleteProject", "Deleted project %s", projectID)
 	}
 	return r.release(ctx, t)
 }

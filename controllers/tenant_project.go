@@ -44,7 +44,7 @@ func (r *TenantReconciler) reconcileProject(ctx context.Context, cloud TenantClo
 		return err
 	}
 	t.Status.ProjectName = t.ProjectName()
-	r.Recorder.Eventf(t, nil, corev1.EventTypeNormal, "Updated", "UpdateProject",
+	notify(ctx, r.Recorder, t, corev1.EventTypeNormal, "Updated", "UpdateProject",
 		"Set %s of project %s to match the spec", strings.Join(changed, ", "), project.ID)
 	return nil
 }
@@ -106,7 +106,7 @@ func (r *TenantReconciler) adoptProject(ctx context.Context, cloud TenantCloud, 
 	}
 	t.Status.Adopted = true
 	t.Status.ProjectName = p.Name
-	r.Recorder.Eventf(t, nil, corev1.EventTypeNormal, "Adopted", "AdoptProject", "Adopted existing project %s (%s)", p.Name, p.ID)
+	notify(ctx, r.Recorder, t, corev1.EventTypeNormal, "Adopted", "AdoptProject", "Adopted existing project %s (%s)", p.Name, p.ID)
 	return p, nil
 }
 
@@ -123,7 +123,7 @@ func (r *TenantReconciler) createProject(ctx context.Context, cloud TenantCloud,
 		return nil, err
 	}
 	t.Status.ProjectName = p.Name
-	r.Recorder.Eventf(t, nil, corev1.EventTypeNormal, "Created", "CreateProject", "Created project %s (%s)", p.Name, p.ID)
+	notify(ctx, r.Recorder, t, corev1.EventTypeNormal, "Created", "CreateProject", "Created project %s (%s)", p.Name, p.ID)
 	return p, nil
 }
 
