@@ -90,7 +90,7 @@ func (r *TenantReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctr
 }
 
 func (r *TenantReconciler) reconcile(ctx context.Context, t *whv1.Tenant) error {
-	cloud, err := r.Clouds(ctx, credentialsRef(t.Namespace, t.Spec.CloudCredentialsRef))
+	cloud, err := r.Clouds.Cloud(ctx, credentialsRef(t.Namespace, t.Spec.CloudCredentialsRef))
 	if err != nil {
 		return err
 	}

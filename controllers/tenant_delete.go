@@ -30,7 +30,7 @@ func (r *TenantReconciler) reconcileDelete(ctx context.Context, t *whv1.Tenant) 
 		return r.release(ctx, t)
 	}
 
-	cloud, err := r.Clouds(ctx, credentialsRef(t.Namespace, t.Spec.CloudCredentialsRef))
+	cloud, err := r.Clouds.CloudForCleanup(ctx, credentialsRef(t.Namespace, t.Spec.CloudCredentialsRef))
 	if err != nil {
 		if errors.Is(err, openstack.ErrCredentials) && t.Status.ProjectID == "" {
 			// These credentials never created anything: nothing to clean up.

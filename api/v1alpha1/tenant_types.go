@@ -10,7 +10,7 @@ const TenantFinalizer = "whitehall.cloud/tenant"
 // TenantSpec describes a department's OpenStack project: the project itself, the people
 // who may use it, and what happens to it when the Tenant goes.
 //
-// +kubebuilder:validation:XValidation:rule="(has(self.project) && has(self.project.name) ? self.project.name : ”) == (has(oldSelf.project) && has(oldSelf.project.name) ? oldSelf.project.name : ”)",message="project.name is immutable"
+// +kubebuilder:validation:XValidation:rule="has(self.project) == has(oldSelf.project) && (!has(self.project) || (has(self.project.name) == has(oldSelf.project.name) && (!has(self.project.name) || self.project.name == oldSelf.project.name)))",message="project.name is immutable"
 // +kubebuilder:validation:XValidation:rule="(has(self.project) && has(self.project.domain) ? self.project.domain : 'default') == (has(oldSelf.project) && has(oldSelf.project.domain) ? oldSelf.project.domain : 'default')",message="project.domain is immutable"
 // +kubebuilder:validation:XValidation:rule="has(self.__import__) == has(oldSelf.__import__)",message="import cannot be added or removed after creation"
 // +kubebuilder:validation:XValidation:rule="!has(self.__import__) || !has(self.project) || !has(self.project.name)",message="project.name cannot be combined with import: an imported project keeps its own name"
@@ -33,7 +33,7 @@ type TenantSpec struct {
 	// +optional
 	// +listType=atomic
 	// +kubebuilder:validation:MaxItems=64
-	// +kubebuilder:validation:XValidation:rule="self.all(a, self.exists_one(b, (has(a.group) && has(b.group) && a.group == b.group && (has(a.groupDomain) ? a.groupDomain : '') == (has(b.groupDomain) ? b.groupDomain : '')) || (has(a.user) && has(b.user) && a.user == b.user && (has(a.userDomain) ? a.userDomain : '') == (has(b.userDomain) ? b.userDomain : ''))))",message="each group or user may appear only once in roleAssignments; list all its roles in one entry"
+	// +kubebuilder:validation:XValidation:rule="self.all(a, self.exists_one(b, (has(a.group) && has(b.group) && a.group == b.group && has(a.groupDomain) == has(b.groupDomain) && (!has(a.groupDomain) || a.groupDomain == b.groupDomain)) || (has(a.user) && has(b.user) && a.user == b.user && has(a.userDomain) == has(b.userDomain) && (!has(a.userDomain) || a.userDomain == b.userDomain))))",message="each group or user may appear only once in roleAssignments; list all its roles in one entry"
 	RoleAssignments []RoleAssignment `json:"roleAssignments,omitempty"`
 
 	// import adopts an existing project instead of creating one. Once adopted, the project

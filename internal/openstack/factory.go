@@ -30,6 +30,15 @@ const (
 // missing Secret or key, a cloud not in clouds.yaml, or a login Keystone refused.
 var ErrCredentials = errors.New("cloud credentials")
 
+// missingSecretError is the credentials error of a Secret that does not exist.
+type missingSecretError struct{ namespace, name string }
+
+func (e *missingSecretError) Error() string {
+	return fmt.Sprintf("%s: Secret %s/%s not found", ErrCredentials, e.namespace, e.name)
+}
+
+func (e *missingSecretError) Unwrap() error { return ErrCredentials }
+
 // CredentialsRef names a clouds.yaml Secret and the cloud in it.
 type CredentialsRef struct {
 	Namespace  string
@@ -76,7 +85,7 @@ func (f *Factory) Cloud(ctx context.Context, ref CredentialsRef) (*Cloud, error)
 	var secret corev1.Secret
 	if err := f.reader.Get(ctx, types.NamespacedName{Namespace: ref.Namespace, Name: ref.SecretName}, &secret); err != nil {
 		if client.IgnoreNotFound(err) == nil {
-			return nil, fmt.Errorf("%w: Secret %s/%s not found", ErrCredentials, ref.Namespace, ref.SecretName)
+			return nil, &missingSecretError{namespace: ref.Namespace, name: ref.SecretName}
 		}
 		return nil, err
 	}
@@ -108,11 +117,27 @@ func (f *Factory) Cloud(ctx context.Context, ref CredentialsRef) (*Cloud, error)
 	return cloud, nil
 }
 
-// Forget drops the cached login for ref, so the next call logs in again.
-func (f *Factory) Forget(ref CredentialsRef) {
+// CloudForCleanup is Cloud for deleting what the operator created. When the Secret is
+// already gone — deleting a namespace deletes the Secret and the objects that use it at
+// once — it falls back to the last login made with it, so the cleanup can finish.
+func (f *Factory) CloudForCleanup(ctx context.Context, ref CredentialsRef) (*Cloud, error) {
+	cloud, err := f.Cloud(ctx, ref)
+	var missing *missingSecretError
+	if !errors.As(err, &missing) {
+		return cloud, err
+	}
 	f.mu.Lock()
-	delete(f.clouds, ref)
+	entry := f.clouds[ref]
 	f.mu.Unlock()
+	if entry == nil {
+		return nil, err
+	}
+	entry.once.Lock()
+	defer entry.once.Unlock()
+	if entry.cloud == nil {
+		return nil, err
+	}
+	return entry.cloud, nil
 }
 
 func (f *Factory) connect(ctx context.Context, ref CredentialsRef, cloudsYAML, caCert []byte) (*Cloud, error) {

@@ -152,3 +152,30 @@ func TestFactoryRefusedLoginIsACredentialsError(t *testing.T) {
 		t.Errorf("error %q leaks the password", err)
 	}
 }
+
+func TestCloudForCleanupOutlivesTheSecret(t *testing.T) {
+	srv, _ := keystone(t, http.StatusCreated)
+	s := secret(map[string]string{CloudsYAMLKey: cloudsYAML(srv.URL + "/v3")})
+	c := fakeclient.NewClientBuilder().WithObjects(s).Build()
+	f := NewFactory(c, 5*time.Second)
+	ref := CredentialsRef{Namespace: "hmrc", SecretName: "creds", CloudName: "dev"}
+	ctx := context.Background()
+
+	if _, err := f.CloudForCleanup(ctx, CredentialsRef{Namespace: "hmrc", SecretName: "never", CloudName: "dev"}); !errors.Is(err, ErrCredentials) {
+		t.Fatalf("a Secret never seen: got %v, want a credentials error", err)
+	}
+	first, err := f.Cloud(ctx, ref)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Delete(ctx, s); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.Cloud(ctx, ref); !errors.Is(err, ErrCredentials) {
+		t.Fatalf("Cloud() after the Secret went: got %v, want a credentials error", err)
+	}
+	cleanup, err := f.CloudForCleanup(ctx, ref)
+	if err != nil || cleanup != first {
+		t.Fatalf("CloudForCleanup() = %p, %v; want the last login %p", cleanup, err, first)
+	}
+}

@@ -5,7 +5,9 @@ package envtest
 
 import (
 	"context"
+	"fmt"
 	"path/filepath"
+	"sync"
 	"testing"
 	"time"
 
@@ -72,7 +74,7 @@ var _ = BeforeSuite(func() {
 	Expect((&controllers.TenantReconciler{
 		Client:    mgr.GetClient(),
 		Recorder:  mgr.GetEventRecorder("whitehall-operator"),
-		Clouds:    fakeConnector[controllers.TenantCloud](mgr.GetClient()),
+		Clouds:    newFakeConnector[controllers.TenantCloud](mgr.GetClient()),
 		Intervals: controllers.Intervals{Resync: resync, Dependency: time.Second, Blocked: time.Second},
 	}).SetupWithManager(ctx, mgr)).To(Succeed())
 	go func() {
@@ -91,19 +93,42 @@ var _ = AfterSuite(func() {
 })
 
 // fakeConnector hands out the fake cloud when the named Secret exists and holds
-// clouds.yaml, as the real factory would, and a credentials error otherwise.
-func fakeConnector[T any](reader client.Reader) controllers.CloudConnector[T] {
-	return func(ctx context.Context, ref openstack.CredentialsRef) (T, error) {
-		var zero T
-		var s corev1.Secret
-		if err := reader.Get(ctx, client.ObjectKey{Namespace: ref.Namespace, Name: ref.SecretName}, &s); err != nil {
-			return zero, openstack.ErrCredentials
-		}
-		if _, ok := s.Data[openstack.CloudsYAMLKey]; !ok || ref.CloudName != "dev" {
-			return zero, openstack.ErrCredentials
-		}
+// clouds.yaml for cloud "dev", as the real factory would, and a credentials error
+// otherwise. Like the real factory, cleanup may go on with a Secret that has gone, if the
+// cloud was reached with it before.
+type fakeConnector[T any] struct {
+	reader client.Reader
+	mu     sync.Mutex
+	seen   map[openstack.CredentialsRef]bool
+}
+
+func newFakeConnector[T any](reader client.Reader) *fakeConnector[T] {
+	return &fakeConnector[T]{reader: reader, seen: map[openstack.CredentialsRef]bool{}}
+}
+
+func (f *fakeConnector[T]) Cloud(ctx context.Context, ref openstack.CredentialsRef) (T, error) {
+	var zero T
+	var s corev1.Secret
+	if err := f.reader.Get(ctx, client.ObjectKey{Namespace: ref.Namespace, Name: ref.SecretName}, &s); err != nil {
+		return zero, fmt.Errorf("%w: Secret %s/%s not found", openstack.ErrCredentials, ref.Namespace, ref.SecretName)
+	}
+	if _, ok := s.Data[openstack.CloudsYAMLKey]; !ok || ref.CloudName != "dev" {
+		return zero, fmt.Errorf("%w: unusable", openstack.ErrCredentials)
+	}
+	f.mu.Lock()
+	f.seen[ref] = true
+	f.mu.Unlock()
+	return any(cloud).(T), nil
+}
+
+func (f *fakeConnector[T]) CloudForCleanup(ctx context.Context, ref openstack.CredentialsRef) (T, error) {
+	c, err := f.Cloud(ctx, ref)
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if err != nil && f.seen[ref] {
 		return any(cloud).(T), nil
 	}
+	return c, err
 }
 
 // newNamespace creates a namespace for one test, with the credentials Secret in it.

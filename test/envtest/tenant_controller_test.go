@@ -259,6 +259,16 @@ var _ = Describe("Tenant controller", func() {
 		Expect(cloud.Project(id)).To(BeNil())
 	})
 
+	It("finishes deleting the project when the Secret went first, as in a namespace deletion", func() {
+		t := newTenant("secret-first")
+		Eventually(ready(t)).Should(Not(BeNil()))
+		id := get(t).Status.ProjectID
+		Expect(k8s.Delete(ctx, &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: goodSecret}})).To(Succeed())
+		Expect(k8s.Delete(ctx, t)).To(Succeed())
+		Eventually(gone(t)).Should(BeTrue())
+		Expect(cloud.Project(id)).To(BeNil())
+	})
+
 	It("lets a Tenant go whose credentials never worked", func() {
 		t := newTenant("never-worked", func(t *whv1.Tenant) { t.Spec.CloudCredentialsRef.SecretName = "missing" })
 		Eventually(condition(t, whv1.ReasonCredentialsError)).Should(Not(BeNil()))
