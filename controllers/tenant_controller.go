@@ -6,7 +6,6 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/equality"
-	"k8s.io/apimachinery/pkg/types"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/builder"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -29,9 +28,6 @@ type TenantCloud interface {
 }
 
 var _ TenantCloud = (*openstack.Cloud)(nil)
-
-// credentialsSecretIndex indexes objects by the name of their credentials Secret.
-const credentialsSecretIndex = "spec.cloudCredentialsRef.secretName"
 
 // TenantReconciler keeps a department's Keystone project, its people and its lifecycle
 // in line with a Tenant.
@@ -107,12 +103,7 @@ func credentialsRef(namespace string, ref whv1.CloudCredentialsReference) openst
 }
 
 // SetupWithManager registers the controller: Tenants, and the Secrets they use.
-func (r *TenantReconciler) SetupWithManager(ctx context.Context, mgr ctrl.Manager) error {
-	if err := mgr.GetFieldIndexer().IndexField(ctx, &whv1.Tenant{}, credentialsSecretIndex, func(o client.Object) []string {
-		return []string{o.(*whv1.Tenant).Spec.CloudCredentialsRef.SecretName}
-	}); err != nil {
-		return err
-	}
+func (r *TenantReconciler) SetupWithManager(mgr ctrl.Manager) error {
 	return ctrl.NewControllerManagedBy(mgr).
 		For(&whv1.Tenant{}, builder.WithPredicates(predicate.Or(predicate.GenerationChangedPredicate{}, predicate.AnnotationChangedPredicate{}, deletionPredicate()))).
 		Watches(&corev1.Secret{}, handler.EnqueueRequestsFromMapFunc(r.tenantsUsingSecret)).
@@ -121,14 +112,5 @@ func (r *TenantReconciler) SetupWithManager(ctx context.Context, mgr ctrl.Manage
 }
 
 func (r *TenantReconciler) tenantsUsingSecret(ctx context.Context, secret client.Object) []reconcile.Request {
-	var list whv1.TenantList
-	if err := r.List(ctx, &list, client.InNamespace(secret.GetNamespace()), client.MatchingFields{credentialsSecretIndex: secret.GetName()}); err != nil {
-		ctrl.LoggerFrom(ctx).Error(err, "listing Tenants that use a Secret", "secret", secret.GetName())
-		return nil
-	}
-	reqs := make([]reconcile.Request, 0, len(list.Items))
-	for _, t := range list.Items {
-		reqs = append(reqs, reconcile.Request{NamespacedName: types.NamespacedName{Namespace: t.Namespace, Name: t.Name}})
-	}
-	return reqs
+	return listRequests(ctx, r.Client, &whv1.TenantList{}, client.InNamespace(secret.GetNamespace()), client.MatchingFields{credentialsSecretIndex: secret.GetName()})
 }

@@ -70,7 +70,7 @@ func run(metricsAddr, probeAddr string, leaderElect bool, resyncPeriod, openstac
 		Recorder:  mgr.GetEventRecorder("whitehall-operator"),
 		Clouds:    controllers.FactoryConnector[controllers.TenantCloud](factory),
 		Intervals: controllers.DefaultIntervals(resyncPeriod),
-	}).SetupWithManager(ctx, mgr); err != nil {
+	}).SetupWithManager(mgr); err != nil {
 		return err
 	}
 

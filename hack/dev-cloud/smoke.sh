@@ -21,7 +21,8 @@ trap cleanup EXIT
 os network create "$tag" -f value -c id >/dev/null
 os subnet create "$tag" --network "$tag" --subnet-range 10.99.0.0/24 -f value -c id >/dev/null
 say "network $tag created; booting a server on it"
-os server create "$tag" --flavor m1.tiny --image cirros --network "$tag" --wait -f value -c id >/dev/null
+timeout 300 /usr/bin/openstack server create "$tag" --flavor m1.tiny --image cirros --network "$tag" --wait -f value -c id >/dev/null ||
+  die "server did not reach ACTIVE within 300 s"
 status=$(os server show "$tag" -f value -c status)
 addr=$(os server show "$tag" -f value -c addresses)
 [[ $status == ACTIVE ]] || die "server status $status"

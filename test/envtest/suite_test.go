@@ -71,12 +71,14 @@ var _ = BeforeSuite(func() {
 	mgr, err := ctrl.NewManager(cfg, ctrl.Options{Scheme: scheme, Metrics: metricsserver.Options{BindAddress: "0"}})
 	Expect(err).NotTo(HaveOccurred())
 	cloud = fake.New()
-	Expect((&controllers.TenantReconciler{
-		Client:    mgr.GetClient(),
+	Expect(controllers.SetupWith(ctx, mgr, controllers.Options{
 		Recorder:  mgr.GetEventRecorder("whitehall-operator"),
-		Clouds:    newFakeConnector[controllers.TenantCloud](mgr.GetClient()),
 		Intervals: controllers.Intervals{Resync: resync, Dependency: time.Second, Blocked: time.Second},
-	}).SetupWithManager(ctx, mgr)).To(Succeed())
+	}, controllers.Connectors{
+		Tenant:   newFakeConnector[controllers.TenantCloud](mgr.GetClient()),
+		Quota:    newFakeConnector[controllers.QuotaCloud](mgr.GetClient()),
+		Capacity: newFakeConnector[controllers.CapacityCloud](mgr.GetClient()),
+	})).To(Succeed())
 	go func() {
 		defer GinkgoRecover()
 		Expect(mgr.Start(ctx)).To(Succeed())

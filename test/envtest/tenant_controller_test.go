@@ -144,14 +144,13 @@ var _ = Describe("Tenant controller", func() {
 		newTenant("steady")
 		Eventually(ready(newTenantRef(ns, "steady"))).Should(Not(BeNil()))
 		id := get(newTenantRef(ns, "steady")).Status.ProjectID
-		writes := func() int {
-			return cloud.Calls("CreateProject") + cloud.Calls("UpdateProject") + cloud.Calls("Grant") + cloud.Calls("Revoke")
-		}
-		before, reads := writes(), cloud.Calls("GetProject")
+		calls := func(method string) int { return cloud.Calls(method + "/" + id) }
+		writes := func() int { return calls("UpdateProject") + calls("Grant") + calls("Revoke") }
+		before, reads, lists := writes(), calls("GetProject"), calls("ListAssignments")
 		// Several resyncs pass; each reads the project once and lists its assignments once.
-		Eventually(func() int { return cloud.Calls("GetProject") - reads }).WithTimeout(3 * resync * 4).Should(BeNumerically(">=", 2))
+		Eventually(func() int { return calls("GetProject") - reads }).WithTimeout(4 * resync).Should(BeNumerically(">=", 2))
 		Expect(writes()).To(Equal(before), "an unchanged Tenant must not write to OpenStack")
-		Expect(cloud.Project(id)).NotTo(BeNil())
+		Expect(calls("ListAssignments") - lists).To(BeNumerically("~", calls("GetProject")-reads, 1))
 	})
 
 	It("finds the project it created before a crash lost the ID, and never creates a second", func() {

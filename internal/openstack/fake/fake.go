@@ -25,6 +25,8 @@ type Cloud struct {
 	users    map[string]string
 	assigned map[string]map[openstack.Assignment]bool // project ID → assignments
 	contents map[string]openstack.Contents
+	quotas   map[string]map[openstack.QuotaService]*openstack.QuotaReading // project → service
+	capacity openstack.Capacity
 
 	calls map[string]int
 	// failures maps a method name to errors returned by its next calls, in order.
@@ -36,6 +38,8 @@ var _ interface {
 	openstack.Directory
 	openstack.RoleAssignments
 	openstack.ProjectContents
+	openstack.Quotas
+	openstack.Placement
 } = (*Cloud)(nil)
 
 // New returns a cloud with the domain "default" (named Default) and roles member,
@@ -49,6 +53,7 @@ func New() *Cloud {
 		users:    map[string]string{},
 		assigned: map[string]map[openstack.Assignment]bool{},
 		contents: map[string]openstack.Contents{},
+		quotas:   map[string]map[openstack.QuotaService]*openstack.QuotaReading{},
 		calls:    map[string]int{},
 		failures: map[string][]error{},
 	}
@@ -146,9 +151,13 @@ func (c *Cloud) FailNext(method string, errs ...error) {
 	c.failures[method] = append(c.failures[method], errs...)
 }
 
-// call counts a call and returns an injected error, if any. Callers hold c.mu.
-func (c *Cloud) call(method string) error {
+// call counts a call, in total and as "<method>/<project>" for each project given, and
+// returns an injected error, if any. Callers hold c.mu.
+func (c *Cloud) call(method string, projects ...string) error {
 	c.calls[method]++
+	for _, p := range projects {
+		c.calls[method+"/"+p]++
+	}
 	if errs := c.failures[method]; len(errs) > 0 {
 		c.failures[method] = errs[1:]
 		return errs[0]
@@ -173,7 +182,7 @@ func notFound(what string) error { return fmt.Errorf("%w: %s", openstack.ErrNotF
 func (c *Cloud) GetProject(_ context.Context, id string) (*openstack.Project, error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if err := c.call("GetProject"); err != nil {
+	if err := c.call("GetProject", id); err != nil {
 		return nil, err
 	}
 	p, ok := c.projects[id]
@@ -222,7 +231,7 @@ func (c *Cloud) CreateProject(_ context.Context, o openstack.ProjectCreate) (*op
 func (c *Cloud) UpdateProject(_ context.Context, id string, u openstack.ProjectUpdate) (*openstack.Project, error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if err := c.call("UpdateProject"); err != nil {
+	if err := c.call("UpdateProject", id); err != nil {
 		return nil, err
 	}
 	p, ok := c.projects[id]
@@ -248,7 +257,7 @@ func (c *Cloud) UpdateProject(_ context.Context, id string, u openstack.ProjectU
 func (c *Cloud) DeleteProject(_ context.Context, id string) error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if err := c.call("DeleteProject"); err != nil {
+	if err := c.call("DeleteProject", id); err != nil {
 		return err
 	}
 	delete(c.projects, id)
@@ -298,7 +307,7 @@ func (c *Cloud) UserID(_ context.Context, nameOrID, domainID string) (string, er
 func (c *Cloud) ListAssignments(_ context.Context, projectID string) ([]openstack.Assignment, error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if err := c.call("ListAssignments"); err != nil {
+	if err := c.call("ListAssignments", projectID); err != nil {
 		return nil, err
 	}
 	return slices.Collect(maps.Keys(c.assigned[projectID])), nil
@@ -308,7 +317,7 @@ func (c *Cloud) ListAssignments(_ context.Context, projectID string) ([]openstac
 func (c *Cloud) Grant(_ context.Context, projectID string, a openstack.Assignment) error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if err := c.call("Grant"); err != nil {
+	if err := c.call("Grant", projectID); err != nil {
 		return err
 	}
 	if c.assigned[projectID] == nil {
@@ -322,7 +331,7 @@ func (c *Cloud) Grant(_ context.Context, projectID string, a openstack.Assignmen
 func (c *Cloud) Revoke(_ context.Context, projectID string, a openstack.Assignment) error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if err := c.call("Revoke"); err != nil {
+	if err := c.call("Revoke", projectID); err != nil {
 		return err
 	}
 	delete(c.assigned[projectID], a)
@@ -343,7 +352,7 @@ func (c *Cloud) GrantDirectly(projectID string, a openstack.Assignment) {
 func (c *Cloud) ProjectContents(_ context.Context, projectID string, ignorePorts map[string]bool) (openstack.Contents, error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if err := c.call("ProjectContents"); err != nil {
+	if err := c.call("ProjectContents", projectID); err != nil {
 		return openstack.Contents{}, err
 	}
 	out := c.contents[projectID]
@@ -356,4 +365,84 @@ func (c *Cloud) DeleteSecurityGroups(_ context.Context, _ string) error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	return c.call("DeleteSecurityGroups")
+}
+
+// quota returns the quota of a project in a service, creating the defaults of a new
+// project (every resource 10, nothing in use). Callers hold c.mu.
+func (c *Cloud) quota(projectID string, service openstack.QuotaService) *openstack.QuotaReading {
+	if c.quotas[projectID] == nil {
+		c.quotas[projectID] = map[openstack.QuotaService]*openstack.QuotaReading{}
+	}
+	q := c.quotas[projectID][service]
+	if q == nil {
+		q = &openstack.QuotaReading{Limits: map[string]int64{}, InUse: map[string]int64{}}
+		for _, r := range openstack.QuotaResources(service) {
+			q.Limits[r], q.InUse[r] = 10, 0
+		}
+		c.quotas[projectID][service] = q
+	}
+	return q
+}
+
+// Quota returns a copy of a project's limits in a service.
+func (c *Cloud) Quota(projectID string, service openstack.QuotaService) map[string]int64 {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return maps.Clone(c.quota(projectID, service).Limits)
+}
+
+// SetLimitDirectly changes a limit behind the operator's back.
+func (c *Cloud) SetLimitDirectly(projectID string, service openstack.QuotaService, field string, v int64) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.quota(projectID, service).Limits[field] = v
+}
+
+// SetInUse sets what a project uses of a resource.
+func (c *Cloud) SetInUse(projectID string, service openstack.QuotaService, field string, v int64) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.quota(projectID, service).InUse[field] = v
+}
+
+// GetQuota implements openstack.Quotas.
+func (c *Cloud) GetQuota(_ context.Context, service openstack.QuotaService, projectID string) (openstack.QuotaReading, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if err := c.call("GetQuota."+string(service), projectID); err != nil {
+		return openstack.QuotaReading{}, err
+	}
+	q := c.quota(projectID, service)
+	return openstack.QuotaReading{Limits: maps.Clone(q.Limits), InUse: maps.Clone(q.InUse)}, nil
+}
+
+// SetQuota implements openstack.Quotas.
+func (c *Cloud) SetQuota(_ context.Context, service openstack.QuotaService, projectID string, limits map[string]int64) error {
+	if len(limits) == 0 {
+		return nil
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if err := c.call("SetQuota."+string(service), projectID); err != nil {
+		return err
+	}
+	maps.Copy(c.quota(projectID, service).Limits, limits)
+	return nil
+}
+
+// SetCapacity sets what Placement reports.
+func (c *Cloud) SetCapacity(cap openstack.Capacity) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.capacity = cap
+}
+
+// Capacity implements openstack.Placement.
+func (c *Cloud) Capacity(_ context.Context) (openstack.Capacity, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if err := c.call("Capacity"); err != nil {
+		return openstack.Capacity{}, err
+	}
+	return c.capacity, nil
 }

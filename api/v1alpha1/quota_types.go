@@ -1,0 +1,232 @@
+package v1alpha1
+
+import (
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+)
+
+// Condition types and reasons of ComputeQuota.
+const (
+	// ConditionBelowUsage is True when a limit was set below what the project already
+	// uses: applied anyway, so the department sees why new resources fail.
+	ConditionBelowUsage = "BelowUsage"
+	// ReasonLimitBelowUsage: at least one limit is below usage; the message lists them.
+	ReasonLimitBelowUsage = "LimitBelowUsage"
+	// ReasonWithinUsage: every limit is at or above usage.
+	ReasonWithinUsage = "WithinUsage"
+	// ReasonTenantNotReady: the Tenant named by tenantRef does not exist or has no project yet.
+	ReasonTenantNotReady = "TenantNotReady"
+	// ReasonSeasonNotFound: a peak names a PeakSeason that does not exist or is invalid.
+	ReasonSeasonNotFound = "SeasonNotFound"
+)
+
+// ComputeQuotaSpec is a department project's quota: a baseline, and peaks that raise it
+// while a PeakSeason is active.
+//
+// +kubebuilder:validation:XValidation:rule="!has(self.peaks) || self.peaks.all(p, self.peaks.exists_one(q, q.season == p.season))",message="each season may appear only once in peaks"
+type ComputeQuotaSpec struct {
+	// tenantRef names the Tenant, in this namespace, whose project this quota is for.
+	// +required
+	TenantRef LocalObjectReference `json:"tenantRef"`
+
+	// baseline is the quota outside every peak. A field left out is not managed: the
+	// operator never writes or resets it.
+	// +required
+	Baseline QuotaSet `json:"baseline"`
+
+	// peaks raise fields of the baseline while their season is active. A peak overlays
+	// the baseline field by field; where two active peaks set a field, the larger wins,
+	// and -1 (unlimited) beats any number.
+	// +optional
+	// +listType=atomic
+	// +kubebuilder:validation:MaxItems=16
+	Peaks []QuotaPeak `json:"peaks,omitempty"`
+}
+
+// QuotaPeak is the quota during one season.
+//
+// +kubebuilder:validation:XValidation:rule="has(self.compute) || has(self.network) || has(self.blockStorage)",message="a peak must set at least one of compute, network or blockStorage"
+type QuotaPeak struct {
+	// season is the name of a PeakSeason.
+	// +required
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=253
+	Season string `json:"season"`
+
+	QuotaSet `json:",inline"`
+}
+
+// QuotaSet holds limits for the three quota services. -1 means unlimited.
+type QuotaSet struct {
+	// compute is the Nova quota.
+	// +optional
+	Compute *ComputeLimits `json:"compute,omitempty"`
+	// network is the Neutron quota.
+	// +optional
+	Network *NetworkLimits `json:"network,omitempty"`
+	// blockStorage is the Cinder quota.
+	// +optional
+	BlockStorage *BlockStorageLimits `json:"blockStorage,omitempty"`
+}
+
+// ComputeLimits are Nova quota limits.
+//
+// +kubebuilder:validation:MinProperties=1
+type ComputeLimits struct {
+	// cores is the number of vCPUs.
+	// +optional
+	// +kubebuilder:validation:Minimum=-1
+	Cores *int64 `json:"cores,omitempty"`
+	// instances is the number of servers.
+	// +optional
+	// +kubebuilder:validation:Minimum=-1
+	Instances *int64 `json:"instances,omitempty"`
+	// ramMiB is memory in MiB.
+	// +optional
+	// +kubebuilder:validation:Minimum=-1
+	RAMMiB *int64 `json:"ramMiB,omitempty"`
+	// serverGroups is the number of server groups.
+	// +optional
+	// +kubebuilder:validation:Minimum=-1
+	ServerGroups *int64 `json:"serverGroups,omitempty"`
+	// serverGroupMembers is the number of servers in one server group.
+	// +optional
+	// +kubebuilder:validation:Minimum=-1
+	ServerGroupMembers *int64 `json:"serverGroupMembers,omitempty"`
+	// keyPairs is the number of key pairs per user.
+	// +optional
+	// +kubebuilder:validation:Minimum=-1
+	KeyPairs *int64 `json:"keyPairs,omitempty"`
+	// metadataItems is the number of metadata items per server.
+	// +optional
+	// +kubebuilder:validation:Minimum=-1
+	MetadataItems *int64 `json:"metadataItems,omitempty"`
+}
+
+// NetworkLimits are Neutron quota limits.
+//
+// +kubebuilder:validation:MinProperties=1
+type NetworkLimits struct {
+	// networks is the number of networks.
+	// +optional
+	// +kubebuilder:validation:Minimum=-1
+	Networks *int64 `json:"networks,omitempty"`
+	// subnets is the number of subnets.
+	// +optional
+	// +kubebuilder:validation:Minimum=-1
+	Subnets *int64 `json:"subnets,omitempty"`
+	// ports is the number of ports.
+	// +optional
+	// +kubebuilder:validation:Minimum=-1
+	Ports *int64 `json:"ports,omitempty"`
+	// routers is the number of routers.
+	// +optional
+	// +kubebuilder:validation:Minimum=-1
+	Routers *int64 `json:"routers,omitempty"`
+	// floatingIPs is the number of floating IPs.
+	// +optional
+	// +kubebuilder:validation:Minimum=-1
+	FloatingIPs *int64 `json:"floatingIPs,omitempty"`
+	// securityGroups is the number of security groups.
+	// +optional
+	// +kubebuilder:validation:Minimum=-1
+	SecurityGroups *int64 `json:"securityGroups,omitempty"`
+	// securityGroupRules is the number of security group rules.
+	// +optional
+	// +kubebuilder:validation:Minimum=-1
+	SecurityGroupRules *int64 `json:"securityGroupRules,omitempty"`
+}
+
+// BlockStorageLimits are Cinder quota limits.
+//
+// +kubebuilder:validation:MinProperties=1
+type BlockStorageLimits struct {
+	// volumes is the number of volumes.
+	// +optional
+	// +kubebuilder:validation:Minimum=-1
+	Volumes *int64 `json:"volumes,omitempty"`
+	// gigabytes is the total size of volumes and snapshots, in GiB.
+	// +optional
+	// +kubebuilder:validation:Minimum=-1
+	Gigabytes *int64 `json:"gigabytes,omitempty"`
+	// snapshots is the number of snapshots.
+	// +optional
+	// +kubebuilder:validation:Minimum=-1
+	Snapshots *int64 `json:"snapshots,omitempty"`
+	// backups is the number of backups.
+	// +optional
+	// +kubebuilder:validation:Minimum=-1
+	Backups *int64 `json:"backups,omitempty"`
+	// backupGigabytes is the total size of backups, in GiB.
+	// +optional
+	// +kubebuilder:validation:Minimum=-1
+	BackupGigabytes *int64 `json:"backupGigabytes,omitempty"`
+}
+
+// ComputeQuotaStatus reports the quota OpenStack holds and what the project uses.
+type ComputeQuotaStatus struct {
+	// projectID the quota applies to.
+	// +optional
+	ProjectID string `json:"projectID,omitempty"`
+	// activeSeasons are the seasons whose peaks apply now.
+	// +optional
+	// +listType=set
+	ActiveSeasons []string `json:"activeSeasons,omitempty"`
+	// effective is the quota now in force: the baseline overlaid with the active peaks,
+	// as written to OpenStack. Only managed fields appear.
+	// +optional
+	Effective QuotaSet `json:"effective,omitempty"`
+	// usage is what the project uses of each managed field, as the services report it.
+	// +optional
+	Usage QuotaSet `json:"usage,omitempty"`
+	// nextTransition is when the next season used here opens or closes; the operator
+	// wakes at that instant.
+	// +optional
+	NextTransition *metav1.Time `json:"nextTransition,omitempty"`
+	// lastAppliedTime is when the operator last wrote a limit to OpenStack.
+	// +optional
+	LastAppliedTime *metav1.Time `json:"lastAppliedTime,omitempty"`
+	// observedGeneration is the generation of the spec that status describes.
+	// +optional
+	ObservedGeneration int64 `json:"observedGeneration,omitempty"`
+	// conditions: Ready, Progressing and BelowUsage.
+	// +optional
+	// +listType=map
+	// +listMapKey=type
+	Conditions []metav1.Condition `json:"conditions,omitempty"`
+}
+
+// ComputeQuota sets a department project's Nova, Neutron and Cinder quota, raising it
+// by itself while a PeakSeason is active and lowering it after.
+//
+// +kubebuilder:object:root=true
+// +kubebuilder:subresource:status
+// +kubebuilder:resource:shortName=cq,categories=whitehall
+// +kubebuilder:printcolumn:name="Tenant",type=string,JSONPath=`.spec.tenantRef.name`
+// +kubebuilder:printcolumn:name="Seasons",type=string,JSONPath=`.status.activeSeasons`
+// +kubebuilder:printcolumn:name="Cores",type=integer,JSONPath=`.status.effective.compute.cores`
+// +kubebuilder:printcolumn:name="Ready",type=string,JSONPath=`.status.conditions[?(@.type=="Ready")].status`
+// +kubebuilder:printcolumn:name="Below Usage",type=string,JSONPath=`.status.conditions[?(@.type=="BelowUsage")].status`,priority=1
+// +kubebuilder:printcolumn:name="Next",type=date,JSONPath=`.status.nextTransition`
+// +kubebuilder:printcolumn:name="Age",type=date,JSONPath=`.metadata.creationTimestamp`
+type ComputeQuota struct {
+	metav1.TypeMeta   `json:",inline"`
+	metav1.ObjectMeta `json:"metadata,omitempty"`
+
+	// +required
+	Spec ComputeQuotaSpec `json:"spec"`
+	// +optional
+	Status ComputeQuotaStatus `json:"status,omitempty"`
+}
+
+// ComputeQuotaList is a list of ComputeQuotas.
+//
+// +kubebuilder:object:root=true
+type ComputeQuotaList struct {
+	metav1.TypeMeta `json:",inline"`
+	metav1.ListMeta `json:"metadata,omitempty"`
+	Items           []ComputeQuota `json:"items"`
+}
+
+func init() {
+	SchemeBuilder.Register(&ComputeQuota{}, &ComputeQuotaList{})
+}

@@ -1,0 +1,195 @@
+package v1alpha1
+
+import (
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+)
+
+// Condition types and reasons of PeakSeason.
+const (
+	// ConditionCapacityAtRisk is True when the peak quota committed to the season exceeds
+	// what the cloud can hold.
+	ConditionCapacityAtRisk = "CapacityAtRisk"
+	// ReasonOvercommitted: committed peak quota exceeds capacity; the message has numbers.
+	ReasonOvercommitted = "Overcommitted"
+	// ReasonWithinCapacity: committed peak quota fits in the cloud.
+	ReasonWithinCapacity = "WithinCapacity"
+	// ReasonCapacityUnknown: no capacity credentials are set, or the cloud's capacity
+	// could not be read.
+	ReasonCapacityUnknown = "CapacityUnknown"
+)
+
+// PeakSeasonSpec is a calendar of peak windows that every department shares.
+type PeakSeasonSpec struct {
+	// timeZone is the IANA time zone the windows are written in. Window boundaries are
+	// local wall-clock times, so they land on the right instant on both sides of a
+	// daylight-saving change.
+	// +optional
+	// +kubebuilder:default="Europe/London"
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=64
+	// +kubebuilder:validation:Pattern=`^[A-Za-z0-9_+\-]+(/[A-Za-z0-9_+\-]+)*$`
+	TimeZone string `json:"timeZone,omitempty"`
+
+	// windows are the periods of the peak. Overlapping windows merge.
+	// +required
+	// +listType=atomic
+	// +kubebuilder:validation:MinItems=1
+	// +kubebuilder:validation:MaxItems=32
+	Windows []SeasonWindow `json:"windows"`
+
+	// rampUp starts the peak this long before each window opens, so quota is in place
+	// before the rush (for example 48h).
+	// +optional
+	// +kubebuilder:validation:Type=string
+	// +kubebuilder:validation:MaxLength=32
+	// +kubebuilder:validation:Pattern=`^([0-9]+(\.[0-9]+)?(ns|us|ms|s|m|h))+$`
+	RampUp *metav1.Duration `json:"rampUp,omitempty"`
+
+	// rampDown keeps the peak this long after each window closes.
+	// +optional
+	// +kubebuilder:validation:Type=string
+	// +kubebuilder:validation:MaxLength=32
+	// +kubebuilder:validation:Pattern=`^([0-9]+(\.[0-9]+)?(ns|us|ms|s|m|h))+$`
+	RampDown *metav1.Duration `json:"rampDown,omitempty"`
+
+	// capacityCredentialsRef names a clouds.yaml Secret whose credentials may read the
+	// cloud's capacity from Placement (an admin). A season is shared by every department,
+	// so it names its own credentials instead of borrowing a department's. Without it,
+	// capacity is not checked (CapacityAtRisk is Unknown).
+	// +optional
+	CapacityCredentialsRef *NamespacedCloudCredentialsReference `json:"capacityCredentialsRef,omitempty"`
+}
+
+// SeasonWindow is either a window that repeats every year (yearly) or a one-off window
+// (from and to).
+//
+// +kubebuilder:validation:XValidation:rule="has(self.yearly) != (has(self.from) || has(self.to))",message="a window is either yearly, or a one-off window with from and to"
+// +kubebuilder:validation:XValidation:rule="has(self.yearly) || (has(self.from) && has(self.to))",message="a one-off window needs both from and to"
+// +kubebuilder:validation:XValidation:rule="!has(self.from) || !has(self.to) || self.to > self.from",message="to must be after from"
+type SeasonWindow struct {
+	// yearly repeats every year between two dates.
+	// +optional
+	Yearly *YearlyWindow `json:"yearly,omitempty"`
+
+	// from is the local date-time a one-off window opens, as 2027-04-01T00:00:00.
+	// +optional
+	// +kubebuilder:validation:MaxLength=25
+	// +kubebuilder:validation:Pattern=`^\d{4}-(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01])T([01]\d|2[0-3]):[0-5]\d:[0-5]\d$`
+	From *string `json:"from,omitempty"`
+
+	// to is the local date-time a one-off window closes (exclusive).
+	// +optional
+	// +kubebuilder:validation:MaxLength=25
+	// +kubebuilder:validation:Pattern=`^\d{4}-(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01])T([01]\d|2[0-3]):[0-5]\d:[0-5]\d$`
+	To *string `json:"to,omitempty"`
+}
+
+// YearlyWindow is a window between two dates of every year, from local midnight of
+// from to local midnight of to (exclusive). It may cross the new year (12-20 to 01-05).
+// 02-29 in a year without it means 1 March.
+//
+// +kubebuilder:validation:XValidation:rule="self.from != self.to",message="yearly.from and yearly.to must differ"
+type YearlyWindow struct {
+	// from is the first day, as MM-DD.
+	// +required
+	// +kubebuilder:validation:MaxLength=10
+	// +kubebuilder:validation:Pattern=`^(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01])$`
+	From string `json:"from"`
+	// to is the day after the last day, as MM-DD.
+	// +required
+	// +kubebuilder:validation:MaxLength=10
+	// +kubebuilder:validation:Pattern=`^(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01])$`
+	To string `json:"to"`
+}
+
+// NamespacedCloudCredentialsReference names a clouds.yaml Secret in a given namespace,
+// for cluster-scoped objects.
+type NamespacedCloudCredentialsReference struct {
+	// namespace of the Secret.
+	// +required
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=63
+	Namespace string `json:"namespace"`
+
+	CloudCredentialsReference `json:",inline"`
+}
+
+// PeakSeasonStatus reports whether the season is on, when it next changes, and whether
+// the cloud can hold what departments have asked for during it.
+type PeakSeasonStatus struct {
+	// active is true while the season, ramps included, is on.
+	// +optional
+	Active bool `json:"active"`
+	// currentWindow is the window in force, ramps applied, while active.
+	// +optional
+	CurrentWindow *TimeWindow `json:"currentWindow,omitempty"`
+	// nextTransition is when the season next turns on or off.
+	// +optional
+	NextTransition *metav1.Time `json:"nextTransition,omitempty"`
+	// committed is the peak quota that every ComputeQuota using this season would hold
+	// during it, summed.
+	// +optional
+	Committed *CapacityAmounts `json:"committed,omitempty"`
+	// capacity is what the cloud can hold: Placement inventories × allocation ratios,
+	// minus reserved.
+	// +optional
+	Capacity *CapacityAmounts `json:"capacity,omitempty"`
+	// observedGeneration is the generation of the spec that status describes.
+	// +optional
+	ObservedGeneration int64 `json:"observedGeneration,omitempty"`
+	// conditions: Ready and CapacityAtRisk.
+	// +optional
+	// +listType=map
+	// +listMapKey=type
+	Conditions []metav1.Condition `json:"conditions,omitempty"`
+}
+
+// TimeWindow is an interval of time, start inclusive and end exclusive.
+type TimeWindow struct {
+	Start metav1.Time `json:"start"`
+	End   metav1.Time `json:"end"`
+}
+
+// CapacityAmounts are amounts of compute resources; -1 means unlimited.
+type CapacityAmounts struct {
+	// +optional
+	Cores *int64 `json:"cores,omitempty"`
+	// +optional
+	RAMMiB *int64 `json:"ramMiB,omitempty"`
+	// +optional
+	Instances *int64 `json:"instances,omitempty"`
+}
+
+// PeakSeason is a named calendar of peaks — Self Assessment in January, PAYE year end
+// in April — that ComputeQuotas and TestEnvironments raise capacity for.
+//
+// +kubebuilder:object:root=true
+// +kubebuilder:subresource:status
+// +kubebuilder:resource:scope=Cluster,shortName=ps,categories=whitehall
+// +kubebuilder:printcolumn:name="Active",type=boolean,JSONPath=`.status.active`
+// +kubebuilder:printcolumn:name="Next",type=date,JSONPath=`.status.nextTransition`
+// +kubebuilder:printcolumn:name="At Risk",type=string,JSONPath=`.status.conditions[?(@.type=="CapacityAtRisk")].status`
+// +kubebuilder:printcolumn:name="Ready",type=string,JSONPath=`.status.conditions[?(@.type=="Ready")].status`
+// +kubebuilder:printcolumn:name="Age",type=date,JSONPath=`.metadata.creationTimestamp`
+type PeakSeason struct {
+	metav1.TypeMeta   `json:",inline"`
+	metav1.ObjectMeta `json:"metadata,omitempty"`
+
+	// +required
+	Spec PeakSeasonSpec `json:"spec"`
+	// +optional
+	Status PeakSeasonStatus `json:"status,omitempty"`
+}
+
+// PeakSeasonList is a list of PeakSeasons.
+//
+// +kubebuilder:object:root=true
+type PeakSeasonList struct {
+	metav1.TypeMeta `json:",inline"`
+	metav1.ListMeta `json:"metadata,omitempty"`
+	Items           []PeakSeason `json:"items"`
+}
+
+func init() {
+	SchemeBuilder.Register(&PeakSeason{}, &PeakSeasonList{})
+}

@@ -1,0 +1,168 @@
+package controllers
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"time"
+
+	"k8s.io/apimachinery/pkg/api/equality"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/builder"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/handler"
+	"sigs.k8s.io/controller-runtime/pkg/predicate"
+	"sigs.k8s.io/controller-runtime/pkg/reconcile"
+	"sigs.k8s.io/controller-runtime/pkg/recorder"
+
+	whv1 "github.com/whitehall-cloud/whitehall-operator/api/v1alpha1"
+	"github.com/whitehall-cloud/whitehall-operator/internal/openstack"
+	"github.com/whitehall-cloud/whitehall-operator/internal/season"
+)
+
+// QuotaCloud is what the ComputeQuota controller needs of OpenStack.
+type QuotaCloud interface {
+	openstack.Quotas
+}
+
+var _ QuotaCloud = (*openstack.Cloud)(nil)
+
+// ComputeQuotaReconciler keeps a project's quota at its baseline overlaid with the peaks
+// of the seasons active now, and wakes exactly when a season opens or closes.
+type ComputeQuotaReconciler struct {
+	client.Client
+	Recorder  recorder.EventRecorder
+	Clouds    CloudConnector[QuotaCloud]
+	Intervals Intervals
+	// Now is the clock; tests move it.
+	Now func() time.Time
+}
+
+// +kubebuilder:rbac:groups=whitehall.cloud,resources=computequotas,verbs=get;list;watch
+// +kubebuilder:rbac:groups=whitehall.cloud,resources=computequotas/status,verbs=get;update;patch
+// +kubebuilder:rbac:groups=whitehall.cloud,resources=tenants,verbs=get;list;watch
+// +kubebuilder:rbac:groups=whitehall.cloud,resources=peakseasons,verbs=get;list;watch
+
+// Reconcile computes the effective quota, writes what differs, and writes status once.
+func (r *ComputeQuotaReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result, error) {
+	cq := &whv1.ComputeQuota{}
+	if err := r.Get(ctx, req.NamespacedName, cq); err != nil {
+		return ctrl.Result{}, client.IgnoreNotFound(err)
+	}
+	if !cq.DeletionTimestamp.IsZero() {
+		// Deleting a ComputeQuota stops managing the quota; the limits stay as they are.
+		return ctrl.Result{}, nil
+	}
+	orig := cq.DeepCopy()
+	now := r.Now()
+
+	wake, err := r.reconcile(ctx, cq, now)
+	o := classify(err, fmt.Sprintf("quota of project %s is up to date", cq.Status.ProjectID), r.Intervals)
+	if wake > 0 && (o.requeueAfter == 0 || wake < o.requeueAfter) && !o.retry {
+		// Wake exactly at the next season boundary, not a poll later.
+		o.requeueAfter = wake
+	}
+	o.apply(&cq.Status.Conditions, cq.Generation)
+	cq.Status.ObservedGeneration = cq.Generation
+	if !equality.Semantic.DeepEqual(orig.Status, cq.Status) {
+		if perr := r.Status().Patch(ctx, cq, client.MergeFrom(orig)); perr != nil {
+			return ctrl.Result{}, perr
+		}
+	}
+	recordQuotaMetrics(cq)
+	return o.result(err)
+}
+
+// reconcile returns how long until the next season transition (0 for never).
+func (r *ComputeQuotaReconciler) reconcile(ctx context.Context, cq *whv1.ComputeQuota, now time.Time) (time.Duration, error) {
+	seasons, err := loadSeasons(ctx, r.Client, peakSeasons(cq))
+	if err != nil {
+		return 0, err
+	}
+	active := season.Active(seasons, now)
+	wake, next, ok := untilNext(seasons, now)
+	cq.Status.NextTransition = nil
+	if ok {
+		cq.Status.NextTransition = &metav1.Time{Time: next}
+	}
+	effective := effectiveQuota(cq, active)
+
+	tenant := &whv1.Tenant{}
+	if err := r.Get(ctx, types.NamespacedName{Namespace: cq.Namespace, Name: cq.Spec.TenantRef.Name}, tenant); err != nil {
+		if apierrors.IsNotFound(err) {
+			return wake, newSpecError(whv1.ReasonTenantNotReady, fmt.Sprintf("Tenant %q does not exist in namespace %s", cq.Spec.TenantRef.Name, cq.Namespace))
+		}
+		return wake, err
+	}
+	if tenant.Status.ProjectID == "" || !tenant.DeletionTimestamp.IsZero() {
+		return wake, newSpecError(whv1.ReasonTenantNotReady, fmt.Sprintf("Tenant %q has no project yet", tenant.Name))
+	}
+	cloud, err := r.Clouds.Cloud(ctx, credentialsRef(tenant.Namespace, tenant.Spec.CloudCredentialsRef))
+	if err != nil {
+		return wake, err
+	}
+	cq.Status.ProjectID = tenant.Status.ProjectID
+
+	usage, writes, err := applyQuota(ctx, cloud, tenant.Status.ProjectID, effective)
+	if err != nil {
+		return wake, err
+	}
+	if len(writes) > 0 {
+		cq.Status.LastAppliedTime = &metav1.Time{Time: now}
+		notify(ctx, r.Recorder, cq, "Normal", "QuotaApplied", "SetQuota", "Set %s on project %s%s",
+			joinChanges(writes), tenant.Status.ProjectID, seasonNote(active))
+	}
+	if !slices.Equal(active, cq.Status.ActiveSeasons) {
+		r.announceSeasons(ctx, cq, cq.Status.ActiveSeasons, active)
+	}
+	cq.Status.ActiveSeasons = active
+	cq.Status.Effective = unflatten(effective)
+	cq.Status.Usage = unflatten(usage)
+	r.checkUsage(ctx, cq, effective, usage)
+	return wake, nil
+}
+
+// effectiveQuota overlays the baseline with the peaks of the active seasons.
+func effectiveQuota(cq *whv1.ComputeQuota, active []string) season.Quota {
+	var peaks []season.Quota
+	for _, p := range cq.Spec.Peaks {
+		if slices.Contains(active, p.Season) {
+			peaks = append(peaks, flatten(p.QuotaSet))
+		}
+	}
+	return season.Overlay(flatten(cq.Spec.Baseline), peaks...)
+}
+
+func peakSeasons(cq *whv1.ComputeQuota) []string {
+	names := make([]string, 0, len(cq.Spec.Peaks))
+	for _, p := range cq.Spec.Peaks {
+		names = append(names, p.Season)
+	}
+	return names
+}
+
+// SetupWithManager registers the controller: ComputeQuotas, their Tenants, and the
+// PeakSeasons they use.
+func (r *ComputeQuotaReconciler) SetupWithManager(mgr ctrl.Manager) error {
+	if r.Now == nil {
+		r.Now = time.Now
+	}
+	return ctrl.NewControllerManagedBy(mgr).
+		For(&whv1.ComputeQuota{}, builder.WithPredicates(predicate.GenerationChangedPredicate{})).
+		Watches(&whv1.Tenant{}, handler.EnqueueRequestsFromMapFunc(r.quotasOfTenant)).
+		Watches(&whv1.PeakSeason{}, handler.EnqueueRequestsFromMapFunc(r.quotasUsingSeason),
+			builder.WithPredicates(predicate.GenerationChangedPredicate{})).
+		Named("computequota").
+		Complete(r)
+}
+
+func (r *ComputeQuotaReconciler) quotasOfTenant(ctx context.Context, t client.Object) []reconcile.Request {
+	return listRequests(ctx, r.Client, &whv1.ComputeQuotaList{}, client.InNamespace(t.GetNamespace()), client.MatchingFields{tenantRefIndex: t.GetName()})
+}
+
+func (r *ComputeQuotaReconciler) quotasUsingSeason(ctx context.Context, ps client.Object) []reconcile.Request {
+	return listRequests(ctx, r.Client, &whv1.ComputeQuotaList{}, client.MatchingFields{peakSeasonIndex: ps.GetName()})
+}

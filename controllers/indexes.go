@@ -1,0 +1,59 @@
+package controllers
+
+import (
+	"context"
+
+	"k8s.io/apimachinery/pkg/api/meta"
+	"k8s.io/apimachinery/pkg/types"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/reconcile"
+
+	whv1 "github.com/whitehall-cloud/whitehall-operator/api/v1alpha1"
+)
+
+// Field indexes that let a change to one object find the objects that depend on it.
+const (
+	// credentialsSecretIndex: Tenants by the name of their credentials Secret.
+	credentialsSecretIndex = "spec.cloudCredentialsRef.secretName"
+	// tenantRefIndex: ComputeQuotas by the name of their Tenant.
+	tenantRefIndex = "spec.tenantRef.name"
+	// peakSeasonIndex: ComputeQuotas by the PeakSeasons their peaks name.
+	peakSeasonIndex = "spec.peaks.season"
+)
+
+// SetupIndexes registers every field index the controllers use, once per manager.
+func SetupIndexes(ctx context.Context, mgr ctrl.Manager) error {
+	idx := mgr.GetFieldIndexer()
+	if err := idx.IndexField(ctx, &whv1.Tenant{}, credentialsSecretIndex, func(o client.Object) []string {
+		return []string{o.(*whv1.Tenant).Spec.CloudCredentialsRef.SecretName}
+	}); err != nil {
+		return err
+	}
+	if err := idx.IndexField(ctx, &whv1.ComputeQuota{}, tenantRefIndex, func(o client.Object) []string {
+		return []string{o.(*whv1.ComputeQuota).Spec.TenantRef.Name}
+	}); err != nil {
+		return err
+	}
+	return idx.IndexField(ctx, &whv1.ComputeQuota{}, peakSeasonIndex, func(o client.Object) []string {
+		return peakSeasons(o.(*whv1.ComputeQuota))
+	})
+}
+
+// listRequests lists objects and turns them into reconcile requests.
+func listRequests(ctx context.Context, c client.Reader, list client.ObjectList, opts ...client.ListOption) []reconcile.Request {
+	if err := c.List(ctx, list, opts...); err != nil {
+		ctrl.LoggerFrom(ctx).Error(err, "listing dependent objects")
+		return nil
+	}
+	items, err := meta.ExtractList(list)
+	if err != nil {
+		return nil
+	}
+	reqs := make([]reconcile.Request, 0, len(items))
+	for _, item := range items {
+		o := item.(client.Object)
+		reqs = append(reqs, reconcile.Request{NamespacedName: types.NamespacedName{Namespace: o.GetNamespace(), Name: o.GetName()}})
+	}
+	return reqs
+}

@@ -1,0 +1,55 @@
+package controllers
+
+import (
+	"github.com/prometheus/client_golang/prometheus"
+	"sigs.k8s.io/controller-runtime/pkg/metrics"
+
+	whv1 "github.com/whitehall-cloud/whitehall-operator/api/v1alpha1"
+)
+
+var (
+	quotaLimit = prometheus.NewGaugeVec(prometheus.GaugeOpts{
+		Name: "whitehall_quota_limit",
+		Help: "Quota limit in force per department project and resource (-1: unlimited).",
+	}, []string{"namespace", "tenant", "resource"})
+	quotaInUse = prometheus.NewGaugeVec(prometheus.GaugeOpts{
+		Name: "whitehall_quota_in_use",
+		Help: "Quota in use per department project and resource.",
+	}, []string{"namespace", "tenant", "resource"})
+	quotaSeasonActive = prometheus.NewGaugeVec(prometheus.GaugeOpts{
+		Name: "whitehall_quota_season_active",
+		Help: "1 while a season's peak applies to a department's quota.",
+	}, []string{"namespace", "tenant", "season"})
+	quotaWrites = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "whitehall_quota_writes_total",
+		Help: "Quota writes to OpenStack, by service.",
+	}, []string{"service"})
+	seasonActive = prometheus.NewGaugeVec(prometheus.GaugeOpts{
+		Name: "whitehall_season_active",
+		Help: "1 while a PeakSeason (ramps included) is active.",
+	}, []string{"season"})
+)
+
+func init() {
+	metrics.Registry.MustRegister(quotaLimit, quotaInUse, quotaSeasonActive, quotaWrites, seasonActive)
+}
+
+// recordQuotaMetrics publishes a ComputeQuota's status as gauges.
+func recordQuotaMetrics(cq *whv1.ComputeQuota) {
+	tenant := cq.Spec.TenantRef.Name
+	for key, v := range flatten(cq.Status.Effective) {
+		quotaLimit.WithLabelValues(cq.Namespace, tenant, key).Set(float64(v))
+	}
+	for key, v := range flatten(cq.Status.Usage) {
+		quotaInUse.WithLabelValues(cq.Namespace, tenant, key).Set(float64(v))
+	}
+	for _, p := range cq.Spec.Peaks {
+		v := 0.0
+		for _, s := range cq.Status.ActiveSeasons {
+			if s == p.Season {
+				v = 1
+			}
+		}
+		quotaSeasonActive.WithLabelValues(cq.Namespace, tenant, p.Season).Set(v)
+	}
+}

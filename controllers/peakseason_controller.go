@@ -1,0 +1,228 @@
+package controllers
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/equality"
+	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/utils/ptr"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/builder"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/handler"
+	"sigs.k8s.io/controller-runtime/pkg/predicate"
+	"sigs.k8s.io/controller-runtime/pkg/reconcile"
+	"sigs.k8s.io/controller-runtime/pkg/recorder"
+
+	whv1 "github.com/whitehall-cloud/whitehall-operator/api/v1alpha1"
+	"github.com/whitehall-cloud/whitehall-operator/internal/openstack"
+	"github.com/whitehall-cloud/whitehall-operator/internal/season"
+)
+
+// CapacityCloud is what the PeakSeason controller needs of OpenStack.
+type CapacityCloud interface {
+	openstack.Placement
+}
+
+var _ CapacityCloud = (*openstack.Cloud)(nil)
+
+// PeakSeasonReconciler reports whether a season is on and when it next changes, waking
+// exactly then, and holds the peak quota departments committed against the cloud's
+// capacity.
+type PeakSeasonReconciler struct {
+	client.Client
+	Recorder  recorder.EventRecorder
+	Clouds    CloudConnector[CapacityCloud]
+	Intervals Intervals
+	// Now is the clock; tests move it.
+	Now func() time.Time
+}
+
+// +kubebuilder:rbac:groups=whitehall.cloud,resources=peakseasons,verbs=get;list;watch
+// +kubebuilder:rbac:groups=whitehall.cloud,resources=peakseasons/status,verbs=get;update;patch
+// +kubebuilder:rbac:groups=whitehall.cloud,resources=computequotas,verbs=get;list;watch
+
+// Reconcile computes the season's state and capacity, and writes status once.
+func (r *PeakSeasonReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result, error) {
+	ps := &whv1.PeakSeason{}
+	if err := r.Get(ctx, req.NamespacedName, ps); err != nil {
+		if client.IgnoreNotFound(err) == nil {
+			seasonActive.DeleteLabelValues(req.Name)
+		}
+		return ctrl.Result{}, client.IgnoreNotFound(err)
+	}
+	orig := ps.DeepCopy()
+	now := r.Now()
+
+	wake, err := r.reconcile(ctx, ps, now)
+	o := classify(err, seasonMessage(ps), r.Intervals)
+	if wake > 0 && !o.retry && (o.requeueAfter == 0 || wake < o.requeueAfter) {
+		o.requeueAfter = wake
+	}
+	o.apply(&ps.Status.Conditions, ps.Generation)
+	// A season is not "progressing" toward anything: drop the generic condition.
+	meta.RemoveStatusCondition(&ps.Status.Conditions, whv1.ConditionProgressing)
+	ps.Status.ObservedGeneration = ps.Generation
+	if !equality.Semantic.DeepEqual(orig.Status, ps.Status) {
+		if perr := r.Status().Patch(ctx, ps, client.MergeFrom(orig)); perr != nil {
+			return ctrl.Result{}, perr
+		}
+	}
+	return o.result(err)
+}
+
+func (r *PeakSeasonReconciler) reconcile(ctx context.Context, ps *whv1.PeakSeason, now time.Time) (time.Duration, error) {
+	s, err := compileSeason(ps)
+	if err != nil {
+		return 0, newSpecError(whv1.ReasonInvalidConfiguration, err.Error())
+	}
+	active, current := s.ActiveAt(now)
+	switch {
+	case active && !ps.Status.Active:
+		notify(ctx, r.Recorder, ps, corev1.EventTypeNormal, "SeasonOpened", "Transition", "Season %s is active until %s", ps.Name, current.End.Format(time.RFC3339))
+	case !active && ps.Status.Active:
+		notify(ctx, r.Recorder, ps, corev1.EventTypeNormal, "SeasonClosed", "Transition", "Season %s is over", ps.Name)
+	}
+	ps.Status.Active = active
+	ps.Status.CurrentWindow = nil
+	if active {
+		ps.Status.CurrentWindow = &whv1.TimeWindow{Start: metav1.NewTime(current.Start), End: metav1.NewTime(current.End)}
+	}
+	seasonActive.WithLabelValues(ps.Name).Set(map[bool]float64{true: 1, false: 0}[active])
+	wake, next, ok := untilNext(map[string]*season.Season{ps.Name: s}, now)
+	ps.Status.NextTransition = nil
+	if ok {
+		ps.Status.NextTransition = &metav1.Time{Time: next}
+	}
+
+	committed, err := r.committed(ctx, ps.Name)
+	if err != nil {
+		return wake, err
+	}
+	ps.Status.Committed = committed
+	r.checkCapacity(ctx, ps)
+	return wake, nil
+}
+
+// committed sums, per resource, the peak quota every ComputeQuota using this season
+// would hold during it: its baseline overlaid with this season's peak.
+func (r *PeakSeasonReconciler) committed(ctx context.Context, name string) (*whv1.CapacityAmounts, error) {
+	var list whv1.ComputeQuotaList
+	if err := r.List(ctx, &list, client.MatchingFields{peakSeasonIndex: name}); err != nil {
+		return nil, err
+	}
+	sum := season.Quota{}
+	for i := range list.Items {
+		during := effectiveQuota(&list.Items[i], []string{name})
+		for _, key := range []string{"compute.cores", "compute.ramMiB", "compute.instances"} {
+			if v, ok := during[key]; ok {
+				sum[key] = addLimits(sum[key], v)
+			}
+		}
+	}
+	amounts := &whv1.CapacityAmounts{}
+	set := func(dst **int64, key string) {
+		if v, ok := sum[key]; ok {
+			*dst = ptr.To(v)
+		}
+	}
+	set(&amounts.Cores, "compute.cores")
+	set(&amounts.RAMMiB, "compute.ramMiB")
+	set(&amounts.Instances, "compute.instances")
+	return amounts, nil
+}
+
+// addLimits adds two limits where -1 is unlimited.
+func addLimits(a, b int64) int64 {
+	if a == -1 || b == -1 {
+		return -1
+	}
+	return a + b
+}
+
+// checkCapacity reads the cloud's capacity and sets CapacityAtRisk. A capacity that
+// cannot be read makes the condition Unknown, with the reason in its message, and is
+// tried again at the next resync; the calendar works regardless.
+func (r *PeakSeasonReconciler) checkCapacity(ctx context.Context, ps *whv1.PeakSeason) {
+	cond := metav1.Condition{Type: whv1.ConditionCapacityAtRisk, ObservedGeneration: ps.Generation}
+	ref := ps.Spec.CapacityCredentialsRef
+	if ref == nil {
+		ps.Status.Capacity = nil
+		cond.Status, cond.Reason = metav1.ConditionUnknown, whv1.ReasonCapacityUnknown
+		cond.Message = "spec.capacityCredentialsRef is not set, so the cloud's capacity is not checked"
+		meta.SetStatusCondition(&ps.Status.Conditions, cond)
+		return
+	}
+	cloud, err := r.Clouds.Cloud(ctx, credentialsRef(ref.Namespace, ref.CloudCredentialsReference))
+	var capacity openstack.Capacity
+	if err == nil {
+		capacity, err = cloud.Capacity(ctx)
+	}
+	if err != nil {
+		cond.Status, cond.Reason = metav1.ConditionUnknown, whv1.ReasonCapacityUnknown
+		cond.Message = "cannot read the cloud's capacity: " + openstack.Message(err)
+		meta.SetStatusCondition(&ps.Status.Conditions, cond)
+		return
+	}
+	ps.Status.Capacity = &whv1.CapacityAmounts{Cores: ptr.To(capacity.Cores), RAMMiB: ptr.To(capacity.RAMMiB)}
+
+	var over []string
+	c := ps.Status.Committed
+	if exceeds(c.Cores, capacity.Cores) {
+		over = append(over, fmt.Sprintf("%s cores committed, the cloud holds %d", limitString(*c.Cores), capacity.Cores))
+	}
+	if exceeds(c.RAMMiB, capacity.RAMMiB) {
+		over = append(over, fmt.Sprintf("%s MiB of RAM committed, the cloud holds %d", limitString(*c.RAMMiB), capacity.RAMMiB))
+	}
+	cond.Status, cond.Reason = metav1.ConditionFalse, whv1.ReasonWithinCapacity
+	cond.Message = "the peak quota committed to this season fits in the cloud"
+	if len(over) > 0 {
+		cond.Status, cond.Reason = metav1.ConditionTrue, whv1.ReasonOvercommitted
+		cond.Message = strings.Join(over, "; ")
+		if !meta.IsStatusConditionTrue(ps.Status.Conditions, whv1.ConditionCapacityAtRisk) {
+			notify(ctx, r.Recorder, ps, corev1.EventTypeWarning, whv1.ReasonOvercommitted, "CheckCapacity", "%s", cond.Message)
+		}
+	}
+	meta.SetStatusCondition(&ps.Status.Conditions, cond)
+}
+
+func exceeds(committed *int64, capacity int64) bool {
+	return committed != nil && (*committed == -1 || *committed > capacity)
+}
+
+func seasonMessage(ps *whv1.PeakSeason) string {
+	if ps.Status.Active {
+		return "season is active"
+	}
+	return "season is inactive"
+}
+
+// SetupWithManager registers the controller: PeakSeasons, and the ComputeQuotas that
+// commit peak quota to them.
+func (r *PeakSeasonReconciler) SetupWithManager(mgr ctrl.Manager) error {
+	if r.Now == nil {
+		r.Now = time.Now
+	}
+	return ctrl.NewControllerManagedBy(mgr).
+		For(&whv1.PeakSeason{}, builder.WithPredicates(predicate.GenerationChangedPredicate{})).
+		Watches(&whv1.ComputeQuota{}, handler.EnqueueRequestsFromMapFunc(seasonsOfQuota),
+			builder.WithPredicates(predicate.GenerationChangedPredicate{})).
+		Named("peakseason").
+		Complete(r)
+}
+
+func seasonsOfQuota(_ context.Context, o client.Object) []reconcile.Request {
+	names := peakSeasons(o.(*whv1.ComputeQuota))
+	slices.Sort(names)
+	reqs := make([]reconcile.Request, 0, len(names))
+	for _, n := range slices.Compact(names) {
+		reqs = append(reqs, reconcile.Request{NamespacedName: client.ObjectKey{Name: n}})
+	}
+	return reqs
+}

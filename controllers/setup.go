@@ -1,0 +1,53 @@
+package controllers
+
+import (
+	"context"
+	"time"
+
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/recorder"
+
+	"github.com/whitehall-cloud/whitehall-operator/internal/openstack"
+)
+
+// Options wire the controllers to their collaborators.
+type Options struct {
+	Recorder  recorder.EventRecorder
+	Factory   *openstack.Factory
+	Intervals Intervals
+	// Now is the clock; nil means time.Now.
+	Now func() time.Time
+}
+
+// Setup registers the field indexes and every controller with the manager.
+func Setup(ctx context.Context, mgr ctrl.Manager, o Options) error {
+	return SetupWith(ctx, mgr, o, Connectors{
+		Tenant:   FactoryConnector[TenantCloud](o.Factory),
+		Quota:    FactoryConnector[QuotaCloud](o.Factory),
+		Capacity: FactoryConnector[CapacityCloud](o.Factory),
+	})
+}
+
+// Connectors hand each controller its cloud; tests pass fakes.
+type Connectors struct {
+	Tenant   CloudConnector[TenantCloud]
+	Quota    CloudConnector[QuotaCloud]
+	Capacity CloudConnector[CapacityCloud]
+}
+
+// SetupWith is Setup with explicit connectors.
+func SetupWith(ctx context.Context, mgr ctrl.Manager, o Options, c Connectors) error {
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	if err := SetupIndexes(ctx, mgr); err != nil {
+		return err
+	}
+	if err := (&TenantReconciler{Client: mgr.GetClient(), Recorder: o.Recorder, Clouds: c.Tenant, Intervals: o.Intervals}).SetupWithManager(mgr); err != nil {
+		return err
+	}
+	if err := (&ComputeQuotaReconciler{Client: mgr.GetClient(), Recorder: o.Recorder, Clouds: c.Quota, Intervals: o.Intervals, Now: o.Now}).SetupWithManager(mgr); err != nil {
+		return err
+	}
+	return (&PeakSeasonReconciler{Client: mgr.GetClient(), Recorder: o.Recorder, Clouds: c.Capacity, Intervals: o.Intervals, Now: o.Now}).SetupWithManager(mgr)
+}

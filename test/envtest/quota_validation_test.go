@@ -1,0 +1,68 @@
+package envtest
+
+import (
+	. "github.com/onsi/ginkgo/v2"
+	. "github.com/onsi/gomega"
+)
+
+var _ = Describe("ComputeQuota and PeakSeason validation", func() {
+	var ns string
+	BeforeEach(func() { ns = newNamespace() })
+
+	reject := func(ns, doc, message string) {
+		err := k8s.Create(ctx, manifest(ns, doc))
+		Expect(err).To(HaveOccurred(), "the API server accepted:\n%s", doc)
+		Expect(err.Error()).To(ContainSubstring(message))
+	}
+
+	const quotaHeader = `
+apiVersion: whitehall.cloud/v1alpha1
+kind: ComputeQuota
+metadata: {name: q}
+spec:
+`
+	DescribeTable("rejects a bad ComputeQuota with a clear message",
+		func(spec, message string) { reject(ns, quotaHeader+spec, message) },
+		Entry("no tenantRef", `  baseline: {compute: {cores: 1}}`, `spec.tenantRef: Required value`),
+		Entry("no baseline", `  tenantRef: {name: t}`, `spec.baseline: Required value`),
+		Entry("a negative limit other than -1", `  tenantRef: {name: t}
+  baseline: {compute: {cores: -2}}`, `spec.baseline.compute.cores: Invalid value: -2: spec.baseline.compute.cores in body should be greater than or equal to -1`),
+		Entry("a limit that is not a number", `  tenantRef: {name: t}
+  baseline: {network: {ports: many}}`, `spec.baseline.network.ports: Invalid value: "string"`),
+		Entry("an empty service block", `  tenantRef: {name: t}
+  baseline: {compute: {}}`, `spec.baseline.compute: Invalid value: 0: spec.baseline.compute in body should have at least 1 properties`),
+		Entry("an empty peaks entry", `  tenantRef: {name: t}
+  baseline: {compute: {cores: 1}}
+  peaks: [{season: sa}]`, `a peak must set at least one of compute, network or blockStorage`),
+		Entry("a peak without a season", `  tenantRef: {name: t}
+  baseline: {compute: {cores: 1}}
+  peaks: [{compute: {cores: 2}}]`, `spec.peaks[0].season: Required value`),
+		Entry("the same season twice", `  tenantRef: {name: t}
+  baseline: {compute: {cores: 1}}
+  peaks: [{season: sa, compute: {cores: 2}}, {season: sa, compute: {cores: 3}}]`, `each season may appear only once in peaks`),
+	)
+
+	const seasonHeader = `
+apiVersion: whitehall.cloud/v1alpha1
+kind: PeakSeason
+metadata: {name: bad}
+spec:
+`
+	DescribeTable("rejects a bad PeakSeason with a clear message",
+		func(spec, message string) { reject("", seasonHeader+spec, message) },
+		Entry("no windows", `  windows: []`, `spec.windows: Invalid value: 0: spec.windows in body should have at least 1 items`),
+		Entry("a month 13", `  windows: [{yearly: {from: "13-01", to: "02-01"}}]`, `spec.windows[0].yearly.from: Invalid value: "13-01"`),
+		Entry("a day 32", `  windows: [{yearly: {from: "01-02", to: "01-32"}}]`, `spec.windows[0].yearly.to: Invalid value: "01-32"`),
+		Entry("a yearly window of no length", `  windows: [{yearly: {from: "01-02", to: "01-02"}}]`, `yearly.from and yearly.to must differ`),
+		Entry("a one-off window ending before it starts", `  windows: [{from: "2027-04-15T00:00:00", to: "2027-04-01T00:00:00"}]`, `to must be after from`),
+		Entry("a one-off window without an end", `  windows: [{from: "2027-04-15T00:00:00"}]`, `a one-off window needs both from and to`),
+		Entry("both yearly and one-off", `  windows: [{yearly: {from: "01-02", to: "02-01"}, from: "2027-04-01T00:00:00", to: "2027-04-15T00:00:00"}]`, `a window is either yearly, or a one-off window with from and to`),
+		Entry("a date-time with a zone", `  windows: [{from: "2027-04-01T00:00:00Z", to: "2027-04-15T00:00:00Z"}]`, `spec.windows[0].from: Invalid value: "2027-04-01T00:00:00Z"`),
+		Entry("a ramp that is not a duration", `  rampUp: 2 days
+  windows: [{yearly: {from: "01-02", to: "02-01"}}]`, `spec.rampUp: Invalid value: "2 days"`),
+		Entry("a negative ramp", `  rampDown: -24h
+  windows: [{yearly: {from: "01-02", to: "02-01"}}]`, `spec.rampDown: Invalid value: "-24h"`),
+		Entry("a time zone that is not a zone name", `  timeZone: "Europe/London; rm -rf"
+  windows: [{yearly: {from: "01-02", to: "02-01"}}]`, `spec.timeZone: Invalid value`),
+	)
+})
