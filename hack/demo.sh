@@ -42,9 +42,13 @@ up() {
   echo "== applying config/samples"
   kubectl apply -k config/samples
   start=$(date +%s.%N)
-  kubectl wait --for=condition=Ready tenants --all -A --timeout=180s >/dev/null
-  printf '== all Tenants Ready after %.1f s\n\n' "$(echo "$(date +%s.%N) - $start" | bc)"
+  kubectl wait --for=condition=Ready tenants,computequotas,peakseasons --all -A --timeout=180s >/dev/null
+  printf '== everything Ready after %.1f s\n\n' "$(echo "$(date +%s.%N) - $start" | bc)"
   kubectl get tenants -A
+  echo
+  kubectl get peakseasons
+  echo
+  kubectl get computequotas -A
   echo
   OS_CLIENT_CONFIG_FILE=$clouds_yaml OS_CLOUD=dev openstack project list --tags-any hmrc,dwp 2>/dev/null || true
   cat <<MSG

@@ -65,12 +65,11 @@ func run(metricsAddr, probeAddr string, leaderElect bool, resyncPeriod, openstac
 
 	ctx := ctrl.SetupSignalHandler()
 	factory := openstack.NewFactory(mgr.GetClient(), openstackTimeout)
-	if err := (&controllers.TenantReconciler{
-		Client:    mgr.GetClient(),
+	if err := controllers.Setup(ctx, mgr, controllers.Options{
 		Recorder:  mgr.GetEventRecorder("whitehall-operator"),
-		Clouds:    controllers.FactoryConnector[controllers.TenantCloud](factory),
+		Factory:   factory,
 		Intervals: controllers.DefaultIntervals(resyncPeriod),
-	}).SetupWithManager(mgr); err != nil {
+	}); err != nil {
 		return err
 	}
 

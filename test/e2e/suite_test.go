@@ -63,7 +63,7 @@ var _ = BeforeSuite(func() {
 	By("opening an admin session on the dev cloud")
 	admin, err = cloudtest.Open(ctx, cloudsYAML, "dev")
 	Expect(err).NotTo(HaveOccurred(), "is the dev cloud up? (make dev-cloud)")
-	Expect(admin.DeleteOwnedProjects(ctx, "hmrc-self-assessment", "dwp-universal-credit", "hmrc-e2e-retain", "hmrc-e2e-import")).To(Succeed())
+	Expect(admin.DeleteOwnedProjects(ctx, "hmrc-self-assessment", "dwp-universal-credit", "hmrc-e2e-retain", "hmrc-e2e-import", "hmrc-e2e-quota")).To(Succeed())
 
 	By("starting a local control plane")
 	env = &envtest.Environment{}
@@ -83,7 +83,7 @@ var _ = BeforeSuite(func() {
 
 	By("installing the CRDs with kubectl")
 	kubectl("apply", "--server-side", "-f", filepath.Join(repoRoot, "config", "crd", "bases"))
-	kubectl("wait", "--for=condition=Established", "crd/tenants.whitehall.cloud", "--timeout=60s")
+	kubectl("wait", "--for=condition=Established", "crd", "--all", "--timeout=60s")
 
 	By("creating the department namespaces and their credentials Secrets")
 	kubectl("apply", "-f", filepath.Join(repoRoot, "config", "samples", "namespaces.yaml"))
@@ -130,4 +130,9 @@ func tryKubectl(args ...string) (string, error) {
 	return string(out), err
 }
 
-func writeFile(path, content string) error { return os.WriteFile(path, []byte(content), 0o644) }
+// apply applies a manifest with kubectl, as a user would.
+func apply(doc string) {
+	path := filepath.Join(GinkgoT().TempDir(), "manifest.yaml")
+	Expect(os.WriteFile(path, []byte(doc), 0o644)).To(Succeed())
+	kubectl("apply", "-f", path)
+}

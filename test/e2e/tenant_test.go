@@ -33,17 +33,13 @@ var _ = Describe("Tenant", Ordered, func() {
 			return apierrors.IsNotFound(k8s.Get(ctx, client.ObjectKey{Namespace: ns, Name: name}, &whv1.Tenant{}))
 		}
 	}
-	apply := func(doc string) {
-		path := filepath.Join(GinkgoT().TempDir(), "tenant.yaml")
-		Expect(writeFile(path, doc)).To(Succeed())
-		kubectl("apply", "-f", path)
-	}
 
 	It("creates the sample projects with their tags and people, and reports Ready", func() {
 		start := time.Now()
 		kubectl("apply", "-k", filepath.Join(repoRoot, "config", "samples"))
 		kubectl("wait", "--for=condition=Ready", "tenants", "--all", "-A", "--timeout=120s")
-		AddReportEntry("samples Ready after", time.Since(start).String())
+		AddReportEntry("sample Tenants Ready after", time.Since(start).String())
+		kubectl("wait", "--for=condition=Ready", "peakseasons,computequotas", "--all", "-A", "--timeout=120s")
 
 		sa := tenant("hmrc", "self-assessment")
 		Expect(sa.Status.ProjectName).To(Equal("hmrc-self-assessment"))
@@ -58,6 +54,14 @@ var _ = Describe("Tenant", Ordered, func() {
 		uc := tenant("dwp", "universal-credit")
 		Expect(project(uc.Status.ProjectID)(Default)).To(HaveField("Name", "dwp-universal-credit"))
 		Expect(admin.Assignments(ctx, uc.Status.ProjectID)).To(ConsistOf("group:whitehall-devops:member", "group:whitehall-devops:reader"))
+
+		cq := &whv1.ComputeQuota{}
+		Expect(k8s.Get(ctx, client.ObjectKey{Namespace: "hmrc", Name: "self-assessment"}, cq)).To(Succeed())
+		q, err := admin.GetQuota(ctx, sa.Status.ProjectID)
+		Expect(err).NotTo(HaveOccurred())
+		Expect(int64(q.Cores)).To(Equal(*cq.Status.Effective.Compute.Cores), "the sample quota is in Nova")
+		Expect(int64(q.Gigabytes)).To(Equal(*cq.Status.Effective.BlockStorage.Gigabytes), "the sample quota is in Cinder")
+		Expect(int64(q.Ports)).To(Equal(*cq.Status.Effective.Network.Ports), "the sample quota is in Neutron")
 
 		out := kubectl("get", "tenants", "-A")
 		Expect(out).To(ContainSubstring("hmrc-self-assessment"))

@@ -21,6 +21,8 @@ import (
 type Admin struct {
 	Identity *gophercloud.ServiceClient
 	Network  *gophercloud.ServiceClient
+	Compute  *gophercloud.ServiceClient
+	Volume   *gophercloud.ServiceClient
 }
 
 // Open logs in to cloud from the clouds.yaml at path.
@@ -42,7 +44,11 @@ func Open(ctx context.Context, path, cloud string) (*Admin, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Admin{Identity: identity, Network: network}, nil
+	admin := &Admin{Identity: identity, Network: network}
+	if err := openQuotaClients(admin, provider, eo); err != nil {
+		return nil, err
+	}
+	return admin, nil
 }
 
 // Project is what a test checks of a Keystone project.

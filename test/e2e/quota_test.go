@@ -1,0 +1,93 @@
+package e2e
+
+import (
+	"fmt"
+	"time"
+
+	. "github.com/onsi/ginkgo/v2"
+	. "github.com/onsi/gomega"
+	"k8s.io/utils/ptr"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	whv1 "github.com/whitehall-cloud/whitehall-operator/api/v1alpha1"
+	"github.com/whitehall-cloud/whitehall-operator/internal/openstack/cloudtest"
+)
+
+var _ = Describe("ComputeQuota with a PeakSeason", Ordered, func() {
+	const ns = "hmrc"
+	var projectID string
+
+	BeforeAll(func() {
+		apply(tenantYAML(ns, "e2e-quota", ""))
+		kubectl("-n", ns, "wait", "--for=condition=Ready", "tenant/e2e-quota", "--timeout=120s")
+		t := &whv1.Tenant{}
+		Expect(k8s.Get(ctx, client.ObjectKey{Namespace: ns, Name: "e2e-quota"}, t)).To(Succeed())
+		projectID = t.Status.ProjectID
+		DeferCleanup(func() {
+			kubectl("-n", ns, "delete", "computequota", "e2e-quota", "--ignore-not-found", "--timeout=60s")
+			kubectl("delete", "peakseason", "e2e-burst", "--ignore-not-found", "--timeout=60s")
+			kubectl("-n", ns, "delete", "tenant", "e2e-quota", "--timeout=60s")
+		})
+	})
+
+	quota := func(g Gomega) cloudtest.Quota {
+		q, err := admin.GetQuota(ctx, projectID)
+		g.Expect(err).NotTo(HaveOccurred())
+		return q
+	}
+	baseline := And(HaveField("Cores", 16), HaveField("Instances", 8), HaveField("RAM", 32768), HaveField("Ports", 100), HaveField("Gigabytes", 500))
+	peak := And(HaveField("Cores", 64), HaveField("Instances", 8), HaveField("RAM", 32768), HaveField("Ports", 400), HaveField("Gigabytes", 2000))
+
+	It("raises Nova, Neutron and Cinder quota within 2 s of a window opening, and lowers it within 2 s of it closing", func() {
+		Expect(admin.SetComputeQuota(ctx, projectID, nil, ptr.To(33))).To(Succeed())
+
+		opens := time.Now().Truncate(time.Second).Add(12 * time.Second)
+		closes := opens.Add(8 * time.Second)
+		london, err := time.LoadLocation("Europe/London")
+		Expect(err).NotTo(HaveOccurred())
+		stamp := func(t time.Time) string { return t.In(london).Format("2006-01-02T15:04:05") }
+		apply(fmt.Sprintf(`apiVersion: whitehall.cloud/v1alpha1
+kind: PeakSeason
+metadata: {name: e2e-burst}
+spec:
+  timeZone: Europe/London
+  windows: [{from: %q, to: %q}]
+`, stamp(opens), stamp(closes)))
+		apply(fmt.Sprintf(`apiVersion: whitehall.cloud/v1alpha1
+kind: ComputeQuota
+metadata: {name: e2e-quota, namespace: %s}
+spec:
+  tenantRef: {name: e2e-quota}
+  baseline:
+    compute: {cores: 16, instances: 8, ramMiB: 32768}
+    network: {ports: 100}
+    blockStorage: {gigabytes: 500}
+  peaks:
+    - season: e2e-burst
+      compute: {cores: 64}
+      network: {ports: 400}
+      blockStorage: {gigabytes: 2000}
+`, ns))
+		kubectl("-n", ns, "wait", "--for=condition=Ready", "computequota/e2e-quota", "--timeout=60s")
+		kubectl("wait", "--for=condition=Ready", "peakseason/e2e-burst", "--timeout=60s")
+		Expect(quota(Default)).To(baseline)
+		Expect(time.Now()).To(BeTemporally("<", opens), "the baseline must be in place before the window opens; raise the lead time")
+
+		Eventually(quota).WithTimeout(time.Until(opens) + 2*time.Second).WithPolling(100 * time.Millisecond).Should(peak)
+		AddReportEntry("peak visible in OpenStack after the window opened", time.Since(opens).String())
+		Expect(time.Now()).To(BeTemporally(">=", opens), "the peak must not come early")
+		Expect(kubectl("-n", ns, "get", "computequota", "e2e-quota", "-o", "jsonpath={.status.activeSeasons}")).To(ContainSubstring("e2e-burst"))
+
+		Eventually(quota).WithTimeout(time.Until(closes) + 2*time.Second).WithPolling(100 * time.Millisecond).Should(baseline)
+		AddReportEntry("baseline visible in OpenStack after the window closed", time.Since(closes).String())
+		Expect(time.Now()).To(BeTemporally(">=", closes), "the baseline must not come back early")
+
+		Expect(quota(Default).KeyPairs).To(Equal(33), "a field the spec leaves out keeps the value set by hand")
+	})
+
+	It("repairs a limit changed by hand within the resync period", func() {
+		Expect(admin.SetComputeQuota(ctx, projectID, ptr.To(3), nil)).To(Succeed())
+		Eventually(quota).WithTimeout(4 * resyncPeriod).Should(baseline)
+		Expect(quota(Default).KeyPairs).To(Equal(33))
+	})
+})
