@@ -12,6 +12,7 @@ const TenantFinalizer = "whitehall.cloud/tenant"
 //
 // +kubebuilder:validation:XValidation:rule="has(self.project) == has(oldSelf.project) && (!has(self.project) || (has(self.project.name) == has(oldSelf.project.name) && (!has(self.project.name) || self.project.name == oldSelf.project.name)))",message="project.name is immutable"
 // +kubebuilder:validation:XValidation:rule="(has(self.project) && has(self.project.domain) ? self.project.domain : 'default') == (has(oldSelf.project) && has(oldSelf.project.domain) ? oldSelf.project.domain : 'default')",message="project.domain is immutable"
+// +kubebuilder:validation:XValidation:rule="!has(oldSelf.network) || has(self.network)",message="network cannot be removed once set; it goes with the Tenant"
 // +kubebuilder:validation:XValidation:rule="has(self.__import__) == has(oldSelf.__import__)",message="import cannot be added or removed after creation"
 // +kubebuilder:validation:XValidation:rule="!has(self.__import__) || !has(self.project) || !has(self.project.name)",message="project.name cannot be combined with import: an imported project keeps its own name"
 type TenantSpec struct {
@@ -35,6 +36,11 @@ type TenantSpec struct {
 	// +kubebuilder:validation:MaxItems=64
 	// +kubebuilder:validation:XValidation:rule="self.all(a, self.exists_one(b, (has(a.group) && has(b.group) && a.group == b.group && has(a.groupDomain) == has(b.groupDomain) && (!has(a.groupDomain) || a.groupDomain == b.groupDomain)) || (has(a.user) && has(b.user) && a.user == b.user && has(a.userDomain) == has(b.userDomain) && (!has(a.userDomain) || a.userDomain == b.userDomain))))",message="each group or user may appear only once in roleAssignments; list all its roles in one entry"
 	RoleAssignments []RoleAssignment `json:"roleAssignments,omitempty"`
+
+	// network gives the project a ready network: a network, a subnet, and, with
+	// externalNetwork, a router with its gateway there. TestEnvironments use it by default.
+	// +optional
+	Network *TenantNetwork `json:"network,omitempty"`
 
 	// import adopts an existing project instead of creating one. Once adopted, the project
 	// is managed like any other: its description, tags and enabled flag follow the spec,
@@ -127,6 +133,41 @@ type RoleAssignment struct {
 	Roles []string `json:"roles"`
 }
 
+// TenantNetwork is a network bundle in the Tenant's project.
+type TenantNetwork struct {
+	// cidr of the subnet, as 10.20.0.0/24. Immutable.
+	// +required
+	// +kubebuilder:validation:MaxLength=43
+	// +kubebuilder:validation:XValidation:rule="isCIDR(self)",message="cidr must be an IPv4 or IPv6 CIDR such as 10.20.0.0/24"
+	// +kubebuilder:validation:XValidation:rule="self == oldSelf",message="network.cidr is immutable"
+	CIDR string `json:"cidr"`
+
+	// externalNetwork (name or ID) gets a router with its gateway, and an interface on
+	// the subnet.
+	// +optional
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=255
+	ExternalNetwork *string `json:"externalNetwork,omitempty"`
+
+	// dnsNameservers of the subnet.
+	// +optional
+	// +listType=atomic
+	// +kubebuilder:validation:MaxItems=5
+	// +kubebuilder:validation:items:MaxLength=45
+	// +kubebuilder:validation:items:XValidation:rule="isIP(self)",message="each DNS nameserver must be an IP address"
+	DNSNameservers []string `json:"dnsNameservers,omitempty"`
+}
+
+// TenantNetworkStatus records the network bundle's OpenStack IDs.
+type TenantNetworkStatus struct {
+	// +optional
+	NetworkID string `json:"networkID,omitempty"`
+	// +optional
+	SubnetID string `json:"subnetID,omitempty"`
+	// +optional
+	RouterID string `json:"routerID,omitempty"`
+}
+
 // ProjectImport finds an existing project to adopt.
 //
 // +kubebuilder:validation:XValidation:rule="has(self.id) != has(self.name)",message="exactly one of import.id or import.name must be set"
@@ -163,6 +204,10 @@ type TenantStatus struct {
 	// adopted is true when the project existed before this Tenant and was imported.
 	// +optional
 	Adopted bool `json:"adopted,omitempty"`
+
+	// network holds the IDs of the network bundle.
+	// +optional
+	Network *TenantNetworkStatus `json:"network,omitempty"`
 
 	// roleAssignments are the assignments this Tenant holds on the project, by ID. They
 	// tell the operator what to revoke when a principal leaves the spec.

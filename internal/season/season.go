@@ -138,16 +138,10 @@ func (w yearlyWindow) occurrence(year int, loc *time.Location) (Interval, bool) 
 }
 
 // midnight is the start of month-day in year, local time. 29 February in a
-// non-leap year is 1 March, the instant it would have begun.
+// non-leap year becomes 1 March, the instant it would have begun, through
+// time.Date's normalisation inside wallClock.
 func midnight(year int, md monthDay, loc *time.Location) time.Time {
-	if md.month == time.February && md.day == 29 && !isLeap(year) {
-		md = monthDay{month: time.March, day: 1}
-	}
 	return wallClock(year, md.month, md.day, 0, 0, 0, loc)
-}
-
-func isLeap(year int) bool {
-	return year%4 == 0 && (year%100 != 0 || year%400 == 0)
 }
 
 // merge sorts intervals and joins those that overlap or touch, so that no

@@ -121,6 +121,12 @@ func TestActiveAtAndNextTransition(t *testing.T) {
 		{"yearly windows that chain across years merge into one multi-year interval",
 			Spec{Windows: []WindowSpec{yearly("03-01", "02-29")}}, "2026-06-01T00:00:00Z",
 			answer{true, "2024-03-01T00:00:00Z", "2028-02-29T00:00:00Z", "2028-02-29T00:00:00Z"}},
+		{"a merged interval that starts exactly where the first look ends",
+			Spec{TimeZone: "UTC", Windows: []WindowSpec{
+				oneOff("2020-01-01T00:00:00", "2020-01-11T00:00:00"),
+				oneOff("2020-01-11T00:00:00", "2023-01-01T00:00:00"),
+			}}, "2021-02-14T00:00:00Z", // 400 days after 11 January 2020
+			answer{true, "2020-01-01T00:00:00Z", "2023-01-01T00:00:00Z", "2023-01-01T00:00:00Z"}},
 		{"windows that cover every year are always active",
 			Spec{Windows: []WindowSpec{yearly("01-01", "12-31")}, RampDown: 24 * time.Hour}, "2027-05-05T00:00:00Z",
 			answer{Active: true}},

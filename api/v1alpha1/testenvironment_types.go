@@ -1,0 +1,263 @@
+package v1alpha1
+
+import (
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+)
+
+// TestEnvironmentFinalizer holds a TestEnvironment until its servers and server group
+// are gone.
+const TestEnvironmentFinalizer = "whitehall.cloud/testenvironment"
+
+// Condition types and reasons of TestEnvironment.
+const (
+	// ConditionQuotaExceeded is True while OpenStack refuses servers for quota.
+	ConditionQuotaExceeded = "QuotaExceeded"
+	// ReasonQuotaRefused: OpenStack refused a server for quota; the message quotes it.
+	ReasonQuotaRefused = "QuotaRefused"
+	// ReasonWithinQuota: no refusal for quota.
+	ReasonWithinQuota = "WithinQuota"
+	// ReasonServersBuilding: servers are being created, replaced or removed.
+	ReasonServersBuilding = "ServersBuilding"
+	// ReasonExpired: the TTL has passed; the environment deletes itself.
+	ReasonExpired = "Expired"
+)
+
+// TestEnvironmentSpec is a set of identical servers in a department's project that
+// DevOps engineers scale up and tear down.
+type TestEnvironmentSpec struct {
+	// tenantRef names the Tenant, in this namespace, whose project holds the servers.
+	// +required
+	TenantRef LocalObjectReference `json:"tenantRef"`
+
+	// replicas is the number of servers; kubectl scale, an HPA or KEDA set it through
+	// the scale subresource.
+	// +optional
+	// +kubebuilder:default=1
+	// +kubebuilder:validation:Minimum=0
+	// +kubebuilder:validation:Maximum=500
+	Replicas *int32 `json:"replicas,omitempty"`
+
+	// template describes each server.
+	// +required
+	Template ServerTemplate `json:"template"`
+
+	// serverGroupPolicy places the servers in a server group with this policy.
+	// +optional
+	// +kubebuilder:validation:Enum=affinity;anti-affinity;soft-affinity;soft-anti-affinity
+	ServerGroupPolicy *string `json:"serverGroupPolicy,omitempty"`
+
+	// peaks raise replicas while a PeakSeason is active: the environment runs the larger
+	// of replicas and every active peak's replicas.
+	// +optional
+	// +listType=map
+	// +listMapKey=season
+	// +kubebuilder:validation:MaxItems=16
+	Peaks []ReplicaPeak `json:"peaks,omitempty"`
+
+	// ttl deletes the environment this long after its creation, so nothing is forgotten
+	// (for example 72h). Immutable.
+	// +optional
+	// +kubebuilder:validation:Type=string
+	// +kubebuilder:validation:MaxLength=32
+	// +kubebuilder:validation:Pattern=`^([0-9]+(\.[0-9]+)?(ns|us|ms|s|m|h))+$`
+	// +kubebuilder:validation:XValidation:rule="self == oldSelf",message="ttl is immutable"
+	TTL *metav1.Duration `json:"ttl,omitempty"`
+}
+
+// ReplicaPeak is the number of servers during one season.
+type ReplicaPeak struct {
+	// season is the name of a PeakSeason.
+	// +required
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=253
+	Season string `json:"season"`
+	// replicas during the season.
+	// +required
+	// +kubebuilder:validation:Minimum=0
+	// +kubebuilder:validation:Maximum=500
+	Replicas int32 `json:"replicas"`
+}
+
+// ServerTemplate describes one server.
+//
+// +kubebuilder:validation:XValidation:rule="!(has(self.userData) && has(self.userDataSecretRef))",message="set at most one of userData and userDataSecretRef"
+type ServerTemplate struct {
+	// flavor name or ID.
+	// +required
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=255
+	Flavor string `json:"flavor"`
+
+	// image name or ID.
+	// +required
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=255
+	Image string `json:"image"`
+
+	// networks to attach, in order; default: the Tenant's network.
+	// +optional
+	// +listType=atomic
+	// +kubebuilder:validation:MaxItems=8
+	Networks []NetworkRef `json:"networks,omitempty"`
+
+	// securityGroups by name or ID; default: the project's default group.
+	// +optional
+	// +listType=set
+	// +kubebuilder:validation:MaxItems=16
+	// +kubebuilder:validation:items:MinLength=1
+	// +kubebuilder:validation:items:MaxLength=255
+	SecurityGroups []string `json:"securityGroups,omitempty"`
+
+	// keyName is a Nova key pair.
+	// +optional
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=255
+	KeyName *string `json:"keyName,omitempty"`
+
+	// userData is the servers' user data (cloud-init), inline. At most one of userData
+	// and userDataSecretRef.
+	// +optional
+	// +kubebuilder:validation:MaxLength=65535
+	UserData *string `json:"userData,omitempty"`
+
+	// userDataSecretRef names the key of a Secret, in this namespace, that holds the
+	// servers' user data.
+	// +optional
+	UserDataSecretRef *SecretKeyReference `json:"userDataSecretRef,omitempty"`
+
+	// metadata set on every server, besides the operator's own keys.
+	// +optional
+	// +kubebuilder:validation:MaxProperties=64
+	// +kubebuilder:validation:XValidation:rule="self.all(k, !k.startsWith('whitehall_'))",message="metadata keys starting with whitehall_ are reserved for the operator"
+	Metadata map[string]string `json:"metadata,omitempty"`
+
+	// availabilityZone to boot in.
+	// +optional
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=255
+	AvailabilityZone *string `json:"availabilityZone,omitempty"`
+}
+
+// NetworkRef names a Neutron network by name or ID.
+//
+// +kubebuilder:validation:XValidation:rule="has(self.name) != has(self.id)",message="exactly one of name or id must be set"
+type NetworkRef struct {
+	// name of the network.
+	// +optional
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=255
+	Name *string `json:"name,omitempty"`
+	// id of the network.
+	// +optional
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=64
+	ID *string `json:"id,omitempty"`
+}
+
+// SecretKeyReference names one key of a Secret in the same namespace.
+type SecretKeyReference struct {
+	// name of the Secret.
+	// +required
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=253
+	Name string `json:"name"`
+	// key in the Secret.
+	// +required
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=253
+	Key string `json:"key"`
+}
+
+// TestEnvironmentStatus reports the servers as OpenStack holds them.
+type TestEnvironmentStatus struct {
+	// replicas is the number of servers that exist.
+	// +optional
+	Replicas int32 `json:"replicas"`
+	// desiredReplicas is what the environment aims for now: replicas, or a larger peak.
+	// +optional
+	DesiredReplicas int32 `json:"desiredReplicas"`
+	// readyReplicas is the number of ACTIVE servers.
+	// +optional
+	ReadyReplicas int32 `json:"readyReplicas"`
+	// selector is the label selector of the scale subresource (the environment has no
+	// pods; HPA and KEDA need the field).
+	// +optional
+	Selector string `json:"selector,omitempty"`
+	// servers, by index.
+	// +optional
+	// +listType=map
+	// +listMapKey=name
+	Servers []ServerStatus `json:"servers,omitempty"`
+	// serverGroupID of the environment's server group.
+	// +optional
+	ServerGroupID string `json:"serverGroupID,omitempty"`
+	// projectID the servers are in.
+	// +optional
+	ProjectID string `json:"projectID,omitempty"`
+	// activeSeasons whose peaks apply now.
+	// +optional
+	// +listType=set
+	ActiveSeasons []string `json:"activeSeasons,omitempty"`
+	// expiresAt is when the TTL deletes the environment.
+	// +optional
+	ExpiresAt *metav1.Time `json:"expiresAt,omitempty"`
+	// observedGeneration is the generation of the spec that status describes.
+	// +optional
+	ObservedGeneration int64 `json:"observedGeneration,omitempty"`
+	// conditions: Ready, Progressing and QuotaExceeded.
+	// +optional
+	// +listType=map
+	// +listMapKey=type
+	Conditions []metav1.Condition `json:"conditions,omitempty"`
+}
+
+// ServerStatus is one server of the environment.
+type ServerStatus struct {
+	// name is <environment>-<index>.
+	Name string `json:"name"`
+	// id in Nova.
+	// +optional
+	ID string `json:"id,omitempty"`
+	// status in Nova: BUILD, ACTIVE, ERROR, …
+	// +optional
+	Status string `json:"status,omitempty"`
+	// addresses of the server.
+	// +optional
+	// +listType=atomic
+	Addresses []string `json:"addresses,omitempty"`
+}
+
+// TestEnvironment is a burst of identical servers in a department's project: scaled with
+// kubectl scale, an HPA or KEDA, raised for peak seasons, and deleted by its TTL.
+//
+// +kubebuilder:object:root=true
+// +kubebuilder:subresource:status
+// +kubebuilder:subresource:scale:specpath=.spec.replicas,statuspath=.status.replicas,selectorpath=.status.selector
+// +kubebuilder:resource:shortName=te,categories=whitehall
+// +kubebuilder:printcolumn:name="Desired",type=integer,JSONPath=`.status.desiredReplicas`
+// +kubebuilder:printcolumn:name="Ready",type=integer,JSONPath=`.status.readyReplicas`
+// +kubebuilder:printcolumn:name="Expires",type=date,JSONPath=`.status.expiresAt`
+// +kubebuilder:printcolumn:name="Status",type=string,JSONPath=`.status.conditions[?(@.type=="Ready")].reason`,priority=1
+// +kubebuilder:printcolumn:name="Age",type=date,JSONPath=`.metadata.creationTimestamp`
+type TestEnvironment struct {
+	metav1.TypeMeta   `json:",inline"`
+	metav1.ObjectMeta `json:"metadata,omitempty"`
+
+	// +required
+	Spec TestEnvironmentSpec `json:"spec"`
+	// +optional
+	Status TestEnvironmentStatus `json:"status,omitempty"`
+}
+
+// TestEnvironmentList is a list of TestEnvironments.
+//
+// +kubebuilder:object:root=true
+type TestEnvironmentList struct {
+	metav1.TypeMeta `json:",inline"`
+	metav1.ListMeta `json:"metadata,omitempty"`
+	Items           []TestEnvironment `json:"items"`
+}
+
+func init() {
+	SchemeBuilder.Register(&TestEnvironment{}, &TestEnvironmentList{})
+}
