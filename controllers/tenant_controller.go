@@ -25,6 +25,7 @@ type TenantCloud interface {
 	openstack.Directory
 	openstack.RoleAssignments
 	openstack.ProjectContents
+	openstack.Networks
 }
 
 var _ TenantCloud = (*openstack.Cloud)(nil)
@@ -93,7 +94,10 @@ func (r *TenantReconciler) reconcile(ctx context.Context, t *whv1.Tenant) error 
 	if err := r.reconcileProject(ctx, cloud, t); err != nil {
 		return err
 	}
-	return r.reconcileAssignments(ctx, cloud, t)
+	if err := r.reconcileAssignments(ctx, cloud, t); err != nil {
+		return err
+	}
+	return r.reconcileNetwork(ctx, cloud, t)
 }
 
 // credentialsRef resolves a reference in the object's own namespace: a Tenant can never

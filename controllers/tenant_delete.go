@@ -58,7 +58,7 @@ func (r *TenantReconciler) reconcileDelete(ctx context.Context, t *whv1.Tenant) 
 	}
 
 	if projectID != "" {
-		contents, err := cloud.ProjectContents(ctx, projectID, nil)
+		contents, err := cloud.ProjectContents(ctx, projectID, ownDevices(t))
 		if err != nil {
 			return false, err
 		}
@@ -67,6 +67,11 @@ func (r *TenantReconciler) reconcileDelete(ctx context.Context, t *whv1.Tenant) 
 				projectID, describeContents(contents))
 			notify(ctx, r.Recorder, t, corev1.EventTypeWarning, whv1.ReasonDeletionBlocked, "DeleteProject", "%s", msg)
 			return false, &blockedError{message: msg}
+		}
+		if t.Status.Network != nil {
+			if err := cloud.DeleteNetworkBundle(ctx, knownBundle(t)); err != nil {
+				return false, err
+			}
 		}
 		if err := cloud.DeleteSecurityGroups(ctx, projectID); err != nil {
 			return false, err

@@ -43,6 +43,7 @@ install_packages() {
     printf '#!/bin/sh\nexit 101\n' >/usr/sbin/policy-rc.d
     chmod 755 /usr/sbin/policy-rc.d
     made_policy=1
+    trap 'rm -f /usr/sbin/policy-rc.d' EXIT
   fi
   # Every openstack-pkg-tools debconf question already defaults to false; say so anyway.
   local q sel=""
@@ -59,7 +60,7 @@ install_packages() {
         -o Dpkg::Options::=--force-confdef -o Dpkg::Options::=--force-confold \
         -o Dpkg::Options::=--force-unsafe-io "${missing[@]}"
   } >"$LOGS/apt.log" 2>&1 || rc=$?
-  [[ -z $made_policy ]] || rm -f /usr/sbin/policy-rc.d
+  [[ -z $made_policy ]] || { rm -f /usr/sbin/policy-rc.d; trap - EXIT; }
   ((rc == 0)) || { tail -20 "$LOGS/apt.log" >&3; die "apt-get failed, see $LOGS/apt.log"; }
   say "packages: installed"
 }

@@ -25,9 +25,9 @@ func (c Contents) IsEmpty() bool {
 
 // ProjectContents reads what a project holds before it is deleted.
 type ProjectContents interface {
-	// ProjectContents lists the project's servers, volumes and ports, skipping ports whose
-	// ID is in ignorePorts (ports the operator itself created). One list call per service.
-	ProjectContents(ctx context.Context, projectID string, ignorePorts map[string]bool) (Contents, error)
+	// ProjectContents lists the project's servers, volumes and ports, skipping ports of
+	// the devices in ownDevices (the operator's own routers). One list call per service.
+	ProjectContents(ctx context.Context, projectID string, ownDevices map[string]bool) (Contents, error)
 	// DeleteSecurityGroups deletes the project's security groups, including the default
 	// one Neutron makes by itself, which would otherwise outlive the project. Call it
 	// only once the project holds no ports.
@@ -37,7 +37,7 @@ type ProjectContents interface {
 var _ ProjectContents = (*Cloud)(nil)
 
 // ProjectContents implements ProjectContents.
-func (c *Cloud) ProjectContents(ctx context.Context, projectID string, ignorePorts map[string]bool) (Contents, error) {
+func (c *Cloud) ProjectContents(ctx context.Context, projectID string, ownDevices map[string]bool) (Contents, error) {
 	var out Contents
 	compute, err := c.service("compute")
 	if err != nil {
@@ -84,7 +84,7 @@ func (c *Cloud) ProjectContents(ctx context.Context, projectID string, ignorePor
 		return out, err
 	}
 	for _, p := range portList {
-		if !ignorePorts[p.ID] {
+		if !ownDevices[p.DeviceID] {
 			out.Ports = append(out.Ports, label(p.Name, p.ID))
 		}
 	}

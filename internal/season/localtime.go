@@ -21,7 +21,7 @@ func wallClock(year int, month time.Month, day, hour, min, sec int, loc *time.Lo
 	found := false
 	for _, off := range [2]int{before, after} {
 		t := naive.Add(-time.Duration(off) * time.Second)
-		if offsetAt(t, loc) == off && (!found || t.After(best)) {
+		if offsetAt(t, loc) == off && (!found || t.Before(best)) {
 			best, found = t, true
 		}
 	}

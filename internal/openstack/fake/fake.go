@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"maps"
 	"slices"
+	"strings"
 	"sync"
 
 	"github.com/whitehall-cloud/whitehall-operator/internal/openstack"
@@ -27,6 +28,7 @@ type Cloud struct {
 	contents map[string]openstack.Contents
 	quotas   map[string]map[openstack.QuotaService]*openstack.QuotaReading // project → service
 	capacity openstack.Capacity
+	bundles  map[string]*fakeBundle // project/name → bundle
 
 	calls map[string]int
 	// failures maps a method name to errors returned by its next calls, in order.
@@ -40,6 +42,7 @@ var _ interface {
 	openstack.ProjectContents
 	openstack.Quotas
 	openstack.Placement
+	openstack.Networks
 } = (*Cloud)(nil)
 
 // New returns a cloud with the domain "default" (named Default) and roles member,
@@ -54,6 +57,7 @@ func New() *Cloud {
 		assigned: map[string]map[openstack.Assignment]bool{},
 		contents: map[string]openstack.Contents{},
 		quotas:   map[string]map[openstack.QuotaService]*openstack.QuotaReading{},
+		bundles:  map[string]*fakeBundle{},
 		calls:    map[string]int{},
 		failures: map[string][]error{},
 	}
@@ -349,14 +353,18 @@ func (c *Cloud) GrantDirectly(projectID string, a openstack.Assignment) {
 }
 
 // ProjectContents implements openstack.ProjectContents.
-func (c *Cloud) ProjectContents(_ context.Context, projectID string, ignorePorts map[string]bool) (openstack.Contents, error) {
+func (c *Cloud) ProjectContents(_ context.Context, projectID string, ownDevices map[string]bool) (openstack.Contents, error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if err := c.call("ProjectContents", projectID); err != nil {
 		return openstack.Contents{}, err
 	}
 	out := c.contents[projectID]
-	out.Ports = slices.DeleteFunc(slices.Clone(out.Ports), func(p string) bool { return ignorePorts[p] })
+	// A fake port is "<device>/<name>": the ports of the operator's own devices are skipped.
+	out.Ports = slices.DeleteFunc(slices.Clone(out.Ports), func(p string) bool {
+		device, _, _ := strings.Cut(p, "/")
+		return ownDevices[device]
+	})
 	return out, nil
 }
 
@@ -445,4 +453,76 @@ func (c *Cloud) Capacity(_ context.Context) (openstack.Capacity, error) {
 		return openstack.Capacity{}, err
 	}
 	return c.capacity, nil
+}
+
+// EnsureNetworkBundle implements openstack.Networks: a bundle per project and name; a
+// resource deleted with DeleteNetworkDirectly is recreated with a new ID.
+func (c *Cloud) EnsureNetworkBundle(_ context.Context, spec openstack.NetworkBundleSpec, known openstack.NetworkBundle) (openstack.NetworkBundle, []string, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if err := c.call("EnsureNetworkBundle", spec.ProjectID); err != nil {
+		return known, nil, err
+	}
+	key := spec.ProjectID + "/" + spec.Name
+	b := c.bundles[key]
+	if b == nil {
+		b = &fakeBundle{}
+		c.bundles[key] = b
+	}
+	var created []string
+	ensure := func(id *string, kind string) {
+		if *id == "" {
+			*id = c.newID(kind)
+			created = append(created, kind)
+		}
+	}
+	ensure(&b.NetworkID, "network")
+	ensure(&b.SubnetID, "subnet")
+	if spec.ExternalNetwork != "" {
+		ensure(&b.RouterID, "router")
+	} else {
+		b.RouterID = ""
+	}
+	b.spec = spec
+	return b.NetworkBundle, created, nil
+}
+
+// DeleteNetworkBundle implements openstack.Networks.
+func (c *Cloud) DeleteNetworkBundle(_ context.Context, nb openstack.NetworkBundle) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if err := c.call("DeleteNetworkBundle"); err != nil {
+		return err
+	}
+	for key, b := range c.bundles {
+		if b.NetworkID == nb.NetworkID {
+			delete(c.bundles, key)
+		}
+	}
+	return nil
+}
+
+// NetworkBundle returns the bundle of a project, or nil.
+func (c *Cloud) NetworkBundle(projectID, name string) *openstack.NetworkBundle {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if b := c.bundles[projectID+"/"+name]; b != nil {
+		nb := b.NetworkBundle
+		return &nb
+	}
+	return nil
+}
+
+// DeleteRouterDirectly deletes a bundle's router behind the operator's back.
+func (c *Cloud) DeleteRouterDirectly(projectID, name string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if b := c.bundles[projectID+"/"+name]; b != nil {
+		b.RouterID = ""
+	}
+}
+
+type fakeBundle struct {
+	openstack.NetworkBundle
+	spec openstack.NetworkBundleSpec
 }
