@@ -268,6 +268,30 @@ var _ = Describe("Tenant controller", func() {
 		Expect(cloud.Project(id)).To(BeNil())
 	})
 
+	It("gives the project a network bundle, repairs it, and removes it before the project", func() {
+		t := newTenant("net", func(t *whv1.Tenant) {
+			t.Spec.Network = &whv1.TenantNetwork{CIDR: "10.20.0.0/24", ExternalNetwork: ptr.To("public"), DNSNameservers: []string{"10.0.0.2"}}
+		})
+		Eventually(ready(t)).Should(Not(BeNil()))
+		got := get(t)
+		Expect(got.Status.Network).NotTo(BeNil())
+		bundle := cloud.NetworkBundle(got.Status.ProjectID, ns+"-net")
+		Expect(bundle).NotTo(BeNil())
+		Expect(*got.Status.Network).To(Equal(whv1.TenantNetworkStatus{NetworkID: bundle.NetworkID, SubnetID: bundle.SubnetID, RouterID: bundle.RouterID}))
+		Expect(bundle.RouterID).NotTo(BeEmpty())
+
+		cloud.DeleteRouterDirectly(got.Status.ProjectID, ns+"-net")
+		Eventually(func() string { return get(t).Status.Network.RouterID }).ShouldNot(Or(BeEmpty(), Equal(bundle.RouterID)))
+
+		// The router's own interface port is the operator's: it does not block deletion.
+		routerID := get(t).Status.Network.RouterID
+		cloud.SetContents(got.Status.ProjectID, openstack.Contents{Ports: []string{routerID + "/interface"}})
+		Expect(k8s.Delete(ctx, t)).To(Succeed())
+		Eventually(gone(t)).Should(BeTrue())
+		Expect(cloud.NetworkBundle(got.Status.ProjectID, ns+"-net")).To(BeNil())
+		Expect(cloud.Project(got.Status.ProjectID)).To(BeNil())
+	})
+
 	It("lets a Tenant go whose credentials never worked", func() {
 		t := newTenant("never-worked", func(t *whv1.Tenant) { t.Spec.CloudCredentialsRef.SecretName = "missing" })
 		Eventually(condition(t, whv1.ReasonCredentialsError)).Should(Not(BeNil()))

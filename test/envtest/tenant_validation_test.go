@@ -55,6 +55,12 @@ var _ = Describe("Tenant validation", func() {
   import: {id: abc}`, `project.name cannot be combined with import`),
 		Entry("an unknown deletion policy", `
   deletionPolicy: Orphan`, `spec.deletionPolicy: Unsupported value: "Orphan"`),
+		Entry("a CIDR that is not one", `
+  network: {cidr: 10.20.0.0}`, `cidr must be an IPv4 or IPv6 CIDR`),
+		Entry("a DNS server that is not an IP", `
+  network: {cidr: 10.20.0.0/24, dnsNameservers: [dns.example]}`, `each DNS nameserver must be an IP address`),
+		Entry("too many DNS servers", `
+  network: {cidr: 10.20.0.0/24, dnsNameservers: [1.1.1.1, 1.1.1.2, 1.1.1.3, 1.1.1.4, 1.1.1.5, 1.1.1.6]}`, `spec.network.dnsNameservers: Too many: 6: must have at most 5 items`),
 		Entry("enabled as a string", `
   project: {enabled: "yes"}`, `spec.project.enabled: Invalid value`),
 	)
@@ -99,6 +105,16 @@ var _ = Describe("Tenant validation", func() {
 		It("refuses to change what is imported", func() {
 			create(`  import: {id: abc}`)
 			expectUpdateRejected([]string{"spec", "import", "id"}, "def", "import is immutable")
+		})
+		It("refuses to change the network's CIDR", func() {
+			create(`  network: {cidr: 10.20.0.0/24}`)
+			expectUpdateRejected([]string{"spec", "network", "cidr"}, "10.30.0.0/24", "network.cidr is immutable")
+		})
+		It("refuses to remove the network", func() {
+			create(`  network: {cidr: 10.20.0.0/24}`)
+			err := update(func(u *unstructured.Unstructured) { unstructured.RemoveNestedField(u.Object, "spec", "network") })
+			Expect(err).To(HaveOccurred())
+			Expect(err.Error()).To(ContainSubstring("network cannot be removed once set"))
 		})
 		It("refuses to add an import later", func() {
 			create(``)
