@@ -16,9 +16,9 @@ import (
 const (
 	// credentialsSecretIndex: Tenants by the name of their credentials Secret.
 	credentialsSecretIndex = "spec.cloudCredentialsRef.secretName"
-	// tenantRefIndex: ComputeQuotas by the name of their Tenant.
+	// tenantRefIndex: ComputeQuotas and TestEnvironments by the name of their Tenant.
 	tenantRefIndex = "spec.tenantRef.name"
-	// peakSeasonIndex: ComputeQuotas by the PeakSeasons their peaks name.
+	// peakSeasonIndex: ComputeQuotas and TestEnvironments by the PeakSeasons their peaks name.
 	peakSeasonIndex = "spec.peaks.season"
 )
 
@@ -35,8 +35,18 @@ func SetupIndexes(ctx context.Context, mgr ctrl.Manager) error {
 	}); err != nil {
 		return err
 	}
-	return idx.IndexField(ctx, &whv1.ComputeQuota{}, peakSeasonIndex, func(o client.Object) []string {
+	if err := idx.IndexField(ctx, &whv1.ComputeQuota{}, peakSeasonIndex, func(o client.Object) []string {
 		return peakSeasons(o.(*whv1.ComputeQuota))
+	}); err != nil {
+		return err
+	}
+	if err := idx.IndexField(ctx, &whv1.TestEnvironment{}, tenantRefIndex, func(o client.Object) []string {
+		return []string{o.(*whv1.TestEnvironment).Spec.TenantRef.Name}
+	}); err != nil {
+		return err
+	}
+	return idx.IndexField(ctx, &whv1.TestEnvironment{}, peakSeasonIndex, func(o client.Object) []string {
+		return envSeasons(o.(*whv1.TestEnvironment))
 	})
 }
 

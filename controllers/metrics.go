@@ -24,6 +24,10 @@ var (
 		Name: "whitehall_quota_writes_total",
 		Help: "Quota writes to OpenStack, by service.",
 	}, []string{"service"})
+	environmentServers = prometheus.NewGaugeVec(prometheus.GaugeOpts{
+		Name: "whitehall_testenvironment_servers",
+		Help: "Servers of a TestEnvironment by Nova status.",
+	}, []string{"namespace", "environment", "status"})
 	seasonActive = prometheus.NewGaugeVec(prometheus.GaugeOpts{
 		Name: "whitehall_season_active",
 		Help: "1 while a PeakSeason (ramps included) is active.",
@@ -31,7 +35,7 @@ var (
 )
 
 func init() {
-	metrics.Registry.MustRegister(quotaLimit, quotaInUse, quotaSeasonActive, quotaWrites, seasonActive)
+	metrics.Registry.MustRegister(quotaLimit, quotaInUse, quotaSeasonActive, quotaWrites, seasonActive, environmentServers)
 }
 
 // recordQuotaMetrics publishes a ComputeQuota's status as gauges.
@@ -52,4 +56,21 @@ func recordQuotaMetrics(cq *whv1.ComputeQuota) {
 		}
 		quotaSeasonActive.WithLabelValues(cq.Namespace, tenant, p.Season).Set(v)
 	}
+}
+
+// recordServerMetrics publishes an environment's servers by status.
+func recordServerMetrics(env *whv1.TestEnvironment) {
+	forgetServerMetrics(env.Namespace, env.Name)
+	counts := map[string]int{}
+	for _, s := range env.Status.Servers {
+		counts[s.Status]++
+	}
+	for status, n := range counts {
+		environmentServers.WithLabelValues(env.Namespace, env.Name, status).Set(float64(n))
+	}
+}
+
+// forgetServerMetrics drops the series of an environment.
+func forgetServerMetrics(namespace, name string) {
+	environmentServers.DeletePartialMatch(prometheus.Labels{"namespace": namespace, "environment": name})
 }

@@ -75,6 +75,9 @@ func classify(err error, readyMessage string, iv Intervals) outcome {
 		return outcome{reason: whv1.ReasonCredentialsError, message: err.Error(), requeueAfter: jitter(iv.Resync)}
 	case openstack.IsNotFound(err):
 		return outcome{reason: whv1.ReasonDependencyNotFound, message: openstack.Message(err), progressing: true, requeueAfter: iv.Dependency}
+	case openstack.Classify(err) == openstack.QuotaExceeded:
+		// Retried; a change to the project's ComputeQuota brings it back at once.
+		return outcome{reason: whv1.ReasonQuotaRefused, message: openstack.Message(err), progressing: true, requeueAfter: iv.Blocked}
 	case openstack.IsRetryable(err):
 		o := outcome{reason: whv1.ReasonTransientError, message: openstack.Message(err), progressing: true, retry: true}
 		if after, ok := openstack.RetryAfter(err); ok {

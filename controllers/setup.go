@@ -17,6 +17,10 @@ type Options struct {
 	Intervals Intervals
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
+	// MaxConcurrentCreates bounds the servers one TestEnvironment boots at once.
+	MaxConcurrentCreates int
+	// BuildPoll is how often servers being built are looked at; zero means 2 s.
+	BuildPoll time.Duration
 }
 
 // Setup registers the field indexes and every controller with the manager.
@@ -25,6 +29,7 @@ func Setup(ctx context.Context, mgr ctrl.Manager, o Options) error {
 		Tenant:   FactoryConnector[TenantCloud](o.Factory),
 		Quota:    FactoryConnector[QuotaCloud](o.Factory),
 		Capacity: FactoryConnector[CapacityCloud](o.Factory),
+		Servers:  FactoryConnector[EnvironmentCloud](o.Factory),
 	})
 }
 
@@ -33,6 +38,7 @@ type Connectors struct {
 	Tenant   CloudConnector[TenantCloud]
 	Quota    CloudConnector[QuotaCloud]
 	Capacity CloudConnector[CapacityCloud]
+	Servers  CloudConnector[EnvironmentCloud]
 }
 
 // SetupWith is Setup with explicit connectors.
@@ -49,5 +55,11 @@ func SetupWith(ctx context.Context, mgr ctrl.Manager, o Options, c Connectors) e
 	if err := (&ComputeQuotaReconciler{Client: mgr.GetClient(), Recorder: o.Recorder, Clouds: c.Quota, Intervals: o.Intervals, Now: o.Now}).SetupWithManager(mgr); err != nil {
 		return err
 	}
-	return (&PeakSeasonReconciler{Client: mgr.GetClient(), Recorder: o.Recorder, Clouds: c.Capacity, Intervals: o.Intervals, Now: o.Now}).SetupWithManager(mgr)
+	if err := (&PeakSeasonReconciler{Client: mgr.GetClient(), Recorder: o.Recorder, Clouds: c.Capacity, Intervals: o.Intervals, Now: o.Now}).SetupWithManager(mgr); err != nil {
+		return err
+	}
+	return (&TestEnvironmentReconciler{
+		Client: mgr.GetClient(), Recorder: o.Recorder, Clouds: c.Servers, Intervals: o.Intervals, Now: o.Now,
+		MaxConcurrentCreates: o.MaxConcurrentCreates, BuildPoll: o.BuildPoll,
+	}).SetupWithManager(mgr)
 }

@@ -10,6 +10,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/builder"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
+	"sigs.k8s.io/controller-runtime/pkg/event"
 	"sigs.k8s.io/controller-runtime/pkg/handler"
 	"sigs.k8s.io/controller-runtime/pkg/predicate"
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
@@ -45,6 +46,7 @@ type TenantReconciler struct {
 // +kubebuilder:rbac:groups=whitehall.cloud,resources=tenants/finalizers,verbs=update
 // +kubebuilder:rbac:groups="",resources=secrets,verbs=get;list;watch
 // +kubebuilder:rbac:groups=events.k8s.io,resources=events,verbs=create;patch
+// +kubebuilder:rbac:groups=whitehall.cloud,resources=testenvironments,verbs=get;list;watch;delete
 
 // Reconcile reads the Tenant, acts on OpenStack, and writes status once.
 func (r *TenantReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result, error) {
@@ -111,8 +113,19 @@ func (r *TenantReconciler) SetupWithManager(mgr ctrl.Manager) error {
 	return ctrl.NewControllerManagedBy(mgr).
 		For(&whv1.Tenant{}, builder.WithPredicates(predicate.Or(predicate.GenerationChangedPredicate{}, predicate.AnnotationChangedPredicate{}, deletionPredicate()))).
 		Watches(&corev1.Secret{}, handler.EnqueueRequestsFromMapFunc(r.tenantsUsingSecret)).
+		// A Tenant being deleted waits for its TestEnvironments: each one gone wakes it.
+		Watches(&whv1.TestEnvironment{}, handler.EnqueueRequestsFromMapFunc(tenantOfEnvironment),
+			builder.WithPredicates(predicate.Funcs{
+				CreateFunc: func(event.CreateEvent) bool { return false },
+				UpdateFunc: func(event.UpdateEvent) bool { return false },
+			})).
 		Named("tenant").
 		Complete(r)
+}
+
+func tenantOfEnvironment(_ context.Context, o client.Object) []reconcile.Request {
+	env := o.(*whv1.TestEnvironment)
+	return []reconcile.Request{{NamespacedName: client.ObjectKey{Namespace: env.Namespace, Name: env.Spec.TenantRef.Name}}}
 }
 
 func (r *TenantReconciler) tenantsUsingSecret(ctx context.Context, secret client.Object) []reconcile.Request {

@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	corev1 "k8s.io/api/core/v1"
+	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
 
 	whv1 "github.com/whitehall-cloud/whitehall-operator/api/v1alpha1"
@@ -21,6 +22,11 @@ const maxListed = 5
 func (r *TenantReconciler) reconcileDelete(ctx context.Context, t *whv1.Tenant) (bool, error) {
 	if !controllerutil.ContainsFinalizer(t, whv1.TenantFinalizer) {
 		return true, nil
+	}
+	// Servers of TestEnvironments are the operator's own: their environments go first,
+	// whatever the deletion policy, so no server is left without an owner.
+	if err := r.deleteEnvironments(ctx, t); err != nil {
+		return false, err
 	}
 	if t.Spec.DeletionPolicy == whv1.DeletionPolicyRetain {
 		if t.Status.ProjectID != "" {
@@ -82,6 +88,29 @@ func (r *TenantReconciler) reconcileDelete(ctx context.Context, t *whv1.Tenant) 
 		notify(ctx, r.Recorder, t, corev1.EventTypeNormal, "Deleted", "DeleteProject", "Deleted project %s", projectID)
 	}
 	return r.release(ctx, t)
+}
+
+// deleteEnvironments deletes the Tenant's TestEnvironments and reports, as a blocked
+// deletion, those still removing their servers.
+func (r *TenantReconciler) deleteEnvironments(ctx context.Context, t *whv1.Tenant) error {
+	var list whv1.TestEnvironmentList
+	if err := r.List(ctx, &list, client.InNamespace(t.Namespace), client.MatchingFields{tenantRefIndex: t.Name}); err != nil {
+		return err
+	}
+	if len(list.Items) == 0 {
+		return nil
+	}
+	names := make([]string, 0, len(list.Items))
+	for i := range list.Items {
+		env := &list.Items[i]
+		names = append(names, env.Name)
+		if env.DeletionTimestamp.IsZero() {
+			if err := r.Delete(ctx, env); client.IgnoreNotFound(err) != nil {
+				return err
+			}
+		}
+	}
+	return &blockedError{message: fmt.Sprintf("waiting for %d TestEnvironment(s) to delete their servers: %s", len(names), strings.Join(names, ", "))}
 }
 
 // release removes the finalizer, letting the Tenant go.

@@ -201,6 +201,9 @@ type TestEnvironmentStatus struct {
 	// expiresAt is when the TTL deletes the environment.
 	// +optional
 	ExpiresAt *metav1.Time `json:"expiresAt,omitempty"`
+	// expiryWarned is true once the event announcing the expiry was sent.
+	// +optional
+	ExpiryWarned bool `json:"expiryWarned,omitempty"`
 	// observedGeneration is the generation of the spec that status describes.
 	// +optional
 	ObservedGeneration int64 `json:"observedGeneration,omitempty"`

@@ -26,12 +26,14 @@ func main() {
 		leaderElect      bool
 		resyncPeriod     time.Duration
 		openstackTimeout time.Duration
+		maxCreates       int
 	)
 	flag.StringVar(&metricsAddr, "metrics-bind-address", ":8080", "Address the Prometheus metrics endpoint binds to; 0 disables it.")
 	flag.StringVar(&probeAddr, "health-probe-bind-address", ":8081", "Address the health and readiness probes bind to.")
 	flag.BoolVar(&leaderElect, "leader-elect", false, "Elect a leader so that only one replica reconciles at a time.")
 	flag.DurationVar(&resyncPeriod, "resync-period", 10*time.Minute, "How often an unchanged object is compared with OpenStack to repair drift.")
 	flag.DurationVar(&openstackTimeout, "openstack-timeout", 60*time.Second, "Timeout of one OpenStack API request.")
+	flag.IntVar(&maxCreates, "max-concurrent-server-creates", 10, "Servers one TestEnvironment boots at once.")
 	opts := zap.Options{Development: false}
 	opts.BindFlags(flag.CommandLine)
 	flag.Parse()
@@ -39,13 +41,13 @@ func main() {
 	ctrl.SetLogger(zap.New(zap.UseFlagOptions(&opts)))
 	log := ctrl.Log.WithName("setup")
 
-	if err := run(metricsAddr, probeAddr, leaderElect, resyncPeriod, openstackTimeout); err != nil {
+	if err := run(metricsAddr, probeAddr, leaderElect, resyncPeriod, openstackTimeout, maxCreates); err != nil {
 		log.Error(err, "manager exited with an error")
 		os.Exit(1)
 	}
 }
 
-func run(metricsAddr, probeAddr string, leaderElect bool, resyncPeriod, openstackTimeout time.Duration) error {
+func run(metricsAddr, probeAddr string, leaderElect bool, resyncPeriod, openstackTimeout time.Duration, maxCreates int) error {
 	scheme := runtime.NewScheme()
 	utilruntime.Must(clientgoscheme.AddToScheme(scheme))
 	utilruntime.Must(whv1.AddToScheme(scheme))
@@ -66,9 +68,10 @@ func run(metricsAddr, probeAddr string, leaderElect bool, resyncPeriod, openstac
 	ctx := ctrl.SetupSignalHandler()
 	factory := openstack.NewFactory(mgr.GetClient(), openstackTimeout)
 	if err := controllers.Setup(ctx, mgr, controllers.Options{
-		Recorder:  mgr.GetEventRecorder("whitehall-operator"),
-		Factory:   factory,
-		Intervals: controllers.DefaultIntervals(resyncPeriod),
+		Recorder:             mgr.GetEventRecorder("whitehall-operator"),
+		Factory:              factory,
+		Intervals:            controllers.DefaultIntervals(resyncPeriod),
+		MaxConcurrentCreates: maxCreates,
 	}); err != nil {
 		return err
 	}

@@ -329,6 +329,10 @@ lock_path = $STATE/lock/neutron
 [oslo_messaging_notifications]
 driver = noop
 $(authtoken neutron)
+$(svcauth placement neutron)
+valid_interfaces = public
+$(svcauth nova neutron)
+endpoint_type = public
 [ml2]
 type_drivers = flat,vlan,vxlan,local
 tenant_network_types = vxlan
@@ -513,6 +517,10 @@ job_nova() {
     say "nova: databases ready"
   fi
   wait_port 5672
+  # nova-scheduler exits at start when the catalog has no placement endpoint yet.
+  local i
+  for ((i = 0; i < 600; i++)); do [[ -f $DONE/keystone-objects ]] && break; sleep 0.5; done
+  [[ -f $DONE/keystone-objects ]] || die "no service catalog after 300 s (see setup-keystone.log)"
   local c=(--config-file "$ETC/nova/nova.conf")
   start nova-api 8774 /usr/bin/nova-api "${c[@]}"
   start nova-conductor - /usr/bin/nova-conductor "${c[@]}"
@@ -630,6 +638,15 @@ main() {
       >>"$LOGS/setup-resources.log" 2>&1 ||
       { tail -15 "$LOGS/setup-resources.log" >&3; die "creating base resources failed"; }
     join compute
+    # Whatever died while starting (a service that exits on a late error) is an error.
+    down=()
+    for i in "${!names[@]}"; do
+      [[ -n $(pid_of "${names[$i]}") ]] || down+=("${names[$i]}")
+    done
+    if ((${#down[@]})); then
+      for i in "${down[@]}"; do tail -5 "$LOGS/$i.log" >&3 || true; done
+      die "exited after start: ${down[*]} (see $LOGS; a re-run restarts them)"
+    fi
   fi
 
   cat <<EOF

@@ -25,6 +25,8 @@ type Cloud struct {
 	services map[string]*gophercloud.ServiceClient
 
 	names *nameCache
+	// login logs in again, for a cloud scoped to one project.
+	login *login
 }
 
 func newCloud(provider *gophercloud.ProviderClient, eo gophercloud.EndpointOpts, routes *serviceRoutes) (*Cloud, error) {
@@ -65,6 +67,8 @@ func (c *Cloud) service(kind string) (*gophercloud.ServiceClient, error) {
 		sc, err = openstack.NewNetworkV2(c.provider, c.endpoints)
 	case "block-storage":
 		sc, err = openstack.NewBlockStorageV3(c.provider, c.endpoints)
+	case "image":
+		sc, err = openstack.NewImageV2(c.provider, c.endpoints)
 	case "placement":
 		sc, err = openstack.NewPlacementV1(c.provider, c.endpoints)
 	default:

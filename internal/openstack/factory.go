@@ -13,6 +13,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/gophercloud/gophercloud/v2"
 	"github.com/gophercloud/gophercloud/v2/openstack"
 	"github.com/gophercloud/gophercloud/v2/openstack/config/clouds"
 	corev1 "k8s.io/api/core/v1"
@@ -59,7 +60,14 @@ type Factory struct {
 	timeout   time.Duration
 
 	mu     sync.Mutex
-	clouds map[CredentialsRef]*cacheEntry
+	clouds map[cloudKey]*cacheEntry
+}
+
+// cloudKey is a cached login: credentials, and the project it is scoped to ("" for the
+// credentials' own scope).
+type cloudKey struct {
+	ref     CredentialsRef
+	project string
 }
 
 type cacheEntry struct {
@@ -75,7 +83,7 @@ func NewFactory(reader client.Reader, timeout time.Duration) *Factory {
 		reader:    reader,
 		transport: http.DefaultTransport,
 		timeout:   timeout,
-		clouds:    map[CredentialsRef]*cacheEntry{},
+		clouds:    map[cloudKey]*cacheEntry{},
 	}
 }
 
@@ -95,12 +103,44 @@ func (f *Factory) Cloud(ctx context.Context, ref CredentialsRef) (*Cloud, error)
 	}
 	caCert := secret.Data[CACertKey]
 	digest := sha256.Sum256(append(append(bytes.Clone(cloudsYAML), 0), caCert...))
+	return f.cached(cloudKey{ref: ref}, digest, func() (*Cloud, error) {
+		return f.connect(ctx, ref, cloudsYAML, caCert)
+	})
+}
 
+// ProjectCloud returns the cloud for ref scoped to projectID: Nova creates servers in the
+// project of the token. When the credentials' user has no role on the project yet, it is
+// given the member role there first (the Tenant controller leaves such assignments of
+// principals it does not list alone). Needs password credentials, which can be
+// re-scoped; application credentials cannot.
+func (f *Factory) ProjectCloud(ctx context.Context, ref CredentialsRef, projectID string) (*Cloud, error) {
+	admin, err := f.Cloud(ctx, ref)
+	if err != nil {
+		return nil, err
+	}
 	f.mu.Lock()
-	entry, ok := f.clouds[ref]
+	digest := f.clouds[cloudKey{ref: ref}].digest
+	f.mu.Unlock()
+	return f.cached(cloudKey{ref: ref, project: projectID}, digest, func() (*Cloud, error) {
+		scope := &gophercloud.AuthScope{ProjectID: projectID}
+		cloud, err := admin.login.cloud(ctx, scope)
+		if !errors.Is(err, ErrCredentials) {
+			return cloud, err
+		}
+		if err := admin.joinProject(ctx, projectID); err != nil {
+			return nil, fmt.Errorf("giving the operator's user a role on project %s: %w", projectID, err)
+		}
+		return admin.login.cloud(ctx, scope)
+	})
+}
+
+// cached returns the login cached under key for this Secret content, or makes it.
+func (f *Factory) cached(key cloudKey, digest [32]byte, connect func() (*Cloud, error)) (*Cloud, error) {
+	f.mu.Lock()
+	entry, ok := f.clouds[key]
 	if !ok || entry.digest != digest {
 		entry = &cacheEntry{digest: digest}
-		f.clouds[ref] = entry
+		f.clouds[key] = entry
 	}
 	f.mu.Unlock()
 
@@ -109,7 +149,7 @@ func (f *Factory) Cloud(ctx context.Context, ref CredentialsRef) (*Cloud, error)
 	if entry.cloud != nil {
 		return entry.cloud, nil
 	}
-	cloud, err := f.connect(ctx, ref, cloudsYAML, caCert)
+	cloud, err := connect()
 	if err != nil {
 		return nil, err
 	}
@@ -127,7 +167,7 @@ func (f *Factory) CloudForCleanup(ctx context.Context, ref CredentialsRef) (*Clo
 		return cloud, err
 	}
 	f.mu.Lock()
-	entry := f.clouds[ref]
+	entry := f.clouds[cloudKey{ref: ref}]
 	f.mu.Unlock()
 	if entry == nil {
 		return nil, err
@@ -171,22 +211,50 @@ func (f *Factory) connect(ctx context.Context, ref CredentialsRef, cloudsYAML, c
 		t.TLSClientConfig = tlsConfig
 		base = t
 	}
-	routes := &serviceRoutes{}
-	routes.add(authOpts.IdentityEndpoint, "identity")
+	login := &login{
+		opts:      authOpts,
+		endpoints: endpointOpts,
+		client:    http.Client{Transport: base, Timeout: f.timeout},
+		cloudName: ref.CloudName,
+	}
+	return login.cloud(ctx, nil)
+}
 
-	provider, err := openstack.NewClient(authOpts.IdentityEndpoint)
+// login is what it takes to log in to a cloud again with another scope.
+type login struct {
+	opts      gophercloud.AuthOptions
+	endpoints gophercloud.EndpointOpts
+	client    http.Client
+	cloudName string
+}
+
+// cloud logs in, scoped to scope when it is set.
+func (l *login) cloud(ctx context.Context, scope *gophercloud.AuthScope) (*Cloud, error) {
+	opts := l.opts
+	if scope != nil {
+		opts.Scope = scope
+		opts.TenantID, opts.TenantName = "", ""
+	}
+	routes := &serviceRoutes{}
+	routes.add(opts.IdentityEndpoint, "identity")
+	provider, err := openstack.NewClient(opts.IdentityEndpoint)
 	if err != nil {
-		return nil, fmt.Errorf("%w: bad auth_url in cloud %q: %s", ErrCredentials, ref.CloudName, err)
+		return nil, fmt.Errorf("%w: bad auth_url in cloud %q: %s", ErrCredentials, l.cloudName, err)
 	}
-	provider.HTTPClient = http.Client{Transport: &instrumentedTransport{next: base, routes: routes}, Timeout: f.timeout}
+	provider.HTTPClient = http.Client{Transport: &instrumentedTransport{next: l.client.Transport, routes: routes}, Timeout: l.client.Timeout}
 	provider.UserAgent.Prepend("whitehall-operator")
-	if err := openstack.Authenticate(ctx, provider, authOpts); err != nil {
+	if err := openstack.Authenticate(ctx, provider, opts); err != nil {
 		if code := StatusCode(err); code == http.StatusUnauthorized || code == http.StatusForbidden || code == http.StatusBadRequest {
-			return nil, fmt.Errorf("%w: Keystone refused the login for cloud %q (HTTP %d)", ErrCredentials, ref.CloudName, code)
+			return nil, fmt.Errorf("%w: Keystone refused the login for cloud %q (HTTP %d)", ErrCredentials, l.cloudName, code)
 		}
-		return nil, fmt.Errorf("authenticating to cloud %q: %w", ref.CloudName, err)
+		return nil, fmt.Errorf("authenticating to cloud %q: %w", l.cloudName, err)
 	}
-	return newCloud(provider, endpointOpts, routes)
+	cloud, err := newCloud(provider, l.endpoints, routes)
+	if err != nil {
+		return nil, err
+	}
+	cloud.login = l
+	return cloud, nil
 }
 
 // parseProblem reduces a clouds.yaml parse error to what is wrong, without quoting the

@@ -8,6 +8,7 @@ import (
 	"github.com/gophercloud/gophercloud/v2/openstack/identity/v3/groups"
 	"github.com/gophercloud/gophercloud/v2/openstack/identity/v3/projects"
 	"github.com/gophercloud/gophercloud/v2/openstack/identity/v3/roles"
+	"github.com/gophercloud/gophercloud/v2/openstack/identity/v3/tokens"
 	"github.com/gophercloud/gophercloud/v2/openstack/identity/v3/users"
 	"github.com/gophercloud/gophercloud/v2/pagination"
 )
@@ -321,4 +322,22 @@ func notFound(err error, format string, args ...any) error {
 		return fmt.Errorf("%w: %s", ErrNotFound, fmt.Sprintf(format, args...))
 	}
 	return err
+}
+
+// joinProject gives the user this cloud is logged in as the member role on a project,
+// so that it can log in scoped to it.
+func (c *Cloud) joinProject(ctx context.Context, projectID string) error {
+	result, ok := c.provider.GetAuthResult().(tokens.CreateResult)
+	if !ok {
+		return fmt.Errorf("the login did not come from a Keystone v3 password or token")
+	}
+	user, err := result.ExtractUser()
+	if err != nil {
+		return err
+	}
+	role, err := c.RoleID(ctx, "member")
+	if err != nil {
+		return err
+	}
+	return c.Grant(ctx, projectID, Assignment{UserID: user.ID, RoleID: role})
 }

@@ -74,10 +74,12 @@ var _ = BeforeSuite(func() {
 	Expect(controllers.SetupWith(ctx, mgr, controllers.Options{
 		Recorder:  mgr.GetEventRecorder("whitehall-operator"),
 		Intervals: controllers.Intervals{Resync: resync, Dependency: time.Second, Blocked: time.Second},
+		BuildPoll: 200 * time.Millisecond,
 	}, controllers.Connectors{
 		Tenant:   newFakeConnector[controllers.TenantCloud](mgr.GetClient()),
 		Quota:    newFakeConnector[controllers.QuotaCloud](mgr.GetClient()),
 		Capacity: newFakeConnector[controllers.CapacityCloud](mgr.GetClient()),
+		Servers:  newFakeConnector[controllers.EnvironmentCloud](mgr.GetClient()),
 	})).To(Succeed())
 	go func() {
 		defer GinkgoRecover()
@@ -121,6 +123,10 @@ func (f *fakeConnector[T]) Cloud(ctx context.Context, ref openstack.CredentialsR
 	f.seen[ref] = true
 	f.mu.Unlock()
 	return any(cloud).(T), nil
+}
+
+func (f *fakeConnector[T]) ProjectCloud(ctx context.Context, ref openstack.CredentialsRef, _ string) (T, error) {
+	return f.Cloud(ctx, ref)
 }
 
 func (f *fakeConnector[T]) CloudForCleanup(ctx context.Context, ref openstack.CredentialsRef) (T, error) {

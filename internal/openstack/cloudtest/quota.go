@@ -5,8 +5,8 @@ import (
 
 	"github.com/gophercloud/gophercloud/v2"
 	"github.com/gophercloud/gophercloud/v2/openstack"
-	computequotas "github.com/gophercloud/gophercloud/v2/openstack/compute/v2/quotasets"
 	volumequotas "github.com/gophercloud/gophercloud/v2/openstack/blockstorage/v3/quotasets"
+	computequotas "github.com/gophercloud/gophercloud/v2/openstack/compute/v2/quotasets"
 	networkquotas "github.com/gophercloud/gophercloud/v2/openstack/networking/v2/extensions/quotas"
 )
 

@@ -8,9 +8,12 @@ import (
 	"context"
 	"fmt"
 	"maps"
+	"regexp"
 	"slices"
 	"strings"
 	"sync"
+
+	"github.com/gophercloud/gophercloud/v2"
 
 	"github.com/whitehall-cloud/whitehall-operator/internal/openstack"
 )
@@ -29,6 +32,11 @@ type Cloud struct {
 	quotas   map[string]map[openstack.QuotaService]*openstack.QuotaReading // project → service
 	capacity openstack.Capacity
 	bundles  map[string]*fakeBundle // project/name → bundle
+	servers  map[string]*fakeServer
+	created  []openstack.ServerCreate
+	// instanceLimit refuses servers beyond it, for quota (-1: none).
+	instanceLimit int
+	serverGroups  map[string]string
 
 	calls map[string]int
 	// failures maps a method name to errors returned by its next calls, in order.
@@ -43,6 +51,7 @@ var _ interface {
 	openstack.Quotas
 	openstack.Placement
 	openstack.Networks
+	openstack.Servers
 } = (*Cloud)(nil)
 
 // New returns a cloud with the domain "default" (named Default) and roles member,
@@ -58,8 +67,12 @@ func New() *Cloud {
 		contents: map[string]openstack.Contents{},
 		quotas:   map[string]map[openstack.QuotaService]*openstack.QuotaReading{},
 		bundles:  map[string]*fakeBundle{},
-		calls:    map[string]int{},
-		failures: map[string][]error{},
+		servers:  map[string]*fakeServer{},
+
+		instanceLimit: -1,
+		serverGroups:  map[string]string{},
+		calls:         map[string]int{},
+		failures:      map[string][]error{},
 	}
 	for _, r := range []string{"member", "reader", "admin"} {
 		c.roles[r] = "role-" + r
@@ -525,4 +538,170 @@ func (c *Cloud) DeleteRouterDirectly(projectID, name string) {
 type fakeBundle struct {
 	openstack.NetworkBundle
 	spec openstack.NetworkBundleSpec
+}
+
+// fakeServer is a server in the fake Nova.
+type fakeServer struct {
+	openstack.Server
+}
+
+// ListServers implements openstack.Servers. A server in BUILD is ACTIVE by the next
+// list, as a fast hypervisor would have it.
+func (c *Cloud) ListServers(_ context.Context, pattern string) ([]openstack.Server, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if err := c.call("ListServers"); err != nil {
+		return nil, err
+	}
+	re, err := regexp.Compile(pattern)
+	if err != nil {
+		return nil, err
+	}
+	var out []openstack.Server
+	for _, id := range slices.Sorted(maps.Keys(c.servers)) {
+		s := c.servers[id]
+		if !re.MatchString(s.Name) {
+			continue
+		}
+		out = append(out, s.Server)
+		if s.Status == "BUILD" {
+			s.Status = "ACTIVE"
+		}
+	}
+	return out, nil
+}
+
+// CreateServer implements openstack.Servers, refusing for quota like Nova (403) once the
+// fake cloud holds SetInstanceLimit servers.
+func (c *Cloud) CreateServer(_ context.Context, o openstack.ServerCreate) (*openstack.Server, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if err := c.call("CreateServer"); err != nil {
+		return nil, err
+	}
+	if limit := c.instanceLimit; limit >= 0 && len(c.servers) >= limit {
+		return nil, gophercloud.ErrUnexpectedResponseCode{
+			Method: "POST", URL: "http://nova/v2.1/servers", Actual: 403,
+			Body: []byte(fmt.Sprintf(`{"forbidden": {"message": "Quota exceeded for instances: Requested 1, but already used %d of %d instances"}}`, len(c.servers), limit)),
+		}
+	}
+	s := &fakeServer{Server: openstack.Server{
+		ID: c.newID("server"), Name: o.Name, Status: "BUILD", Metadata: maps.Clone(o.Metadata),
+		Addresses: []string{fmt.Sprintf("10.0.0.%d", c.nextID%250)},
+	}}
+	c.servers[s.ID] = s
+	c.created = append(c.created, o)
+	return &s.Server, nil
+}
+
+// DeleteServer implements openstack.Servers.
+func (c *Cloud) DeleteServer(_ context.Context, id string) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if err := c.call("DeleteServer"); err != nil {
+		return err
+	}
+	delete(c.servers, id)
+	return nil
+}
+
+// SetInstanceLimit makes CreateServer refuse for quota once this many servers exist in
+// the whole fake cloud (-1: no limit).
+func (c *Cloud) SetInstanceLimit(n int) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.instanceLimit = n
+}
+
+// Servers returns the names and statuses of the servers whose name matches pattern.
+func (c *Cloud) Servers(pattern string) map[string]string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	re := regexp.MustCompile(pattern)
+	out := map[string]string{}
+	for _, s := range c.servers {
+		if re.MatchString(s.Name) {
+			out[s.Name] = s.Status
+		}
+	}
+	return out
+}
+
+// SetServerStatus changes a server's status by name, as a failing hypervisor would.
+func (c *Cloud) SetServerStatus(name, status string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for _, s := range c.servers {
+		if s.Name == name {
+			s.Status = status
+		}
+	}
+}
+
+// LastCreate returns the last server create request.
+func (c *Cloud) LastCreate() openstack.ServerCreate {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if len(c.created) == 0 {
+		return openstack.ServerCreate{}
+	}
+	return c.created[len(c.created)-1]
+}
+
+// FlavorID implements openstack.Servers: flavors m1.tiny and m1.small exist.
+func (c *Cloud) FlavorID(_ context.Context, nameOrID string) (string, error) {
+	return c.lookup("FlavorID", map[string]string{"m1.tiny": "flavor-tiny", "m1.small": "flavor-small"}, nameOrID, fmt.Sprintf("flavor %q", nameOrID))
+}
+
+// ImageID implements openstack.Servers: the image cirros exists.
+func (c *Cloud) ImageID(_ context.Context, nameOrID string) (string, error) {
+	return c.lookup("ImageID", map[string]string{"cirros": "image-cirros"}, nameOrID, fmt.Sprintf("image %q", nameOrID))
+}
+
+// NetworkID implements openstack.Servers: a network name resolves to "net-<name>".
+func (c *Cloud) NetworkID(_ context.Context, nameOrID string) (string, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if err := c.call("NetworkID"); err != nil {
+		return "", err
+	}
+	return "net-" + nameOrID, nil
+}
+
+// EnsureServerGroup implements openstack.Servers.
+func (c *Cloud) EnsureServerGroup(_ context.Context, name, policy, known string) (string, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if err := c.call("EnsureServerGroup"); err != nil {
+		return "", err
+	}
+	if known != "" && c.serverGroups[known] != "" {
+		return known, nil
+	}
+	for id, n := range c.serverGroups {
+		if n == name+"/"+policy {
+			return id, nil
+		}
+	}
+	id := c.newID("servergroup")
+	c.serverGroups[id] = name + "/" + policy
+	return id, nil
+}
+
+// DeleteServerGroup implements openstack.Servers.
+func (c *Cloud) DeleteServerGroup(_ context.Context, id string) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if err := c.call("DeleteServerGroup"); err != nil {
+		return err
+	}
+	delete(c.serverGroups, id)
+	return nil
+}
+
+// ServerGroups returns the server groups as id → name/policy.
+func (c *Cloud) ServerGroups() map[string]string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return maps.Clone(c.serverGroups)
 }

@@ -1,0 +1,267 @@
+package controllers
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/equality"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/builder"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/controller"
+	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
+	"sigs.k8s.io/controller-runtime/pkg/handler"
+	"sigs.k8s.io/controller-runtime/pkg/predicate"
+	"sigs.k8s.io/controller-runtime/pkg/reconcile"
+	"sigs.k8s.io/controller-runtime/pkg/recorder"
+
+	whv1 "github.com/whitehall-cloud/whitehall-operator/api/v1alpha1"
+	"github.com/whitehall-cloud/whitehall-operator/internal/openstack"
+	"github.com/whitehall-cloud/whitehall-operator/internal/season"
+)
+
+// EnvironmentCloud is what the TestEnvironment controller needs of OpenStack.
+type EnvironmentCloud interface {
+	openstack.Servers
+}
+
+var _ EnvironmentCloud = (*openstack.Cloud)(nil)
+
+// TestEnvironmentReconciler keeps a burst of servers at the size asked for, raised for
+// peak seasons, and deletes the environment when its TTL passes.
+type TestEnvironmentReconciler struct {
+	client.Client
+	Recorder  recorder.EventRecorder
+	Clouds    CloudConnector[EnvironmentCloud]
+	Intervals Intervals
+	// Now is the clock; tests move it.
+	Now func() time.Time
+	// MaxConcurrentCreates bounds the servers one environment creates at once, so a burst
+	// of 50 does not flood Nova.
+	MaxConcurrentCreates int
+	// BuildPoll is how often servers being built or deleted are looked at: Nova has no
+	// watch.
+	BuildPoll time.Duration
+}
+
+// +kubebuilder:rbac:groups=whitehall.cloud,resources=testenvironments,verbs=get;list;watch;update;patch;delete
+// +kubebuilder:rbac:groups=whitehall.cloud,resources=testenvironments/status,verbs=get;update;patch
+// +kubebuilder:rbac:groups=whitehall.cloud,resources=testenvironments/finalizers,verbs=update
+// +kubebuilder:rbac:groups=whitehall.cloud,resources=computequotas,verbs=get;list;watch
+// +kubebuilder:rbac:groups="",resources=secrets,verbs=get;list;watch
+
+// Reconcile brings the servers to the desired count and writes status once.
+func (r *TestEnvironmentReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result, error) {
+	env := &whv1.TestEnvironment{}
+	if err := r.Get(ctx, req.NamespacedName, env); err != nil {
+		if apierrors.IsNotFound(err) {
+			forgetServerMetrics(req.Namespace, req.Name)
+		}
+		return ctrl.Result{}, client.IgnoreNotFound(err)
+	}
+	if env.DeletionTimestamp.IsZero() && controllerutil.AddFinalizer(env, whv1.TestEnvironmentFinalizer) {
+		if err := r.Update(ctx, env); err != nil {
+			return ctrl.Result{}, err
+		}
+	}
+	orig := env.DeepCopy()
+	now := r.Now()
+
+	var (
+		step envStep
+		err  error
+	)
+	if env.DeletionTimestamp.IsZero() {
+		step, err = r.reconcile(ctx, env, now)
+	} else {
+		var done bool
+		if done, err = r.reconcileDelete(ctx, env); done {
+			return ctrl.Result{}, nil
+		}
+		step = envStep{busy: true, reason: whv1.ReasonDeleting, message: "deleting servers"}
+	}
+
+	o := classify(err, step.message, r.Intervals)
+	if err == nil && step.busy {
+		o = outcome{reason: step.reason, message: step.message, progressing: true, requeueAfter: r.BuildPoll}
+	}
+	if step.wake > 0 && !o.retry && (o.requeueAfter == 0 || step.wake < o.requeueAfter) {
+		o.requeueAfter = step.wake
+	}
+	o.apply(&env.Status.Conditions, env.Generation)
+	env.Status.ObservedGeneration = env.Generation
+	env.Status.Selector = selectorFor(env)
+	if !equality.Semantic.DeepEqual(orig.Status, env.Status) {
+		if perr := r.Status().Patch(ctx, env, client.MergeFrom(orig)); perr != nil {
+			return ctrl.Result{}, perr
+		}
+	}
+	recordServerMetrics(env)
+	return o.result(err)
+}
+
+// envStep is what one reconcile of an environment left to do.
+type envStep struct {
+	busy    bool          // servers are building or going: look again soon
+	reason  string        // the Ready reason while busy
+	message string        // the Ready message
+	wake    time.Duration // the next season boundary or TTL moment
+}
+
+func (r *TestEnvironmentReconciler) reconcile(ctx context.Context, env *whv1.TestEnvironment, now time.Time) (envStep, error) {
+	ttlWake, expired := r.checkTTL(ctx, env, now)
+	if expired {
+		notify(ctx, r.Recorder, env, corev1.EventTypeNormal, whv1.ReasonExpired, "Delete", "TTL passed at %s: deleting the environment", env.Status.ExpiresAt.Format(time.RFC3339))
+		if err := r.Delete(ctx, env); err != nil && !apierrors.IsNotFound(err) {
+			return envStep{}, err
+		}
+		return envStep{busy: true, reason: whv1.ReasonExpired, message: "TTL passed: deleting"}, nil
+	}
+
+	seasons, err := loadSeasons(ctx, r.Client, envSeasons(env))
+	if err != nil {
+		return envStep{wake: ttlWake}, err
+	}
+	active := season.Active(seasons, now)
+	env.Status.ActiveSeasons = active
+	env.Status.DesiredReplicas = desiredReplicas(env, active)
+	seasonWake, _, _ := untilNext(seasons, now)
+	wake := earliest(ttlWake, seasonWake)
+
+	tenant, err := r.readyTenant(ctx, env)
+	if err != nil {
+		return envStep{wake: wake}, err
+	}
+	cloud, err := r.Clouds.ProjectCloud(ctx, credentialsRef(tenant.Namespace, tenant.Spec.CloudCredentialsRef), tenant.Status.ProjectID)
+	if err != nil {
+		return envStep{wake: wake}, err
+	}
+	env.Status.ProjectID = tenant.Status.ProjectID
+	step, err := r.scale(ctx, cloud, env, tenant)
+	step.wake = wake
+	return step, err
+}
+
+// readyTenant returns the environment's Tenant once it has a project and is not being
+// deleted: a Tenant on its way out gets no new servers.
+func (r *TestEnvironmentReconciler) readyTenant(ctx context.Context, env *whv1.TestEnvironment) (*whv1.Tenant, error) {
+	tenant := &whv1.Tenant{}
+	if err := r.Get(ctx, client.ObjectKey{Namespace: env.Namespace, Name: env.Spec.TenantRef.Name}, tenant); err != nil {
+		if apierrors.IsNotFound(err) {
+			return nil, newSpecError(whv1.ReasonTenantNotReady, fmt.Sprintf("Tenant %q does not exist in namespace %s", env.Spec.TenantRef.Name, env.Namespace))
+		}
+		return nil, err
+	}
+	switch {
+	case !tenant.DeletionTimestamp.IsZero():
+		return nil, newSpecError(whv1.ReasonTenantNotReady, fmt.Sprintf("Tenant %q is being deleted: no new servers", tenant.Name))
+	case tenant.Status.ProjectID == "":
+		return nil, newSpecError(whv1.ReasonTenantNotReady, fmt.Sprintf("Tenant %q has no project yet", tenant.Name))
+	}
+	return tenant, nil
+}
+
+// checkTTL sets expiresAt, warns once shortly before expiry, and reports how long until
+// the next TTL moment and whether the TTL has passed.
+func (r *TestEnvironmentReconciler) checkTTL(ctx context.Context, env *whv1.TestEnvironment, now time.Time) (time.Duration, bool) {
+	if env.Spec.TTL == nil {
+		env.Status.ExpiresAt = nil
+		return 0, false
+	}
+	ttl := env.Spec.TTL.Duration
+	expires := env.CreationTimestamp.Add(ttl)
+	env.Status.ExpiresAt = &metav1.Time{Time: expires}
+	if !now.Before(expires) {
+		return 0, true
+	}
+	warnAt := expires.Add(-min(ttl/10, time.Hour))
+	if now.Before(warnAt) {
+		return warnAt.Sub(now), false
+	}
+	if !env.Status.ExpiryWarned {
+		env.Status.ExpiryWarned = true
+		notify(ctx, r.Recorder, env, corev1.EventTypeNormal, "Expiring", "Warn",
+			"The environment deletes itself at %s (TTL %s)", expires.Format(time.RFC3339), ttl)
+	}
+	return expires.Sub(now), false
+}
+
+func envSeasons(env *whv1.TestEnvironment) []string {
+	names := make([]string, 0, len(env.Spec.Peaks))
+	for _, p := range env.Spec.Peaks {
+		names = append(names, p.Season)
+	}
+	return names
+}
+
+// desiredReplicas is the larger of spec.replicas and the replicas of every active peak.
+func desiredReplicas(env *whv1.TestEnvironment, active []string) int32 {
+	n := int32(1)
+	if env.Spec.Replicas != nil {
+		n = *env.Spec.Replicas
+	}
+	for _, p := range env.Spec.Peaks {
+		for _, a := range active {
+			if p.Season == a {
+				n = max(n, p.Replicas)
+			}
+		}
+	}
+	return n
+}
+
+func earliest(a, b time.Duration) time.Duration {
+	switch {
+	case a <= 0:
+		return b
+	case b <= 0:
+		return a
+	default:
+		return min(a, b)
+	}
+}
+
+func selectorFor(env *whv1.TestEnvironment) string {
+	return "whitehall.cloud/testenvironment=" + env.Name
+}
+
+// SetupWithManager registers the controller: TestEnvironments, their Tenants, the
+// PeakSeasons they use, and their Tenant's ComputeQuotas (a raised quota lets a refused
+// burst complete at once).
+func (r *TestEnvironmentReconciler) SetupWithManager(mgr ctrl.Manager) error {
+	if r.Now == nil {
+		r.Now = time.Now
+	}
+	if r.BuildPoll == 0 {
+		r.BuildPoll = 2 * time.Second
+	}
+	if r.MaxConcurrentCreates <= 0 {
+		r.MaxConcurrentCreates = 10
+	}
+	return ctrl.NewControllerManagedBy(mgr).
+		For(&whv1.TestEnvironment{}, builder.WithPredicates(predicate.Or(predicate.GenerationChangedPredicate{}, deletionPredicate()))).
+		Watches(&whv1.Tenant{}, handler.EnqueueRequestsFromMapFunc(r.environmentsOfTenant)).
+		Watches(&whv1.ComputeQuota{}, handler.EnqueueRequestsFromMapFunc(r.environmentsOfQuota)).
+		Watches(&whv1.PeakSeason{}, handler.EnqueueRequestsFromMapFunc(r.environmentsUsingSeason),
+			builder.WithPredicates(predicate.GenerationChangedPredicate{})).
+		WithOptions(controller.Options{MaxConcurrentReconciles: 4}).
+		Named("testenvironment").
+		Complete(r)
+}
+
+func (r *TestEnvironmentReconciler) environmentsOfTenant(ctx context.Context, t client.Object) []reconcile.Request {
+	return listRequests(ctx, r.Client, &whv1.TestEnvironmentList{}, client.InNamespace(t.GetNamespace()), client.MatchingFields{tenantRefIndex: t.GetName()})
+}
+
+func (r *TestEnvironmentReconciler) environmentsOfQuota(ctx context.Context, o client.Object) []reconcile.Request {
+	cq := o.(*whv1.ComputeQuota)
+	return listRequests(ctx, r.Client, &whv1.TestEnvironmentList{}, client.InNamespace(cq.Namespace), client.MatchingFields{tenantRefIndex: cq.Spec.TenantRef.Name})
+}
+
+func (r *TestEnvironmentReconciler) environmentsUsingSeason(ctx context.Context, ps client.Object) []reconcile.Request {
+	return listRequests(ctx, r.Client, &whv1.TestEnvironmentList{}, client.MatchingFields{peakSeasonIndex: ps.GetName()})
+}

@@ -1,0 +1,331 @@
+package controllers
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+
+	"golang.org/x/sync/errgroup"
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/utils/ptr"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
+
+	whv1 "github.com/whitehall-cloud/whitehall-operator/api/v1alpha1"
+	"github.com/whitehall-cloud/whitehall-operator/internal/openstack"
+)
+
+// Metadata keys the operator puts on every server it creates.
+const (
+	// environmentUIDKey ties a server to its TestEnvironment: before creating anything the
+	// controller lists what carries its UID, so no crash ever boots a duplicate.
+	environmentUIDKey = "whitehall_environment_uid"
+	// environmentKey names the environment, for people reading Nova.
+	environmentKey = "whitehall_environment"
+)
+
+// serverPattern matches the names of an environment's servers: <environment>-<index>.
+func serverPattern(env *whv1.TestEnvironment) string {
+	return "^" + regexp.QuoteMeta(env.Name) + "-[0-9]+$"
+}
+
+// serverIndex returns the index in a server's name, or -1.
+func serverIndex(env *whv1.TestEnvironment, name string) int {
+	i, err := strconv.Atoi(strings.TrimPrefix(name, env.Name+"-"))
+	if err != nil || i < 0 {
+		return -1
+	}
+	return i
+}
+
+// ownServers lists the environment's servers: its name pattern and its UID.
+func ownServers(ctx context.Context, cloud EnvironmentCloud, env *whv1.TestEnvironment) ([]openstack.Server, error) {
+	list, err := cloud.ListServers(ctx, serverPattern(env))
+	if err != nil {
+		return nil, err
+	}
+	return slices.DeleteFunc(list, func(s openstack.Server) bool {
+		return s.Metadata[environmentUIDKey] != string(env.UID) || serverIndex(env, s.Name) < 0
+	}), nil
+}
+
+// plan is what one pass does to the servers.
+type plan struct {
+	create []int              // indexes to boot
+	remove []openstack.Server // servers to delete, highest index first
+	keep   []openstack.Server // servers that stay
+}
+
+// planServers decides: indexes at or above desired go (highest first), a server in
+// ERROR is deleted and its index booted again once it has gone, a second server with the
+// same index goes, and every missing index below desired is booted.
+func planServers(env *whv1.TestEnvironment, servers []openstack.Server, desired int) plan {
+	var p plan
+	byIndex := map[int]openstack.Server{}
+	for _, s := range servers {
+		i := serverIndex(env, s.Name)
+		prev, seen := byIndex[i]
+		switch {
+		case i >= desired || s.Status == "ERROR" || s.Status == "DELETED":
+			p.remove = append(p.remove, s)
+		case seen && (prev.Status == "ACTIVE" || s.Status != "ACTIVE"):
+			p.remove = append(p.remove, s)
+		case seen:
+			p.remove = append(p.remove, prev)
+			byIndex[i] = s
+		default:
+			byIndex[i] = s
+		}
+	}
+	busy := map[int]bool{} // an index whose old server is still going
+	for _, s := range p.remove {
+		busy[serverIndex(env, s.Name)] = true
+	}
+	for i := 0; i < desired; i++ {
+		if s, ok := byIndex[i]; ok {
+			p.keep = append(p.keep, s)
+		} else if !busy[i] {
+			p.create = append(p.create, i)
+		}
+	}
+	slices.SortFunc(p.remove, func(a, b openstack.Server) int {
+		return serverIndex(env, b.Name) - serverIndex(env, a.Name)
+	})
+	return p
+}
+
+// scale lists the environment's servers, deletes and boots what the plan says (boots
+// with bounded concurrency), and records the servers in status.
+func (r *TestEnvironmentReconciler) scale(ctx context.Context, cloud EnvironmentCloud, env *whv1.TestEnvironment, tenant *whv1.Tenant) (envStep, error) {
+	template, err := r.resolveTemplate(ctx, cloud, env, tenant)
+	if err != nil {
+		return envStep{}, err
+	}
+	servers, err := ownServers(ctx, cloud, env)
+	if err != nil {
+		return envStep{}, err
+	}
+	desired := int(env.Status.DesiredReplicas)
+	p := planServers(env, servers, desired)
+
+	for _, s := range p.remove {
+		if err := cloud.DeleteServer(ctx, s.ID); err != nil {
+			return envStep{}, err
+		}
+	}
+	if len(p.remove) > 0 {
+		notify(ctx, r.Recorder, env, corev1.EventTypeNormal, "ServersDeleted", "DeleteServers", "Deleting %s", serverNames(p.remove))
+	}
+	created, quotaErr, err := r.boot(ctx, cloud, env, template, p.create)
+	if len(created) > 0 {
+		notify(ctx, r.Recorder, env, corev1.EventTypeNormal, "ServersCreated", "CreateServers", "Booting %s", serverNames(created))
+	}
+	r.recordServers(env, append(p.keep, created...), len(p.remove))
+	setQuotaCondition(env, quotaErr)
+	if err != nil {
+		return envStep{}, err
+	}
+	if quotaErr != nil {
+		return envStep{}, quotaErr
+	}
+	ready := int(env.Status.ReadyReplicas)
+	if ready < desired || len(p.remove) > 0 || len(servers)-len(p.remove)+len(created) != desired {
+		return envStep{busy: true, reason: whv1.ReasonServersBuilding,
+			message: fmt.Sprintf("%d of %d servers ACTIVE", ready, desired)}, nil
+	}
+	return envStep{message: fmt.Sprintf("%d of %d servers ACTIVE", ready, desired)}, nil
+}
+
+// boot creates servers for the given indexes, at most MaxConcurrentCreates at a time. A
+// refusal for quota stops the burst and is returned apart from other errors.
+func (r *TestEnvironmentReconciler) boot(ctx context.Context, cloud EnvironmentCloud, env *whv1.TestEnvironment, template openstack.ServerCreate, indexes []int) ([]openstack.Server, error, error) {
+	var (
+		mu       sync.Mutex
+		created  []openstack.Server
+		quotaErr error
+		errs     []error // other failures
+	)
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(r.MaxConcurrentCreates)
+	for _, i := range indexes {
+		g.Go(func() error {
+			opts := template
+			opts.Name = fmt.Sprintf("%s-%d", env.Name, i)
+			s, err := cloud.CreateServer(gctx, opts)
+			mu.Lock()
+			defer mu.Unlock()
+			switch {
+			case err == nil:
+				created = append(created, *s)
+				return nil
+			case openstack.Classify(err) == openstack.QuotaExceeded:
+				quotaErr = err
+			default:
+				errs = append(errs, err)
+			}
+			return err // stop booting: the rest would most likely fail the same way
+		})
+	}
+	_ = g.Wait() // every error is in quotaErr or errs
+	return created, quotaErr, errors.Join(errs...)
+}
+
+// resolveTemplate turns the template's names into IDs (cached after the first time).
+func (r *TestEnvironmentReconciler) resolveTemplate(ctx context.Context, cloud EnvironmentCloud, env *whv1.TestEnvironment, tenant *whv1.Tenant) (openstack.ServerCreate, error) {
+	t := env.Spec.Template
+	out := openstack.ServerCreate{
+		SecurityGroups: t.SecurityGroups, KeyName: ptr.Deref(t.KeyName, ""),
+		AvailabilityZone: ptr.Deref(t.AvailabilityZone, ""), ServerGroupID: env.Status.ServerGroupID,
+		Metadata: map[string]string{environmentUIDKey: string(env.UID), environmentKey: env.Namespace + "/" + env.Name},
+	}
+	for k, v := range t.Metadata {
+		out.Metadata[k] = v
+	}
+	var err error
+	if out.FlavorID, err = cloud.FlavorID(ctx, t.Flavor); err != nil {
+		return out, err
+	}
+	if out.ImageID, err = cloud.ImageID(ctx, t.Image); err != nil {
+		return out, err
+	}
+	for _, n := range t.Networks {
+		id := ptr.Deref(n.ID, "")
+		if n.Name != nil {
+			if id, err = cloud.NetworkID(ctx, *n.Name); err != nil {
+				return out, err
+			}
+		}
+		out.NetworkIDs = append(out.NetworkIDs, id)
+	}
+	if len(t.Networks) == 0 {
+		if tenant.Status.Network == nil || tenant.Status.Network.NetworkID == "" {
+			return out, newSpecError(whv1.ReasonInvalidConfiguration, fmt.Sprintf(
+				"no network for the servers: set spec.template.networks, or give Tenant %q a spec.network", tenant.Name))
+		}
+		out.NetworkIDs = []string{tenant.Status.Network.NetworkID}
+	}
+	if out.UserData, err = r.userData(ctx, env); err != nil {
+		return out, err
+	}
+	if policy := env.Spec.ServerGroupPolicy; policy != nil {
+		if out.ServerGroupID, err = cloud.EnsureServerGroup(ctx, env.Name, *policy, env.Status.ServerGroupID); err != nil {
+			return out, err
+		}
+		env.Status.ServerGroupID = out.ServerGroupID
+	}
+	return out, nil
+}
+
+// userData reads the user data, inline or from a Secret in the environment's namespace.
+func (r *TestEnvironmentReconciler) userData(ctx context.Context, env *whv1.TestEnvironment) ([]byte, error) {
+	t := env.Spec.Template
+	if t.UserData != nil {
+		return []byte(*t.UserData), nil
+	}
+	ref := t.UserDataSecretRef
+	if ref == nil {
+		return nil, nil
+	}
+	var secret corev1.Secret
+	if err := r.Get(ctx, client.ObjectKey{Namespace: env.Namespace, Name: ref.Name}, &secret); err != nil {
+		if client.IgnoreNotFound(err) == nil {
+			return nil, newSpecError(whv1.ReasonInvalidConfiguration, fmt.Sprintf("user data Secret %q does not exist in namespace %s", ref.Name, env.Namespace))
+		}
+		return nil, err
+	}
+	data, ok := secret.Data[ref.Key]
+	if !ok {
+		return nil, newSpecError(whv1.ReasonInvalidConfiguration, fmt.Sprintf("user data Secret %q has no key %q", ref.Name, ref.Key))
+	}
+	return data, nil
+}
+
+// recordServers writes the servers into status, by index.
+func (r *TestEnvironmentReconciler) recordServers(env *whv1.TestEnvironment, servers []openstack.Server, going int) {
+	slices.SortFunc(servers, func(a, b openstack.Server) int { return serverIndex(env, a.Name) - serverIndex(env, b.Name) })
+	env.Status.Servers = make([]whv1.ServerStatus, 0, len(servers))
+	var ready int32
+	for _, s := range servers {
+		env.Status.Servers = append(env.Status.Servers, whv1.ServerStatus{Name: s.Name, ID: s.ID, Status: s.Status, Addresses: s.Addresses})
+		if s.Status == "ACTIVE" {
+			ready++
+		}
+	}
+	env.Status.Replicas = int32(len(servers) + going)
+	env.Status.ReadyReplicas = ready
+}
+
+// setQuotaCondition records whether OpenStack refused servers for quota.
+func setQuotaCondition(env *whv1.TestEnvironment, quotaErr error) {
+	cond := metav1.Condition{
+		Type: whv1.ConditionQuotaExceeded, Status: metav1.ConditionFalse, Reason: whv1.ReasonWithinQuota,
+		Message: "no refusal for quota", ObservedGeneration: env.Generation,
+	}
+	if quotaErr != nil {
+		cond.Status, cond.Reason = metav1.ConditionTrue, whv1.ReasonQuotaRefused
+		cond.Message = fmt.Sprintf("%d of %d servers exist; OpenStack refused more: %s; retrying, and at once when the quota changes",
+			len(env.Status.Servers), env.Status.DesiredReplicas, openstack.Message(quotaErr))
+	}
+	meta.SetStatusCondition(&env.Status.Conditions, cond)
+}
+
+func serverNames(servers []openstack.Server) string {
+	names := make([]string, 0, len(servers))
+	for _, s := range servers {
+		names = append(names, s.Name)
+	}
+	if len(names) > 10 {
+		return fmt.Sprintf("%s and %d more", strings.Join(names[:10], ", "), len(names)-10)
+	}
+	return strings.Join(names, ", ")
+}
+
+// reconcileDelete deletes every server and the server group, then lets the environment
+// go. It reports done once the finalizer is removed.
+func (r *TestEnvironmentReconciler) reconcileDelete(ctx context.Context, env *whv1.TestEnvironment) (bool, error) {
+	if !controllerutil.ContainsFinalizer(env, whv1.TestEnvironmentFinalizer) {
+		return true, nil
+	}
+	tenant := &whv1.Tenant{}
+	err := r.Get(ctx, client.ObjectKey{Namespace: env.Namespace, Name: env.Spec.TenantRef.Name}, tenant)
+	if client.IgnoreNotFound(err) != nil {
+		return false, err
+	}
+	if err == nil && tenant.Status.ProjectID != "" {
+		cloud, err := r.Clouds.ProjectCloud(ctx, credentialsRef(tenant.Namespace, tenant.Spec.CloudCredentialsRef), tenant.Status.ProjectID)
+		if err != nil {
+			return false, err
+		}
+		servers, err := ownServers(ctx, cloud, env)
+		if err != nil {
+			return false, err
+		}
+		for _, s := range servers {
+			if err := cloud.DeleteServer(ctx, s.ID); err != nil {
+				return false, err
+			}
+		}
+		r.recordServers(env, nil, len(servers))
+		if len(servers) > 0 {
+			return false, nil // look again once Nova has removed them
+		}
+		if env.Status.ServerGroupID != "" {
+			if err := cloud.DeleteServerGroup(ctx, env.Status.ServerGroupID); err != nil {
+				return false, err
+			}
+		}
+		notify(ctx, r.Recorder, env, corev1.EventTypeNormal, "Deleted", "DeleteServers", "Every server of the environment is gone")
+	}
+	controllerutil.RemoveFinalizer(env, whv1.TestEnvironmentFinalizer)
+	if err := r.Update(ctx, env); err != nil {
+		return false, err
+	}
+	return true, nil
+}

@@ -1,0 +1,284 @@
+package openstack
+
+import (
+	"context"
+	"fmt"
+	"regexp"
+	"sort"
+
+	"github.com/gophercloud/gophercloud/v2/openstack/compute/v2/flavors"
+	"github.com/gophercloud/gophercloud/v2/openstack/compute/v2/servergroups"
+	"github.com/gophercloud/gophercloud/v2/openstack/compute/v2/servers"
+	"github.com/gophercloud/gophercloud/v2/openstack/image/v2/images"
+	"github.com/gophercloud/gophercloud/v2/openstack/networking/v2/networks"
+)
+
+// Server is a Nova server as the operator sees it.
+type Server struct {
+	ID        string
+	Name      string
+	Status    string // BUILD, ACTIVE, ERROR, …
+	Addresses []string
+	Metadata  map[string]string
+	Fault     string
+}
+
+// ServerCreate describes a server to boot.
+type ServerCreate struct {
+	Name             string
+	FlavorID         string
+	ImageID          string
+	NetworkIDs       []string // none: no network
+	SecurityGroups   []string
+	KeyName          string
+	UserData         []byte
+	Metadata         map[string]string
+	AvailabilityZone string
+	ServerGroupID    string
+}
+
+// Servers manages the servers of one project. The cloud must be scoped to the project
+// (see Factory.ProjectCloud): Nova creates servers in the token's project.
+type Servers interface {
+	// ListServers returns the project's servers whose name matches pattern (a regular
+	// expression Nova applies on the server side), in one call.
+	ListServers(ctx context.Context, pattern string) ([]Server, error)
+	CreateServer(ctx context.Context, opts ServerCreate) (*Server, error)
+	// DeleteServer deletes a server; one already gone is not an error.
+	DeleteServer(ctx context.Context, id string) error
+	FlavorID(ctx context.Context, nameOrID string) (string, error)
+	ImageID(ctx context.Context, nameOrID string) (string, error)
+	NetworkID(ctx context.Context, nameOrID string) (string, error)
+	// EnsureServerGroup returns the ID of the project's server group named name with
+	// policy: known if it still exists, else one found by name, else a new one.
+	EnsureServerGroup(ctx context.Context, name, policy, known string) (string, error)
+	DeleteServerGroup(ctx context.Context, id string) error
+}
+
+var _ Servers = (*Cloud)(nil)
+
+// ListServers implements Servers.
+func (c *Cloud) ListServers(ctx context.Context, pattern string) ([]Server, error) {
+	sc, err := c.service("compute")
+	if err != nil {
+		return nil, err
+	}
+	re, err := regexp.Compile(pattern)
+	if err != nil {
+		return nil, err
+	}
+	pages, err := servers.List(sc, servers.ListOpts{Name: pattern}).AllPages(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("listing servers: %w", err)
+	}
+	list, err := servers.ExtractServers(pages)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]Server, 0, len(list))
+	for _, s := range list {
+		// Nova matches the pattern anywhere in the name; hold it to the whole name.
+		if re.MatchString(s.Name) {
+			out = append(out, toServer(&s))
+		}
+	}
+	return out, nil
+}
+
+func toServer(s *servers.Server) Server {
+	out := Server{ID: s.ID, Name: s.Name, Status: s.Status, Metadata: s.Metadata, Fault: s.Fault.Message}
+	for _, network := range s.Addresses {
+		entries, _ := network.([]any)
+		for _, e := range entries {
+			if m, ok := e.(map[string]any); ok {
+				if addr, ok := m["addr"].(string); ok {
+					out.Addresses = append(out.Addresses, addr)
+				}
+			}
+		}
+	}
+	sort.Strings(out.Addresses)
+	return out
+}
+
+// CreateServer implements Servers.
+func (c *Cloud) CreateServer(ctx context.Context, o ServerCreate) (*Server, error) {
+	sc, err := c.service("compute")
+	if err != nil {
+		return nil, err
+	}
+	var nets any = "none"
+	if len(o.NetworkIDs) > 0 {
+		list := make([]servers.Network, 0, len(o.NetworkIDs))
+		for _, id := range o.NetworkIDs {
+			list = append(list, servers.Network{UUID: id})
+		}
+		nets = list
+	}
+	opts := servers.CreateOpts{
+		Name: o.Name, FlavorRef: o.FlavorID, ImageRef: o.ImageID, Networks: nets,
+		SecurityGroups: o.SecurityGroups, UserData: o.UserData, Metadata: o.Metadata,
+		AvailabilityZone: o.AvailabilityZone,
+	}
+	var hints servers.SchedulerHintOptsBuilder
+	if o.ServerGroupID != "" {
+		hints = servers.SchedulerHintOpts{Group: o.ServerGroupID}
+	}
+	s, err := servers.Create(ctx, sc, keyNameOpts{opts, o.KeyName}, hints).Extract()
+	if err != nil {
+		return nil, err
+	}
+	out := toServer(s)
+	out.Name = o.Name
+	if out.Status == "" {
+		out.Status = "BUILD"
+	}
+	return &out, nil
+}
+
+// keyNameOpts adds a key pair to the create request.
+type keyNameOpts struct {
+	servers.CreateOpts
+	keyName string
+}
+
+func (o keyNameOpts) ToServerCreateMap() (map[string]any, error) {
+	b, err := o.CreateOpts.ToServerCreateMap()
+	if err != nil || o.keyName == "" {
+		return b, err
+	}
+	b["server"].(map[string]any)["key_name"] = o.keyName
+	return b, nil
+}
+
+// DeleteServer implements Servers.
+func (c *Cloud) DeleteServer(ctx context.Context, id string) error {
+	sc, err := c.service("compute")
+	if err != nil {
+		return err
+	}
+	if err := servers.Delete(ctx, sc, id).ExtractErr(); err != nil && !IsNotFound(err) {
+		return fmt.Errorf("deleting server %s: %w", id, err)
+	}
+	return nil
+}
+
+// FlavorID implements Servers.
+func (c *Cloud) FlavorID(ctx context.Context, nameOrID string) (string, error) {
+	return c.names.resolve("flavor/"+nameOrID, func() (string, error) {
+		sc, err := c.service("compute")
+		if err != nil {
+			return "", err
+		}
+		pages, err := flavors.ListDetail(sc, flavors.ListOpts{AccessType: flavors.AllAccess}).AllPages(ctx)
+		if err != nil {
+			return "", err
+		}
+		list, err := flavors.ExtractFlavors(pages)
+		if err != nil {
+			return "", err
+		}
+		for _, f := range list {
+			if f.ID == nameOrID || f.Name == nameOrID {
+				return f.ID, nil
+			}
+		}
+		return "", fmt.Errorf("%w: flavor %q", ErrNotFound, nameOrID)
+	})
+}
+
+// ImageID implements Servers.
+func (c *Cloud) ImageID(ctx context.Context, nameOrID string) (string, error) {
+	return c.names.resolve("image/"+nameOrID, func() (string, error) {
+		sc, err := c.service("image")
+		if err != nil {
+			return "", err
+		}
+		if img, err := images.Get(ctx, sc, nameOrID).Extract(); err == nil {
+			return img.ID, nil
+		}
+		pages, err := images.List(sc, images.ListOpts{Name: nameOrID}).AllPages(ctx)
+		if err != nil {
+			return "", err
+		}
+		list, err := images.ExtractImages(pages)
+		if err != nil {
+			return "", err
+		}
+		if len(list) == 0 {
+			return "", fmt.Errorf("%w: image %q", ErrNotFound, nameOrID)
+		}
+		return list[0].ID, nil
+	})
+}
+
+// NetworkID implements Servers: a network the project can use, by name or ID.
+func (c *Cloud) NetworkID(ctx context.Context, nameOrID string) (string, error) {
+	return c.names.resolve("network/"+nameOrID, func() (string, error) {
+		sc, err := c.service("network")
+		if err != nil {
+			return "", err
+		}
+		if n, err := networks.Get(ctx, sc, nameOrID).Extract(); err == nil {
+			return n.ID, nil
+		}
+		pages, err := networks.List(sc, networks.ListOpts{Name: nameOrID}).AllPages(ctx)
+		if err != nil {
+			return "", err
+		}
+		list, err := networks.ExtractNetworks(pages)
+		if err != nil {
+			return "", err
+		}
+		if len(list) == 0 {
+			return "", fmt.Errorf("%w: network %q", ErrNotFound, nameOrID)
+		}
+		return list[0].ID, nil
+	})
+}
+
+// EnsureServerGroup implements Servers.
+func (c *Cloud) EnsureServerGroup(ctx context.Context, name, policy, known string) (string, error) {
+	sc, err := c.service("compute")
+	if err != nil {
+		return "", err
+	}
+	var created []string
+	return ensure("server group", known, &created,
+		func(id string) error { return servergroups.Get(ctx, sc, id).Err },
+		func() (string, error) {
+			pages, err := servergroups.List(sc, servergroups.ListOpts{}).AllPages(ctx)
+			if err != nil {
+				return "", err
+			}
+			list, err := servergroups.ExtractServerGroups(pages)
+			if err != nil {
+				return "", err
+			}
+			for _, g := range list {
+				if g.Name == name {
+					return g.ID, nil
+				}
+			}
+			return "", nil
+		},
+		func() (string, error) {
+			g, err := servergroups.Create(ctx, sc, servergroups.CreateOpts{Name: name, Policies: []string{policy}}).Extract()
+			if err != nil {
+				return "", err
+			}
+			return g.ID, nil
+		})
+}
+
+// DeleteServerGroup implements Servers.
+func (c *Cloud) DeleteServerGroup(ctx context.Context, id string) error {
+	sc, err := c.service("compute")
+	if err != nil {
+		return err
+	}
+	if err := servergroups.Delete(ctx, sc, id).ExtractErr(); err != nil && !IsNotFound(err) {
+		return fmt.Errorf("deleting server group %s: %w", id, err)
+	}
+	return nil
+}

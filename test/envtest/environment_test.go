@@ -1,0 +1,282 @@
+package envtest
+
+import (
+	"fmt"
+	"time"
+
+	. "github.com/onsi/ginkgo/v2"
+	. "github.com/onsi/gomega"
+	autoscalingv1 "k8s.io/api/autoscaling/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/utils/ptr"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	whv1 "github.com/whitehall-cloud/whitehall-operator/api/v1alpha1"
+	"github.com/whitehall-cloud/whitehall-operator/internal/openstack"
+)
+
+var _ = Describe("TestEnvironment validation", func() {
+	var ns string
+	BeforeEach(func() { ns = newNamespace() })
+
+	const header = `
+apiVersion: whitehall.cloud/v1alpha1
+kind: TestEnvironment
+metadata: {name: e}
+spec:
+  tenantRef: {name: t}
+`
+	DescribeTable("rejects a bad TestEnvironment with a clear message",
+		func(spec, message string) {
+			// Strict field validation, as kubectl applies by default.
+			err := k8s.Create(ctx, manifest(ns, header+spec), client.FieldValidation("Strict"))
+			Expect(err).To(HaveOccurred())
+			Expect(err.Error()).To(ContainSubstring(message))
+		},
+		Entry("no template", `  replicas: 1`, `spec.template: Required value`),
+		Entry("no flavor", `  template: {image: cirros}`, `spec.template.flavor: Required value`),
+		Entry("negative replicas", `  replicas: -1
+  template: {flavor: m1.tiny, image: cirros}`, `spec.replicas: Invalid value: -1: spec.replicas in body should be greater than or equal to 0`),
+		Entry("too many replicas", `  replicas: 501
+  template: {flavor: m1.tiny, image: cirros}`, `spec.replicas: Invalid value: 501: spec.replicas in body should be less than or equal to 500`),
+		Entry("a ttl that is not a duration", `  ttl: 3 days
+  template: {flavor: m1.tiny, image: cirros}`, `spec.ttl: Invalid value: "3 days"`),
+		Entry("two user-data sources", `  template: {flavor: m1.tiny, image: cirros, userData: "#!/bin/sh", userDataSecretRef: {name: s, key: k}}`,
+			`set at most one of userData and userDataSecretRef`),
+		Entry("a network by name and id", `  template: {flavor: m1.tiny, image: cirros, networks: [{name: a, id: b}]}`, `exactly one of name or id must be set`),
+		Entry("a reserved metadata key", `  template: {flavor: m1.tiny, image: cirros, metadata: {whitehall_environment_uid: x}}`, `metadata keys starting with whitehall_ are reserved`),
+		Entry("an unknown server group policy", `  serverGroupPolicy: spread
+  template: {flavor: m1.tiny, image: cirros}`, `spec.serverGroupPolicy: Unsupported value: "spread"`),
+		Entry("a peak without replicas", `  peaks: [{season: sa}]
+  template: {flavor: m1.tiny, image: cirros}`, `spec.peaks[0].replicas: Required value`),
+		Entry("a tenantRef with a namespace", `  tenantRef: {name: t, namespace: other}
+  template: {flavor: m1.tiny, image: cirros}`, `unknown field "spec.tenantRef.namespace"`),
+	)
+
+	It("refuses to change the ttl", func() {
+		env := manifest(ns, header+"  ttl: 1h\n  template: {flavor: m1.tiny, image: cirros}")
+		Expect(k8s.Create(ctx, env)).To(Succeed())
+		Eventually(func() error {
+			Expect(k8s.Get(ctx, client.ObjectKeyFromObject(env), env)).To(Succeed())
+			Expect(unstructuredSet(env, "2h", "spec", "ttl")).To(Succeed())
+			return k8s.Update(ctx, env)
+		}).Should(MatchError(ContainSubstring("ttl is immutable")))
+	})
+})
+
+var _ = Describe("TestEnvironment controller", func() {
+	var (
+		ns        string
+		tenant    *whv1.Tenant
+		projectID string
+	)
+	BeforeEach(func() {
+		ns = newNamespace()
+		tenant = &whv1.Tenant{
+			ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "dept"},
+			Spec: whv1.TenantSpec{
+				CloudCredentialsRef: whv1.CloudCredentialsReference{SecretName: goodSecret, CloudName: "dev"},
+				Network:             &whv1.TenantNetwork{CIDR: "10.20.0.0/24"},
+			},
+		}
+		Expect(k8s.Create(ctx, tenant)).To(Succeed())
+		Eventually(func() *whv1.TenantNetworkStatus {
+			Expect(k8s.Get(ctx, client.ObjectKeyFromObject(tenant), tenant)).To(Succeed())
+			return tenant.Status.Network
+		}).ShouldNot(BeNil())
+		projectID = tenant.Status.ProjectID
+	})
+
+	newEnv := func(name string, replicas int32, mutate ...func(*whv1.TestEnvironment)) *whv1.TestEnvironment {
+		env := &whv1.TestEnvironment{
+			ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name},
+			Spec: whv1.TestEnvironmentSpec{
+				TenantRef: whv1.LocalObjectReference{Name: "dept"},
+				Replicas:  ptr.To(replicas),
+				Template:  whv1.ServerTemplate{Flavor: "m1.tiny", Image: "cirros", Metadata: map[string]string{"purpose": "load-test"}},
+			},
+		}
+		for _, m := range mutate {
+			m(env)
+		}
+		Expect(k8s.Create(ctx, env)).To(Succeed())
+		DeferCleanup(func() {
+			_ = k8s.Delete(ctx, env)
+			Eventually(func() bool { return apierrors.IsNotFound(k8s.Get(ctx, client.ObjectKeyFromObject(env), env)) }).Should(BeTrue())
+		})
+		return env
+	}
+	getEnv := func(env *whv1.TestEnvironment) *whv1.TestEnvironment {
+		out := &whv1.TestEnvironment{}
+		Expect(k8s.Get(ctx, client.ObjectKeyFromObject(env), out)).To(Succeed())
+		return out
+	}
+	servers := func(env *whv1.TestEnvironment) func() map[string]string {
+		return func() map[string]string { return cloud.Servers("^" + env.Name + "-[0-9]+$") }
+	}
+	activeServers := func(names ...string) map[string]string {
+		out := map[string]string{}
+		for _, n := range names {
+			out[n] = "ACTIVE"
+		}
+		return out
+	}
+	readyEnv := func(env *whv1.TestEnvironment) func(Gomega) *whv1.TestEnvironment {
+		return func(g Gomega) *whv1.TestEnvironment {
+			got := &whv1.TestEnvironment{}
+			g.Expect(k8s.Get(ctx, client.ObjectKeyFromObject(env), got)).To(Succeed())
+			g.Expect(meta.IsStatusConditionTrue(got.Status.Conditions, whv1.ConditionReady)).To(BeTrue(), "conditions: %v", got.Status.Conditions)
+			return got
+		}
+	}
+
+	It("boots the servers on the Tenant's network, named by index and marked with the environment's UID", func() {
+		env := newEnv("burst", 5)
+		Eventually(servers(env)).Should(Equal(activeServers("burst-0", "burst-1", "burst-2", "burst-3", "burst-4")))
+		Eventually(readyEnv(env)).Should(Not(BeNil()))
+		st := getEnv(env).Status
+		Expect(st.Replicas).To(Equal(int32(5)))
+		Expect(st.ReadyReplicas).To(Equal(int32(5)))
+		Expect(st.DesiredReplicas).To(Equal(int32(5)))
+		Expect(st.Selector).To(Equal("whitehall.cloud/testenvironment=burst"))
+		Expect(st.Servers).To(HaveLen(5))
+		Expect(st.Servers[4]).To(And(HaveField("Name", "burst-4"), HaveField("Status", "ACTIVE"), HaveField("Addresses", HaveLen(1))))
+		last := cloud.LastCreate()
+		Expect(last.NetworkIDs).To(Equal([]string{tenant.Status.Network.NetworkID}))
+		Expect(last.Metadata).To(And(HaveKeyWithValue("whitehall_environment_uid", string(getEnv(env).UID)), HaveKeyWithValue("purpose", "load-test")))
+		Expect(last.FlavorID).To(Equal("flavor-tiny"))
+	})
+
+	It("scales down through the scale subresource, removing the highest indexes first", func() {
+		env := newEnv("scaled", 4)
+		Eventually(servers(env)).Should(HaveLen(4))
+		scale := &autoscalingv1.Scale{}
+		Expect(k8s.SubResource("scale").Get(ctx, env, scale)).To(Succeed())
+		Expect(scale.Status.Selector).To(Equal("whitehall.cloud/testenvironment=scaled"))
+		scale.Spec.Replicas = 2
+		Expect(k8s.SubResource("scale").Update(ctx, env, client.WithSubResourceBody(scale))).To(Succeed())
+		Eventually(servers(env)).Should(Equal(activeServers("scaled-0", "scaled-1")))
+		Eventually(func() int32 { return getEnv(env).Status.Replicas }).Should(Equal(int32(2)))
+	})
+
+	It("replaces a server in ERROR and never boots a duplicate of one that exists", func() {
+		env := newEnv("heal", 3)
+		Eventually(readyEnv(env)).Should(Not(BeNil()))
+		creates := cloud.Calls("CreateServer")
+		// Many reconciles later nothing more is booted.
+		Consistently(func() int { return cloud.Calls("CreateServer") }).WithTimeout(3 * time.Second).Should(Equal(creates))
+
+		cloud.SetServerStatus("heal-1", "ERROR")
+		Eventually(func() int { return cloud.Calls("CreateServer") }).Should(Equal(creates + 1))
+		Eventually(servers(env)).Should(Equal(activeServers("heal-0", "heal-1", "heal-2")))
+	})
+
+	It("ignores a server with its naming but another environment's UID", func() {
+		stranger, err := cloud.CreateServer(ctx, openstack.ServerCreate{Name: "mine-0", Metadata: map[string]string{"whitehall_environment_uid": "someone-else"}})
+		Expect(err).NotTo(HaveOccurred())
+		DeferCleanup(func() { _ = cloud.DeleteServer(ctx, stranger.ID) })
+		env := newEnv("mine", 1)
+		Eventually(readyEnv(env)).Should(Not(BeNil()))
+		all, err := cloud.ListServers(ctx, "^mine-0$")
+		Expect(err).NotTo(HaveOccurred())
+		Expect(all).To(HaveLen(2), "its own mine-0, and the stranger's, untouched")
+		Expect(all).To(ContainElement(HaveField("ID", stranger.ID)))
+		Expect(getEnv(env).Status.Servers).To(ConsistOf(HaveField("ID", Not(Equal(stranger.ID)))))
+	})
+
+	It("raises replicas while a season is active", func() {
+		season := "te-" + ns
+		ps := &whv1.PeakSeason{ObjectMeta: metav1.ObjectMeta{Name: season}, Spec: whv1.PeakSeasonSpec{
+			Windows: []whv1.SeasonWindow{{Yearly: &whv1.YearlyWindow{From: "01-01", To: "12-31"}}},
+		}}
+		Expect(k8s.Create(ctx, ps)).To(Succeed())
+		DeferCleanup(func() { _ = k8s.Delete(ctx, ps) })
+		env := newEnv("seasonal", 1, func(e *whv1.TestEnvironment) { e.Spec.Peaks = []whv1.ReplicaPeak{{Season: season, Replicas: 3}} })
+		Eventually(servers(env)).Should(HaveLen(3))
+		Eventually(func() []string { return getEnv(env).Status.ActiveSeasons }).Should(ConsistOf(season))
+		Expect(getEnv(env).Status.DesiredReplicas).To(Equal(int32(3)))
+	})
+
+	It("shows QuotaExceeded with the cloud's numbers, and completes once the quota allows", func() {
+		cloud.SetInstanceLimit(len(cloud.Servers(".*")) + 2)
+		DeferCleanup(func() { cloud.SetInstanceLimit(-1) })
+		env := newEnv("squeezed", 4)
+		Eventually(func(g Gomega) string {
+			c := meta.FindStatusCondition(getEnv(env).Status.Conditions, whv1.ConditionQuotaExceeded)
+			g.Expect(c).NotTo(BeNil())
+			g.Expect(c.Status).To(Equal(metav1.ConditionTrue))
+			return c.Message
+		}).Should(ContainSubstring("Quota exceeded for instances"))
+		Expect(servers(env)()).To(HaveLen(2))
+		Expect(meta.FindStatusCondition(getEnv(env).Status.Conditions, whv1.ConditionReady).Reason).To(Equal(whv1.ReasonQuotaRefused))
+
+		cloud.SetInstanceLimit(-1)
+		Eventually(servers(env)).Should(HaveLen(4))
+		Eventually(func() metav1.ConditionStatus {
+			return meta.FindStatusCondition(getEnv(env).Status.Conditions, whv1.ConditionQuotaExceeded).Status
+		}).Should(Equal(metav1.ConditionFalse))
+	})
+
+	It("deletes itself with every server when its TTL passes, warning before", func() {
+		env := newEnv("brief", 2, func(e *whv1.TestEnvironment) { e.Spec.TTL = &metav1.Duration{Duration: 6 * time.Second} })
+		Eventually(servers(env)).Should(HaveLen(2))
+		Expect(getEnv(env).Status.ExpiresAt).NotTo(BeNil())
+		Eventually(func() bool { return apierrors.IsNotFound(k8s.Get(ctx, client.ObjectKeyFromObject(env), &whv1.TestEnvironment{})) }).
+			WithTimeout(30 * time.Second).Should(BeTrue())
+		Expect(servers(env)()).To(BeEmpty())
+		Eventually(func(g Gomega) []string { return eventReasons(g, ns) }).Should(ContainElements("Expiring", whv1.ReasonExpired))
+	})
+
+	It("puts the servers in a server group and deletes it with the environment", func() {
+		env := newEnv("grouped", 1, func(e *whv1.TestEnvironment) { e.Spec.ServerGroupPolicy = ptr.To("soft-anti-affinity") })
+		Eventually(readyEnv(env)).Should(Not(BeNil()))
+		id := getEnv(env).Status.ServerGroupID
+		Expect(cloud.ServerGroups()).To(HaveKeyWithValue(id, "grouped/soft-anti-affinity"))
+		Expect(cloud.LastCreate().ServerGroupID).To(Equal(id))
+		Expect(k8s.Delete(ctx, env)).To(Succeed())
+		Eventually(func() map[string]string { return cloud.ServerGroups() }).ShouldNot(HaveKey(id))
+	})
+
+	It("reports a Tenant without a network when the template names none", func() {
+		bare := &whv1.Tenant{
+			ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "bare"},
+			Spec:       whv1.TenantSpec{CloudCredentialsRef: whv1.CloudCredentialsReference{SecretName: goodSecret, CloudName: "dev"}},
+		}
+		Expect(k8s.Create(ctx, bare)).To(Succeed())
+		env := newEnv("nonet", 1, func(e *whv1.TestEnvironment) { e.Spec.TenantRef.Name = "bare" })
+		Eventually(func(g Gomega) string {
+			c := meta.FindStatusCondition(getEnv(env).Status.Conditions, whv1.ConditionReady)
+			g.Expect(c).NotTo(BeNil())
+			g.Expect(c.Reason).To(Equal(whv1.ReasonInvalidConfiguration))
+			return c.Message
+		}).Should(ContainSubstring(`give Tenant "bare" a spec.network`))
+	})
+
+	It("goes first, with its servers, when its Tenant is deleted", func() {
+		env := newEnv("doomed", 2)
+		Eventually(servers(env)).Should(HaveLen(2))
+		Expect(k8s.Delete(ctx, tenant)).To(Succeed())
+		Eventually(func() bool { return apierrors.IsNotFound(k8s.Get(ctx, client.ObjectKeyFromObject(tenant), tenant)) }).Should(BeTrue())
+		Expect(servers(env)()).To(BeEmpty())
+		Expect(apierrors.IsNotFound(k8s.Get(ctx, client.ObjectKeyFromObject(env), env))).To(BeTrue())
+		Expect(cloud.Project(projectID)).To(BeNil())
+	})
+})
+
+// unstructuredSet sets a field of an unstructured object.
+func unstructuredSet(u interface {
+	UnstructuredContent() map[string]any
+}, value any, path ...string) error {
+	m := u.UnstructuredContent()
+	for _, p := range path[:len(path)-1] {
+		next, ok := m[p].(map[string]any)
+		if !ok {
+			return fmt.Errorf("no field %s", p)
+		}
+		m = next
+	}
+	m[path[len(path)-1]] = value
+	return nil
+}
