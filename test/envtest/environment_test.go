@@ -223,7 +223,9 @@ var _ = Describe("TestEnvironment controller", func() {
 		env := newEnv("brief", 2, func(e *whv1.TestEnvironment) { e.Spec.TTL = &metav1.Duration{Duration: 6 * time.Second} })
 		Eventually(servers(env)).Should(HaveLen(2))
 		Expect(getEnv(env).Status.ExpiresAt).NotTo(BeNil())
-		Eventually(func() bool { return apierrors.IsNotFound(k8s.Get(ctx, client.ObjectKeyFromObject(env), &whv1.TestEnvironment{})) }).
+		Eventually(func() bool {
+			return apierrors.IsNotFound(k8s.Get(ctx, client.ObjectKeyFromObject(env), &whv1.TestEnvironment{}))
+		}).
 			WithTimeout(30 * time.Second).Should(BeTrue())
 		Expect(servers(env)()).To(BeEmpty())
 		Eventually(func(g Gomega) []string { return eventReasons(g, ns) }).Should(ContainElements("Expiring", whv1.ReasonExpired))
