@@ -5,6 +5,7 @@ package e2e
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -37,6 +38,8 @@ var (
 	cloudsYAML string
 	repoRoot   string
 	manager    *exec.Cmd
+	managerLog *os.File
+	starts     int
 )
 
 func TestE2E(t *testing.T) {
@@ -63,7 +66,7 @@ var _ = BeforeSuite(func() {
 	By("opening an admin session on the dev cloud")
 	admin, err = cloudtest.Open(ctx, cloudsYAML, "dev")
 	Expect(err).NotTo(HaveOccurred(), "is the dev cloud up? (make dev-cloud)")
-	Expect(admin.DeleteOwnedProjects(ctx, "hmrc-self-assessment", "dwp-universal-credit", "hmrc-e2e-retain", "hmrc-e2e-import", "hmrc-e2e-quota")).To(Succeed())
+	Expect(admin.DeleteOwnedProjects(ctx, "hmrc-self-assessment", "dwp-universal-credit", "hmrc-e2e-retain", "hmrc-e2e-import", "hmrc-e2e-quota", "hmrc-e2e-env")).To(Succeed())
 
 	By("starting a local control plane")
 	env = &envtest.Environment{}
@@ -92,22 +95,11 @@ var _ = BeforeSuite(func() {
 	}
 
 	By("starting the operator binary")
-	logDir := filepath.Join(repoRoot, ".local", "e2e")
-	Expect(os.MkdirAll(logDir, 0o755)).To(Succeed())
-	logFile, err := os.Create(filepath.Join(logDir, "manager.log"))
-	Expect(err).NotTo(HaveOccurred())
-	manager = exec.Command(managerBin, "--kubeconfig", kubeconfig, "--resync-period", resyncPeriod.String(),
-		"--metrics-bind-address", "0", "--health-probe-bind-address", "0")
-	manager.Stdout, manager.Stderr = logFile, logFile
-	Expect(manager.Start()).To(Succeed())
-	DeferCleanup(func() { _ = logFile.Close() })
+	startManager()
 })
 
 var _ = AfterSuite(func() {
-	if manager != nil && manager.Process != nil {
-		_ = manager.Process.Signal(os.Interrupt)
-		_ = manager.Wait()
-	}
+	stopManager(os.Interrupt)
 	if env != nil {
 		Expect(env.Stop()).To(Succeed())
 	}
@@ -115,6 +107,34 @@ var _ = AfterSuite(func() {
 		cancel()
 	}
 })
+
+// startManager runs the operator binary; its log goes to .local/e2e/manager-<n>.log.
+func startManager() {
+	starts++
+	logDir := filepath.Join(repoRoot, ".local", "e2e")
+	Expect(os.MkdirAll(logDir, 0o755)).To(Succeed())
+	var err error
+	managerLog, err = os.Create(filepath.Join(logDir, fmt.Sprintf("manager-%d.log", starts)))
+	Expect(err).NotTo(HaveOccurred())
+	manager = exec.Command(os.Getenv("MANAGER_BIN"), "--kubeconfig", kubeconfig, "--resync-period", resyncPeriod.String(),
+		"--metrics-bind-address", "127.0.0.1:18080", "--health-probe-bind-address", "0",
+		// Small, so that a burst of 10 takes several rounds and a crash lands mid-burst.
+		"--max-concurrent-server-creates", "3")
+	manager.Stdout, manager.Stderr = managerLog, managerLog
+	Expect(manager.Start()).To(Succeed())
+}
+
+// stopManager stops the operator with sig: os.Interrupt for a clean stop, os.Kill for a
+// crash.
+func stopManager(sig os.Signal) {
+	if manager == nil || manager.Process == nil {
+		return
+	}
+	_ = manager.Process.Signal(sig)
+	_ = manager.Wait()
+	_ = managerLog.Close()
+	manager = nil
+}
 
 // kubectl runs kubectl against the local control plane and returns its output; it
 // fails the test on error.

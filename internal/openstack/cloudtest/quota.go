@@ -7,7 +7,9 @@ import (
 	"github.com/gophercloud/gophercloud/v2/openstack"
 	volumequotas "github.com/gophercloud/gophercloud/v2/openstack/blockstorage/v3/quotasets"
 	computequotas "github.com/gophercloud/gophercloud/v2/openstack/compute/v2/quotasets"
+	"github.com/gophercloud/gophercloud/v2/openstack/compute/v2/servers"
 	networkquotas "github.com/gophercloud/gophercloud/v2/openstack/networking/v2/extensions/quotas"
+	"github.com/gophercloud/gophercloud/v2/openstack/networking/v2/networks"
 )
 
 // Quota is what a test checks of a project's quota in the three services.
@@ -50,4 +52,36 @@ func openQuotaClients(a *Admin, provider *gophercloud.ProviderClient, eo gopherc
 	}
 	a.Volume, err = openstack.NewBlockStorageV3(provider, eo)
 	return err
+}
+
+// ServerInfo is what a test checks of a server.
+type ServerInfo struct {
+	ID, Name, Status string
+	Metadata         map[string]string
+}
+
+// ProjectServers lists the servers of a project, as an admin sees them.
+func (a *Admin) ProjectServers(ctx context.Context, projectID string) ([]ServerInfo, error) {
+	pages, err := servers.List(a.Compute, servers.ListOpts{AllTenants: true, TenantID: projectID}).AllPages(ctx)
+	if err != nil {
+		return nil, err
+	}
+	list, err := servers.ExtractServers(pages)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]ServerInfo, 0, len(list))
+	for _, s := range list {
+		out = append(out, ServerInfo{ID: s.ID, Name: s.Name, Status: s.Status, Metadata: s.Metadata})
+	}
+	return out, nil
+}
+
+// NetworkExists reports whether a Neutron network exists.
+func (a *Admin) NetworkExists(ctx context.Context, id string) (bool, error) {
+	err := networks.Get(ctx, a.Network, id).Err
+	if gophercloud.ResponseCodeIs(err, 404) {
+		return false, nil
+	}
+	return err == nil, err
 }
