@@ -27,6 +27,7 @@ signal_group() {
 }
 
 group_alive() { # PID: a process of the session PID leads still runs (zombies don't count)
+  # shellcheck disable=SC2009 # pgrep cannot leave zombies out
   ps -o stat= --sid "$1" 2>/dev/null | grep -qv '^Z'
 }
 

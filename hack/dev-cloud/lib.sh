@@ -5,6 +5,7 @@
 # $RUN/<name>.stamp (its start time in clock ticks since boot, from /proc/PID/stat, so a
 # PID reused after a reboot is never mistaken for ours). Nothing is ever stopped by name.
 
+# shellcheck disable=SC2034 # the variables below are used by the scripts sourcing this
 DEV_CLOUD_HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 ROOT=$(cd "$DEV_CLOUD_HERE/../.." && pwd)
 STATE=${DEV_CLOUD_STATE:-$ROOT/.local/dev-cloud}
@@ -20,11 +21,10 @@ die() { say "ERROR: $*"; exit 1; }
 
 # start_ticks PID: the process start time (field 22 of /proc/PID/stat), or nothing.
 start_ticks() {
-  local stat
+  local stat fields
   stat=$(cat "/proc/$1/stat" 2>/dev/null) || return 0
-  stat=${stat##*) }          # drop "pid (comm) ", comm may hold spaces
-  set -- $stat               # field 3 of the original is $1 now
-  echo "${20}"
+  read -ra fields <<<"${stat##*) }" # drop "pid (comm) " (comm may hold spaces): field 3 first
+  echo "${fields[19]}"
 }
 
 # pid_of NAME: the recorded PID if that very process still runs, else nothing.

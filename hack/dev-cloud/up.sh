@@ -609,7 +609,7 @@ main() {
   for i in "${!names[@]}"; do
     local p=${ports[$i]}
     [[ $p == - ]] && p=""
-    is_up "${names[$i]}" $p || down+=("${names[$i]}")
+    is_up "${names[$i]}" ${p:+"$p"} || down+=("${names[$i]}")
   done
   if ((${#down[@]} == 0)) && [[ -f $DONE/resources ]]; then
     say "everything already up"
