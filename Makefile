@@ -13,6 +13,8 @@ BIN_DIR := $(CURDIR)/bin
 
 CONTROLLER_GEN := $(TOOLS_DIR)/controller-gen-$(CONTROLLER_GEN_VERSION)/controller-gen
 GINKGO := $(TOOLS_DIR)/ginkgo-$(GINKGO_VERSION)/ginkgo
+HELM := $(TOOLS_DIR)/helm-$(HELM_VERSION)/helm
+KUBE_MINOR := $(word 2,$(subst ., ,$(KUBE_VERSION)))
 
 IMG ?= ghcr.io/whitehall-cloud/whitehall-operator:dev
 
@@ -33,11 +35,15 @@ manifests: $(CONTROLLER_GEN) ## Generate CRDs and RBAC from the markers.
 	$(CONTROLLER_GEN) rbac:roleName=whitehall-operator crd:generateEmbeddedObjectMeta=false paths="./..." \
 		output:crd:artifacts:config=config/crd/bases output:rbac:artifacts:config=config/rbac
 
+.PHONY: chart-sync
+chart-sync: manifests ## Copy the generated CRDs and ClusterRole rules into charts/whitehall-operator.
+	hack/chart-sync.sh
+
 .PHONY: verify-gen
-verify-gen: generate manifests ## Fail when committed generated files are stale.
-	@if [ -n "$$(git status --porcelain -- api config)" ]; then \
-		echo "generated files are stale; run 'make generate manifests' and commit:"; \
-		git status --porcelain -- api config; git diff --stat -- api config; exit 1; fi
+verify-gen: generate manifests chart-sync ## Fail when committed generated files are stale.
+	@if [ -n "$$(git status --porcelain -- api config charts)" ]; then \
+		echo "generated files are stale; run 'make generate manifests chart-sync' and commit:"; \
+		git status --porcelain -- api config charts; git diff --stat -- api config charts; exit 1; fi
 
 .PHONY: fmt
 fmt: ## go fmt.
@@ -62,7 +68,7 @@ run: build ## Run the manager against the local control plane.
 ##@ Test
 
 .PHONY: test
-test: verify test-unit test-envtest test-e2e ## Every tier: static checks, unit, envtest, end to end.
+test: verify test-unit test-envtest test-chart test-e2e ## Every tier: static checks, unit, envtest, the chart, end to end.
 
 .PHONY: test-unit
 test-unit: ## Tier 1: pure table tests.
@@ -71,6 +77,10 @@ test-unit: ## Tier 1: pure table tests.
 .PHONY: test-envtest
 test-envtest: control-plane-assets $(GINKGO) ## Tier 2: CRD validation and controllers on a real apiserver.
 	KUBEBUILDER_ASSETS="$$(hack/control-plane-assets.sh)" $(GINKGO) -r --procs=1 --timeout=20m ./test/envtest
+
+.PHONY: test-chart
+test-chart: control-plane-assets $(HELM) ## Helm chart: lint, rendering, CRD/RBAC sync, install/upgrade/uninstall on a real apiserver.
+	HELM=$(HELM) hack/chart-test.sh
 
 .PHONY: test-e2e
 test-e2e: build control-plane-assets dev-cloud $(GINKGO) ## Tier 3: the operator binary on the local control plane and the dev cloud.
@@ -117,6 +127,9 @@ demo-down: ## Stop the demo: operator, control plane, dev cloud.
 
 $(CONTROLLER_GEN):
 	GOBIN=$(dir $@) go install sigs.k8s.io/controller-tools/cmd/controller-gen@$(CONTROLLER_GEN_VERSION)
+
+$(HELM):
+	GOBIN=$(dir $@) go install -ldflags "-X helm.sh/helm/v3/internal/version.version=$(HELM_VERSION) -X helm.sh/helm/v3/pkg/chartutil.k8sVersionMajor=1 -X helm.sh/helm/v3/pkg/chartutil.k8sVersionMinor=$(KUBE_MINOR) -X helm.sh/helm/v3/pkg/lint/rules.k8sVersionMajor=1 -X helm.sh/helm/v3/pkg/lint/rules.k8sVersionMinor=$(KUBE_MINOR)" helm.sh/helm/v3/cmd/helm@$(HELM_VERSION)
 
 $(GINKGO):
 	GOBIN=$(dir $@) go install github.com/onsi/ginkgo/v2/ginkgo@$(GINKGO_VERSION)

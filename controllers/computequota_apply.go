@@ -3,8 +3,12 @@ package controllers
 import (
 	"context"
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
+	"sync"
+
+	"golang.org/x/sync/errgroup"
 
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/meta"
@@ -21,40 +25,87 @@ type quotaChange struct {
 	from, to int64
 }
 
-// applyQuota reads each service's quota once, writes only the fields that differ from
-// effective (one call per service that differs), and returns the usage of the managed
-// fields. A service with no managed field is neither read nor written.
-func applyQuota(ctx context.Context, cloud QuotaCloud, projectID string, effective season.Quota) (season.Quota, []quotaChange, error) {
-	usage := season.Quota{}
-	var changes []quotaChange
+// applyQuota makes each service's quota match effective and returns the usage of the
+// managed fields. A service with no managed field is neither read nor written.
+//
+// known is what the last reconcile saw in OpenStack (nil when unknown). When the wanted
+// limits moved away from it — a season opened or closed, or the spec changed — the
+// difference is written straight away, without a read first: at a boundary the quota
+// lands one round trip after the operator wakes. Otherwise the quota is read and only
+// fields that differ (drift) are written. The services are handled at the same time.
+func applyQuota(ctx context.Context, cloud QuotaCloud, projectID string, effective, known, knownUsage season.Quota) (season.Quota, []quotaChange, error) {
+	var (
+		mu      sync.Mutex
+		usage   = season.Quota{}
+		changes []quotaChange
+	)
+	g, gctx := errgroup.WithContext(ctx)
 	for _, service := range openstack.QuotaServices {
 		desired := forService(effective, service)
 		if len(desired) == 0 {
 			continue
 		}
-		reading, err := cloud.GetQuota(ctx, service, projectID)
-		if err != nil {
-			return nil, nil, err
-		}
-		diff := map[string]int64{}
-		for field, want := range desired {
-			if have, ok := reading.Limits[field]; !ok || have != want {
-				diff[field] = want
-				changes = append(changes, quotaChange{key: string(service) + "." + field, from: have, to: want})
-			}
-			if used, ok := reading.InUse[field]; ok {
-				usage[string(service)+"."+field] = used
-			}
-		}
-		if err := cloud.SetQuota(ctx, service, projectID, diff); err != nil {
-			return nil, nil, err
-		}
-		if len(diff) > 0 {
-			quotaWrites.WithLabelValues(string(service)).Inc()
-		}
+		g.Go(func() error {
+			used, diff, err := applyServiceQuota(gctx, cloud, service, projectID, desired,
+				forService(known, service), forService(knownUsage, service))
+			mu.Lock()
+			defer mu.Unlock()
+			maps.Copy(usage, used)
+			changes = append(changes, diff...)
+			return err
+		})
+	}
+	if err := g.Wait(); err != nil {
+		return nil, nil, err
 	}
 	slices.SortFunc(changes, func(a, b quotaChange) int { return strings.Compare(a.key, b.key) })
 	return usage, changes, nil
+}
+
+// applyServiceQuota brings one service's quota to desired: written from known when the
+// wanted limits moved, else read and repaired.
+func applyServiceQuota(ctx context.Context, cloud QuotaCloud, service openstack.QuotaService, projectID string, desired, known, knownUsage map[string]int64) (season.Quota, []quotaChange, error) {
+	reading := openstack.QuotaReading{Limits: known, InUse: knownUsage}
+	if !coversAndDiffers(known, desired) {
+		var err error
+		if reading, err = cloud.GetQuota(ctx, service, projectID); err != nil {
+			return nil, nil, err
+		}
+	}
+	usage := season.Quota{}
+	diff := map[string]int64{}
+	var changes []quotaChange
+	for field, want := range desired {
+		key := string(service) + "." + field
+		if have, ok := reading.Limits[field]; !ok || have != want {
+			diff[field] = want
+			changes = append(changes, quotaChange{key: key, from: have, to: want})
+		}
+		if used, ok := reading.InUse[field]; ok {
+			usage[key] = used
+		}
+	}
+	if err := cloud.SetQuota(ctx, service, projectID, diff); err != nil {
+		return nil, nil, err
+	}
+	if len(diff) > 0 {
+		quotaWrites.WithLabelValues(string(service)).Inc()
+	}
+	return usage, changes, nil
+}
+
+// coversAndDiffers reports whether known holds every desired field and at least one of
+// them differs: the wanted limits moved, and what to change is known without a read.
+func coversAndDiffers(known, desired map[string]int64) bool {
+	differs := false
+	for field, want := range desired {
+		have, ok := known[field]
+		if !ok {
+			return false
+		}
+		differs = differs || have != want
+	}
+	return differs
 }
 
 func joinChanges(changes []quotaChange) string {

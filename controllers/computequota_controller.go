@@ -8,11 +8,13 @@ import (
 
 	"k8s.io/apimachinery/pkg/api/equality"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/builder"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/controller"
 	"sigs.k8s.io/controller-runtime/pkg/handler"
 	"sigs.k8s.io/controller-runtime/pkg/predicate"
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
@@ -39,6 +41,8 @@ type ComputeQuotaReconciler struct {
 	Intervals Intervals
 	// Now is the clock; tests move it.
 	Now func() time.Time
+	// Concurrency is how many objects are reconciled at once.
+	Concurrency int
 }
 
 // +kubebuilder:rbac:groups=whitehall.cloud,resources=computequotas,verbs=get;list;watch
@@ -84,10 +88,13 @@ func (r *ComputeQuotaReconciler) reconcile(ctx context.Context, cq *whv1.Compute
 	}
 	active := season.Active(seasons, now)
 	wake, next, ok := untilNext(seasons, now)
-	cq.Status.NextTransition = nil
-	if ok {
-		cq.Status.NextTransition = &metav1.Time{Time: next}
-	}
+	defer func() {
+		// Set after the writes: observeTransitionLag needs the boundary just passed.
+		cq.Status.NextTransition = nil
+		if ok {
+			cq.Status.NextTransition = &metav1.Time{Time: next}
+		}
+	}()
 	effective := effectiveQuota(cq, active)
 
 	tenant := &whv1.Tenant{}
@@ -104,13 +111,18 @@ func (r *ComputeQuotaReconciler) reconcile(ctx context.Context, cq *whv1.Compute
 	if err != nil {
 		return wake, err
 	}
+	var known, knownUsage season.Quota
+	if cq.Status.ProjectID == tenant.Status.ProjectID && meta.IsStatusConditionTrue(cq.Status.Conditions, whv1.ConditionReady) {
+		known, knownUsage = flatten(cq.Status.Effective), flatten(cq.Status.Usage)
+	}
 	cq.Status.ProjectID = tenant.Status.ProjectID
 
-	usage, writes, err := applyQuota(ctx, cloud, tenant.Status.ProjectID, effective)
+	usage, writes, err := applyQuota(ctx, cloud, tenant.Status.ProjectID, effective, known, knownUsage)
 	if err != nil {
 		return wake, err
 	}
 	if len(writes) > 0 {
+		observeTransitionLag(cq, now)
 		cq.Status.LastAppliedTime = &metav1.Time{Time: now}
 		notify(ctx, r.Recorder, cq, "Normal", "QuotaApplied", "SetQuota", "Set %s on project %s%s",
 			joinChanges(writes), tenant.Status.ProjectID, seasonNote(active))
@@ -155,6 +167,7 @@ func (r *ComputeQuotaReconciler) SetupWithManager(mgr ctrl.Manager) error {
 		Watches(&whv1.Tenant{}, handler.EnqueueRequestsFromMapFunc(r.quotasOfTenant)).
 		Watches(&whv1.PeakSeason{}, handler.EnqueueRequestsFromMapFunc(r.quotasUsingSeason),
 			builder.WithPredicates(predicate.GenerationChangedPredicate{})).
+		WithOptions(controller.Options{MaxConcurrentReconciles: max(r.Concurrency, 1)}).
 		Named("computequota").
 		Complete(r)
 }

@@ -1,6 +1,8 @@
 package controllers
 
 import (
+	"time"
+
 	"github.com/prometheus/client_golang/prometheus"
 	"sigs.k8s.io/controller-runtime/pkg/metrics"
 
@@ -28,6 +30,11 @@ var (
 		Name: "whitehall_testenvironment_servers",
 		Help: "Servers of a TestEnvironment by Nova status.",
 	}, []string{"namespace", "environment", "status"})
+	transitionLag = prometheus.NewHistogram(prometheus.HistogramOpts{
+		Name:    "whitehall_season_transition_lag_seconds",
+		Help:    "Time from a season boundary until the quota it changes is written to OpenStack.",
+		Buckets: []float64{.05, .1, .25, .5, 1, 2, 5, 10, 30},
+	})
 	seasonActive = prometheus.NewGaugeVec(prometheus.GaugeOpts{
 		Name: "whitehall_season_active",
 		Help: "1 while a PeakSeason (ramps included) is active.",
@@ -35,7 +42,7 @@ var (
 )
 
 func init() {
-	metrics.Registry.MustRegister(quotaLimit, quotaInUse, quotaSeasonActive, quotaWrites, seasonActive, environmentServers)
+	metrics.Registry.MustRegister(quotaLimit, quotaInUse, quotaSeasonActive, quotaWrites, seasonActive, environmentServers, transitionLag)
 }
 
 // recordQuotaMetrics publishes a ComputeQuota's status as gauges.
@@ -73,4 +80,14 @@ func recordServerMetrics(env *whv1.TestEnvironment) {
 // forgetServerMetrics drops the series of an environment.
 func forgetServerMetrics(namespace, name string) {
 	environmentServers.DeletePartialMatch(prometheus.Labels{"namespace": namespace, "environment": name})
+}
+
+// observeTransitionLag records how long after the season boundary it was waiting for
+// the quota reached OpenStack, when this write is that boundary's.
+func observeTransitionLag(cq *whv1.ComputeQuota, started time.Time) {
+	boundary := cq.Status.NextTransition
+	if boundary == nil || started.Before(boundary.Time) || started.Sub(boundary.Time) > time.Minute {
+		return
+	}
+	transitionLag.Observe(time.Since(boundary.Time).Seconds())
 }

@@ -21,6 +21,10 @@ type Options struct {
 	MaxConcurrentCreates int
 	// BuildPoll is how often servers being built are looked at; zero means 2 s.
 	BuildPoll time.Duration
+	// Concurrency is how many objects of one kind are reconciled at once; zero means 10.
+	// OpenStack latency, not CPU, bounds a reconcile, so a season boundary touching 20
+	// departments is applied in parallel.
+	Concurrency int
 }
 
 // Setup registers the field indexes and every controller with the manager.
@@ -46,13 +50,16 @@ func SetupWith(ctx context.Context, mgr ctrl.Manager, o Options, c Connectors) e
 	if o.Now == nil {
 		o.Now = time.Now
 	}
+	if o.Concurrency <= 0 {
+		o.Concurrency = 10
+	}
 	if err := SetupIndexes(ctx, mgr); err != nil {
 		return err
 	}
-	if err := (&TenantReconciler{Client: mgr.GetClient(), Recorder: o.Recorder, Clouds: c.Tenant, Intervals: o.Intervals}).SetupWithManager(mgr); err != nil {
+	if err := (&TenantReconciler{Client: mgr.GetClient(), Recorder: o.Recorder, Clouds: c.Tenant, Intervals: o.Intervals, Concurrency: o.Concurrency}).SetupWithManager(mgr); err != nil {
 		return err
 	}
-	if err := (&ComputeQuotaReconciler{Client: mgr.GetClient(), Recorder: o.Recorder, Clouds: c.Quota, Intervals: o.Intervals, Now: o.Now}).SetupWithManager(mgr); err != nil {
+	if err := (&ComputeQuotaReconciler{Client: mgr.GetClient(), Recorder: o.Recorder, Clouds: c.Quota, Intervals: o.Intervals, Now: o.Now, Concurrency: o.Concurrency}).SetupWithManager(mgr); err != nil {
 		return err
 	}
 	if err := (&PeakSeasonReconciler{Client: mgr.GetClient(), Recorder: o.Recorder, Clouds: c.Capacity, Intervals: o.Intervals, Now: o.Now}).SetupWithManager(mgr); err != nil {
@@ -60,6 +67,6 @@ func SetupWith(ctx context.Context, mgr ctrl.Manager, o Options, c Connectors) e
 	}
 	return (&TestEnvironmentReconciler{
 		Client: mgr.GetClient(), Recorder: o.Recorder, Clouds: c.Servers, Intervals: o.Intervals, Now: o.Now,
-		MaxConcurrentCreates: o.MaxConcurrentCreates, BuildPoll: o.BuildPoll,
+		MaxConcurrentCreates: o.MaxConcurrentCreates, BuildPoll: o.BuildPoll, Concurrency: o.Concurrency,
 	}).SetupWithManager(mgr)
 }

@@ -9,6 +9,7 @@ import (
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/builder"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/controller"
 	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
 	"sigs.k8s.io/controller-runtime/pkg/event"
 	"sigs.k8s.io/controller-runtime/pkg/handler"
@@ -39,6 +40,8 @@ type TenantReconciler struct {
 	Clouds   CloudConnector[TenantCloud]
 	// Intervals of resync and of retries that no watch can trigger.
 	Intervals Intervals
+	// Concurrency is how many objects are reconciled at once.
+	Concurrency int
 }
 
 // +kubebuilder:rbac:groups=whitehall.cloud,resources=tenants,verbs=get;list;watch;update;patch
@@ -119,6 +122,7 @@ func (r *TenantReconciler) SetupWithManager(mgr ctrl.Manager) error {
 				CreateFunc: func(event.CreateEvent) bool { return false },
 				UpdateFunc: func(event.UpdateEvent) bool { return false },
 			})).
+		WithOptions(controller.Options{MaxConcurrentReconciles: max(r.Concurrency, 1)}).
 		Named("tenant").
 		Complete(r)
 }

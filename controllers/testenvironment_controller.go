@@ -46,6 +46,8 @@ type TestEnvironmentReconciler struct {
 	// BuildPoll is how often servers being built or deleted are looked at: Nova has no
 	// watch.
 	BuildPoll time.Duration
+	// Concurrency is how many objects are reconciled at once.
+	Concurrency int
 }
 
 // +kubebuilder:rbac:groups=whitehall.cloud,resources=testenvironments,verbs=get;list;watch;update;patch;delete
@@ -248,7 +250,7 @@ func (r *TestEnvironmentReconciler) SetupWithManager(mgr ctrl.Manager) error {
 		Watches(&whv1.ComputeQuota{}, handler.EnqueueRequestsFromMapFunc(r.environmentsOfQuota)).
 		Watches(&whv1.PeakSeason{}, handler.EnqueueRequestsFromMapFunc(r.environmentsUsingSeason),
 			builder.WithPredicates(predicate.GenerationChangedPredicate{})).
-		WithOptions(controller.Options{MaxConcurrentReconciles: 4}).
+		WithOptions(controller.Options{MaxConcurrentReconciles: max(r.Concurrency, 1)}).
 		Named("testenvironment").
 		Complete(r)
 }

@@ -6,6 +6,7 @@ import (
 	"os"
 	"time"
 
+	"go.uber.org/zap/zapcore"
 	"k8s.io/apimachinery/pkg/runtime"
 	utilruntime "k8s.io/apimachinery/pkg/util/runtime"
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
@@ -27,6 +28,7 @@ func main() {
 		resyncPeriod     time.Duration
 		openstackTimeout time.Duration
 		maxCreates       int
+		concurrency      int
 	)
 	flag.StringVar(&metricsAddr, "metrics-bind-address", ":8080", "Address the Prometheus metrics endpoint binds to; 0 disables it.")
 	flag.StringVar(&probeAddr, "health-probe-bind-address", ":8081", "Address the health and readiness probes bind to.")
@@ -34,20 +36,21 @@ func main() {
 	flag.DurationVar(&resyncPeriod, "resync-period", 10*time.Minute, "How often an unchanged object is compared with OpenStack to repair drift.")
 	flag.DurationVar(&openstackTimeout, "openstack-timeout", 60*time.Second, "Timeout of one OpenStack API request.")
 	flag.IntVar(&maxCreates, "max-concurrent-server-creates", 10, "Servers one TestEnvironment boots at once.")
-	opts := zap.Options{Development: false}
+	flag.IntVar(&concurrency, "concurrency", 10, "Objects of one kind reconciled at once.")
+	opts := zap.Options{Development: false, TimeEncoder: zapcore.RFC3339NanoTimeEncoder}
 	opts.BindFlags(flag.CommandLine)
 	flag.Parse()
 
 	ctrl.SetLogger(zap.New(zap.UseFlagOptions(&opts)))
 	log := ctrl.Log.WithName("setup")
 
-	if err := run(metricsAddr, probeAddr, leaderElect, resyncPeriod, openstackTimeout, maxCreates); err != nil {
+	if err := run(metricsAddr, probeAddr, leaderElect, resyncPeriod, openstackTimeout, maxCreates, concurrency); err != nil {
 		log.Error(err, "manager exited with an error")
 		os.Exit(1)
 	}
 }
 
-func run(metricsAddr, probeAddr string, leaderElect bool, resyncPeriod, openstackTimeout time.Duration, maxCreates int) error {
+func run(metricsAddr, probeAddr string, leaderElect bool, resyncPeriod, openstackTimeout time.Duration, maxCreates, concurrency int) error {
 	scheme := runtime.NewScheme()
 	utilruntime.Must(clientgoscheme.AddToScheme(scheme))
 	utilruntime.Must(whv1.AddToScheme(scheme))
@@ -72,6 +75,7 @@ func run(metricsAddr, probeAddr string, leaderElect bool, resyncPeriod, openstac
 		Factory:              factory,
 		Intervals:            controllers.DefaultIntervals(resyncPeriod),
 		MaxConcurrentCreates: maxCreates,
+		Concurrency:          concurrency,
 	}); err != nil {
 		return err
 	}

@@ -141,4 +141,3 @@ spec:
 		Expect(p).To(BeNil())
 	})
 })
-

@@ -85,6 +85,20 @@ spec:
 		Expect(quota(Default).KeyPairs).To(Equal(33), "a field the spec leaves out keeps the value set by hand")
 	})
 
+	It("exposes quota, season and OpenStack API metrics with sensible values", func() {
+		metrics := scrapeMetrics()
+		Expect(metrics).To(HaveKeyWithValue(fmt.Sprintf(`whitehall_quota_limit{namespace="%s",resource="compute.cores",tenant="e2e-quota"}`, ns), 16.0))
+		Expect(metrics).To(HaveKey(fmt.Sprintf(`whitehall_quota_in_use{namespace="%s",resource="compute.cores",tenant="e2e-quota"}`, ns)))
+		Expect(metrics).To(HaveKeyWithValue(`whitehall_season_active{season="e2e-burst"}`, 0.0))
+		Expect(metrics).To(HaveKeyWithValue(`whitehall_quota_writes_total{service="compute"}`, BeNumerically(">=", 3)))
+		Expect(metrics).To(HaveKeyWithValue(`whitehall_openstack_requests_total{code="200",method="GET",service="compute"}`, BeNumerically(">", 0)))
+		Expect(metrics).To(HaveKeyWithValue(`whitehall_openstack_request_duration_seconds_count{method="PUT",service="network"}`, BeNumerically(">", 0)))
+		Expect(metrics).To(HaveKeyWithValue("whitehall_season_transition_lag_seconds_count", BeNumerically(">=", 2)))
+		lag := metrics["whitehall_season_transition_lag_seconds_sum"] / metrics["whitehall_season_transition_lag_seconds_count"]
+		AddReportEntry("mean time from a season boundary to the quota written in OpenStack, seen by the operator", fmt.Sprintf("%.3f s", lag))
+		Expect(lag).To(BeNumerically("<", 2), "a boundary reaches OpenStack within 2 s")
+	})
+
 	It("repairs a limit changed by hand within the resync period", func() {
 		Expect(admin.SetComputeQuota(ctx, projectID, ptr.To(3), nil)).To(Succeed())
 		Eventually(quota).WithTimeout(4 * resyncPeriod).Should(baseline)

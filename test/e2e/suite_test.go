@@ -4,11 +4,14 @@
 package e2e
 
 import (
+	"bufio"
 	"context"
 	"fmt"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -155,4 +158,28 @@ func apply(doc string) {
 	path := filepath.Join(GinkgoT().TempDir(), "manifest.yaml")
 	Expect(os.WriteFile(path, []byte(doc), 0o644)).To(Succeed())
 	kubectl("apply", "-f", path)
+}
+
+// scrapeMetrics reads the operator's /metrics: series (name with labels, as Prometheus
+// prints them) → value.
+func scrapeMetrics() map[string]float64 {
+	resp, err := http.Get("http://127.0.0.1:18080/metrics")
+	Expect(err).NotTo(HaveOccurred())
+	defer func() { _ = resp.Body.Close() }()
+	Expect(resp.StatusCode).To(Equal(http.StatusOK))
+	out := map[string]float64{}
+	scanner := bufio.NewScanner(resp.Body)
+	scanner.Buffer(make([]byte, 1<<20), 1<<20)
+	for scanner.Scan() {
+		line := scanner.Text()
+		if strings.HasPrefix(line, "#") || line == "" {
+			continue
+		}
+		i := strings.LastIndexByte(line, ' ')
+		v, err := strconv.ParseFloat(line[i+1:], 64)
+		if err == nil {
+			out[line[:i]] = v
+		}
+	}
+	return out
 }

@@ -2,6 +2,8 @@ package cloudtest
 
 import (
 	"context"
+	"errors"
+	"sync"
 
 	"github.com/gophercloud/gophercloud/v2"
 	"github.com/gophercloud/gophercloud/v2/openstack"
@@ -21,17 +23,20 @@ type Quota struct {
 
 // GetQuota reads a project's quota from Nova, Neutron and Cinder.
 func (a *Admin) GetQuota(ctx context.Context, projectID string) (Quota, error) {
-	var q Quota
-	c, err := computequotas.Get(ctx, a.Compute, projectID).Extract()
-	if err != nil {
-		return q, err
-	}
-	n, err := networkquotas.Get(ctx, a.Network, projectID).Extract()
-	if err != nil {
-		return q, err
-	}
-	v, err := volumequotas.Get(ctx, a.Volume, projectID).Extract()
-	if err != nil {
+	var (
+		q                Quota
+		c                *computequotas.QuotaSet
+		n                *networkquotas.Quota
+		v                *volumequotas.QuotaSet
+		cErr, nErr, vErr error
+		wg               sync.WaitGroup
+	)
+	// Read at the same time, so a test polling for a change sees it as soon as it lands.
+	wg.Go(func() { c, cErr = computequotas.Get(ctx, a.Compute, projectID).Extract() })
+	wg.Go(func() { n, nErr = networkquotas.Get(ctx, a.Network, projectID).Extract() })
+	wg.Go(func() { v, vErr = volumequotas.Get(ctx, a.Volume, projectID).Extract() })
+	wg.Wait()
+	if err := errors.Join(cErr, nErr, vErr); err != nil {
 		return q, err
 	}
 	return Quota{

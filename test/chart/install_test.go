@@ -1,0 +1,226 @@
+package chart
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/onsi/gomega"
+	appsv1 "k8s.io/api/apps/v1"
+	authorizationv1 "k8s.io/api/authorization/v1"
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime"
+	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/envtest"
+)
+
+// TestInstallUpgradeUninstall installs the chart into a real kube-apiserver (no
+// controllers run there: no Pods, no garbage collector), upgrades it with a changed
+// value, uninstalls it, and installs it again over the kept CRDs.
+func TestInstallUpgradeUninstall(t *testing.T) {
+	t.Parallel()
+	g := gomega.NewWithT(t)
+	g.SetDefaultEventuallyTimeout(20 * time.Second)
+	g.SetDefaultEventuallyPollingInterval(100 * time.Millisecond)
+	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
+	defer cancel()
+
+	env := &envtest.Environment{}
+	cfg, err := env.Start()
+	if err != nil {
+		t.Fatalf("starting kube-apiserver and etcd from KUBEBUILDER_ASSETS: %v", err)
+	}
+	t.Cleanup(func() {
+		if err := env.Stop(); err != nil {
+			t.Errorf("stopping envtest: %v", err)
+		}
+	})
+	admin, err := env.AddUser(envtest.User{Name: "admin", Groups: []string{"system:masters"}}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	kubeconfigData, err := admin.KubeConfig()
+	if err != nil {
+		t.Fatal(err)
+	}
+	kubeconfig := filepath.Join(t.TempDir(), "kubeconfig")
+	if err := os.WriteFile(kubeconfig, kubeconfigData, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	scheme := runtime.NewScheme()
+	if err := clientgoscheme.AddToScheme(scheme); err != nil {
+		t.Fatal(err)
+	}
+	k8s, err := client.New(cfg, client.Options{Scheme: scheme})
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	// Everything the API server can hold is on; the ServiceMonitor needs a CRD a bare
+	// API server does not have.
+	sets := append([]string{"dashboards.enabled=true", "networkPolicy.enabled=true"}, networkPolicyCIDRs...)
+	helmArgs := func(verb string, flags []string, extraSets ...string) []string {
+		args := append([]string{verb, release, chartDir, "--namespace", namespace, "--kubeconfig", kubeconfig, "--timeout", "60s"}, flags...)
+		for _, s := range slices.Concat(sets, extraSets) {
+			args = append(args, "--set", s)
+		}
+		return args
+	}
+
+	start := time.Now()
+	out := helm(t, helmArgs("install", []string{"--create-namespace"})...)
+	t.Logf("helm install: %v\n%s", time.Since(start).Round(time.Millisecond), out)
+	for _, next := range []string{"create secret generic openstack-admin", "--from-file=clouds.yaml=", "kind: Tenant", "kubectl get whitehall -A", "leader election on"} {
+		if !strings.Contains(out, next) {
+			t.Errorf("NOTES do not tell %q", next)
+		}
+	}
+	installed, err := parseManifests(helm(t, "get", "manifest", release, "--namespace", namespace, "--kubeconfig", kubeconfig))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := render(t, sets...); !cmpKeys(want.keys(), installed.keys()) {
+		t.Fatalf("the release holds %v, helm template renders %v", installed.keys(), want.keys())
+	}
+	for _, o := range installed {
+		live := metaOf(o.GroupVersionKind().GroupVersion().String(), o.GetKind(), o.GetNamespace(), o.GetName())
+		if err := k8s.Get(ctx, client.ObjectKeyFromObject(live), live); err != nil {
+			t.Errorf("%s/%s is not in the API server: %v", o.GetKind(), o.GetName(), err)
+			continue
+		}
+		if live.Annotations["meta.helm.sh/release-name"] != release {
+			t.Errorf("%s/%s is not marked as the release's: %v", o.GetKind(), o.GetName(), live.Annotations)
+		}
+	}
+	for _, kind := range []string{"Deployment", "ServiceAccount", "ClusterRole", "Role", "PodDisruptionBudget", "NetworkPolicy", "ConfigMap", "CustomResourceDefinition"} {
+		if installed.find(kind, "") == nil {
+			t.Errorf("no %s installed", kind)
+		}
+	}
+	t.Run("the NOTES' Tenant is served and valid", func(t *testing.T) {
+		tenant := notesTenant(t, out)
+		if err := k8s.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: tenant.GetNamespace()}}); err != nil {
+			t.Fatal(err)
+		}
+		g := gomega.NewWithT(t)
+		// The CRDs serve once Established; a server-side dry run then validates it all.
+		g.Eventually(func() error {
+			return k8s.Create(ctx, tenant.DeepCopy(), client.DryRunAll)
+		}, 20*time.Second, 100*time.Millisecond).Should(gomega.Succeed())
+	})
+
+	crds := installed.ofKind("CustomResourceDefinition")
+	if len(crds) != len(generatedCRDs(t)) {
+		t.Errorf("%d CRDs installed, want %d", len(crds), len(generatedCRDs(t)))
+	}
+
+	t.Run("service account permissions", func(t *testing.T) {
+		sa := "system:serviceaccount:" + namespace + ":" + fullname
+		for _, tc := range []struct {
+			reason string
+			attr   authorizationv1.ResourceAttributes
+			allow  bool
+		}{
+			{"watches Tenants in every namespace", authorizationv1.ResourceAttributes{Group: "whitehall.cloud", Resource: "tenants", Verb: "watch"}, true},
+			{"sets Tenant finalizers", authorizationv1.ResourceAttributes{Group: "whitehall.cloud", Resource: "tenants", Subresource: "finalizers", Verb: "update", Namespace: "hmrc"}, true},
+			{"patches ComputeQuota status", authorizationv1.ResourceAttributes{Group: "whitehall.cloud", Resource: "computequotas", Subresource: "status", Verb: "patch", Namespace: "hmrc"}, true},
+			{"reads credentials Secrets", authorizationv1.ResourceAttributes{Resource: "secrets", Verb: "get", Namespace: "hmrc"}, true},
+			{"records events", authorizationv1.ResourceAttributes{Group: "events.k8s.io", Resource: "events", Verb: "create", Namespace: "hmrc"}, true},
+			{"holds its Lease", authorizationv1.ResourceAttributes{Group: "coordination.k8s.io", Resource: "leases", Verb: "update", Namespace: namespace}, true},
+			{"records leader-election events", authorizationv1.ResourceAttributes{Resource: "events", Verb: "create", Namespace: namespace}, true},
+			{"no Leases outside its namespace", authorizationv1.ResourceAttributes{Group: "coordination.k8s.io", Resource: "leases", Verb: "create", Namespace: "default"}, false},
+			{"never writes Secrets", authorizationv1.ResourceAttributes{Resource: "secrets", Verb: "create", Namespace: "hmrc"}, false},
+			{"never deletes Tenants", authorizationv1.ResourceAttributes{Group: "whitehall.cloud", Resource: "tenants", Verb: "delete", Namespace: "hmrc"}, false},
+			{"never touches CRDs", authorizationv1.ResourceAttributes{Group: "apiextensions.k8s.io", Resource: "customresourcedefinitions", Verb: "update"}, false},
+		} {
+			attr := tc.attr
+			sar := &authorizationv1.SubjectAccessReview{Spec: authorizationv1.SubjectAccessReviewSpec{
+				User: sa, Groups: []string{"system:serviceaccounts", "system:serviceaccounts:" + namespace}, ResourceAttributes: &attr,
+			}}
+			if err := k8s.Create(ctx, sar); err != nil {
+				t.Fatal(err)
+			}
+			if sar.Status.Allowed != tc.allow {
+				t.Errorf("%s: allowed=%v, want %v (%s %+v)", tc.reason, sar.Status.Allowed, tc.allow, sar.Status.Reason, attr)
+			}
+		}
+	})
+
+	deployment := &appsv1.Deployment{ObjectMeta: metav1.ObjectMeta{Name: fullname, Namespace: namespace}}
+	g.Expect(k8s.Get(ctx, client.ObjectKeyFromObject(deployment), deployment)).To(gomega.Succeed())
+	g.Expect(deployment.Spec.Template.Spec.Containers[0].Args).To(gomega.ContainElements("--leader-elect", "--resync-period=10m"))
+
+	start = time.Now()
+	helm(t, helmArgs("upgrade", nil, "resyncPeriod=5m")...)
+	t.Logf("helm upgrade: %v", time.Since(start).Round(time.Millisecond))
+	g.Expect(k8s.Get(ctx, client.ObjectKeyFromObject(deployment), deployment)).To(gomega.Succeed())
+	args := deployment.Spec.Template.Spec.Containers[0].Args
+	g.Expect(args).To(gomega.ContainElement("--resync-period=5m"), "the upgrade changed resyncPeriod")
+	g.Expect(args).NotTo(gomega.ContainElement("--resync-period=10m"))
+	g.Expect(deployment.Generation).To(gomega.BeNumerically("==", 2), "one new generation of the Deployment")
+
+	start = time.Now()
+	out = helm(t, "uninstall", release, "--namespace", namespace, "--kubeconfig", kubeconfig)
+	t.Logf("helm uninstall: %v\n%s", time.Since(start).Round(time.Millisecond), out)
+	for _, o := range installed {
+		live := metaOf(o.GroupVersionKind().GroupVersion().String(), o.GetKind(), o.GetNamespace(), o.GetName())
+		if o.GetKind() == "CustomResourceDefinition" {
+			g.Expect(k8s.Get(ctx, client.ObjectKeyFromObject(live), live)).To(gomega.Succeed(),
+				"CRD %s is kept on uninstall (crds.keep)", o.GetName())
+			g.Expect(live.DeletionTimestamp).To(gomega.BeNil(), "CRD %s is not being deleted", o.GetName())
+			continue
+		}
+		g.Eventually(func() bool {
+			return apierrors.IsNotFound(k8s.Get(ctx, client.ObjectKeyFromObject(live), live))
+		}).Should(gomega.BeTrue(), "%s/%s is gone after uninstall", o.GetKind(), o.GetName())
+	}
+
+	// The kept CRDs still carry the release's ownership marks, so installing the same
+	// release again adopts them instead of failing on "exists and cannot be imported".
+	start = time.Now()
+	helm(t, helmArgs("install", nil)...)
+	t.Logf("helm install over the kept CRDs: %v", time.Since(start).Round(time.Millisecond))
+	g.Expect(k8s.Get(ctx, client.ObjectKeyFromObject(deployment), deployment)).To(gomega.Succeed())
+	helm(t, "uninstall", release, "--namespace", namespace, "--kubeconfig", kubeconfig)
+}
+
+// notesTenant extracts the Tenant manifest NOTES.txt shows (between <<'YAML' and YAML).
+func notesTenant(t *testing.T, notes string) *unstructured.Unstructured {
+	t.Helper()
+	_, rest, ok := strings.Cut(notes, "<<'YAML'\n")
+	body, _, ok2 := strings.Cut(rest, "\n     YAML\n")
+	if !ok || !ok2 {
+		t.Fatalf("no Tenant manifest in the NOTES:\n%s", notes)
+	}
+	var lines []string
+	for _, l := range strings.Split(body, "\n") {
+		lines = append(lines, strings.TrimPrefix(l, "     "))
+	}
+	objs, err := parseManifests(strings.Join(lines, "\n"))
+	if err != nil || len(objs) != 1 || objs[0].GetKind() != "Tenant" {
+		t.Fatalf("the NOTES' manifest is not one Tenant (%v):\n%s", err, body)
+	}
+	return objs[0]
+}
+
+func metaOf(apiVersion, kind, namespace, name string) *metav1.PartialObjectMetadata {
+	m := &metav1.PartialObjectMetadata{}
+	m.APIVersion, m.Kind = apiVersion, kind
+	m.Namespace, m.Name = namespace, name
+	return m
+}
+
+func cmpKeys(a, b []string) bool {
+	a, b = slices.Clone(a), slices.Clone(b)
+	slices.Sort(a)
+	slices.Sort(b)
+	return strings.Join(a, ",") == strings.Join(b, ",")
+}
