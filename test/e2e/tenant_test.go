@@ -63,6 +63,8 @@ var _ = Describe("Tenant", Ordered, func() {
 		Expect(int64(q.Gigabytes)).To(Equal(*cq.Status.Effective.BlockStorage.Gigabytes), "the sample quota is in Cinder")
 		Expect(int64(q.Ports)).To(Equal(*cq.Status.Effective.Network.Ports), "the sample quota is in Neutron")
 
+		kubectl("apply", "--dry-run=server", "-f", filepath.Join(repoRoot, "config", "samples", "testenvironment_sa_load_test.yaml"))
+
 		out := kubectl("get", "tenants", "-A")
 		Expect(out).To(ContainSubstring("hmrc-self-assessment"))
 		Expect(out).To(MatchRegexp(`self-assessment\s+hmrc-self-assessment\s+True\s+Ready`))
