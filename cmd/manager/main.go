@@ -29,6 +29,7 @@ func main() {
 		openstackTimeout time.Duration
 		maxCreates       int
 		concurrency      int
+		rateLimit        openstack.RateLimit
 	)
 	flag.StringVar(&metricsAddr, "metrics-bind-address", ":8080", "Address the Prometheus metrics endpoint binds to; 0 disables it.")
 	flag.StringVar(&probeAddr, "health-probe-bind-address", ":8081", "Address the health and readiness probes bind to.")
@@ -37,6 +38,8 @@ func main() {
 	flag.DurationVar(&openstackTimeout, "openstack-timeout", 60*time.Second, "Timeout of one OpenStack API request.")
 	flag.IntVar(&maxCreates, "max-concurrent-server-creates", 10, "Servers one TestEnvironment boots at once.")
 	flag.IntVar(&concurrency, "concurrency", 10, "Objects of one kind reconciled at once.")
+	flag.Float64Var(&rateLimit.QPS, "openstack-qps", 50, "Steady rate of requests to one cloud (per auth URL); 0 means no limit.")
+	flag.IntVar(&rateLimit.Burst, "openstack-burst", 100, "Requests to one cloud allowed at once above the steady rate.")
 	opts := zap.Options{Development: false, TimeEncoder: zapcore.RFC3339NanoTimeEncoder}
 	opts.BindFlags(flag.CommandLine)
 	flag.Parse()
@@ -44,13 +47,13 @@ func main() {
 	ctrl.SetLogger(zap.New(zap.UseFlagOptions(&opts)))
 	log := ctrl.Log.WithName("setup")
 
-	if err := run(metricsAddr, probeAddr, leaderElect, resyncPeriod, openstackTimeout, maxCreates, concurrency); err != nil {
+	if err := run(metricsAddr, probeAddr, leaderElect, resyncPeriod, openstackTimeout, maxCreates, concurrency, rateLimit); err != nil {
 		log.Error(err, "manager exited with an error")
 		os.Exit(1)
 	}
 }
 
-func run(metricsAddr, probeAddr string, leaderElect bool, resyncPeriod, openstackTimeout time.Duration, maxCreates, concurrency int) error {
+func run(metricsAddr, probeAddr string, leaderElect bool, resyncPeriod, openstackTimeout time.Duration, maxCreates, concurrency int, rateLimit openstack.RateLimit) error {
 	scheme := runtime.NewScheme()
 	utilruntime.Must(clientgoscheme.AddToScheme(scheme))
 	utilruntime.Must(whv1.AddToScheme(scheme))
@@ -69,7 +72,7 @@ func run(metricsAddr, probeAddr string, leaderElect bool, resyncPeriod, openstac
 	}
 
 	ctx := ctrl.SetupSignalHandler()
-	factory := openstack.NewFactory(mgr.GetClient(), openstackTimeout)
+	factory := openstack.NewFactory(mgr.GetClient(), openstackTimeout, rateLimit)
 	if err := controllers.Setup(ctx, mgr, controllers.Options{
 		Recorder:             mgr.GetEventRecorder("whitehall-operator"),
 		Factory:              factory,

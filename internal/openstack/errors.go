@@ -122,7 +122,11 @@ func RetryAfter(err error) (time.Duration, bool) {
 	if !errors.As(err, &resp) || resp.ResponseHeader == nil {
 		return 0, false
 	}
-	v := resp.ResponseHeader.Get("Retry-After")
+	return parseRetryAfter(resp.ResponseHeader.Get("Retry-After"))
+}
+
+// parseRetryAfter reads a Retry-After header: seconds or an HTTP date.
+func parseRetryAfter(v string) (time.Duration, bool) {
 	if v == "" {
 		return 0, false
 	}

@@ -58,6 +58,10 @@ type Factory struct {
 	reader    client.Reader
 	transport http.RoundTripper
 	timeout   time.Duration
+	rateLimit RateLimit
+
+	limitersMu sync.Mutex
+	limiters   map[string]*limitedTransport // auth URL → the cloud's shared limiter
 
 	mu     sync.Mutex
 	clouds map[cloudKey]*cacheEntry
@@ -77,14 +81,32 @@ type cacheEntry struct {
 }
 
 // NewFactory returns a Factory reading Secrets with reader. Requests go through an
-// instrumented transport; timeout bounds each request.
-func NewFactory(reader client.Reader, timeout time.Duration) *Factory {
+// instrumented transport; timeout bounds each request; limit bounds the requests to each
+// cloud (every Secret naming the same auth URL shares one limit).
+func NewFactory(reader client.Reader, timeout time.Duration, limit RateLimit) *Factory {
 	return &Factory{
 		reader:    reader,
 		transport: http.DefaultTransport,
 		timeout:   timeout,
+		rateLimit: limit,
+		limiters:  map[string]*limitedTransport{},
 		clouds:    map[cloudKey]*cacheEntry{},
 	}
+}
+
+// limiterFor returns the rate limiter of the cloud at authURL, over base.
+func (f *Factory) limiterFor(authURL string, base http.RoundTripper) http.RoundTripper {
+	f.limitersMu.Lock()
+	defer f.limitersMu.Unlock()
+	l, ok := f.limiters[authURL]
+	if !ok || l.next != base {
+		shared := newLimitedTransport(base, f.rateLimit)
+		if ok {
+			shared.limiter = l.limiter // keep one bucket per cloud even if TLS settings change
+		}
+		f.limiters[authURL], l = shared, shared
+	}
+	return l
 }
 
 // Cloud returns the authenticated cloud for ref, logging in only when the Secret's
@@ -214,7 +236,7 @@ func (f *Factory) connect(ctx context.Context, ref CredentialsRef, cloudsYAML, c
 	login := &login{
 		opts:      authOpts,
 		endpoints: endpointOpts,
-		client:    http.Client{Transport: base, Timeout: f.timeout},
+		client:    http.Client{Transport: f.limiterFor(authOpts.IdentityEndpoint, base), Timeout: f.timeout},
 		cloudName: ref.CloudName,
 	}
 	return login.cloud(ctx, nil)

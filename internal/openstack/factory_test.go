@@ -58,7 +58,7 @@ func TestFactoryCredentialErrors(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.reason, func(t *testing.T) {
-			f := NewFactory(fakeclient.NewClientBuilder().WithObjects(tc.objects...).Build(), time.Second)
+			f := NewFactory(fakeclient.NewClientBuilder().WithObjects(tc.objects...).Build(), time.Second, RateLimit{})
 			_, err := f.Cloud(context.Background(), tc.ref)
 			if !errors.Is(err, ErrCredentials) {
 				t.Fatalf("error %v does not wrap ErrCredentials", err)
@@ -102,7 +102,7 @@ func TestFactoryCachesOneLoginPerSecretContent(t *testing.T) {
 	srv, logins := keystone(t, http.StatusCreated)
 	s := secret(map[string]string{CloudsYAMLKey: cloudsYAML(srv.URL + "/v3")})
 	c := fakeclient.NewClientBuilder().WithObjects(s).Build()
-	f := NewFactory(c, 5*time.Second)
+	f := NewFactory(c, 5*time.Second, RateLimit{})
 	ref := CredentialsRef{Namespace: "hmrc", SecretName: "creds", CloudName: "dev"}
 
 	var wg sync.WaitGroup
@@ -143,7 +143,7 @@ func TestFactoryCachesOneLoginPerSecretContent(t *testing.T) {
 
 func TestFactoryRefusedLoginIsACredentialsError(t *testing.T) {
 	srv, _ := keystone(t, http.StatusUnauthorized)
-	f := NewFactory(fakeclient.NewClientBuilder().WithObjects(secret(map[string]string{CloudsYAMLKey: cloudsYAML(srv.URL + "/v3")})).Build(), 5*time.Second)
+	f := NewFactory(fakeclient.NewClientBuilder().WithObjects(secret(map[string]string{CloudsYAMLKey: cloudsYAML(srv.URL + "/v3")})).Build(), 5*time.Second, RateLimit{})
 	_, err := f.Cloud(context.Background(), CredentialsRef{Namespace: "hmrc", SecretName: "creds", CloudName: "dev"})
 	if !errors.Is(err, ErrCredentials) || !strings.Contains(err.Error(), "Keystone refused the login") {
 		t.Fatalf("got %v, want a credentials error saying Keystone refused the login", err)
@@ -157,7 +157,7 @@ func TestCloudForCleanupOutlivesTheSecret(t *testing.T) {
 	srv, _ := keystone(t, http.StatusCreated)
 	s := secret(map[string]string{CloudsYAMLKey: cloudsYAML(srv.URL + "/v3")})
 	c := fakeclient.NewClientBuilder().WithObjects(s).Build()
-	f := NewFactory(c, 5*time.Second)
+	f := NewFactory(c, 5*time.Second, RateLimit{})
 	ref := CredentialsRef{Namespace: "hmrc", SecretName: "creds", CloudName: "dev"}
 	ctx := context.Background()
 
