@@ -66,6 +66,12 @@ var _ = BeforeSuite(func() {
 	managerBin := os.Getenv("MANAGER_BIN")
 	Expect(managerBin).To(BeAnExistingFile(), "MANAGER_BIN must name the built operator; run through make test-e2e")
 
+	// Logs of earlier runs would be read as this run's.
+	oldLogs, _ := filepath.Glob(filepath.Join(repoRoot, ".local", "e2e", "manager-*.log"))
+	for _, f := range oldLogs {
+		Expect(os.Remove(f)).To(Succeed())
+	}
+
 	By("opening an admin session on the dev cloud")
 	admin, err = cloudtest.Open(ctx, cloudsYAML, "dev")
 	Expect(err).NotTo(HaveOccurred(), "is the dev cloud up? (make dev-cloud)")
