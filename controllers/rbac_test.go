@@ -1,0 +1,91 @@
+package controllers
+
+import (
+	"os"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+	rbacv1 "k8s.io/api/rbac/v1"
+	"sigs.k8s.io/yaml"
+)
+
+// TestRBACIsTheMinimum holds the generated ClusterRole to the permissions the
+// controllers need, each for a stated reason. A marker that grants more fails here.
+func TestRBACIsTheMinimum(t *testing.T) {
+	want := map[string]string{ // "group/resource verb" → why
+		"/secrets get":                                       "read clouds.yaml and user data",
+		"/secrets list":                                      "the Secret informer behind the client",
+		"/secrets watch":                                     "a rotated Secret re-reconciles its Tenants",
+		"events.k8s.io/events create":                        "events a person cares about",
+		"events.k8s.io/events patch":                         "event series",
+		"whitehall.cloud/tenants get":                        "reconcile",
+		"whitehall.cloud/tenants list":                       "informer, and dependants",
+		"whitehall.cloud/tenants watch":                      "informer",
+		"whitehall.cloud/tenants update":                     "the finalizer",
+		"whitehall.cloud/tenants patch":                      "the finalizer",
+		"whitehall.cloud/tenants/status get":                 "status",
+		"whitehall.cloud/tenants/status update":              "status",
+		"whitehall.cloud/tenants/status patch":               "status",
+		"whitehall.cloud/tenants/finalizers update":          "owner references and finalizers under OwnerReferencesPermissionEnforcement",
+		"whitehall.cloud/computequotas get":                  "reconcile",
+		"whitehall.cloud/computequotas list":                 "informer, committed peak quota",
+		"whitehall.cloud/computequotas watch":                "informer",
+		"whitehall.cloud/computequotas/status get":           "status",
+		"whitehall.cloud/computequotas/status update":        "status",
+		"whitehall.cloud/computequotas/status patch":         "status",
+		"whitehall.cloud/peakseasons get":                    "reconcile",
+		"whitehall.cloud/peakseasons list":                   "informer",
+		"whitehall.cloud/peakseasons watch":                  "informer",
+		"whitehall.cloud/peakseasons/status get":             "status",
+		"whitehall.cloud/peakseasons/status update":          "status",
+		"whitehall.cloud/peakseasons/status patch":           "status",
+		"whitehall.cloud/testenvironments get":               "reconcile",
+		"whitehall.cloud/testenvironments list":              "informer",
+		"whitehall.cloud/testenvironments watch":             "informer",
+		"whitehall.cloud/testenvironments update":            "the finalizer",
+		"whitehall.cloud/testenvironments patch":             "the finalizer",
+		"whitehall.cloud/testenvironments delete":            "the TTL, and a deleted Tenant's environments",
+		"whitehall.cloud/testenvironments/status get":        "status",
+		"whitehall.cloud/testenvironments/status update":     "status",
+		"whitehall.cloud/testenvironments/status patch":      "status",
+		"whitehall.cloud/testenvironments/finalizers update": "finalizers under OwnerReferencesPermissionEnforcement",
+	}
+
+	data, err := os.ReadFile("../config/rbac/role.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var role rbacv1.ClusterRole
+	if err := yaml.Unmarshal(data, &role); err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, rule := range role.Rules {
+		for _, g := range rule.APIGroups {
+			for _, r := range rule.Resources {
+				for _, v := range rule.Verbs {
+					if g == "*" || r == "*" || v == "*" {
+						t.Errorf("wildcard in rule %+v", rule)
+					}
+					got = append(got, g+"/"+r+" "+v)
+				}
+			}
+		}
+	}
+	var wanted []string
+	for k := range want {
+		wanted = append(wanted, k)
+	}
+	slices.Sort(got)
+	slices.Sort(wanted)
+	if diff := cmp.Diff(wanted, got); diff != "" {
+		t.Errorf("the ClusterRole differs from the minimum (-want +got):\n%s", diff)
+	}
+	for _, p := range got {
+		if strings.Contains(p, "secrets") && !strings.HasSuffix(p, "get") && !strings.HasSuffix(p, "list") && !strings.HasSuffix(p, "watch") {
+			t.Errorf("the operator must never write Secrets: %s", p)
+		}
+	}
+}
