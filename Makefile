@@ -57,6 +57,11 @@ vet: ## go vet.
 verify: verify-gen vet ## Every static check: fresh generated files, go vet, gofmt.
 	@test -z "$$(gofmt -l api controllers internal test cmd)" || { gofmt -l api controllers internal test cmd; echo "run make fmt"; exit 1; }
 
+.PHONY: vulncheck
+vulncheck: ## govulncheck (needs vuln.go.dev, which this sandbox cannot reach; not part of make test).
+	GOBIN=$(TOOLS_DIR)/govulncheck go install golang.org/x/vuln/cmd/govulncheck@v1.1.4
+	$(TOOLS_DIR)/govulncheck/govulncheck ./...
+
 .PHONY: build
 build: ## Build the manager binary into bin/.
 	go build -o $(BIN_DIR)/manager ./cmd/manager
