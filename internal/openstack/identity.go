@@ -241,47 +241,67 @@ func (c *Cloud) RoleID(ctx context.Context, nameOrID string) (string, error) {
 
 // GroupID implements Directory.
 func (c *Cloud) GroupID(ctx context.Context, nameOrID, domainID string) (string, error) {
-	return c.names.resolve("group/"+domainID+"/"+nameOrID, func() (string, error) {
-		var id string
-		err := groups.List(c.identity, groups.ListOpts{Name: nameOrID, DomainID: domainID}).EachPage(ctx,
-			func(_ context.Context, page pagination.Page) (bool, error) {
-				list, err := groups.ExtractGroups(page)
-				if len(list) > 0 {
-					id = list[0].ID
-				}
-				return false, err
-			})
-		if err != nil || id != "" {
-			return id, err
-		}
-		g, err := groups.Get(ctx, c.identity, nameOrID).Extract()
-		if err != nil {
-			return "", notFound(err, "group %q in domain %s", nameOrID, domainID)
-		}
-		return g.ID, nil
-	})
+	return c.principalID(ctx, "group", nameOrID, domainID,
+		func() pagination.Pager {
+			return groups.List(c.identity, groups.ListOpts{Name: nameOrID, DomainID: domainID})
+		},
+		func(page pagination.Page) (string, error) {
+			list, err := groups.ExtractGroups(page)
+			if err != nil || len(list) == 0 {
+				return "", err
+			}
+			return list[0].ID, nil
+		},
+		func() (string, error) {
+			g, err := groups.Get(ctx, c.identity, nameOrID).Extract()
+			if err != nil {
+				return "", err
+			}
+			return g.ID, nil
+		})
 }
 
 // UserID implements Directory.
 func (c *Cloud) UserID(ctx context.Context, nameOrID, domainID string) (string, error) {
-	return c.names.resolve("user/"+domainID+"/"+nameOrID, func() (string, error) {
+	return c.principalID(ctx, "user", nameOrID, domainID,
+		func() pagination.Pager {
+			return users.List(c.identity, users.ListOpts{Name: nameOrID, DomainID: domainID})
+		},
+		func(page pagination.Page) (string, error) {
+			list, err := users.ExtractUsers(page)
+			if err != nil || len(list) == 0 {
+				return "", err
+			}
+			return list[0].ID, nil
+		},
+		func() (string, error) {
+			u, err := users.Get(ctx, c.identity, nameOrID).Extract()
+			if err != nil {
+				return "", err
+			}
+			return u.ID, nil
+		})
+}
+
+// principalID finds a group or user by name in a domain (one list call, the usual case),
+// else by ID, and caches the answer.
+func (c *Cloud) principalID(ctx context.Context, kind, nameOrID, domainID string,
+	list func() pagination.Pager, first func(pagination.Page) (string, error), byID func() (string, error)) (string, error) {
+	return c.names.resolve(kind+"/"+domainID+"/"+nameOrID, func() (string, error) {
 		var id string
-		err := users.List(c.identity, users.ListOpts{Name: nameOrID, DomainID: domainID}).EachPage(ctx,
-			func(_ context.Context, page pagination.Page) (bool, error) {
-				list, err := users.ExtractUsers(page)
-				if len(list) > 0 {
-					id = list[0].ID
-				}
-				return false, err
-			})
+		err := list().EachPage(ctx, func(_ context.Context, page pagination.Page) (bool, error) {
+			var err error
+			id, err = first(page)
+			return false, err
+		})
 		if err != nil || id != "" {
 			return id, err
 		}
-		u, err := users.Get(ctx, c.identity, nameOrID).Extract()
+		id, err = byID()
 		if err != nil {
-			return "", notFound(err, "user %q in domain %s", nameOrID, domainID)
+			return "", notFound(err, "%s %q in domain %s", kind, nameOrID, domainID)
 		}
-		return u.ID, nil
+		return id, nil
 	})
 }
 

@@ -94,7 +94,7 @@ func (c *Cloud) EnsureNetworkBundle(ctx context.Context, spec NetworkBundleSpec,
 		}
 		return out, created, nil
 	}
-	external, err := c.externalNetworkID(ctx, sc, spec.ExternalNetwork)
+	external, err := c.NetworkID(ctx, spec.ExternalNetwork)
 	if err != nil {
 		return out, created, err
 	}
@@ -212,30 +212,6 @@ func repairGateway(ctx context.Context, sc *gophercloud.ServiceClient, id, exter
 		return nil
 	}
 	return routers.Update(ctx, sc, id, routers.UpdateOpts{GatewayInfo: &routers.GatewayInfo{NetworkID: external}}).Err
-}
-
-func (c *Cloud) externalNetworkID(ctx context.Context, sc *gophercloud.ServiceClient, nameOrID string) (string, error) {
-	return c.names.resolve("external-network/"+nameOrID, func() (string, error) {
-		n, err := networks.Get(ctx, sc, nameOrID).Extract()
-		if err == nil {
-			return n.ID, nil
-		}
-		if !IsNotFound(err) {
-			return "", err
-		}
-		pages, err := networks.List(sc, networks.ListOpts{Name: nameOrID}).AllPages(ctx)
-		if err != nil {
-			return "", err
-		}
-		list, err := networks.ExtractNetworks(pages)
-		if err != nil {
-			return "", err
-		}
-		if len(list) == 0 {
-			return "", fmt.Errorf("%w: external network %q", ErrNotFound, nameOrID)
-		}
-		return list[0].ID, nil
-	})
 }
 
 func routerAttached(ctx context.Context, sc *gophercloud.ServiceClient, routerID, subnetID string) (bool, error) {
