@@ -65,6 +65,14 @@ var _ = Describe("Tenant", Ordered, func() {
 
 		kubectl("apply", "--dry-run=server", "-f", filepath.Join(repoRoot, "config", "samples", "testenvironment_sa_load_test.yaml"))
 
+		By("using kubectl as a person would: the category, short names and explain")
+		all := kubectl("get", "whitehall", "-A")
+		Expect(all).To(And(ContainSubstring("tenant.whitehall.cloud/self-assessment"), ContainSubstring("computequota.whitehall.cloud/self-assessment"),
+			ContainSubstring("peakseason.whitehall.cloud/paye-year-end")))
+		Expect(kubectl("get", "tn,cq,ps,te", "-A")).To(ContainSubstring("universal-credit"))
+		Expect(kubectl("explain", "tenant.spec.project.name")).To(ContainSubstring("defaults to <namespace>-<tenant name>"))
+		Expect(kubectl("explain", "computequota.spec.peaks")).To(ContainSubstring("-1 (unlimited) beats any number"))
+
 		out := kubectl("get", "tenants", "-A")
 		Expect(out).To(ContainSubstring("hmrc-self-assessment"))
 		Expect(out).To(MatchRegexp(`self-assessment\s+hmrc-self-assessment\s+True\s+Ready`))
