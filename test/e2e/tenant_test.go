@@ -70,8 +70,8 @@ var _ = Describe("Tenant", Ordered, func() {
 		Expect(all).To(And(ContainSubstring("tenant.whitehall.cloud/self-assessment"), ContainSubstring("computequota.whitehall.cloud/self-assessment"),
 			ContainSubstring("peakseason.whitehall.cloud/paye-year-end")))
 		Expect(kubectl("get", "tn,cq,ps,te", "-A")).To(ContainSubstring("universal-credit"))
-		Expect(kubectl("explain", "tenant.spec.project.name")).To(ContainSubstring("defaults to <namespace>-<tenant name>"))
-		Expect(kubectl("explain", "computequota.spec.peaks")).To(ContainSubstring("-1 (unlimited) beats any number"))
+		Expect(kubectl("explain", "tenant.spec.project.name")).To(MatchRegexp(`defaults\s+to\s+<namespace>-<tenant\s+name>`))
+		Expect(kubectl("explain", "computequota.spec.peaks")).To(MatchRegexp(`\(unlimited\)\s+beats\s+any\s+number`))
 
 		out := kubectl("get", "tenants", "-A")
 		Expect(out).To(ContainSubstring("hmrc-self-assessment"))
