@@ -24,7 +24,7 @@ up() {
   (cd "$root" && go build -o "$run_dir/cluster" ./hack/cluster)
   rm -f "$kubeconfig"
   # Its own session, so that down can stop the program with its apiserver and etcd.
-  KUBEBUILDER_ASSETS=$assets setsid "$run_dir/cluster" --kubeconfig "$kubeconfig" \
+  KUBEBUILDER_ASSETS=$assets setsid "$run_dir/cluster" --write-kubeconfig "$kubeconfig" \
     >"$run_dir/cluster.log" 2>&1 </dev/null &
   echo $! >"$pidfile"
   for _ in $(seq 1 120); do

@@ -15,7 +15,7 @@ import (
 )
 
 func main() {
-	kubeconfig := flag.String("kubeconfig", ".local/kubeconfig", "Where to write the admin kubeconfig.")
+	kubeconfig := flag.String("write-kubeconfig", ".local/kubeconfig", "Where to write the admin kubeconfig.")
 	crds := flag.String("crds", "", "Directory of CRDs to install at start (optional).")
 	flag.Parse()
 	if err := run(*kubeconfig, *crds); err != nil {

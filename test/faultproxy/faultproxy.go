@@ -415,14 +415,20 @@ func (p *Proxy) Close() error {
 	p.closed = true
 	ls := slices.Collect(maps.Values(p.listeners))
 	p.mu.Unlock()
-	var errs []error
-	for _, l := range ls {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		if err := l.srv.Shutdown(ctx); err != nil {
-			errs = append(errs, err, l.srv.Close())
-		}
-		cancel()
+	// Let answers under way finish for a moment, then cut what is left (a client's
+	// spare connection that never sent a request keeps Shutdown waiting).
+	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+	defer cancel()
+	errs := make([]error, len(ls))
+	var wg sync.WaitGroup
+	for i, l := range ls {
+		wg.Go(func() {
+			if l.srv.Shutdown(ctx) != nil {
+				errs[i] = l.srv.Close()
+			}
+		})
 	}
+	wg.Wait()
 	p.wg.Wait()
 	p.transport.CloseIdleConnections()
 	return errors.Join(errs...)
