@@ -206,7 +206,7 @@ type ComputeQuotaStatus struct {
 // +kubebuilder:printcolumn:name="Cores",type=integer,JSONPath=`.status.effective.compute.cores`
 // +kubebuilder:printcolumn:name="Ready",type=string,JSONPath=`.status.conditions[?(@.type=="Ready")].status`
 // +kubebuilder:printcolumn:name="Below Usage",type=string,JSONPath=`.status.conditions[?(@.type=="BelowUsage")].status`,priority=1
-// +kubebuilder:printcolumn:name="Next",type=date,JSONPath=`.status.nextTransition`
+// +kubebuilder:printcolumn:name="Next",type=string,JSONPath=`.status.nextTransition`
 // +kubebuilder:printcolumn:name="Age",type=date,JSONPath=`.metadata.creationTimestamp`
 type ComputeQuota struct {
 	metav1.TypeMeta   `json:",inline"`

@@ -167,7 +167,7 @@ type CapacityAmounts struct {
 // +kubebuilder:subresource:status
 // +kubebuilder:resource:scope=Cluster,shortName=ps,categories=whitehall
 // +kubebuilder:printcolumn:name="Active",type=boolean,JSONPath=`.status.active`
-// +kubebuilder:printcolumn:name="Next",type=date,JSONPath=`.status.nextTransition`
+// +kubebuilder:printcolumn:name="Next",type=string,JSONPath=`.status.nextTransition`
 // +kubebuilder:printcolumn:name="At Risk",type=string,JSONPath=`.status.conditions[?(@.type=="CapacityAtRisk")].status`
 // +kubebuilder:printcolumn:name="Ready",type=string,JSONPath=`.status.conditions[?(@.type=="Ready")].status`
 // +kubebuilder:printcolumn:name="Age",type=date,JSONPath=`.metadata.creationTimestamp`

@@ -34,6 +34,7 @@ import (
 	"math/rand/v2"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"net/http/httputil"
 	"net/url"
 	"regexp"
@@ -110,6 +111,10 @@ type Config struct {
 	// answered (the request took effect; its answer is lost). The rest are applied
 	// without contacting the upstream.
 	AfterUpstream float64
+	// MidBodyResets is the share of resets applied after the upstream answered that
+	// first send the answer's status line, headers and half its body, so the client
+	// fails while reading the body rather than before any byte came.
+	MidBodyResets float64
 	// ErrorCodes are the 5xx codes to choose from; default 500, 502, 503.
 	ErrorCodes []int
 	// RetryAfter is the Retry-After of 429 answers, rounded up to whole seconds;
@@ -157,8 +162,10 @@ func (c Config) validate() error {
 			return err
 		}
 	}
-	if c.TokenCreationMax < 0 || c.TokenCreationMax > 1 || c.AfterUpstream < 0 || c.AfterUpstream > 1 {
-		return errors.New("faultproxy: TokenCreationMax and AfterUpstream must be within [0, 1]")
+	for _, p := range []float64{c.TokenCreationMax, c.AfterUpstream, c.MidBodyResets} {
+		if p < 0 || p > 1 || math.IsNaN(p) {
+			return errors.New("faultproxy: TokenCreationMax, AfterUpstream and MidBodyResets must be within [0, 1]")
+		}
 	}
 	for _, code := range c.ErrorCodes {
 		if code < 500 || code > 599 {
@@ -197,6 +204,8 @@ type Stats struct {
 	// LostResponses counts the 5xx and reset faults applied after the upstream had
 	// processed the request.
 	LostResponses int
+	// MidBodyResets counts the resets that cut an answer after its headers.
+	MidBodyResets int
 	// ExpiredTokenRejections counts the 401 answers to requests that carried a token
 	// expired earlier (beyond the KindTokenExpiry fault itself).
 	ExpiredTokenRejections int
@@ -254,8 +263,8 @@ func (s Stats) String() string {
 			fmt.Fprintf(&b, " %s=%d", k, n)
 		}
 	}
-	fmt.Fprintf(&b, " lost-responses=%d expired-token-401s=%d upstream-errors=%d",
-		s.LostResponses, s.ExpiredTokenRejections, s.UpstreamErrors)
+	fmt.Fprintf(&b, " lost-responses=%d mid-body-resets=%d expired-token-401s=%d upstream-errors=%d",
+		s.LostResponses, s.MidBodyResets, s.ExpiredTokenRejections, s.UpstreamErrors)
 	return b.String()
 }
 
@@ -513,6 +522,7 @@ type decision struct {
 	latency       time.Duration
 	fault         Kind // "" for none (latency aside)
 	afterUpstream bool
+	midBody       bool
 	expiredToken  bool
 	cfg           Config
 }
@@ -535,7 +545,7 @@ func (p *Proxy) decide(service string, r *http.Request) decision {
 	rates := p.cfg.rates(service, tokenCreation)
 	// Draw every number every time, so one request's outcome does not shift the
 	// sequence the next one sees.
-	lat, howLong, fail, pick, after := p.rng.Float64(), p.rng.Float64(), p.rng.Float64(), p.rng.Float64(), p.rng.Float64()
+	lat, howLong, fail, pick, after, mid := p.rng.Float64(), p.rng.Float64(), p.rng.Float64(), p.rng.Float64(), p.rng.Float64(), p.rng.Float64()
 	if lat < rates.Latency {
 		span := p.cfg.LatencyMax - p.cfg.LatencyMin
 		d.latency = p.cfg.LatencyMin + time.Duration(howLong*float64(span))
@@ -557,6 +567,10 @@ func (p *Proxy) decide(service string, r *http.Request) decision {
 		d.afterUpstream = (d.fault == KindReset || isServerError(d.fault)) && after < p.cfg.AfterUpstream
 		if d.afterUpstream {
 			p.stats.LostResponses++
+			if d.fault == KindReset && mid < p.cfg.MidBodyResets {
+				d.midBody = true
+				p.stats.MidBodyResets++
+			}
 		}
 		p.countLocked(service, d.fault)
 	}
@@ -600,12 +614,16 @@ func (l *listener) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			http.Header{"Retry-After": {strconv.Itoa(secs)}})
 	case d.fault == KindTokenExpiry:
 		writeError(w, http.StatusUnauthorized, "The request you have made requires authentication (token expired by faultproxy).", nil)
+	case d.midBody:
+		rec := httptest.NewRecorder()
+		l.rp.ServeHTTP(rec, r)
+		resetMidBody(w, rec.Result())
 	default: // 5xx or reset
 		if d.afterUpstream {
 			l.rp.ServeHTTP(&discard{header: http.Header{}}, r)
 		}
 		if d.fault == KindReset {
-			reset(w)
+			reset(w, nil)
 			return
 		}
 		code, _ := strconv.Atoi(string(d.fault))
@@ -613,8 +631,8 @@ func (l *listener) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
-// reset closes the client's connection with a TCP RST and no answer.
-func reset(w http.ResponseWriter) {
+// reset closes the client's connection with a TCP RST, after sending partial (if any).
+func reset(w http.ResponseWriter, partial []byte) {
 	hj, ok := w.(http.Hijacker)
 	if !ok {
 		panic(http.ErrAbortHandler)
@@ -623,10 +641,36 @@ func reset(w http.ResponseWriter) {
 	if err != nil {
 		panic(http.ErrAbortHandler)
 	}
+	if len(partial) > 0 {
+		_ = conn.SetWriteDeadline(time.Now().Add(5 * time.Second))
+		if _, err := conn.Write(partial); err == nil {
+			// Give the client a moment to read what came, or the RST may discard it
+			// from its receive buffer.
+			time.Sleep(50 * time.Millisecond)
+		}
+	}
 	if tcp, ok := conn.(*net.TCPConn); ok {
 		_ = tcp.SetLinger(0)
 	}
 	_ = conn.Close()
+}
+
+// resetMidBody sends the upstream's status line, headers (with the full length) and
+// half its body, then resets the connection.
+func resetMidBody(w http.ResponseWriter, resp *http.Response) {
+	body, _ := io.ReadAll(resp.Body)
+	if len(body) < 2 {
+		body = append(body, bytes.Repeat([]byte(" "), 2-len(body))...)
+	}
+	var buf bytes.Buffer
+	fmt.Fprintf(&buf, "HTTP/1.1 %d %s\r\n", resp.StatusCode, http.StatusText(resp.StatusCode))
+	h := resp.Header.Clone()
+	h.Set("Content-Length", strconv.Itoa(len(body)))
+	h.Del("Transfer-Encoding")
+	_ = h.Write(&buf)
+	buf.WriteString("\r\n")
+	buf.Write(body[:len(body)/2])
+	reset(w, buf.Bytes())
 }
 
 // writeError answers in the shape OpenStack services use: {"error": {code, title,

@@ -1,0 +1,450 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math"
+	"strings"
+	"sync"
+	"time"
+
+	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/utils/ptr"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	whv1 "github.com/whitehall-cloud/whitehall-operator/api/v1alpha1"
+	"github.com/whitehall-cloud/whitehall-operator/internal/openstack/benchbaseline"
+)
+
+const (
+	peakSeason = "bench-peak"
+	deptLabel  = "dept"
+	// What every department's ComputeQuota holds, and the peak for the switch.
+	baseCores, peakCores = 16, 64
+)
+
+// measure is one side (operator or baseline) of a measurement.
+type measure struct {
+	wall, created  time.Duration
+	calls          int
+	median         time.Duration
+	medianSource   string
+	byService      map[string]int // "identity GET" → calls
+	deleteWall     time.Duration
+	deleteCalls    int
+	leftover       int
+	rssKiB, hwmKiB int
+}
+
+func (m measure) floor(concurrency int) time.Duration {
+	return time.Duration(float64(m.calls) * float64(m.median) / float64(concurrency))
+}
+
+type convergeResult struct {
+	n        int
+	op, base measure
+}
+
+func department(i int) benchbaseline.Department {
+	return benchbaseline.Department{
+		Name: fmt.Sprintf("%sbase-%d", projectPrefix, i), Cores: baseCores, Instances: 8, RAMMiB: 32768,
+		Ports: 100, FloatingIPs: 5, GigabytesDisk: 500,
+	}
+}
+
+// deptObjects are department i's Tenant and ComputeQuota, as the operator gets them.
+func (b *bench) deptObjects(i int) (*whv1.Tenant, *whv1.ComputeQuota) {
+	ns, name := b.deptNamespace(i), fmt.Sprintf("dept-%d", i)
+	labels := map[string]string{benchLabel: deptLabel}
+	t := &whv1.Tenant{
+		ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name, Labels: labels},
+		Spec: whv1.TenantSpec{
+			CloudCredentialsRef: whv1.CloudCredentialsReference{SecretName: secretName, CloudName: b.cfg.cloud},
+			Project:             whv1.ProjectSpec{Name: ptr.To(fmt.Sprintf("%sop-%d", projectPrefix, i))},
+			RoleAssignments:     []whv1.RoleAssignment{{Group: ptr.To("whitehall-devops"), Roles: []string{"member"}}},
+		},
+	}
+	d := department(i)
+	cq := &whv1.ComputeQuota{
+		ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name, Labels: labels},
+		Spec: whv1.ComputeQuotaSpec{
+			TenantRef: whv1.LocalObjectReference{Name: name},
+			Baseline: whv1.QuotaSet{
+				Compute:      &whv1.ComputeLimits{Cores: i64(d.Cores), Instances: i64(d.Instances), RAMMiB: i64(d.RAMMiB)},
+				Network:      &whv1.NetworkLimits{Ports: i64(d.Ports), FloatingIPs: i64(d.FloatingIPs)},
+				BlockStorage: &whv1.BlockStorageLimits{Gigabytes: i64(d.GigabytesDisk)},
+			},
+			Peaks: []whv1.QuotaPeak{{Season: peakSeason, QuotaSet: whv1.QuotaSet{
+				Compute: &whv1.ComputeLimits{Cores: i64(peakCores)},
+			}}},
+		},
+	}
+	return t, cq
+}
+
+func i64(v int) *int64 { return ptr.To(int64(v)) }
+
+// createAll creates objects with workers goroutines.
+func (b *bench) createAll(ctx context.Context, objs []client.Object) error {
+	var (
+		mu   sync.Mutex
+		errs []error
+		wg   sync.WaitGroup
+		next = make(chan client.Object)
+	)
+	for range b.cfg.concurrency {
+		wg.Go(func() {
+			for o := range next {
+				if err := b.cl.k8s.Create(ctx, o); err != nil {
+					mu.Lock()
+					errs = append(errs, err)
+					mu.Unlock()
+				}
+			}
+		})
+	}
+	for _, o := range objs {
+		next <- o
+	}
+	close(next)
+	wg.Wait()
+	return errors.Join(errs...)
+}
+
+// readyCount counts the Tenants and ComputeQuotas with label value whose Ready condition
+// is True for their current generation, and the reasons of the others.
+func (b *bench) readyCount(ctx context.Context, value string) (int, int, map[string]int, error) {
+	sel := client.MatchingLabels{benchLabel: value}
+	reasons := map[string]int{}
+	var tl whv1.TenantList
+	if err := b.cl.k8s.List(ctx, &tl, sel); err != nil {
+		return 0, 0, nil, err
+	}
+	var ql whv1.ComputeQuotaList
+	if err := b.cl.k8s.List(ctx, &ql, sel); err != nil {
+		return 0, 0, nil, err
+	}
+	count := func(conds []metav1.Condition, gen int64, kind string) int {
+		c := meta.FindStatusCondition(conds, whv1.ConditionReady)
+		if c != nil && c.Status == metav1.ConditionTrue && c.ObservedGeneration == gen {
+			return 1
+		}
+		if c != nil {
+			reasons[kind+"/"+c.Reason]++
+		} else {
+			reasons[kind+"/none"]++
+		}
+		return 0
+	}
+	tr, qr := 0, 0
+	for i := range tl.Items {
+		tr += count(tl.Items[i].Status.Conditions, tl.Items[i].Generation, "Tenant")
+	}
+	for i := range ql.Items {
+		qr += count(ql.Items[i].Status.Conditions, ql.Items[i].Generation, "ComputeQuota")
+	}
+	return tr, qr, reasons, nil
+}
+
+// waitReady waits until n Tenants and n ComputeQuotas with the label value are Ready.
+func (b *bench) waitReady(ctx context.Context, value string, n int, timeout time.Duration) error {
+	deadline := time.Now().Add(timeout)
+	lastLog := time.Now()
+	for {
+		tr, qr, reasons, err := b.readyCount(ctx, value)
+		if err != nil {
+			return err
+		}
+		if tr == n && qr == n {
+			return nil
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("after %s: %d/%d Tenants and %d/%d ComputeQuotas Ready; not ready: %v", timeout, tr, n, qr, n, reasons)
+		}
+		if time.Since(lastLog) > 15*time.Second {
+			logf("  %d/%d Tenants, %d/%d ComputeQuotas Ready", tr, n, qr, n)
+			lastLog = time.Now()
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(250 * time.Millisecond):
+		}
+	}
+}
+
+// operatorCalls is the operator's OpenStack call count between two scrapes, in total and
+// by "service METHOD".
+func operatorCalls(before, after scrape) (int, map[string]int) {
+	key := func(l map[string]string) string { return l["service"] + " " + l["method"] }
+	b, a := before.requests(key), after.requests(key)
+	out := map[string]int{}
+	total := 0
+	for k, v := range a {
+		if d := int(math.Round(v - b[k])); d > 0 {
+			out[k] = d
+			total += d
+		}
+	}
+	return total, out
+}
+
+// operatorMedian is the operator's median call latency over a phase: measured per call
+// by the proxy when it runs, else estimated from the operator's histogram.
+func (b *bench) operatorMedian(mark int, before, after scrape) (time.Duration, string) {
+	if b.rec != nil {
+		if ev := b.rec.since(mark, "operator"); len(ev) > 0 {
+			return median(latencies(ev)), "measured per call"
+		}
+	}
+	h := deltaHistogram(before, after, "whitehall_openstack_request_duration_seconds")
+	q := h.quantile(0.5)
+	if math.IsNaN(q) {
+		return 0, "no calls"
+	}
+	return time.Duration(q * float64(time.Second)), "histogram estimate"
+}
+
+func (b *bench) converge(ctx context.Context, n int) error {
+	res := &convergeResult{n: n}
+	b.rep.converge = append(b.rep.converge, res)
+	conc := b.cfg.concurrency
+
+	// The baseline first: a plain program with conc workers, its own login included.
+	logf("baseline: %d departments, %d workers", n, conc)
+	depts := make([]benchbaseline.Department, n)
+	for i := range depts {
+		depts[i] = department(i)
+	}
+	var baseMark int
+	if b.rec != nil {
+		baseMark = b.rec.mark()
+	}
+	start := time.Now()
+	base, err := benchbaseline.Open(ctx, b.cloudsPath, b.cfg.cloud, benchbaseline.BaselineAgent)
+	if err != nil {
+		return err
+	}
+	r, convErr := base.Converge(ctx, depts, conc, "whitehall-devops", "member")
+	all := base.Stats.Since(0)
+	res.base = measure{wall: time.Since(start), calls: len(all), median: benchbaseline.Median(all), medianSource: "measured per call", byService: map[string]int{}}
+	for _, c := range all {
+		res.base.byService[c.Service+" "+c.Method]++
+	}
+	if b.rec != nil {
+		b.rep.addBreakdown(fmt.Sprintf("a: converge %d — baseline", n), b.rec.since(baseMark, "baseline"), n)
+	}
+	mark := base.Stats.Mark()
+	start = time.Now()
+	delErr := base.DeleteProjects(ctx, r.ProjectIDs, conc)
+	res.base.deleteWall, res.base.deleteCalls = time.Since(start), len(base.Stats.Since(mark))
+	if convErr != nil || delErr != nil {
+		_, _ = b.purgeLeftovers(ctx, projectPrefix+"base-")
+		return fmt.Errorf("baseline: %w", errors.Join(convErr, delErr))
+	}
+	logf("baseline: %d departments in %s, %d calls; deleted in %s", n, res.base.wall.Round(time.Millisecond), res.base.calls, res.base.deleteWall.Round(time.Millisecond))
+
+	// The operator, fresh: its login and name lookups are part of the work, as the
+	// baseline's are.
+	if err := b.restartManager(10 * time.Minute); err != nil {
+		return err
+	}
+	if b.rep.idleRSS == 0 {
+		time.Sleep(3 * time.Second)
+		b.rep.idleRSS, _, _ = rss(b.mgr.pid())
+	}
+	objs := make([]client.Object, 0, 2*n)
+	for i := range n {
+		t, cq := b.deptObjects(i)
+		objs = append(objs, t, cq)
+	}
+	m0, err := b.mgr.scrape()
+	if err != nil {
+		return err
+	}
+	var opMark int
+	if b.rec != nil {
+		opMark = b.rec.mark()
+	}
+	logf("operator: creating %d Tenants and %d ComputeQuotas", n, n)
+	start = time.Now()
+	if err := b.createAll(ctx, objs); err != nil {
+		return err
+	}
+	res.op.created = time.Since(start)
+	readyErr := b.waitReady(ctx, deptLabel, n, max(5*time.Minute, time.Duration(n)*3*time.Second))
+	res.op.wall = time.Since(start)
+	m1, err := b.mgr.scrape()
+	if err != nil {
+		return err
+	}
+	res.op.calls, res.op.byService = operatorCalls(m0, m1)
+	res.op.median, res.op.medianSource = b.operatorMedian(opMark, m0, m1)
+	if b.rec != nil {
+		b.rep.addBreakdown(fmt.Sprintf("a: converge %d — operator", n), b.rec.since(opMark, "operator"), n)
+	}
+	if readyErr != nil {
+		_ = b.deleteDepartments(ctx, res)
+		return fmt.Errorf("operator: %w", readyErr)
+	}
+	logf("operator: %d departments Ready in %s, %d calls", n, res.op.wall.Round(time.Millisecond), res.op.calls)
+
+	var errs []error
+	if b.cfg.has('c') && containsInt(b.cfg.peakSizes, n) {
+		if err := b.peakSwitch(ctx, n); err != nil {
+			errs = append(errs, fmt.Errorf("c: peak switch %d: %w", n, err))
+		}
+	}
+	if b.cfg.has('b') && n == b.cfg.steadyN {
+		if err := b.steady(ctx, n); err != nil {
+			errs = append(errs, fmt.Errorf("b: steady state: %w", err))
+		}
+	}
+	if err := b.deleteDepartments(ctx, res); err != nil {
+		errs = append(errs, fmt.Errorf("deleting: %w", err))
+	}
+	return errors.Join(errs...)
+}
+
+// deleteDepartments deletes the ComputeQuotas and Tenants with kubectl and waits, then
+// removes anything the operator left as a safety net (and says how much).
+func (b *bench) deleteDepartments(ctx context.Context, res *convergeResult) error {
+	if b.mgr == nil {
+		return errors.New("no operator running")
+	}
+	m0, err := b.mgr.scrape()
+	if err != nil {
+		return err
+	}
+	var mark int
+	if b.rec != nil {
+		mark = b.rec.mark()
+	}
+	logf("operator: deleting the departments with kubectl")
+	start := time.Now()
+	timeout := fmt.Sprintf("--timeout=%s", max(5*time.Minute, time.Duration(res.n)*3*time.Second))
+	sel := "--selector=" + benchLabel + "=" + deptLabel
+	_, err1 := b.cl.kubectl(ctx, "delete", "computequotas", "--all-namespaces", sel, "--wait", timeout)
+	_, err2 := b.cl.kubectl(ctx, "delete", "tenants", "--all-namespaces", sel, "--wait", timeout)
+	res.op.deleteWall = time.Since(start)
+	if m1, err := b.mgr.scrape(); err == nil {
+		res.op.deleteCalls, _ = operatorCalls(m0, m1)
+	}
+	if b.rec != nil {
+		b.rep.addBreakdown(fmt.Sprintf("delete %d departments — operator", res.n), b.rec.since(mark, "operator"), res.n)
+	}
+	left, err3 := b.purgeLeftovers(ctx, projectPrefix+"op-")
+	res.op.leftover = left
+	logf("operator: deleted in %s; %d projects left behind", res.op.deleteWall.Round(time.Millisecond), left)
+	return errors.Join(err1, err2, err3)
+}
+
+func containsInt(list []int, n int) bool {
+	for _, x := range list {
+		if x == n {
+			return true
+		}
+	}
+	return false
+}
+
+// steady restarts the operator with a short resync period and, once its first pass is
+// over, counts its calls over two resync periods.
+func (b *bench) steady(ctx context.Context, n int) error {
+	res := &steadyResult{n: n, resync: b.cfg.resync}
+	b.rep.steady = res
+	if err := b.restartManager(b.cfg.resync); err != nil {
+		return err
+	}
+	// The first pass after a start reads everything once (a cold start, not steady
+	// state): wait until each object was reconciled and the calls stop.
+	deadline := time.Now().Add(max(2*time.Minute, time.Duration(n)*time.Second))
+	for {
+		s, err := b.mgr.scrape()
+		if err != nil {
+			return err
+		}
+		if reconciles(s, "tenant") >= float64(n) && reconciles(s, "computequota") >= float64(n) {
+			break
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("the operator did not reconcile every object after its restart")
+		}
+		time.Sleep(500 * time.Millisecond)
+	}
+	time.Sleep(3 * time.Second)
+	m0, err := b.mgr.scrape()
+	if err != nil {
+		return err
+	}
+	var mark int
+	if b.rec != nil {
+		mark = b.rec.mark()
+	}
+	window := 2*b.cfg.resync + b.cfg.resync/5 + 2*time.Second // two periods plus their jitter
+	logf("steady state: watching %s with --resync-period=%s", window, b.cfg.resync)
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-time.After(window):
+	}
+	m1, err := b.mgr.scrape()
+	if err != nil {
+		return err
+	}
+	res.window = window
+	res.reconciles = map[string]float64{}
+	for _, c := range []string{"tenant", "computequota", "peakseason"} {
+		res.reconciles[c] = reconciles(m1, c) - reconciles(m0, c)
+	}
+	res.calls, res.byService = operatorCalls(m0, m1)
+	res.quotaWrites = m1.sum("whitehall_quota_writes_total", nil) - m0.sum("whitehall_quota_writes_total", nil)
+	if b.rec != nil {
+		ev := b.rec.since(mark, "operator")
+		res.endpoints = byEndpoint(ev)
+		b.rep.addBreakdown(fmt.Sprintf("b: steady state, %d departments over %s", n, window.Round(time.Second)), ev, n)
+	}
+	return nil
+}
+
+func reconciles(s scrape, controller string) float64 {
+	return s.sum("controller_runtime_reconcile_total", map[string]string{"controller": controller})
+}
+
+type steadyResult struct {
+	n           int
+	resync      time.Duration
+	window      time.Duration
+	reconciles  map[string]float64
+	calls       int
+	byService   map[string]int
+	quotaWrites float64
+	endpoints   []endpointCount
+}
+
+// perObject returns reads and writes per object per resync for a service, with the
+// reconciles of the controller that owns that service's calls.
+func (s *steadyResult) perObject(service string) (reads, writes float64, controller string) {
+	controller = "computequota"
+	if service == "identity" {
+		controller = "tenant"
+	}
+	rec := s.reconciles[controller]
+	if rec <= 0 {
+		return math.NaN(), math.NaN(), controller
+	}
+	for k, v := range s.byService {
+		svc, method, _ := strings.Cut(k, " ")
+		if svc != service {
+			continue
+		}
+		if method == "GET" {
+			reads += float64(v)
+		} else {
+			writes += float64(v)
+		}
+	}
+	return reads / rec, writes / rec, controller
+}
