@@ -25,7 +25,8 @@ func (p principal) String() string {
 
 // reconcileAssignments makes the roles of every principal the Tenant manages exactly
 // those in the spec: one list call, then only the grants and revocations that differ.
-func (r *TenantReconciler) reconcileAssignments(ctx context.Context, cloud TenantCloud, t *whv1.Tenant) error {
+// A project created just now holds no assignment: it is not listed.
+func (r *TenantReconciler) reconcileAssignments(ctx context.Context, cloud TenantCloud, t *whv1.Tenant, fresh bool) error {
 	desired, err := desiredAssignments(ctx, cloud, t)
 	if err != nil {
 		return err
@@ -40,9 +41,12 @@ func (r *TenantReconciler) reconcileAssignments(ctx context.Context, cloud Tenan
 		managed[principal{a.GroupID, a.UserID}] = true
 	}
 
-	actual, err := cloud.ListAssignments(ctx, t.Status.ProjectID)
-	if err != nil {
-		return err
+	var actual []openstack.Assignment
+	if !fresh {
+		var err error
+		if actual, err = cloud.ListAssignments(ctx, t.Status.ProjectID); err != nil {
+			return err
+		}
 	}
 	held := map[openstack.Assignment]bool{}
 	for _, a := range actual {

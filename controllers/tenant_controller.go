@@ -96,10 +96,11 @@ func (r *TenantReconciler) reconcile(ctx context.Context, t *whv1.Tenant) error 
 	if err != nil {
 		return err
 	}
-	if err := r.reconcileProject(ctx, cloud, t); err != nil {
+	created, err := r.reconcileProject(ctx, cloud, t)
+	if err != nil {
 		return err
 	}
-	if err := r.reconcileAssignments(ctx, cloud, t); err != nil {
+	if err := r.reconcileAssignments(ctx, cloud, t, created); err != nil {
 		return err
 	}
 	return r.reconcileNetwork(ctx, cloud, t)

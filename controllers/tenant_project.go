@@ -3,6 +3,7 @@ package controllers
 import (
 	"context"
 	"fmt"
+	"net/http"
 	"slices"
 	"strings"
 
@@ -15,19 +16,20 @@ import (
 )
 
 // reconcileProject finds, adopts or creates the project, repairs any drift in it, and
-// records it in status.
-func (r *TenantReconciler) reconcileProject(ctx context.Context, cloud TenantCloud, t *whv1.Tenant) error {
+// records it in status. It reports whether it created the project just now.
+func (r *TenantReconciler) reconcileProject(ctx context.Context, cloud TenantCloud, t *whv1.Tenant) (bool, error) {
 	domainID, err := cloud.DomainID(ctx, t.Spec.Project.Domain)
 	if err != nil {
-		return err
+		return false, err
 	}
 	project, err := r.observeProject(ctx, cloud, t, domainID)
 	if err != nil {
-		return err
+		return false, err
 	}
+	created := false
 	if project == nil {
-		if project, err = r.createProject(ctx, cloud, t, domainID); err != nil {
-			return err
+		if project, created, err = r.createProject(ctx, cloud, t, domainID); err != nil {
+			return false, err
 		}
 	}
 	t.Status.ProjectID, t.Status.DomainID = project.ID, project.DomainID
@@ -38,15 +40,15 @@ func (r *TenantReconciler) reconcileProject(ctx context.Context, cloud TenantClo
 
 	update, changed := projectDrift(t, project)
 	if update.IsEmpty() {
-		return nil
+		return created, nil
 	}
 	if _, err := cloud.UpdateProject(ctx, project.ID, update); err != nil {
-		return err
+		return false, err
 	}
 	t.Status.ProjectName = t.ProjectName()
 	notify(ctx, r.Recorder, t, corev1.EventTypeNormal, "Updated", "UpdateProject",
 		"Set %s of project %s to match the spec", strings.Join(changed, ", "), project.ID)
-	return nil
+	return created, nil
 }
 
 // observeProject returns the project this Tenant owns, adopting an imported one, or nil
@@ -70,19 +72,23 @@ func (r *TenantReconciler) observeProject(ctx context.Context, cloud TenantCloud
 	if imp := t.Spec.Import; imp != nil {
 		return r.adoptProject(ctx, cloud, t, domainID)
 	}
+	// Nothing recorded: the project is created. If one by that name exists already,
+	// Keystone refuses (409) and createProject looks at whose it is.
+	return nil, nil
+}
+
+// existingProject is the project that made a create fail with 409: this Tenant's own
+// from before a crash lost its ID, or a stranger's, which is never taken over silently.
+func existingProject(ctx context.Context, cloud TenantCloud, t *whv1.Tenant, domainID string) (*openstack.Project, error) {
 	p, err := cloud.FindProject(ctx, domainID, t.ProjectName())
-	switch {
-	case openstack.IsNotFound(err):
-		return nil, nil
-	case err != nil:
+	if err != nil {
 		return nil, err
-	case p.Owner != string(t.UID):
-		// Never take over a stranger's project by accident: adoption is explicit.
+	}
+	if p.Owner != string(t.UID) {
 		return nil, newSpecError(whv1.ReasonAlreadyExists, fmt.Sprintf(
 			"project %q already exists in domain %s (%s) and was not created by this Tenant; set spec.import to adopt it, or choose another spec.project.name",
 			p.Name, domainID, p.ID))
 	}
-	// Created by this Tenant before a crash kept the ID from status.
 	return p, nil
 }
 
@@ -110,7 +116,9 @@ func (r *TenantReconciler) adoptProject(ctx context.Context, cloud TenantCloud, 
 	return p, nil
 }
 
-func (r *TenantReconciler) createProject(ctx context.Context, cloud TenantCloud, t *whv1.Tenant, domainID string) (*openstack.Project, error) {
+// createProject creates the project, or finds this Tenant's own when Keystone says it
+// exists; created tells which.
+func (r *TenantReconciler) createProject(ctx context.Context, cloud TenantCloud, t *whv1.Tenant, domainID string) (*openstack.Project, bool, error) {
 	p, err := cloud.CreateProject(ctx, openstack.ProjectCreate{
 		Name:        t.ProjectName(),
 		DomainID:    domainID,
@@ -119,12 +127,16 @@ func (r *TenantReconciler) createProject(ctx context.Context, cloud TenantCloud,
 		Enabled:     ptr.Deref(t.Spec.Project.Enabled, true),
 		Owner:       string(t.UID),
 	})
+	if openstack.StatusCode(err) == http.StatusConflict {
+		p, err = existingProject(ctx, cloud, t, domainID)
+		return p, false, err
+	}
 	if err != nil {
-		return nil, err
+		return nil, false, err
 	}
 	t.Status.ProjectName = p.Name
 	notify(ctx, r.Recorder, t, corev1.EventTypeNormal, "Created", "CreateProject", "Created project %s (%s)", p.Name, p.ID)
-	return p, nil
+	return p, true, nil
 }
 
 // projectDrift returns the update that brings the project back to the spec, and the

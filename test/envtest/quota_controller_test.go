@@ -170,7 +170,7 @@ var _ = Describe("ComputeQuota and PeakSeason controllers", func() {
 		newSeason(b, yearlyAllYear)
 		cq := newQuota("two", peak(a, 100), peak(b, 300))
 		Eventually(cores).Should(Equal(int64(300)))
-		Expect(getCQ(cq).Status.ActiveSeasons).To(ConsistOf(a, b))
+		Eventually(func() []string { return getCQ(cq).Status.ActiveSeasons }).Should(ConsistOf(a, b))
 
 		Expect(k8s.Get(ctx, client.ObjectKeyFromObject(cq), cq)).To(Succeed())
 		cq.Spec.Peaks[0].Compute.Cores = ptr.To[int64](-1)

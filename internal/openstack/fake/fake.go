@@ -122,6 +122,19 @@ func (c *Cloud) Project(id string) *openstack.Project {
 	return nil
 }
 
+// ProjectsNamed counts the projects with a name.
+func (c *Cloud) ProjectsNamed(name string) int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	n := 0
+	for _, p := range c.projects {
+		if p.Name == name {
+			n++
+		}
+	}
+	return n
+}
+
 // EditProject changes a project behind the operator's back.
 func (c *Cloud) EditProject(id string, edit func(*openstack.Project)) {
 	c.mu.Lock()
@@ -233,7 +246,8 @@ func (c *Cloud) CreateProject(_ context.Context, o openstack.ProjectCreate) (*op
 	}
 	for _, p := range c.projects {
 		if p.DomainID == o.DomainID && p.Name == o.Name {
-			return nil, fmt.Errorf("409 conflict: project %s exists", o.Name)
+			return nil, gophercloud.ErrUnexpectedResponseCode{Method: "POST", URL: "http://keystone/v3/projects", Actual: 409,
+				Body: []byte(`{"error": {"message": "Conflict occurred attempting to store project - Duplicate entry.", "code": 409}}`)}
 		}
 	}
 	p := &openstack.Project{
