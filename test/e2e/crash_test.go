@@ -107,7 +107,7 @@ spec:
 			want = append(want, fmt.Sprintf("wave-%d=ACTIVE", i))
 		}
 		slices.Sort(want)
-		Eventually(burst).WithTimeout(5 * time.Minute).Should(Equal(want), "exactly 50 servers, no duplicate")
+		Eventually(burst).WithTimeout(5*time.Minute).Should(Equal(want), "exactly 50 servers, no duplicate")
 		env := &whv1.TestEnvironment{}
 		Expect(k8s.Get(ctx, client.ObjectKey{Namespace: ns, Name: "wave"}, env)).To(Succeed())
 		list, err := admin.ProjectServers(ctx, projectID)
@@ -126,7 +126,7 @@ spec:
 			q, err := admin.GetQuota(ctx, projectID)
 			g.Expect(err).NotTo(HaveOccurred())
 			return q.Cores
-		}).WithTimeout(time.Until(opens) + time.Minute).Should(Equal(120), "the season opened during the crashes")
+		}).WithTimeout(time.Until(opens)+time.Minute).Should(Equal(120), "the season opened during the crashes")
 	})
 
 	AfterAll(func() {
