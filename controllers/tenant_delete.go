@@ -2,11 +2,11 @@ package controllers
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"strings"
 
 	corev1 "k8s.io/api/core/v1"
+	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
 
@@ -38,8 +38,12 @@ func (r *TenantReconciler) reconcileDelete(ctx context.Context, t *whv1.Tenant) 
 
 	cloud, err := r.Clouds.CloudForCleanup(ctx, credentialsRef(t.Namespace, t.Spec.CloudCredentialsRef))
 	if err != nil {
-		if errors.Is(err, openstack.ErrCredentials) && t.Status.ProjectID == "" {
-			// These credentials never created anything: nothing to clean up.
+		if t.Status.ProjectID == "" {
+			// No project was ever recorded and OpenStack cannot be reached with these
+			// credentials (a typo in the auth URL, a wrong password): waiting would keep
+			// the Tenant forever for nothing. The one case this lets slip — a crash right
+			// after creating the project, then an unreachable cloud — is logged.
+			ctrl.LoggerFrom(ctx).Info("releasing a Tenant that never recorded a project without reaching OpenStack", "error", openstack.Message(err))
 			return r.release(ctx, t)
 		}
 		return false, err
