@@ -23,6 +23,8 @@ lock=${DEV_CLOUD_LOCK-/tmp/devcloud.lock}
 start=$(date +%s)
 
 echo "bench: building the operator and the harness" >&2
+BENCH_BUILD="$(git describe --always --dirty 2>/dev/null || echo unknown), built $(date -u +%Y-%m-%dT%H:%M:%SZ)"
+export BENCH_BUILD
 go build -o bin/manager ./cmd/manager
 go build -o bin/bench ./test/bench
 assets=$(hack/control-plane-assets.sh)

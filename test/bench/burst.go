@@ -17,11 +17,12 @@ import (
 const burstNamespace = "bench-burst"
 
 type burstResult struct {
-	servers  int
-	op, base measure
-	opReady  time.Duration // until the TestEnvironment reported Ready
-	opErrors int           // servers seen in ERROR on the way
-	baseErr  int
+	servers      int
+	op, base     measure
+	opReady      time.Duration // until the TestEnvironment reported Ready
+	opErrors     int           // servers seen in ERROR on the way
+	opReconciles float64
+	baseErr      int
 }
 
 // waitActive polls the project's servers (one list call per second, by the harness)
@@ -106,6 +107,7 @@ func (b *bench) burst(ctx context.Context, servers int) error {
 	if bootErr != nil || cleanErr != nil {
 		return fmt.Errorf("baseline: %w", errors.Join(bootErr, cleanErr))
 	}
+	time.Sleep(10 * time.Second) // let Nova finish with the deleted servers before the next burst
 
 	// The operator: a Tenant with a network and a ComputeQuota raising the limits, both
 	// Ready before the clock starts; then a TestEnvironment of servers replicas.
@@ -196,6 +198,7 @@ func (b *bench) burst(ctx context.Context, servers int) error {
 	if m1, serr := b.mgr.scrape(); serr == nil {
 		res.op.calls, res.op.byService = operatorCalls(m0, m1)
 		res.op.median, res.op.medianSource = b.operatorMedian(recMark, m0, m1)
+		res.opReconciles = reconciles(m1, "testenvironment") - reconciles(m0, "testenvironment")
 	}
 	if b.rec != nil {
 		b.rep.addBreakdown(fmt.Sprintf("d: burst of %d — operator", servers), b.rec.since(recMark, "operator"), 0)

@@ -281,6 +281,11 @@ var knownOperatorIssues = []string{
 	// A Kubernetes update conflict (removing the Tenant finalizer) is classified as
 	// CloudRefused and retried only at the resync period.
 	"the object has been modified",
+	// A 5xx, 429 or reset while logging in again after a 401 is classified as
+	// CloudRefused, not TransientError: gophercloud's ErrUnableToReauthenticate does not
+	// unwrap, so internal/openstack.Classify sees no status code and calls it Terminal.
+	// Such an object waits for the resync period (10 minutes by default).
+	"Unable to re-authenticate",
 }
 
 // faultsReadCloudsYAML parses a clouds.yaml.

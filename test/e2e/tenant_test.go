@@ -37,9 +37,12 @@ var _ = Describe("Tenant", Ordered, func() {
 	It("creates the sample projects with their tags and people, and reports Ready", func() {
 		start := time.Now()
 		kubectl("apply", "-k", filepath.Join(repoRoot, "config", "samples"))
-		kubectl("wait", "--for=condition=Ready", "tenants", "--all", "-A", "--timeout=120s")
+		// By name: other specs' objects may be anywhere in their lives.
+		kubectl("-n", "hmrc", "wait", "--for=condition=Ready", "tenant/self-assessment", "--timeout=120s")
+		kubectl("-n", "dwp", "wait", "--for=condition=Ready", "tenant/universal-credit", "--timeout=120s")
 		AddReportEntry("sample Tenants Ready after", time.Since(start).String())
-		kubectl("wait", "--for=condition=Ready", "peakseasons,computequotas", "--all", "-A", "--timeout=120s")
+		kubectl("wait", "--for=condition=Ready", "peakseason/self-assessment", "peakseason/paye-year-end", "--timeout=120s")
+		kubectl("-n", "hmrc", "wait", "--for=condition=Ready", "computequota/self-assessment", "--timeout=120s")
 
 		sa := tenant("hmrc", "self-assessment")
 		Expect(sa.Status.ProjectName).To(Equal("hmrc-self-assessment"))

@@ -209,8 +209,10 @@ type Stats struct {
 	// ExpiredTokenRejections counts the 401 answers to requests that carried a token
 	// expired earlier (beyond the KindTokenExpiry fault itself).
 	ExpiredTokenRejections int
-	// UpstreamErrors counts requests the upstream failed to answer (not injected).
-	UpstreamErrors int
+	// UpstreamErrors counts requests the upstream failed to answer (not injected), with
+	// the first few errors.
+	UpstreamErrors       int
+	UpstreamErrorSamples []string
 }
 
 // Total returns how many faults of kind were injected across services.
@@ -265,6 +267,9 @@ func (s Stats) String() string {
 	}
 	fmt.Fprintf(&b, " lost-responses=%d mid-body-resets=%d expired-token-401s=%d upstream-errors=%d",
 		s.LostResponses, s.MidBodyResets, s.ExpiredTokenRejections, s.UpstreamErrors)
+	for _, e := range s.UpstreamErrorSamples {
+		fmt.Fprintf(&b, "\n  upstream error: %s", e)
+	}
 	return b.String()
 }
 
@@ -407,6 +412,7 @@ func (p *Proxy) Stats() Stats {
 	defer p.mu.Unlock()
 	out := p.stats
 	out.Requests = maps.Clone(p.stats.Requests)
+	out.UpstreamErrorSamples = slices.Clone(p.stats.UpstreamErrorSamples)
 	out.Injected = map[string]map[Kind]int{}
 	for svc, m := range p.stats.Injected {
 		out.Injected[svc] = maps.Clone(m)
@@ -697,9 +703,12 @@ func (d *discard) Write(b []byte) (int, error) { return len(b), nil }
 func (d *discard) WriteHeader(int)             {}
 
 func (l *listener) upstreamError(w http.ResponseWriter, r *http.Request, err error) {
-	if _, ok := w.(*discard); !ok || !errors.Is(err, context.Canceled) {
+	if r.Context().Err() == nil { // not the client giving up
 		l.p.mu.Lock()
 		l.p.stats.UpstreamErrors++
+		if len(l.p.stats.UpstreamErrorSamples) < 5 {
+			l.p.stats.UpstreamErrorSamples = append(l.p.stats.UpstreamErrorSamples, fmt.Sprintf("%s %s: %v", r.Method, r.URL.Path, err))
+		}
 		l.p.mu.Unlock()
 	}
 	w.WriteHeader(http.StatusBadGateway)
