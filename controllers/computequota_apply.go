@@ -33,7 +33,11 @@ type quotaChange struct {
 // difference is written straight away, without a read first: at a boundary the quota
 // lands one round trip after the operator wakes. Otherwise the quota is read and only
 // fields that differ (drift) are written. The services are handled at the same time.
-func applyQuota(ctx context.Context, cloud QuotaCloud, projectID string, effective, known, knownUsage season.Quota) (season.Quota, []quotaChange, error) {
+//
+// With fresh set (the last full read is younger than the resync period, as when the
+// operator wakes at a season boundary), a service whose wanted limits did not move is
+// not even read: a boundary costs one write per service it changes, nothing else.
+func applyQuota(ctx context.Context, cloud QuotaCloud, projectID string, effective, known, knownUsage season.Quota, fresh bool) (season.Quota, []quotaChange, error) {
 	var (
 		mu      sync.Mutex
 		usage   = season.Quota{}
@@ -47,7 +51,7 @@ func applyQuota(ctx context.Context, cloud QuotaCloud, projectID string, effecti
 		}
 		g.Go(func() error {
 			used, diff, err := applyServiceQuota(gctx, cloud, service, projectID, desired,
-				forService(known, service), forService(knownUsage, service))
+				forService(known, service), forService(knownUsage, service), fresh)
 			mu.Lock()
 			defer mu.Unlock()
 			maps.Copy(usage, used)
@@ -64,9 +68,13 @@ func applyQuota(ctx context.Context, cloud QuotaCloud, projectID string, effecti
 
 // applyServiceQuota brings one service's quota to desired: written from known when the
 // wanted limits moved, else read and repaired.
-func applyServiceQuota(ctx context.Context, cloud QuotaCloud, service openstack.QuotaService, projectID string, desired, known, knownUsage map[string]int64) (season.Quota, []quotaChange, error) {
+func applyServiceQuota(ctx context.Context, cloud QuotaCloud, service openstack.QuotaService, projectID string, desired, known, knownUsage map[string]int64, fresh bool) (season.Quota, []quotaChange, error) {
 	reading := openstack.QuotaReading{Limits: known, InUse: knownUsage}
-	if !coversAndDiffers(known, desired) {
+	covered, differs := compareKnown(known, desired)
+	if fresh && covered && !differs {
+		return prefixed(service, knownUsage), nil, nil
+	}
+	if !covered || !differs {
 		var err error
 		if reading, err = cloud.GetQuota(ctx, service, projectID); err != nil {
 			return nil, nil, err
@@ -94,18 +102,26 @@ func applyServiceQuota(ctx context.Context, cloud QuotaCloud, service openstack.
 	return usage, changes, nil
 }
 
-// coversAndDiffers reports whether known holds every desired field and at least one of
-// them differs: the wanted limits moved, and what to change is known without a read.
-func coversAndDiffers(known, desired map[string]int64) bool {
-	differs := false
+// compareKnown reports whether known holds every desired field, and whether any of them
+// differs from what is wanted.
+func compareKnown(known, desired map[string]int64) (covered, differs bool) {
 	for field, want := range desired {
 		have, ok := known[field]
 		if !ok {
-			return false
+			return false, true
 		}
 		differs = differs || have != want
 	}
-	return differs
+	return true, differs
+}
+
+// prefixed returns one service's fields as "<service>.<field>" keys.
+func prefixed(service openstack.QuotaService, fields map[string]int64) season.Quota {
+	out := season.Quota{}
+	for k, v := range fields {
+		out[string(service)+"."+k] = v
+	}
+	return out
 }
 
 func joinChanges(changes []quotaChange) string {

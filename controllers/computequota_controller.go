@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"slices"
+	"sync"
 	"time"
 
 	"k8s.io/apimachinery/pkg/api/equality"
@@ -41,6 +42,10 @@ type ComputeQuotaReconciler struct {
 	Intervals Intervals
 	// Now is the clock; tests move it.
 	Now func() time.Time
+
+	// lastFullRead is when each ComputeQuota (by UID) last had every service read: until
+	// a resync period has passed, a season boundary only writes what it changes.
+	lastFullRead sync.Map
 	// Concurrency is how many objects are reconciled at once.
 	Concurrency int
 }
@@ -116,10 +121,15 @@ func (r *ComputeQuotaReconciler) reconcile(ctx context.Context, cq *whv1.Compute
 		known, knownUsage = flatten(cq.Status.Effective), flatten(cq.Status.Usage)
 	}
 	cq.Status.ProjectID = tenant.Status.ProjectID
+	last, seen := r.lastFullRead.Load(cq.UID)
+	fresh := known != nil && seen && now.Sub(last.(time.Time)) < r.Intervals.Resync
 
-	usage, writes, err := applyQuota(ctx, cloud, tenant.Status.ProjectID, effective, known, knownUsage)
+	usage, writes, err := applyQuota(ctx, cloud, tenant.Status.ProjectID, effective, known, knownUsage, fresh)
 	if err != nil {
 		return wake, err
+	}
+	if !fresh {
+		r.lastFullRead.Store(cq.UID, now)
 	}
 	if len(writes) > 0 {
 		observeTransitionLag(cq, now)
