@@ -205,9 +205,14 @@ func (r *TestEnvironmentReconciler) resolveTemplate(ctx context.Context, cloud E
 		out.NetworkIDs = append(out.NetworkIDs, id)
 	}
 	if len(t.Networks) == 0 {
-		if tenant.Status.Network == nil || tenant.Status.Network.NetworkID == "" {
+		switch n := tenant.Status.Network; {
+		case tenant.Spec.Network == nil:
 			return out, newSpecError(whv1.ReasonInvalidConfiguration, fmt.Sprintf(
 				"no network for the servers: set spec.template.networks, or give Tenant %q a spec.network", tenant.Name))
+		case n == nil || n.NetworkID == "" || n.SubnetID == "":
+			// Nova refuses a network without a subnet: wait for the whole bundle. The
+			// Tenant watch brings the environment back when it is complete.
+			return out, newSpecError(whv1.ReasonTenantNotReady, fmt.Sprintf("the network of Tenant %q is not complete yet", tenant.Name))
 		}
 		out.NetworkIDs = []string{tenant.Status.Network.NetworkID}
 	}
