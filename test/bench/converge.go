@@ -36,6 +36,8 @@ type measure struct {
 	deleteCalls    int
 	leftover       int
 	rssKiB, hwmKiB int
+	// incomplete says why the measurement did not finish ("" when it did).
+	incomplete string
 }
 
 func (m measure) floor(concurrency int) time.Duration {
@@ -241,6 +243,7 @@ func (b *bench) converge(ctx context.Context, n int) error {
 	delErr := base.DeleteProjects(ctx, r.ProjectIDs, conc)
 	res.base.deleteWall, res.base.deleteCalls = time.Since(start), len(base.Stats.Since(mark))
 	if convErr != nil || delErr != nil {
+		res.base.incomplete = errors.Join(convErr, delErr).Error()
 		_, _ = b.purgeLeftovers(ctx, projectPrefix+"base-")
 		return fmt.Errorf("baseline: %w", errors.Join(convErr, delErr))
 	}
@@ -291,6 +294,7 @@ func (b *bench) converge(ctx context.Context, n int) error {
 		b.rep.addBreakdown(fmt.Sprintf("a: converge %d — operator", n), b.rec.since(opMark, "operator"), n)
 	}
 	if readyErr != nil {
+		res.op.incomplete = readyErr.Error()
 		_ = b.deleteDepartments(ctx, res)
 		return fmt.Errorf("operator: %w", readyErr)
 	}

@@ -105,6 +105,10 @@ func (r *report) markdown() string {
 	w("|---|---|---|---|---|")
 	for _, cr := range r.converge {
 		o, b := cr.op, cr.base
+		if o.incomplete != "" || b.incomplete != "" {
+			w("| a. converge %d departments: DID NOT FINISH (see Failures) | %s | %s | | |", cr.n, secs(o.wall), secs(b.wall))
+			continue
+		}
 		w("| a. converge %d departments: wall until all Ready | %s | %s | %s | ≤ 1.15× |", cr.n, secs(o.wall), secs(b.wall), ratio(o.wall, b.wall))
 		w("| a. converge %d: OpenStack API calls | %d (%.1f per dept) | %d (%.1f per dept) | %s | |", cr.n,
 			o.calls, float64(o.calls)/float64(cr.n), b.calls, float64(b.calls)/float64(cr.n), ratioInt(o.calls, b.calls))
@@ -135,10 +139,10 @@ func (r *report) markdown() string {
 		w("| c. peak switch %d: operator-side transition lag (boundary → its quota written), mean / max (histogram bucket) | %s s / ≤ %s s (%.0f observations) | | | |",
 			p.n, num(p.lagMean), num(p.lagMax), p.lagCount)
 	}
-	if bu := r.burst; bu != nil {
+	if bu := r.burst; bu != nil && bu.op.wall > 0 && bu.base.wall > 0 {
 		w("| d. burst 0→%d servers ACTIVE (Nova) | %s | %s | %s | ≤ 1.1× |", bu.servers, secs(bu.op.wall), secs(bu.base.wall), ratio(bu.op.wall, bu.base.wall))
 	}
-	if m := r.mem; m != nil {
+	if m := r.mem; m != nil && m.rssKiB > 0 {
 		w("| e. manager RSS with %d objects (%d Tenants with CredentialsError, %d ComputeQuotas with TenantNotReady: no cloud calls) | %s (VmHWM %s) | | | < 100 MiB |",
 			m.objects, m.tenants, m.quota, mib(m.rssKiB), mib(m.hwmKiB))
 	}

@@ -23,6 +23,7 @@
 package faultproxy
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"encoding/json"
@@ -122,8 +123,15 @@ type Config struct {
 	RetryAfter time.Duration
 	// LatencyMin and LatencyMax bound the added latency; default 100 ms to 1 s.
 	LatencyMin, LatencyMax time.Duration
+	// MinTokenAge: a token is only expired once it has been in use this long (since the
+	// proxy first saw it), as real tokens are; so a client that has just logged in again
+	// is not refused at once. Zero: any token may expire.
+	MinTokenAge time.Duration
 	// Seed seeds the RNG; 0 picks a random seed.
 	Seed uint64
+	// Log, when set, receives one line per request: service, method, path, the fault
+	// and the status the client got.
+	Log func(line string)
 }
 
 func (c Config) withDefaults() Config {
@@ -293,6 +301,7 @@ type Proxy struct {
 	listeners map[string]*listener // by upstream origin
 	byProxy   map[string]string    // proxy origin → upstream origin
 	expired   map[string]bool      // tokens declared expired
+	firstSeen map[string]time.Time // when each token was first used
 	stats     Stats
 	closed    bool
 	wg        sync.WaitGroup
@@ -340,6 +349,7 @@ func Start(authURL string, cfg Config) (*Proxy, error) {
 		listeners: map[string]*listener{},
 		byProxy:   map[string]string{},
 		expired:   map[string]bool{},
+		firstSeen: map[string]time.Time{},
 		stats:     Stats{Requests: map[string]int{}, Injected: map[string]map[Kind]int{}},
 	}
 	ks, err := p.listenerFor(u.Scheme+"://"+u.Host, "", ServiceIdentity)
@@ -545,6 +555,14 @@ func (p *Proxy) decide(service string, r *http.Request) decision {
 		d.expiredToken = true
 		return d
 	}
+	var tokenAge time.Duration
+	if token != "" {
+		if first, ok := p.firstSeen[token]; ok {
+			tokenAge = time.Since(first)
+		} else {
+			p.firstSeen[token] = time.Now()
+		}
+	}
 	if !p.enabled {
 		return d
 	}
@@ -565,7 +583,7 @@ func (p *Proxy) decide(service string, r *http.Request) decision {
 		d.fault = KindTooManyRequests
 	case fail < edge+rates.TooManyRequests+rates.Reset:
 		d.fault = KindReset
-	case fail < edge+rates.TooManyRequests+rates.Reset+rates.TokenExpiry && token != "":
+	case fail < edge+rates.TooManyRequests+rates.Reset+rates.TokenExpiry && token != "" && tokenAge >= p.cfg.MinTokenAge:
 		d.fault = KindTokenExpiry
 		p.expired[token] = true
 	}
@@ -598,6 +616,31 @@ func (p *Proxy) countLocked(service string, k Kind) {
 func (l *listener) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	service := l.service(r.URL.Path)
 	d := l.p.decide(service, r)
+	if d.cfg.Log != nil {
+		start := time.Now()
+		sw := &statusWriter{ResponseWriter: w}
+		w = sw
+		defer func() {
+			what := string(d.fault)
+			switch {
+			case d.expiredToken:
+				what = "expired-token"
+			case d.midBody:
+				what += " mid-body"
+			case d.afterUpstream:
+				what += " after-upstream"
+			}
+			if d.latency > 0 {
+				what = strings.TrimSpace(what + " +" + d.latency.Round(time.Millisecond).String())
+			}
+			d.cfg.Log(fmt.Sprintf("%s %-13s %-6s %s %s -> %d in %s [%s]", start.Format("15:04:05.000"), service, r.Method,
+				r.URL.Path, r.URL.RawQuery, sw.status, time.Since(start).Round(time.Millisecond), what))
+		}()
+	}
+	l.serve(w, r, d)
+}
+
+func (l *listener) serve(w http.ResponseWriter, r *http.Request, d decision) {
 	if d.expiredToken {
 		writeError(w, http.StatusUnauthorized, "The request you have made requires authentication (token expired by faultproxy).", nil)
 		return
@@ -635,6 +678,38 @@ func (l *listener) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		code, _ := strconv.Atoi(string(d.fault))
 		writeError(w, code, http.StatusText(code)+" (injected by faultproxy).", nil)
 	}
+}
+
+// statusWriter records the status written, for the log; 0 means none (a reset or a
+// client that went away).
+type statusWriter struct {
+	http.ResponseWriter
+	status int
+}
+
+func (s *statusWriter) WriteHeader(code int) {
+	if s.status == 0 {
+		s.status = code
+	}
+	s.ResponseWriter.WriteHeader(code)
+}
+
+func (s *statusWriter) Write(b []byte) (int, error) {
+	if s.status == 0 {
+		s.status = http.StatusOK
+	}
+	return s.ResponseWriter.Write(b)
+}
+
+// Unwrap lets http.ResponseController reach Flush and Hijack.
+func (s *statusWriter) Unwrap() http.ResponseWriter { return s.ResponseWriter }
+
+func (s *statusWriter) Hijack() (net.Conn, *bufio.ReadWriter, error) {
+	hj, ok := s.ResponseWriter.(http.Hijacker)
+	if !ok {
+		return nil, nil, http.ErrNotSupported
+	}
+	return hj.Hijack()
 }
 
 // reset closes the client's connection with a TCP RST, after sending partial (if any).

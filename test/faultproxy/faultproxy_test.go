@@ -561,3 +561,49 @@ func TestMidBodyReset(t *testing.T) {
 		t.Errorf("stats: %s", s)
 	}
 }
+
+func TestMinTokenAge(t *testing.T) {
+	c := newCloud(t)
+	p := start(t, c, Config{Default: Rates{TokenExpiry: 1}, MinTokenAge: 200 * time.Millisecond})
+	hc := client()
+	token, cat := login(t, hc, p)
+	for range 3 {
+		if resp, _, err := get(hc, cat["compute"]+"/servers", token); err != nil || resp.StatusCode != 200 {
+			t.Fatalf("a token younger than MinTokenAge expired: %v %v", resp, err)
+		}
+	}
+	time.Sleep(250 * time.Millisecond)
+	if resp, _, err := get(hc, cat["compute"]+"/servers", token); err != nil || resp.StatusCode != 401 {
+		t.Fatalf("an old token did not expire: %v %v", resp, err)
+	}
+	if s := p.Stats(); s.Total(KindTokenExpiry) != 1 {
+		t.Errorf("stats: %s", s)
+	}
+}
+
+func TestLog(t *testing.T) {
+	c := newCloud(t)
+	var (
+		mu    sync.Mutex
+		lines []string
+	)
+	p := start(t, c, Config{Services: map[string]Rates{"network": {ServerError: 1}}, ErrorCodes: []int{502}, AfterUpstream: 1, Seed: 1,
+		Log: func(l string) { mu.Lock(); lines = append(lines, l); mu.Unlock() }})
+	hc := client()
+	token, cat := login(t, hc, p)
+	_, _, _ = get(hc, cat["compute"]+"/servers", token)
+	_, _, _ = get(hc, cat["network"]+"/v2.0/ports", token)
+	mu.Lock()
+	defer mu.Unlock()
+	if len(lines) != 3 {
+		t.Fatalf("%d lines: %q", len(lines), lines)
+	}
+	for i, want := range []string{"identity      POST   /v3/auth/tokens  -> 201", "compute       GET    /v2.1/servers  -> 200 in", "network       GET    /v2.0/ports  -> 502 in"} {
+		if !strings.Contains(lines[i], want) {
+			t.Errorf("line %d %q lacks %q", i, lines[i], want)
+		}
+	}
+	if !strings.HasSuffix(lines[2], "[502 after-upstream]") {
+		t.Errorf("fault not logged: %q", lines[2])
+	}
+}
