@@ -94,6 +94,10 @@ test-e2e: build control-plane-assets dev-cloud $(GINKGO) ## Tier 3: the operator
 	MANAGER_BIN=$(BIN_DIR)/manager \
 	$(GINKGO) -r --procs=1 --timeout=40m ./test/e2e
 
+.PHONY: bench
+bench: ## Benchmarks against the local control plane and the dev cloud (not part of make test); the table goes to test/bench/results/.
+	hack/bench.sh
+
 ##@ Local environment
 
 .PHONY: control-plane-assets
