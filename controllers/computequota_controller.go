@@ -78,7 +78,7 @@ func (r *ComputeQuotaReconciler) Reconcile(ctx context.Context, req ctrl.Request
 	cq.Status.ObservedGeneration = cq.Generation
 	if !equality.Semantic.DeepEqual(orig.Status, cq.Status) {
 		if perr := r.Status().Patch(ctx, cq, client.MergeFrom(orig)); perr != nil {
-			return ctrl.Result{}, perr
+			return ctrl.Result{}, client.IgnoreNotFound(perr) // gone while we worked
 		}
 	}
 	recordQuotaMetrics(cq)

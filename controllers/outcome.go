@@ -5,6 +5,7 @@ import (
 	"math/rand/v2"
 	"time"
 
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	ctrl "sigs.k8s.io/controller-runtime"
@@ -78,6 +79,9 @@ func classify(err error, readyMessage string, iv Intervals) outcome {
 	case openstack.Classify(err) == openstack.QuotaExceeded:
 		// Retried; a change to the project's ComputeQuota brings it back at once.
 		return outcome{reason: whv1.ReasonQuotaRefused, message: openstack.Message(err), progressing: true, requeueAfter: iv.Blocked}
+	case isKubernetesError(err):
+		// An update conflict or an API server hiccup: back off and try again.
+		return outcome{reason: whv1.ReasonTransientError, message: err.Error(), progressing: true, retry: true}
 	case openstack.IsRetryable(err):
 		o := outcome{reason: whv1.ReasonTransientError, message: openstack.Message(err), progressing: true, retry: true}
 		if after, ok := openstack.RetryAfter(err); ok {
@@ -87,6 +91,12 @@ func classify(err error, readyMessage string, iv Intervals) outcome {
 	default:
 		return outcome{reason: whv1.ReasonCloudRefused, message: openstack.Message(err), requeueAfter: jitter(iv.Resync)}
 	}
+}
+
+// isKubernetesError reports whether err came from the Kubernetes API server.
+func isKubernetesError(err error) bool {
+	var status apierrors.APIStatus
+	return errors.As(err, &status)
 }
 
 // apply writes the outcome into conditions for the given generation.

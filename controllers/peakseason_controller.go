@@ -71,7 +71,7 @@ func (r *PeakSeasonReconciler) Reconcile(ctx context.Context, req ctrl.Request) 
 	ps.Status.ObservedGeneration = ps.Generation
 	if !equality.Semantic.DeepEqual(orig.Status, ps.Status) {
 		if perr := r.Status().Patch(ctx, ps, client.MergeFrom(orig)); perr != nil {
-			return ctrl.Result{}, perr
+			return ctrl.Result{}, client.IgnoreNotFound(perr) // gone while we worked
 		}
 	}
 	return o.result(err)

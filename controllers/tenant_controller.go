@@ -85,7 +85,7 @@ func (r *TenantReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctr
 	tenant.Status.ObservedGeneration = tenant.Generation
 	if !equality.Semantic.DeepEqual(orig.Status, tenant.Status) {
 		if perr := r.Status().Patch(ctx, tenant, client.MergeFrom(orig)); perr != nil {
-			return ctrl.Result{}, perr
+			return ctrl.Result{}, client.IgnoreNotFound(perr) // gone while we worked
 		}
 	}
 	return o.result(err)

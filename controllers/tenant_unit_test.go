@@ -2,12 +2,16 @@ package controllers
 
 import (
 	"errors"
+	"fmt"
 	"net/url"
 	"testing"
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/gophercloud/gophercloud/v2"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/utils/ptr"
 
 	whv1 "github.com/whitehall-cloud/whitehall-operator/api/v1alpha1"
@@ -90,6 +94,11 @@ func TestClassify(t *testing.T) {
 		{"a missing group", openstack.ErrNotFound, whv1.ReasonDependencyNotFound, true, false},
 		{"a reset connection backs off", &url.Error{Op: "Get", URL: "u", Err: errors.New("reset")}, whv1.ReasonTransientError, true, true},
 		{"deletion blocked", &blockedError{message: "m"}, whv1.ReasonDeletionBlocked, true, false},
+		{"a Kubernetes update conflict backs off", fmt.Errorf("removing finalizer: %w",
+			apierrors.NewConflict(schema.GroupResource{Group: "whitehall.cloud", Resource: "tenants"}, "sa", errors.New("the object has been modified"))),
+			whv1.ReasonTransientError, true, true},
+		{"a failed re-login backs off", gophercloud.ErrUnableToReauthenticate{ErrOriginal: errors.New("401"), ErrReauth: &url.Error{Op: "Post", URL: "u", Err: errors.New("EOF")}},
+			whv1.ReasonTransientError, true, true},
 		{"anything else is reported, not hammered", errors.New("boom"), whv1.ReasonCloudRefused, false, false},
 	}
 	for _, tc := range cases {

@@ -48,6 +48,11 @@ type TestEnvironmentReconciler struct {
 	BuildPoll time.Duration
 	// Concurrency is how many objects are reconciled at once.
 	Concurrency int
+	// UncertainCreateHold is how long an index whose create got no clear answer waits
+	// for Nova to list its server before it is booted again (default 30s).
+	UncertainCreateHold time.Duration
+
+	pending pendingCreates
 }
 
 // +kubebuilder:rbac:groups=whitehall.cloud,resources=testenvironments,verbs=get;list;watch;update;patch;delete
@@ -99,7 +104,7 @@ func (r *TestEnvironmentReconciler) Reconcile(ctx context.Context, req ctrl.Requ
 	env.Status.Selector = selectorFor(env)
 	if !equality.Semantic.DeepEqual(orig.Status, env.Status) {
 		if perr := r.Status().Patch(ctx, env, client.MergeFrom(orig)); perr != nil {
-			return ctrl.Result{}, perr
+			return ctrl.Result{}, client.IgnoreNotFound(perr) // gone while we worked
 		}
 	}
 	recordServerMetrics(env)

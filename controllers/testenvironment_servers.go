@@ -4,16 +4,19 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"regexp"
 	"slices"
 	"strconv"
 	"strings"
 	"sync"
+	"time"
 
 	"golang.org/x/sync/errgroup"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
@@ -56,6 +59,15 @@ func ownServers(ctx context.Context, cloud EnvironmentCloud, env *whv1.TestEnvir
 	}), nil
 }
 
+// serverIndexes returns the indexes the servers hold.
+func serverIndexes(env *whv1.TestEnvironment, servers []openstack.Server) map[int]bool {
+	out := map[int]bool{}
+	for _, s := range servers {
+		out[serverIndex(env, s.Name)] = true
+	}
+	return out
+}
+
 // plan is what one pass does to the servers.
 type plan struct {
 	create []int              // indexes to boot
@@ -66,7 +78,9 @@ type plan struct {
 // planServers decides: indexes at or above desired go (highest first), a server in
 // ERROR is deleted and its index booted again once it has gone, a second server with the
 // same index goes, and every missing index below desired is booted.
-func planServers(env *whv1.TestEnvironment, servers []openstack.Server, desired int) plan {
+//
+// held are indexes whose create may still be under way in Nova: they are not booted.
+func planServers(env *whv1.TestEnvironment, servers []openstack.Server, desired int, held map[int]bool) plan {
 	var p plan
 	byIndex := map[int]openstack.Server{}
 	for _, s := range servers {
@@ -84,7 +98,10 @@ func planServers(env *whv1.TestEnvironment, servers []openstack.Server, desired 
 			byIndex[i] = s
 		}
 	}
-	busy := map[int]bool{} // an index whose old server is still going
+	busy := maps.Clone(held) // an index whose old server is still going, or held
+	if busy == nil {
+		busy = map[int]bool{}
+	}
 	for _, s := range p.remove {
 		busy[serverIndex(env, s.Name)] = true
 	}
@@ -113,7 +130,8 @@ func (r *TestEnvironmentReconciler) scale(ctx context.Context, cloud Environment
 		return envStep{}, err
 	}
 	desired := int(env.Status.DesiredReplicas)
-	p := planServers(env, servers, desired)
+	held := r.pending.held(env.UID, serverIndexes(env, servers), r.Now())
+	p := planServers(env, servers, desired, held)
 
 	for _, s := range p.remove {
 		if err := cloud.DeleteServer(ctx, s.ID); err != nil {
@@ -136,7 +154,7 @@ func (r *TestEnvironmentReconciler) scale(ctx context.Context, cloud Environment
 		return envStep{}, quotaErr
 	}
 	ready := int(env.Status.ReadyReplicas)
-	if ready < desired || len(p.remove) > 0 || len(servers)-len(p.remove)+len(created) != desired {
+	if ready < desired || len(p.remove) > 0 || len(held) > 0 || len(servers)-len(p.remove)+len(created) != desired {
 		return envStep{busy: true, reason: whv1.ReasonServersBuilding,
 			message: fmt.Sprintf("%d of %d servers ACTIVE", ready, desired)}, nil
 	}
@@ -144,21 +162,31 @@ func (r *TestEnvironmentReconciler) scale(ctx context.Context, cloud Environment
 }
 
 // boot creates servers for the given indexes, at most MaxConcurrentCreates at a time. A
-// refusal for quota stops the burst and is returned apart from other errors.
+// failure stops further boots but never cancels one already sent: Nova would finish it
+// after the client gave up, and the next pass would boot the index again. A refusal for
+// quota is returned apart from other errors. An index whose create may have reached Nova
+// (no answer, or a 5xx) is held, so a server still being registered is not booted twice.
 func (r *TestEnvironmentReconciler) boot(ctx context.Context, cloud EnvironmentCloud, env *whv1.TestEnvironment, template openstack.ServerCreate, indexes []int) ([]openstack.Server, error, error) {
 	var (
 		mu       sync.Mutex
 		created  []openstack.Server
 		quotaErr error
 		errs     []error // other failures
+		stopped  bool
+		g        errgroup.Group
 	)
-	g, gctx := errgroup.WithContext(ctx)
-	g.SetLimit(r.MaxConcurrentCreates)
+	g.SetLimit(max(r.MaxConcurrentCreates, 1))
 	for _, i := range indexes {
 		g.Go(func() error {
+			mu.Lock()
+			stop := stopped || ctx.Err() != nil
+			mu.Unlock()
+			if stop {
+				return nil // the rest would most likely fail the same way
+			}
 			opts := template
 			opts.Name = fmt.Sprintf("%s-%d", env.Name, i)
-			s, err := cloud.CreateServer(gctx, opts)
+			s, err := cloud.CreateServer(context.WithoutCancel(ctx), opts)
 			mu.Lock()
 			defer mu.Unlock()
 			switch {
@@ -169,12 +197,74 @@ func (r *TestEnvironmentReconciler) boot(ctx context.Context, cloud EnvironmentC
 				quotaErr = err
 			default:
 				errs = append(errs, err)
+				if createMayHaveHappened(err) {
+					r.pending.hold(env.UID, i, r.Now().Add(r.uncertainHold()))
+				}
 			}
-			return err // stop booting: the rest would most likely fail the same way
+			stopped = true
+			return nil
 		})
 	}
-	_ = g.Wait() // every error is in quotaErr or errs
+	_ = g.Wait()
 	return created, quotaErr, errors.Join(errs...)
+}
+
+// createMayHaveHappened reports whether a failed create may still have made a server:
+// Nova refuses with 4xx before it creates anything; no answer or a 5xx proves nothing.
+func createMayHaveHappened(err error) bool {
+	code := openstack.StatusCode(err)
+	return code == 0 || code >= 500
+}
+
+func (r *TestEnvironmentReconciler) uncertainHold() time.Duration {
+	if r.UncertainCreateHold > 0 {
+		return r.UncertainCreateHold
+	}
+	return 30 * time.Second
+}
+
+// pendingCreates remembers, per environment, indexes whose create may have reached Nova
+// without an answer, until Nova lists the server or the hold ends.
+type pendingCreates struct {
+	mu    sync.Mutex
+	holds map[types.UID]map[int]time.Time
+}
+
+func (p *pendingCreates) hold(uid types.UID, index int, until time.Time) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.holds == nil {
+		p.holds = map[types.UID]map[int]time.Time{}
+	}
+	if p.holds[uid] == nil {
+		p.holds[uid] = map[int]time.Time{}
+	}
+	p.holds[uid][index] = until
+}
+
+// held returns the indexes still on hold at now, forgetting holds that ended and
+// indexes Nova now lists (present).
+func (p *pendingCreates) held(uid types.UID, present map[int]bool, now time.Time) map[int]bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	out := map[int]bool{}
+	for i, until := range p.holds[uid] {
+		if present[i] || !now.Before(until) {
+			delete(p.holds[uid], i)
+			continue
+		}
+		out[i] = true
+	}
+	if len(p.holds[uid]) == 0 {
+		delete(p.holds, uid)
+	}
+	return out
+}
+
+func (p *pendingCreates) forget(uid types.UID) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	delete(p.holds, uid)
 }
 
 // resolveTemplate turns the template's names into IDs (cached after the first time).
@@ -332,5 +422,6 @@ func (r *TestEnvironmentReconciler) reconcileDelete(ctx context.Context, env *wh
 	if err := r.Update(ctx, env); err != nil {
 		return false, err
 	}
+	r.pending.forget(env.UID)
 	return true, nil
 }

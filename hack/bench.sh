@@ -8,13 +8,17 @@
 # file $DEV_CLOUD_LOCK (default /tmp/devcloud.lock; empty: no lock), so it never runs
 # beside another user of the same cloud — do not wrap it in `flock` on that file yourself.
 #
-# Knobs (flags after `--` or environment; see `bin/bench -h`):
+# Knobs (as arguments, hack/bench.sh -n 20, or in the environment; see `bin/bench -h`):
 #   BENCH_N=20,200        departments to converge (BENCH_N=20 for a quick run)
-#   BENCH_PEAK_N          sizes that also run the peak switch (default: all of BENCH_N)
+#   BENCH_PEAK_N          sizes that also run the peak switch (default: the smallest;
+#                         BENCH_PEAK_N=20,200 adds ~2 min)
 #   BENCH_BURST=50        servers in the burst (0: skip)
 #   BENCH_RSS_OBJECTS=1000
 #   BENCH_PHASES=abcde    a converge, b steady state, c peak switch, d burst, e memory
 #   BENCH_CONCURRENCY=10  BENCH_RESYNC=20s  BENCH_NAMESPACES=10  BENCH_NO_PROXY=1
+#   BENCH_SKIP_UP=1       do not run hack/dev-cloud/up.sh: use the cloud that already answers
+#                         at .local/dev-cloud/clouds.yaml's address (e.g. one another
+#                         checkout brought up on the same ports)
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
@@ -31,11 +35,17 @@ assets=$(hack/control-plane-assets.sh)
 
 export KUBEBUILDER_ASSETS=$assets
 export OS_CLIENT_CONFIG_FILE=$root/.local/dev-cloud/clouds.yaml
-export MANAGER_BIN=$root/bin/manager
+# The harness restarts the operator several times: give it a copy of this build, so a
+# `make build` elsewhere during the run cannot swap the binary under it.
+mkdir -p .local/bench
+cp bin/manager .local/bench/manager
+export MANAGER_BIN=$root/.local/bench/manager
 export REPO_ROOT=$root
 
 # Bring the cloud up and run the harness under one hold of the lock.
-locked=(bash -c 'hack/dev-cloud/up.sh >&2 && exec bin/bench "$@"' bench "$@")
+up='hack/dev-cloud/up.sh >&2 && '
+[[ -z ${BENCH_SKIP_UP:-} ]] || up=''
+locked=(bash -c "${up}"'exec bin/bench "$@"' bench "$@")
 rc=0
 if [[ -n $lock ]]; then
   echo "bench: waiting for the dev cloud lock $lock" >&2

@@ -68,6 +68,12 @@ func Classify(err error) Class {
 	if err == nil {
 		return Terminal
 	}
+	// A token that expired and could not be renewed: the login's failure decides (a
+	// Keystone restart is retried; a password that stopped working is not).
+	var reauth gophercloud.ErrUnableToReauthenticate
+	if errors.As(err, &reauth) && reauth.ErrReauth != nil {
+		return Classify(reauth.ErrReauth)
+	}
 	if isQuotaRefusal(err) {
 		return QuotaExceeded
 	}
@@ -143,6 +149,10 @@ func parseRetryAfter(v string) (time.Duration, bool) {
 // gophercloud's errors quote whole response bodies; this keeps the status and the
 // cloud's own message.
 func Message(err error) string {
+	var reauth gophercloud.ErrUnableToReauthenticate
+	if errors.As(err, &reauth) && reauth.ErrReauth != nil {
+		return "token expired and logging in again failed: " + Message(reauth.ErrReauth)
+	}
 	var resp gophercloud.ErrUnexpectedResponseCode
 	if errors.As(err, &resp) {
 		msg := cloudMessage(resp.Body)

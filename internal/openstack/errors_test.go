@@ -39,6 +39,10 @@ func TestClassify(t *testing.T) {
 		{"a reset connection is temporary", &url.Error{Op: "Get", URL: "http://x", Err: errors.New("connection reset by peer")}, Retryable},
 		{"a deadline is temporary", fmt.Errorf("x: %w", context.DeadlineExceeded), Retryable},
 		{"a plain error is terminal", errors.New("boom"), Terminal},
+		{"a failed re-login is as temporary as its cause", gophercloud.ErrUnableToReauthenticate{
+			ErrOriginal: httpErr(401, "", nil), ErrReauth: httpErr(503, "", nil)}, Retryable},
+		{"a re-login refused with 401 is terminal", fmt.Errorf("listing: %w", gophercloud.ErrUnableToReauthenticate{
+			ErrOriginal: httpErr(401, "", nil), ErrReauth: httpErr(401, "", nil)}), Terminal},
 	}
 	for _, tc := range cases {
 		t.Run(tc.reason, func(t *testing.T) {
@@ -108,6 +112,11 @@ func TestMessage(t *testing.T) {
 		},
 		{"a body that is not JSON", httpErr(502, "<html>bad gateway</html>", nil), "POST /v2.1/servers: 502 Bad Gateway"},
 		{"not an HTTP error", errors.New("dial tcp: refused"), "dial tcp: refused"},
+		{
+			"a failed re-login says so, with Keystone's answer",
+			gophercloud.ErrUnableToReauthenticate{ErrOriginal: httpErr(401, "", nil), ErrReauth: httpErr(503, "", nil)},
+			"token expired and logging in again failed: POST /v2.1/servers: 503 Service Unavailable",
+		},
 	}
 	for _, tc := range cases {
 		if diff := cmp.Diff(tc.want, Message(tc.err)); diff != "" {

@@ -333,10 +333,11 @@ func (b *bench) deleteDepartments(ctx context.Context, res *convergeResult) erro
 	}
 	logf("operator: deleting the departments with kubectl")
 	start := time.Now()
-	timeout := fmt.Sprintf("--timeout=%s", max(5*time.Minute, time.Duration(res.n)*3*time.Second))
+	// kubectl's own --wait waits for one object after the other; ask it not to, and
+	// watch the lot disappear instead.
 	sel := "--selector=" + benchLabel + "=" + deptLabel
-	_, err1 := b.cl.kubectl(ctx, "delete", "computequotas", "--all-namespaces", sel, "--wait", timeout)
-	_, err2 := b.cl.kubectl(ctx, "delete", "tenants", "--all-namespaces", sel, "--wait", timeout)
+	_, err1 := b.cl.kubectl(ctx, "delete", "computequotas,tenants", "--all-namespaces", sel, "--wait=false")
+	err2 := b.waitGone(ctx, deptLabel, max(5*time.Minute, time.Duration(res.n)*3*time.Second))
 	res.op.deleteWall = time.Since(start)
 	if m1, err := b.mgr.scrape(); err == nil {
 		res.op.deleteCalls, _ = operatorCalls(m0, m1)
@@ -348,6 +349,39 @@ func (b *bench) deleteDepartments(ctx context.Context, res *convergeResult) erro
 	res.op.leftover = left
 	logf("operator: deleted in %s; %d projects left behind", res.op.deleteWall.Round(time.Millisecond), left)
 	return errors.Join(err1, err2, err3)
+}
+
+// waitGone waits until no Tenant or ComputeQuota with the label value is left.
+func (b *bench) waitGone(ctx context.Context, value string, timeout time.Duration) error {
+	sel := client.MatchingLabels{benchLabel: value}
+	deadline := time.Now().Add(timeout)
+	for {
+		var tl whv1.TenantList
+		if err := b.cl.k8s.List(ctx, &tl, sel); err != nil {
+			return err
+		}
+		var ql whv1.ComputeQuotaList
+		if err := b.cl.k8s.List(ctx, &ql, sel); err != nil {
+			return err
+		}
+		if len(tl.Items) == 0 && len(ql.Items) == 0 {
+			return nil
+		}
+		if time.Now().After(deadline) {
+			reasons := map[string]int{}
+			for _, t := range tl.Items {
+				if c := meta.FindStatusCondition(t.Status.Conditions, whv1.ConditionReady); c != nil {
+					reasons[c.Reason]++
+				}
+			}
+			return fmt.Errorf("after %s: %d Tenants and %d ComputeQuotas still there (Tenant reasons %v)", timeout, len(tl.Items), len(ql.Items), reasons)
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(250 * time.Millisecond):
+		}
+	}
 }
 
 // farSeason moves the PeakSeason's window to 2099, if it is not there already.

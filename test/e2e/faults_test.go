@@ -301,9 +301,6 @@ func knownIssue(what, detail string) {
 // knownOperatorIssues are condition messages the operator shows in this workload that
 // are wrong, reported to its maintainers; they are tolerated unless FAULTS_STRICT is set:
 var knownOperatorIssues = []string{
-	// A TestEnvironment created with its Tenant reports InvalidConfiguration while the
-	// Tenant's spec.network is still being created (status.network not set yet).
-	"no network for the servers",
 	// A Kubernetes update conflict (removing the Tenant finalizer) is classified as
 	// CloudRefused and retried only at the resync period.
 	"the object has been modified",
@@ -428,8 +425,9 @@ func (w *faultsWatcher) listServers(ctx context.Context, projectID string) {
 		}
 	}
 	for name, ids := range names {
-		if len(ids) > 1 {
-			w.dups = append(w.dups, fmt.Sprintf("%s: %v", name, ids))
+		slices.Sort(ids)
+		if dup := fmt.Sprintf("%s: %v", name, ids); len(ids) > 1 && !slices.Contains(w.dups, dup) {
+			w.dups = append(w.dups, dup)
 		}
 	}
 }

@@ -30,6 +30,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log"
 	"maps"
 	"math"
 	"math/rand/v2"
@@ -299,7 +300,6 @@ type Proxy struct {
 	enabled   bool
 	rng       *rand.Rand
 	listeners map[string]*listener // by upstream origin
-	byProxy   map[string]string    // proxy origin → upstream origin
 	expired   map[string]bool      // tokens declared expired
 	firstSeen map[string]time.Time // when each token was first used
 	stats     Stats
@@ -347,7 +347,6 @@ func Start(authURL string, cfg Config) (*Proxy, error) {
 		enabled:   true,
 		rng:       rand.New(rand.NewPCG(seed, seed^0x9e3779b97f4a7c15)),
 		listeners: map[string]*listener{},
-		byProxy:   map[string]string{},
 		expired:   map[string]bool{},
 		firstSeen: map[string]time.Time{},
 		stats:     Stats{Requests: map[string]int{}, Injected: map[string]map[Kind]int{}},
@@ -430,7 +429,12 @@ func (p *Proxy) Stats() Stats {
 	return out
 }
 
-// Close stops every listener and waits for their handlers to return.
+// quiet drops net/http's own log lines (clients going away, resets): Stats and
+// Config.Log tell what happened.
+var quiet = log.New(io.Discard, "", 0)
+
+// Close stops every listener: requests under way get a second to finish, then their
+// connections are closed.
 func (p *Proxy) Close() error {
 	p.mu.Lock()
 	if p.closed {
@@ -489,11 +493,10 @@ func (p *Proxy) listenerFor(origin, prefix, service string) (*listener, error) {
 			Transport:      p.transport,
 			ModifyResponse: l.modifyResponse,
 			ErrorHandler:   l.upstreamError,
-			ErrorLog:       nil,
+			ErrorLog:       quiet,
 		}
-		l.srv = &http.Server{Handler: l, ReadHeaderTimeout: 30 * time.Second}
+		l.srv = &http.Server{Handler: l, ReadHeaderTimeout: 30 * time.Second, ErrorLog: quiet}
 		p.listeners[origin] = l
-		p.byProxy[l.origin] = origin
 		p.wg.Add(1)
 		go func() {
 			defer p.wg.Done()

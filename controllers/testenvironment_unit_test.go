@@ -1,0 +1,154 @@
+package controllers
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/url"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/gophercloud/gophercloud/v2"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	whv1 "github.com/whitehall-cloud/whitehall-operator/api/v1alpha1"
+	"github.com/whitehall-cloud/whitehall-operator/internal/openstack"
+	"github.com/whitehall-cloud/whitehall-operator/internal/openstack/fake"
+)
+
+// lossyCloud is the fake cloud whose answer to chosen creates is lost after the server
+// was made (a reset after Nova accepted the request), and which records whether any
+// create reached it with a cancelled context.
+type lossyCloud struct {
+	*fake.Cloud
+	mu        sync.Mutex
+	lose      map[string]bool // server names whose answer is lost
+	refuse    map[string]error
+	cancelled int
+	// When set, each create announces itself on arrived, waits for its own gate to
+	// close, and announces its end on finished.
+	arrived, finished chan string
+	gates             map[string]chan struct{}
+}
+
+func (c *lossyCloud) CreateServer(ctx context.Context, o openstack.ServerCreate) (*openstack.Server, error) {
+	if c.gates != nil {
+		c.arrived <- o.Name
+		<-c.gates[o.Name]
+		defer func() { c.finished <- o.Name }()
+	}
+	c.mu.Lock()
+	lose, refuse := c.lose[o.Name], c.refuse[o.Name]
+	if ctx.Err() != nil {
+		c.cancelled++
+	}
+	c.mu.Unlock()
+	if refuse != nil {
+		return nil, refuse
+	}
+	s, err := c.Cloud.CreateServer(ctx, o)
+	if lose {
+		return nil, &url.Error{Op: "Post", URL: "http://nova/v2.1/servers", Err: errors.New("connection reset by peer")}
+	}
+	return s, err
+}
+
+func TestBootHoldsAnIndexWhoseAnswerWasLost(t *testing.T) {
+	ctx := context.Background()
+	cloud := &lossyCloud{Cloud: fake.New(), lose: map[string]bool{"burst-1": true}}
+	now := time.Date(2027, 1, 10, 9, 0, 0, 0, time.UTC)
+	r := &TestEnvironmentReconciler{MaxConcurrentCreates: 1, Now: func() time.Time { return now }}
+	env := &whv1.TestEnvironment{ObjectMeta: metav1.ObjectMeta{Namespace: "hmrc", Name: "burst", UID: "uid-1"}}
+	template := openstack.ServerCreate{Metadata: map[string]string{environmentUIDKey: "uid-1"}}
+
+	created, quotaErr, err := r.boot(ctx, cloud, env, template, []int{0, 1, 2})
+	if quotaErr != nil || err == nil {
+		t.Fatalf("boot() = quota %v, err %v; want the lost answer as an error", quotaErr, err)
+	}
+	if len(created) != 1 || created[0].Name != "burst-0" {
+		t.Fatalf("created %v, want burst-0 only: boots stop after a failure", created)
+	}
+	if n := cloud.Calls("CreateServer"); n != 2 {
+		t.Errorf("CreateServer called %d times, want 2 (burst-2 not started after the failure)", n)
+	}
+
+	// Nova does not list burst-1 yet (still registering): the next pass must not boot it.
+	listed := []openstack.Server{created[0]}
+	held := r.pending.held(env.UID, serverIndexes(env, listed), now)
+	p := planServers(env, listed, 3, held)
+	if fmt.Sprint(p.create) != "[2]" {
+		t.Errorf("plan creates %v while burst-1's create is uncertain, want [2]", p.create)
+	}
+	// Once Nova lists it, the hold is gone and nothing is booted twice.
+	listed, err = ownServers(ctx, cloud, env)
+	if err != nil {
+		t.Fatal(err)
+	}
+	held = r.pending.held(env.UID, serverIndexes(env, listed), now)
+	if len(held) != 0 {
+		t.Errorf("held %v after Nova listed the server", held)
+	}
+	if p := planServers(env, listed, 3, held); fmt.Sprint(p.create) != "[2]" || len(p.remove) != 0 {
+		t.Errorf("plan %+v, want only burst-2 created", p)
+	}
+}
+
+func TestBootHoldEndsWhenNovaNeverListsTheServer(t *testing.T) {
+	now := time.Date(2027, 1, 10, 9, 0, 0, 0, time.UTC)
+	r := &TestEnvironmentReconciler{MaxConcurrentCreates: 2, Now: func() time.Time { return now }, UncertainCreateHold: 10 * time.Second}
+	env := &whv1.TestEnvironment{ObjectMeta: metav1.ObjectMeta{Name: "burst", UID: "uid-2"}}
+	unavailable := gophercloud.ErrUnexpectedResponseCode{Method: "POST", URL: "http://nova/v2.1/servers", Actual: 503}
+	cloud := &lossyCloud{Cloud: fake.New(), refuse: map[string]error{"burst-0": unavailable}}
+	if _, _, err := r.boot(context.Background(), cloud, env, openstack.ServerCreate{}, []int{0}); err == nil {
+		t.Fatal("boot() succeeded, want the 503")
+	}
+	if held := r.pending.held(env.UID, nil, now.Add(9*time.Second)); !held[0] {
+		t.Errorf("index 0 not held 9s after a 503 on its create")
+	}
+	if held := r.pending.held(env.UID, nil, now.Add(10*time.Second)); len(held) != 0 {
+		t.Errorf("still held after the hold ended: %v", held)
+	}
+
+	// A clear refusal (4xx) proves nothing was made: nothing is held.
+	cloud.refuse["burst-0"] = gophercloud.ErrUnexpectedResponseCode{Method: "POST", URL: "http://nova/v2.1/servers", Actual: 400}
+	if _, _, err := r.boot(context.Background(), cloud, env, openstack.ServerCreate{}, []int{0}); err == nil {
+		t.Fatal("boot() succeeded, want the 400")
+	}
+	if held := r.pending.held(env.UID, nil, now); len(held) != 0 {
+		t.Errorf("held %v after a 400", held)
+	}
+}
+
+func TestBootNeverCancelsCreatesAlreadySent(t *testing.T) {
+	refused := gophercloud.ErrUnexpectedResponseCode{Method: "POST", URL: "http://nova/v2.1/servers", Actual: 400}
+	names := []string{"burst-0", "burst-1", "burst-2"}
+	cloud := &lossyCloud{Cloud: fake.New(), refuse: map[string]error{"burst-0": refused},
+		arrived: make(chan string, 3), finished: make(chan string, 3), gates: map[string]chan struct{}{}}
+	for _, n := range names {
+		cloud.gates[n] = make(chan struct{})
+	}
+	r := &TestEnvironmentReconciler{MaxConcurrentCreates: 3, Now: time.Now}
+	env := &whv1.TestEnvironment{ObjectMeta: metav1.ObjectMeta{Name: "burst", UID: "uid-3"}}
+	done := make(chan struct{})
+	var created []openstack.Server
+	go func() {
+		defer close(done)
+		created, _, _ = r.boot(context.Background(), cloud, env, openstack.ServerCreate{}, []int{0, 1, 2})
+	}()
+	// All three are sent; burst-0 is refused first, the other two answer after that.
+	for range names {
+		<-cloud.arrived
+	}
+	close(cloud.gates["burst-0"])
+	<-cloud.finished
+	close(cloud.gates["burst-1"])
+	close(cloud.gates["burst-2"])
+	<-done
+	if cloud.cancelled != 0 {
+		t.Errorf("%d creates reached the cloud with a cancelled context", cloud.cancelled)
+	}
+	if len(created) != 2 {
+		t.Errorf("created %d servers, want the 2 already sent when burst-0 failed", len(created))
+	}
+}
