@@ -21,8 +21,9 @@ import (
 
 // quotaChange is one limit written to OpenStack.
 type quotaChange struct {
-	key      string // <service>.<field>
-	from, to int64
+	key         string // <service>.<field>
+	from, to    int64
+	fromUnknown bool // written without knowing the previous limit
 }
 
 // applyQuota makes each service's quota match effective and returns the usage of the
@@ -67,14 +68,18 @@ func applyQuota(ctx context.Context, cloud QuotaCloud, projectID string, effecti
 }
 
 // applyServiceQuota brings one service's quota to desired: written from known when the
-// wanted limits moved, else read and repaired.
+// wanted limits moved, else read and repaired. With nothing known (a new ComputeQuota,
+// or one that never got Ready), every managed limit is written without a read: the
+// answer makes the limits known, and usage is left unknown until the next full read at
+// the resync period — usage changes without any event, so it is a periodic observation
+// anyway. This keeps Nova's costly usage count off the path to a department's first Ready.
 func applyServiceQuota(ctx context.Context, cloud QuotaCloud, service openstack.QuotaService, projectID string, desired, known, knownUsage map[string]int64, fresh bool) (season.Quota, []quotaChange, error) {
 	reading := openstack.QuotaReading{Limits: known, InUse: knownUsage}
 	covered, differs := compareKnown(known, desired)
 	if fresh && covered && !differs {
 		return prefixed(service, knownUsage), nil, nil
 	}
-	if !covered || !differs {
+	if len(known) > 0 && !differs {
 		var err error
 		if reading, err = cloud.GetQuota(ctx, service, projectID); err != nil {
 			return nil, nil, err
@@ -85,9 +90,10 @@ func applyServiceQuota(ctx context.Context, cloud QuotaCloud, service openstack.
 	var changes []quotaChange
 	for field, want := range desired {
 		key := string(service) + "." + field
-		if have, ok := reading.Limits[field]; !ok || have != want {
+		have, ok := reading.Limits[field]
+		if !ok || have != want {
 			diff[field] = want
-			changes = append(changes, quotaChange{key: key, from: have, to: want})
+			changes = append(changes, quotaChange{key: key, from: have, to: want, fromUnknown: !ok})
 		}
 		if used, ok := reading.InUse[field]; ok {
 			usage[key] = used
@@ -127,6 +133,10 @@ func prefixed(service openstack.QuotaService, fields map[string]int64) season.Qu
 func joinChanges(changes []quotaChange) string {
 	parts := make([]string, 0, len(changes))
 	for _, c := range changes {
+		if c.fromUnknown {
+			parts = append(parts, fmt.Sprintf("%s %s", c.key, limitString(c.to)))
+			continue
+		}
 		parts = append(parts, fmt.Sprintf("%s %s→%s", c.key, limitString(c.from), limitString(c.to)))
 	}
 	return strings.Join(parts, ", ")
@@ -162,12 +172,17 @@ func (r *ComputeQuotaReconciler) announceSeasons(ctx context.Context, cq *whv1.C
 
 // checkUsage sets BelowUsage: a limit below what the project already uses is applied
 // anyway — quota never deletes anything — and flagged so the department sees why new
-// resources fail.
+// resources fail. Before the first full read the usage of some limits is not known: the
+// condition is Unknown then, unless a known one is already below.
 func (r *ComputeQuotaReconciler) checkUsage(ctx context.Context, cq *whv1.ComputeQuota, effective, usage season.Quota) {
-	var below []string
+	var below, unread []string
 	for _, key := range sortedKeys(effective) {
-		limit, used := effective[key], usage[key]
-		if limit != -1 && used > limit {
+		limit := effective[key]
+		used, ok := usage[key]
+		switch {
+		case !ok:
+			unread = append(unread, key)
+		case limit != -1 && used > limit:
 			below = append(below, fmt.Sprintf("%s limit %d < %d in use", key, limit, used))
 		}
 	}
@@ -175,12 +190,17 @@ func (r *ComputeQuotaReconciler) checkUsage(ctx context.Context, cq *whv1.Comput
 		Type: whv1.ConditionBelowUsage, Status: metav1.ConditionFalse, Reason: whv1.ReasonWithinUsage,
 		Message: "every limit is at or above usage", ObservedGeneration: cq.Generation,
 	}
-	if len(below) > 0 {
+	switch {
+	case len(below) > 0:
 		cond.Status, cond.Reason = metav1.ConditionTrue, whv1.ReasonLimitBelowUsage
 		cond.Message = strings.Join(below, "; ") + ": new resources of these kinds will be refused"
 		if !meta.IsStatusConditionTrue(cq.Status.Conditions, whv1.ConditionBelowUsage) {
 			notify(ctx, r.Recorder, cq, corev1.EventTypeWarning, whv1.ReasonLimitBelowUsage, "SetQuota", "%s", cond.Message)
 		}
+	case len(unread) > 0:
+		cond.Status, cond.Reason = metav1.ConditionUnknown, whv1.ReasonUsageNotRead
+		cond.Message = fmt.Sprintf("usage of %s not read yet: the limits were written without a read; usage is read at the next resync",
+			strings.Join(unread, ", "))
 	}
 	meta.SetStatusCondition(&cq.Status.Conditions, cond)
 }

@@ -13,6 +13,9 @@ const (
 	ReasonLimitBelowUsage = "LimitBelowUsage"
 	// ReasonWithinUsage: every limit is at or above usage.
 	ReasonWithinUsage = "WithinUsage"
+	// ReasonUsageNotRead: the limits were written on first sight, without a read; usage
+	// is read at the next resync.
+	ReasonUsageNotRead = "UsageNotRead"
 	// ReasonTenantNotReady: the Tenant named by tenantRef does not exist or has no project yet.
 	ReasonTenantNotReady = "TenantNotReady"
 	// ReasonSeasonNotFound: a peak names a PeakSeason that does not exist or is invalid.

@@ -103,17 +103,27 @@ var _ = Describe("ComputeQuota and PeakSeason controllers", func() {
 	It("writes the baseline, only the fields it manages, and nothing for a service it does not manage", func() {
 		cloud.SetLimitDirectly(projectID, openstack.ComputeQuota, "ramMiB", 77)
 		cq := newQuota("baseline")
-		Eventually(cqReason(cq, whv1.ConditionReady)).Should(Equal(whv1.ReasonReady))
+		var first *whv1.ComputeQuota // the status the first Ready came with
+		Eventually(func() string {
+			first = getCQ(cq)
+			return reason(func() []metav1.Condition { return first.Status.Conditions }, whv1.ConditionReady)()
+		}).Should(Equal(whv1.ReasonReady))
+		By("writing first, without a read: usage is not known yet")
+		Expect(first.Status.Usage.Compute).To(BeNil())
+		Expect(reason(func() []metav1.Condition { return first.Status.Conditions }, whv1.ConditionBelowUsage)()).To(Equal(whv1.ReasonUsageNotRead))
 		Expect(cloud.Quota(projectID, openstack.ComputeQuota)).To(And(
 			HaveKeyWithValue("cores", int64(20)), HaveKeyWithValue("instances", int64(5)),
 			HaveKeyWithValue("ramMiB", int64(77)), HaveKeyWithValue("serverGroups", int64(10))))
 		Expect(cloud.Quota(projectID, openstack.NetworkQuota)).To(HaveKeyWithValue("ports", int64(50)))
 		Expect(cloud.Calls("GetQuota.blockStorage/"+projectID)).To(BeZero(), "no block storage field is managed: Cinder is not even read")
 
+		By("reading usage at the resync")
+		Eventually(cqReason(cq, whv1.ConditionBelowUsage)).Should(Equal(whv1.ReasonWithinUsage))
 		got := getCQ(cq)
 		Expect(got.Status.ProjectID).To(Equal(projectID))
 		Expect(got.Status.Effective.Compute).To(Equal(&whv1.ComputeLimits{Cores: ptr.To[int64](20), Instances: ptr.To[int64](5)}))
 		Expect(got.Status.Usage.Compute).To(Equal(&whv1.ComputeLimits{Cores: ptr.To[int64](0), Instances: ptr.To[int64](0)}))
+		Expect(cloud.Calls("GetQuota.compute/"+projectID)).To(BeNumerically(">=", 1))
 		Expect(got.Status.LastAppliedTime).NotTo(BeNil())
 		Expect(got.Status.ActiveSeasons).To(BeEmpty())
 	})
