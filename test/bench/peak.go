@@ -22,6 +22,10 @@ type peakResult struct {
 	early       int
 	missing     int
 	passTime    time.Duration // one sequential read of every project
+	// From the recording proxy: boundary → Nova answered the operator's write of the
+	// peak (the quota is in OpenStack from that instant), for the last and the median.
+	ackLast, ackMedian time.Duration
+	acks               int
 	lagMean     float64
 	lagMax      float64
 	lagCount    float64
@@ -150,7 +154,18 @@ func (b *bench) peakSwitch(ctx context.Context, n int) error {
 	res.quotaWrites = m1.sum("whitehall_quota_writes_total", nil) - m0.sum("whitehall_quota_writes_total", nil)
 	res.calls, res.byService = operatorCalls(m0, m1)
 	if b.rec != nil {
-		b.rep.addBreakdown(fmt.Sprintf("c: peak switch — operator, %d quotas", n), b.rec.since(switchMark, "operator"), n)
+		events := b.rec.since(switchMark, "operator")
+		b.rep.addBreakdown(fmt.Sprintf("c: peak switch — operator, %d quotas", n), events, n)
+		var acks []time.Duration
+		for _, e := range events {
+			if e.Service == "compute" && e.Method == "PUT" && e.Code == 200 {
+				acks = append(acks, e.Start.Add(e.Latency).Sub(boundary))
+			}
+		}
+		if len(acks) > 0 {
+			slices.Sort(acks)
+			res.acks, res.ackLast, res.ackMedian = len(acks), acks[len(acks)-1], median(acks)
+		}
 	}
 	logf("peak switch: %d/%d projects at the peak, the last %s after the boundary", len(seen), n, res.allVisible.Round(time.Millisecond))
 	if res.missing > 0 {
