@@ -65,19 +65,24 @@ type Factory struct {
 
 	mu     sync.Mutex
 	clouds map[cloudKey]*cacheEntry
+	// seen is the content each Secret had when last read, so a login made with it is
+	// found again once the Secret is gone (CloudForCleanup).
+	seen map[CredentialsRef][32]byte
 }
 
-// cloudKey is a cached login: credentials, and the project it is scoped to ("" for the
-// credentials' own scope).
+// cloudKey is a cached login: the credentials' content (clouds.yaml and CA), the cloud
+// named in it, and the project it is scoped to ("" for the credentials' own scope).
+// Secrets with the same content — a platform team's one clouds.yaml copied into every
+// department's namespace — share one login, one token and one set of lookups.
 type cloudKey struct {
-	ref     CredentialsRef
-	project string
+	digest    [32]byte
+	cloudName string
+	project   string
 }
 
 type cacheEntry struct {
-	once   sync.Mutex // serialises the login for one key
-	digest [32]byte
-	cloud  *Cloud
+	once  sync.Mutex // serialises the login for one key
+	cloud *Cloud
 }
 
 // NewFactory returns a Factory reading Secrets with reader. Requests go through an
@@ -91,6 +96,7 @@ func NewFactory(reader client.Reader, timeout time.Duration, limit RateLimit) *F
 		rateLimit: limit,
 		limiters:  map[string]*limitedTransport{},
 		clouds:    map[cloudKey]*cacheEntry{},
+		seen:      map[CredentialsRef][32]byte{},
 	}
 }
 
@@ -109,25 +115,54 @@ func (f *Factory) limiterFor(authURL string, base http.RoundTripper) http.RoundT
 	return l
 }
 
-// Cloud returns the authenticated cloud for ref, logging in only when the Secret's
-// content changed since the last call or no login was made yet.
+// Cloud returns the authenticated cloud for ref, logging in only when no login was made
+// yet with the Secret's current content.
 func (f *Factory) Cloud(ctx context.Context, ref CredentialsRef) (*Cloud, error) {
+	cloud, _, err := f.cloud(ctx, ref)
+	return cloud, err
+}
+
+func (f *Factory) cloud(ctx context.Context, ref CredentialsRef) (*Cloud, cloudKey, error) {
 	var secret corev1.Secret
 	if err := f.reader.Get(ctx, types.NamespacedName{Namespace: ref.Namespace, Name: ref.SecretName}, &secret); err != nil {
 		if client.IgnoreNotFound(err) == nil {
-			return nil, &missingSecretError{namespace: ref.Namespace, name: ref.SecretName}
+			return nil, cloudKey{}, &missingSecretError{namespace: ref.Namespace, name: ref.SecretName}
 		}
-		return nil, err
+		return nil, cloudKey{}, err
 	}
 	cloudsYAML, ok := secret.Data[CloudsYAMLKey]
 	if !ok {
-		return nil, fmt.Errorf("%w: Secret %s/%s has no key %q", ErrCredentials, ref.Namespace, ref.SecretName, CloudsYAMLKey)
+		return nil, cloudKey{}, fmt.Errorf("%w: Secret %s/%s has no key %q", ErrCredentials, ref.Namespace, ref.SecretName, CloudsYAMLKey)
 	}
 	caCert := secret.Data[CACertKey]
-	digest := sha256.Sum256(append(append(bytes.Clone(cloudsYAML), 0), caCert...))
-	return f.cached(cloudKey{ref: ref}, digest, func() (*Cloud, error) {
+	key := cloudKey{digest: sha256.Sum256(append(append(bytes.Clone(cloudsYAML), 0), caCert...)), cloudName: ref.CloudName}
+	f.remember(ref, key.digest)
+	cloud, err := f.cached(key, func() (*Cloud, error) {
 		return f.connect(ctx, ref, cloudsYAML, caCert)
 	})
+	return cloud, key, err
+}
+
+// remember records the content ref has now; logins made with content no Secret has any
+// more are dropped.
+func (f *Factory) remember(ref CredentialsRef, digest [32]byte) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	old, ok := f.seen[ref]
+	f.seen[ref] = digest
+	if !ok || old == digest {
+		return
+	}
+	for _, d := range f.seen {
+		if d == old {
+			return // another Secret still has that content
+		}
+	}
+	for key := range f.clouds {
+		if key.digest == old {
+			delete(f.clouds, key)
+		}
+	}
 }
 
 // ProjectCloud returns the cloud for ref scoped to projectID: Nova creates servers in the
@@ -136,14 +171,12 @@ func (f *Factory) Cloud(ctx context.Context, ref CredentialsRef) (*Cloud, error)
 // principals it does not list alone). Needs password credentials, which can be
 // re-scoped; application credentials cannot.
 func (f *Factory) ProjectCloud(ctx context.Context, ref CredentialsRef, projectID string) (*Cloud, error) {
-	admin, err := f.Cloud(ctx, ref)
+	admin, key, err := f.cloud(ctx, ref)
 	if err != nil {
 		return nil, err
 	}
-	f.mu.Lock()
-	digest := f.clouds[cloudKey{ref: ref}].digest
-	f.mu.Unlock()
-	return f.cached(cloudKey{ref: ref, project: projectID}, digest, func() (*Cloud, error) {
+	key.project = projectID
+	return f.cached(key, func() (*Cloud, error) {
 		scope := &gophercloud.AuthScope{ProjectID: projectID}
 		cloud, err := admin.login.cloud(ctx, scope)
 		if !errors.Is(err, ErrCredentials) {
@@ -156,16 +189,9 @@ func (f *Factory) ProjectCloud(ctx context.Context, ref CredentialsRef, projectI
 	})
 }
 
-// cached returns the login cached under key for this Secret content, or makes it.
-func (f *Factory) cached(key cloudKey, digest [32]byte, connect func() (*Cloud, error)) (*Cloud, error) {
-	f.mu.Lock()
-	entry, ok := f.clouds[key]
-	if !ok || entry.digest != digest {
-		entry = &cacheEntry{digest: digest}
-		f.clouds[key] = entry
-	}
-	f.mu.Unlock()
-
+// cached returns the login cached under key, or makes it.
+func (f *Factory) cached(key cloudKey, connect func() (*Cloud, error)) (*Cloud, error) {
+	entry := f.entry(key, true)
 	entry.once.Lock()
 	defer entry.once.Unlock()
 	if entry.cloud != nil {
@@ -179,6 +205,18 @@ func (f *Factory) cached(key cloudKey, digest [32]byte, connect func() (*Cloud, 
 	return cloud, nil
 }
 
+// entry returns the cache entry of key, made when create is set (else nil if none).
+func (f *Factory) entry(key cloudKey, create bool) *cacheEntry {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	entry, ok := f.clouds[key]
+	if !ok && create {
+		entry = &cacheEntry{}
+		f.clouds[key] = entry
+	}
+	return entry
+}
+
 // CloudForCleanup is Cloud for deleting what the operator created. When the Secret is
 // already gone — deleting a namespace deletes the Secret and the objects that use it at
 // once — it falls back to the last login made with it, so the cleanup can finish.
@@ -189,8 +227,12 @@ func (f *Factory) CloudForCleanup(ctx context.Context, ref CredentialsRef) (*Clo
 		return cloud, err
 	}
 	f.mu.Lock()
-	entry := f.clouds[cloudKey{ref: ref}]
+	digest, seen := f.seen[ref]
 	f.mu.Unlock()
+	if !seen {
+		return nil, err
+	}
+	entry := f.entry(cloudKey{digest: digest, cloudName: ref.CloudName}, false)
 	if entry == nil {
 		return nil, err
 	}

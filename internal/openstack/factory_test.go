@@ -141,6 +141,40 @@ func TestFactoryCachesOneLoginPerSecretContent(t *testing.T) {
 	}
 }
 
+func TestFactorySharesOneLoginBetweenSecretsWithTheSameContent(t *testing.T) {
+	srv, logins := keystone(t, http.StatusCreated)
+	content := cloudsYAML(srv.URL + "/v3")
+	hmrc := secret(map[string]string{CloudsYAMLKey: content})
+	dwp := secret(map[string]string{CloudsYAMLKey: content})
+	dwp.Namespace = "dwp"
+	c := fakeclient.NewClientBuilder().WithObjects(hmrc, dwp).Build()
+	f := NewFactory(c, 5*time.Second, RateLimit{})
+	ctx := context.Background()
+	a, err := f.Cloud(ctx, CredentialsRef{Namespace: "hmrc", SecretName: "creds", CloudName: "dev"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := f.Cloud(ctx, CredentialsRef{Namespace: "dwp", SecretName: "creds", CloudName: "dev"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if a != b || logins.Load() != 1 {
+		t.Fatalf("two Secrets with one content: %d logins, same client %v; want 1 login, one client", logins.Load(), a == b)
+	}
+
+	// Once dwp's Secret is rotated, hmrc keeps the shared login and dwp gets its own.
+	dwp.Data[CloudsYAMLKey] = []byte(strings.Replace(content, password, "rotated", 1))
+	if err := c.Update(ctx, dwp); err != nil {
+		t.Fatal(err)
+	}
+	if b, err = f.Cloud(ctx, CredentialsRef{Namespace: "dwp", SecretName: "creds", CloudName: "dev"}); err != nil || b == a {
+		t.Fatalf("after rotating dwp's Secret: %v, same client %v", err, b == a)
+	}
+	if again, _ := f.Cloud(ctx, CredentialsRef{Namespace: "hmrc", SecretName: "creds", CloudName: "dev"}); again != a || logins.Load() != 2 {
+		t.Fatalf("hmrc lost its login (same client %v, %d logins; want 2)", again == a, logins.Load())
+	}
+}
+
 func TestFactoryRefusedLoginIsACredentialsError(t *testing.T) {
 	srv, _ := keystone(t, http.StatusUnauthorized)
 	f := NewFactory(fakeclient.NewClientBuilder().WithObjects(secret(map[string]string{CloudsYAMLKey: cloudsYAML(srv.URL + "/v3")})).Build(), 5*time.Second, RateLimit{})

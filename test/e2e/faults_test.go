@@ -207,11 +207,8 @@ spec:
 		// Over the whole run, not only at the end: a lost answer to a boot must not make
 		// the operator boot the index again (and delete the extra later).
 		ids, dups := watcher.servers()
-		if len(dups) > 0 || len(ids) != envReplicas {
-			knownIssue("duplicate boots", fmt.Sprintf(
-				"Nova held %d distinct servers for %d names over the run; names held by two servers at once: %v; all: %v",
-				len(ids), envReplicas, dups, ids))
-		}
+		Expect(dups).To(BeEmpty(), "names held by two servers at once over the run")
+		Expect(ids).To(HaveLen(envReplicas), "Nova held %d distinct servers for %d names over the run: %v", len(ids), envReplicas, ids)
 	})
 
 	It("showed the transient errors in the conditions while they lasted, and no reason a fault cannot cause", func() {
@@ -258,57 +255,19 @@ spec:
 
 // unexpectedReasons returns the Ready reasons seen that a transient fault must not
 // produce — a fault must never look like a bad spec or bad credentials — with samples.
-// Reasons the operator shows for other causes that this workload hits (see
-// knownOperatorIssues) are reported and let through.
 func unexpectedReasons(w *faultsWatcher) []string {
 	allowed := []string{whv1.ReasonReady, whv1.ReasonReconciling, whv1.ReasonTransientError, whv1.ReasonServersBuilding,
 		whv1.ReasonTenantNotReady, whv1.ReasonDeleting, whv1.ReasonDeletionBlocked}
-	var unexpected, known []string
+	var unexpected []string
 	for reason, samples := range w.reasons() {
 		if slices.Contains(allowed, reason) {
 			continue
 		}
 		for _, sample := range samples {
-			entry := reason + ": " + sample
-			if slices.ContainsFunc(knownOperatorIssues, func(k string) bool { return strings.Contains(sample, k) }) {
-				known = append(known, entry)
-			} else {
-				unexpected = append(unexpected, entry)
-			}
+			unexpected = append(unexpected, reason+": "+sample)
 		}
 	}
-	if len(unexpected) > 0 {
-		AddReportEntry("UNEXPECTED Ready reasons under faults", strings.Join(unexpected, "\n"))
-	}
-	if len(known) > 0 {
-		knownIssue("Ready reasons", strings.Join(known, "\n"))
-	}
 	return unexpected
-}
-
-// faultsStrict makes the known operator issues fail the spec: FAULTS_STRICT=1 checks
-// that they are fixed.
-var faultsStrict = os.Getenv("FAULTS_STRICT") != ""
-
-// knownIssue reports an operator issue this spec knows of, and fails only when strict.
-func knownIssue(what, detail string) {
-	AddReportEntry("KNOWN OPERATOR ISSUE seen: "+what, detail)
-	if faultsStrict {
-		Fail(fmt.Sprintf("known operator issue (FAULTS_STRICT): %s: %s", what, detail))
-	}
-}
-
-// knownOperatorIssues are condition messages the operator shows in this workload that
-// are wrong, reported to its maintainers; they are tolerated unless FAULTS_STRICT is set:
-var knownOperatorIssues = []string{
-	// A Kubernetes update conflict (removing the Tenant finalizer) is classified as
-	// CloudRefused and retried only at the resync period.
-	"the object has been modified",
-	// A 5xx, 429 or reset while logging in again after a 401 is classified as
-	// CloudRefused, not TransientError: gophercloud's ErrUnableToReauthenticate does not
-	// unwrap, so internal/openstack.Classify sees no status code and calls it Terminal.
-	// Such an object waits for the resync period (10 minutes by default).
-	"Unable to re-authenticate",
 }
 
 // faultsReadCloudsYAML parses a clouds.yaml.
