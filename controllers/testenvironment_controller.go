@@ -94,7 +94,7 @@ func (r *TestEnvironmentReconciler) Reconcile(ctx context.Context, req ctrl.Requ
 
 	o := classify(err, step.message, r.Intervals)
 	if err == nil && step.busy {
-		o = outcome{reason: step.reason, message: step.message, progressing: true, requeueAfter: r.BuildPoll}
+		o = outcome{reason: step.reason, message: step.message, progressing: true, requeueAfter: r.pollInterval(env)}
 	}
 	if step.wake > 0 && !o.retry && (o.requeueAfter == 0 || step.wake < o.requeueAfter) {
 		o.requeueAfter = step.wake
@@ -109,6 +109,14 @@ func (r *TestEnvironmentReconciler) Reconcile(ctx context.Context, req ctrl.Requ
 	}
 	recordServerMetrics(env)
 	return o.result(err)
+}
+
+// pollInterval is how soon servers being built or going are listed again: BuildPoll,
+// stretched by one BuildPoll per ten servers still on their way (at most five), so a
+// burst of fifty is not listed every two seconds while Nova is busy booting it.
+func (r *TestEnvironmentReconciler) pollInterval(env *whv1.TestEnvironment) time.Duration {
+	waiting := max(env.Status.DesiredReplicas, env.Status.Replicas) - env.Status.ReadyReplicas
+	return r.BuildPoll * time.Duration(min(1+max(waiting, 0)/10, 5))
 }
 
 // envStep is what one reconcile of an environment left to do.

@@ -152,3 +152,24 @@ func TestBootNeverCancelsCreatesAlreadySent(t *testing.T) {
 		t.Errorf("created %d servers, want the 2 already sent when burst-0 failed", len(created))
 	}
 }
+
+func TestPollIntervalStretchesWithTheServersOnTheirWay(t *testing.T) {
+	r := &TestEnvironmentReconciler{BuildPoll: 2 * time.Second}
+	for _, tc := range []struct {
+		desired, replicas, ready int32
+		want                     time.Duration
+	}{
+		{1, 1, 0, 2 * time.Second},
+		{10, 10, 1, 2 * time.Second},
+		{10, 10, 0, 4 * time.Second},
+		{50, 50, 0, 10 * time.Second},
+		{500, 500, 0, 10 * time.Second},
+		{0, 30, 0, 8 * time.Second}, // scaling down: the servers going count
+		{50, 50, 50, 2 * time.Second},
+	} {
+		env := &whv1.TestEnvironment{Status: whv1.TestEnvironmentStatus{DesiredReplicas: tc.desired, Replicas: tc.replicas, ReadyReplicas: tc.ready}}
+		if got := r.pollInterval(env); got != tc.want {
+			t.Errorf("desired %d, replicas %d, ready %d: poll %s, want %s", tc.desired, tc.replicas, tc.ready, got, tc.want)
+		}
+	}
+}
