@@ -168,21 +168,26 @@ func (r *report) markdown() string {
 			"(compute cores/instances/ramMiB, network ports/floatingIPs, blockStorage gigabytes, and a peak for the season of c). " +
 			"The baseline (internal/openstack/benchbaseline) logs in, looks the group and role up once, then per department: " +
 			"create project, assign role, set Nova, Neutron and Cinder quota. Baseline first, then the operator freshly started; " +
+			"the baseline's projects are deleted after the operator's (each deleted project leaves Keystone a revocation event " +
+			"that every later token validation scans, so both sides converge on the same cloud state); " +
 			"wall time starts before the first object is created (creation included) and ends when all are Ready. " +
 			"The floor (calls × median latency ÷ concurrency) assumes latency does not grow with concurrency; on this cloud it does " +
 			"(Keystone serialises, so latency at 10 workers is mostly queueing), and wall ÷ floor below 1 means exactly that: " +
-			"the baseline measured beside it is the bound that holds.")
+			"the baseline measured beside it is the bound that holds. " +
+			"CPU: busy time of the whole 2-core machine over the wall time (OpenStack, Kubernetes and the clients share it), and " +
+			"the part used by the Kubernetes side — the kube-apiserver and etcd and the manager — which the baseline does not have.")
 		w("")
-		w("| N | who | wall | created in | calls | calls by service and method | median latency | floor | delete |")
-		w("|---|---|---|---|---|---|---|---|---|")
+		w("| N | who | wall | created in | calls | calls by service and method | median latency | floor | CPU: machine / Kubernetes side | delete |")
+		w("|---|---|---|---|---|---|---|---|---|---|")
 		for _, cr := range r.converge {
 			for _, side := range []struct {
 				who string
 				m   measure
 			}{{"operator", cr.op}, {"baseline", cr.base}} {
 				m := side.m
-				w("| %d | %s | %s | %s | %d | %s | %s (%s) | %s | %s |", cr.n, side.who, secs(m.wall), secs(m.created), m.calls,
-					serviceList(m.byService), secs(m.median), m.medianSource, secs(m.floor(c.concurrency)), secs(m.deleteWall))
+				w("| %d | %s | %s | %s | %d | %s | %s (%s) | %s | %s / %s | %s |", cr.n, side.who, secs(m.wall), secs(m.created), m.calls,
+					serviceList(m.byService), secs(m.median), m.medianSource, secs(m.floor(c.concurrency)),
+					secs(m.cpu.machine), secs(m.cpu.kube), secs(m.deleteWall))
 			}
 		}
 		w("")
