@@ -26,7 +26,7 @@ import (
 // runs against.
 type cluster struct {
 	env        *envtest.Environment
-	k8s        client.Client
+	k8s        client.WithWatch
 	kubeconfig string
 	kubectlBin string
 	repoRoot   string
@@ -63,7 +63,7 @@ func startCluster(ctx context.Context, repoRoot, workDir string) (*cluster, erro
 	if err := whv1.AddToScheme(scheme); err != nil {
 		return c, err
 	}
-	if c.k8s, err = client.New(cfg, client.Options{Scheme: scheme}); err != nil {
+	if c.k8s, err = client.NewWithWatch(cfg, client.Options{Scheme: scheme}); err != nil {
 		return c, err
 	}
 	if _, err := c.kubectl(ctx, "apply", "--server-side", "-f", filepath.Join(repoRoot, "config", "crd", "bases")); err != nil {

@@ -11,6 +11,7 @@ import (
 
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/watch"
 	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
@@ -116,65 +117,122 @@ func (b *bench) createAll(ctx context.Context, objs []client.Object) error {
 	return errors.Join(errs...)
 }
 
-// readyCount counts the Tenants and ComputeQuotas with label value whose Ready condition
-// is True for their current generation, and the reasons of the others.
-func (b *bench) readyCount(ctx context.Context, value string) (int, int, map[string]int, error) {
-	sel := client.MatchingLabels{benchLabel: value}
-	reasons := map[string]int{}
-	var tl whv1.TenantList
-	if err := b.cl.k8s.List(ctx, &tl, sel); err != nil {
-		return 0, 0, nil, err
-	}
-	var ql whv1.ComputeQuotaList
-	if err := b.cl.k8s.List(ctx, &ql, sel); err != nil {
-		return 0, 0, nil, err
-	}
-	count := func(conds []metav1.Condition, gen int64, kind string) int {
-		c := meta.FindStatusCondition(conds, whv1.ConditionReady)
-		if c != nil && c.Status == metav1.ConditionTrue && c.ObservedGeneration == gen {
-			return 1
-		}
-		if c != nil {
-			reasons[kind+"/"+c.Reason]++
-		} else {
-			reasons[kind+"/none"]++
-		}
-		return 0
-	}
-	tr, qr := 0, 0
-	for i := range tl.Items {
-		tr += count(tl.Items[i].Status.Conditions, tl.Items[i].Generation, "Tenant")
-	}
-	for i := range ql.Items {
-		qr += count(ql.Items[i].Status.Conditions, ql.Items[i].Generation, "ComputeQuota")
-	}
-	return tr, qr, reasons, nil
-}
-
 // waitReady waits until n Tenants and n ComputeQuotas with the label value are Ready.
+// It watches rather than lists: listing hundreds of objects several times a second
+// would cost the API server — on the same two cores as the cloud — more CPU than the
+// operator's own work, and slow the very thing being measured.
 func (b *bench) waitReady(ctx context.Context, value string, n int, timeout time.Duration) error {
-	deadline := time.Now().Add(timeout)
-	lastLog := time.Now()
-	for {
-		tr, qr, reasons, err := b.readyCount(ctx, value)
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	sel := client.MatchingLabels{benchLabel: value}
+	state := map[string]string{} // "<kind>/<namespace>/<name>" → Ready reason ("" when Ready)
+	count := func() (tenants, quotas int, reasons map[string]int) {
+		reasons = map[string]int{}
+		for key, reason := range state {
+			kind, _, _ := strings.Cut(key, "/")
+			switch {
+			case reason != "":
+				reasons[kind+"/"+reason]++
+			case kind == "Tenant":
+				tenants++
+			default:
+				quotas++
+			}
+		}
+		return tenants, quotas, reasons
+	}
+	lists := map[string]client.ObjectList{"Tenant": &whv1.TenantList{}, "ComputeQuota": &whv1.ComputeQuotaList{}}
+	watches := map[string]watch.Interface{}
+	defer func() {
+		for _, w := range watches {
+			w.Stop()
+		}
+	}()
+	merged := make(chan watchEvent)
+	start := func(kind string) error {
+		// Without a resource version the watch begins with every current object.
+		w, err := b.cl.k8s.Watch(ctx, lists[kind], sel)
 		if err != nil {
 			return err
 		}
+		watches[kind] = w
+		go func() {
+			for ev := range w.ResultChan() {
+				select {
+				case merged <- watchEvent{kind: kind, ev: ev}:
+				case <-ctx.Done():
+					return
+				}
+			}
+			select {
+			case merged <- watchEvent{kind: kind, closed: true}:
+			case <-ctx.Done():
+			}
+		}()
+		return nil
+	}
+	for kind := range lists {
+		if err := start(kind); err != nil {
+			return err
+		}
+	}
+	logTick := time.NewTicker(15 * time.Second)
+	defer logTick.Stop()
+	for {
+		tr, qr, reasons := count()
 		if tr == n && qr == n {
 			return nil
 		}
-		if time.Now().After(deadline) {
-			return fmt.Errorf("after %s: %d/%d Tenants and %d/%d ComputeQuotas Ready; not ready: %v", timeout, tr, n, qr, n, reasons)
-		}
-		if time.Since(lastLog) > 15*time.Second {
-			logf("  %d/%d Tenants, %d/%d ComputeQuotas Ready", tr, n, qr, n)
-			lastLog = time.Now()
-		}
 		select {
 		case <-ctx.Done():
-			return ctx.Err()
-		case <-time.After(250 * time.Millisecond):
+			return fmt.Errorf("after %s: %d/%d Tenants and %d/%d ComputeQuotas Ready; not ready: %v", timeout, tr, n, qr, n, reasons)
+		case <-logTick.C:
+			logf("  %d/%d Tenants, %d/%d ComputeQuotas Ready", tr, n, qr, n)
+		case e := <-merged:
+			if e.closed { // the API server ends watches now and then: start again
+				if err := start(e.kind); err != nil {
+					return err
+				}
+				continue
+			}
+			obj, ok := e.ev.Object.(client.Object)
+			if !ok {
+				continue // a watch error status: the channel closes next
+			}
+			key := e.kind + "/" + obj.GetNamespace() + "/" + obj.GetName()
+			if e.ev.Type == watch.Deleted {
+				delete(state, key)
+				continue
+			}
+			state[key] = readyReason(obj)
 		}
+	}
+}
+
+type watchEvent struct {
+	kind   string
+	ev     watch.Event
+	closed bool
+}
+
+// readyReason is "" when the object is Ready for its current generation, else the reason
+// it is not ("none" without a Ready condition).
+func readyReason(obj client.Object) string {
+	var conds []metav1.Condition
+	switch o := obj.(type) {
+	case *whv1.Tenant:
+		conds = o.Status.Conditions
+	case *whv1.ComputeQuota:
+		conds = o.Status.Conditions
+	}
+	c := meta.FindStatusCondition(conds, whv1.ConditionReady)
+	switch {
+	case c == nil:
+		return "none"
+	case c.Status == metav1.ConditionTrue && c.ObservedGeneration == obj.GetGeneration():
+		return ""
+	default:
+		return c.Reason
 	}
 }
 

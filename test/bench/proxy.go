@@ -247,6 +247,17 @@ func templatePath(u *url.URL) string {
 	return out
 }
 
+// count returns how many events since mark, by client, have the service, method and code.
+func (r *recorder) count(mark int, client, service, method string, code int) int {
+	n := 0
+	for _, e := range r.since(mark, client) {
+		if e.Service == service && e.Method == method && e.Code == code {
+			n++
+		}
+	}
+	return n
+}
+
 // mark returns a position in the event log.
 func (r *recorder) mark() int {
 	r.mu.Lock()

@@ -134,8 +134,8 @@ func (r *report) markdown() string {
 		w("| b. reads per object per resync (identity / compute / network / block-storage) | %s | | | ≤ 1 each |", strings.Join(reads, " / "))
 	}
 	for _, p := range r.peaks {
-		w("| c. peak switch, %d quotas: boundary → Nova acknowledged the last project's peak write (proxy) | %s (median %s, %d writes) | | | ~2 s |",
-			p.n, secs(p.ackLast), secs(p.ackMedian), p.acks)
+		w("| c. peak switch, %d quotas: boundary → Nova acknowledged the last project's peak write (proxy) | %s (median %s, %d writes; sent from %s to %s) | | | ~2 s |",
+			p.n, secs(p.ackLast), secs(p.ackMedian), p.acks, secs(p.sentFirst), secs(p.sentLast))
 		w("| c. peak switch, %d quotas: boundary → the harness read every project's Nova cores at the peak | %s (median %s, first %s; one read pass %s) | | | |",
 			p.n, secs(p.allVisible), secs(p.medianSeen), secs(p.firstSeen), secs(p.passTime))
 		w("| c. peak switch %d: operator-side transition lag (boundary → its quota written), mean / max (histogram bucket) | %s s / ≤ %s s (%.0f observations) | | | |",
@@ -175,9 +175,10 @@ func (r *report) markdown() string {
 			"(Keystone serialises, so latency at 10 workers is mostly queueing), and wall ÷ floor below 1 means exactly that: " +
 			"the baseline measured beside it is the bound that holds. " +
 			"CPU: busy time of the whole 2-core machine over the wall time (OpenStack, Kubernetes and the clients share it), and " +
-			"the part used by the Kubernetes side — the kube-apiserver and etcd and the manager — which the baseline does not have.")
+			"the part used by the Kubernetes side — the kube-apiserver and etcd and the manager — which the baseline does not have, " +
+			"and the harness's own (for the baseline side that includes the baseline program, which runs inside it).")
 		w("")
-		w("| N | who | wall | created in | calls | calls by service and method | median latency | floor | CPU: machine / Kubernetes side | delete |")
+		w("| N | who | wall | created in | calls | calls by service and method | median latency | floor | CPU: machine / Kubernetes side / harness | delete |")
 		w("|---|---|---|---|---|---|---|---|---|---|")
 		for _, cr := range r.converge {
 			for _, side := range []struct {
@@ -185,9 +186,9 @@ func (r *report) markdown() string {
 				m   measure
 			}{{"operator", cr.op}, {"baseline", cr.base}} {
 				m := side.m
-				w("| %d | %s | %s | %s | %d | %s | %s (%s) | %s | %s / %s | %s |", cr.n, side.who, secs(m.wall), secs(m.created), m.calls,
+				w("| %d | %s | %s | %s | %d | %s | %s (%s) | %s | %s / %s / %s | %s |", cr.n, side.who, secs(m.wall), secs(m.created), m.calls,
 					serviceList(m.byService), secs(m.median), m.medianSource, secs(m.floor(c.concurrency)),
-					secs(m.cpu.machine), secs(m.cpu.kube), secs(m.deleteWall))
+					secs(m.cpu.machine), secs(m.cpu.kube), secs(m.cpu.harness), secs(m.deleteWall))
 			}
 		}
 		w("")
@@ -211,9 +212,10 @@ func (r *report) markdown() string {
 		w("## c. Peak switch")
 		w("")
 		w("The PeakSeason every ComputeQuota names gets a one-off window (Europe/London local time) opening `lead` after convergence; " +
-			"from 1.5 s before the boundary the harness reads each project's Nova cores, one call at a time, until all show the peak. " +
-			"Reading is slow next to the switch (a pass over 20 projects takes seconds), so the recording proxy also times when Nova " +
-			"answered each of the operator's peak writes: the quota is in OpenStack from that instant (column \"Nova acked\").")
+			"the harness reads each project's Nova cores, one call at a time, until all show the peak. " +
+			"Reading is slow next to the switch (a pass over 20 projects takes seconds) and would compete with the writes for Nova, so " +
+			"the recording proxy times when Nova answered each of the operator's peak writes — the quota is in OpenStack from that " +
+			"instant (column \"Nova acked\") — and the harness reads only after every write was answered, to check the result.")
 		w("")
 		w("| N | lead | quotas knew the boundary | Nova acked, last / median | last at peak (read) | median | first | early | one read pass | lag mean / max (operator) | quota writes | calls |")
 		w("|---|---|---|---|---|---|---|---|---|---|---|---|")
