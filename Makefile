@@ -59,7 +59,7 @@ verify: verify-gen vet ## Every static check: fresh generated files, go vet, gof
 
 .PHONY: vulncheck
 vulncheck: ## govulncheck (needs vuln.go.dev, which this sandbox cannot reach; not part of make test).
-	GOBIN=$(TOOLS_DIR)/govulncheck go install golang.org/x/vuln/cmd/govulncheck@v1.1.4
+	GOBIN=$(TOOLS_DIR)/govulncheck go install golang.org/x/vuln/cmd/govulncheck@v1.9.0
 	$(TOOLS_DIR)/govulncheck/govulncheck ./...
 
 .PHONY: build

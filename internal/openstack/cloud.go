@@ -7,6 +7,7 @@ import (
 
 	"github.com/gophercloud/gophercloud/v2"
 	"github.com/gophercloud/gophercloud/v2/openstack"
+	"golang.org/x/sync/singleflight"
 )
 
 // computeMicroversion is the Nova API version the operator speaks: 2.60 lets a server
@@ -88,6 +89,9 @@ type nameCache struct {
 	ttl     time.Duration
 	mu      sync.Mutex
 	entries map[string]cachedID
+	// inflight makes concurrent misses of one key share a single lookup: ten reconciles
+	// starting together ask Keystone once, not ten times.
+	inflight singleflight.Group
 }
 
 type cachedID struct {
@@ -120,10 +124,19 @@ func (n *nameCache) resolve(key string, lookup func() (string, error)) (string, 
 	if id, ok := n.get(key); ok {
 		return id, nil
 	}
-	id, err := lookup()
+	v, err, _ := n.inflight.Do(key, func() (any, error) {
+		if id, ok := n.get(key); ok { // answered while this caller waited
+			return id, nil
+		}
+		id, err := lookup()
+		if err != nil {
+			return "", err
+		}
+		n.put(key, id)
+		return id, nil
+	})
 	if err != nil {
 		return "", err
 	}
-	n.put(key, id)
-	return id, nil
+	return v.(string), nil
 }
