@@ -13,15 +13,15 @@ import (
 )
 
 type peakResult struct {
-	n           int
-	lead        time.Duration
-	settled     time.Duration // before the boundary (negative: after), when every quota knew it
-	allVisible  time.Duration // boundary → the last project's Nova cores at the peak
-	medianSeen  time.Duration
-	firstSeen   time.Duration
-	early       int
-	missing     int
-	passTime    time.Duration // one sequential read of every project
+	n          int
+	lead       time.Duration
+	settled    time.Duration // before the boundary (negative: after), when every quota knew it
+	allVisible time.Duration // boundary → the last project's Nova cores at the peak
+	medianSeen time.Duration
+	firstSeen  time.Duration
+	early      int
+	missing    int
+	passTime   time.Duration // one sequential read of every project
 	// From the recording proxy: boundary → Nova answered the operator's write of the
 	// peak (the quota is in OpenStack from that instant), for the last and the median.
 	ackLast, ackMedian time.Duration
@@ -29,12 +29,12 @@ type peakResult struct {
 	// When the operator sent its first and its last write, from the boundary: how
 	// exactly it woke, and how long writes queued behind --concurrency.
 	sentFirst, sentLast time.Duration
-	lagMean     float64
-	lagMax      float64
-	lagCount    float64
-	quotaWrites float64
-	calls       int
-	byService   map[string]int
+	lagMean             float64
+	lagMax              float64
+	lagCount            float64
+	quotaWrites         float64
+	calls               int
+	byService           map[string]int
 }
 
 // peakSwitch opens a one-off window of the departments' PeakSeason shortly after they

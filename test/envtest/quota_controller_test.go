@@ -123,7 +123,7 @@ var _ = Describe("ComputeQuota and PeakSeason controllers", func() {
 		Expect(got.Status.ProjectID).To(Equal(projectID))
 		Expect(got.Status.Effective.Compute).To(Equal(&whv1.ComputeLimits{Cores: ptr.To[int64](20), Instances: ptr.To[int64](5)}))
 		Expect(got.Status.Usage.Compute).To(Equal(&whv1.ComputeLimits{Cores: ptr.To[int64](0), Instances: ptr.To[int64](0)}))
-		Expect(cloud.Calls("GetQuota.compute/"+projectID)).To(BeNumerically(">=", 1))
+		Expect(cloud.Calls("GetQuota.compute/" + projectID)).To(BeNumerically(">=", 1))
 		Expect(got.Status.LastAppliedTime).NotTo(BeNil())
 		Expect(got.Status.ActiveSeasons).To(BeEmpty())
 	})
