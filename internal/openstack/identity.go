@@ -211,32 +211,31 @@ func (c *Cloud) DomainID(ctx context.Context, nameOrID string) (string, error) {
 
 // RoleID implements Directory. Roles are few: one list serves every lookup.
 func (c *Cloud) RoleID(ctx context.Context, nameOrID string) (string, error) {
-	if id, ok := c.names.get("role/" + nameOrID); ok {
-		return id, nil
-	}
-	pages, err := roles.List(c.identity, roles.ListOpts{}).AllPages(ctx)
-	if err != nil {
-		return "", err
-	}
-	list, err := roles.ExtractRoles(pages)
-	if err != nil {
-		return "", err
-	}
-	found := ""
-	for _, r := range list {
-		if r.DomainID != "" {
-			continue // domain-specific roles cannot be granted on a project by name
+	return c.names.resolve("role/"+nameOrID, func() (string, error) {
+		pages, err := roles.List(c.identity, roles.ListOpts{}).AllPages(ctx)
+		if err != nil {
+			return "", err
 		}
-		c.names.put("role/"+r.Name, r.ID)
-		c.names.put("role/"+r.ID, r.ID)
-		if r.Name == nameOrID || r.ID == nameOrID {
-			found = r.ID
+		list, err := roles.ExtractRoles(pages)
+		if err != nil {
+			return "", err
 		}
-	}
-	if found == "" {
-		return "", fmt.Errorf("%w: role %q", ErrNotFound, nameOrID)
-	}
-	return found, nil
+		found := ""
+		for _, r := range list {
+			if r.DomainID != "" {
+				continue // domain-specific roles cannot be granted on a project by name
+			}
+			c.names.put("role/"+r.Name, r.ID)
+			c.names.put("role/"+r.ID, r.ID)
+			if r.Name == nameOrID || r.ID == nameOrID {
+				found = r.ID
+			}
+		}
+		if found == "" {
+			return "", fmt.Errorf("%w: role %q", ErrNotFound, nameOrID)
+		}
+		return found, nil
+	})
 }
 
 // GroupID implements Directory.
