@@ -2,7 +2,6 @@ package main
 
 import (
 	"bytes"
-	"encoding/json"
 	"fmt"
 	"io"
 	"net"
@@ -15,6 +14,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/whitehall-cloud/whitehall-operator/test/faultproxy"
 )
 
 // recorder is a reverse proxy placed between every client and the dev cloud: one
@@ -140,28 +141,17 @@ func (r *recorder) replace(b []byte) ([]byte, error) {
 }
 
 func (r *recorder) learnCatalog(body []byte) {
-	var tok struct {
-		Token struct {
-			Catalog []struct {
-				Type      string `json:"type"`
-				Endpoints []struct {
-					URL string `json:"url"`
-				} `json:"endpoints"`
-			} `json:"catalog"`
-		} `json:"token"`
-	}
-	if json.Unmarshal(body, &tok) != nil {
+	endpoints, ok := faultproxy.ParseCatalog(body)
+	if !ok {
 		return
 	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	for _, s := range tok.Token.Catalog {
-		for _, e := range s.Endpoints {
-			if u, err := url.Parse(e.URL); err == nil {
-				// volumev3 and block-storage share one endpoint; keep one name.
-				if old, ok := r.services[u.Host]; !ok || s.Type == "block-storage" || old == "volumev3" {
-					r.services[u.Host] = s.Type
-				}
+	for _, e := range endpoints {
+		if u, err := url.Parse(e.URL); err == nil {
+			// volumev3 and block-storage share one endpoint; keep one name.
+			if old, ok := r.services[u.Host]; !ok || e.Type == "block-storage" || old == "volumev3" {
+				r.services[u.Host] = e.Type
 			}
 		}
 	}

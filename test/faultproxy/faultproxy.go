@@ -821,6 +821,28 @@ func (l *listener) modifyResponse(resp *http.Response) error {
 
 // learnCatalog opens a listener for every endpoint origin of a token's catalog.
 func (p *Proxy) learnCatalog(body []byte) error {
+	endpoints, _ := ParseCatalog(body) // not a token document: nothing to learn
+	for _, ep := range endpoints {
+		u, err := url.Parse(ep.URL)
+		if err != nil || u.Host == "" {
+			continue
+		}
+		if _, err := p.listenerFor(u.Scheme+"://"+u.Host, u.Path, serviceName(ep.Type)); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// CatalogEndpoint is one endpoint of the service catalog in a Keystone token.
+type CatalogEndpoint struct {
+	Type string // service type: identity, compute, block-storage, …
+	URL  string
+}
+
+// ParseCatalog returns the endpoints of the catalog in a Keystone token document (the
+// answer to POST or GET /v3/auth/tokens), in catalog order; false when body is not one.
+func ParseCatalog(body []byte) ([]CatalogEndpoint, bool) {
 	var doc struct {
 		Token struct {
 			Catalog []struct {
@@ -832,20 +854,15 @@ func (p *Proxy) learnCatalog(body []byte) error {
 		} `json:"token"`
 	}
 	if err := json.Unmarshal(body, &doc); err != nil {
-		return nil // not a token document; nothing to learn
+		return nil, false
 	}
+	var out []CatalogEndpoint
 	for _, svc := range doc.Token.Catalog {
 		for _, ep := range svc.Endpoints {
-			u, err := url.Parse(ep.URL)
-			if err != nil || u.Host == "" {
-				continue
-			}
-			if _, err := p.listenerFor(u.Scheme+"://"+u.Host, u.Path, serviceName(svc.Type)); err != nil {
-				return err
-			}
+			out = append(out, CatalogEndpoint{Type: svc.Type, URL: ep.URL})
 		}
 	}
-	return nil
+	return out, true
 }
 
 // serviceName folds catalog type aliases.

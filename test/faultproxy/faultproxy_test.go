@@ -1,7 +1,6 @@
 package faultproxy
 
 import (
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -101,28 +100,21 @@ func tryLogin(hc *http.Client, p *Proxy) (string, catalog, error) {
 	if resp.StatusCode != http.StatusCreated {
 		return "", nil, errors.New(resp.Status)
 	}
-	var doc struct {
-		Token struct {
-			Catalog []struct {
-				Type      string `json:"type"`
-				Endpoints []struct {
-					URL string `json:"url"`
-				} `json:"endpoints"`
-			} `json:"catalog"`
-		} `json:"token"`
-	}
-	if err := json.NewDecoder(resp.Body).Decode(&doc); err != nil {
+	body, err := io.ReadAll(resp.Body)
+	if err != nil {
 		return "", nil, err
 	}
+	endpoints, ok := ParseCatalog(body)
+	if !ok {
+		return "", nil, errors.New("the answer is not a token document")
+	}
 	out := catalog{}
-	for _, s := range doc.Token.Catalog {
-		for _, e := range s.Endpoints {
-			if _, ok := out[s.Type]; !ok {
-				out[s.Type] = e.URL
-			}
-			if _, upstream := p.ProxyURL(e.URL); upstream {
-				return "", nil, fmt.Errorf("endpoint %s of %s is an upstream URL", e.URL, s.Type)
-			}
+	for _, e := range endpoints {
+		if _, ok := out[e.Type]; !ok {
+			out[e.Type] = e.URL
+		}
+		if _, upstream := p.ProxyURL(e.URL); upstream {
+			return "", nil, fmt.Errorf("endpoint %s of %s is an upstream URL", e.URL, e.Type)
 		}
 	}
 	return resp.Header.Get("X-Subject-Token"), out, nil
