@@ -171,10 +171,7 @@ func (b *bench) burst(ctx context.Context, servers int) error {
 	if err != nil {
 		return errors.Join(err, cleanupOp())
 	}
-	var recMark int
-	if b.rec != nil {
-		recMark = b.rec.mark()
-	}
+	recMark := b.rec.mark()
 	logf("operator: TestEnvironment with %d replicas", servers)
 	start = time.Now()
 	if err := b.cl.k8s.Create(ctx, env); err != nil {

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -279,10 +280,7 @@ func (b *bench) converge(ctx context.Context, n int) error {
 	for i := range depts {
 		depts[i] = department(i)
 	}
-	var baseMark int
-	if b.rec != nil {
-		baseMark = b.rec.mark()
-	}
+	baseMark := b.rec.mark()
 	start, cpu0 := time.Now(), b.sampleCPU()
 	base, err := benchbaseline.Open(ctx, b.cloudsPath, b.cfg.cloud, benchbaseline.BaselineAgent)
 	if err != nil {
@@ -349,10 +347,7 @@ func (b *bench) converge(ctx context.Context, n int) error {
 	if err != nil {
 		return err
 	}
-	var opMark int
-	if b.rec != nil {
-		opMark = b.rec.mark()
-	}
+	opMark := b.rec.mark()
 	logf("operator: creating %d Tenants and %d ComputeQuotas", n, n)
 	start, cpu0 = time.Now(), b.sampleCPU()
 	if err := b.createAll(ctx, objs); err != nil {
@@ -378,7 +373,7 @@ func (b *bench) converge(ctx context.Context, n int) error {
 	logf("operator: %d departments Ready in %s, %d calls", n, res.op.wall.Round(time.Millisecond), res.op.calls)
 
 	var errs []error
-	if b.cfg.has('c') && containsInt(b.cfg.peakSizes, n) {
+	if b.cfg.has('c') && slices.Contains(b.cfg.peakSizes, n) {
 		if err := b.peakSwitch(ctx, n); err != nil {
 			errs = append(errs, fmt.Errorf("c: peak switch %d: %w", n, err))
 		}
@@ -405,10 +400,7 @@ func (b *bench) deleteDepartments(ctx context.Context, res *convergeResult) erro
 	if err != nil {
 		return err
 	}
-	var mark int
-	if b.rec != nil {
-		mark = b.rec.mark()
-	}
+	mark := b.rec.mark()
 	logf("operator: deleting the departments with kubectl")
 	start := time.Now()
 	// kubectl's own --wait waits for one object after the other; ask it not to, and
@@ -477,15 +469,6 @@ func (b *bench) farSeason(ctx context.Context) error {
 	return b.cl.k8s.Patch(ctx, ps, client.MergeFrom(orig))
 }
 
-func containsInt(list []int, n int) bool {
-	for _, x := range list {
-		if x == n {
-			return true
-		}
-	}
-	return false
-}
-
 // steady restarts the operator with a short resync period and, once its first pass is
 // over, counts its calls over two resync periods.
 func (b *bench) steady(ctx context.Context, n int) error {
@@ -515,10 +498,7 @@ func (b *bench) steady(ctx context.Context, n int) error {
 	if err != nil {
 		return err
 	}
-	var mark int
-	if b.rec != nil {
-		mark = b.rec.mark()
-	}
+	mark := b.rec.mark()
 	window := 2*b.cfg.resync + b.cfg.resync/5 + 2*time.Second // two periods plus their jitter
 	logf("steady state: watching %s with --resync-period=%s", window, b.cfg.resync)
 	select {

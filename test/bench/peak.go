@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"maps"
 	"slices"
 	"time"
 
@@ -70,10 +71,7 @@ func (b *bench) peakSwitch(ctx context.Context, n int) error {
 		return err
 	}
 	orig := ps.DeepCopy()
-	var editMark int
-	if b.rec != nil {
-		editMark = b.rec.mark()
-	}
+	editMark := b.rec.mark()
 	ps.Spec.Windows = []whv1.SeasonWindow{{From: stamp(boundary), To: stamp(boundary.Add(30 * time.Minute))}}
 	if err := b.cl.k8s.Patch(ctx, ps, client.MergeFrom(orig)); err != nil {
 		return err
@@ -102,7 +100,8 @@ func (b *bench) peakSwitch(ctx context.Context, n int) error {
 		logf("peak switch: the season edit was still being reconciled at the boundary; raise -peak-lead")
 	}
 
-	// Start reading just before the boundary, so a quota raised early would show.
+	// Mark the log just before the boundary, so a quota raised early would show (a write
+	// sent before it; without the proxy, a read at the peak before it).
 	select {
 	case <-ctx.Done():
 		return ctx.Err()
@@ -131,7 +130,7 @@ func (b *bench) peakSwitch(ctx context.Context, n int) error {
 	first := true
 	for len(pending) > 0 && time.Now().Before(timeout) && ctx.Err() == nil {
 		passStart := time.Now()
-		for _, id := range sortedKeys(pending) {
+		for _, id := range slices.Sorted(maps.Keys(pending)) {
 			cores, err := b.probe.ComputeCores(ctx, id)
 			if err != nil {
 				return err
@@ -186,13 +185,4 @@ func (b *bench) peakSwitch(ctx context.Context, n int) error {
 		return fmt.Errorf("%d projects never showed the peak", res.missing)
 	}
 	return nil
-}
-
-func sortedKeys(m map[string]bool) []string {
-	out := make([]string, 0, len(m))
-	for k := range m {
-		out = append(out, k)
-	}
-	slices.Sort(out)
-	return out
 }

@@ -248,8 +248,11 @@ func (r *recorder) count(mark int, client, service, method string, code int) int
 	return n
 }
 
-// mark returns a position in the event log.
+// mark returns a position in the event log (0 without a recorder: BENCH_NO_PROXY).
 func (r *recorder) mark() int {
+	if r == nil {
+		return 0
+	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	return len(r.events)

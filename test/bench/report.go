@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"maps"
 	"math"
 	"os"
 	"os/exec"
@@ -187,7 +188,7 @@ func (r *report) markdown() string {
 			}{{"operator", cr.op}, {"baseline", cr.base}} {
 				m := side.m
 				w("| %d | %s | %s | %s | %d | %s | %s (%s) | %s | %s / %s / %s | %s |", cr.n, side.who, secs(m.wall), secs(m.created), m.calls,
-					serviceList(m.byService), secs(m.median), m.medianSource, secs(m.floor(c.concurrency)),
+					countList(m.byService), secs(m.median), m.medianSource, secs(m.floor(c.concurrency)),
 					secs(m.cpu.machine), secs(m.cpu.kube), secs(m.cpu.harness), secs(m.deleteWall))
 			}
 		}
@@ -198,7 +199,7 @@ func (r *report) markdown() string {
 		w("")
 		w("The operator restarted with `--resync-period=%s`; after its first pass, %s watched. Reconciles in the window: %s. "+
 			"Quota writes: %.0f. OpenStack calls: %d (%s).",
-			s.resync, s.window.Round(time.Second), reconcileList(s.reconciles), s.quotaWrites, s.calls, serviceList(s.byService))
+			s.resync, s.window.Round(time.Second), countList(s.reconciles), s.quotaWrites, s.calls, countList(s.byService))
 		w("")
 		w("| service | reads per object per resync | writes per object per resync | per reconcile of |")
 		w("|---|---|---|---|")
@@ -222,7 +223,7 @@ func (r *report) markdown() string {
 		for _, p := range r.peaks {
 			w("| %d | %s | %s before | %s / %s | %s | %s | %s | %d | %s | %s / ≤ %s s | %.0f | %d (%s) |", p.n, secs(p.lead), secs(p.settled),
 				secs(p.ackLast), secs(p.ackMedian), secs(p.allVisible), secs(p.medianSeen), secs(p.firstSeen), p.early, secs(p.passTime), num(p.lagMean), num(p.lagMax),
-				p.quotaWrites, p.calls, serviceList(p.byService))
+				p.quotaWrites, p.calls, countList(p.byService))
 		}
 		w("")
 	}
@@ -238,7 +239,7 @@ func (r *report) markdown() string {
 		w("| who | 0→%d ACTIVE | calls | median latency | servers seen in ERROR | deleting them |", bu.servers)
 		w("|---|---|---|---|---|---|")
 		w("| operator | %s (TestEnvironment Ready after %s) | %d (%s) | %s | %d | %s, %d projects left |", secs(bu.op.wall), secs(bu.opReady),
-			bu.op.calls, serviceList(bu.op.byService), secs(bu.op.median), bu.opErrors, secs(bu.op.deleteWall), bu.op.leftover)
+			bu.op.calls, countList(bu.op.byService), secs(bu.op.median), bu.opErrors, secs(bu.op.deleteWall), bu.op.leftover)
 		w("| baseline | %s | %d | %s | %d | %s |", secs(bu.base.wall), bu.base.calls, secs(bu.base.median), bu.baseErr, secs(bu.base.deleteWall))
 		w("")
 	}
@@ -288,28 +289,11 @@ func identityCalls(m map[string]int) int {
 	return n
 }
 
-func serviceList(m map[string]int) string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	slices.Sort(keys)
-	parts := make([]string, 0, len(keys))
-	for _, k := range keys {
-		parts = append(parts, fmt.Sprintf("%s %d", k, m[k]))
-	}
-	return strings.Join(parts, ", ")
-}
-
-func reconcileList(m map[string]float64) string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	slices.Sort(keys)
-	parts := make([]string, 0, len(keys))
-	for _, k := range keys {
-		parts = append(parts, fmt.Sprintf("%s %.0f", k, m[k]))
+// countList writes counts as "key n, key n" in key order.
+func countList[V int | float64](m map[string]V) string {
+	parts := make([]string, 0, len(m))
+	for _, k := range slices.Sorted(maps.Keys(m)) {
+		parts = append(parts, fmt.Sprintf("%s %.0f", k, float64(m[k])))
 	}
 	return strings.Join(parts, ", ")
 }
