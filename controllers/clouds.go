@@ -14,8 +14,8 @@ type CloudConnector[T any] interface {
 	// CloudForCleanup returns the cloud for deleting what the operator created, even
 	// when the Secret went first (as when a namespace is deleted), if it can.
 	CloudForCleanup(ctx context.Context, ref openstack.CredentialsRef) (T, error)
-	// ProjectCloud returns the cloud for ref, logged in to one project.
-	ProjectCloud(ctx context.Context, ref openstack.CredentialsRef, projectID string) (T, error)
+	// ProjectCloud returns the cloud ref reaches, logged in as a project's service user.
+	ProjectCloud(ctx context.Context, ref openstack.CredentialsRef, user openstack.ProjectUser) (T, error)
 }
 
 // FactoryConnector adapts the real client factory to a controller's interface T, which
@@ -34,8 +34,8 @@ func (c factoryConnector[T]) CloudForCleanup(ctx context.Context, ref openstack.
 	return as[T](c.f.CloudForCleanup(ctx, ref))
 }
 
-func (c factoryConnector[T]) ProjectCloud(ctx context.Context, ref openstack.CredentialsRef, projectID string) (T, error) {
-	return as[T](c.f.ProjectCloud(ctx, ref, projectID))
+func (c factoryConnector[T]) ProjectCloud(ctx context.Context, ref openstack.CredentialsRef, user openstack.ProjectUser) (T, error) {
+	return as[T](c.f.ProjectCloud(ctx, ref, user))
 }
 
 func as[T any](cloud *openstack.Cloud, err error) (T, error) {

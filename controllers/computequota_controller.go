@@ -39,6 +39,8 @@ type ComputeQuotaReconciler struct {
 	client.Client
 	Recorder  recorder.EventRecorder
 	Clouds    CloudConnector[QuotaCloud]
+	// Access resolves the Tenant's cloud.
+	Access Access
 	Intervals Intervals
 	// Now is the clock; tests move it.
 	Now func() time.Time
@@ -112,7 +114,11 @@ func (r *ComputeQuotaReconciler) reconcile(ctx context.Context, cq *whv1.Compute
 	if tenant.Status.ProjectID == "" || !tenant.DeletionTimestamp.IsZero() {
 		return wake, newSpecError(whv1.ReasonTenantNotReady, fmt.Sprintf("Tenant %q has no project yet", tenant.Name))
 	}
-	cloud, err := r.Clouds.Cloud(ctx, credentialsRef(tenant.Namespace, tenant.Spec.CloudCredentialsRef))
+	acc, err := r.Access.forTenant(ctx, tenant, false)
+	if err != nil {
+		return wake, err
+	}
+	cloud, err := r.Clouds.Cloud(ctx, acc.ref)
 	if err != nil {
 		return wake, err
 	}

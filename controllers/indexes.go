@@ -14,8 +14,10 @@ import (
 
 // Field indexes that let a change to one object find the objects that depend on it.
 const (
-	// credentialsSecretIndex: Tenants by the name of their credentials Secret.
-	credentialsSecretIndex = "spec.cloudCredentialsRef.secretName"
+	// cloudRefIndex: Tenants and PeakSeasons by the Cloud they name.
+	cloudRefIndex = "spec.cloudRef.name"
+	// cloudSecretIndex: Clouds by the name of their credentials Secret.
+	cloudSecretIndex = "spec.credentialsSecretRef.name"
 	// tenantRefIndex: ComputeQuotas and TestEnvironments by the name of their Tenant.
 	tenantRefIndex = "spec.tenantRef.name"
 	// peakSeasonIndex: ComputeQuotas and TestEnvironments by the PeakSeasons their peaks name.
@@ -25,8 +27,24 @@ const (
 // SetupIndexes registers every field index the controllers use, once per manager.
 func SetupIndexes(ctx context.Context, mgr ctrl.Manager) error {
 	idx := mgr.GetFieldIndexer()
-	if err := idx.IndexField(ctx, &whv1.Tenant{}, credentialsSecretIndex, func(o client.Object) []string {
-		return []string{o.(*whv1.Tenant).Spec.CloudCredentialsRef.SecretName}
+	if err := idx.IndexField(ctx, &whv1.Tenant{}, cloudRefIndex, func(o client.Object) []string {
+		if ref := o.(*whv1.Tenant).Spec.CloudRef; ref != nil {
+			return []string{ref.Name}
+		}
+		return nil
+	}); err != nil {
+		return err
+	}
+	if err := idx.IndexField(ctx, &whv1.PeakSeason{}, cloudRefIndex, func(o client.Object) []string {
+		if ref := o.(*whv1.PeakSeason).Spec.CloudRef; ref != nil {
+			return []string{ref.Name}
+		}
+		return nil
+	}); err != nil {
+		return err
+	}
+	if err := idx.IndexField(ctx, &whv1.Cloud{}, cloudSecretIndex, func(o client.Object) []string {
+		return []string{o.(*whv1.Cloud).Spec.CredentialsSecretRef.Name}
 	}); err != nil {
 		return err
 	}

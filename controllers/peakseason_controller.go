@@ -39,6 +39,7 @@ type PeakSeasonReconciler struct {
 	client.Client
 	Recorder  recorder.EventRecorder
 	Clouds    CloudConnector[CapacityCloud]
+	Access    Access
 	Intervals Intervals
 	// Now is the clock; tests move it.
 	Now func() time.Time
@@ -151,18 +152,21 @@ func addLimits(a, b int64) int64 {
 // tried again at the next resync; the calendar works regardless.
 func (r *PeakSeasonReconciler) checkCapacity(ctx context.Context, ps *whv1.PeakSeason) {
 	cond := metav1.Condition{Type: whv1.ConditionCapacityAtRisk, ObservedGeneration: ps.Generation}
-	ref := ps.Spec.CapacityCredentialsRef
+	ref := ps.Spec.CloudRef
 	if ref == nil {
 		ps.Status.Capacity = nil
 		cond.Status, cond.Reason = metav1.ConditionUnknown, whv1.ReasonCapacityUnknown
-		cond.Message = "spec.capacityCredentialsRef is not set, so the cloud's capacity is not checked"
+		cond.Message = "spec.cloudRef is not set, so the cloud's capacity is not checked"
 		meta.SetStatusCondition(&ps.Status.Conditions, cond)
 		return
 	}
-	cloud, err := r.Clouds.Cloud(ctx, credentialsRef(ref.Namespace, ref.CloudCredentialsReference))
 	var capacity openstack.Capacity
+	target, err := r.Access.cloud(ctx, ref.Name)
 	if err == nil {
-		capacity, err = cloud.Capacity(ctx)
+		var cloud CapacityCloud
+		if cloud, err = r.Clouds.Cloud(ctx, r.Access.cloudRef(target)); err == nil {
+			capacity, err = cloud.Capacity(ctx)
+		}
 	}
 	if err != nil {
 		cond.Status, cond.Reason = metav1.ConditionUnknown, whv1.ReasonCapacityUnknown

@@ -25,11 +25,20 @@ type Options struct {
 	// OpenStack latency, not CPU, bounds a reconcile, so a season boundary touching 20
 	// departments is applied in parallel.
 	Concurrency int
+	// OperatorNamespace holds the Clouds' credentials and the project identities.
+	OperatorNamespace string
+	// GrantableRoles are the only roles a Tenant may grant; nil means member and reader.
+	GrantableRoles []string
 }
+
+// DefaultGrantableRoles are the roles a Tenant may grant unless --grantable-roles says
+// otherwise: never admin.
+var DefaultGrantableRoles = []string{"member", "reader"}
 
 // Setup registers the field indexes and every controller with the manager.
 func Setup(ctx context.Context, mgr ctrl.Manager, o Options) error {
 	return SetupWith(ctx, mgr, o, Connectors{
+		Cloud:    FactoryConnector[CloudLogin](o.Factory),
 		Tenant:   FactoryConnector[TenantCloud](o.Factory),
 		Quota:    FactoryConnector[QuotaCloud](o.Factory),
 		Capacity: FactoryConnector[CapacityCloud](o.Factory),
@@ -39,6 +48,7 @@ func Setup(ctx context.Context, mgr ctrl.Manager, o Options) error {
 
 // Connectors hand each controller its cloud; tests pass fakes.
 type Connectors struct {
+	Cloud    CloudConnector[CloudLogin]
 	Tenant   CloudConnector[TenantCloud]
 	Quota    CloudConnector[QuotaCloud]
 	Capacity CloudConnector[CapacityCloud]
@@ -53,20 +63,30 @@ func SetupWith(ctx context.Context, mgr ctrl.Manager, o Options, c Connectors) e
 	if o.Concurrency <= 0 {
 		o.Concurrency = 10
 	}
+	if o.GrantableRoles == nil {
+		o.GrantableRoles = DefaultGrantableRoles
+	}
 	if err := SetupIndexes(ctx, mgr); err != nil {
 		return err
 	}
-	if err := (&TenantReconciler{Client: mgr.GetClient(), Recorder: o.Recorder, Clouds: c.Tenant, Intervals: o.Intervals, Concurrency: o.Concurrency}).SetupWithManager(mgr); err != nil {
+	access := Access{Reader: mgr.GetClient(), OperatorNamespace: o.OperatorNamespace}
+	if err := (&CloudReconciler{Client: mgr.GetClient(), Recorder: o.Recorder, Clouds: c.Cloud, Access: access, Intervals: o.Intervals}).SetupWithManager(mgr); err != nil {
 		return err
 	}
-	if err := (&ComputeQuotaReconciler{Client: mgr.GetClient(), Recorder: o.Recorder, Clouds: c.Quota, Intervals: o.Intervals, Now: o.Now, Concurrency: o.Concurrency}).SetupWithManager(mgr); err != nil {
+	if err := (&TenantReconciler{
+		Client: mgr.GetClient(), SecretReader: mgr.GetAPIReader(), Recorder: o.Recorder, Clouds: c.Tenant, Access: access,
+		GrantableRoles: o.GrantableRoles, Intervals: o.Intervals, Now: o.Now, Concurrency: o.Concurrency,
+	}).SetupWithManager(mgr); err != nil {
 		return err
 	}
-	if err := (&PeakSeasonReconciler{Client: mgr.GetClient(), Recorder: o.Recorder, Clouds: c.Capacity, Intervals: o.Intervals, Now: o.Now}).SetupWithManager(mgr); err != nil {
+	if err := (&ComputeQuotaReconciler{Client: mgr.GetClient(), Recorder: o.Recorder, Clouds: c.Quota, Access: access, Intervals: o.Intervals, Now: o.Now, Concurrency: o.Concurrency}).SetupWithManager(mgr); err != nil {
+		return err
+	}
+	if err := (&PeakSeasonReconciler{Client: mgr.GetClient(), Recorder: o.Recorder, Clouds: c.Capacity, Access: access, Intervals: o.Intervals, Now: o.Now}).SetupWithManager(mgr); err != nil {
 		return err
 	}
 	return (&TestEnvironmentReconciler{
-		Client: mgr.GetClient(), Recorder: o.Recorder, Clouds: c.Servers, Intervals: o.Intervals, Now: o.Now,
-		MaxConcurrentCreates: o.MaxConcurrentCreates, BuildPoll: o.BuildPoll, Concurrency: o.Concurrency,
+		Client: mgr.GetClient(), Recorder: o.Recorder, Clouds: c.Servers, Access: access, SecretReader: mgr.GetAPIReader(),
+		Intervals: o.Intervals, Now: o.Now, MaxConcurrentCreates: o.MaxConcurrentCreates, BuildPoll: o.BuildPoll, Concurrency: o.Concurrency,
 	}).SetupWithManager(mgr)
 }

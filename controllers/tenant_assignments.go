@@ -86,7 +86,9 @@ func (r *TenantReconciler) reconcileAssignments(ctx context.Context, cloud Tenan
 	return nil
 }
 
-// desiredAssignments resolves the spec's names to IDs: principal → sorted role IDs.
+// desiredAssignments resolves the spec's names to IDs: principal → sorted role IDs. The
+// project's service user is one of them: it holds the roles the operator acts with
+// inside the project.
 func desiredAssignments(ctx context.Context, cloud TenantCloud, t *whv1.Tenant) (map[principal][]string, error) {
 	out := map[principal][]string{}
 	for _, ra := range t.Spec.RoleAssignments {
@@ -94,18 +96,31 @@ func desiredAssignments(ctx context.Context, cloud TenantCloud, t *whv1.Tenant) 
 		if err != nil {
 			return nil, err
 		}
-		for _, role := range ra.Roles {
-			id, err := cloud.RoleID(ctx, role)
-			if err != nil {
-				return nil, err
-			}
-			if !slices.Contains(out[p], id) {
-				out[p] = append(out[p], id)
-			}
+		if err := addRoles(ctx, cloud, out, p, ra.Roles); err != nil {
+			return nil, err
 		}
-		slices.Sort(out[p])
+	}
+	if id := t.Status.ServiceUserID; id != "" {
+		if err := addRoles(ctx, cloud, out, principal{userID: id}, serviceUserRoles(t)); err != nil {
+			return nil, err
+		}
 	}
 	return out, nil
+}
+
+// addRoles adds the IDs of roles to p's sorted set in out.
+func addRoles(ctx context.Context, dir openstack.Directory, out map[principal][]string, p principal, roles []string) error {
+	for _, role := range roles {
+		id, err := dir.RoleID(ctx, role)
+		if err != nil {
+			return err
+		}
+		if !slices.Contains(out[p], id) {
+			out[p] = append(out[p], id)
+		}
+	}
+	slices.Sort(out[p])
+	return nil
 }
 
 // resolvePrincipal finds the group or user of one assignment, in its own domain or else

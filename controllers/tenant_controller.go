@@ -3,9 +3,13 @@ package controllers
 import (
 	"context"
 	"fmt"
+	"slices"
+	"strings"
+	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/equality"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/builder"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -28,6 +32,9 @@ type TenantCloud interface {
 	openstack.RoleAssignments
 	openstack.ProjectContents
 	openstack.Networks
+	openstack.ServiceUsers
+	openstack.ApplicationCredentials
+	Endpoint() openstack.Endpoint
 }
 
 var _ TenantCloud = (*openstack.Cloud)(nil)
@@ -36,10 +43,17 @@ var _ TenantCloud = (*openstack.Cloud)(nil)
 // in line with a Tenant.
 type TenantReconciler struct {
 	client.Client
-	Recorder recorder.EventRecorder
-	Clouds   CloudConnector[TenantCloud]
+	// SecretReader reads Secrets live: the cache holds only the operator's own.
+	SecretReader client.Reader
+	Recorder     recorder.EventRecorder
+	Clouds       CloudConnector[TenantCloud]
+	Access       Access
+	// GrantableRoles are the only roles a Tenant may grant (names).
+	GrantableRoles []string
 	// Intervals of resync and of retries that no watch can trigger.
 	Intervals Intervals
+	// Now is the clock; tests move it.
+	Now func() time.Time
 	// Concurrency is how many objects are reconciled at once.
 	Concurrency int
 }
@@ -47,7 +61,9 @@ type TenantReconciler struct {
 // +kubebuilder:rbac:groups=whitehall.cloud,resources=tenants,verbs=get;list;watch;update;patch
 // +kubebuilder:rbac:groups=whitehall.cloud,resources=tenants/status,verbs=get;update;patch
 // +kubebuilder:rbac:groups=whitehall.cloud,resources=tenants/finalizers,verbs=update
-// +kubebuilder:rbac:groups="",resources=secrets,verbs=get;list;watch
+// +kubebuilder:rbac:groups="",resources=secrets,verbs=get;list;watch;create;update;patch;delete
+// +kubebuilder:rbac:groups="",resources=namespaces,verbs=get;list;watch
+// +kubebuilder:rbac:groups=whitehall.cloud,resources=clouds,verbs=get;list;watch
 // +kubebuilder:rbac:groups=events.k8s.io,resources=events,verbs=create;patch
 // +kubebuilder:rbac:groups=whitehall.cloud,resources=testenvironments,verbs=get;list;watch;delete
 
@@ -67,19 +83,26 @@ func (r *TenantReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctr
 	orig := tenant.DeepCopy()
 
 	deleting := !tenant.DeletionTimestamp.IsZero()
-	var err error
+	var (
+		err  error
+		wake time.Duration
+	)
 	if deleting {
 		var done bool
 		if done, err = r.reconcileDelete(ctx, tenant); done {
 			return ctrl.Result{}, nil
 		}
 	} else {
-		err = r.reconcile(ctx, tenant)
+		wake, err = r.reconcile(ctx, tenant)
 	}
 
 	o := classify(err, fmt.Sprintf("project %s (%s) is up to date", tenant.Status.ProjectName, tenant.Status.ProjectID), r.Intervals)
 	if deleting && err == nil {
 		o = outcome{reason: whv1.ReasonDeleting, progressing: true, retry: true}
+	}
+	if err == nil && wake > 0 {
+		// A credential rotates or a replaced one goes before the next resync.
+		o.requeueAfter = min(o.requeueAfter, wake)
 	}
 	o.apply(&tenant.Status.Conditions, tenant.Generation)
 	tenant.Status.ObservedGeneration = tenant.Generation
@@ -91,32 +114,71 @@ func (r *TenantReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctr
 	return o.result(err)
 }
 
-func (r *TenantReconciler) reconcile(ctx context.Context, t *whv1.Tenant) error {
-	cloud, err := r.Clouds.Cloud(ctx, credentialsRef(t.Namespace, t.Spec.CloudCredentialsRef))
+func (r *TenantReconciler) reconcile(ctx context.Context, t *whv1.Tenant) (time.Duration, error) {
+	acc, err := r.Access.forTenant(ctx, t, false)
 	if err != nil {
-		return err
+		return 0, err
 	}
-	created, err := r.reconcileProject(ctx, cloud, t)
+	// Checked before any OpenStack call: a role beyond --grantable-roles is never sent.
+	if err := checkRoles(t, r.GrantableRoles); err != nil {
+		return 0, err
+	}
+	cloud, err := r.Clouds.Cloud(ctx, acc.ref)
 	if err != nil {
-		return err
+		return 0, err
+	}
+	created, err := r.reconcileProject(ctx, cloud, acc, t)
+	if err != nil {
+		return 0, err
+	}
+	if err := r.reconcileServiceUser(ctx, cloud, t); err != nil {
+		return 0, err
 	}
 	if err := r.reconcileAssignments(ctx, cloud, t, created); err != nil {
-		return err
+		return 0, err
 	}
-	return r.reconcileNetwork(ctx, cloud, t)
+	if err := r.reconcileNetwork(ctx, cloud, t); err != nil {
+		return 0, err
+	}
+	return r.reconcileCredential(ctx, acc, cloud, t, r.Now())
 }
 
-// credentialsRef resolves a reference in the object's own namespace: a Tenant can never
-// name another namespace's Secret.
-func credentialsRef(namespace string, ref whv1.CloudCredentialsReference) openstack.CredentialsRef {
-	return openstack.CredentialsRef{Namespace: namespace, SecretName: ref.SecretName, CloudName: ref.CloudName}
+// checkRoles refuses roles the operator may not grant, in role assignments and in the
+// application credential.
+func checkRoles(t *whv1.Tenant, grantable []string) error {
+	var asked []string
+	for _, ra := range t.Spec.RoleAssignments {
+		asked = append(asked, ra.Roles...)
+	}
+	if ac := t.Spec.ApplicationCredential; ac != nil {
+		asked = append(asked, ac.Roles...)
+	}
+	var refused []string
+	for _, role := range asked {
+		if !slices.Contains(grantable, role) && !slices.Contains(refused, role) {
+			refused = append(refused, role)
+		}
+	}
+	if len(refused) > 0 {
+		return newSpecError(whv1.ReasonRoleNotAllowed, fmt.Sprintf(
+			"role(s) %s may not be granted by this operator; grantable roles are %s", strings.Join(refused, ", "), strings.Join(grantable, ", ")))
+	}
+	return nil
 }
 
 // SetupWithManager registers the controller: Tenants, and the Secrets they use.
 func (r *TenantReconciler) SetupWithManager(mgr ctrl.Manager) error {
+	if r.Now == nil {
+		r.Now = time.Now
+	}
 	return ctrl.NewControllerManagedBy(mgr).
 		For(&whv1.Tenant{}, builder.WithPredicates(predicate.Or(predicate.GenerationChangedPredicate{}, predicate.AnnotationChangedPredicate{}, deletionPredicate()))).
-		Watches(&corev1.Secret{}, handler.EnqueueRequestsFromMapFunc(r.tenantsUsingSecret)).
+		// Secrets in the cache: the operator's own namespace (Clouds' credentials, identity
+		// stores) and the credential Secrets it wrote for Tenants.
+		Watches(&corev1.Secret{}, handler.EnqueueRequestsFromMapFunc(r.tenantsOfSecret)).
+		Watches(&whv1.Cloud{}, handler.EnqueueRequestsFromMapFunc(r.tenantsOfCloud)).
+		Watches(&corev1.Namespace{}, handler.EnqueueRequestsFromMapFunc(r.tenantsInNamespace),
+			builder.WithPredicates(predicate.LabelChangedPredicate{})).
 		// A Tenant being deleted waits for its TestEnvironments: each one gone wakes it.
 		Watches(&whv1.TestEnvironment{}, handler.EnqueueRequestsFromMapFunc(tenantOfEnvironment),
 			builder.WithPredicates(predicate.Funcs{
@@ -133,6 +195,29 @@ func tenantOfEnvironment(_ context.Context, o client.Object) []reconcile.Request
 	return []reconcile.Request{{NamespacedName: client.ObjectKey{Namespace: env.Namespace, Name: env.Spec.TenantRef.Name}}}
 }
 
-func (r *TenantReconciler) tenantsUsingSecret(ctx context.Context, secret client.Object) []reconcile.Request {
-	return listRequests(ctx, r.Client, &whv1.TenantList{}, client.InNamespace(secret.GetNamespace()), client.MatchingFields{credentialsSecretIndex: secret.GetName()})
+func (r *TenantReconciler) tenantsOfSecret(ctx context.Context, secret client.Object) []reconcile.Request {
+	if secret.GetNamespace() != r.Access.OperatorNamespace {
+		// A credential Secret the operator wrote, edited or deleted by hand.
+		if owner := metav1.GetControllerOf(secret); owner != nil && owner.Kind == "Tenant" {
+			return []reconcile.Request{{NamespacedName: client.ObjectKey{Namespace: secret.GetNamespace(), Name: owner.Name}}}
+		}
+		return nil
+	}
+	var clouds whv1.CloudList
+	if err := r.List(ctx, &clouds, client.MatchingFields{cloudSecretIndex: secret.GetName()}); err != nil {
+		return nil
+	}
+	var reqs []reconcile.Request
+	for _, c := range clouds.Items {
+		reqs = append(reqs, r.tenantsOfCloud(ctx, &c)...)
+	}
+	return reqs
+}
+
+func (r *TenantReconciler) tenantsOfCloud(ctx context.Context, cloud client.Object) []reconcile.Request {
+	return listRequests(ctx, r.Client, &whv1.TenantList{}, client.MatchingFields{cloudRefIndex: cloud.GetName()})
+}
+
+func (r *TenantReconciler) tenantsInNamespace(ctx context.Context, ns client.Object) []reconcile.Request {
+	return listRequests(ctx, r.Client, &whv1.TenantList{}, client.InNamespace(ns.GetName()))
 }

@@ -18,7 +18,8 @@ import (
 const maxListed = 5
 
 // reconcileDelete deletes or releases the project and then lets the Tenant go. It
-// reports done once the finalizer is removed.
+// reports done once the finalizer is removed. Whatever the policy, the project's
+// identity (its service user, and with it every application credential) goes.
 func (r *TenantReconciler) reconcileDelete(ctx context.Context, t *whv1.Tenant) (bool, error) {
 	if !controllerutil.ContainsFinalizer(t, whv1.TenantFinalizer) {
 		return true, nil
@@ -28,7 +29,26 @@ func (r *TenantReconciler) reconcileDelete(ctx context.Context, t *whv1.Tenant) 
 	if err := r.deleteEnvironments(ctx, t); err != nil {
 		return false, err
 	}
-	if t.Spec.DeletionPolicy == whv1.DeletionPolicyRetain {
+	cloud, err := r.cleanupCloud(ctx, t)
+	if err != nil {
+		if t.Status.ProjectID == "" {
+			// No project was ever recorded and OpenStack cannot be reached with these
+			// credentials (a typo in the auth URL, a wrong password, a Cloud that never
+			// admitted the namespace): waiting would keep the Tenant forever for nothing.
+			// The one case this lets slip — a crash right after creating the project,
+			// then an unreachable cloud — is logged.
+			ctrl.LoggerFrom(ctx).Info("releasing a Tenant that never recorded a project without reaching OpenStack", "error", openstack.Message(err))
+			return r.release(ctx, t)
+		}
+		return false, err
+	}
+	if err := r.deleteIdentity(ctx, cloud, t); err != nil {
+		return false, err
+	}
+	if err := r.deleteCredentialSecret(ctx, t, ""); err != nil {
+		return false, err
+	}
+	if t.EffectiveDeletionPolicy() == whv1.DeletionPolicyRetain {
 		if t.Status.ProjectID != "" {
 			notify(ctx, r.Recorder, t, corev1.EventTypeNormal, "Retained", "ReleaseProject",
 				"Left project %s in OpenStack (deletionPolicy Retain)", t.Status.ProjectID)
@@ -36,45 +56,18 @@ func (r *TenantReconciler) reconcileDelete(ctx context.Context, t *whv1.Tenant) 
 		return r.release(ctx, t)
 	}
 
-	cloud, err := r.Clouds.CloudForCleanup(ctx, credentialsRef(t.Namespace, t.Spec.CloudCredentialsRef))
+	project, err := r.ownProject(ctx, cloud, t)
 	if err != nil {
-		if t.Status.ProjectID == "" {
-			// No project was ever recorded and OpenStack cannot be reached with these
-			// credentials (a typo in the auth URL, a wrong password): waiting would keep
-			// the Tenant forever for nothing. The one case this lets slip — a crash right
-			// after creating the project, then an unreachable cloud — is logged.
-			ctrl.LoggerFrom(ctx).Info("releasing a Tenant that never recorded a project without reaching OpenStack", "error", openstack.Message(err))
-			return r.release(ctx, t)
-		}
 		return false, err
 	}
-
-	projectID := t.Status.ProjectID
-	if projectID == "" && t.Spec.Import == nil {
-		// A crash may have come between creating the project and recording its ID.
-		domainID, err := cloud.DomainID(ctx, t.Spec.Project.Domain)
-		if err != nil && !openstack.IsNotFound(err) {
-			return false, err
-		}
-		if err == nil {
-			p, err := cloud.FindProject(ctx, domainID, t.ProjectName())
-			switch {
-			case err == nil && p.Owner == string(t.UID):
-				projectID = p.ID
-			case err != nil && !openstack.IsNotFound(err):
-				return false, err
-			}
-		}
-	}
-
-	if projectID != "" {
-		contents, err := cloud.ProjectContents(ctx, projectID, ownDevices(t))
+	if project != nil {
+		contents, err := cloud.ProjectContents(ctx, project.ID, ownDevices(t))
 		if err != nil {
 			return false, err
 		}
 		if !contents.IsEmpty() {
 			msg := fmt.Sprintf("project %s still holds %s; delete them, or set deletionPolicy: Retain to keep the project",
-				projectID, describeContents(contents))
+				project.ID, describeContents(contents))
 			notify(ctx, r.Recorder, t, corev1.EventTypeWarning, whv1.ReasonDeletionBlocked, "DeleteProject", "%s", msg)
 			return false, &blockedError{message: msg}
 		}
@@ -83,15 +76,64 @@ func (r *TenantReconciler) reconcileDelete(ctx context.Context, t *whv1.Tenant) 
 				return false, err
 			}
 		}
-		if err := cloud.DeleteSecurityGroups(ctx, projectID); err != nil {
+		if err := cloud.DeleteSecurityGroups(ctx, project.ID); err != nil {
 			return false, err
 		}
-		if err := cloud.DeleteProject(ctx, projectID); err != nil {
+		if err := cloud.DeleteProject(ctx, project.ID); err != nil {
 			return false, err
 		}
-		notify(ctx, r.Recorder, t, corev1.EventTypeNormal, "Deleted", "DeleteProject", "Deleted project %s", projectID)
+		notify(ctx, r.Recorder, t, corev1.EventTypeNormal, "Deleted", "DeleteProject", "Deleted project %s", project.ID)
 	}
 	return r.release(ctx, t)
+}
+
+// cleanupCloud is the admin cloud for removing what the Tenant made: a Cloud that no
+// longer admits the namespace still lets it clean up, and a department Secret already
+// deleted with its namespace falls back to the last login made with it.
+func (r *TenantReconciler) cleanupCloud(ctx context.Context, t *whv1.Tenant) (TenantCloud, error) {
+	acc, err := r.Access.forTenant(ctx, t, true)
+	if err != nil {
+		return nil, err
+	}
+	return r.Clouds.CloudForCleanup(ctx, acc.ref)
+}
+
+// ownProject is the project to delete: the one status records, or one this Tenant made
+// just before a crash lost its ID. It is deleted only if Keystone records this Tenant as
+// its owner and it is not protected: a Tenant never deletes a project it does not own.
+func (r *TenantReconciler) ownProject(ctx context.Context, cloud TenantCloud, t *whv1.Tenant) (*openstack.Project, error) {
+	var (
+		p   *openstack.Project
+		err error
+	)
+	switch {
+	case t.Status.ProjectID != "":
+		p, err = cloud.GetProject(ctx, t.Status.ProjectID)
+	case t.Spec.Import != nil:
+		return nil, nil // never adopted: nothing of ours to delete
+	default:
+		var domainID string
+		if domainID, err = cloud.DomainID(ctx, t.Spec.Project.Domain); err == nil {
+			p, err = cloud.FindProject(ctx, domainID, t.ProjectName())
+		}
+	}
+	if openstack.IsNotFound(err) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	acc, err := r.Access.forTenant(ctx, t, true)
+	if err != nil {
+		return nil, err
+	}
+	if p.Owner != string(t.UID) || acc.isProtected(p) {
+		ctrl.LoggerFrom(ctx).Info("not deleting a project this Tenant does not own", "projectID", p.ID)
+		notify(ctx, r.Recorder, t, corev1.EventTypeWarning, whv1.ReasonAlreadyOwned, "DeleteProject",
+			"Left project %s alone: Keystone does not record this Tenant as its owner", p.ID)
+		return nil, nil
+	}
+	return p, nil
 }
 
 // deleteEnvironments deletes the Tenant's TestEnvironments and reports, as a blocked

@@ -8,27 +8,30 @@ import (
 	"strings"
 
 	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/utils/ptr"
 	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	whv1 "github.com/whitehall-cloud/whitehall-operator/api/v1alpha1"
 	"github.com/whitehall-cloud/whitehall-operator/internal/openstack"
 )
 
 // reconcileProject finds, adopts or creates the project, repairs any drift in it, and
-// records it in status. It reports whether it created the project just now.
-func (r *TenantReconciler) reconcileProject(ctx context.Context, cloud TenantCloud, t *whv1.Tenant) (bool, error) {
+// records it in status. It reports whether it created the project just now. It never
+// touches a project that does not record this Tenant as its owner, nor a protected one.
+func (r *TenantReconciler) reconcileProject(ctx context.Context, cloud TenantCloud, acc cloudAccess, t *whv1.Tenant) (bool, error) {
 	domainID, err := cloud.DomainID(ctx, t.Spec.Project.Domain)
 	if err != nil {
 		return false, err
 	}
-	project, err := r.observeProject(ctx, cloud, t, domainID)
+	project, err := r.observeProject(ctx, cloud, acc, t, domainID)
 	if err != nil {
 		return false, err
 	}
 	created := false
 	if project == nil {
-		if project, created, err = r.createProject(ctx, cloud, t, domainID); err != nil {
+		if project, created, err = r.createProject(ctx, cloud, acc, t, domainID); err != nil {
 			return false, err
 		}
 	}
@@ -53,12 +56,12 @@ func (r *TenantReconciler) reconcileProject(ctx context.Context, cloud TenantClo
 
 // observeProject returns the project this Tenant owns, adopting an imported one, or nil
 // when the project is still to be created.
-func (r *TenantReconciler) observeProject(ctx context.Context, cloud TenantCloud, t *whv1.Tenant, domainID string) (*openstack.Project, error) {
+func (r *TenantReconciler) observeProject(ctx context.Context, cloud TenantCloud, acc cloudAccess, t *whv1.Tenant, domainID string) (*openstack.Project, error) {
 	if t.Status.ProjectID != "" {
 		p, err := cloud.GetProject(ctx, t.Status.ProjectID)
 		switch {
 		case err == nil:
-			return p, nil
+			return p, ownedBy(acc, t, p)
 		case !openstack.IsNotFound(err):
 			return nil, err
 		case t.Status.Adopted:
@@ -67,32 +70,52 @@ func (r *TenantReconciler) observeProject(ctx context.Context, cloud TenantCloud
 		}
 		// Deleted by hand: it is recreated, like any other drift.
 		ctrl.LoggerFrom(ctx).Info("project deleted outside the operator; recreating it", "projectID", t.Status.ProjectID)
-		t.Status.ProjectID, t.Status.RoleAssignments = "", nil
+		t.Status.ProjectID, t.Status.RoleAssignments, t.Status.ServiceUserID = "", nil, ""
 	}
 	if imp := t.Spec.Import; imp != nil {
-		return r.adoptProject(ctx, cloud, t, domainID)
+		return r.adoptProject(ctx, cloud, acc, t, domainID)
 	}
 	// Nothing recorded: the project is created. If one by that name exists already,
 	// Keystone refuses (409) and createProject looks at whose it is.
 	return nil, nil
 }
 
+// ownedBy refuses a project that is protected or does not record t as its owner: two
+// Tenants never manage one project, whatever their status or spec says.
+func ownedBy(acc cloudAccess, t *whv1.Tenant, p *openstack.Project) error {
+	switch {
+	case acc.isProtected(p):
+		return newSpecError(whv1.ReasonProjectProtected, fmt.Sprintf("project %s is protected by the Cloud: no Tenant may import, change or delete it", p.ID))
+	case p.Owner != string(t.UID):
+		return newSpecError(whv1.ReasonAlreadyOwned, fmt.Sprintf("project %s does not record this Tenant as its owner; it is left alone", p.ID))
+	}
+	return nil
+}
+
 // existingProject is the project that made a create fail with 409: this Tenant's own
-// from before a crash lost its ID, or a stranger's, which is never taken over silently.
+// from before a crash lost its ID, or a stranger's, which is never taken over.
 func existingProject(ctx context.Context, cloud TenantCloud, t *whv1.Tenant, domainID string) (*openstack.Project, error) {
 	p, err := cloud.FindProject(ctx, domainID, t.ProjectName())
 	if err != nil {
 		return nil, err
 	}
-	if p.Owner != string(t.UID) {
+	switch p.Owner {
+	case string(t.UID):
+		return p, nil
+	case "":
 		return nil, newSpecError(whv1.ReasonAlreadyExists, fmt.Sprintf(
-			"project %q already exists in domain %s (%s) and was not created by this Tenant; set spec.import to adopt it, or choose another spec.project.name",
-			p.Name, domainID, p.ID))
+			"project %q already exists in domain %s (%s) and was not created by this Tenant; to adopt it, have the cloud admin hand it over (tag %s%s) and set spec.import, or choose another spec.project.name",
+			p.Name, domainID, p.ID, whv1.HandoverTagPrefix, t.Namespace))
+	default:
+		// Which Tenant is not said: that would tell one department about another.
+		return nil, newSpecError(whv1.ReasonAlreadyOwned, fmt.Sprintf(
+			"project name %q in domain %s belongs to another Tenant; choose another spec.project.name", p.Name, domainID))
 	}
-	return p, nil
 }
 
-func (r *TenantReconciler) adoptProject(ctx context.Context, cloud TenantCloud, t *whv1.Tenant, domainID string) (*openstack.Project, error) {
+// adoptProject takes over a project the cloud admin handed over to this namespace, and
+// records this Tenant as its owner, so no other Tenant can import it after.
+func (r *TenantReconciler) adoptProject(ctx context.Context, cloud TenantCloud, acc cloudAccess, t *whv1.Tenant, domainID string) (*openstack.Project, error) {
 	imp := t.Spec.Import
 	var (
 		p   *openstack.Project
@@ -106,26 +129,90 @@ func (r *TenantReconciler) adoptProject(ctx context.Context, cloud TenantCloud, 
 	if err != nil {
 		return nil, err
 	}
-	if p.DomainID != domainID {
-		return nil, newSpecError(whv1.ReasonInvalidConfiguration, fmt.Sprintf(
-			"project %s to import is in domain %s, not in spec.project.domain %q (%s)", p.ID, p.DomainID, t.Spec.Project.Domain, domainID))
+	if p.Owner == string(t.UID) {
+		return p, ownedBy(acc, t, p) // adopted before a crash lost the status
+	}
+	if err := r.mayAdopt(ctx, acc, t, p, domainID); err != nil {
+		return nil, err
+	}
+	owner := &openstack.ProjectOwner{UID: string(t.UID), Namespace: t.Namespace, Name: t.Name}
+	if p, err = cloud.UpdateProject(ctx, p.ID, openstack.ProjectUpdate{Owner: owner}); err != nil {
+		return nil, err
 	}
 	t.Status.Adopted = true
 	t.Status.ProjectName = p.Name
-	notify(ctx, r.Recorder, t, corev1.EventTypeNormal, "Adopted", "AdoptProject", "Adopted existing project %s (%s)", p.Name, p.ID)
+	notify(ctx, r.Recorder, t, corev1.EventTypeNormal, "Adopted", "AdoptProject", "Adopted project %s (%s), handed over to namespace %s", p.Name, p.ID, t.Namespace)
 	return p, nil
+}
+
+// mayAdopt says why a project cannot be imported, or nil when it was handed over to the
+// Tenant's namespace and belongs to no live Tenant.
+func (r *TenantReconciler) mayAdopt(ctx context.Context, acc cloudAccess, t *whv1.Tenant, p *openstack.Project, domainID string) error {
+	if acc.isProtected(p) {
+		return newSpecError(whv1.ReasonProjectProtected, fmt.Sprintf("project %s is protected by the Cloud: no Tenant may import it", p.ID))
+	}
+	if p.DomainID != domainID {
+		return newSpecError(whv1.ReasonInvalidConfiguration, fmt.Sprintf(
+			"project %s to import is in domain %s, not in spec.project.domain %q (%s)", p.ID, p.DomainID, t.Spec.Project.Domain, domainID))
+	}
+	if p.Owner != "" {
+		live, err := r.liveOwner(ctx, p)
+		if err != nil {
+			return err
+		}
+		if live {
+			return newSpecError(whv1.ReasonAlreadyOwned, fmt.Sprintf("project %s belongs to another Tenant; it cannot be imported", p.ID))
+		}
+	}
+	handedTo := ""
+	for _, tag := range p.Tags {
+		if ns, ok := strings.CutPrefix(tag, whv1.HandoverTagPrefix); ok {
+			if ns == t.Namespace {
+				return nil
+			}
+			handedTo = ns
+		}
+	}
+	if handedTo != "" {
+		return newSpecError(whv1.ReasonAlreadyOwned, fmt.Sprintf("project %s was handed over to another namespace, not %s", p.ID, t.Namespace))
+	}
+	return newSpecError(whv1.ReasonImportNotAllowed, fmt.Sprintf(
+		"project %s was not handed over to namespace %s: the cloud admin tags it %s%s to allow the import; nothing was changed",
+		p.ID, t.Namespace, whv1.HandoverTagPrefix, t.Namespace))
+}
+
+// liveOwner reports whether the Tenant a project records as its owner still exists.
+func (r *TenantReconciler) liveOwner(ctx context.Context, p *openstack.Project) (bool, error) {
+	if p.OwnerNamespace == "" || p.OwnerName == "" {
+		return true, nil // an owner we cannot look up is presumed alive
+	}
+	owner := &whv1.Tenant{}
+	err := r.Get(ctx, client.ObjectKey{Namespace: p.OwnerNamespace, Name: p.OwnerName}, owner)
+	switch {
+	case apierrors.IsNotFound(err):
+		return false, nil
+	case err != nil:
+		return false, err
+	}
+	return string(owner.UID) == p.Owner, nil
 }
 
 // createProject creates the project, or finds this Tenant's own when Keystone says it
 // exists; created tells which.
-func (r *TenantReconciler) createProject(ctx context.Context, cloud TenantCloud, t *whv1.Tenant, domainID string) (*openstack.Project, bool, error) {
+func (r *TenantReconciler) createProject(ctx context.Context, cloud TenantCloud, acc cloudAccess, t *whv1.Tenant, domainID string) (*openstack.Project, bool, error) {
+	name := t.ProjectName()
+	if slices.Contains(acc.protected, name) {
+		return nil, false, newSpecError(whv1.ReasonProjectProtected, fmt.Sprintf("project name %q is protected by the Cloud", name))
+	}
 	p, err := cloud.CreateProject(ctx, openstack.ProjectCreate{
-		Name:        t.ProjectName(),
-		DomainID:    domainID,
-		Description: ptr.Deref(t.Spec.Project.Description, ""),
-		Tags:        t.Spec.Project.Tags,
-		Enabled:     ptr.Deref(t.Spec.Project.Enabled, true),
-		Owner:       string(t.UID),
+		Name:           name,
+		DomainID:       domainID,
+		Description:    ptr.Deref(t.Spec.Project.Description, ""),
+		Tags:           t.Spec.Project.Tags,
+		Enabled:        ptr.Deref(t.Spec.Project.Enabled, true),
+		Owner:          string(t.UID),
+		OwnerNamespace: t.Namespace,
+		OwnerName:      t.Name,
 	})
 	if openstack.StatusCode(err) == http.StatusConflict {
 		p, err = existingProject(ctx, cloud, t, domainID)

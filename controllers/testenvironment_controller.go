@@ -52,6 +52,10 @@ type TestEnvironmentReconciler struct {
 	// for Nova to list its server before it is booted again (default 30s).
 	UncertainCreateHold time.Duration
 
+	// Access resolves the Tenant's cloud; SecretReader reads user-data Secrets live.
+	Access       Access
+	SecretReader client.Reader
+
 	pending pendingCreates
 }
 
@@ -151,7 +155,7 @@ func (r *TestEnvironmentReconciler) reconcile(ctx context.Context, env *whv1.Tes
 	if err != nil {
 		return envStep{wake: wake}, err
 	}
-	cloud, err := r.Clouds.ProjectCloud(ctx, credentialsRef(tenant.Namespace, tenant.Spec.CloudCredentialsRef), tenant.Status.ProjectID)
+	cloud, err := r.projectCloud(ctx, tenant, false)
 	if err != nil {
 		return envStep{wake: wake}, err
 	}
@@ -159,6 +163,16 @@ func (r *TestEnvironmentReconciler) reconcile(ctx context.Context, env *whv1.Tes
 	step, err := r.scale(ctx, cloud, env, tenant)
 	step.wake = wake
 	return step, err
+}
+
+// projectCloud logs in to the Tenant's project as its service user. With cleanup set,
+// a Cloud that no longer admits the namespace still lets the servers go.
+func (r *TestEnvironmentReconciler) projectCloud(ctx context.Context, tenant *whv1.Tenant, cleanup bool) (EnvironmentCloud, error) {
+	acc, err := r.Access.forTenant(ctx, tenant, cleanup)
+	if err != nil {
+		return nil, err
+	}
+	return projectCloud(ctx, r.Access, r.Client, r.Clouds, acc, tenant)
 }
 
 // readyTenant returns the environment's Tenant once it has a project and is not being

@@ -328,12 +328,23 @@ func (r *TestEnvironmentReconciler) userData(ctx context.Context, env *whv1.Test
 	if ref == nil {
 		return nil, nil
 	}
+	// Read live, not cached: the operator caches no department Secret it did not write.
 	var secret corev1.Secret
-	if err := r.Get(ctx, client.ObjectKey{Namespace: env.Namespace, Name: ref.Name}, &secret); err != nil {
+	if err := r.SecretReader.Get(ctx, client.ObjectKey{Namespace: env.Namespace, Name: ref.Name}, &secret); err != nil {
 		if client.IgnoreNotFound(err) == nil {
 			return nil, newSpecError(whv1.ReasonInvalidConfiguration, fmt.Sprintf("user data Secret %q does not exist in namespace %s", ref.Name, env.Namespace))
 		}
 		return nil, err
+	}
+	// Whatever is in user data can be read from inside the servers: only a Secret made
+	// for it may be used, and never one holding credentials.
+	if secret.Labels[whv1.UserDataLabel] != "true" {
+		return nil, newSpecError(whv1.ReasonUserDataNotAllowed, fmt.Sprintf(
+			"Secret %q is not labelled %s: \"true\"; only Secrets made for user data can become user data", ref.Name, whv1.UserDataLabel))
+	}
+	if _, creds := secret.Data[openstack.CloudsYAMLKey]; creds {
+		return nil, newSpecError(whv1.ReasonUserDataNotAllowed, fmt.Sprintf(
+			"Secret %q holds a %s key: credentials never become user data", ref.Name, openstack.CloudsYAMLKey))
 	}
 	data, ok := secret.Data[ref.Key]
 	if !ok {
@@ -394,7 +405,7 @@ func (r *TestEnvironmentReconciler) reconcileDelete(ctx context.Context, env *wh
 		return false, err
 	}
 	if err == nil && tenant.Status.ProjectID != "" {
-		cloud, err := r.Clouds.ProjectCloud(ctx, credentialsRef(tenant.Namespace, tenant.Spec.CloudCredentialsRef), tenant.Status.ProjectID)
+		cloud, err := r.projectCloud(ctx, tenant, true)
 		if err != nil {
 			return false, err
 		}

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Builds kube-apiserver, kubectl and etcd from the Go module proxy (no internet, no
+# Builds kube-apiserver, kube-controller-manager, kubectl and etcd from the Go module proxy (no internet, no
 # downloads from Google buckets) and caches them outside the work tree. Prints the
 # directory that holds them, fit for KUBEBUILDER_ASSETS. A second run costs nothing.
 set -euo pipefail
@@ -11,7 +11,7 @@ cache=${XDG_CACHE_HOME:-$HOME/.cache}/whitehall-operator
 out=$cache/assets/k8s-$KUBE_VERSION-etcd-$ETCD_VERSION
 log() { echo "control-plane-assets: $*" >&2; }
 
-if [[ -x $out/kube-apiserver && -x $out/etcd && -x $out/kubectl ]]; then
+if [[ -x $out/kube-apiserver && -x $out/kube-controller-manager && -x $out/etcd && -x $out/kubectl ]]; then
   echo "$out"
   exit 0
 fi
@@ -45,6 +45,7 @@ package tools
 
 import (
 	_ "k8s.io/kubernetes/cmd/kube-apiserver"
+	_ "k8s.io/kubernetes/cmd/kube-controller-manager"
 	_ "k8s.io/kubernetes/cmd/kubectl"
 )
 GO
@@ -56,9 +57,12 @@ GO
     -X k8s.io/client-go/pkg/version.gitVersion=v$KUBE_VERSION"
   log "building kube-apiserver v$KUBE_VERSION (cold: 5-12 min, ~3 GB RAM)"
   go build -ldflags "$ldflags" -o "$out/kube-apiserver.tmp" k8s.io/kubernetes/cmd/kube-apiserver
+  log "building kube-controller-manager v$KUBE_VERSION (shares most of the apiserver's build cache)"
+  go build -ldflags "$ldflags" -o "$out/kube-controller-manager.tmp" k8s.io/kubernetes/cmd/kube-controller-manager
   log "building kubectl v$KUBE_VERSION"
   go build -ldflags "$ldflags" -o "$out/kubectl.tmp" k8s.io/kubernetes/cmd/kubectl
   mv "$out/kube-apiserver.tmp" "$out/kube-apiserver"
+  mv "$out/kube-controller-manager.tmp" "$out/kube-controller-manager"
   mv "$out/kubectl.tmp" "$out/kubectl"
 }
 
@@ -83,5 +87,5 @@ GO
 }
 
 [[ -x $out/etcd ]] || (build_etcd)
-[[ -x $out/kube-apiserver && -x $out/kubectl ]] || (build_kube)
+[[ -x $out/kube-apiserver && -x $out/kube-controller-manager && -x $out/kubectl ]] || (build_kube)
 echo "$out"

@@ -1,6 +1,9 @@
 #!/usr/bin/env bash
-# Runs a standing local Kubernetes control plane (kube-apiserver + etcd built from Go
-# modules, see control-plane-assets.sh) for kubectl and the operator binary.
+# Runs a standing local Kubernetes control plane (kube-apiserver, etcd and
+# kube-controller-manager built from Go modules, see control-plane-assets.sh; started by
+# hack/cluster through test/controlplane) for kubectl and the operator binary.
+# Namespaces delete, owner references garbage-collect, ClusterRoles aggregate; no Pods
+# run (no scheduler, no kubelet, no Deployment controller).
 #   hack/control-plane.sh up     start it (idempotent); kubeconfig in .local/kubeconfig
 #   hack/control-plane.sh down   stop it
 set -euo pipefail

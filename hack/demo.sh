@@ -11,6 +11,7 @@ pidfile=$demo_dir/manager.pid
 export KUBECONFIG=$root/.local/kubeconfig
 clouds_yaml=$root/.local/dev-cloud/clouds.yaml
 sample_projects=(hmrc-self-assessment dwp-universal-credit)
+operator_ns=whitehall-system
 
 kubectl() { "$(hack/control-plane-assets.sh)/kubectl" "$@"; }
 operator_running() { [[ -f $pidfile ]] && kill -0 "$(cat "$pidfile")" 2>/dev/null; }
@@ -21,12 +22,10 @@ up() {
   kubectl apply --server-side -f config/crd/bases >/dev/null
   kubectl wait --for=condition=Established crd --all --timeout=60s >/dev/null
 
-  echo "== department namespaces and the credentials Secret (clouds.yaml of the dev cloud)"
-  kubectl apply -f config/samples/namespaces.yaml >/dev/null
-  for ns in hmrc dwp; do
-    kubectl -n "$ns" create secret generic openstack-admin --from-file=clouds.yaml="$clouds_yaml" \
-      --dry-run=client -o yaml | kubectl apply -f - >/dev/null
-  done
+  echo "== the operator's namespace, holding the only admin credentials (clouds.yaml of the dev cloud)"
+  kubectl create namespace "$operator_ns" --dry-run=client -o yaml | kubectl apply -f - >/dev/null
+  kubectl -n "$operator_ns" create secret generic openstack-admin --from-file=clouds.yaml="$clouds_yaml" \
+    --dry-run=client -o yaml | kubectl apply -f - >/dev/null
 
   if ! operator_running; then
     if ! kubectl get tenants -A -o name 2>/dev/null | grep -q .; then
@@ -34,7 +33,7 @@ up() {
       go run ./hack/devclean --clouds "$clouds_yaml" "${sample_projects[@]}"
     fi
     echo "== starting the operator (log: $demo_dir/manager.log)"
-    setsid bin/manager --kubeconfig "$KUBECONFIG" --metrics-bind-address 127.0.0.1:8080 \
+    setsid bin/manager --kubeconfig "$KUBECONFIG" --operator-namespace "$operator_ns" --metrics-bind-address 127.0.0.1:8443 \
       --health-probe-bind-address 127.0.0.1:8081 >"$demo_dir/manager.log" 2>&1 </dev/null &
     echo $! >"$pidfile"
   fi
@@ -42,8 +41,10 @@ up() {
   echo "== applying config/samples"
   kubectl apply -k config/samples
   start=$(date +%s.%N)
-  kubectl wait --for=condition=Ready tenants,computequotas,peakseasons --all -A --timeout=180s >/dev/null
+  kubectl wait --for=condition=Ready clouds,tenants,computequotas,peakseasons --all -A --timeout=180s >/dev/null
   printf '== everything Ready after %.1f s\n\n' "$(echo "$(date +%s.%N) - $start" | bc)"
+  kubectl get clouds
+  echo
   kubectl get tenants -A
   echo
   kubectl get peakseasons
@@ -52,6 +53,11 @@ up() {
   echo
   OS_CLIENT_CONFIG_FILE=$clouds_yaml OS_CLOUD=dev openstack project list --tags-any hmrc,dwp 2>/dev/null || true
   cat <<MSG
+
+HMRC's own credentials (an application credential scoped to its project) are in
+Secret hmrc/openstack:
+  kubectl -n hmrc get secret openstack -o jsonpath='{.data.clouds\.yaml}' | base64 -d >/tmp/hmrc.yaml
+  OS_CLIENT_CONFIG_FILE=/tmp/hmrc.yaml openstack --os-cloud whitehall server list
 
 Everything is running. Point kubectl and openstack at it with:
   export KUBECONFIG=$KUBECONFIG

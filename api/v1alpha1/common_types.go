@@ -34,6 +34,19 @@ const (
 	// ReasonAlreadyExists: a project with the wanted name exists and was not created by
 	// this object; adopt it with spec.import or choose another name.
 	ReasonAlreadyExists = "AlreadyExists"
+	// ReasonAlreadyOwned: the project belongs to another Tenant (its recorded owner is a
+	// live Tenant, or it was handed over to another namespace); it is never taken over.
+	ReasonAlreadyOwned = "AlreadyOwned"
+	// ReasonImportNotAllowed: the project to import was not handed over to this
+	// namespace: the cloud admin tags it whitehall.cloud:handover=<namespace> first.
+	ReasonImportNotAllowed = "ImportNotAllowed"
+	// ReasonProjectProtected: the project is one of the Cloud's protectedProjects.
+	ReasonProjectProtected = "ProjectProtected"
+	// ReasonRoleNotAllowed: the spec asks for a role the operator may not grant
+	// (--grantable-roles).
+	ReasonRoleNotAllowed = "RoleNotAllowed"
+	// ReasonSecretConflict: a Secret the operator would write exists and is not its own.
+	ReasonSecretConflict = "SecretConflict"
 	// ReasonDeletionBlocked: deletion waits because the project still holds resources the
 	// operator did not create (servers, volumes, ports); the message lists them.
 	ReasonDeletionBlocked = "DeletionBlocked"

@@ -43,6 +43,7 @@ type PeakSeasonSpec struct {
 	// +kubebuilder:validation:Type=string
 	// +kubebuilder:validation:MaxLength=32
 	// +kubebuilder:validation:Pattern=`^([0-9]+(\.[0-9]+)?(ns|us|ms|s|m|h))+$`
+	// +kubebuilder:validation:XValidation:rule="duration(self) <= duration('2160h')",message="rampUp must be at most 2160h (90 days)"
 	RampUp *metav1.Duration `json:"rampUp,omitempty"`
 
 	// rampDown keeps the peak this long after each window closes.
@@ -50,14 +51,15 @@ type PeakSeasonSpec struct {
 	// +kubebuilder:validation:Type=string
 	// +kubebuilder:validation:MaxLength=32
 	// +kubebuilder:validation:Pattern=`^([0-9]+(\.[0-9]+)?(ns|us|ms|s|m|h))+$`
+	// +kubebuilder:validation:XValidation:rule="duration(self) <= duration('2160h')",message="rampDown must be at most 2160h (90 days)"
 	RampDown *metav1.Duration `json:"rampDown,omitempty"`
 
-	// capacityCredentialsRef names a clouds.yaml Secret whose credentials may read the
-	// cloud's capacity from Placement (an admin). A season is shared by every department,
-	// so it names its own credentials instead of borrowing a department's. Without it,
-	// capacity is not checked (CapacityAtRisk is Unknown).
+	// cloudRef names the Cloud whose capacity (Placement inventories) the committed peak
+	// is held against. A season is shared by every department, so it uses the platform
+	// team's Cloud, never a department's Secret. Without it, capacity is not checked
+	// (CapacityAtRisk is Unknown).
 	// +optional
-	CapacityCredentialsRef *NamespacedCloudCredentialsReference `json:"capacityCredentialsRef,omitempty"`
+	CloudRef *CloudReference `json:"cloudRef,omitempty"`
 }
 
 // SeasonWindow is either a window that repeats every year (yearly) or a one-off window
@@ -102,17 +104,6 @@ type YearlyWindow struct {
 	To string `json:"to"`
 }
 
-// NamespacedCloudCredentialsReference names a clouds.yaml Secret in a given namespace,
-// for cluster-scoped objects.
-type NamespacedCloudCredentialsReference struct {
-	// namespace of the Secret.
-	// +required
-	// +kubebuilder:validation:MinLength=1
-	// +kubebuilder:validation:MaxLength=63
-	Namespace string `json:"namespace"`
-
-	CloudCredentialsReference `json:",inline"`
-}
 
 // PeakSeasonStatus reports whether the season is on, when it next changes, and whether
 // the cloud can hold what departments have asked for during it.

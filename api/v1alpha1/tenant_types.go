@@ -7,6 +7,11 @@ import (
 // TenantFinalizer holds a Tenant until its project has been deleted or released.
 const TenantFinalizer = "whitehall.cloud/tenant"
 
+// HandoverTagPrefix, followed by a namespace, is the Keystone tag with which a cloud
+// admin hands an existing project over to that namespace: only then may a Tenant there
+// import it. (Keystone forbids '/' in tags, hence the ':'.)
+const HandoverTagPrefix = "whitehall.cloud:handover="
+
 // TenantSpec describes a department's OpenStack project: the project itself, the people
 // who may use it, and what happens to it when the Tenant goes.
 //
@@ -15,12 +20,27 @@ const TenantFinalizer = "whitehall.cloud/tenant"
 // +kubebuilder:validation:XValidation:rule="!has(oldSelf.network) || has(self.network)",message="network cannot be removed once set; it goes with the Tenant"
 // +kubebuilder:validation:XValidation:rule="has(self.__import__) == has(oldSelf.__import__)",message="import cannot be added or removed after creation"
 // +kubebuilder:validation:XValidation:rule="!has(self.__import__) || !has(self.project) || !has(self.project.name)",message="project.name cannot be combined with import: an imported project keeps its own name"
+// +kubebuilder:validation:XValidation:rule="has(self.cloudRef) != has(self.cloudCredentialsRef)",message="exactly one of cloudRef and cloudCredentialsRef must be set"
+// +kubebuilder:validation:XValidation:rule="has(self.cloudRef) == has(oldSelf.cloudRef) && (!has(self.cloudRef) || self.cloudRef.name == oldSelf.cloudRef.name)",message="cloudRef is immutable: a project cannot move to another cloud"
 type TenantSpec struct {
-	// cloudCredentialsRef names the clouds.yaml Secret, in this Tenant's namespace, whose
-	// credentials manage the project. They need the admin role: the operator creates
-	// projects and assigns roles.
-	// +required
-	CloudCredentialsRef CloudCredentialsReference `json:"cloudCredentialsRef"`
+	// cloudRef names the Cloud (cluster-scoped, set up by the platform team) that manages
+	// the project. The Cloud's namespaceSelector must select this Tenant's namespace.
+	// Exactly one of cloudRef and cloudCredentialsRef. Immutable.
+	// +optional
+	CloudRef *CloudReference `json:"cloudRef,omitempty"`
+
+	// cloudCredentialsRef names a clouds.yaml Secret, in this Tenant's namespace, for a
+	// department that brings its own credentials. They need the admin role: the operator
+	// creates projects, users and role assignments with them. Exactly one of cloudRef and
+	// cloudCredentialsRef.
+	// +optional
+	CloudCredentialsRef *CloudCredentialsReference `json:"cloudCredentialsRef,omitempty"`
+
+	// applicationCredential makes the operator write a ready clouds.yaml, scoped to the
+	// project and nothing else, into a Secret of this namespace for the department's own
+	// tools, and rotate it.
+	// +optional
+	ApplicationCredential *ApplicationCredentialSpec `json:"applicationCredential,omitempty"`
 
 	// project describes the OpenStack project.
 	// +optional
@@ -50,9 +70,120 @@ type TenantSpec struct {
 
 	// deletionPolicy says what happens to the project when the Tenant is deleted: Delete
 	// removes it (refused while it still holds servers, volumes or ports), Retain leaves it.
+	// Defaults to Delete for a project the Tenant created and to Retain for an imported
+	// one: only an explicit Delete deletes a project that was handed over.
 	// +optional
-	// +kubebuilder:default=Delete
 	DeletionPolicy DeletionPolicy `json:"deletionPolicy,omitempty"`
+}
+
+// EffectiveDeletionPolicy is the deletion policy in force: the spec's, else Retain for an
+// imported project and Delete for one the Tenant created.
+func (t *Tenant) EffectiveDeletionPolicy() DeletionPolicy {
+	switch {
+	case t.Spec.DeletionPolicy != "":
+		return t.Spec.DeletionPolicy
+	case t.Spec.Import != nil:
+		return DeletionPolicyRetain
+	default:
+		return DeletionPolicyDelete
+	}
+}
+
+// ApplicationCredentialSpec asks for a project-scoped application credential, written as
+// a clouds.yaml into a Secret of the Tenant's namespace and rotated on schedule. Rotation
+// makes a new credential, switches the Secret, and deletes the old one gracePeriod later.
+//
+// +kubebuilder:validation:XValidation:rule="duration(self.rotateBefore) < duration(self.expiresAfter)",message="rotateBefore must be shorter than expiresAfter"
+type ApplicationCredentialSpec struct {
+	// secretName is the Secret, in the Tenant's namespace, that the operator writes: key
+	// clouds.yaml with one cloud named after the Cloud (or the credentials' cloud).
+	// +required
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=253
+	// +kubebuilder:validation:Pattern=`^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$`
+	SecretName string `json:"secretName"`
+
+	// roles the credential carries on the project; never more than the operator may
+	// grant (--grantable-roles).
+	// +optional
+	// +listType=set
+	// +kubebuilder:default={member}
+	// +kubebuilder:validation:MinItems=1
+	// +kubebuilder:validation:MaxItems=16
+	// +kubebuilder:validation:items:MinLength=1
+	// +kubebuilder:validation:items:MaxLength=255
+	Roles []string `json:"roles,omitempty"`
+
+	// expiresAfter is the lifetime of each credential (1h to 8760h).
+	// +optional
+	// +kubebuilder:default="2160h"
+	// +kubebuilder:validation:Type=string
+	// +kubebuilder:validation:MaxLength=32
+	// +kubebuilder:validation:Pattern=`^([0-9]+(\.[0-9]+)?(ns|us|ms|s|m|h))+$`
+	// +kubebuilder:validation:XValidation:rule="duration(self) >= duration('1h') && duration(self) <= duration('8760h')",message="expiresAfter must be between 1h and 8760h"
+	ExpiresAfter metav1.Duration `json:"expiresAfter,omitempty"`
+
+	// rotateBefore makes the next credential this long before the current one expires.
+	// +optional
+	// +kubebuilder:default="720h"
+	// +kubebuilder:validation:Type=string
+	// +kubebuilder:validation:MaxLength=32
+	// +kubebuilder:validation:Pattern=`^([0-9]+(\.[0-9]+)?(ns|us|ms|s|m|h))+$`
+	// +kubebuilder:validation:XValidation:rule="duration(self) >= duration('1m') && duration(self) <= duration('8760h')",message="rotateBefore must be between 1m and 8760h"
+	RotateBefore metav1.Duration `json:"rotateBefore,omitempty"`
+
+	// gracePeriod keeps the old credential working this long after the Secret switched
+	// to the new one, so running tools pick it up (0s to 168h).
+	// +optional
+	// +kubebuilder:default="1h"
+	// +kubebuilder:validation:Type=string
+	// +kubebuilder:validation:MaxLength=32
+	// +kubebuilder:validation:Pattern=`^([0-9]+(\.[0-9]+)?(ns|us|ms|s|m|h))+$`
+	// +kubebuilder:validation:XValidation:rule="duration(self) >= duration('0s') && duration(self) <= duration('168h')",message="gracePeriod must be between 0s and 168h"
+	GracePeriod metav1.Duration `json:"gracePeriod,omitempty"`
+}
+
+// RotateAnnotation on a Tenant rotates its application credential at once whenever its
+// value changes.
+const RotateAnnotation = "whitehall.cloud/rotate"
+
+// ApplicationCredentialStatus records the credentials of the project's identity.
+type ApplicationCredentialStatus struct {
+	// id of the application credential the Secret holds now.
+	// +optional
+	ID string `json:"id,omitempty"`
+	// createdAt is when it was made.
+	// +optional
+	CreatedAt *metav1.Time `json:"createdAt,omitempty"`
+	// expiresAt is when Keystone stops accepting it.
+	// +optional
+	ExpiresAt *metav1.Time `json:"expiresAt,omitempty"`
+	// rotateAt is when the next one is made.
+	// +optional
+	RotateAt *metav1.Time `json:"rotateAt,omitempty"`
+	// rotation is the value of the whitehall.cloud/rotate annotation the current
+	// credential was made for.
+	// +optional
+	Rotation string `json:"rotation,omitempty"`
+	// roles the credential carries; a change to spec roles rotates it at once.
+	// +optional
+	// +listType=set
+	Roles []string `json:"roles,omitempty"`
+	// retiring are replaced credentials, still valid until deleteAt.
+	// +optional
+	// +listType=map
+	// +listMapKey=id
+	Retiring []RetiringCredential `json:"retiring,omitempty"`
+}
+
+// RetiringCredential is a replaced application credential in its grace period.
+type RetiringCredential struct {
+	// id of the application credential.
+	// +required
+	ID string `json:"id"`
+	// deleteAt is when it is deleted in Keystone.
+	// +required
+	DeleteAt metav1.Time `json:"deleteAt"`
 }
 
 // ProjectSpec describes the project in Keystone.
@@ -204,6 +335,16 @@ type TenantStatus struct {
 	// adopted is true when the project existed before this Tenant and was imported.
 	// +optional
 	Adopted bool `json:"adopted,omitempty"`
+
+	// serviceUserID is the project's own Keystone user: the operator acts inside the
+	// project (servers, application credentials) as this user, never as the admin.
+	// +optional
+	ServiceUserID string `json:"serviceUserID,omitempty"`
+
+	// applicationCredential is the credential written to spec.applicationCredential's
+	// Secret.
+	// +optional
+	ApplicationCredential *ApplicationCredentialStatus `json:"applicationCredential,omitempty"`
 
 	// network holds the IDs of the network bundle.
 	// +optional

@@ -4,6 +4,10 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 )
 
+// UserDataLabel must be "true" on a Secret that a TestEnvironment's userDataSecretRef
+// names: only Secrets made for user data can become user data.
+const UserDataLabel = "whitehall.cloud/user-data"
+
 // TestEnvironmentFinalizer holds a TestEnvironment until its servers and server group
 // are gone.
 const TestEnvironmentFinalizer = "whitehall.cloud/testenvironment"
@@ -18,6 +22,9 @@ const (
 	ReasonWithinQuota = "WithinQuota"
 	// ReasonServersBuilding: servers are being created, replaced or removed.
 	ReasonServersBuilding = "ServersBuilding"
+	// ReasonUserDataNotAllowed: userDataSecretRef names a Secret that is not labelled
+	// whitehall.cloud/user-data: "true", or that holds credentials (clouds.yaml).
+	ReasonUserDataNotAllowed = "UserDataNotAllowed"
 	// ReasonExpired: the TTL has passed; the environment deletes itself.
 	ReasonExpired = "Expired"
 )
@@ -60,7 +67,8 @@ type TestEnvironmentSpec struct {
 	// +kubebuilder:validation:Type=string
 	// +kubebuilder:validation:MaxLength=32
 	// +kubebuilder:validation:Pattern=`^([0-9]+(\.[0-9]+)?(ns|us|ms|s|m|h))+$`
-	// +kubebuilder:validation:XValidation:rule="self == oldSelf",message="ttl is immutable"
+	// +kubebuilder:validation:XValidation:rule="duration(self) > duration('0s') && duration(self) <= duration('8760h')",message="ttl must be more than 0s and at most 8760h (a year)"
+	// +kubebuilder:validation:XValidation:rule="duration(self) == duration(oldSelf)",message="ttl is immutable"
 	TTL *metav1.Duration `json:"ttl,omitempty"`
 }
 
@@ -121,8 +129,10 @@ type ServerTemplate struct {
 	UserData *string `json:"userData,omitempty"`
 
 	// userDataSecretRef names the key of a Secret, in this namespace, that holds the
-	// servers' user data.
+	// servers' user data. The Secret must carry the label whitehall.cloud/user-data: "true"
+	// and must not hold a clouds.yaml key: credentials never become user data.
 	// +optional
+	// +kubebuilder:validation:XValidation:rule="self.key != 'clouds.yaml'",message="userDataSecretRef cannot name a clouds.yaml key: credentials never become user data"
 	UserDataSecretRef *SecretKeyReference `json:"userDataSecretRef,omitempty"`
 
 	// metadata set on every server, besides the operator's own keys.

@@ -3,7 +3,9 @@ package main
 
 import (
 	"flag"
+	"fmt"
 	"os"
+	"strings"
 	"time"
 
 	"go.uber.org/zap/zapcore"
@@ -13,72 +15,99 @@ import (
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/healthz"
 	"sigs.k8s.io/controller-runtime/pkg/log/zap"
-	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 
 	whv1 "github.com/whitehall-cloud/whitehall-operator/api/v1alpha1"
 	"github.com/whitehall-cloud/whitehall-operator/controllers"
 	"github.com/whitehall-cloud/whitehall-operator/internal/openstack"
 )
 
+// config is everything the flags set.
+type config struct {
+	metrics           metricsOptions
+	probeAddr         string
+	leaderElect       bool
+	resyncPeriod      time.Duration
+	openstackTimeout  time.Duration
+	maxCreates        int
+	concurrency       int
+	rateLimit         openstack.RateLimit
+	operatorNamespace string
+	grantableRoles    string
+}
+
 func main() {
-	var (
-		metricsAddr      string
-		probeAddr        string
-		leaderElect      bool
-		resyncPeriod     time.Duration
-		openstackTimeout time.Duration
-		maxCreates       int
-		concurrency      int
-		rateLimit        openstack.RateLimit
-	)
-	flag.StringVar(&metricsAddr, "metrics-bind-address", ":8080", "Address the Prometheus metrics endpoint binds to; 0 disables it.")
-	flag.StringVar(&probeAddr, "health-probe-bind-address", ":8081", "Address the health and readiness probes bind to.")
-	flag.BoolVar(&leaderElect, "leader-elect", false, "Elect a leader so that only one replica reconciles at a time.")
-	flag.DurationVar(&resyncPeriod, "resync-period", 10*time.Minute, "How often an unchanged object is compared with OpenStack to repair drift.")
-	flag.DurationVar(&openstackTimeout, "openstack-timeout", 60*time.Second, "Timeout of one OpenStack API request.")
-	flag.IntVar(&maxCreates, "max-concurrent-server-creates", 10, "Servers one TestEnvironment boots at once.")
-	flag.IntVar(&concurrency, "concurrency", 10, "Objects of one kind reconciled at once.")
-	flag.Float64Var(&rateLimit.QPS, "openstack-qps", 50, "Steady rate of requests to one cloud (per auth URL); 0 means no limit.")
-	flag.IntVar(&rateLimit.Burst, "openstack-burst", 100, "Requests to one cloud allowed at once above the steady rate.")
+	var cfg config
+	cfg.metrics.bindFlags(flag.CommandLine)
+	flag.StringVar(&cfg.probeAddr, "health-probe-bind-address", ":8081", "Address the health and readiness probes bind to.")
+	flag.BoolVar(&cfg.leaderElect, "leader-elect", false, "Elect a leader so that only one replica reconciles at a time.")
+	flag.DurationVar(&cfg.resyncPeriod, "resync-period", 10*time.Minute, "How often an unchanged object is compared with OpenStack to repair drift.")
+	flag.DurationVar(&cfg.openstackTimeout, "openstack-timeout", 60*time.Second, "Timeout of one OpenStack API request.")
+	flag.IntVar(&cfg.maxCreates, "max-concurrent-server-creates", 10, "Servers one TestEnvironment boots at once.")
+	flag.IntVar(&cfg.concurrency, "concurrency", 10, "Objects of one kind reconciled at once.")
+	flag.Float64Var(&cfg.rateLimit.QPS, "openstack-qps", 50, "Steady rate of requests to one cloud (per auth URL); 0 means no limit.")
+	flag.IntVar(&cfg.rateLimit.Burst, "openstack-burst", 100, "Requests to one cloud allowed at once above the steady rate.")
+	flag.StringVar(&cfg.operatorNamespace, "operator-namespace", defaultOperatorNamespace(),
+		"The operator's own namespace: every Cloud's credentials Secret and the project identities live there (default: $POD_NAMESPACE, else whitehall-system).")
+	flag.StringVar(&cfg.grantableRoles, "grantable-roles", strings.Join(controllers.DefaultGrantableRoles, ","),
+		"Comma-separated Keystone roles a Tenant may grant (role assignments and application credentials); admin only if listed.")
 	opts := zap.Options{Development: false, TimeEncoder: zapcore.RFC3339NanoTimeEncoder}
 	opts.BindFlags(flag.CommandLine)
 	flag.Parse()
 
 	ctrl.SetLogger(zap.New(zap.UseFlagOptions(&opts)))
-	log := ctrl.Log.WithName("setup")
-
-	if err := run(metricsAddr, probeAddr, leaderElect, resyncPeriod, openstackTimeout, maxCreates, concurrency, rateLimit); err != nil {
-		log.Error(err, "manager exited with an error")
+	if err := run(cfg); err != nil {
+		ctrl.Log.WithName("setup").Error(err, "manager exited with an error")
 		os.Exit(1)
 	}
 }
 
-func run(metricsAddr, probeAddr string, leaderElect bool, resyncPeriod, openstackTimeout time.Duration, maxCreates, concurrency int, rateLimit openstack.RateLimit) error {
+// defaultOperatorNamespace is the namespace the pod runs in (the chart sets
+// POD_NAMESPACE from the downward API), else whitehall-system.
+func defaultOperatorNamespace() string {
+	if ns := os.Getenv("POD_NAMESPACE"); ns != "" {
+		return ns
+	}
+	return "whitehall-system"
+}
+
+func run(cfg config) error {
+	roles := splitList(cfg.grantableRoles)
+	if len(roles) == 0 {
+		return fmt.Errorf("--grantable-roles is empty: a Tenant could grant no role at all")
+	}
 	scheme := runtime.NewScheme()
 	utilruntime.Must(clientgoscheme.AddToScheme(scheme))
 	utilruntime.Must(whv1.AddToScheme(scheme))
 
+	metricsServer, err := cfg.metrics.serverOptions()
+	if err != nil {
+		return err
+	}
 	mgr, err := ctrl.NewManager(ctrl.GetConfigOrDie(), ctrl.Options{
 		Scheme:                 scheme,
-		Metrics:                metricsserver.Options{BindAddress: metricsAddr},
-		HealthProbeBindAddress: probeAddr,
-		LeaderElection:         leaderElect,
+		Metrics:                metricsServer,
+		HealthProbeBindAddress: cfg.probeAddr,
+		LeaderElection:         cfg.leaderElect,
 		LeaderElectionID:       "whitehall-operator.whitehall.cloud",
 		// Stop reconciling at once when leadership is lost, then exit.
 		LeaderElectionReleaseOnCancel: true,
+		Cache:                         cacheOptions(cfg.operatorNamespace),
 	})
 	if err != nil {
 		return err
 	}
 
 	ctx := ctrl.SetupSignalHandler()
-	factory := openstack.NewFactory(mgr.GetClient(), openstackTimeout, rateLimit)
+	secrets := secretReader{cached: mgr.GetClient(), live: mgr.GetAPIReader(), namespace: cfg.operatorNamespace}
+	factory := openstack.NewFactory(secrets, cfg.openstackTimeout, cfg.rateLimit)
 	if err := controllers.Setup(ctx, mgr, controllers.Options{
 		Recorder:             mgr.GetEventRecorder("whitehall-operator"),
 		Factory:              factory,
-		Intervals:            controllers.DefaultIntervals(resyncPeriod),
-		MaxConcurrentCreates: maxCreates,
-		Concurrency:          concurrency,
+		Intervals:            controllers.DefaultIntervals(cfg.resyncPeriod),
+		MaxConcurrentCreates: cfg.maxCreates,
+		Concurrency:          cfg.concurrency,
+		OperatorNamespace:    cfg.operatorNamespace,
+		GrantableRoles:       roles,
 	}); err != nil {
 		return err
 	}
@@ -89,6 +118,17 @@ func run(metricsAddr, probeAddr string, leaderElect bool, resyncPeriod, openstac
 	if err := mgr.AddReadyzCheck("readyz", healthz.Ping); err != nil {
 		return err
 	}
-	ctrl.Log.WithName("setup").Info("starting manager", "resyncPeriod", resyncPeriod, "leaderElect", leaderElect)
+	ctrl.Log.WithName("setup").Info("starting manager", "resyncPeriod", cfg.resyncPeriod, "leaderElect", cfg.leaderElect,
+		"operatorNamespace", cfg.operatorNamespace, "grantableRoles", roles)
 	return mgr.Start(ctx)
+}
+
+func splitList(s string) []string {
+	var out []string
+	for _, f := range strings.Split(s, ",") {
+		if f = strings.TrimSpace(f); f != "" {
+			out = append(out, f)
+		}
+	}
+	return out
 }

@@ -1,6 +1,8 @@
-// Command cluster runs envtest's kube-apiserver and etcd as a standing local control
-// plane, writes an admin kubeconfig, and stops both when interrupted. No controllers run
-// in it: no garbage collector, no namespace deletion, no Deployments becoming Pods.
+// Command cluster runs a standing local control plane (test/controlplane: envtest's
+// kube-apiserver and etcd, and kube-controller-manager), writes an admin kubeconfig, and
+// stops them all when interrupted. Namespaces delete, owner references garbage-collect,
+// ClusterRoles aggregate and HPAs are reconciled; nothing schedules or runs Pods (no
+// scheduler, no kubelet, no Deployment controller).
 package main
 
 import (
@@ -11,7 +13,7 @@ import (
 	"path/filepath"
 	"syscall"
 
-	"sigs.k8s.io/controller-runtime/pkg/envtest"
+	"github.com/whitehall-cloud/whitehall-operator/test/controlplane"
 )
 
 func main() {
@@ -25,21 +27,21 @@ func main() {
 }
 
 func run(kubeconfig, crds string) error {
-	env := &envtest.Environment{}
+	var opts controlplane.Options
 	if crds != "" {
-		env.CRDDirectoryPaths = []string{crds}
-		env.ErrorIfCRDPathMissing = true
+		opts.CRDDirectoryPaths = []string{crds}
 	}
-	if _, err := env.Start(); err != nil {
-		return fmt.Errorf("starting kube-apiserver and etcd (is KUBEBUILDER_ASSETS set?): %w", err)
-	}
-	defer func() { _ = env.Stop() }()
-
-	user, err := env.AddUser(envtest.User{Name: "admin", Groups: []string{"system:masters"}}, nil)
+	cp, err := controlplane.Start(opts)
 	if err != nil {
 		return err
 	}
-	data, err := user.KubeConfig()
+	defer func() {
+		if err := cp.Stop(); err != nil {
+			fmt.Fprintln(os.Stderr, "cluster:", err)
+		}
+	}()
+
+	data, err := cp.AdminKubeconfig()
 	if err != nil {
 		return err
 	}
@@ -54,7 +56,8 @@ func run(kubeconfig, crds string) error {
 	if err := os.Rename(tmp, kubeconfig); err != nil {
 		return err
 	}
-	fmt.Printf("control plane up at %s; kubeconfig %s\n", env.Config.Host, kubeconfig)
+	fmt.Printf("control plane up at %s; kubeconfig %s; kube-controller-manager log %s\n",
+		cp.Config.Host, kubeconfig, cp.ControllerManagerLog())
 
 	stop := make(chan os.Signal, 1)
 	signal.Notify(stop, syscall.SIGINT, syscall.SIGTERM)

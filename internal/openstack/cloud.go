@@ -26,8 +26,11 @@ type Cloud struct {
 	services map[string]*gophercloud.ServiceClient
 
 	names *nameCache
-	// login logs in again, for a cloud scoped to one project.
+	// login is how this cloud was logged in to: its endpoint, and what to log in again
+	// as another user.
 	login *login
+	// user is the user the cloud is logged in as, once known.
+	user currentUser
 }
 
 func newCloud(provider *gophercloud.ProviderClient, eo gophercloud.EndpointOpts, routes *serviceRoutes) (*Cloud, error) {

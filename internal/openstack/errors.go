@@ -1,6 +1,7 @@
 package openstack
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -191,6 +192,28 @@ func cloudMessage(body []byte) string {
 		}
 	}
 	return ""
+}
+
+// redact removes secret from the body of an OpenStack answer: Keystone's validation
+// messages may quote the request's values, and the request held a password.
+func redact(err error, secret string) error {
+	var resp gophercloud.ErrUnexpectedResponseCode
+	if secret == "" || !errors.As(err, &resp) {
+		return err
+	}
+	forms := [][]byte{[]byte(secret)}
+	if quoted, jerr := json.Marshal(secret); jerr == nil {
+		forms = append(forms, quoted[1:len(quoted)-1]) // as it appears inside a JSON string
+	}
+	body := resp.Body
+	for _, f := range forms {
+		body = bytes.ReplaceAll(body, f, []byte("[redacted]"))
+	}
+	if bytes.Equal(body, resp.Body) {
+		return err
+	}
+	resp.Body = body
+	return resp
 }
 
 func truncate(s string, n int) string {

@@ -70,14 +70,17 @@ type Factory struct {
 	seen map[CredentialsRef][32]byte
 }
 
-// cloudKey is a cached login: the credentials' content (clouds.yaml and CA), the cloud
-// named in it, and the project it is scoped to ("" for the credentials' own scope).
-// Secrets with the same content — a platform team's one clouds.yaml copied into every
-// department's namespace — share one login, one token and one set of lookups.
+// cloudKey is a cached login: the credentials' content (clouds.yaml and CA) and the
+// cloud named in it; for a project's service user (ProjectCloud) also the user, a hash of
+// its password and the project. Secrets with the same content — a platform team's one
+// clouds.yaml copied into every department's namespace — share one login, one token and
+// one set of lookups.
 type cloudKey struct {
 	digest    [32]byte
 	cloudName string
 	project   string
+	user      string
+	password  [32]byte // never the password itself
 }
 
 type cacheEntry struct {
@@ -165,28 +168,48 @@ func (f *Factory) remember(ref CredentialsRef, digest [32]byte) {
 	}
 }
 
-// ProjectCloud returns the cloud for ref scoped to projectID: Nova creates servers in the
-// project of the token. When the credentials' user has no role on the project yet, it is
-// given the member role there first (the Tenant controller leaves such assignments of
-// principals it does not list alone). Needs password credentials, which can be
-// re-scoped; application credentials cannot.
-func (f *Factory) ProjectCloud(ctx context.Context, ref CredentialsRef, projectID string) (*Cloud, error) {
+// ProjectCloud returns the cloud of a project's service user: logged in as user, scoped
+// to its project (Nova creates servers in the token's project), at the endpoint, TLS
+// settings and rate limit of the admin credentials ref names. When ref's Secret is gone
+// — its namespace is being deleted — the last login made with it serves, so cleanup can
+// finish (as with CloudForCleanup).
+func (f *Factory) ProjectCloud(ctx context.Context, ref CredentialsRef, user ProjectUser) (*Cloud, error) {
+	if user.UserID == "" || user.ProjectID == "" || user.Password == "" {
+		return nil, fmt.Errorf("%w: a project login needs a user ID, a password and a project", ErrCredentials)
+	}
 	admin, key, err := f.cloud(ctx, ref)
+	var missing *missingSecretError
+	if errors.As(err, &missing) {
+		admin, key, err = f.lastLogin(ref, err)
+	}
 	if err != nil {
 		return nil, err
 	}
-	key.project = projectID
-	return f.cached(key, func() (*Cloud, error) {
-		scope := &gophercloud.AuthScope{ProjectID: projectID}
-		cloud, err := admin.login.cloud(ctx, scope)
-		if !errors.Is(err, ErrCredentials) {
-			return cloud, err
+	key.project, key.user, key.password = user.ProjectID, user.UserID, sha256.Sum256([]byte(user.Password))
+	cloud, err := f.cached(key, func() (*Cloud, error) {
+		cloud, err := admin.login.as(user).cloud(ctx)
+		if err == nil {
+			cloud.user.id = user.UserID
 		}
-		if err := admin.joinProject(ctx, projectID); err != nil {
-			return nil, fmt.Errorf("giving the operator's user a role on project %s: %w", projectID, err)
-		}
-		return admin.login.cloud(ctx, scope)
+		return cloud, err
 	})
+	if err == nil {
+		f.forgetOtherPasswords(key)
+	}
+	return cloud, err
+}
+
+// forgetOtherPasswords drops the logins of key's user and project made with another
+// password: once a new password works, the old one does not.
+func (f *Factory) forgetOtherPasswords(key cloudKey) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	for k := range f.clouds {
+		if k.user == key.user && k.project == key.project && k.digest == key.digest &&
+			k.cloudName == key.cloudName && k.password != key.password {
+			delete(f.clouds, k)
+		}
+	}
 }
 
 // cached returns the login cached under key, or makes it.
@@ -226,22 +249,30 @@ func (f *Factory) CloudForCleanup(ctx context.Context, ref CredentialsRef) (*Clo
 	if !errors.As(err, &missing) {
 		return cloud, err
 	}
+	cloud, _, err = f.lastLogin(ref, err)
+	return cloud, err
+}
+
+// lastLogin returns the last login made with ref's credentials, or notFound when there
+// is none.
+func (f *Factory) lastLogin(ref CredentialsRef, notFound error) (*Cloud, cloudKey, error) {
 	f.mu.Lock()
 	digest, seen := f.seen[ref]
 	f.mu.Unlock()
 	if !seen {
-		return nil, err
+		return nil, cloudKey{}, notFound
 	}
-	entry := f.entry(cloudKey{digest: digest, cloudName: ref.CloudName}, false)
+	key := cloudKey{digest: digest, cloudName: ref.CloudName}
+	entry := f.entry(key, false)
 	if entry == nil {
-		return nil, err
+		return nil, cloudKey{}, notFound
 	}
 	entry.once.Lock()
 	defer entry.once.Unlock()
 	if entry.cloud == nil {
-		return nil, err
+		return nil, cloudKey{}, notFound
 	}
-	return entry.cloud, nil
+	return entry.cloud, key, nil
 }
 
 func (f *Factory) connect(ctx context.Context, ref CredentialsRef, cloudsYAML, caCert []byte) (*Cloud, error) {
@@ -275,43 +306,74 @@ func (f *Factory) connect(ctx context.Context, ref CredentialsRef, cloudsYAML, c
 		t.TLSClientConfig = tlsConfig
 		base = t
 	}
+	availability := endpointOpts.Availability
+	if availability == "" {
+		availability = gophercloud.AvailabilityPublic
+	}
 	login := &login{
 		opts:      authOpts,
 		endpoints: endpointOpts,
 		client:    http.Client{Transport: f.limiterFor(authOpts.IdentityEndpoint, base), Timeout: f.timeout},
 		cloudName: ref.CloudName,
+		subject:   fmt.Sprintf("cloud %q", ref.CloudName),
+		endpoint: Endpoint{
+			AuthURL:   authOpts.IdentityEndpoint,
+			Region:    endpointOpts.Region,
+			Interface: string(availability),
+			Insecure:  tlsConfig != nil && tlsConfig.InsecureSkipVerify,
+			// Only the Secret's CA counts: a cacert path in clouds.yaml names a file on
+			// whichever disk the credentials were written for.
+			CACert: bytes.Clone(caCert),
+		},
 	}
-	return login.cloud(ctx, nil)
+	return login.cloud(ctx)
 }
 
-// login is what it takes to log in to a cloud again with another scope.
+// login is what it takes to log in to a cloud again, as another user.
 type login struct {
 	opts      gophercloud.AuthOptions
 	endpoints gophercloud.EndpointOpts
 	client    http.Client
 	cloudName string
+	// subject names who logs in where, for errors: never a credential.
+	subject  string
+	endpoint Endpoint
 }
 
-// cloud logs in, scoped to scope when it is set.
-func (l *login) cloud(ctx context.Context, scope *gophercloud.AuthScope) (*Cloud, error) {
-	opts := l.opts
-	if scope != nil {
-		opts.Scope = scope
-		opts.TenantID, opts.TenantName = "", ""
+// as is this login's cloud for a project's service user: the same endpoint, TLS and
+// rate limiter, with the user's password, scoped to its project.
+func (l *login) as(user ProjectUser) *login {
+	return &login{
+		opts: gophercloud.AuthOptions{
+			IdentityEndpoint: l.opts.IdentityEndpoint,
+			UserID:           user.UserID,
+			Password:         user.Password,
+			AllowReauth:      true,
+			Scope:            &gophercloud.AuthScope{ProjectID: user.ProjectID},
+		},
+		endpoints: l.endpoints,
+		client:    l.client,
+		cloudName: l.cloudName,
+		subject:   fmt.Sprintf("service user %s on project %s of cloud %q", user.UserID, user.ProjectID, l.cloudName),
+		endpoint:  l.endpoint,
 	}
+}
+
+// cloud logs in.
+func (l *login) cloud(ctx context.Context) (*Cloud, error) {
 	routes := &serviceRoutes{}
-	routes.add(opts.IdentityEndpoint, "identity")
-	provider, err := openstack.NewClient(opts.IdentityEndpoint)
+	routes.add(l.opts.IdentityEndpoint, "identity")
+	provider, err := openstack.NewClient(l.opts.IdentityEndpoint)
 	if err != nil {
 		return nil, fmt.Errorf("%w: bad auth_url in cloud %q: %s", ErrCredentials, l.cloudName, err)
 	}
 	provider.HTTPClient = http.Client{Transport: &instrumentedTransport{next: l.client.Transport, routes: routes}, Timeout: l.client.Timeout}
 	provider.UserAgent.Prepend("whitehall-operator")
-	if err := openstack.Authenticate(ctx, provider, opts); err != nil {
+	if err := openstack.Authenticate(ctx, provider, l.opts); err != nil {
 		if code := StatusCode(err); code == http.StatusUnauthorized || code == http.StatusForbidden || code == http.StatusBadRequest {
-			return nil, fmt.Errorf("%w: Keystone refused the login for cloud %q (HTTP %d)", ErrCredentials, l.cloudName, code)
+			return nil, fmt.Errorf("%w: Keystone refused the login of %s (HTTP %d)", ErrCredentials, l.subject, code)
 		}
-		return nil, fmt.Errorf("authenticating to cloud %q: %w", l.cloudName, err)
+		return nil, fmt.Errorf("authenticating %s: %w", l.subject, err)
 	}
 	cloud, err := newCloud(provider, l.endpoints, routes)
 	if err != nil {

@@ -8,15 +8,19 @@ import (
 	"github.com/gophercloud/gophercloud/v2/openstack/identity/v3/groups"
 	"github.com/gophercloud/gophercloud/v2/openstack/identity/v3/projects"
 	"github.com/gophercloud/gophercloud/v2/openstack/identity/v3/roles"
-	"github.com/gophercloud/gophercloud/v2/openstack/identity/v3/tokens"
 	"github.com/gophercloud/gophercloud/v2/openstack/identity/v3/users"
 	"github.com/gophercloud/gophercloud/v2/pagination"
 )
 
-// OwnerKey is the Keystone project attribute that records which Kubernetes object
-// created the project (its UID), so a project found by name after a crash is recognised
-// as ours and a stranger's project is never taken over silently.
-const OwnerKey = "whitehall_owner"
+// Keystone project attributes that record which Tenant owns the project: the one that
+// created or adopted it. The UID (OwnerKey) lets a project found by name after a crash be
+// recognised as ours and a stranger's project never be taken over silently; the
+// namespace and name tell a cloud admin whose it is.
+const (
+	OwnerKey          = "whitehall_owner"
+	OwnerNamespaceKey = "whitehall_namespace"
+	OwnerNameKey      = "whitehall_tenant"
+)
 
 // Project is a Keystone project as the operator sees it.
 type Project struct {
@@ -26,9 +30,12 @@ type Project struct {
 	Description string
 	Tags        []string
 	Enabled     bool
-	// Owner is the UID of the object that created the project, or "" for a project
-	// created by someone else.
+	// Owner is the UID of the object that created or adopted the project, or "" for a
+	// project nobody here owns.
 	Owner string
+	// OwnerNamespace and OwnerName name that object (a Tenant).
+	OwnerNamespace string
+	OwnerName      string
 }
 
 // ProjectCreate describes a project to create.
@@ -38,7 +45,11 @@ type ProjectCreate struct {
 	Description string
 	Tags        []string
 	Enabled     bool
-	Owner       string
+	// Owner, OwnerNamespace and OwnerName are the UID, namespace and name of the Tenant
+	// creating it.
+	Owner          string
+	OwnerNamespace string
+	OwnerName      string
 }
 
 // ProjectUpdate changes only the fields that are set.
@@ -47,11 +58,25 @@ type ProjectUpdate struct {
 	Description *string
 	Tags        *[]string
 	Enabled     *bool
+	// Owner records a new owner: a Tenant adopting an imported project.
+	Owner *ProjectOwner
+}
+
+// ProjectOwner is the Tenant that owns a project.
+type ProjectOwner struct {
+	UID       string
+	Namespace string
+	Name      string
+}
+
+// extra is the owner as Keystone project attributes.
+func (o ProjectOwner) extra() map[string]any {
+	return map[string]any{OwnerKey: o.UID, OwnerNamespaceKey: o.Namespace, OwnerNameKey: o.Name}
 }
 
 // IsEmpty reports whether the update changes nothing.
 func (u ProjectUpdate) IsEmpty() bool {
-	return u.Name == nil && u.Description == nil && u.Tags == nil && u.Enabled == nil
+	return u.Name == nil && u.Description == nil && u.Tags == nil && u.Enabled == nil && u.Owner == nil
 }
 
 // Projects manages Keystone projects.
@@ -98,15 +123,20 @@ var (
 )
 
 func toProject(p *projects.Project) *Project {
-	owner, _ := p.Extra[OwnerKey].(string)
+	extra := func(key string) string {
+		v, _ := p.Extra[key].(string)
+		return v
+	}
 	return &Project{
-		ID:          p.ID,
-		Name:        p.Name,
-		DomainID:    p.DomainID,
-		Description: p.Description,
-		Tags:        p.Tags,
-		Enabled:     p.Enabled,
-		Owner:       owner,
+		ID:             p.ID,
+		Name:           p.Name,
+		DomainID:       p.DomainID,
+		Description:    p.Description,
+		Tags:           p.Tags,
+		Enabled:        p.Enabled,
+		Owner:          extra(OwnerKey),
+		OwnerNamespace: extra(OwnerNamespaceKey),
+		OwnerName:      extra(OwnerNameKey),
 	}
 }
 
@@ -154,8 +184,13 @@ func (c *Cloud) CreateProject(ctx context.Context, opts ProjectCreate) (*Project
 		Tags:        opts.Tags,
 		Enabled:     &opts.Enabled,
 	}
-	if opts.Owner != "" {
-		create.Extra = map[string]any{OwnerKey: opts.Owner}
+	for key, v := range map[string]string{OwnerKey: opts.Owner, OwnerNamespaceKey: opts.OwnerNamespace, OwnerNameKey: opts.OwnerName} {
+		if v != "" {
+			if create.Extra == nil {
+				create.Extra = map[string]any{}
+			}
+			create.Extra[key] = v
+		}
 	}
 	p, err := projects.Create(ctx, c.identity, create).Extract()
 	if err != nil {
@@ -169,6 +204,9 @@ func (c *Cloud) UpdateProject(ctx context.Context, id string, opts ProjectUpdate
 	update := projects.UpdateOpts{Description: opts.Description, Tags: opts.Tags, Enabled: opts.Enabled}
 	if opts.Name != nil {
 		update.Name = *opts.Name
+	}
+	if opts.Owner != nil {
+		update.Extra = opts.Owner.extra()
 	}
 	p, err := projects.Update(ctx, c.identity, id, update).Extract()
 	if err != nil {
@@ -341,22 +379,4 @@ func notFound(err error, format string, args ...any) error {
 		return fmt.Errorf("%w: %s", ErrNotFound, fmt.Sprintf(format, args...))
 	}
 	return err
-}
-
-// joinProject gives the user this cloud is logged in as the member role on a project,
-// so that it can log in scoped to it.
-func (c *Cloud) joinProject(ctx context.Context, projectID string) error {
-	result, ok := c.provider.GetAuthResult().(tokens.CreateResult)
-	if !ok {
-		return fmt.Errorf("the login did not come from a Keystone v3 password or token")
-	}
-	user, err := result.ExtractUser()
-	if err != nil {
-		return err
-	}
-	role, err := c.RoleID(ctx, "member")
-	if err != nil {
-		return err
-	}
-	return c.Grant(ctx, projectID, Assignment{UserID: user.ID, RoleID: role})
 }

@@ -123,7 +123,7 @@ func (b *bench) burst(ctx context.Context, servers int) error {
 	tenant := &whv1.Tenant{
 		ObjectMeta: metav1.ObjectMeta{Namespace: burstNamespace, Name: "burst", Labels: labels},
 		Spec: whv1.TenantSpec{
-			CloudCredentialsRef: whv1.CloudCredentialsReference{SecretName: secretName, CloudName: b.cfg.cloud},
+			CloudCredentialsRef: &whv1.CloudCredentialsReference{SecretName: secretName, CloudName: b.cfg.cloud},
 			Project:             whv1.ProjectSpec{Name: ptr.To(projectPrefix + "burst-op")},
 			Network:             &whv1.TenantNetwork{CIDR: "10.60.0.0/24"},
 		},

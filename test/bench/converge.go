@@ -66,7 +66,7 @@ func (b *bench) deptObjects(i int) (*whv1.Tenant, *whv1.ComputeQuota) {
 	t := &whv1.Tenant{
 		ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name, Labels: labels},
 		Spec: whv1.TenantSpec{
-			CloudCredentialsRef: whv1.CloudCredentialsReference{SecretName: secretName, CloudName: b.cfg.cloud},
+			CloudCredentialsRef: &whv1.CloudCredentialsReference{SecretName: secretName, CloudName: b.cfg.cloud},
 			Project:             whv1.ProjectSpec{Name: ptr.To(fmt.Sprintf("%sop-%d", projectPrefix, i))},
 			RoleAssignments:     []whv1.RoleAssignment{{Group: ptr.To("whitehall-devops"), Roles: []string{"member"}}},
 		},

@@ -50,7 +50,7 @@ func (b *bench) memory(ctx context.Context, objects int) error {
 			objs = append(objs, &whv1.Tenant{
 				ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: fmt.Sprintf("t-%d", i), Labels: labels},
 				Spec: whv1.TenantSpec{
-					CloudCredentialsRef: whv1.CloudCredentialsReference{SecretName: "bad-credentials", CloudName: b.cfg.cloud},
+					CloudCredentialsRef: &whv1.CloudCredentialsReference{SecretName: "bad-credentials", CloudName: b.cfg.cloud},
 				},
 			})
 			continue

@@ -13,18 +13,21 @@ import (
 	appsv1 "k8s.io/api/apps/v1"
 	authorizationv1 "k8s.io/api/authorization/v1"
 	corev1 "k8s.io/api/core/v1"
+	rbacv1 "k8s.io/api/rbac/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
 	"sigs.k8s.io/controller-runtime/pkg/client"
-	"sigs.k8s.io/controller-runtime/pkg/envtest"
+
+	"github.com/whitehall-cloud/whitehall-operator/test/controlplane"
 )
 
-// TestInstallUpgradeUninstall installs the chart into a real kube-apiserver (no
-// controllers run there: no Pods, no garbage collector), upgrades it with a changed
-// value, uninstalls it, and installs it again over the kept CRDs.
+// TestInstallUpgradeUninstall installs the chart into a real kube-apiserver with
+// kube-controller-manager (test/controlplane: ClusterRoles aggregate, garbage is
+// collected, but no Pods run), checks what the installed roles allow, upgrades it with
+// a changed value, uninstalls it, and installs it again over the kept CRDs.
 func TestInstallUpgradeUninstall(t *testing.T) {
 	t.Parallel()
 	g := gomega.NewWithT(t)
@@ -33,21 +36,19 @@ func TestInstallUpgradeUninstall(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
 	defer cancel()
 
-	env := &envtest.Environment{}
-	cfg, err := env.Start()
-	if err != nil {
-		t.Fatalf("starting kube-apiserver and etcd from KUBEBUILDER_ASSETS: %v", err)
-	}
-	t.Cleanup(func() {
-		if err := env.Stop(); err != nil {
-			t.Errorf("stopping envtest: %v", err)
-		}
-	})
-	admin, err := env.AddUser(envtest.User{Name: "admin", Groups: []string{"system:masters"}}, nil)
+	start := time.Now()
+	cp, err := controlplane.Start(controlplane.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	kubeconfigData, err := admin.KubeConfig()
+	t.Logf("control plane started in %v", time.Since(start).Round(time.Millisecond))
+	t.Cleanup(func() {
+		if err := cp.Stop(); err != nil {
+			t.Errorf("stopping the control plane: %v", err)
+		}
+	})
+	cfg := cp.Config
+	kubeconfigData, err := cp.AdminKubeconfig()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -75,10 +76,11 @@ func TestInstallUpgradeUninstall(t *testing.T) {
 		return args
 	}
 
-	start := time.Now()
+	start = time.Now()
 	out := helm(t, helmArgs("install", []string{"--create-namespace"})...)
 	t.Logf("helm install: %v\n%s", time.Since(start).Round(time.Millisecond), out)
-	for _, next := range []string{"create secret generic openstack-admin", "--from-file=clouds.yaml=", "kind: Tenant", "kubectl get whitehall -A", "leader election on"} {
+	for _, next := range []string{"create secret generic openstack-admin", "--from-file=clouds.yaml=", "kind: Tenant", "kubectl get whitehall -A", "leader election on",
+		"--clusterrole=" + fullname + "-metrics-reader"} {
 		if !strings.Contains(out, next) {
 			t.Errorf("NOTES do not tell %q", next)
 		}
@@ -136,6 +138,8 @@ func TestInstallUpgradeUninstall(t *testing.T) {
 			{"records events", authorizationv1.ResourceAttributes{Group: "events.k8s.io", Resource: "events", Verb: "create", Namespace: "hmrc"}, true},
 			{"holds its Lease", authorizationv1.ResourceAttributes{Group: "coordination.k8s.io", Resource: "leases", Verb: "update", Namespace: namespace}, true},
 			{"records leader-election events", authorizationv1.ResourceAttributes{Resource: "events", Verb: "create", Namespace: namespace}, true},
+			{"authenticates metrics scrapers", authorizationv1.ResourceAttributes{Group: "authentication.k8s.io", Resource: "tokenreviews", Verb: "create"}, true},
+			{"authorizes metrics scrapers", authorizationv1.ResourceAttributes{Group: "authorization.k8s.io", Resource: "subjectaccessreviews", Verb: "create"}, true},
 			{"no Leases outside its namespace", authorizationv1.ResourceAttributes{Group: "coordination.k8s.io", Resource: "leases", Verb: "create", Namespace: "default"}, false},
 			{"never writes Secrets", authorizationv1.ResourceAttributes{Resource: "secrets", Verb: "create", Namespace: "hmrc"}, false},
 			{"never deletes Tenants", authorizationv1.ResourceAttributes{Group: "whitehall.cloud", Resource: "tenants", Verb: "delete", Namespace: "hmrc"}, false},
@@ -153,6 +157,43 @@ func TestInstallUpgradeUninstall(t *testing.T) {
 			}
 		}
 	})
+
+	t.Run("a scraper bound to the metrics-reader role may get /metrics", func(t *testing.T) {
+		prometheus := rbacv1.Subject{Kind: "ServiceAccount", Name: "prometheus", Namespace: "monitoring"}
+		binding := &rbacv1.ClusterRoleBinding{
+			ObjectMeta: metav1.ObjectMeta{Name: "prometheus-whitehall-metrics"},
+			RoleRef:    rbacv1.RoleRef{APIGroup: "rbac.authorization.k8s.io", Kind: "ClusterRole", Name: fullname + "-metrics-reader"},
+			Subjects:   []rbacv1.Subject{prometheus},
+		}
+		if err := k8s.Create(ctx, binding); err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { _ = k8s.Delete(context.Background(), binding) })
+		for _, tc := range []struct {
+			reason string
+			sa     rbacv1.Subject
+			attr   authorizationv1.NonResourceAttributes
+			allow  bool
+		}{
+			{"the bound scraper reads /metrics", prometheus, authorizationv1.NonResourceAttributes{Path: "/metrics", Verb: "get"}, true},
+			{"nothing else", prometheus, authorizationv1.NonResourceAttributes{Path: "/debug/pprof/", Verb: "get"}, false},
+			{"an unbound ServiceAccount does not", rbacv1.Subject{Name: "default", Namespace: "monitoring"}, authorizationv1.NonResourceAttributes{Path: "/metrics", Verb: "get"}, false},
+		} {
+			attr := tc.attr
+			sar := &authorizationv1.SubjectAccessReview{Spec: authorizationv1.SubjectAccessReviewSpec{
+				User:   "system:serviceaccount:" + tc.sa.Namespace + ":" + tc.sa.Name,
+				Groups: []string{"system:serviceaccounts", "system:serviceaccounts:" + tc.sa.Namespace}, NonResourceAttributes: &attr,
+			}}
+			if err := k8s.Create(ctx, sar); err != nil {
+				t.Fatal(err)
+			}
+			if sar.Status.Allowed != tc.allow {
+				t.Errorf("%s: allowed=%v, want %v (%s %+v)", tc.reason, sar.Status.Allowed, tc.allow, sar.Status.Reason, attr)
+			}
+		}
+	})
+
+	t.Run("user roles", func(t *testing.T) { testUserRoles(ctx, t, k8s) })
 
 	deployment := &appsv1.Deployment{ObjectMeta: metav1.ObjectMeta{Name: fullname, Namespace: namespace}}
 	g.Expect(k8s.Get(ctx, client.ObjectKeyFromObject(deployment), deployment)).To(gomega.Succeed())

@@ -33,7 +33,7 @@ func TestLint(t *testing.T) {
 	out := helm(t, "lint", "--strict", chartDir)
 	t.Log(out)
 	// Lint with every optional object on, so their templates are linted too.
-	sets := append([]string{"serviceMonitor.enabled=true", "dashboards.enabled=true", "networkPolicy.enabled=true"}, networkPolicyCIDRs...)
+	sets := append([]string{"serviceMonitor.enabled=true", "dashboards.enabled=true", "networkPolicy.enabled=true", "metrics.certSecret=whitehall-metrics-cert"}, networkPolicyCIDRs...)
 	helm(t, "lint", "--strict", chartDir, "--set", strings.Join(sets, ","))
 }
 
@@ -45,6 +45,7 @@ func TestDefaultRender(t *testing.T) {
 		"ServiceAccount/" + fullname,
 		"ClusterRole/" + fullname,
 		"ClusterRoleBinding/" + fullname,
+		"ClusterRole/" + fullname + "-metrics-reader",
 		"Role/" + fullname + "-leader-election",
 		"RoleBinding/" + fullname + "-leader-election",
 		"Service/" + fullname + "-metrics",
@@ -91,7 +92,7 @@ func TestDefaultRender(t *testing.T) {
 			t.Errorf("image %q: the tag should default to appVersion 0.1.0", c.Image)
 		}
 		wantArgs := []string{
-			"--metrics-bind-address=:8080",
+			"--metrics-bind-address=:8443",
 			"--health-probe-bind-address=:8081",
 			"--leader-elect",
 			"--resync-period=10m",
@@ -114,8 +115,23 @@ func TestDefaultRender(t *testing.T) {
 		for _, p := range c.Ports {
 			ports[p.Name] = p.ContainerPort
 		}
-		if diff := cmp.Diff(map[string]int32{"metrics": 8080, "health": 8081}, ports); diff != "" {
+		if diff := cmp.Diff(map[string]int32{"https": 8443, "health": 8081}, ports); diff != "" {
 			t.Errorf("container ports (-want +got):\n%s", diff)
+		}
+		var podNamespace *corev1.EnvVar
+		for i := range c.Env {
+			if c.Env[i].Name == "POD_NAMESPACE" {
+				podNamespace = &c.Env[i]
+			}
+		}
+		if podNamespace == nil || podNamespace.ValueFrom == nil || podNamespace.ValueFrom.FieldRef == nil ||
+			podNamespace.ValueFrom.FieldRef.FieldPath != "metadata.namespace" {
+			t.Errorf("env POD_NAMESPACE %+v: want the downward API's metadata.namespace", podNamespace)
+		}
+		for _, v := range pod.Volumes {
+			if v.Secret != nil {
+				t.Errorf("volume %+v: no Secret is mounted without metrics.certSecret", v)
+			}
 		}
 		for name, probe := range map[string]*corev1.Probe{"/healthz": c.LivenessProbe, "/readyz": c.ReadinessProbe} {
 			if probe == nil || probe.HTTPGet == nil || probe.HTTPGet.Path != name || ports[probe.HTTPGet.Port.String()] != 8081 && probe.HTTPGet.Port.IntValue() != 8081 {
@@ -205,12 +221,20 @@ func TestDefaultRender(t *testing.T) {
 
 	t.Run("metrics service", func(t *testing.T) {
 		svc := get[corev1.Service](t, objs, "Service", fullname+"-metrics")
-		if len(svc.Spec.Ports) != 1 || svc.Spec.Ports[0].Name != "metrics" || svc.Spec.Ports[0].Port != 8080 || svc.Spec.Ports[0].TargetPort.String() != "metrics" {
-			t.Errorf("ports %+v: want metrics 8080 -> metrics", svc.Spec.Ports)
+		if len(svc.Spec.Ports) != 1 || svc.Spec.Ports[0].Name != "https" || svc.Spec.Ports[0].Port != 8443 || svc.Spec.Ports[0].TargetPort.String() != "https" {
+			t.Errorf("ports %+v: want https 8443 -> https", svc.Spec.Ports)
 		}
 		d := get[appsv1.Deployment](t, objs, "Deployment", fullname)
 		if !isSubset(svc.Spec.Selector, d.Spec.Template.Labels) {
 			t.Errorf("Service selector %v does not select the pods %v", svc.Spec.Selector, d.Spec.Template.Labels)
+		}
+	})
+
+	t.Run("metrics reader role", func(t *testing.T) {
+		role := get[rbacv1.ClusterRole](t, objs, "ClusterRole", fullname+"-metrics-reader")
+		want := []rbacv1.PolicyRule{{NonResourceURLs: []string{"/metrics"}, Verbs: []string{"get"}}}
+		if diff := cmp.Diff(want, role.Rules); diff != "" {
+			t.Errorf("rules (-want +got):\n%s", diff)
 		}
 	})
 
@@ -244,7 +268,7 @@ func TestOptions(t *testing.T) {
 		check  func(t *testing.T, objs objects)
 	}{{
 		name:   "service monitor",
-		reason: "serviceMonitor.enabled adds a ServiceMonitor scraping the metrics port",
+		reason: "serviceMonitor.enabled adds a ServiceMonitor scraping the metrics port over HTTPS with Prometheus' token",
 		sets:   []string{"serviceMonitor.enabled=true", "serviceMonitor.labels.release=prometheus"},
 		check: func(t *testing.T, objs objects) {
 			sm := objs.find("ServiceMonitor", fullname)
@@ -254,9 +278,77 @@ func TestOptions(t *testing.T) {
 			if sm.GetAPIVersion() != "monitoring.coreos.com/v1" || sm.GetLabels()["release"] != "prometheus" {
 				t.Errorf("ServiceMonitor %s labels %v", sm.GetAPIVersion(), sm.GetLabels())
 			}
-			eps, _, _ := unstructured.NestedSlice(sm.Object, "spec", "endpoints")
-			if len(eps) != 1 || eps[0].(map[string]any)["port"] != "metrics" || eps[0].(map[string]any)["path"] != "/metrics" {
-				t.Errorf("endpoints %v: want the metrics port's /metrics", eps)
+			want := map[string]any{
+				"port":            "https",
+				"path":            "/metrics",
+				"scheme":          "https",
+				"bearerTokenFile": "/var/run/secrets/kubernetes.io/serviceaccount/token",
+				// The manager's certificate is self-signed without metrics.certSecret.
+				"tlsConfig":     map[string]any{"insecureSkipVerify": true},
+				"interval":      "30s",
+				"scrapeTimeout": "10s",
+			}
+			if diff := cmp.Diff([]any{want}, serviceMonitorEndpoints(t, sm)); diff != "" {
+				t.Errorf("endpoints (-want +got):\n%s", diff)
+			}
+		},
+	}, {
+		name:   "metrics certificate from a Secret",
+		reason: "metrics.certSecret mounts the Secret as the manager's metrics certificate and the ServiceMonitor verifies it with its ca.crt",
+		sets:   []string{"metrics.certSecret=whitehall-metrics-cert", "serviceMonitor.enabled=true"},
+		check: func(t *testing.T, objs objects) {
+			d := get[appsv1.Deployment](t, objs, "Deployment", fullname)
+			pod := d.Spec.Template.Spec
+			c := pod.Containers[0]
+			const dir = "/etc/whitehall-operator/metrics-certs"
+			if !slices.Contains(c.Args, "--metrics-cert-dir="+dir) {
+				t.Errorf("args %v lack --metrics-cert-dir=%s", c.Args, dir)
+			}
+			var volume string
+			for _, v := range pod.Volumes {
+				if v.Secret != nil && v.Secret.SecretName == "whitehall-metrics-cert" {
+					volume = v.Name
+				}
+			}
+			mounted := slices.ContainsFunc(c.VolumeMounts, func(m corev1.VolumeMount) bool {
+				return volume != "" && m.Name == volume && m.MountPath == dir && m.ReadOnly
+			})
+			if !mounted {
+				t.Errorf("volumes %+v mounts %+v: want the Secret mounted read-only at %s", pod.Volumes, c.VolumeMounts, dir)
+			}
+			eps := serviceMonitorEndpoints(t, objs.find("ServiceMonitor", fullname))
+			if len(eps) != 1 {
+				t.Fatalf("endpoints %v: want one", eps)
+			}
+			want := map[string]any{
+				"serverName": fullname + "-metrics." + namespace + ".svc",
+				"ca":         map[string]any{"secret": map[string]any{"name": "whitehall-metrics-cert", "key": "ca.crt"}},
+			}
+			if diff := cmp.Diff(want, eps[0].(map[string]any)["tlsConfig"]); diff != "" {
+				t.Errorf("tlsConfig (-want +got):\n%s", diff)
+			}
+		},
+	}, {
+		name:   "metrics port",
+		reason: "metrics.port moves the listener, the container port, the Service and what the NetworkPolicy admits together",
+		sets:   append([]string{"metrics.port=9443", "networkPolicy.enabled=true"}, networkPolicyCIDRs...),
+		check: func(t *testing.T, objs objects) {
+			d := get[appsv1.Deployment](t, objs, "Deployment", fullname)
+			c := d.Spec.Template.Spec.Containers[0]
+			if !slices.Contains(c.Args, "--metrics-bind-address=:9443") {
+				t.Errorf("args %v lack --metrics-bind-address=:9443", c.Args)
+			}
+			named := map[string]int32{}
+			for _, p := range c.Ports {
+				named[p.Name] = p.ContainerPort
+			}
+			svc := get[corev1.Service](t, objs, "Service", fullname+"-metrics")
+			if len(svc.Spec.Ports) != 1 || svc.Spec.Ports[0].Port != 9443 || named[svc.Spec.Ports[0].TargetPort.String()] != 9443 {
+				t.Errorf("Service ports %+v, container ports %v: want 9443 -> the container's 9443", svc.Spec.Ports, named)
+			}
+			np := get[networkingv1.NetworkPolicy](t, objs, "NetworkPolicy", fullname)
+			if len(np.Spec.Ingress) != 1 || len(np.Spec.Ingress[0].Ports) != 1 || named[np.Spec.Ingress[0].Ports[0].Port.String()] != 9443 {
+				t.Errorf("ingress %+v: want the container's port 9443", np.Spec.Ingress)
 			}
 		},
 	}, {
@@ -287,9 +379,9 @@ func TestOptions(t *testing.T) {
 			if diff := cmp.Diff([]string{"10.0.0.1/32", "192.0.2.0/24", "198.51.100.10/32"}, cidrs); diff != "" || !dns {
 				t.Errorf("egress CIDRs (-want +got):\n%s; DNS allowed: %v", diff, dns)
 			}
-			if len(np.Spec.Ingress) != 1 || len(np.Spec.Ingress[0].Ports) != 1 || np.Spec.Ingress[0].Ports[0].Port.String() != "metrics" ||
+			if len(np.Spec.Ingress) != 1 || len(np.Spec.Ingress[0].Ports) != 1 || np.Spec.Ingress[0].Ports[0].Port.String() != "https" ||
 				np.Spec.Ingress[0].From[0].NamespaceSelector.MatchLabels["kubernetes.io/metadata.name"] != "monitoring" {
-				t.Errorf("ingress %+v: want the metrics port from the monitoring namespace", np.Spec.Ingress)
+				t.Errorf("ingress %+v: want the metrics port (https) from the monitoring namespace", np.Spec.Ingress)
 			}
 		},
 	}, {
@@ -502,6 +594,20 @@ func registeredMetrics(t *testing.T) map[string]bool {
 		t.Fatal("found no whitehall_ metrics in controllers/ or internal/")
 	}
 	return names
+}
+
+// serviceMonitorEndpoints returns spec.endpoints of a rendered ServiceMonitor (its CRD
+// types are not a dependency of this module).
+func serviceMonitorEndpoints(t *testing.T, sm *unstructured.Unstructured) []any {
+	t.Helper()
+	if sm == nil {
+		t.Fatal("no ServiceMonitor rendered")
+	}
+	eps, _, err := unstructured.NestedSlice(sm.Object, "spec", "endpoints")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return eps
 }
 
 // grants reports whether one rule grants all the verbs on group/resource.

@@ -4,14 +4,11 @@
 package e2e
 
 import (
-	"bufio"
 	"context"
 	"fmt"
-	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -25,15 +22,20 @@ import (
 
 	whv1 "github.com/whitehall-cloud/whitehall-operator/api/v1alpha1"
 	"github.com/whitehall-cloud/whitehall-operator/internal/openstack/cloudtest"
+	"github.com/whitehall-cloud/whitehall-operator/test/controlplane"
 )
 
 // resyncPeriod of the operator under test: drift must be repaired within it.
 const resyncPeriod = 5 * time.Second
 
+// operatorNamespace holds the admin clouds.yaml; no department namespace does.
+const operatorNamespace = "whitehall-system"
+
 var (
 	ctx        context.Context
 	cancel     context.CancelFunc
-	env        *envtest.Environment
+	cp         *controlplane.ControlPlane // kube-apiserver, etcd, kube-controller-manager
+	env        *envtest.Environment       // cp's apiserver and etcd
 	k8s        client.Client
 	admin      *cloudtest.Admin
 	kubeconfig string
@@ -78,12 +80,11 @@ var _ = BeforeSuite(func() {
 	Expect(admin.DeleteOwnedProjects(ctx, "hmrc-self-assessment", "dwp-universal-credit", "hmrc-e2e-retain", "hmrc-e2e-import", "hmrc-e2e-quota", "hmrc-e2e-env")).To(Succeed())
 
 	By("starting a local control plane")
-	env = &envtest.Environment{}
-	cfg, err := env.Start()
+	cp, err = controlplane.Start(controlplane.Options{})
 	Expect(err).NotTo(HaveOccurred())
-	user, err := env.AddUser(envtest.User{Name: "admin", Groups: []string{"system:masters"}}, nil)
-	Expect(err).NotTo(HaveOccurred())
-	data, err := user.KubeConfig()
+	env = cp.Env
+	cfg := cp.Config
+	data, err := cp.AdminKubeconfig()
 	Expect(err).NotTo(HaveOccurred())
 	kubeconfig = filepath.Join(GinkgoT().TempDir(), "kubeconfig")
 	Expect(os.WriteFile(kubeconfig, data, 0o600)).To(Succeed())
@@ -97,11 +98,11 @@ var _ = BeforeSuite(func() {
 	kubectl("apply", "--server-side", "-f", filepath.Join(repoRoot, "config", "crd", "bases"))
 	kubectl("wait", "--for=condition=Established", "crd", "--all", "--timeout=60s")
 
-	By("creating the department namespaces and their credentials Secrets")
+	By("creating the operator's namespace with the only admin Secret, the Cloud, and the department namespaces")
+	kubectl("create", "namespace", operatorNamespace)
+	kubectl("-n", operatorNamespace, "create", "secret", "generic", "openstack-admin", "--from-file=clouds.yaml="+cloudsYAML)
+	kubectl("apply", "-f", filepath.Join(repoRoot, "config", "samples", "cloud_whitehall.yaml"))
 	kubectl("apply", "-f", filepath.Join(repoRoot, "config", "samples", "namespaces.yaml"))
-	for _, ns := range []string{"hmrc", "dwp"} {
-		kubectl("-n", ns, "create", "secret", "generic", "openstack-admin", "--from-file=clouds.yaml="+cloudsYAML)
-	}
 
 	By("starting the operator binary")
 	startManager()
@@ -109,8 +110,8 @@ var _ = BeforeSuite(func() {
 
 var _ = AfterSuite(func() {
 	stopManager(os.Interrupt)
-	if env != nil {
-		Expect(env.Stop()).To(Succeed())
+	if cp != nil {
+		Expect(cp.Stop()).To(Succeed())
 	}
 	if cancel != nil {
 		cancel()
@@ -126,9 +127,10 @@ func startManager() {
 	managerLog, err = os.Create(filepath.Join(logDir, fmt.Sprintf("manager-%d.log", starts)))
 	Expect(err).NotTo(HaveOccurred())
 	manager = exec.Command(os.Getenv("MANAGER_BIN"), "--kubeconfig", kubeconfig, "--resync-period", resyncPeriod.String(),
-		"--metrics-bind-address", "127.0.0.1:18080", "--health-probe-bind-address", "0",
+		// Secure metrics, as in production: see metrics_test.go.
+		"--metrics-bind-address", metricsAddr, "--metrics-cert-dir", metricsCertDir(), "--health-probe-bind-address", "0",
 		// Small, so that a burst of 10 takes several rounds and a crash lands mid-burst.
-		"--max-concurrent-server-creates", "3")
+		"--max-concurrent-server-creates", "3", "--operator-namespace", operatorNamespace)
 	manager.Stdout, manager.Stderr = managerLog, managerLog
 	Expect(manager.Start()).To(Succeed())
 }
@@ -164,28 +166,4 @@ func apply(doc string) {
 	path := filepath.Join(GinkgoT().TempDir(), "manifest.yaml")
 	Expect(os.WriteFile(path, []byte(doc), 0o644)).To(Succeed())
 	kubectl("apply", "-f", path)
-}
-
-// scrapeMetrics reads the operator's /metrics: series (name with labels, as Prometheus
-// prints them) → value.
-func scrapeMetrics() map[string]float64 {
-	resp, err := http.Get("http://127.0.0.1:18080/metrics")
-	Expect(err).NotTo(HaveOccurred())
-	defer func() { _ = resp.Body.Close() }()
-	Expect(resp.StatusCode).To(Equal(http.StatusOK))
-	out := map[string]float64{}
-	scanner := bufio.NewScanner(resp.Body)
-	scanner.Buffer(make([]byte, 1<<20), 1<<20)
-	for scanner.Scan() {
-		line := scanner.Text()
-		if strings.HasPrefix(line, "#") || line == "" {
-			continue
-		}
-		i := strings.LastIndexByte(line, ' ')
-		v, err := strconv.ParseFloat(line[i+1:], 64)
-		if err == nil {
-			out[line[:i]] = v
-		}
-	}
-	return out
 }

@@ -144,14 +144,14 @@ var _ = Describe("Tenant", Ordered, func() {
 	})
 })
 
-// tenantYAML is a Tenant using the namespace's openstack-admin Secret, with extra spec
+// tenantYAML is a Tenant using the Cloud whitehall, with extra spec
 // lines.
 func tenantYAML(ns, name, extra string) string {
 	return fmt.Sprintf(`apiVersion: whitehall.cloud/v1alpha1
 kind: Tenant
 metadata: {name: %s, namespace: %s}
 spec:
-  cloudCredentialsRef: {secretName: openstack-admin, cloudName: dev}
+  cloudRef: {name: whitehall}
   %s
 `, name, ns, extra)
 }

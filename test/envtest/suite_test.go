@@ -125,8 +125,19 @@ func (f *fakeConnector[T]) Cloud(ctx context.Context, ref openstack.CredentialsR
 	return any(cloud).(T), nil
 }
 
-func (f *fakeConnector[T]) ProjectCloud(ctx context.Context, ref openstack.CredentialsRef, _ string) (T, error) {
-	return f.Cloud(ctx, ref)
+// ProjectCloud logs in as a project's service user, as the real factory does: the admin
+// credentials must be usable (or have been, during cleanup), and the fake Keystone
+// checks the user, its password and its role on the project.
+func (f *fakeConnector[T]) ProjectCloud(ctx context.Context, ref openstack.CredentialsRef, user openstack.ProjectUser) (T, error) {
+	var zero T
+	if _, err := f.CloudForCleanup(ctx, ref); err != nil {
+		return zero, err
+	}
+	project, err := cloud.LogIn(user)
+	if err != nil {
+		return zero, err
+	}
+	return any(project).(T), nil
 }
 
 func (f *fakeConnector[T]) CloudForCleanup(ctx context.Context, ref openstack.CredentialsRef) (T, error) {

@@ -5,6 +5,7 @@ package cloudtest
 
 import (
 	"context"
+	"crypto/tls"
 	"fmt"
 
 	"github.com/gophercloud/gophercloud/v2"
@@ -23,6 +24,9 @@ type Admin struct {
 	Network  *gophercloud.ServiceClient
 	Compute  *gophercloud.ServiceClient
 	Volume   *gophercloud.ServiceClient
+
+	// tls is the admin's TLS settings, for logging in as someone else.
+	tls *tls.Config
 }
 
 // Open logs in to cloud from the clouds.yaml at path.
@@ -44,7 +48,7 @@ func Open(ctx context.Context, path, cloud string) (*Admin, error) {
 	if err != nil {
 		return nil, err
 	}
-	admin := &Admin{Identity: identity, Network: network}
+	admin := &Admin{Identity: identity, Network: network, tls: tlsConfig}
 	if err := openQuotaClients(admin, provider, eo); err != nil {
 		return nil, err
 	}
@@ -56,6 +60,8 @@ type Project struct {
 	ID, Name, Description string
 	Tags                  []string
 	Enabled               bool
+	// Extra holds the project's other attributes, such as the operator's owner records.
+	Extra map[string]any
 }
 
 // GetProject returns the project, or nil when it does not exist.
@@ -67,12 +73,13 @@ func (a *Admin) GetProject(ctx context.Context, id string) (*Project, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Project{ID: p.ID, Name: p.Name, Description: p.Description, Tags: p.Tags, Enabled: p.Enabled}, nil
+	return &Project{ID: p.ID, Name: p.Name, Description: p.Description, Tags: p.Tags, Enabled: p.Enabled, Extra: p.Extra}, nil
 }
 
-// CreateProject makes a project as a person would, outside the operator.
-func (a *Admin) CreateProject(ctx context.Context, name string) (string, error) {
-	p, err := projects.Create(ctx, a.Identity, projects.CreateOpts{Name: name, DomainID: "default"}).Extract()
+// CreateProject makes a project in the default domain, with tags, as a person would,
+// outside the operator.
+func (a *Admin) CreateProject(ctx context.Context, name string, tags ...string) (string, error) {
+	p, err := projects.Create(ctx, a.Identity, projects.CreateOpts{Name: name, DomainID: "default", Tags: tags}).Extract()
 	if err != nil {
 		return "", err
 	}

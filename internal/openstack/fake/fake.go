@@ -18,8 +18,17 @@ import (
 	"github.com/whitehall-cloud/whitehall-operator/internal/openstack"
 )
 
-// Cloud is a fake OpenStack. The zero value is not usable; call New.
+// Cloud is a fake OpenStack. The zero value is not usable; call New. New's cloud is the
+// admin's; As and LogIn give views of the same state as a project's service user.
 type Cloud struct {
+	*state
+	// user and project are who the view is logged in as ("" for the admin): the user
+	// whose application credentials it manages.
+	user, project string
+}
+
+// state is the fake cloud's contents, shared by every view.
+type state struct {
 	mu       sync.Mutex
 	nextID   int
 	projects map[string]*openstack.Project
@@ -37,6 +46,10 @@ type Cloud struct {
 	// instanceLimit refuses servers beyond it, for quota (-1: none).
 	instanceLimit int
 	serverGroups  map[string]string
+	// serviceUsers are the users made by EnsureServiceUser, by ID.
+	serviceUsers map[string]openstack.ServiceUser
+	appCreds     map[string][]fakeAppCred // user ID → credentials, oldest first
+	endpoint     openstack.Endpoint
 
 	calls map[string]int
 	// failures maps a method name to errors returned by its next calls, in order.
@@ -52,12 +65,14 @@ var _ interface {
 	openstack.Placement
 	openstack.Networks
 	openstack.Servers
+	openstack.ServiceUsers
+	openstack.ApplicationCredentials
 } = (*Cloud)(nil)
 
 // New returns a cloud with the domain "default" (named Default) and roles member,
 // reader and admin.
 func New() *Cloud {
-	c := &Cloud{
+	c := &Cloud{state: &state{
 		projects: map[string]*openstack.Project{},
 		domains:  map[string]string{"default": "default", "Default": "default"},
 		roles:    map[string]string{},
@@ -71,9 +86,12 @@ func New() *Cloud {
 
 		instanceLimit: -1,
 		serverGroups:  map[string]string{},
+		serviceUsers:  map[string]openstack.ServiceUser{},
+		appCreds:      map[string][]fakeAppCred{},
+		endpoint:      openstack.Endpoint{AuthURL: "http://keystone.fake/v3", Region: "RegionOne", Interface: "public"},
 		calls:         map[string]int{},
 		failures:      map[string][]error{},
-	}
+	}}
 	for _, r := range []string{"member", "reader", "admin"} {
 		c.roles[r] = "role-" + r
 		c.roles["role-"+r] = "role-" + r
@@ -183,7 +201,7 @@ func (c *Cloud) FailNext(method string, errs ...error) {
 
 // call counts a call, in total and as "<method>/<project>" for each project given, and
 // returns an injected error, if any. Callers hold c.mu.
-func (c *Cloud) call(method string, projects ...string) error {
+func (c *state) call(method string, projects ...string) error {
 	c.calls[method]++
 	for _, p := range projects {
 		c.calls[method+"/"+p]++
@@ -195,7 +213,7 @@ func (c *Cloud) call(method string, projects ...string) error {
 	return nil
 }
 
-func (c *Cloud) newID(kind string) string {
+func (c *state) newID(kind string) string {
 	c.nextID++
 	return fmt.Sprintf("%s-%04d", kind, c.nextID)
 }
@@ -252,7 +270,8 @@ func (c *Cloud) CreateProject(_ context.Context, o openstack.ProjectCreate) (*op
 	}
 	p := &openstack.Project{
 		ID: c.newID("project"), Name: o.Name, DomainID: o.DomainID, Description: o.Description,
-		Tags: slices.Clone(o.Tags), Enabled: o.Enabled, Owner: o.Owner,
+		Tags: slices.Clone(o.Tags), Enabled: o.Enabled,
+		Owner: o.Owner, OwnerNamespace: o.OwnerNamespace, OwnerName: o.OwnerName,
 	}
 	c.projects[p.ID] = p
 	return clone(p), nil
@@ -281,6 +300,9 @@ func (c *Cloud) UpdateProject(_ context.Context, id string, u openstack.ProjectU
 	if u.Enabled != nil {
 		p.Enabled = *u.Enabled
 	}
+	if u.Owner != nil {
+		p.Owner, p.OwnerNamespace, p.OwnerName = u.Owner.UID, u.Owner.Namespace, u.Owner.Name
+	}
 	return clone(p), nil
 }
 
@@ -292,6 +314,11 @@ func (c *Cloud) DeleteProject(_ context.Context, id string) error {
 		return err
 	}
 	delete(c.projects, id)
+	for a := range c.assigned[id] {
+		if a.UserID != "" {
+			c.dropAppCreds(a.UserID, id)
+		}
+	}
 	delete(c.assigned, id)
 	return nil
 }
@@ -364,6 +391,9 @@ func (c *Cloud) Revoke(_ context.Context, projectID string, a openstack.Assignme
 	defer c.mu.Unlock()
 	if err := c.call("Revoke", projectID); err != nil {
 		return err
+	}
+	if c.assigned[projectID][a] && a.UserID != "" {
+		c.dropAppCreds(a.UserID, projectID)
 	}
 	delete(c.assigned[projectID], a)
 	return nil

@@ -1,0 +1,147 @@
+package v1alpha1
+
+import (
+	"slices"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+)
+
+// Condition types and reasons of a Cloud, and of the objects that use one.
+const (
+	// ConditionInsecureTLS is True when the Cloud's clouds.yaml turns TLS verification
+	// off (verify: false): it works, and a warning says so.
+	ConditionInsecureTLS = "InsecureTLS"
+	// ReasonVerifyDisabled: clouds.yaml sets verify: false.
+	ReasonVerifyDisabled = "VerifyDisabled"
+	// ReasonVerified: TLS certificates are verified.
+	ReasonVerified = "Verified"
+
+	// ReasonCloudNotFound: the object names a Cloud that does not exist.
+	ReasonCloudNotFound = "CloudNotFound"
+	// ReasonNamespaceNotAllowed: the Cloud's namespaceSelector does not select the
+	// object's namespace; nothing is done in OpenStack.
+	ReasonNamespaceNotAllowed = "NamespaceNotAllowed"
+)
+
+// DefaultProtectedProjects are never imported, changed or deleted by any Tenant.
+var DefaultProtectedProjects = []string{"admin", "service"}
+
+// CloudSpec is the platform team's connection to one OpenStack cloud, and who may use it.
+type CloudSpec struct {
+	// credentialsSecretRef names the admin clouds.yaml Secret. It always lives in the
+	// operator's own namespace (--operator-namespace): a Cloud can never make the operator
+	// read a department's Secret, and department namespaces never hold admin credentials.
+	// +required
+	CredentialsSecretRef CloudSecretReference `json:"credentialsSecretRef"`
+
+	// namespaceSelector says which namespaces may use this Cloud; {} selects all of them.
+	// A Tenant in a namespace it does not select is refused (NamespaceNotAllowed) and
+	// makes no OpenStack call.
+	// +required
+	NamespaceSelector metav1.LabelSelector `json:"namespaceSelector"`
+
+	// protectedProjects are project names or IDs that no Tenant may import, change or
+	// delete. Defaults to [admin, service].
+	// +optional
+	// +listType=set
+	// +kubebuilder:default={admin,service}
+	// +kubebuilder:validation:MaxItems=64
+	// +kubebuilder:validation:items:MinLength=1
+	// +kubebuilder:validation:items:MaxLength=64
+	ProtectedProjects []string `json:"protectedProjects,omitempty"`
+}
+
+// CloudSecretReference names a clouds.yaml Secret in the operator's namespace, and the
+// cloud in it.
+type CloudSecretReference struct {
+	// name of the Secret in the operator's namespace. It holds the key clouds.yaml and,
+	// optionally, cacert with a PEM CA bundle.
+	// +required
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=253
+	Name string `json:"name"`
+
+	// cloudName is the entry of clouds.yaml to use.
+	// +required
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=255
+	CloudName string `json:"cloudName"`
+}
+
+// CloudStatus reports whether the operator can log in to the cloud.
+type CloudStatus struct {
+	// authURL is the Keystone endpoint the credentials name.
+	// +optional
+	AuthURL string `json:"authURL,omitempty"`
+
+	// region of the cloud, when clouds.yaml names one.
+	// +optional
+	Region string `json:"region,omitempty"`
+
+	// observedGeneration is the generation of the spec that status describes.
+	// +optional
+	ObservedGeneration int64 `json:"observedGeneration,omitempty"`
+
+	// conditions: Ready (the login works) and InsecureTLS.
+	// +optional
+	// +listType=map
+	// +listMapKey=type
+	// +patchStrategy=merge
+	// +patchMergeKey=type
+	Conditions []metav1.Condition `json:"conditions,omitempty" patchStrategy:"merge" patchMergeKey:"type"`
+}
+
+// Cloud is the platform team's connection to one OpenStack cloud: the admin credentials
+// in the operator's namespace, and the department namespaces allowed to use them.
+//
+// +kubebuilder:object:root=true
+// +kubebuilder:subresource:status
+// +kubebuilder:resource:scope=Cluster,shortName=oscloud,categories=whitehall
+// +kubebuilder:printcolumn:name="Auth URL",type=string,JSONPath=`.status.authURL`
+// +kubebuilder:printcolumn:name="Ready",type=string,JSONPath=`.status.conditions[?(@.type=="Ready")].status`
+// +kubebuilder:printcolumn:name="Reason",type=string,JSONPath=`.status.conditions[?(@.type=="Ready")].reason`
+// +kubebuilder:printcolumn:name="Insecure",type=string,JSONPath=`.status.conditions[?(@.type=="InsecureTLS")].status`,priority=1
+// +kubebuilder:printcolumn:name="Age",type=date,JSONPath=`.metadata.creationTimestamp`
+type Cloud struct {
+	metav1.TypeMeta   `json:",inline"`
+	metav1.ObjectMeta `json:"metadata,omitempty"`
+
+	// +required
+	Spec CloudSpec `json:"spec"`
+	// +optional
+	Status CloudStatus `json:"status,omitempty"`
+}
+
+// CloudList is a list of Clouds.
+//
+// +kubebuilder:object:root=true
+type CloudList struct {
+	metav1.TypeMeta `json:",inline"`
+	metav1.ListMeta `json:"metadata,omitempty"`
+	Items           []Cloud `json:"items"`
+}
+
+func init() {
+	SchemeBuilder.Register(&Cloud{}, &CloudList{})
+}
+
+// Protected reports whether a project, by name or ID, is one no Tenant may touch.
+func (c *Cloud) Protected(nameOrID string) bool {
+	return protected(c.Spec.ProtectedProjects, nameOrID)
+}
+
+func protected(list []string, nameOrID string) bool {
+	if list == nil {
+		list = DefaultProtectedProjects
+	}
+	return slices.Contains(list, nameOrID)
+}
+
+// CloudReference names a cluster-scoped Cloud.
+type CloudReference struct {
+	// name of the Cloud.
+	// +required
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=253
+	Name string `json:"name"`
+}

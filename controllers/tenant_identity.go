@@ -1,0 +1,142 @@
+package controllers
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/base64"
+	"fmt"
+
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	whv1 "github.com/whitehall-cloud/whitehall-operator/api/v1alpha1"
+	"github.com/whitehall-cloud/whitehall-operator/internal/openstack"
+)
+
+// A project's identity: the Keystone user the operator acts as inside the project (and
+// whose application credentials the department gets). Its password, and the current
+// application credential's secret, live in a Secret of the operator's own namespace,
+// the identity store: never in a department's namespace, never in status.
+
+// projectUserRole is the role the service user holds so the operator can boot servers.
+const projectUserRole = "member"
+
+// Keys of the identity store.
+const (
+	storePasswordKey  = "password"
+	storeAppCredIDKey = "applicationCredentialID"
+	storeAppCredKey   = "applicationCredentialSecret"
+)
+
+// Labels on the Secrets the operator writes; the cache holds only Secrets of the
+// operator's namespace and, elsewhere, those carrying ManagedByLabel.
+const (
+	ManagedByLabel       = "app.kubernetes.io/managed-by"
+	ManagedByValue       = "whitehall-operator"
+	tenantNamespaceLabel = "whitehall.cloud/tenant-namespace"
+	tenantNameLabel      = "whitehall.cloud/tenant"
+)
+
+// identityStoreName is the identity store of a Tenant, by UID: a Tenant recreated with
+// the same name never inherits another's identity.
+func identityStoreName(t *whv1.Tenant) string { return "whitehall-tenant-" + string(t.UID) }
+
+// serviceUserName is the project's service user in Keystone.
+func serviceUserName(projectID string) string { return "whitehall-project-" + projectID }
+
+// identityStore reads the Tenant's identity store, making it (with a new password) when
+// create is set and it does not exist. It is written before the user is made, so a crash
+// between the two never loses the password.
+func (a Access) identityStore(ctx context.Context, c client.Client, t *whv1.Tenant, create bool) (*corev1.Secret, error) {
+	store := &corev1.Secret{}
+	err := c.Get(ctx, client.ObjectKey{Namespace: a.OperatorNamespace, Name: identityStoreName(t)}, store)
+	if !apierrors.IsNotFound(err) || !create {
+		return store, err
+	}
+	password, err := randomPassword()
+	if err != nil {
+		return nil, err
+	}
+	store = &corev1.Secret{
+		ObjectMeta: metav1.ObjectMeta{
+			Namespace: a.OperatorNamespace, Name: identityStoreName(t),
+			Labels: map[string]string{ManagedByLabel: ManagedByValue, tenantNamespaceLabel: t.Namespace, tenantNameLabel: t.Name},
+		},
+		Data: map[string][]byte{storePasswordKey: []byte(password)},
+	}
+	if err := c.Create(ctx, store); err != nil {
+		return nil, err
+	}
+	return store, nil
+}
+
+// projectUser is how the operator logs in to the Tenant's project as its service user.
+func (a Access) projectUser(ctx context.Context, c client.Client, t *whv1.Tenant) (openstack.ProjectUser, error) {
+	if t.Status.ProjectID == "" || t.Status.ServiceUserID == "" {
+		return openstack.ProjectUser{}, newSpecError(whv1.ReasonTenantNotReady, fmt.Sprintf("Tenant %q has no project identity yet", t.Name))
+	}
+	store, err := a.identityStore(ctx, c, t, false)
+	if apierrors.IsNotFound(err) {
+		return openstack.ProjectUser{}, newSpecError(whv1.ReasonTenantNotReady, fmt.Sprintf("Tenant %q has no project identity yet", t.Name))
+	}
+	if err != nil {
+		return openstack.ProjectUser{}, err
+	}
+	return openstack.ProjectUser{UserID: t.Status.ServiceUserID, Password: string(store.Data[storePasswordKey]), ProjectID: t.Status.ProjectID}, nil
+}
+
+// reconcileServiceUser makes sure the project has its service user. It is looked for
+// only while status does not name it: an unchanged Tenant costs no call here.
+func (r *TenantReconciler) reconcileServiceUser(ctx context.Context, cloud TenantCloud, t *whv1.Tenant) error {
+	store, err := r.Access.identityStore(ctx, r.Client, t, true)
+	if err != nil {
+		return err
+	}
+	if t.Status.ServiceUserID != "" {
+		return nil
+	}
+	id, err := cloud.EnsureServiceUser(ctx, openstack.ServiceUser{
+		Name:        serviceUserName(t.Status.ProjectID),
+		DomainID:    t.Status.DomainID,
+		ProjectID:   t.Status.ProjectID,
+		Password:    string(store.Data[storePasswordKey]),
+		Description: fmt.Sprintf("whitehall-operator: acts inside project %s for Tenant %s/%s", t.Status.ProjectID, t.Namespace, t.Name),
+	})
+	if err != nil {
+		return err
+	}
+	t.Status.ServiceUserID = id
+	return nil
+}
+
+// serviceUserRoles are the roles the service user holds on the project: what the
+// operator needs, and what the department's application credential may carry.
+func serviceUserRoles(t *whv1.Tenant) []string {
+	roles := []string{projectUserRole}
+	if ac := t.Spec.ApplicationCredential; ac != nil {
+		roles = append(roles, ac.Roles...)
+	}
+	return roles
+}
+
+// deleteIdentity deletes the service user (Keystone deletes its application
+// credentials with it) and the identity store.
+func (r *TenantReconciler) deleteIdentity(ctx context.Context, cloud TenantCloud, t *whv1.Tenant) error {
+	if t.Status.ServiceUserID != "" {
+		if err := cloud.DeleteUser(ctx, t.Status.ServiceUserID); err != nil {
+			return err
+		}
+	}
+	store := &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: r.Access.OperatorNamespace, Name: identityStoreName(t)}}
+	return client.IgnoreNotFound(r.Delete(ctx, store))
+}
+
+func randomPassword() (string, error) {
+	b := make([]byte, 32)
+	if _, err := rand.Read(b); err != nil {
+		return "", err
+	}
+	return base64.RawURLEncoding.EncodeToString(b), nil
+}
