@@ -37,10 +37,10 @@ var _ QuotaCloud = (*openstack.Cloud)(nil)
 // of the seasons active now, and wakes exactly when a season opens or closes.
 type ComputeQuotaReconciler struct {
 	client.Client
-	Recorder  recorder.EventRecorder
-	Clouds    CloudConnector[QuotaCloud]
+	Recorder recorder.EventRecorder
+	Clouds   CloudConnector[QuotaCloud]
 	// Access resolves the Tenant's cloud.
-	Access Access
+	Access    Access
 	Intervals Intervals
 	// Now is the clock; tests move it.
 	Now func() time.Time

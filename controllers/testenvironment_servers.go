@@ -404,7 +404,8 @@ func (r *TestEnvironmentReconciler) reconcileDelete(ctx context.Context, env *wh
 	if client.IgnoreNotFound(err) != nil {
 		return false, err
 	}
-	if err == nil && tenant.Status.ProjectID != "" {
+	// Without the project's identity no server could have been booted.
+	if err == nil && tenant.Status.ProjectID != "" && tenant.Status.ServiceUserID != "" {
 		cloud, err := r.projectCloud(ctx, tenant, true)
 		if err != nil {
 			return false, err

@@ -7,6 +7,8 @@
 #     every other byte is the generated file's.
 #   config/rbac/role.yaml rules -> charts/whitehall-operator/templates/clusterrole.yaml
 #     (the rules block verbatim under a templated header).
+#   config/admission/policies.yaml -> charts/whitehall-operator/templates/admission-policies.yaml
+#     wrapped in `{{- if .Values.admissionPolicies.enabled }}` … `{{- end }}`.
 # Usage: hack/chart-sync.sh [--out DIR]
 #   DIR is the chart directory to write into (default charts/whitehall-operator); the
 #   chart test writes into a temporary one and compares, to catch a stale chart.
@@ -81,3 +83,13 @@ HDR
 grep -q '^rules:' "$role_out.tmp" || { rm -f "$role_out.tmp"; log "no rules in $role_src"; exit 1; }
 mv "$role_out.tmp" "$role_out"
 log "ClusterRole rules of config/rbac/role.yaml -> ${role_out#"$root"/}"
+
+admission_src=$root/config/admission/policies.yaml
+admission_out=$out/templates/admission-policies.yaml
+if grep -q '{{' "$admission_src"; then log "$admission_src contains '{{': cannot be templated verbatim"; exit 1; fi
+{
+  echo '{{- if .Values.admissionPolicies.enabled }}'
+  cat "$admission_src"
+  echo '{{- end }}'
+} >"$admission_out"
+log "admission policies of config/admission/policies.yaml -> ${admission_out#"$root"/}"

@@ -104,7 +104,6 @@ type YearlyWindow struct {
 	To string `json:"to"`
 }
 
-
 // PeakSeasonStatus reports whether the season is on, when it next changes, and whether
 // the cloud can hold what departments have asked for during it.
 type PeakSeasonStatus struct {

@@ -150,6 +150,9 @@ func parseRetryAfter(v string) (time.Duration, bool) {
 // gophercloud's errors quote whole response bodies; this keeps the status and the
 // cloud's own message.
 func Message(err error) string {
+	if err == nil {
+		return ""
+	}
 	var reauth gophercloud.ErrUnableToReauthenticate
 	if errors.As(err, &reauth) && reauth.ErrReauth != nil {
 		return "token expired and logging in again failed: " + Message(reauth.ErrReauth)

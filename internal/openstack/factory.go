@@ -222,6 +222,13 @@ func (f *Factory) cached(key cloudKey, connect func() (*Cloud, error)) (*Cloud, 
 	}
 	cloud, err := connect()
 	if err != nil {
+		// Keep no entry for a login that failed: a wrong password tried once must not
+		// stay in the map for good. The next caller tries again.
+		f.mu.Lock()
+		if f.clouds[key] == entry {
+			delete(f.clouds, key)
+		}
+		f.mu.Unlock()
 		return nil, err
 	}
 	entry.cloud = cloud
@@ -370,10 +377,14 @@ func (l *login) cloud(ctx context.Context) (*Cloud, error) {
 	provider.HTTPClient = http.Client{Transport: &instrumentedTransport{next: l.client.Transport, routes: routes}, Timeout: l.client.Timeout}
 	provider.UserAgent.Prepend("whitehall-operator")
 	if err := openstack.Authenticate(ctx, provider, l.opts); err != nil {
-		if code := StatusCode(err); code == http.StatusUnauthorized || code == http.StatusForbidden || code == http.StatusBadRequest {
+		// 404: an application credential that no longer exists, or an auth URL that
+		// is not Keystone's.
+		switch code := StatusCode(err); code {
+		case http.StatusUnauthorized, http.StatusForbidden, http.StatusBadRequest, http.StatusNotFound:
 			return nil, fmt.Errorf("%w: Keystone refused the login of %s (HTTP %d)", ErrCredentials, l.subject, code)
+		default:
+			return nil, fmt.Errorf("authenticating %s: %w", l.subject, err)
 		}
-		return nil, fmt.Errorf("authenticating %s: %w", l.subject, err)
 	}
 	cloud, err := newCloud(provider, l.endpoints, routes)
 	if err != nil {

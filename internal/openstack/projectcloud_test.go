@@ -31,6 +31,7 @@ type miniKeystone struct {
 	nextID    int
 	requests  []string
 	patches   []map[string]any
+	creates   []map[string]any
 	appCreds  []map[string]any // create bodies
 	logins    int
 	onCreate  func() // runs before a user create is answered (a racing reconcile)
@@ -97,6 +98,7 @@ func (k *miniKeystone) serve(w http.ResponseWriter, r *http.Request) {
 			k.onCreate()
 		}
 		u := body["user"].(map[string]any)
+		k.creates = append(k.creates, u)
 		for _, existing := range k.users {
 			if existing.Name == u["name"] && existing.DomainID == u["domain_id"] {
 				k.reply(w, http.StatusConflict, map[string]any{"error": map[string]any{"message": "Duplicate entry", "code": 409}})
@@ -212,7 +214,16 @@ func (k *miniKeystone) factory(t *testing.T, cacert []byte) (*Factory, Credentia
 	return NewFactory(c, 5*time.Second, RateLimit{}), CredentialsRef{Namespace: "hmrc", SecretName: "creds", CloudName: "dev"}
 }
 
+// noRevocationWait makes resetServiceUser return at once: the mini Keystone revokes
+// nothing.
+func noRevocationWait(t *testing.T) {
+	old := revocationResolution
+	revocationResolution = 0
+	t.Cleanup(func() { revocationResolution = old })
+}
+
 func TestEnsureServiceUser(t *testing.T) {
+	noRevocationWait(t)
 	ctx := context.Background()
 	want := ServiceUser{Name: "whitehall-project-p1", DomainID: "default", ProjectID: "p1", Password: "pw-1", Description: "for p1"}
 	cases := []struct {
@@ -275,6 +286,11 @@ func TestEnsureServiceUser(t *testing.T) {
 			if got := k.user(id); got.Password != "pw-1" {
 				t.Errorf("password %q, want the caller's", got.Password)
 			}
+			for _, c := range k.creates {
+				if c["enabled"] != true || c["default_project_id"] != "p1" || c["description"] != "for p1" || c["password"] != "pw-1" {
+					t.Errorf("create %v is not an enabled user with the caller's project, description and password", c)
+				}
+			}
 			for _, p := range k.patches {
 				if p["default_project_id"] != "p1" || p["description"] != "for p1" {
 					t.Errorf("PATCH %v does not set the default project and description", p)
@@ -285,6 +301,7 @@ func TestEnsureServiceUser(t *testing.T) {
 }
 
 func TestEnsureServiceUserErrorsQuoteNoPassword(t *testing.T) {
+	noRevocationWait(t)
 	k := newMiniKeystone(t)
 	k.addUser(&miniUser{ID: "u-1", Name: "svc", DomainID: "default"})
 	f, ref := k.factory(t, nil)
@@ -316,6 +333,7 @@ func TestDeleteUserAlreadyGone(t *testing.T) {
 }
 
 func TestProjectCloud(t *testing.T) {
+	clearOSEnv(t)
 	k := newMiniKeystone(t)
 	k.addUser(&miniUser{ID: "svc-1", Name: "svc", DomainID: "default", Password: "pw-1", Projects: map[string]bool{"p1": true}})
 	ca := testCA(t)

@@ -38,6 +38,9 @@ type ServiceUsers interface {
 	// EnsureServiceUser returns the ID of the user u describes: the one with u.ID, else
 	// the one named u.Name in u.DomainID, else a new one. Its password, default project
 	// and description are set to u's, so a user found after a crash is usable again.
+	// Setting the password of a user that exists revokes all its tokens and costs a
+	// second (see resetServiceUser): call it while the user's ID is not known, not on
+	// every resync.
 	EnsureServiceUser(ctx context.Context, u ServiceUser) (string, error)
 	// DeleteUser deletes a user and with it its application credentials; a user already
 	// gone is not an error.
@@ -70,7 +73,9 @@ type ApplicationCredential struct {
 }
 
 // ApplicationCredentials are the application credentials of the user a cloud is logged
-// in as: Keystone lets only the user itself make them.
+// in as: Keystone lets only the user itself make them. A credential may carry only roles
+// the user holds on the project (directly or implied: member implies reader); revoking
+// a role from the user keeps the credentials but refuses those left with none of theirs.
 type ApplicationCredentials interface {
 	CreateApplicationCredential(ctx context.Context, c ApplicationCredentialCreate) (*ApplicationCredential, error)
 	ListApplicationCredentials(ctx context.Context) ([]ApplicationCredential, error)
@@ -106,9 +111,11 @@ func (c *Cloud) EnsureServiceUser(ctx context.Context, u ServiceUser) (string, e
 		return "", errors.New("a service user needs a name, a domain and a password")
 	}
 	if u.ID != "" {
-		err := c.resetServiceUser(ctx, u.ID, u)
-		if !IsNotFound(err) {
-			return u.ID, err
+		switch err := c.resetServiceUser(ctx, u.ID, u); {
+		case err == nil:
+			return u.ID, nil
+		case !IsNotFound(err):
+			return "", err
 		}
 	}
 	id, err := c.findUser(ctx, u.DomainID, u.Name)
@@ -165,8 +172,17 @@ func (c *Cloud) findUser(ctx context.Context, domainID, name string) (string, er
 	return id, nil
 }
 
+// revocationResolution is how coarse Keystone's token revocation events are: a token
+// issued within a second of an event that covers its user is refused. Tests shorten it.
+var revocationResolution = time.Second
+
 // resetServiceUser sets the user's password, default project and description, in one
 // PATCH, so the password in hand works whatever happened before.
+//
+// Setting a password, even the same one, revokes every token of the user, and Keystone
+// also refuses tokens issued within the same second as that revocation. So it waits that
+// second out: a login right after (ProjectCloud) would otherwise get tokens that Nova
+// refuses with 401, even after logging in again.
 func (c *Cloud) resetServiceUser(ctx context.Context, id string, u ServiceUser) error {
 	err := users.Update(ctx, c.identity, id, users.UpdateOpts{
 		DefaultProjectID: u.ProjectID,
@@ -176,7 +192,14 @@ func (c *Cloud) resetServiceUser(ctx context.Context, id string, u ServiceUser) 
 	if err != nil {
 		return notFound(fmt.Errorf("updating service user %s: %w", id, redact(err, u.Password)), "user %s", id)
 	}
-	return nil
+	timer := time.NewTimer(revocationResolution)
+	defer timer.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-timer.C:
+		return nil
+	}
 }
 
 // DeleteUser implements ServiceUsers.

@@ -39,7 +39,15 @@ func testCA(t *testing.T) []byte {
 	return pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der})
 }
 
+// clearOSEnv unsets what clouds.Parse would take from the environment over the file.
+func clearOSEnv(t *testing.T) {
+	for _, v := range []string{"OS_CLOUD", "OS_REGION_NAME", "OS_INTERFACE", "OS_CACERT", "OS_CERT", "OS_KEY", "OS_CLIENT_CONFIG_FILE"} {
+		t.Setenv(v, "")
+	}
+}
+
 func TestApplicationCredentialCloudsYAMLParses(t *testing.T) {
+	clearOSEnv(t)
 	ca := testCA(t)
 	caPath := filepath.Join(t.TempDir(), "cacert")
 	if err := os.WriteFile(caPath, ca, 0o600); err != nil {
@@ -111,8 +119,8 @@ func TestApplicationCredentialCloudsYAMLRefusesWhatCannotWork(t *testing.T) {
 	const secret = "do-not-print-me"
 	good := Endpoint{AuthURL: "https://keystone.example/v3"}
 	cases := []struct {
-		reason               string
-		endpoint             Endpoint
+		reason                string
+		endpoint              Endpoint
 		cloud, id, secret, ca string
 	}{
 		{"no cloud name", good, "", "ac", secret, ""},

@@ -7,6 +7,7 @@ import (
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
 	autoscalingv1 "k8s.io/api/autoscaling/v1"
+	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -51,9 +52,42 @@ spec:
   template: {flavor: m1.tiny, image: cirros}`, `spec.serverGroupPolicy: Unsupported value: "spread"`),
 		Entry("a peak without replicas", `  peaks: [{season: sa}]
   template: {flavor: m1.tiny, image: cirros}`, `spec.peaks[0].replicas: Required value`),
+		Entry("a ttl that overflows a duration", `  ttl: 9999999999h
+  template: {flavor: m1.tiny, image: cirros}`, `spec.ttl: Invalid value`),
+		Entry("a ttl of zero", `  ttl: 0s
+  template: {flavor: m1.tiny, image: cirros}`, `ttl must be more than 0s and at most 8760h (a year)`),
+		Entry("a ttl over a year", `  ttl: 8761h
+  template: {flavor: m1.tiny, image: cirros}`, `ttl must be more than 0s and at most 8760h (a year)`),
+		Entry("user data from a clouds.yaml key", `  template: {flavor: m1.tiny, image: cirros, userDataSecretRef: {name: openstack-admin, key: clouds.yaml}}`,
+			`userDataSecretRef cannot name a clouds.yaml key: credentials never become user data`),
 		Entry("a tenantRef with a namespace", `  tenantRef: {name: t, namespace: other}
   template: {flavor: m1.tiny, image: cirros}`, `unknown field "spec.tenantRef.namespace"`),
 	)
+
+	It("accepts an update that leaves the ttl alone, however the controller spelled it", func() {
+		doc := header + "  ttl: 72h\n  template: {flavor: m1.tiny, image: cirros}"
+		env := manifest(ns, doc)
+		Expect(k8s.Create(ctx, env)).To(Succeed())
+		// The controller writes the object back (its finalizer): the stored ttl may now read
+		// 72h0m0s. The user's manifest, applied again with a label, says 72h.
+		Eventually(func(g Gomega) []string {
+			g.Expect(k8s.Get(ctx, client.ObjectKeyFromObject(env), env)).To(Succeed())
+			return env.GetFinalizers()
+		}).Should(ContainElement(whv1.TestEnvironmentFinalizer))
+		Eventually(func() error {
+			again := manifest(ns, doc)
+			Expect(k8s.Get(ctx, client.ObjectKeyFromObject(env), env)).To(Succeed())
+			again.SetResourceVersion(env.GetResourceVersion())
+			again.SetFinalizers(env.GetFinalizers())
+			again.SetLabels(map[string]string{"team": "load"})
+			return k8s.Update(ctx, again)
+		}).Should(Succeed())
+		Eventually(func() error {
+			Expect(k8s.Get(ctx, client.ObjectKeyFromObject(env), env)).To(Succeed())
+			Expect(unstructuredSet(env, "4320m", "spec", "ttl")).To(Succeed())
+			return k8s.Update(ctx, env)
+		}).Should(Succeed(), "4320m is 72h: the same ttl")
+	})
 
 	It("refuses to change the ttl", func() {
 		env := manifest(ns, header+"  ttl: 1h\n  template: {flavor: m1.tiny, image: cirros}")
@@ -73,12 +107,12 @@ var _ = Describe("TestEnvironment controller", func() {
 		projectID string
 	)
 	BeforeEach(func() {
-		ns = newNamespace()
+		ns = newDepartment() // uses the shared Cloud: no admin Secret in the namespace
 		tenant = &whv1.Tenant{
 			ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "dept"},
 			Spec: whv1.TenantSpec{
-				CloudCredentialsRef: whv1.CloudCredentialsReference{SecretName: goodSecret, CloudName: "dev"},
-				Network:             &whv1.TenantNetwork{CIDR: "10.20.0.0/24"},
+				CloudRef: &whv1.CloudReference{Name: sharedCloud},
+				Network:  &whv1.TenantNetwork{CIDR: "10.20.0.0/24"},
 			},
 		}
 		Expect(k8s.Create(ctx, tenant)).To(Succeed())
@@ -145,6 +179,8 @@ var _ = Describe("TestEnvironment controller", func() {
 		Expect(st.Servers[4]).To(And(HaveField("Name", "burst-4"), HaveField("Status", "ACTIVE"), HaveField("Addresses", HaveLen(1))))
 		last := cloud.LastCreate()
 		Expect(last.NetworkIDs).To(Equal([]string{tenant.Status.Network.NetworkID}))
+		// Booted as the project's service user: the operator's admin holds no role there.
+		Expect(cloud.Assignments(projectID)).To(ConsistOf(openstack.Assignment{UserID: tenant.Status.ServiceUserID, RoleID: "role-member"}))
 		Expect(last.Metadata).To(And(HaveKeyWithValue("whitehall_environment_uid", string(getEnv(env).UID)), HaveKeyWithValue("purpose", "load-test")))
 		Expect(last.FlavorID).To(Equal("flavor-tiny"))
 	})
@@ -244,7 +280,7 @@ var _ = Describe("TestEnvironment controller", func() {
 	It("reports a Tenant without a network when the template names none", func() {
 		bare := &whv1.Tenant{
 			ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "bare"},
-			Spec:       whv1.TenantSpec{CloudCredentialsRef: whv1.CloudCredentialsReference{SecretName: goodSecret, CloudName: "dev"}},
+			Spec:       whv1.TenantSpec{CloudRef: &whv1.CloudReference{Name: sharedCloud}},
 		}
 		Expect(k8s.Create(ctx, bare)).To(Succeed())
 		env := newEnv("nonet", 1, func(e *whv1.TestEnvironment) { e.Spec.TenantRef.Name = "bare" })
@@ -254,6 +290,51 @@ var _ = Describe("TestEnvironment controller", func() {
 			g.Expect(c.Reason).To(Equal(whv1.ReasonInvalidConfiguration))
 			return c.Message
 		}).Should(ContainSubstring(`give Tenant "bare" a spec.network`))
+	})
+
+	Describe("user data from a Secret", func() {
+		userDataSecret := func(name string, labelled bool, data map[string][]byte) {
+			s := &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name}, Data: data}
+			if labelled {
+				s.Labels = map[string]string{whv1.UserDataLabel: "true"}
+			}
+			Expect(k8s.Create(ctx, s)).To(Succeed())
+		}
+		fromSecret := func(name string) func(*whv1.TestEnvironment) {
+			return func(e *whv1.TestEnvironment) {
+				e.Spec.Template.UserDataSecretRef = &whv1.SecretKeyReference{Name: name, Key: "user-data"}
+			}
+		}
+		script := []byte("#!/bin/sh\necho hello\n")
+
+		It("refuses a Secret not labelled for user data, until it is labelled", func() {
+			userDataSecret("plain", false, map[string][]byte{"user-data": script})
+			env := newEnv("unlabelled", 1, fromSecret("plain"))
+			Eventually(conditionOf(env, whv1.ConditionReady)).Should(notReadyBecause(whv1.ReasonUserDataNotAllowed,
+				`Secret "plain" is not labelled whitehall.cloud/user-data: "true"`))
+			Consistently(servers(env)).Should(BeEmpty())
+
+			change(&corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "plain"}}, func(s *corev1.Secret) {
+				s.Labels = map[string]string{whv1.UserDataLabel: "true"}
+			})
+			Eventually(servers(env)).Should(HaveLen(1))
+			Expect(cloud.LastCreate()).To(And(HaveField("Name", "unlabelled-0"), HaveField("UserData", script)))
+		})
+
+		It("refuses a labelled Secret that holds a clouds.yaml", func() {
+			userDataSecret("creds", true, map[string][]byte{"user-data": script, openstack.CloudsYAMLKey: []byte("clouds: {dev: {}}")})
+			env := newEnv("leaky", 1, fromSecret("creds"))
+			Eventually(conditionOf(env, whv1.ConditionReady)).Should(notReadyBecause(whv1.ReasonUserDataNotAllowed,
+				`Secret "creds" holds a clouds.yaml key: credentials never become user data`))
+			Consistently(servers(env)).Should(BeEmpty())
+		})
+
+		It("boots the servers with the user data of a Secret labelled for it", func() {
+			userDataSecret("boot", true, map[string][]byte{"user-data": script})
+			env := newEnv("scripted", 1, fromSecret("boot"))
+			Eventually(readyEnv(env)).Should(Not(BeNil()))
+			Expect(cloud.LastCreate()).To(And(HaveField("Name", "scripted-0"), HaveField("UserData", script)))
+		})
 	})
 
 	It("goes first, with its servers, when its Tenant is deleted", func() {

@@ -90,7 +90,7 @@ var _ = Describe("ComputeQuota and PeakSeason controllers", func() {
 		ns = newNamespace()
 		t := &whv1.Tenant{
 			ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "dept"},
-			Spec:       whv1.TenantSpec{CloudCredentialsRef: whv1.CloudCredentialsReference{SecretName: goodSecret, CloudName: "dev"}},
+			Spec:       whv1.TenantSpec{CloudCredentialsRef: &whv1.CloudCredentialsReference{SecretName: goodSecret, CloudName: "dev"}},
 		}
 		Expect(k8s.Create(ctx, t)).To(Succeed())
 		Eventually(func() string {
@@ -244,9 +244,8 @@ var _ = Describe("ComputeQuota and PeakSeason controllers", func() {
 			ObjectMeta: metav1.ObjectMeta{Name: name},
 			Spec: whv1.PeakSeasonSpec{
 				Windows: []whv1.SeasonWindow{{Yearly: &whv1.YearlyWindow{From: "01-02", To: "02-01"}}},
-				CapacityCredentialsRef: &whv1.NamespacedCloudCredentialsReference{
-					Namespace: ns, CloudCredentialsReference: whv1.CloudCredentialsReference{SecretName: goodSecret, CloudName: "dev"},
-				},
+				// The platform team's Cloud: its Secret is in the operator's namespace.
+				CloudRef: &whv1.CloudReference{Name: sharedCloud},
 			},
 		})
 		newQuota("one", peak(name, 100))
@@ -261,6 +260,18 @@ var _ = Describe("ComputeQuota and PeakSeason controllers", func() {
 		Expect(c).NotTo(BeNil())
 		Expect(c.Status).To(Equal(metav1.ConditionTrue))
 		Expect(c.Message).To(Equal("400 cores committed, the cloud holds 256"))
+	})
+
+	It("reports a capacity it cannot read when its Cloud does not exist", func() {
+		name := "nocloud-" + ns
+		ps := createSeason(&whv1.PeakSeason{
+			ObjectMeta: metav1.ObjectMeta{Name: name},
+			Spec:       whv1.PeakSeasonSpec{Windows: []whv1.SeasonWindow{yearlyAllYear}, CloudRef: &whv1.CloudReference{Name: name}},
+		})
+		Eventually(conditionOf(ps, whv1.ConditionCapacityAtRisk)).Should(And(
+			HaveField("Status", metav1.ConditionUnknown), HaveField("Reason", whv1.ReasonCapacityUnknown),
+			HaveField("Message", ContainSubstring(fmt.Sprintf("Cloud %q does not exist", name)))))
+		Expect(capacityClouds.Asked(cloudCredentials(name))).To(BeZero())
 	})
 
 	It("stops managing the quota when the ComputeQuota is deleted, leaving the limits", func() {

@@ -3,6 +3,7 @@ package envtest
 import (
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
+	"sigs.k8s.io/controller-runtime/pkg/client"
 )
 
 var _ = Describe("ComputeQuota and PeakSeason validation", func() {
@@ -10,7 +11,7 @@ var _ = Describe("ComputeQuota and PeakSeason validation", func() {
 	BeforeEach(func() { ns = newNamespace() })
 
 	reject := func(ns, doc, message string) {
-		err := k8s.Create(ctx, manifest(ns, doc))
+		err := k8s.Create(ctx, manifest(ns, doc), client.FieldValidation("Strict"))
 		Expect(err).To(HaveOccurred(), "the API server accepted:\n%s", doc)
 		Expect(err.Error()).To(ContainSubstring(message))
 	}
@@ -62,7 +63,26 @@ spec:
   windows: [{yearly: {from: "01-02", to: "02-01"}}]`, `spec.rampUp: Invalid value: "2 days"`),
 		Entry("a negative ramp", `  rampDown: -24h
   windows: [{yearly: {from: "01-02", to: "02-01"}}]`, `spec.rampDown: Invalid value: "-24h"`),
+		Entry("a ramp-up over 90 days", `  rampUp: 2161h
+  windows: [{yearly: {from: "01-02", to: "02-01"}}]`, `rampUp must be at most 2160h (90 days)`),
+		Entry("a ramp-down that overflows a duration", `  rampDown: 9999999999h
+  windows: [{yearly: {from: "01-02", to: "02-01"}}]`, `spec.rampDown: Invalid value`),
+		Entry("a ramp-up that overflows a duration", `  rampUp: 9999999999h
+  windows: [{yearly: {from: "01-02", to: "02-01"}}]`, `spec.rampUp: Invalid value`),
+		Entry("a ramp-down over 90 days in minutes", `  rampDown: 129601m
+  windows: [{yearly: {from: "01-02", to: "02-01"}}]`, `rampDown must be at most 2160h (90 days)`),
+		Entry("capacity credentials from a namespace", `  capacityCredentialsRef: {namespace: hmrc, secretName: openstack-admin, cloudName: dev}
+  windows: [{yearly: {from: "01-02", to: "02-01"}}]`, `unknown field "spec.capacityCredentialsRef"`),
 		Entry("a time zone that is not a zone name", `  timeZone: "Europe/London; rm -rf"
   windows: [{yearly: {from: "01-02", to: "02-01"}}]`, `spec.timeZone: Invalid value`),
 	)
+
+	It("accepts ramps of exactly 90 days", func() {
+		ps := manifest("", seasonHeader+`  rampUp: 2160h
+  rampDown: 129600m
+  windows: [{yearly: {from: "01-02", to: "02-01"}}]`)
+		ps.SetName("ramps-" + ns)
+		Expect(k8s.Create(ctx, ps)).To(Succeed())
+		DeferCleanup(func() { _ = k8s.Delete(ctx, ps) })
+	})
 })

@@ -15,9 +15,12 @@ import (
 	. "github.com/onsi/gomega"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/runtime"
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
+	"k8s.io/client-go/rest"
 	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/cache"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/envtest"
 	logf "sigs.k8s.io/controller-runtime/pkg/log"
@@ -36,18 +39,36 @@ const goodSecret = "openstack-admin"
 // resync is short so drift repair is observed within a test.
 const resync = 2 * time.Second
 
+const (
+	// operatorNamespace holds every Cloud's admin Secret and the project identities.
+	operatorNamespace = "whitehall-system"
+	// sharedCloud is the Cloud most tests use: its credentials are goodSecret in the
+	// operator's namespace, and it admits the namespaces labelled departmentLabel=true.
+	sharedCloud     = "whitehall"
+	departmentLabel = "whitehall.cloud/department"
+)
+
 var (
 	env       *envtest.Environment
+	cfg       *rest.Config
 	k8s       client.Client
 	cloud     *fake.Cloud
 	ctx       context.Context
 	cancelMgr context.CancelFunc
+
+	// The connectors each controller got: they count who asked for a cloud.
+	tenantClouds   *fakeConnector[controllers.TenantCloud]
+	quotaClouds    *fakeConnector[controllers.QuotaCloud]
+	capacityClouds *fakeConnector[controllers.CapacityCloud]
+	serverClouds   *fakeConnector[controllers.EnvironmentCloud]
 )
 
 func TestEnvtest(t *testing.T) {
 	RegisterFailHandler(Fail)
 	SetDefaultEventuallyTimeout(30 * time.Second)
 	SetDefaultEventuallyPollingInterval(100 * time.Millisecond)
+	SetDefaultConsistentlyDuration(2 * resync)
+	SetDefaultConsistentlyPollingInterval(200 * time.Millisecond)
 	RunSpecs(t, "envtest suite")
 }
 
@@ -59,7 +80,8 @@ var _ = BeforeSuite(func() {
 		CRDDirectoryPaths:     []string{filepath.Join("..", "..", "config", "crd", "bases")},
 		ErrorIfCRDPathMissing: true,
 	}
-	cfg, err := env.Start()
+	var err error
+	cfg, err = env.Start()
 	Expect(err).NotTo(HaveOccurred(), "starting kube-apiserver and etcd: is KUBEBUILDER_ASSETS set? (make test-envtest sets it)")
 
 	scheme := runtime.NewScheme()
@@ -68,18 +90,50 @@ var _ = BeforeSuite(func() {
 	k8s, err = client.New(cfg, client.Options{Scheme: scheme})
 	Expect(err).NotTo(HaveOccurred())
 
-	mgr, err := ctrl.NewManager(cfg, ctrl.Options{Scheme: scheme, Metrics: metricsserver.Options{BindAddress: "0"}})
+	// The operator's namespace, with the admin credentials of the shared Cloud.
+	Expect(k8s.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: operatorNamespace}})).To(Succeed())
+	Expect(k8s.Create(ctx, adminSecret(operatorNamespace, goodSecret))).To(Succeed())
+	Expect(k8s.Create(ctx, &whv1.Cloud{
+		ObjectMeta: metav1.ObjectMeta{Name: sharedCloud},
+		Spec: whv1.CloudSpec{
+			CredentialsSecretRef: whv1.CloudSecretReference{Name: goodSecret, CloudName: "dev"},
+			NamespaceSelector:    metav1.LabelSelector{MatchLabels: map[string]string{departmentLabel: "true"}},
+		},
+	})).To(Succeed())
+
+	mgr, err := ctrl.NewManager(cfg, ctrl.Options{
+		Scheme:  scheme,
+		Metrics: metricsserver.Options{BindAddress: "0"},
+		// As cmd/manager/cache.go: the cache holds the operator's own Secrets and, in other
+		// namespaces, only those the operator wrote.
+		Cache: cache.Options{ByObject: map[client.Object]cache.ByObject{
+			&corev1.Secret{}: {Namespaces: map[string]cache.Config{
+				operatorNamespace: {},
+				cache.AllNamespaces: {LabelSelector: labels.SelectorFromSet(labels.Set{
+					controllers.ManagedByLabel: controllers.ManagedByValue,
+				})},
+			}},
+		}},
+	})
 	Expect(err).NotTo(HaveOccurred())
 	cloud = fake.New()
+	// As the real factory: the operator's Secrets from the cache, any other live.
+	secrets := secretReader{cached: mgr.GetClient(), live: mgr.GetAPIReader()}
+	tenantClouds = newFakeConnector[controllers.TenantCloud](secrets)
+	quotaClouds = newFakeConnector[controllers.QuotaCloud](secrets)
+	capacityClouds = newFakeConnector[controllers.CapacityCloud](secrets)
+	serverClouds = newFakeConnector[controllers.EnvironmentCloud](secrets)
 	Expect(controllers.SetupWith(ctx, mgr, controllers.Options{
-		Recorder:  mgr.GetEventRecorder("whitehall-operator"),
-		Intervals: controllers.Intervals{Resync: resync, Dependency: time.Second, Blocked: time.Second},
-		BuildPoll: 200 * time.Millisecond,
+		Recorder:          mgr.GetEventRecorder("whitehall-operator"),
+		Intervals:         controllers.Intervals{Resync: resync, Dependency: time.Second, Blocked: time.Second},
+		BuildPoll:         200 * time.Millisecond,
+		OperatorNamespace: operatorNamespace,
 	}, controllers.Connectors{
-		Tenant:   newFakeConnector[controllers.TenantCloud](mgr.GetClient()),
-		Quota:    newFakeConnector[controllers.QuotaCloud](mgr.GetClient()),
-		Capacity: newFakeConnector[controllers.CapacityCloud](mgr.GetClient()),
-		Servers:  newFakeConnector[controllers.EnvironmentCloud](mgr.GetClient()),
+		Cloud:    newFakeConnector[controllers.CloudLogin](secrets),
+		Tenant:   tenantClouds,
+		Quota:    quotaClouds,
+		Capacity: capacityClouds,
+		Servers:  serverClouds,
 	})).To(Succeed())
 	go func() {
 		defer GinkgoRecover()
@@ -96,22 +150,49 @@ var _ = AfterSuite(func() {
 	}
 })
 
+// secretReader reads the operator's namespace from the cache and any other Secret live,
+// as cmd/manager's does for the real factory.
+type secretReader struct{ cached, live client.Reader }
+
+func (s secretReader) Get(ctx context.Context, key client.ObjectKey, obj client.Object, opts ...client.GetOption) error {
+	if key.Namespace == operatorNamespace {
+		return s.cached.Get(ctx, key, obj, opts...)
+	}
+	return s.live.Get(ctx, key, obj, opts...)
+}
+
+func (s secretReader) List(ctx context.Context, list client.ObjectList, opts ...client.ListOption) error {
+	return s.live.List(ctx, list, opts...)
+}
+
 // fakeConnector hands out the fake cloud when the named Secret exists and holds
 // clouds.yaml for cloud "dev", as the real factory would, and a credentials error
 // otherwise. Like the real factory, cleanup may go on with a Secret that has gone, if the
-// cloud was reached with it before.
+// cloud was reached with it before. It counts the clouds asked for, per credentials.
 type fakeConnector[T any] struct {
 	reader client.Reader
 	mu     sync.Mutex
 	seen   map[openstack.CredentialsRef]bool
+	asked  map[openstack.CredentialsRef]int
 }
 
 func newFakeConnector[T any](reader client.Reader) *fakeConnector[T] {
-	return &fakeConnector[T]{reader: reader, seen: map[openstack.CredentialsRef]bool{}}
+	return &fakeConnector[T]{reader: reader, seen: map[openstack.CredentialsRef]bool{}, asked: map[openstack.CredentialsRef]int{}}
+}
+
+// Asked returns how often a controller asked for the cloud of ref, whether or not it got
+// it: zero means it made no OpenStack call with those credentials.
+func (f *fakeConnector[T]) Asked(ref openstack.CredentialsRef) int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.asked[ref]
 }
 
 func (f *fakeConnector[T]) Cloud(ctx context.Context, ref openstack.CredentialsRef) (T, error) {
 	var zero T
+	f.mu.Lock()
+	f.asked[ref]++
+	f.mu.Unlock()
 	var s corev1.Secret
 	if err := f.reader.Get(ctx, client.ObjectKey{Namespace: ref.Namespace, Name: ref.SecretName}, &s); err != nil {
 		return zero, fmt.Errorf("%w: Secret %s/%s not found", openstack.ErrCredentials, ref.Namespace, ref.SecretName)
@@ -150,13 +231,32 @@ func (f *fakeConnector[T]) CloudForCleanup(ctx context.Context, ref openstack.Cr
 	return c, err
 }
 
-// newNamespace creates a namespace for one test, with the credentials Secret in it.
+// newNamespace creates a namespace for one test, with the credentials Secret in it: a
+// department that brings its own credentials (cloudCredentialsRef).
 func newNamespace() string {
 	ns := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{GenerateName: "test-"}}
 	Expect(k8s.Create(ctx, ns)).To(Succeed())
-	Expect(k8s.Create(ctx, &corev1.Secret{
-		ObjectMeta: metav1.ObjectMeta{Namespace: ns.Name, Name: goodSecret},
-		Data:       map[string][]byte{openstack.CloudsYAMLKey: []byte("clouds: {dev: {}}")},
-	})).To(Succeed())
+	Expect(k8s.Create(ctx, adminSecret(ns.Name, goodSecret))).To(Succeed())
 	return ns.Name
+}
+
+// newDepartment creates a namespace for one test that the shared Cloud admits, with no
+// Secret in it: a department that uses the platform team's Cloud (cloudRef).
+func newDepartment() string {
+	ns := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{GenerateName: "dept-", Labels: map[string]string{departmentLabel: "true"}}}
+	Expect(k8s.Create(ctx, ns)).To(Succeed())
+	return ns.Name
+}
+
+// adminSecret is a clouds.yaml Secret the fake connector accepts.
+func adminSecret(ns, name string) *corev1.Secret {
+	return &corev1.Secret{
+		ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name},
+		Data:       map[string][]byte{openstack.CloudsYAMLKey: []byte("clouds: {dev: {}}")},
+	}
+}
+
+// cloudCredentials is where a Cloud naming Secret name finds its credentials.
+func cloudCredentials(name string) openstack.CredentialsRef {
+	return openstack.CredentialsRef{Namespace: operatorNamespace, SecretName: name, CloudName: "dev"}
 }

@@ -35,7 +35,7 @@ var _ = Describe("Tenant controller", func() {
 		t := &whv1.Tenant{
 			ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name},
 			Spec: whv1.TenantSpec{
-				CloudCredentialsRef: whv1.CloudCredentialsReference{SecretName: goodSecret, CloudName: "dev"},
+				CloudCredentialsRef: &whv1.CloudCredentialsReference{SecretName: goodSecret, CloudName: "dev"},
 				Project: whv1.ProjectSpec{
 					Description: ptr.To("Self Assessment"),
 					Tags:        []string{"hmrc", "self-assessment"},
@@ -94,9 +94,12 @@ var _ = Describe("Tenant controller", func() {
 		Expect(got.Status.DomainID).To(Equal("default"))
 		Expect(got.Status.ProjectName).To(Equal(ns + "-self-assessment"))
 		Expect(got.Finalizers).To(ContainElement(whv1.TenantFinalizer))
+		// The project's service user holds member: the operator acts inside the project as it.
+		Expect(got.Status.ServiceUserID).NotTo(BeEmpty())
 		Expect(cloud.Assignments(p.ID)).To(ConsistOf(
 			openstack.Assignment{GroupID: groupID, RoleID: "role-member"},
 			openstack.Assignment{UserID: userID, RoleID: "role-reader"},
+			openstack.Assignment{UserID: got.Status.ServiceUserID, RoleID: "role-member"},
 		))
 		Expect(meta.FindStatusCondition(got.Status.Conditions, whv1.ConditionProgressing)).To(PointTo(MatchFields(IgnoreExtras, Fields{
 			"Status": Equal(metav1.ConditionFalse), "ObservedGeneration": Equal(got.Generation),
@@ -131,13 +134,18 @@ var _ = Describe("Tenant controller", func() {
 		t.Spec.RoleAssignments = t.Spec.RoleAssignments[:1]
 		t.Spec.RoleAssignments[0].Roles = []string{"member", "reader"}
 		Expect(k8s.Update(ctx, t)).To(Succeed())
+		serviceUser := t.Status.ServiceUserID
 		Eventually(func() []openstack.Assignment { return cloud.Assignments(id) }).Should(ConsistOf(
 			openstack.Assignment{GroupID: groupID, RoleID: "role-member"},
 			openstack.Assignment{GroupID: groupID, RoleID: "role-reader"},
+			openstack.Assignment{UserID: serviceUser, RoleID: "role-member"},
 			stranger,
 		))
 		Eventually(ready(t)).Should(WithTransform(func(t *whv1.Tenant) []whv1.AppliedRoleAssignment { return t.Status.RoleAssignments },
-			ConsistOf(whv1.AppliedRoleAssignment{GroupID: groupID, RoleIDs: []string{"role-member", "role-reader"}})))
+			ConsistOf(
+				whv1.AppliedRoleAssignment{GroupID: groupID, RoleIDs: []string{"role-member", "role-reader"}},
+				whv1.AppliedRoleAssignment{UserID: serviceUser, RoleIDs: []string{"role-member"}},
+			)))
 	})
 
 	It("costs two reads and no write per resync when nothing changed", func() {
@@ -168,12 +176,14 @@ var _ = Describe("Tenant controller", func() {
 		cloud.AddProject(openstack.Project{Name: ns + "-taken", DomainID: "default", Enabled: true})
 		t := newTenant("taken")
 		Eventually(condition(t, whv1.ReasonAlreadyExists)).Should(Not(BeNil()))
-		Expect(meta.FindStatusCondition(get(t).Status.Conditions, whv1.ConditionReady).Message).To(ContainSubstring("set spec.import to adopt it"))
+		Expect(meta.FindStatusCondition(get(t).Status.Conditions, whv1.ConditionReady).Message).To(And(
+			ContainSubstring("to adopt it, have the cloud admin hand it over (tag " + whv1.HandoverTagPrefix + ns + ") and set spec.import")))
 	})
 
 	It("adopts a project by ID and by name, and applies the spec to it", func() {
-		byID := cloud.AddProject(openstack.Project{Name: ns + "-legacy-a", DomainID: "default", Enabled: false})
-		cloud.AddProject(openstack.Project{Name: ns + "-legacy-b", DomainID: "default", Enabled: true})
+		handover := []string{whv1.HandoverTagPrefix + ns}
+		byID := cloud.AddProject(openstack.Project{Name: ns + "-legacy-a", DomainID: "default", Enabled: false, Tags: handover})
+		cloud.AddProject(openstack.Project{Name: ns + "-legacy-b", DomainID: "default", Enabled: true, Tags: handover})
 		newTenant("import-id", func(t *whv1.Tenant) { t.Spec.Import = &whv1.ProjectImport{ID: ptr.To(byID.ID)} })
 		newTenant("import-name", func(t *whv1.Tenant) { t.Spec.Import = &whv1.ProjectImport{Name: ptr.To(ns + "-legacy-b")} })
 		Eventually(ready(newTenantRef(ns, "import-id"))).Should(Not(BeNil()))

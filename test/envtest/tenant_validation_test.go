@@ -26,7 +26,30 @@ var _ = Describe("Tenant validation", func() {
 			Expect(err).To(HaveOccurred())
 			Expect(err.Error()).To(ContainSubstring(message))
 		},
-		Entry("no credentials", `  cloudCredentialsRef: null`, `spec.cloudCredentialsRef: Required value`),
+		Entry("no credentials", `  cloudCredentialsRef: null`, `exactly one of cloudRef and cloudCredentialsRef must be set`),
+		Entry("both a Cloud and credentials", `  cloudRef: {name: whitehall}`, `exactly one of cloudRef and cloudCredentialsRef must be set`),
+		Entry("a Cloud with no name", `  cloudCredentialsRef: null
+  cloudRef: {name: ""}`, `spec.cloudRef.name: Invalid value`),
+		Entry("a credential that expires in less than an hour", `
+  applicationCredential: {secretName: openstack, expiresAfter: 30m, rotateBefore: 10m}`, `expiresAfter must be between 1h and 8760h`),
+		Entry("a credential that lives more than a year", `
+  applicationCredential: {secretName: openstack, expiresAfter: 8761h}`, `expiresAfter must be between 1h and 8760h`),
+		Entry("a credential lifetime that overflows", `
+  applicationCredential: {secretName: openstack, expiresAfter: 9999999999h}`, `spec.applicationCredential.expiresAfter: Invalid value`),
+		Entry("a rotation less than a minute before expiry", `
+  applicationCredential: {secretName: openstack, rotateBefore: 30s}`, `rotateBefore must be between 1m and 8760h`),
+		Entry("a grace period over a week", `
+  applicationCredential: {secretName: openstack, gracePeriod: 169h}`, `gracePeriod must be between 0s and 168h`),
+		Entry("a rotation as long as the lifetime", `
+  applicationCredential: {secretName: openstack, expiresAfter: 2h, rotateBefore: 2h}`, `rotateBefore must be shorter than expiresAfter`),
+		Entry("a rotation longer than the default lifetime", `
+  applicationCredential: {secretName: openstack, rotateBefore: 2161h}`, `rotateBefore must be shorter than expiresAfter`),
+		Entry("a credential duration that is not one", `
+  applicationCredential: {secretName: openstack, gracePeriod: 1 day}`, `spec.applicationCredential.gracePeriod: Invalid value: "1 day"`),
+		Entry("a credential Secret name that is not a name", `
+  applicationCredential: {secretName: Open_Stack}`, `spec.applicationCredential.secretName: Invalid value: "Open_Stack"`),
+		Entry("a credential without roles", `
+  applicationCredential: {secretName: openstack, roles: []}`, `spec.applicationCredential.roles: Invalid value`),
 		Entry("empty secret name", `  cloudCredentialsRef: {secretName: "", cloudName: dev}`, `spec.cloudCredentialsRef.secretName`),
 		Entry("both group and user", `
   roleAssignments: [{group: devops, user: alice, roles: [member]}]`, `exactly one of group or user must be set`),
@@ -116,6 +139,25 @@ var _ = Describe("Tenant validation", func() {
 			Expect(err).To(HaveOccurred())
 			Expect(err.Error()).To(ContainSubstring("network cannot be removed once set"))
 		})
+		It("refuses to move the project to another Cloud", func() {
+			create("  cloudCredentialsRef: null\n  cloudRef: {name: first}")
+			expectUpdateRejected([]string{"spec", "cloudRef", "name"}, "second", "cloudRef is immutable: a project cannot move to another cloud")
+		})
+		It("refuses to swap a department's own credentials for a Cloud", func() {
+			create(``)
+			err := update(func(u *unstructured.Unstructured) {
+				unstructured.RemoveNestedField(u.Object, "spec", "cloudCredentialsRef")
+				Expect(unstructured.SetNestedField(u.Object, "whitehall", "spec", "cloudRef", "name")).To(Succeed())
+			})
+			Expect(err).To(MatchError(ContainSubstring("cloudRef is immutable: a project cannot move to another cloud")))
+		})
+		It("accepts a new credential lifetime", func() {
+			create("  applicationCredential: {secretName: openstack}")
+			Expect(update(func(u *unstructured.Unstructured) {
+				Expect(unstructured.SetNestedField(u.Object, "48h", "spec", "applicationCredential", "expiresAfter")).To(Succeed())
+				Expect(unstructured.SetNestedField(u.Object, "24h", "spec", "applicationCredential", "rotateBefore")).To(Succeed())
+			})).To(Succeed())
+		})
 		It("refuses to add an import later", func() {
 			create(``)
 			expectUpdateRejected([]string{"spec", "import"}, map[string]any{"id": "abc"}, "import cannot be added or removed after creation")
@@ -134,8 +176,29 @@ var _ = Describe("Tenant validation", func() {
 		t := manifest(ns, tenantHeader)
 		Expect(k8s.Create(ctx, t)).To(Succeed())
 		Expect(t.Object).To(HaveKeyWithValue("spec", And(
-			HaveKeyWithValue("deletionPolicy", "Delete"),
+			// Not defaulted by the CRD: Delete for a created project, Retain for an import.
+			Not(HaveKey("deletionPolicy")),
 			HaveKeyWithValue("project", And(HaveKeyWithValue("domain", "default"), HaveKeyWithValue("enabled", true))),
 		)))
+	})
+
+	It("fills in the application credential's defaults", func() {
+		t := manifest(ns, tenantHeader+"  applicationCredential: {secretName: openstack}\n")
+		Expect(k8s.Create(ctx, t)).To(Succeed())
+		ac, found, err := unstructured.NestedMap(t.Object, "spec", "applicationCredential")
+		Expect(err).NotTo(HaveOccurred())
+		Expect(found).To(BeTrue())
+		Expect(ac).To(Equal(map[string]any{
+			"secretName": "openstack", "roles": []any{"member"},
+			"expiresAfter": "2160h", "rotateBefore": "720h", "gracePeriod": "1h",
+		}))
+	})
+
+	It("accepts the longest and shortest credential durations", func() {
+		Expect(k8s.Create(ctx, manifest(ns, tenantHeader+
+			"  applicationCredential: {secretName: openstack, expiresAfter: 8760h, rotateBefore: 8759h, gracePeriod: 168h}\n"))).To(Succeed())
+		short := manifest(ns, tenantHeader+"  applicationCredential: {secretName: openstack, expiresAfter: 1h, rotateBefore: 1m, gracePeriod: 0s}\n")
+		short.SetName("short")
+		Expect(k8s.Create(ctx, short)).To(Succeed())
 	})
 })

@@ -70,7 +70,8 @@ var _ interface {
 } = (*Cloud)(nil)
 
 // New returns a cloud with the domain "default" (named Default) and roles member,
-// reader and admin.
+// reader and admin, where admin implies member and member implies reader (Keystone's
+// bootstrap).
 func New() *Cloud {
 	c := &Cloud{state: &state{
 		projects: map[string]*openstack.Project{},
@@ -314,11 +315,6 @@ func (c *Cloud) DeleteProject(_ context.Context, id string) error {
 		return err
 	}
 	delete(c.projects, id)
-	for a := range c.assigned[id] {
-		if a.UserID != "" {
-			c.dropAppCreds(a.UserID, id)
-		}
-	}
 	delete(c.assigned, id)
 	return nil
 }
@@ -391,9 +387,6 @@ func (c *Cloud) Revoke(_ context.Context, projectID string, a openstack.Assignme
 	defer c.mu.Unlock()
 	if err := c.call("Revoke", projectID); err != nil {
 		return err
-	}
-	if c.assigned[projectID][a] && a.UserID != "" {
-		c.dropAppCreds(a.UserID, projectID)
 	}
 	delete(c.assigned[projectID], a)
 	return nil

@@ -48,12 +48,25 @@ func (c *Cloud) LogIn(u openstack.ProjectUser) (*Cloud, error) {
 
 // hasRole reports whether a user holds any role on a project. Callers hold c.mu.
 func (c *state) hasRole(userID, projectID string) bool {
+	return len(c.heldRoles(userID, projectID)) > 0
+}
+
+// implies is Keystone's bootstrap role chain: admin implies member, member reader.
+var implies = map[string]string{"role-admin": "role-member", "role-member": "role-reader"}
+
+// heldRoles returns the IDs of the roles a user holds on a project, directly or
+// implied. Callers hold c.mu.
+func (c *state) heldRoles(userID, projectID string) map[string]bool {
+	held := map[string]bool{}
 	for a := range c.assigned[projectID] {
-		if a.UserID == userID && a.GroupID == "" {
-			return true
+		if a.UserID != userID || a.GroupID != "" {
+			continue
+		}
+		for r := a.RoleID; r != "" && !held[r]; r = implies[r] {
+			held[r] = true
 		}
 	}
-	return false
+	return held
 }
 
 // ServiceUsers returns the users made by EnsureServiceUser, by ID, with their passwords.
@@ -108,8 +121,9 @@ func (c *Cloud) ApplicationCredentialRoles(id string) []string {
 }
 
 // CheckApplicationCredential logs in with an application credential as a department's
-// tools would: nil when the credential exists, has that secret, has not expired and its
-// user still exists.
+// tools would: nil when the credential exists, has that secret, has not expired, and its
+// user still exists and holds at least one of its roles on the project (Keystone keeps
+// a credential whose roles were revoked, but refuses it).
 func (c *Cloud) CheckApplicationCredential(id, secret string) error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -118,14 +132,18 @@ func (c *Cloud) CheckApplicationCredential(id, secret string) error {
 			if ac.ID != id {
 				continue
 			}
-			if _, ok := c.serviceUsers[userID]; !ok || ac.Secret != secret ||
-				(!ac.ExpiresAt.IsZero() && !time.Now().Before(ac.ExpiresAt)) {
-				break
+			if _, ok := c.serviceUsers[userID]; !ok {
+				return fmt.Errorf("%w: Keystone refused application credential %s (HTTP 404)", openstack.ErrCredentials, id)
+			}
+			held := c.heldRoles(userID, ac.projectID)
+			if ac.Secret != secret || (!ac.ExpiresAt.IsZero() && !time.Now().Before(ac.ExpiresAt)) ||
+				!slices.ContainsFunc(ac.roles, func(r string) bool { return held[r] }) {
+				return fmt.Errorf("%w: Keystone refused application credential %s (HTTP 401)", openstack.ErrCredentials, id)
 			}
 			return nil
 		}
 	}
-	return fmt.Errorf("%w: Keystone refused application credential %s (HTTP 401)", openstack.ErrCredentials, id)
+	return fmt.Errorf("%w: Keystone refused application credential %s (HTTP 404)", openstack.ErrCredentials, id)
 }
 
 // EnsureServiceUser implements openstack.ServiceUsers.
@@ -196,8 +214,10 @@ func (c *Cloud) actingUser() (string, error) {
 }
 
 // CreateApplicationCredential implements openstack.ApplicationCredentials. Like
-// Keystone, it refuses roles the user does not hold on the project (403) and a name the
-// user already gave another credential (409).
+// Keystone, it refuses an unknown role (404), a role the user does not hold on the
+// project, directly or implied (400), an expiry in the past (400), and a name the user
+// already gave another credential (409). With no roles, the credential gets every role
+// the user holds.
 func (c *Cloud) CreateApplicationCredential(_ context.Context, o openstack.ApplicationCredentialCreate) (*openstack.ApplicationCredential, error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -208,30 +228,30 @@ func (c *Cloud) CreateApplicationCredential(_ context.Context, o openstack.Appli
 	if err != nil {
 		return nil, err
 	}
+	held := c.heldRoles(userID, c.project)
 	var roleIDs []string
 	for _, name := range o.Roles {
 		id, ok := c.roles[name]
 		if !ok {
-			return nil, keystoneError("POST", 404, fmt.Sprintf("Could not find role: %s.", name))
+			return nil, keystoneError("POST", 404, fmt.Sprintf("Role %s is not defined", name))
 		}
-		if !c.assigned[c.project][openstack.Assignment{UserID: userID, RoleID: id}] {
-			return nil, keystoneError("POST", 403, "You are not authorized to perform the requested action.")
+		if !held[id] {
+			return nil, keystoneError("POST", 400, "Invalid application credential: Cannot create an application credential with unassigned role")
 		}
 		roleIDs = append(roleIDs, id)
 	}
 	if len(o.Roles) == 0 {
-		for a := range c.assigned[c.project] {
-			if a.UserID == userID {
-				roleIDs = append(roleIDs, a.RoleID)
-			}
-		}
+		roleIDs = slices.Sorted(maps.Keys(held))
+	}
+	if !o.ExpiresAt.IsZero() && o.ExpiresAt.Before(time.Now()) {
+		return nil, keystoneError("POST", 400, "The 'expires_at' must not be before now.")
 	}
 	for _, ac := range c.appCreds[userID] {
 		if ac.Name == o.Name {
-			return nil, keystoneError("POST", 409, "Conflict occurred attempting to store application_credential - Duplicate entry.")
+			return nil, keystoneError("POST", 409, "Conflict occurred attempting to store application_credential - Duplicate entry found with name "+o.Name+".")
 		}
 	}
-	secret := make([]byte, 32)
+	secret := make([]byte, 64)
 	_, _ = rand.Read(secret)
 	ac := fakeAppCred{
 		ApplicationCredential: openstack.ApplicationCredential{
@@ -279,12 +299,6 @@ func (c *Cloud) DeleteApplicationCredential(_ context.Context, id string) error 
 	}
 	c.appCreds[userID] = slices.DeleteFunc(c.appCreds[userID], func(ac fakeAppCred) bool { return ac.ID == id })
 	return nil
-}
-
-// dropAppCreds deletes a user's application credentials on a project: Keystone does so
-// whenever one of the user's role assignments there is removed. Callers hold c.mu.
-func (c *state) dropAppCreds(userID, projectID string) {
-	c.appCreds[userID] = slices.DeleteFunc(c.appCreds[userID], func(ac fakeAppCred) bool { return ac.projectID == projectID })
 }
 
 // SetEndpoint sets what Endpoint reports.
