@@ -93,7 +93,7 @@ func (r *TenantReconciler) rotate(ctx context.Context, cloud TenantCloud, t *whv
 	spec := t.Spec.ApplicationCredential
 	expires := now.Add(spec.ExpiresAfter.Duration)
 	created, err := cloud.CreateApplicationCredential(ctx, openstack.ApplicationCredentialCreate{
-		Name:        fmt.Sprintf("whitehall-%s-%s-%d", t.Namespace, t.Name, now.Unix()),
+		Name:        fmt.Sprintf("whitehall-%s-%s-%d", t.Namespace, t.Name, now.UnixNano()),
 		Description: fmt.Sprintf("whitehall-operator: Secret %s/%s", t.Namespace, spec.SecretName),
 		Roles:       spec.Roles,
 		ExpiresAt:   expires,

@@ -43,8 +43,7 @@ var _ = Describe("crashes during a mixed workload", Ordered, func() {
 	}
 
 	BeforeAll(func() {
-		kubectl("create", "namespace", ns)
-		kubectl("-n", ns, "create", "secret", "generic", "openstack-admin", "--from-file=clouds.yaml="+cloudsYAML)
+		departmentNamespace(ns) // served by the Cloud whitehall: no credentials in it
 		Expect(admin.DeleteOwnedProjects(ctx, "crash-bursting", "crash-dept-0", "crash-dept-1", "crash-dept-2", "crash-dept-3", "crash-dept-4")).To(Succeed())
 		apply(tenantYAML(ns, "bursting", "network: {cidr: 10.80.0.0/24}"))
 		kubectl("-n", ns, "wait", "--for=condition=Ready", "tenant/bursting", "--timeout=120s")

@@ -34,6 +34,8 @@ var _ = Describe("under 10% faults on every service", Ordered, func() {
 		// Bounds of the whole Describe: converge, delete, and the checks between.
 		convergeTimeout = 4 * time.Minute
 		deleteTimeout   = 3 * time.Minute
+		// faultsSecret holds the namespace's own clouds.yaml, pointing at the proxy.
+		faultsSecret = "department-cloud"
 	)
 	tenants := []string{"alpha", "bravo", "charlie", "delta", "echo", netTenant}
 	var (
@@ -84,11 +86,14 @@ var _ = Describe("under 10% faults on every service", Ordered, func() {
 			Expect(logFile.Close()).To(Succeed())
 		})
 
-		By("creating namespace " + ns + " with credentials that point at the proxy")
+		// The department brings its own credentials (spec.cloudCredentialsRef), the one way
+		// a Tenant reaches a cloud other than through a Cloud: the namespace needs no
+		// department label, and these credentials serve its Tenants only.
+		By("creating namespace " + ns + " with its own credentials, which point at the proxy")
 		kubectl("create", "namespace", ns)
 		proxied := filepath.Join(GinkgoT().TempDir(), "clouds.yaml")
 		Expect(os.WriteFile(proxied, faultsWithAuthURL(devCloud, "dev", proxy.AuthURL()), 0o600)).To(Succeed())
-		kubectl("-n", ns, "create", "secret", "generic", "openstack-admin", "--from-file=clouds.yaml="+proxied)
+		kubectl("-n", ns, "create", "secret", "generic", faultsSecret, "--from-file=clouds.yaml="+proxied)
 
 		watcher = faultsWatch(ns, netTenant, envName+"-")
 		DeferCleanup(func() {
@@ -117,7 +122,7 @@ var _ = Describe("under 10% faults on every service", Ordered, func() {
 			if t == netTenant {
 				extra += "\n  network: {cidr: 10.70.0.0/24}"
 			}
-			docs = append(docs, tenantYAML(ns, t, extra), fmt.Sprintf(`apiVersion: whitehall.cloud/v1alpha1
+			docs = append(docs, tenantWithCredentialsYAML(ns, t, faultsSecret, "dev", extra), fmt.Sprintf(`apiVersion: whitehall.cloud/v1alpha1
 kind: ComputeQuota
 metadata: {name: %[1]s, namespace: %[2]s}
 spec:

@@ -309,7 +309,7 @@ spec:
 		Expect(os.WriteFile(cloudsFile, []byte(credential(Default).raw), 0o600)).To(Succeed())
 
 		Eventually(func() error { return admin.ApplicationCredentialWorks(ctx, authURL, old.ID, old.Secret) }).
-			WithTimeout(grace + time.Minute).WithPolling(time.Second).Should(HaveOccurred(), "the old credential still logs in")
+			WithTimeout(grace+time.Minute).WithPolling(time.Second).Should(HaveOccurred(), "the old credential still logs in")
 		refused := time.Now()
 		AddReportEntry("old application credential refused, after its deleteAt, by", refused.Sub(deleteAt).Round(100*time.Millisecond).String())
 		Expect(refused).To(BeTemporally(">=", deleteAt.Add(-time.Second)), "the old credential went before its grace period ended")
@@ -425,26 +425,27 @@ var _ = Describe("department isolation: input that could hurt other departments"
 		kubectl("apply", "-f", filepath.Join(repoRoot, "config", "admission", "policies.yaml"))
 		departmentNamespace(ns)
 		DeferCleanup(func() { _, _ = tryKubectl("delete", "namespace", ns, "--timeout=120s") })
+		// A ValidatingAdmissionPolicy is enforced a moment after it is made: wait for both,
+		// with dry runs, so that nothing is created before they are.
+		for _, probe := range []string{tenantYAML(ns, isoLongName(ns, 65), ""), isoSneakySecret(ns)} {
+			Eventually(func() error {
+				_, err := tryKubectl("apply", "--dry-run=server", "-f", isoManifest(probe))
+				return err
+			}).WithTimeout(30*time.Second).Should(HaveOccurred(), "the admission policies are not enforced")
+		}
 	})
 
 	DescribeTable("is refused by kubectl apply with a message that says why",
 		func(doc, message string) {
-			// Eventually: a ValidatingAdmissionPolicy is enforced a moment after it is made.
-			Eventually(func(g Gomega) string {
-				out, err := isoTryApply(doc)
-				g.Expect(err).To(HaveOccurred(), "kubectl apply accepted it: %s", out)
-				return out
-			}).WithTimeout(30 * time.Second).Should(ContainSubstring(message))
+			out, err := isoTryApply(doc)
+			Expect(err).To(HaveOccurred(), "kubectl apply accepted it: %s", out)
+			Expect(out).To(ContainSubstring(message))
 		},
 		Entry("a ttl that overflows a duration", isoEnvYAML(ns, "forever", "  ttl: 9999999999h\n"), "ttl must be more than 0s and at most 8760h (a year)"),
 		Entry("a ttl beyond a year", isoEnvYAML(ns, "long", "  ttl: 8761h\n"), "ttl must be more than 0s and at most 8760h (a year)"),
 		Entry("user data from a clouds.yaml key", isoEnvYAML(ns, "steal", "  template: {flavor: m1.tiny, image: cirros, userDataSecretRef: {name: openstack, key: clouds.yaml}}\n"),
 			"userDataSecretRef cannot name a clouds.yaml key: credentials never become user data"),
-		Entry("a user-data Secret holding a clouds.yaml", fmt.Sprintf(`apiVersion: v1
-kind: Secret
-metadata: {name: sneaky, namespace: %s, labels: {whitehall.cloud/user-data: "true"}}
-stringData: {clouds.yaml: "clouds: {}", user-data: "#cloud-config"}
-`, ns), "a Secret labelled whitehall.cloud/user-data=true cannot hold a clouds.yaml key"),
+		Entry("a user-data Secret holding a clouds.yaml", isoSneakySecret(ns), "a Secret labelled whitehall.cloud/user-data=true cannot hold a clouds.yaml key"),
 		Entry("a PeakSeason rampUp that overflows a duration", `apiVersion: whitehall.cloud/v1alpha1
 kind: PeakSeason
 metadata: {name: iso-forever}
@@ -660,6 +661,15 @@ spec:
   tenantRef: {name: dept}
   replicas: 0
 %s%s`, name, ns, template, extra)
+}
+
+// isoSneakySecret is a Secret labelled as user data that holds a clouds.yaml.
+func isoSneakySecret(ns string) string {
+	return fmt.Sprintf(`apiVersion: v1
+kind: Secret
+metadata: {name: sneaky, namespace: %s, labels: {whitehall.cloud/user-data: "true"}}
+stringData: {clouds.yaml: "clouds: {}", user-data: "#cloud-config"}
+`, ns)
 }
 
 // isoLongName is a Tenant name that makes the default project name <ns>-<name> exactly

@@ -52,11 +52,14 @@ var _ = Describe("Tenant", Ordered, func() {
 		Expect(p.Description).To(Equal("Self Assessment digital service"))
 		Expect(p.Tags).To(ConsistOf("hmrc", "self-assessment"))
 		Expect(p.Enabled).To(BeTrue())
-		Expect(admin.Assignments(ctx, p.ID)).To(ConsistOf("group:whitehall-devops:member", "user:whitehall-auditor:reader"))
+		// The project's service user is the operator's identity inside it (never the admin).
+		Expect(admin.Assignments(ctx, p.ID)).To(ConsistOf("group:whitehall-devops:member", "user:whitehall-auditor:reader",
+			"user:whitehall-project-"+p.ID+":member"))
 
 		uc := tenant("dwp", "universal-credit")
 		Expect(project(uc.Status.ProjectID)(Default)).To(HaveField("Name", "dwp-universal-credit"))
-		Expect(admin.Assignments(ctx, uc.Status.ProjectID)).To(ConsistOf("group:whitehall-devops:member", "group:whitehall-devops:reader"))
+		Expect(admin.Assignments(ctx, uc.Status.ProjectID)).To(ConsistOf("group:whitehall-devops:member", "group:whitehall-devops:reader",
+			"user:whitehall-project-"+uc.Status.ProjectID+":member"))
 
 		cq := &whv1.ComputeQuota{}
 		Expect(k8s.Get(ctx, client.ObjectKey{Namespace: "hmrc", Name: "self-assessment"}, cq)).To(Succeed())
@@ -89,7 +92,7 @@ var _ = Describe("Tenant", Ordered, func() {
 		Eventually(project(id)).WithTimeout(4 * resyncPeriod).Should(And(
 			HaveField("Name", "hmrc-self-assessment"), HaveField("Enabled", true)))
 		Eventually(func() ([]string, error) { return admin.Assignments(ctx, id) }).WithTimeout(4 * resyncPeriod).
-			Should(ConsistOf("group:whitehall-devops:member", "user:whitehall-auditor:reader"))
+			Should(ConsistOf("group:whitehall-devops:member", "user:whitehall-auditor:reader", "user:whitehall-project-"+id+":member"))
 		AddReportEntry("drift repaired after", time.Since(start).String())
 	})
 
@@ -123,8 +126,8 @@ var _ = Describe("Tenant", Ordered, func() {
 		Expect(project(id)(Default)).To(HaveField("Name", "hmrc-e2e-retain"))
 	})
 
-	It("adopts an existing project named by import", func() {
-		id, err := admin.CreateProject(ctx, "hmrc-e2e-import")
+	It("adopts an existing project named by import, handed over to the namespace by the cloud admin", func() {
+		id, err := admin.CreateProject(ctx, "hmrc-e2e-import", whv1.HandoverTagPrefix+"hmrc")
 		Expect(err).NotTo(HaveOccurred())
 		DeferCleanup(func() { Expect(admin.DeleteProject(ctx, id)).To(Succeed()) })
 		apply(tenantYAML("hmrc", "e2e-import", "import: {name: hmrc-e2e-import}\n  deletionPolicy: Retain\n  project: {tags: [adopted]}"))
@@ -154,4 +157,16 @@ spec:
   cloudRef: {name: whitehall}
   %s
 `, name, ns, extra)
+}
+
+// tenantWithCredentialsYAML is a Tenant of a department that brings its own
+// credentials: cloud cloudName of the clouds.yaml in Secret secret of its namespace.
+func tenantWithCredentialsYAML(ns, name, secret, cloudName, extra string) string {
+	return fmt.Sprintf(`apiVersion: whitehall.cloud/v1alpha1
+kind: Tenant
+metadata: {name: %s, namespace: %s}
+spec:
+  cloudCredentialsRef: {secretName: %s, cloudName: %s}
+  %s
+`, name, ns, secret, cloudName, extra)
 }

@@ -33,6 +33,7 @@ type departmentCloud struct {
 	Region             string `json:"region_name"`
 	Interface          string `json:"interface"`
 	IdentityAPIVersion int    `json:"identity_api_version"`
+	CACert             string `json:"cacert"`
 }
 
 // gracePeriod is short, so a replaced credential is seen both kept and deleted.
@@ -137,6 +138,17 @@ var _ = Describe("A project's identity and application credential", func() {
 		for _, e := range eventsAbout(Default, "Tenant", "sa") {
 			Expect(e.Note).NotTo(Or(ContainSubstring(c.Auth.Secret), ContainSubstring(users[userID].Password)))
 		}
+	})
+
+	It("hands the department the Cloud's CA with the clouds.yaml", func() {
+		plain := cloud.Endpoint()
+		withCA := plain
+		withCA.CACert = []byte("-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n")
+		cloud.SetEndpoint(withCA)
+		DeferCleanup(func() { cloud.SetEndpoint(plain) })
+		secret := written(newTenant("ca"))
+		Expect(secret.Data).To(HaveKeyWithValue(openstack.CACertKey, withCA.CACert))
+		Expect(parseClouds(Default, secret).CACert).To(Equal("/etc/openstack/cacert"), "where the Secret is mounted for openstackclient")
 	})
 
 	It("rewrites the Secret when it is deleted, edited or unlabelled by hand", func() {

@@ -53,7 +53,7 @@ spec:
 		Entry("a peak without replicas", `  peaks: [{season: sa}]
   template: {flavor: m1.tiny, image: cirros}`, `spec.peaks[0].replicas: Required value`),
 		Entry("a ttl that overflows a duration", `  ttl: 9999999999h
-  template: {flavor: m1.tiny, image: cirros}`, `spec.ttl: Invalid value`),
+  template: {flavor: m1.tiny, image: cirros}`, `spec.ttl: Invalid value: "string": type conversion error from 'string' to 'google.protobuf.Duration' evaluating rule: ttl must be more than 0s and at most 8760h (a year)`),
 		Entry("a ttl of zero", `  ttl: 0s
   template: {flavor: m1.tiny, image: cirros}`, `ttl must be more than 0s and at most 8760h (a year)`),
 		Entry("a ttl over a year", `  ttl: 8761h

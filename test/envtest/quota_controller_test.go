@@ -271,7 +271,6 @@ var _ = Describe("ComputeQuota and PeakSeason controllers", func() {
 		Eventually(conditionOf(ps, whv1.ConditionCapacityAtRisk)).Should(And(
 			HaveField("Status", metav1.ConditionUnknown), HaveField("Reason", whv1.ReasonCapacityUnknown),
 			HaveField("Message", ContainSubstring(fmt.Sprintf("Cloud %q does not exist", name)))))
-		Expect(capacityClouds.Asked(cloudCredentials(name))).To(BeZero())
 	})
 
 	It("stops managing the quota when the ComputeQuota is deleted, leaving the limits", func() {

@@ -66,9 +66,9 @@ spec:
 		Entry("a ramp-up over 90 days", `  rampUp: 2161h
   windows: [{yearly: {from: "01-02", to: "02-01"}}]`, `rampUp must be at most 2160h (90 days)`),
 		Entry("a ramp-down that overflows a duration", `  rampDown: 9999999999h
-  windows: [{yearly: {from: "01-02", to: "02-01"}}]`, `spec.rampDown: Invalid value`),
+  windows: [{yearly: {from: "01-02", to: "02-01"}}]`, `spec.rampDown: Invalid value: "string": type conversion error from 'string' to 'google.protobuf.Duration' evaluating rule: rampDown must be at most 2160h (90 days)`),
 		Entry("a ramp-up that overflows a duration", `  rampUp: 9999999999h
-  windows: [{yearly: {from: "01-02", to: "02-01"}}]`, `spec.rampUp: Invalid value`),
+  windows: [{yearly: {from: "01-02", to: "02-01"}}]`, `spec.rampUp: Invalid value: "string": type conversion error from 'string' to 'google.protobuf.Duration' evaluating rule: rampUp must be at most 2160h (90 days)`),
 		Entry("a ramp-down over 90 days in minutes", `  rampDown: 129601m
   windows: [{yearly: {from: "01-02", to: "02-01"}}]`, `rampDown must be at most 2160h (90 days)`),
 		Entry("capacity credentials from a namespace", `  capacityCredentialsRef: {namespace: hmrc, secretName: openstack-admin, cloudName: dev}

@@ -35,7 +35,7 @@ var _ = Describe("Tenant validation", func() {
 		Entry("a credential that lives more than a year", `
   applicationCredential: {secretName: openstack, expiresAfter: 8761h}`, `expiresAfter must be between 1h and 8760h`),
 		Entry("a credential lifetime that overflows", `
-  applicationCredential: {secretName: openstack, expiresAfter: 9999999999h}`, `spec.applicationCredential.expiresAfter: Invalid value`),
+  applicationCredential: {secretName: openstack, expiresAfter: 9999999999h}`, `spec.applicationCredential.expiresAfter: Invalid value: "string": type conversion error from 'string' to 'google.protobuf.Duration' evaluating rule: expiresAfter must be between 1h and 8760h`),
 		Entry("a rotation less than a minute before expiry", `
   applicationCredential: {secretName: openstack, rotateBefore: 30s}`, `rotateBefore must be between 1m and 8760h`),
 		Entry("a grace period over a week", `
