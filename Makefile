@@ -68,7 +68,7 @@ build: ## Build the manager binary into bin/.
 
 .PHONY: run
 run: build ## Run the manager against the local control plane.
-	KUBECONFIG=$(LOCAL_DIR)/kubeconfig $(BIN_DIR)/manager --metrics-bind-address=:8080 --health-probe-bind-address=:8081
+	KUBECONFIG=$(LOCAL_DIR)/kubeconfig $(BIN_DIR)/manager --operator-namespace=whitehall-system --metrics-bind-address=127.0.0.1:8080 --metrics-secure=false --health-probe-bind-address=:8081
 
 ##@ Test
 

@@ -8,7 +8,8 @@
 #   config/rbac/role.yaml rules -> charts/whitehall-operator/templates/clusterrole.yaml
 #     (the rules block verbatim under a templated header).
 #   config/admission/policies.yaml -> charts/whitehall-operator/templates/admission-policies.yaml
-#     wrapped in `{{- if .Values.admissionPolicies.enabled }}` … `{{- end }}`.
+#     wrapped in `{{- if .Values.admissionPolicies.enabled }}` … `{{- end }}`, with the
+#     chart's labels added to each object.
 # Usage: hack/chart-sync.sh [--out DIR]
 #   DIR is the chart directory to write into (default charts/whitehall-operator); the
 #   chart test writes into a temporary one and compares, to catch a stale chart.
@@ -89,7 +90,8 @@ admission_out=$out/templates/admission-policies.yaml
 if grep -q '{{' "$admission_src"; then log "$admission_src contains '{{': cannot be templated verbatim"; exit 1; fi
 {
   echo '{{- if .Values.admissionPolicies.enabled }}'
-  cat "$admission_src"
+  # Every object gets the chart's labels, right under its metadata.
+  awk '{ print } /^metadata:$/ { print "  labels:"; print "    {{- include \"whitehall-operator.labels\" . | nindent 4 }}" }' "$admission_src"
   echo '{{- end }}'
 } >"$admission_out"
 log "admission policies of config/admission/policies.yaml -> ${admission_out#"$root"/}"

@@ -141,7 +141,13 @@ func TestInstallUpgradeUninstall(t *testing.T) {
 			{"authenticates metrics scrapers", authorizationv1.ResourceAttributes{Group: "authentication.k8s.io", Resource: "tokenreviews", Verb: "create"}, true},
 			{"authorizes metrics scrapers", authorizationv1.ResourceAttributes{Group: "authorization.k8s.io", Resource: "subjectaccessreviews", Verb: "create"}, true},
 			{"no Leases outside its namespace", authorizationv1.ResourceAttributes{Group: "coordination.k8s.io", Resource: "leases", Verb: "create", Namespace: "default"}, false},
-			{"never writes Secrets", authorizationv1.ResourceAttributes{Resource: "secrets", Verb: "create", Namespace: "hmrc"}, false},
+			// A department's credential Secret (a project-scoped application credential) and
+			// the identity stores in its own namespace; never admin credentials (those are
+			// only read, in the operator's namespace).
+			{"writes department credential Secrets", authorizationv1.ResourceAttributes{Resource: "secrets", Verb: "create", Namespace: "hmrc"}, true},
+			{"reads Namespaces for a Cloud's selector", authorizationv1.ResourceAttributes{Resource: "namespaces", Verb: "watch"}, true},
+			{"never deletes Namespaces", authorizationv1.ResourceAttributes{Resource: "namespaces", Verb: "delete"}, false},
+			{"never writes Clouds", authorizationv1.ResourceAttributes{Group: "whitehall.cloud", Resource: "clouds", Verb: "update"}, false},
 			{"never deletes Tenants", authorizationv1.ResourceAttributes{Group: "whitehall.cloud", Resource: "tenants", Verb: "delete", Namespace: "hmrc"}, false},
 			{"never touches CRDs", authorizationv1.ResourceAttributes{Group: "apiextensions.k8s.io", Resource: "customresourcedefinitions", Verb: "update"}, false},
 		} {

@@ -51,6 +51,13 @@ func TestDefaultRender(t *testing.T) {
 		"Service/" + fullname + "-metrics",
 		"Deployment/" + fullname,
 		"PodDisruptionBudget/" + fullname,
+		"ClusterRole/" + fullname + "-view",
+		"ClusterRole/" + fullname + "-edit",
+		"ClusterRole/whitehall-platform-admin",
+		"ValidatingAdmissionPolicy/whitehall-tenant-project-name",
+		"ValidatingAdmissionPolicyBinding/whitehall-tenant-project-name",
+		"ValidatingAdmissionPolicy/whitehall-user-data-secrets",
+		"ValidatingAdmissionPolicyBinding/whitehall-user-data-secrets",
 	}
 	for _, crd := range generatedCRDs(t) {
 		want = append(want, "CustomResourceDefinition/"+crd.GetName())
@@ -64,9 +71,12 @@ func TestDefaultRender(t *testing.T) {
 
 	for _, o := range objs {
 		switch o.GetKind() {
-		case "CustomResourceDefinition", "ClusterRole", "ClusterRoleBinding":
+		case "CustomResourceDefinition", "ClusterRole", "ClusterRoleBinding", "ValidatingAdmissionPolicy", "ValidatingAdmissionPolicyBinding":
 			if o.GetNamespace() != "" {
 				t.Errorf("cluster-scoped %s/%s has namespace %q", o.GetKind(), o.GetName(), o.GetNamespace())
+			}
+			if o.GetKind() != "CustomResourceDefinition" && o.GetLabels()["app.kubernetes.io/managed-by"] != "Helm" {
+				t.Errorf("%s/%s lacks the chart's labels: %v", o.GetKind(), o.GetName(), o.GetLabels())
 			}
 		default:
 			if o.GetNamespace() != namespace {
@@ -98,6 +108,7 @@ func TestDefaultRender(t *testing.T) {
 			"--resync-period=10m",
 			"--openstack-timeout=60s",
 			"--max-concurrent-server-creates=10",
+			"--grantable-roles=member,reader",
 			"--zap-log-level=info",
 			"--zap-encoder=json",
 		}
