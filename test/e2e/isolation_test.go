@@ -250,6 +250,14 @@ spec:
 		cloudsFile = filepath.Join(GinkgoT().TempDir(), "clouds.yaml")
 	})
 
+	AfterEach(func() {
+		if CurrentSpecReport().Failed() {
+			out, _ := tryKubectl("-n", ns, "get", "events", "--sort-by=.lastTimestamp", "-o", "custom-columns=TIME:.lastTimestamp,REASON:.reason,OBJECT:.involvedObject.name,MESSAGE:.message")
+			GinkgoWriter.Printf("events of %s:\n%s\n", ns, out)
+			AddReportEntry("events of "+ns, out)
+		}
+	})
+
 	It("writes a clouds.yaml for the department that works for its project with openstackclient, and for no admin call", func() {
 		s := &corev1.Secret{}
 		Expect(k8s.Get(ctx, client.ObjectKey{Namespace: ns, Name: "openstack"}, s)).To(Succeed())
