@@ -119,6 +119,41 @@ func TestInstallUpgradeUninstall(t *testing.T) {
 		}, 20*time.Second, 100*time.Millisecond).Should(gomega.Succeed())
 	})
 
+	t.Run("the admission policies refuse what the CRDs cannot", func(t *testing.T) {
+		g := gomega.NewWithT(t)
+		tenant := notesTenant(t, out)
+		refused := func(edit func(*unstructured.Unstructured), message string) {
+			t.Helper()
+			bad := tenant.DeepCopy()
+			edit(bad)
+			// Policies take a moment to be served after install.
+			g.Eventually(func() string {
+				err := k8s.Create(ctx, bad.DeepCopy(), client.DryRunAll)
+				if err == nil {
+					return ""
+				}
+				return err.Error()
+			}, 20*time.Second, 100*time.Millisecond).Should(gomega.ContainSubstring(message))
+		}
+		refused(func(u *unstructured.Unstructured) {
+			_ = unstructured.SetNestedSlice(u.Object, []any{map[string]any{"group": "g", "roles": []any{"admin"}}}, "spec", "roleAssignments")
+		}, "a Tenant may grant only the roles member, reader")
+		refused(func(u *unstructured.Unstructured) {
+			_ = unstructured.SetNestedStringSlice(u.Object, []string{"member", "admin"}, "spec", "applicationCredential", "roles")
+		}, "a Tenant may grant only the roles member, reader")
+		refused(func(u *unstructured.Unstructured) {
+			u.SetName(strings.Repeat("n", 62)) // hmrc-nnn… is 67 characters
+		}, "is longer than the 64 characters Keystone allows")
+		userData := &corev1.Secret{
+			ObjectMeta: metav1.ObjectMeta{Namespace: tenant.GetNamespace(), Name: "boot", Labels: map[string]string{"whitehall.cloud/user-data": "true"}},
+			Data:       map[string][]byte{"clouds.yaml": []byte("clouds: {}")},
+		}
+		err := k8s.Create(ctx, userData, client.DryRunAll)
+		g.Expect(err).To(gomega.MatchError(gomega.ContainSubstring("cannot hold a clouds.yaml key")))
+		userData.Data = map[string][]byte{"user-data": []byte("#cloud-config")}
+		g.Expect(k8s.Create(ctx, userData, client.DryRunAll)).To(gomega.Succeed())
+	})
+
 	crds := installed.ofKind("CustomResourceDefinition")
 	if len(crds) != len(generatedCRDs(t)) {
 		t.Errorf("%d CRDs installed, want %d", len(crds), len(generatedCRDs(t)))
@@ -242,6 +277,8 @@ func TestInstallUpgradeUninstall(t *testing.T) {
 // notesTenant extracts the Tenant manifest NOTES.txt shows (between <<'YAML' and YAML).
 func notesTenant(t *testing.T, notes string) *unstructured.Unstructured {
 	t.Helper()
+	// The Tenant is the NOTES' second manifest; the first is the Cloud.
+	_, notes, _ = strings.Cut(notes, "kind: Cloud")
 	_, rest, ok := strings.Cut(notes, "<<'YAML'\n")
 	body, _, ok2 := strings.Cut(rest, "\n     YAML\n")
 	if !ok || !ok2 {

@@ -58,6 +58,8 @@ func TestDefaultRender(t *testing.T) {
 		"ValidatingAdmissionPolicyBinding/whitehall-tenant-project-name",
 		"ValidatingAdmissionPolicy/whitehall-user-data-secrets",
 		"ValidatingAdmissionPolicyBinding/whitehall-user-data-secrets",
+		"ValidatingAdmissionPolicy/whitehall-tenant-grantable-roles",
+		"ValidatingAdmissionPolicyBinding/whitehall-tenant-grantable-roles",
 	}
 	for _, crd := range generatedCRDs(t) {
 		want = append(want, "CustomResourceDefinition/"+crd.GetName())

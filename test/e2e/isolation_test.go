@@ -268,6 +268,13 @@ spec:
 		Expect(cred.AuthURL).To(Equal(authURL))
 		Expect(os.WriteFile(cloudsFile, s.Data["clouds.yaml"], 0o600)).To(Succeed())
 		isoCanary("the application credential secret "+cred.ID, cred.Secret)
+		// What the department reads once the Tenant is Ready keeps working: the operator
+		// must not replace it behind the department's back (a second reconcile that read
+		// a stale Tenant would make another credential and delete this one at once).
+		Consistently(func() error { return admin.ApplicationCredentialWorks(ctx, authURL, cred.ID, cred.Secret) }).
+			WithTimeout(2*resyncPeriod).WithPolling(time.Second).Should(Succeed(),
+			"the credential in Secret openstack stopped working after the Tenant was Ready")
+		Expect(credential(Default).ID).To(Equal(cred.ID), "the Secret was switched to another credential without a rotation")
 
 		out, err := isoOpenstack(cloudsFile, "server", "list", "-f", "value")
 		Expect(err).NotTo(HaveOccurred(), "openstack --os-cloud whitehall server list: %s", out)
@@ -328,6 +335,8 @@ spec:
 		deletions := kubectl("-n", ns, "get", "events", "--field-selector", "reason=CredentialDeleted", "-o", "custom-columns=TIME:.firstTimestamp,MESSAGE:.message")
 		GinkgoWriter.Printf("rotations:\n%s\ndeletions:\n%s\n", rotations, deletions)
 		Expect(strings.Count(rotations, " rotated on request")).To(Equal(1), "one annotation change makes one new credential:\n%s", rotations)
+		Expect(strings.Count(rotations, "Application credential ")).To(Equal(2),
+			"one credential made with the Tenant and one for the rotation, no other:\n%s", rotations)
 		Expect(isoTenant(ns, tenant).Status.ApplicationCredential.ID).To(Equal(current.ID), "the credential switched to again")
 		Expect(applicationCredentialExists(ctx, t.Status.ServiceUserID, current.ID)).To(BeTrue(), "the credential the Secret switched to is in Keystone")
 		Eventually(func() []whv1.RetiringCredential { return isoTenant(ns, tenant).Status.ApplicationCredential.Retiring }).Should(BeEmpty())

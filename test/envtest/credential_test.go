@@ -2,6 +2,7 @@ package envtest
 
 import (
 	"encoding/json"
+	"fmt"
 	"strings"
 	"time"
 
@@ -200,8 +201,12 @@ var _ = Describe("A project's identity and application credential", func() {
 
 	It("rotates at once when the rotate annotation changes, and deletes the old credential after the grace period", func() {
 		t := newTenant("rotate")
-		before := parseClouds(Default, written(t))
+		written(t)
 		userID := fetch(t).Status.ServiceUserID
+		// Start from one credential and nothing retiring.
+		Eventually(func() []openstack.ApplicationCredential { return cloud.ApplicationCredentials(userID) }).Should(HaveLen(1))
+		Eventually(func() []whv1.RetiringCredential { return fetch(t).Status.ApplicationCredential.Retiring }).Should(BeEmpty())
+		before := parseClouds(Default, written(t))
 
 		change(t, func(t *whv1.Tenant) { t.Annotations = map[string]string{whv1.RotateAnnotation: "2027-01-01"} })
 		var st *whv1.ApplicationCredentialStatus
@@ -224,6 +229,18 @@ var _ = Describe("A project's identity and application credential", func() {
 		Expect(cloud.CheckApplicationCredential(before.Auth.ID, before.Auth.Secret)).NotTo(Succeed())
 		Eventually(func() []whv1.RetiringCredential { return fetch(t).Status.ApplicationCredential.Retiring }).Should(BeEmpty())
 		Eventually(func(g Gomega) []string { return eventReasons(g, ns) }).Should(ContainElement("CredentialDeleted"))
+	})
+
+	It("makes one credential for a new Tenant, however soon it is reconciled again", func() {
+		// The reconcile right after the first credential is made (woken by the Secret it
+		// wrote) must not see a mismatch between its caches and make another.
+		for i := range 5 {
+			t := newTenant(fmt.Sprintf("once-%d", i))
+			written(t)
+			projectID := fetch(t).Status.ProjectID
+			Consistently(func() int { return cloud.Calls("CreateApplicationCredential/" + projectID) }).
+				WithTimeout(time.Second).Should(Equal(1), "Tenant %s: credentials made", t.Name)
+		}
 	})
 
 	It("rotates when the credential's roles change", func() {
