@@ -74,7 +74,7 @@ func SetupWith(ctx context.Context, mgr ctrl.Manager, o Options, c Connectors) e
 		return err
 	}
 	if err := (&TenantReconciler{
-		Client: mgr.GetClient(), SecretReader: mgr.GetAPIReader(), Recorder: o.Recorder, Clouds: c.Tenant, Access: access,
+		Client: mgr.GetClient(), APIReader: mgr.GetAPIReader(), Recorder: o.Recorder, Clouds: c.Tenant, Access: access,
 		GrantableRoles: o.GrantableRoles, Intervals: o.Intervals, Now: o.Now, Concurrency: o.Concurrency,
 	}).SetupWithManager(mgr); err != nil {
 		return err

@@ -43,8 +43,10 @@ var _ TenantCloud = (*openstack.Cloud)(nil)
 // in line with a Tenant.
 type TenantReconciler struct {
 	client.Client
-	// SecretReader reads Secrets live: the cache holds only the operator's own.
-	SecretReader client.Reader
+	// APIReader reads live, not from the cache: the Tenant itself, whose credential
+	// rotation must never act on a status the cache has not caught up with yet, and
+	// Secrets the cache does not hold.
+	APIReader client.Reader
 	Recorder     recorder.EventRecorder
 	Clouds       CloudConnector[TenantCloud]
 	Access       Access
@@ -69,8 +71,11 @@ type TenantReconciler struct {
 
 // Reconcile reads the Tenant, acts on OpenStack, and writes status once.
 func (r *TenantReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result, error) {
+	// Read live: a reconcile right after the last one (its own Secret writes trigger it)
+	// would otherwise see the status before that one's patch, and make again an
+	// application credential that was just handed out.
 	tenant := &whv1.Tenant{}
-	if err := r.Get(ctx, req.NamespacedName, tenant); err != nil {
+	if err := r.APIReader.Get(ctx, req.NamespacedName, tenant); err != nil {
 		return ctrl.Result{}, client.IgnoreNotFound(err)
 	}
 	if tenant.DeletionTimestamp.IsZero() && controllerutil.AddFinalizer(tenant, whv1.TenantFinalizer) {

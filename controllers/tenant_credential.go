@@ -44,7 +44,8 @@ func (r *TenantReconciler) reconcileCredential(ctx context.Context, acc cloudAcc
 		return 0, r.deleteCredentialSecret(ctx, t, "")
 	}
 
-	store, err := r.Access.identityStore(ctx, r.Client, t, false)
+	// Live, like the Tenant: the store is what a rotation writes first.
+	store, err := r.Access.identityStore(ctx, r.APIReader, r.Client, t, false)
 	if err != nil {
 		return 0, err
 	}
@@ -53,6 +54,7 @@ func (r *TenantReconciler) reconcileCredential(ctx context.Context, acc cloudAcc
 		st = &whv1.ApplicationCredentialStatus{}
 		t.Status.ApplicationCredential = st
 	}
+	adoptStored(t, st, store, now)
 	if reason := rotationReason(t, st, store, now); reason != "" {
 		if err := r.rotate(ctx, cloud, t, st, store, now, reason); err != nil {
 			return 0, err
@@ -69,6 +71,29 @@ func (r *TenantReconciler) reconcileCredential(ctx context.Context, acc cloudAcc
 		wake = min(wake, old.DeleteAt.Sub(now))
 	}
 	return max(wake, time.Second), nil
+}
+
+// adoptStored takes into status a credential the identity store holds and status does
+// not: the store is written first, so after a crash between the two writes the store's
+// credential is the newest, and the department may already have it. It is kept, not
+// made again; the one status named starts its grace period.
+func adoptStored(t *whv1.Tenant, st *whv1.ApplicationCredentialStatus, store *corev1.Secret, now time.Time) {
+	id := string(store.Data[storeAppCredIDKey])
+	if id == "" || id == st.ID || len(store.Data[storeAppCredKey]) == 0 {
+		return
+	}
+	spec := t.Spec.ApplicationCredential
+	if st.ID != "" {
+		st.Retiring = append(st.Retiring, whv1.RetiringCredential{ID: st.ID, DeleteAt: metav1.NewTime(now.Add(spec.GracePeriod.Duration))})
+	}
+	// Its real expiry is at most this: it was made no later than now.
+	expires := now.Add(spec.ExpiresAfter.Duration)
+	st.ID = id
+	st.CreatedAt = &metav1.Time{Time: now}
+	st.ExpiresAt = &metav1.Time{Time: expires}
+	st.RotateAt = &metav1.Time{Time: expires.Add(-spec.RotateBefore.Duration)}
+	st.Rotation = t.Annotations[whv1.RotateAnnotation]
+	st.Roles = slices.Clone(spec.Roles)
 }
 
 // rotationReason says why a new credential is needed now, or "" when none is.
@@ -93,7 +118,7 @@ func (r *TenantReconciler) rotate(ctx context.Context, cloud TenantCloud, t *whv
 	spec := t.Spec.ApplicationCredential
 	expires := now.Add(spec.ExpiresAfter.Duration)
 	created, err := cloud.CreateApplicationCredential(ctx, openstack.ApplicationCredentialCreate{
-		Name:        fmt.Sprintf("whitehall-%s-%s-%d", t.Namespace, t.Name, now.UnixNano()),
+		Name:        fmt.Sprintf("whitehall-%s-%d", t.UID, now.UnixNano()), // fits Keystone's 255 characters whatever the names
 		Description: fmt.Sprintf("whitehall-operator: Secret %s/%s", t.Namespace, spec.SecretName),
 		Roles:       spec.Roles,
 		ExpiresAt:   expires,
@@ -207,7 +232,7 @@ func (r *TenantReconciler) writeCredentialSecret(ctx context.Context, acc cloudA
 		// operator labelled. Look at the real one (ours with its label removed by hand,
 		// or the department's own).
 		secret = &corev1.Secret{}
-		if err := r.SecretReader.Get(ctx, client.ObjectKey{Namespace: t.Namespace, Name: name}, secret); err != nil {
+		if err := r.APIReader.Get(ctx, client.ObjectKey{Namespace: t.Namespace, Name: name}, secret); err != nil {
 			return err
 		}
 		if !metav1.IsControlledBy(secret, t) {

@@ -9,6 +9,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	whv1 "github.com/whitehall-cloud/whitehall-operator/api/v1alpha1"
@@ -49,9 +50,9 @@ func serviceUserName(projectID string) string { return "whitehall-project-" + pr
 // identityStore reads the Tenant's identity store, making it (with a new password) when
 // create is set and it does not exist. It is written before the user is made, so a crash
 // between the two never loses the password.
-func (a Access) identityStore(ctx context.Context, c client.Client, t *whv1.Tenant, create bool) (*corev1.Secret, error) {
+func (a Access) identityStore(ctx context.Context, r client.Reader, w client.Writer, t *whv1.Tenant, create bool) (*corev1.Secret, error) {
 	store := &corev1.Secret{}
-	err := c.Get(ctx, client.ObjectKey{Namespace: a.OperatorNamespace, Name: identityStoreName(t)}, store)
+	err := r.Get(ctx, client.ObjectKey{Namespace: a.OperatorNamespace, Name: identityStoreName(t)}, store)
 	if !apierrors.IsNotFound(err) || !create {
 		return store, err
 	}
@@ -66,7 +67,7 @@ func (a Access) identityStore(ctx context.Context, c client.Client, t *whv1.Tena
 		},
 		Data: map[string][]byte{storePasswordKey: []byte(password)},
 	}
-	if err := c.Create(ctx, store); err != nil {
+	if err := w.Create(ctx, store); err != nil {
 		return nil, err
 	}
 	return store, nil
@@ -77,7 +78,7 @@ func (a Access) projectUser(ctx context.Context, c client.Client, t *whv1.Tenant
 	if t.Status.ProjectID == "" || t.Status.ServiceUserID == "" {
 		return openstack.ProjectUser{}, newSpecError(whv1.ReasonTenantNotReady, fmt.Sprintf("Tenant %q has no project identity yet", t.Name))
 	}
-	store, err := a.identityStore(ctx, c, t, false)
+	store, err := a.identityStore(ctx, c, c, t, false)
 	if apierrors.IsNotFound(err) {
 		return openstack.ProjectUser{}, newSpecError(whv1.ReasonTenantNotReady, fmt.Sprintf("Tenant %q has no project identity yet", t.Name))
 	}
@@ -90,14 +91,20 @@ func (a Access) projectUser(ctx context.Context, c client.Client, t *whv1.Tenant
 // reconcileServiceUser makes sure the project has its service user. It is looked for
 // only while status does not name it: an unchanged Tenant costs no call here.
 func (r *TenantReconciler) reconcileServiceUser(ctx context.Context, cloud TenantCloud, t *whv1.Tenant) error {
-	store, err := r.Access.identityStore(ctx, r.Client, t, true)
+	if t.Status.ServiceUserID != "" {
+		_, err := r.Access.identityStore(ctx, r.APIReader, r.Client, t, false)
+		if !apierrors.IsNotFound(err) {
+			return err
+		}
+		// The store was deleted by hand: a new password, set on the same user below.
+		ctrl.LoggerFrom(ctx).Info("identity store missing; giving the service user a new password", "user", t.Status.ServiceUserID)
+	}
+	store, err := r.Access.identityStore(ctx, r.APIReader, r.Client, t, true)
 	if err != nil {
 		return err
 	}
-	if t.Status.ServiceUserID != "" {
-		return nil
-	}
 	id, err := cloud.EnsureServiceUser(ctx, openstack.ServiceUser{
+		ID:          t.Status.ServiceUserID,
 		Name:        serviceUserName(t.Status.ProjectID),
 		DomainID:    t.Status.DomainID,
 		ProjectID:   t.Status.ProjectID,

@@ -235,7 +235,7 @@ var _ = Describe("A project's identity and application credential", func() {
 		// The reconcile right after the first credential is made (woken by the Secret it
 		// wrote) must not see a mismatch between its caches and make another.
 		for i := range 5 {
-			t := newTenant(fmt.Sprintf("once-%d", i))
+			t := newTenant(fmt.Sprintf("once-%d", i), func(t *whv1.Tenant) { t.Spec.ApplicationCredential.SecretName = fmt.Sprintf("openstack-%d", i) })
 			written(t)
 			projectID := fetch(t).Status.ProjectID
 			Consistently(func() int { return cloud.Calls("CreateApplicationCredential/" + projectID) }).
