@@ -47,9 +47,9 @@ type TenantReconciler struct {
 	// rotation must never act on a status the cache has not caught up with yet, and
 	// Secrets the cache does not hold.
 	APIReader client.Reader
-	Recorder     recorder.EventRecorder
-	Clouds       CloudConnector[TenantCloud]
-	Access       Access
+	Recorder  recorder.EventRecorder
+	Clouds    CloudConnector[TenantCloud]
+	Access    Access
 	// GrantableRoles are the only roles a Tenant may grant (names).
 	GrantableRoles []string
 	// Intervals of resync and of retries that no watch can trigger.
