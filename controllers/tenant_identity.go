@@ -88,9 +88,27 @@ func (a Access) projectUser(ctx context.Context, c client.Client, t *whv1.Tenant
 	return openstack.ProjectUser{UserID: t.Status.ServiceUserID, Password: string(store.Data[storePasswordKey]), ProjectID: t.Status.ProjectID}, nil
 }
 
-// reconcileServiceUser makes sure the project has its service user. It is looked for
-// only while status does not name it: an unchanged Tenant costs no call here.
+// needsIdentity reports whether the project needs its service user: for the
+// department's application credential, or for TestEnvironments to boot servers with. A
+// project that needs neither gets no Keystone user (and costs no call for one).
+func (r *TenantReconciler) needsIdentity(ctx context.Context, t *whv1.Tenant) (bool, error) {
+	if t.Spec.ApplicationCredential != nil || t.Status.ServiceUserID != "" {
+		return true, nil
+	}
+	var envs whv1.TestEnvironmentList
+	if err := r.List(ctx, &envs, client.InNamespace(t.Namespace), client.MatchingFields{tenantRefIndex: t.Name}); err != nil {
+		return false, err
+	}
+	return len(envs.Items) > 0, nil
+}
+
+// reconcileServiceUser makes sure the project has its service user when it needs one.
+// It is looked for only while status does not name it: an unchanged Tenant costs no
+// OpenStack call here.
 func (r *TenantReconciler) reconcileServiceUser(ctx context.Context, cloud TenantCloud, t *whv1.Tenant) error {
+	if needed, err := r.needsIdentity(ctx, t); err != nil || !needed {
+		return err
+	}
 	if t.Status.ServiceUserID != "" {
 		_, err := r.Access.identityStore(ctx, r.APIReader, r.Client, t, false)
 		if !apierrors.IsNotFound(err) {

@@ -52,14 +52,16 @@ var _ = Describe("Tenant", Ordered, func() {
 		Expect(p.Description).To(Equal("Self Assessment digital service"))
 		Expect(p.Tags).To(ConsistOf("hmrc", "self-assessment"))
 		Expect(p.Enabled).To(BeTrue())
-		// The project's service user is the operator's identity inside it (never the admin).
+		// The project's service user (it has an application credential) is the operator's
+		// identity inside it, never the admin.
 		Expect(admin.Assignments(ctx, p.ID)).To(ConsistOf("group:whitehall-devops:member", "user:whitehall-auditor:reader",
 			"user:whitehall-project-"+p.ID+":member"))
 
 		uc := tenant("dwp", "universal-credit")
 		Expect(project(uc.Status.ProjectID)(Default)).To(HaveField("Name", "dwp-universal-credit"))
-		Expect(admin.Assignments(ctx, uc.Status.ProjectID)).To(ConsistOf("group:whitehall-devops:member", "group:whitehall-devops:reader",
-			"user:whitehall-project-"+uc.Status.ProjectID+":member"))
+		// No application credential and no TestEnvironment: no identity of its own.
+		Expect(admin.Assignments(ctx, uc.Status.ProjectID)).To(ConsistOf("group:whitehall-devops:member", "group:whitehall-devops:reader"))
+		Expect(uc.Status.ServiceUserID).To(BeEmpty())
 
 		cq := &whv1.ComputeQuota{}
 		Expect(k8s.Get(ctx, client.ObjectKey{Namespace: "hmrc", Name: "self-assessment"}, cq)).To(Succeed())

@@ -179,7 +179,10 @@ var _ = Describe("TestEnvironment controller", func() {
 		Expect(st.Servers[4]).To(And(HaveField("Name", "burst-4"), HaveField("Status", "ACTIVE"), HaveField("Addresses", HaveLen(1))))
 		last := cloud.LastCreate()
 		Expect(last.NetworkIDs).To(Equal([]string{tenant.Status.Network.NetworkID}))
-		// Booted as the project's service user: the operator's admin holds no role there.
+		// Booted as the project's service user, made when the first environment came: the
+		// operator's admin holds no role there.
+		Expect(k8s.Get(ctx, client.ObjectKeyFromObject(tenant), tenant)).To(Succeed())
+		Expect(tenant.Status.ServiceUserID).NotTo(BeEmpty())
 		Expect(cloud.Assignments(projectID)).To(ConsistOf(openstack.Assignment{UserID: tenant.Status.ServiceUserID, RoleID: "role-member"}))
 		Expect(last.Metadata).To(And(HaveKeyWithValue("whitehall_environment_uid", string(getEnv(env).UID)), HaveKeyWithValue("purpose", "load-test")))
 		Expect(last.FlavorID).To(Equal("flavor-tiny"))

@@ -1,8 +1,11 @@
 package envtest
 
 import (
+	"time"
+
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/utils/ptr"
 
 	whv1 "github.com/whitehall-cloud/whitehall-operator/api/v1alpha1"
@@ -115,11 +118,19 @@ var _ = Describe("Importing a project", func() {
 	It("keeps an imported project when its Tenant goes, unless deletionPolicy is an explicit Delete", func() {
 		kept := cloud.AddProject(openstack.Project{Name: "kept-" + ns, DomainID: "default", Enabled: true, Tags: handedTo(ns)})
 		gone := cloud.AddProject(openstack.Project{Name: "gone-" + ns, DomainID: "default", Enabled: true, Tags: handedTo(ns)})
-		keep := createTenant(ns, "keep", importing(kept.ID))
+		keep := createTenant(ns, "keep", importing(kept.ID), func(t *whv1.Tenant) {
+			// An application credential gives the project an identity, which goes with the Tenant.
+			t.Spec.ApplicationCredential = &whv1.ApplicationCredentialSpec{
+				SecretName: "openstack", Roles: []string{"member"},
+				ExpiresAfter: metav1.Duration{Duration: 2160 * time.Hour}, RotateBefore: metav1.Duration{Duration: 720 * time.Hour},
+				GracePeriod: metav1.Duration{Duration: time.Hour},
+			}
+		})
 		drop := createTenant(ns, "drop", importing(gone.ID), func(t *whv1.Tenant) { t.Spec.DeletionPolicy = whv1.DeletionPolicyDelete })
 		Eventually(readyTenant(keep)).Should(Not(BeNil()))
 		Eventually(readyTenant(drop)).Should(Not(BeNil()))
-		serviceUser := fetch(keep).Status.ServiceUserID
+		var serviceUser string
+		Eventually(func() string { serviceUser = fetch(keep).Status.ServiceUserID; return serviceUser }).ShouldNot(BeEmpty())
 		Expect(fetch(keep).Spec.DeletionPolicy).To(BeEmpty(), "not defaulted by the CRD")
 
 		Expect(k8s.Delete(ctx, keep)).To(Succeed())

@@ -162,7 +162,8 @@ var _ = Describe("ComputeQuota and PeakSeason controllers", func() {
 			HaveField("Time", BeTemporally("==", opens)), "it knows when it must wake")
 		Expect(cores()).To(Equal(int64(20)))
 		Eventually(cores).WithTimeout(20 * time.Second).Should(Equal(int64(100)))
-		Expect(getCQ(cq).Status.ActiveSeasons).To(ConsistOf(name))
+		// Status is patched just after the write reaches the cloud.
+		Eventually(func() []string { return getCQ(cq).Status.ActiveSeasons }).Should(ConsistOf(name))
 		Eventually(func() bool {
 			Expect(k8s.Get(ctx, client.ObjectKeyFromObject(ps), ps)).To(Succeed())
 			return ps.Status.Active

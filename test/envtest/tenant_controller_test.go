@@ -94,12 +94,13 @@ var _ = Describe("Tenant controller", func() {
 		Expect(got.Status.DomainID).To(Equal("default"))
 		Expect(got.Status.ProjectName).To(Equal(ns + "-self-assessment"))
 		Expect(got.Finalizers).To(ContainElement(whv1.TenantFinalizer))
-		// The project's service user holds member: the operator acts inside the project as it.
-		Expect(got.Status.ServiceUserID).NotTo(BeEmpty())
+		// Neither an application credential nor a TestEnvironment: the project needs no
+		// identity of its own, and gets no Keystone user.
+		Expect(got.Status.ServiceUserID).To(BeEmpty())
+		Expect(cloud.ServiceUsers()).NotTo(ContainElement(HaveField("ProjectID", p.ID)))
 		Expect(cloud.Assignments(p.ID)).To(ConsistOf(
 			openstack.Assignment{GroupID: groupID, RoleID: "role-member"},
 			openstack.Assignment{UserID: userID, RoleID: "role-reader"},
-			openstack.Assignment{UserID: got.Status.ServiceUserID, RoleID: "role-member"},
 		))
 		Expect(meta.FindStatusCondition(got.Status.Conditions, whv1.ConditionProgressing)).To(PointTo(MatchFields(IgnoreExtras, Fields{
 			"Status": Equal(metav1.ConditionFalse), "ObservedGeneration": Equal(got.Generation),
@@ -134,17 +135,14 @@ var _ = Describe("Tenant controller", func() {
 		t.Spec.RoleAssignments = t.Spec.RoleAssignments[:1]
 		t.Spec.RoleAssignments[0].Roles = []string{"member", "reader"}
 		Expect(k8s.Update(ctx, t)).To(Succeed())
-		serviceUser := t.Status.ServiceUserID
 		Eventually(func() []openstack.Assignment { return cloud.Assignments(id) }).Should(ConsistOf(
 			openstack.Assignment{GroupID: groupID, RoleID: "role-member"},
 			openstack.Assignment{GroupID: groupID, RoleID: "role-reader"},
-			openstack.Assignment{UserID: serviceUser, RoleID: "role-member"},
 			stranger,
 		))
 		Eventually(ready(t)).Should(WithTransform(func(t *whv1.Tenant) []whv1.AppliedRoleAssignment { return t.Status.RoleAssignments },
 			ConsistOf(
 				whv1.AppliedRoleAssignment{GroupID: groupID, RoleIDs: []string{"role-member", "role-reader"}},
-				whv1.AppliedRoleAssignment{UserID: serviceUser, RoleIDs: []string{"role-member"}},
 			)))
 	})
 
