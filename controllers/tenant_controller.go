@@ -136,10 +136,16 @@ func (r *TenantReconciler) reconcile(ctx context.Context, t *whv1.Tenant) (time.
 	if err != nil {
 		return 0, err
 	}
+	newUser := t.Status.ServiceUserID == ""
 	if err := r.reconcileServiceUser(ctx, cloud, t); err != nil {
 		return 0, err
 	}
 	if err := r.reconcileAssignments(ctx, cloud, t, created); err != nil {
+		if newUser {
+			// Not published until it holds its role: a TestEnvironment logging in as it
+			// now would be refused. The next pass finds it again by name.
+			t.Status.ServiceUserID = ""
+		}
 		return 0, err
 	}
 	if err := r.reconcileNetwork(ctx, cloud, t); err != nil {
