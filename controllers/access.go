@@ -108,14 +108,3 @@ func (a Access) admits(ctx context.Context, cloud *whv1.Cloud, namespace string)
 	}
 	return nil
 }
-
-// projectCloud logs in to the Tenant's project as the project's own service user: what
-// the operator does inside a department's project, it does with that project's identity.
-func projectCloud[T any](ctx context.Context, a Access, c client.Client, clouds CloudConnector[T], acc cloudAccess, t *whv1.Tenant) (T, error) {
-	user, err := a.projectUser(ctx, c, t)
-	if err != nil {
-		var zero T
-		return zero, err
-	}
-	return clouds.ProjectCloud(ctx, acc.ref, user)
-}

@@ -86,7 +86,7 @@ func SetupWith(ctx context.Context, mgr ctrl.Manager, o Options, c Connectors) e
 		return err
 	}
 	return (&TestEnvironmentReconciler{
-		Client: mgr.GetClient(), Recorder: o.Recorder, Clouds: c.Servers, Access: access, SecretReader: mgr.GetAPIReader(),
+		Client: mgr.GetClient(), Recorder: o.Recorder, Clouds: c.Servers, Access: access, APIReader: mgr.GetAPIReader(),
 		Intervals: o.Intervals, Now: o.Now, MaxConcurrentCreates: o.MaxConcurrentCreates, BuildPoll: o.BuildPoll, Concurrency: o.Concurrency,
 	}).SetupWithManager(mgr)
 }

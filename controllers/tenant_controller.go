@@ -190,7 +190,6 @@ func (r *TenantReconciler) SetupWithManager(mgr ctrl.Manager) error {
 		Watches(&whv1.Cloud{}, handler.EnqueueRequestsFromMapFunc(r.tenantsOfCloud)).
 		Watches(&corev1.Namespace{}, handler.EnqueueRequestsFromMapFunc(r.tenantsInNamespace),
 			builder.WithPredicates(predicate.LabelChangedPredicate{})).
-		// A Tenant being deleted waits for its TestEnvironments: each one gone wakes it.
 		// A new TestEnvironment gives the project its service user; a Tenant being
 		// deleted waits for its TestEnvironments, and each one gone wakes it.
 		Watches(&whv1.TestEnvironment{}, handler.EnqueueRequestsFromMapFunc(tenantOfEnvironment),

@@ -31,7 +31,12 @@ func (r *TenantReconciler) reconcileCredential(ctx context.Context, acc cloudAcc
 	if spec == nil && t.Status.ApplicationCredential == nil {
 		return 0, nil
 	}
-	cloud, err := projectCloud(ctx, r.Access, r.Client, r.Clouds, acc, t)
+	// Live, like the Tenant: the store is what a rotation writes first.
+	user, store, err := r.Access.projectUser(ctx, r.APIReader, t)
+	if err != nil {
+		return 0, err
+	}
+	cloud, err := r.Clouds.ProjectCloud(ctx, acc.ref, user)
 	if err != nil {
 		return 0, err
 	}
@@ -44,11 +49,6 @@ func (r *TenantReconciler) reconcileCredential(ctx context.Context, acc cloudAcc
 		return 0, r.deleteCredentialSecret(ctx, t, "")
 	}
 
-	// Live, like the Tenant: the store is what a rotation writes first.
-	store, err := r.Access.identityStore(ctx, r.APIReader, r.Client, t, false)
-	if err != nil {
-		return 0, err
-	}
 	st := t.Status.ApplicationCredential
 	if st == nil {
 		st = &whv1.ApplicationCredentialStatus{}
@@ -82,11 +82,17 @@ func adoptStored(t *whv1.Tenant, st *whv1.ApplicationCredentialStatus, store *co
 	if id == "" || id == st.ID || len(store.Data[storeAppCredKey]) == 0 {
 		return
 	}
+	// Its real expiry is at most the one recorded: it was made no later than now.
+	switchTo(t, st, id, now)
+}
+
+// switchTo records id, made at now, as the current credential; the one it replaces
+// starts its grace period.
+func switchTo(t *whv1.Tenant, st *whv1.ApplicationCredentialStatus, id string, now time.Time) {
 	spec := t.Spec.ApplicationCredential
 	if st.ID != "" {
 		st.Retiring = append(st.Retiring, whv1.RetiringCredential{ID: st.ID, DeleteAt: metav1.NewTime(now.Add(spec.GracePeriod.Duration))})
 	}
-	// Its real expiry is at most this: it was made no later than now.
 	expires := now.Add(spec.ExpiresAfter.Duration)
 	st.ID = id
 	st.CreatedAt = &metav1.Time{Time: now}
@@ -133,15 +139,7 @@ func (r *TenantReconciler) rotate(ctx context.Context, cloud TenantCloud, t *whv
 		// Unrecorded, it is an orphan: the next rotation deletes it (see retire).
 		return err
 	}
-	if st.ID != "" {
-		st.Retiring = append(st.Retiring, whv1.RetiringCredential{ID: st.ID, DeleteAt: metav1.NewTime(now.Add(spec.GracePeriod.Duration))})
-	}
-	st.ID = created.ID
-	st.CreatedAt = &metav1.Time{Time: now}
-	st.ExpiresAt = &metav1.Time{Time: expires}
-	st.RotateAt = &metav1.Time{Time: expires.Add(-spec.RotateBefore.Duration)}
-	st.Rotation = t.Annotations[whv1.RotateAnnotation]
-	st.Roles = slices.Clone(spec.Roles)
+	switchTo(t, st, created.ID, now)
 	notify(ctx, r.Recorder, t, corev1.EventTypeNormal, "CredentialRotated", "CreateApplicationCredential",
 		"Application credential %s %s; it expires at %s", created.ID, reason, expires.UTC().Format(time.RFC3339))
 	return nil

@@ -29,7 +29,7 @@ func (r *TenantReconciler) reconcileDelete(ctx context.Context, t *whv1.Tenant) 
 	if err := r.deleteEnvironments(ctx, t); err != nil {
 		return false, err
 	}
-	cloud, err := r.cleanupCloud(ctx, t)
+	acc, cloud, err := r.cleanupCloud(ctx, t)
 	if err != nil {
 		if t.Status.ProjectID == "" {
 			// No project was ever recorded and OpenStack cannot be reached with these
@@ -56,7 +56,7 @@ func (r *TenantReconciler) reconcileDelete(ctx context.Context, t *whv1.Tenant) 
 		return r.release(ctx, t)
 	}
 
-	project, err := r.ownProject(ctx, cloud, t)
+	project, err := r.ownProject(ctx, cloud, acc, t)
 	if err != nil {
 		return false, err
 	}
@@ -90,18 +90,19 @@ func (r *TenantReconciler) reconcileDelete(ctx context.Context, t *whv1.Tenant) 
 // cleanupCloud is the admin cloud for removing what the Tenant made: a Cloud that no
 // longer admits the namespace still lets it clean up, and a department Secret already
 // deleted with its namespace falls back to the last login made with it.
-func (r *TenantReconciler) cleanupCloud(ctx context.Context, t *whv1.Tenant) (TenantCloud, error) {
+func (r *TenantReconciler) cleanupCloud(ctx context.Context, t *whv1.Tenant) (cloudAccess, TenantCloud, error) {
 	acc, err := r.Access.forTenant(ctx, t, true)
 	if err != nil {
-		return nil, err
+		return acc, nil, err
 	}
-	return r.Clouds.CloudForCleanup(ctx, acc.ref)
+	cloud, err := r.Clouds.CloudForCleanup(ctx, acc.ref)
+	return acc, cloud, err
 }
 
 // ownProject is the project to delete: the one status records, or one this Tenant made
 // just before a crash lost its ID. It is deleted only if Keystone records this Tenant as
 // its owner and it is not protected: a Tenant never deletes a project it does not own.
-func (r *TenantReconciler) ownProject(ctx context.Context, cloud TenantCloud, t *whv1.Tenant) (*openstack.Project, error) {
+func (r *TenantReconciler) ownProject(ctx context.Context, cloud TenantCloud, acc cloudAccess, t *whv1.Tenant) (*openstack.Project, error) {
 	var (
 		p   *openstack.Project
 		err error
@@ -123,14 +124,9 @@ func (r *TenantReconciler) ownProject(ctx context.Context, cloud TenantCloud, t 
 	if err != nil {
 		return nil, err
 	}
-	acc, err := r.Access.forTenant(ctx, t, true)
-	if err != nil {
-		return nil, err
-	}
-	if p.Owner != string(t.UID) || acc.isProtected(p) {
-		ctrl.LoggerFrom(ctx).Info("not deleting a project this Tenant does not own", "projectID", p.ID)
-		notify(ctx, r.Recorder, t, corev1.EventTypeWarning, whv1.ReasonAlreadyOwned, "DeleteProject",
-			"Left project %s alone: Keystone does not record this Tenant as its owner", p.ID)
+	if err := ownedBy(acc, t, p); err != nil {
+		// The Tenant goes; the project it does not own stays, whatever its policy.
+		notify(ctx, r.Recorder, t, corev1.EventTypeWarning, classify(err, "", r.Intervals).reason, "DeleteProject", "Not deleted: %s", err)
 		return nil, nil
 	}
 	return p, nil

@@ -47,13 +47,18 @@ func identityStoreName(t *whv1.Tenant) string { return "whitehall-tenant-" + str
 // serviceUserName is the project's service user in Keystone.
 func serviceUserName(projectID string) string { return "whitehall-project-" + projectID }
 
-// identityStore reads the Tenant's identity store, making it (with a new password) when
-// create is set and it does not exist. It is written before the user is made, so a crash
-// between the two never loses the password.
-func (a Access) identityStore(ctx context.Context, r client.Reader, w client.Writer, t *whv1.Tenant, create bool) (*corev1.Secret, error) {
+// identityStore reads the Tenant's identity store with r.
+func (a Access) identityStore(ctx context.Context, r client.Reader, t *whv1.Tenant) (*corev1.Secret, error) {
 	store := &corev1.Secret{}
-	err := r.Get(ctx, client.ObjectKey{Namespace: a.OperatorNamespace, Name: identityStoreName(t)}, store)
-	if !apierrors.IsNotFound(err) || !create {
+	return store, r.Get(ctx, client.ObjectKey{Namespace: a.OperatorNamespace, Name: identityStoreName(t)}, store)
+}
+
+// ensureIdentityStore reads the identity store, making it (with a new password) when it
+// does not exist. It is written before the user is made, so a crash between the two
+// never loses the password.
+func (a Access) ensureIdentityStore(ctx context.Context, r client.Reader, w client.Writer, t *whv1.Tenant) (*corev1.Secret, error) {
+	store, err := a.identityStore(ctx, r, t)
+	if !apierrors.IsNotFound(err) {
 		return store, err
 	}
 	password, err := randomPassword()
@@ -73,19 +78,21 @@ func (a Access) identityStore(ctx context.Context, r client.Reader, w client.Wri
 	return store, nil
 }
 
-// projectUser is how the operator logs in to the Tenant's project as its service user.
-func (a Access) projectUser(ctx context.Context, c client.Client, t *whv1.Tenant) (openstack.ProjectUser, error) {
+// projectUser is how the operator logs in to the Tenant's project as its service user,
+// with the identity store (read with r) it comes from.
+func (a Access) projectUser(ctx context.Context, r client.Reader, t *whv1.Tenant) (openstack.ProjectUser, *corev1.Secret, error) {
+	notYet := newSpecError(whv1.ReasonTenantNotReady, fmt.Sprintf("Tenant %q has no project identity yet", t.Name))
 	if t.Status.ProjectID == "" || t.Status.ServiceUserID == "" {
-		return openstack.ProjectUser{}, newSpecError(whv1.ReasonTenantNotReady, fmt.Sprintf("Tenant %q has no project identity yet", t.Name))
+		return openstack.ProjectUser{}, nil, notYet
 	}
-	store, err := a.identityStore(ctx, c, c, t, false)
+	store, err := a.identityStore(ctx, r, t)
 	if apierrors.IsNotFound(err) {
-		return openstack.ProjectUser{}, newSpecError(whv1.ReasonTenantNotReady, fmt.Sprintf("Tenant %q has no project identity yet", t.Name))
+		return openstack.ProjectUser{}, nil, notYet
 	}
 	if err != nil {
-		return openstack.ProjectUser{}, err
+		return openstack.ProjectUser{}, nil, err
 	}
-	return openstack.ProjectUser{UserID: t.Status.ServiceUserID, Password: string(store.Data[storePasswordKey]), ProjectID: t.Status.ProjectID}, nil
+	return openstack.ProjectUser{UserID: t.Status.ServiceUserID, Password: string(store.Data[storePasswordKey]), ProjectID: t.Status.ProjectID}, store, nil
 }
 
 // needsIdentity reports whether the project needs its service user: for the
@@ -110,14 +117,14 @@ func (r *TenantReconciler) reconcileServiceUser(ctx context.Context, cloud Tenan
 		return err
 	}
 	if t.Status.ServiceUserID != "" {
-		_, err := r.Access.identityStore(ctx, r.APIReader, r.Client, t, false)
+		_, err := r.Access.identityStore(ctx, r.APIReader, t)
 		if !apierrors.IsNotFound(err) {
 			return err
 		}
 		// The store was deleted by hand: a new password, set on the same user below.
 		ctrl.LoggerFrom(ctx).Info("identity store missing; giving the service user a new password", "user", t.Status.ServiceUserID)
 	}
-	store, err := r.Access.identityStore(ctx, r.APIReader, r.Client, t, true)
+	store, err := r.Access.ensureIdentityStore(ctx, r.APIReader, r.Client, t)
 	if err != nil {
 		return err
 	}

@@ -52,9 +52,10 @@ type TestEnvironmentReconciler struct {
 	// for Nova to list its server before it is booted again (default 30s).
 	UncertainCreateHold time.Duration
 
-	// Access resolves the Tenant's cloud; SecretReader reads user-data Secrets live.
-	Access       Access
-	SecretReader client.Reader
+	// Access resolves the Tenant's cloud; APIReader reads user-data Secrets live (the
+	// cache holds no department Secret the operator did not write).
+	Access    Access
+	APIReader client.Reader
 
 	pending pendingCreates
 }
@@ -172,7 +173,11 @@ func (r *TestEnvironmentReconciler) projectCloud(ctx context.Context, tenant *wh
 	if err != nil {
 		return nil, err
 	}
-	return projectCloud(ctx, r.Access, r.Client, r.Clouds, acc, tenant)
+	user, _, err := r.Access.projectUser(ctx, r.Client, tenant)
+	if err != nil {
+		return nil, err
+	}
+	return r.Clouds.ProjectCloud(ctx, acc.ref, user)
 }
 
 // readyTenant returns the environment's Tenant once it has a project and is not being

@@ -330,7 +330,7 @@ func (r *TestEnvironmentReconciler) userData(ctx context.Context, env *whv1.Test
 	}
 	// Read live, not cached: the operator caches no department Secret it did not write.
 	var secret corev1.Secret
-	if err := r.SecretReader.Get(ctx, client.ObjectKey{Namespace: env.Namespace, Name: ref.Name}, &secret); err != nil {
+	if err := r.APIReader.Get(ctx, client.ObjectKey{Namespace: env.Namespace, Name: ref.Name}, &secret); err != nil {
 		if client.IgnoreNotFound(err) == nil {
 			return nil, newSpecError(whv1.ReasonInvalidConfiguration, fmt.Sprintf("user data Secret %q does not exist in namespace %s", ref.Name, env.Namespace))
 		}

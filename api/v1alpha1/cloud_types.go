@@ -1,8 +1,6 @@
 package v1alpha1
 
 import (
-	"slices"
-
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 )
 
@@ -123,18 +121,6 @@ type CloudList struct {
 
 func init() {
 	SchemeBuilder.Register(&Cloud{}, &CloudList{})
-}
-
-// Protected reports whether a project, by name or ID, is one no Tenant may touch.
-func (c *Cloud) Protected(nameOrID string) bool {
-	return protected(c.Spec.ProtectedProjects, nameOrID)
-}
-
-func protected(list []string, nameOrID string) bool {
-	if list == nil {
-		list = DefaultProtectedProjects
-	}
-	return slices.Contains(list, nameOrID)
 }
 
 // CloudReference names a cluster-scoped Cloud.
