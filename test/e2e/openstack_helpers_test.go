@@ -25,11 +25,7 @@ func applicationCredentialExists(ctx context.Context, userID, id string) (bool, 
 // serverCreators returns name → ID of the Keystone user that created it, for the
 // servers of a project whose names start with prefix.
 func serverCreators(ctx context.Context, projectID, prefix string) (map[string]string, error) {
-	pages, err := servers.List(admin.Compute, servers.ListOpts{AllTenants: true, TenantID: projectID}).AllPages(ctx)
-	if err != nil {
-		return nil, err
-	}
-	list, err := servers.ExtractServers(pages)
+	list, err := admin.ProjectServers(ctx, projectID)
 	if err != nil {
 		return nil, err
 	}

@@ -103,13 +103,7 @@ func (a *Admin) DeleteProject(ctx context.Context, id string) error {
 // Assignments returns the project's direct role assignments as "group:<name>:<role>" or
 // "user:<name>:<role>".
 func (a *Admin) Assignments(ctx context.Context, projectID string) ([]string, error) {
-	pages, err := roles.ListAssignments(a.Identity, roles.ListAssignmentsOpts{
-		ScopeProjectID: projectID, IncludeNames: gophercloud.Enabled,
-	}).AllPages(ctx)
-	if err != nil {
-		return nil, err
-	}
-	list, err := roles.ExtractRoleAssignments(pages)
+	list, err := a.listAssignments(ctx, roles.ListAssignmentsOpts{ScopeProjectID: projectID, IncludeNames: gophercloud.Enabled})
 	if err != nil {
 		return nil, err
 	}
@@ -124,13 +118,18 @@ func (a *Admin) Assignments(ctx context.Context, projectID string) ([]string, er
 	return out, nil
 }
 
+// listAssignments lists role assignments, every page.
+func (a *Admin) listAssignments(ctx context.Context, opts roles.ListAssignmentsOpts) ([]roles.RoleAssignment, error) {
+	pages, err := roles.ListAssignments(a.Identity, opts).AllPages(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return roles.ExtractRoleAssignments(pages)
+}
+
 // RevokeAll removes every direct assignment on the project, by hand.
 func (a *Admin) RevokeAll(ctx context.Context, projectID string) error {
-	pages, err := roles.ListAssignments(a.Identity, roles.ListAssignmentsOpts{ScopeProjectID: projectID}).AllPages(ctx)
-	if err != nil {
-		return err
-	}
-	list, err := roles.ExtractRoleAssignments(pages)
+	list, err := a.listAssignments(ctx, roles.ListAssignmentsOpts{ScopeProjectID: projectID})
 	if err != nil {
 		return err
 	}

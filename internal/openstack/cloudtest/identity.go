@@ -28,13 +28,7 @@ func (a *Admin) CurrentUserID(_ context.Context) (string, error) {
 
 // UserRoleAssignments returns the IDs of the roles a user holds directly on a project.
 func (a *Admin) UserRoleAssignments(ctx context.Context, userID, projectID string) ([]string, error) {
-	pages, err := roles.ListAssignments(a.Identity, roles.ListAssignmentsOpts{
-		UserID: userID, ScopeProjectID: projectID,
-	}).AllPages(ctx)
-	if err != nil {
-		return nil, err
-	}
-	list, err := roles.ExtractRoleAssignments(pages)
+	list, err := a.listAssignments(ctx, roles.ListAssignmentsOpts{UserID: userID, ScopeProjectID: projectID})
 	if err != nil {
 		return nil, err
 	}

@@ -63,6 +63,8 @@ func openQuotaClients(a *Admin, provider *gophercloud.ProviderClient, eo gopherc
 type ServerInfo struct {
 	ID, Name, Status string
 	Metadata         map[string]string
+	// UserID is the Keystone user that created it.
+	UserID string
 }
 
 // ProjectServers lists the servers of a project, as an admin sees them.
@@ -77,7 +79,7 @@ func (a *Admin) ProjectServers(ctx context.Context, projectID string) ([]ServerI
 	}
 	out := make([]ServerInfo, 0, len(list))
 	for _, s := range list {
-		out = append(out, ServerInfo{ID: s.ID, Name: s.Name, Status: s.Status, Metadata: s.Metadata})
+		out = append(out, ServerInfo{ID: s.ID, Name: s.Name, Status: s.Status, Metadata: s.Metadata, UserID: s.UserID})
 	}
 	return out, nil
 }
