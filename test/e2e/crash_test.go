@@ -15,7 +15,7 @@ import (
 	whv1 "github.com/whitehall-cloud/whitehall-operator/api/v1alpha1"
 )
 
-var _ = Describe("crashes during a mixed workload", Ordered, func() {
+var _ = Describe("crashes during a mixed workload", Ordered, Label("faults"), func() {
 	const (
 		ns      = "crash"
 		kills   = 20
@@ -83,8 +83,11 @@ spec:
 `, ns, servers))
 
 		// Kill at random points: each time the burst passes a random number of servers,
-		// and the season opens meanwhile; half way, three Tenants are deleted.
-		thresholds := rand.Perm(servers - 1)[:kills]
+		// and the season opens meanwhile; half way, three Tenants are deleted. The points
+		// follow Ginkgo's seed, so a failing run can be repeated.
+		seed := uint64(GinkgoRandomSeed())
+		thresholds := rand.New(rand.NewPCG(seed, seed>>1)).Perm(servers - 1)[:kills]
+		AddReportEntry("crash kill points", fmt.Sprint(thresholds))
 		slices.Sort(thresholds)
 		start := time.Now()
 		for i, k := range thresholds {

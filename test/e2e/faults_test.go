@@ -25,7 +25,7 @@ import (
 // The operator reaches the dev cloud through a fault-injecting proxy for the objects of
 // one namespace only: its credentials Secret names the proxy's Keystone, and the proxy
 // rewrites the catalog, so every service call of these objects goes through it.
-var _ = Describe("under 10% faults on every service", Ordered, func() {
+var _ = Describe("under 10% faults on every service", Ordered, Label("faults"), func() {
 	const (
 		ns          = "faults"
 		netTenant   = "net"
@@ -70,6 +70,7 @@ var _ = Describe("under 10% faults on every service", Ordered, func() {
 			LatencyMax:       500 * time.Millisecond,
 			MinTokenAge:      2 * time.Second,
 			Seed:             seed,
+			CoverEveryKind:   true,
 			Log: func(line string) {
 				logMu.Lock()
 				defer logMu.Unlock()

@@ -71,7 +71,19 @@ var _ = Describe("Tenant", Ordered, func() {
 		Expect(int64(q.Gigabytes)).To(Equal(*cq.Status.Effective.BlockStorage.Gigabytes), "the sample quota is in Cinder")
 		Expect(int64(q.Ports)).To(Equal(*cq.Status.Effective.Network.Ports), "the sample quota is in Neutron")
 
-		kubectl("apply", "--dry-run=server", "-f", filepath.Join(repoRoot, "config", "samples", "testenvironment_sa_load_test.yaml"))
+		By("applying the TestEnvironment sample as it is written (ttl: 72h)")
+		kubectl("apply", "-f", filepath.Join(repoRoot, "config", "samples", "testenvironment_sa_load_test.yaml"))
+		kubectl("-n", "hmrc", "wait", "--for=condition=Ready", "testenvironment/sa-load-test", "--timeout=180s")
+		te := &whv1.TestEnvironment{}
+		Expect(k8s.Get(ctx, client.ObjectKey{Namespace: "hmrc", Name: "sa-load-test"}, te)).To(Succeed())
+		Expect(kubectl("-n", "hmrc", "get", "testenvironment", "sa-load-test", "-o", "jsonpath={.spec.ttl}")).To(Equal("72h"),
+			"the operator never writes a user's spec back")
+		servers, err := admin.ProjectServers(ctx, sa.Status.ProjectID)
+		Expect(err).NotTo(HaveOccurred())
+		Expect(servers).To(HaveLen(int(te.Status.Replicas)), "the sample's servers are in Nova")
+		Expect(te.Status.Replicas).To(BeNumerically(">=", 3))
+		kubectl("-n", "hmrc", "delete", "testenvironment", "sa-load-test", "--timeout=180s")
+		Eventually(func() ([]cloudtest.ServerInfo, error) { return admin.ProjectServers(ctx, sa.Status.ProjectID) }).Should(BeEmpty())
 
 		By("using kubectl as a person would: the category, short names and explain")
 		all := kubectl("get", "whitehall", "-A")

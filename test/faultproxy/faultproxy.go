@@ -130,6 +130,12 @@ type Config struct {
 	MinTokenAge time.Duration
 	// Seed seeds the RNG; 0 picks a random seed.
 	Seed uint64
+	// CoverEveryKind: while some failing kind (each 5xx code, 429, reset, token expiry)
+	// has not been served yet, a request that draws a failure gets the first such kind
+	// that can apply to it instead of the drawn one. The failure rate is unchanged; only
+	// the mix of the first failures is, so a short run still sees every kind rather
+	// than missing one by luck.
+	CoverEveryKind bool
 	// Log, when set, receives one line per request: service, method, path, the fault
 	// and the status the client got.
 	Log func(line string)
@@ -578,6 +584,12 @@ func (p *Proxy) decide(service string, r *http.Request) decision {
 		d.latency = p.cfg.LatencyMin + time.Duration(howLong*float64(span))
 		p.countLocked(service, KindLatency)
 	}
+	if fail < rates.Failure() && p.cfg.CoverEveryKind {
+		if k, ok := p.uncoveredLocked(tokenCreation, token != "" && tokenAge >= p.cfg.MinTokenAge); ok {
+			d.fault = k
+			fail = 2 // the drawn kind is replaced: skip the switch below
+		}
+	}
 	switch edge := rates.ServerError; {
 	case fail < edge:
 		codes := p.cfg.ErrorCodes
@@ -588,6 +600,8 @@ func (p *Proxy) decide(service string, r *http.Request) decision {
 		d.fault = KindReset
 	case fail < edge+rates.TooManyRequests+rates.Reset+rates.TokenExpiry && token != "" && tokenAge >= p.cfg.MinTokenAge:
 		d.fault = KindTokenExpiry
+	}
+	if d.fault == KindTokenExpiry {
 		p.expired[token] = true
 	}
 	if d.fault != "" {
@@ -602,6 +616,26 @@ func (p *Proxy) decide(service string, r *http.Request) decision {
 		p.countLocked(service, d.fault)
 	}
 	return d
+}
+
+// uncoveredLocked returns the first failing kind not served yet that can apply to a
+// request: token creation never gets a token expiry, and only a token old enough can
+// expire.
+func (p *Proxy) uncoveredLocked(tokenCreation, tokenCanExpire bool) (Kind, bool) {
+	kinds := make([]Kind, 0, len(p.cfg.ErrorCodes)+3)
+	for _, code := range p.cfg.ErrorCodes {
+		kinds = append(kinds, Kind(strconv.Itoa(code)))
+	}
+	kinds = append(kinds, KindTooManyRequests, KindReset)
+	if !tokenCreation && tokenCanExpire {
+		kinds = append(kinds, KindTokenExpiry)
+	}
+	for _, k := range kinds {
+		if p.stats.Total(k) == 0 {
+			return k, true
+		}
+	}
+	return "", false
 }
 
 func isServerError(k Kind) bool { return len(k) == 3 && k[0] == '5' }

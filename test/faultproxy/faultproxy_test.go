@@ -599,3 +599,45 @@ func TestLog(t *testing.T) {
 		t.Errorf("fault not logged: %q", lines[2])
 	}
 }
+
+// A short run at a low failure rate can miss a kind by luck (the e2e fault suite saw
+// runs without a 502); CoverEveryKind serves each failing kind once first, at the same
+// failure rate.
+func TestCoverEveryKind(t *testing.T) {
+	failing := []Kind{Kind500, Kind502, Kind503, KindTooManyRequests, KindReset, KindTokenExpiry}
+	const seed = 2 // misses a kind without CoverEveryKind (checked below)
+	run := func(cover bool) Stats {
+		c := newCloud(t)
+		p := start(t, c, Config{Default: Uniform(0.2), LatencyMax: time.Millisecond, CoverEveryKind: cover, Seed: seed})
+		hc := client()
+		token, cat := login(t, hc, p)
+		for range 60 {
+			resp, _, err := get(hc, cat["compute"]+"/servers", token)
+			if err == nil && resp.StatusCode == 401 {
+				token, cat = login(t, hc, p)
+			}
+		}
+		return p.Stats()
+	}
+	missed := func(s Stats) []Kind {
+		var out []Kind
+		for _, k := range failing {
+			if s.Total(k) == 0 {
+				out = append(out, k)
+			}
+		}
+		return out
+	}
+	without, with := run(false), run(true)
+	if len(missed(without)) == 0 {
+		t.Fatalf("this seed must miss a kind without CoverEveryKind for the test to mean anything: %s", without)
+	}
+	if m := missed(with); len(m) > 0 {
+		t.Errorf("CoverEveryKind missed %v: %s", m, with)
+	}
+	// Only the kind of a failure changes, not whether a request fails (a token expiry
+	// adds a login, which shifts the sequence a little).
+	if rate := float64(with.Failures()) / float64(with.Requests["compute"]); rate < 0.05 || rate > 0.4 {
+		t.Errorf("failure rate %.2f with CoverEveryKind; want about 0.2: %s", rate, with)
+	}
+}
