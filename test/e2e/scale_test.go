@@ -84,7 +84,10 @@ spec:
 		Eventually(serverNames).WithTimeout(2 * time.Minute).Should(ConsistOf(env + "-0"))
 		kubectl("-n", ns, "wait", "--for=condition=Ready", "testenvironment/"+env, "--timeout=120s")
 		AddReportEntry("HPA maxReplicas 1 → one server left after", time.Since(start).String())
-		Expect(kubectl("-n", ns, "get", "hpa", env, "-o", "jsonpath={.status.currentReplicas}")).To(Equal("1"))
+		By("the HPA reads the one replica back through /scale (status.replicas) at its next sync")
+		Eventually(func() string {
+			return kubectl("-n", ns, "get", "hpa", env, "-o", "jsonpath={.status.currentReplicas}")
+		}).WithTimeout(time.Minute).Should(Equal("1"))
 	})
 
 	It("the README's KEDA ScaledObject is valid against KEDA's own CRD, and a misspelt field is refused", func() {
