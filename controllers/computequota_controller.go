@@ -59,6 +59,7 @@ type ComputeQuotaReconciler struct {
 
 // Reconcile computes the effective quota, writes what differs, and writes status once.
 func (r *ComputeQuotaReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result, error) {
+	ctx = openstack.WithNamespace(ctx, req.Namespace) // the cloud's rate limit serves namespaces in turn
 	cq := &whv1.ComputeQuota{}
 	if err := r.Get(ctx, req.NamespacedName, cq); err != nil {
 		return ctrl.Result{}, client.IgnoreNotFound(err)
