@@ -53,8 +53,14 @@ fmt: ## go fmt.
 vet: ## go vet.
 	go vet ./...
 
+.PHONY: verify-layers
+verify-layers: ## Fail when production code outside internal/openstack imports gophercloud.
+	@bad=$$(go list -f '{{.ImportPath}}: {{join .Imports " "}}' ./... | grep 'gophercloud/gophercloud' | cut -d: -f1 \
+		| grep -v '^github.com/whitehall-cloud/whitehall-operator/\(internal/openstack\|test\)\(/\|$$\)' || true); \
+	if [ -n "$$bad" ]; then echo "gophercloud is imported outside internal/openstack by:"; echo "$$bad"; exit 1; fi
+
 .PHONY: verify
-verify: verify-gen vet ## Every static check: fresh generated files, go vet, gofmt.
+verify: verify-gen vet verify-layers ## Every static check: fresh generated files, go vet, gofmt, the gophercloud boundary.
 	@test -z "$$(gofmt -l api controllers internal test cmd)" || { gofmt -l api controllers internal test cmd; echo "run make fmt"; exit 1; }
 
 .PHONY: vulncheck

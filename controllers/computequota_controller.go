@@ -59,12 +59,15 @@ type ComputeQuotaReconciler struct {
 
 // Reconcile computes the effective quota, writes what differs, and writes status once.
 func (r *ComputeQuotaReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result, error) {
+	ctx = openstack.WithNamespace(ctx, req.Namespace) // the cloud's rate limit serves namespaces in turn
 	cq := &whv1.ComputeQuota{}
 	if err := r.Get(ctx, req.NamespacedName, cq); err != nil {
+		forgetQuotaMetrics(req.NamespacedName) // published again once it can be read
 		return ctrl.Result{}, client.IgnoreNotFound(err)
 	}
 	if !cq.DeletionTimestamp.IsZero() {
 		// Deleting a ComputeQuota stops managing the quota; the limits stay as they are.
+		forgetQuotaMetrics(req.NamespacedName)
 		return ctrl.Result{}, nil
 	}
 	orig := cq.DeepCopy()

@@ -3,6 +3,7 @@ package controllers
 import (
 	"context"
 	"fmt"
+	"unicode/utf8"
 
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/runtime"
@@ -10,16 +11,38 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/recorder"
 )
 
+// maxNote is the longest event note the events API accepts, in bytes: a longer one is
+// refused and the event lost.
+const maxNote = 1024
+
 // notify records an event a person cares about and logs the same line, so the
-// operator's log tells the story the events tell. Messages never hold credentials: they
-// are built from names and IDs only.
+// operator's log tells the story the events tell. A note longer than the events API
+// accepts is cut; the log has it whole. Messages never hold credentials: they are built
+// from names and IDs only.
 func notify(ctx context.Context, rec recorder.EventRecorder, obj runtime.Object, eventType, reason, action, format string, args ...any) {
 	msg := fmt.Sprintf(format, args...)
-	rec.Eventf(obj, nil, eventType, reason, action, "%s", msg)
+	note := cutNote(msg)
+	rec.Eventf(obj, nil, eventType, reason, action, "%s", note)
 	log := ctrl.LoggerFrom(ctx)
+	if len(note) < len(msg) {
+		log = log.WithValues("eventNoteCut", true)
+	}
 	if eventType == corev1.EventTypeWarning {
 		log.Info(msg, "reason", reason, "warning", true)
 		return
 	}
 	log.Info(msg, "reason", reason)
+}
+
+// cutNote shortens s to at most maxNote bytes, on a rune boundary, marking the cut.
+func cutNote(s string) string {
+	if len(s) <= maxNote {
+		return s
+	}
+	const mark = "…"
+	cut := maxNote - len(mark)
+	for cut > 0 && !utf8.RuneStart(s[cut]) {
+		cut--
+	}
+	return s[:cut] + mark
 }

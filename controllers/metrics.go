@@ -1,9 +1,14 @@
 package controllers
 
 import (
+	"slices"
+	"strings"
+	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+	"k8s.io/apimachinery/pkg/api/meta"
+	"k8s.io/apimachinery/pkg/types"
 	"sigs.k8s.io/controller-runtime/pkg/metrics"
 
 	whv1 "github.com/whitehall-cloud/whitehall-operator/api/v1alpha1"
@@ -45,41 +50,125 @@ func init() {
 	metrics.Registry.MustRegister(quotaLimit, quotaInUse, quotaSeasonActive, quotaWrites, seasonActive, environmentServers, transitionLag)
 }
 
-// recordQuotaMetrics publishes a ComputeQuota's status as gauges.
+// quotaSeries and serverSeries remember the series each object published.
+var (
+	quotaSeries  = newPublished()
+	serverSeries = newPublished()
+)
+
+// recordQuotaMetrics publishes a ComputeQuota's status as gauges, and deletes the series
+// it published before that no longer hold: a peak removed from the spec, a field no
+// longer managed, the series of the Tenant it named before. While its Tenant is gone or
+// has no project, nothing is in force that it manages: it publishes nothing.
 func recordQuotaMetrics(cq *whv1.ComputeQuota) {
-	tenant := cq.Spec.TenantRef.Name
-	for key, v := range flatten(cq.Status.Effective) {
-		quotaLimit.WithLabelValues(cq.Namespace, tenant, key).Set(float64(v))
-	}
-	for key, v := range flatten(cq.Status.Usage) {
-		quotaInUse.WithLabelValues(cq.Namespace, tenant, key).Set(float64(v))
-	}
-	for _, p := range cq.Spec.Peaks {
-		v := 0.0
-		for _, s := range cq.Status.ActiveSeasons {
-			if s == p.Season {
+	var samples []sample
+	if ready := meta.FindStatusCondition(cq.Status.Conditions, whv1.ConditionReady); ready == nil || ready.Reason != whv1.ReasonTenantNotReady {
+		tenant := cq.Spec.TenantRef.Name
+		for key, v := range flatten(cq.Status.Effective) {
+			samples = append(samples, sample{quotaLimit, []string{cq.Namespace, tenant, key}, float64(v)})
+		}
+		for key, v := range flatten(cq.Status.Usage) {
+			samples = append(samples, sample{quotaInUse, []string{cq.Namespace, tenant, key}, float64(v)})
+		}
+		for _, p := range cq.Spec.Peaks {
+			v := 0.0
+			if slices.Contains(cq.Status.ActiveSeasons, p.Season) {
 				v = 1
 			}
+			samples = append(samples, sample{quotaSeasonActive, []string{cq.Namespace, tenant, p.Season}, v})
 		}
-		quotaSeasonActive.WithLabelValues(cq.Namespace, tenant, p.Season).Set(v)
 	}
+	quotaSeries.publish(types.NamespacedName{Namespace: cq.Namespace, Name: cq.Name}, samples)
 }
+
+// forgetQuotaMetrics deletes the series of a ComputeQuota that is gone or going.
+func forgetQuotaMetrics(key types.NamespacedName) { quotaSeries.forget(key) }
 
 // recordServerMetrics publishes an environment's servers by status.
 func recordServerMetrics(env *whv1.TestEnvironment) {
-	forgetServerMetrics(env.Namespace, env.Name)
 	counts := map[string]int{}
 	for _, s := range env.Status.Servers {
 		counts[s.Status]++
 	}
+	samples := make([]sample, 0, len(counts))
 	for status, n := range counts {
-		environmentServers.WithLabelValues(env.Namespace, env.Name, status).Set(float64(n))
+		samples = append(samples, sample{environmentServers, []string{env.Namespace, env.Name, status}, float64(n)})
 	}
+	serverSeries.publish(types.NamespacedName{Namespace: env.Namespace, Name: env.Name}, samples)
 }
 
 // forgetServerMetrics drops the series of an environment.
 func forgetServerMetrics(namespace, name string) {
-	environmentServers.DeletePartialMatch(prometheus.Labels{"namespace": namespace, "environment": name})
+	serverSeries.forget(types.NamespacedName{Namespace: namespace, Name: name})
+}
+
+// sample is one gauge value to publish.
+type sample struct {
+	vec    *prometheus.GaugeVec
+	labels []string
+	value  float64
+}
+
+// series names one gauge series: its vector and its label values, joined.
+type series struct {
+	vec    *prometheus.GaugeVec
+	labels string
+}
+
+const labelSep = "\x00"
+
+// published remembers the series each object published, so that the series of a deleted
+// object, or one it no longer publishes, are deleted rather than kept for good. A series
+// two objects publish (two ComputeQuotas naming one Tenant, one of them refused) goes
+// only when neither publishes it.
+type published struct {
+	mu       sync.Mutex
+	byObject map[types.NamespacedName]map[series]struct{}
+	holders  map[series]int
+}
+
+func newPublished() *published {
+	return &published{byObject: map[types.NamespacedName]map[series]struct{}{}, holders: map[series]int{}}
+}
+
+// publish sets obj's samples and deletes the series obj published last time and not now.
+func (p *published) publish(obj types.NamespacedName, samples []sample) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	now := make(map[series]struct{}, len(samples))
+	for _, s := range samples {
+		s.vec.WithLabelValues(s.labels...).Set(s.value)
+		key := series{s.vec, strings.Join(s.labels, labelSep)}
+		if _, dup := now[key]; dup {
+			continue
+		}
+		now[key] = struct{}{}
+		if _, had := p.byObject[obj][key]; !had {
+			p.holders[key]++
+		}
+	}
+	for key := range p.byObject[obj] {
+		if _, still := now[key]; !still {
+			p.release(key)
+		}
+	}
+	if len(now) == 0 {
+		delete(p.byObject, obj)
+		return
+	}
+	p.byObject[obj] = now
+}
+
+// forget deletes every series of obj.
+func (p *published) forget(obj types.NamespacedName) { p.publish(obj, nil) }
+
+// release drops one holder of key, and the series with the last.
+func (p *published) release(key series) {
+	if p.holders[key]--; p.holders[key] > 0 {
+		return
+	}
+	delete(p.holders, key)
+	key.vec.DeleteLabelValues(strings.Split(key.labels, labelSep)...)
 }
 
 // observeTransitionLag records how long after the season boundary it was waiting for

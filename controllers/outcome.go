@@ -117,20 +117,39 @@ func (o outcome) apply(conditions *[]metav1.Condition, generation int64) {
 	})
 }
 
+// Bounds of every requeue. Zero or less would mean "never again" to controller-runtime:
+// an object whose wait came out that way (a boundary just passed) is looked at again
+// after minRequeue; and whatever a wait says (a season years away, a resync period set
+// to a year), an object is looked at again within maxRequeue.
+const (
+	minRequeue = time.Second
+	maxRequeue = 24 * time.Hour
+)
+
 // result is what the reconcile returns: an error only for retryable failures without a
-// known wait, so controller-runtime backs off exponentially.
+// known wait, so controller-runtime backs off exponentially; else a requeue within
+// [minRequeue, maxRequeue].
 func (o outcome) result(err error) (ctrl.Result, error) {
-	if o.retry && o.requeueAfter == 0 {
+	if o.retry && o.requeueAfter <= 0 && err != nil {
 		return ctrl.Result{}, err
 	}
-	return ctrl.Result{RequeueAfter: o.requeueAfter}, nil
+	return ctrl.Result{RequeueAfter: boundRequeue(o.requeueAfter)}, nil
+}
+
+// boundRequeue keeps a wait within [minRequeue, maxRequeue]; a short positive wait (a
+// season boundary in 300 ms) is kept as it is, to wake exactly on time.
+func boundRequeue(d time.Duration) time.Duration {
+	if d <= 0 {
+		return minRequeue
+	}
+	return min(d, maxRequeue)
 }
 
 // jitter spreads periodic resyncs by up to +10% so objects created together do not
-// resync together.
+// resync together. A period of zero or less (no resync asked for) is maxRequeue.
 func jitter(d time.Duration) time.Duration {
-	if d <= 0 {
-		return 0
+	if d <= 0 || d > maxRequeue {
+		d = maxRequeue // also keeps d + d/10 from overflowing
 	}
 	return d + time.Duration(rand.Int64N(int64(d)/10+1))
 }

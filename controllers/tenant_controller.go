@@ -71,6 +71,7 @@ type TenantReconciler struct {
 
 // Reconcile reads the Tenant, acts on OpenStack, and writes status once.
 func (r *TenantReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result, error) {
+	ctx = openstack.WithNamespace(ctx, req.Namespace) // the cloud's rate limit serves namespaces in turn
 	// Read live: a reconcile right after the last one (its own Secret writes trigger it)
 	// would otherwise see the status before that one's patch, and make again an
 	// application credential that was just handed out.

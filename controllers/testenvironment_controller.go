@@ -68,6 +68,7 @@ type TestEnvironmentReconciler struct {
 
 // Reconcile brings the servers to the desired count and writes status once.
 func (r *TestEnvironmentReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result, error) {
+	ctx = openstack.WithNamespace(ctx, req.Namespace) // the cloud's rate limit serves namespaces in turn
 	env := &whv1.TestEnvironment{}
 	if err := r.Get(ctx, req.NamespacedName, env); err != nil {
 		if apierrors.IsNotFound(err) {

@@ -100,6 +100,7 @@ func run(cfg config) error {
 	ctx := ctrl.SetupSignalHandler()
 	secrets := secretReader{cached: mgr.GetClient(), live: mgr.GetAPIReader(), namespace: cfg.operatorNamespace}
 	factory := openstack.NewFactory(secrets, cfg.openstackTimeout, cfg.rateLimit)
+	factory.ForgetUnusedAfter(3 * cfg.resyncPeriod) // every object in use asks at least once a period
 	if err := controllers.Setup(ctx, mgr, controllers.Options{
 		Recorder:             mgr.GetEventRecorder("whitehall-operator"),
 		Factory:              factory,

@@ -60,8 +60,36 @@ func IsNotFound(err error) bool {
 	if errors.Is(err, ErrNotFound) {
 		return true
 	}
-	var rnf gophercloud.ErrResourceNotFound
-	return errors.As(err, &rnf) || StatusCode(err) == http.StatusNotFound
+	_, rnf := as[gophercloud.ErrResourceNotFound](err)
+	return rnf || StatusCode(err) == http.StatusNotFound
+}
+
+// as finds a gophercloud error of type T in err's chain, as a value or as a pointer:
+// gophercloud returns some of its error types as pointers (a failed re-login is a
+// *ErrUnableToReauthenticate) and others as values, and errors.As tells them apart.
+func as[T error, PT interface {
+	*T
+	error
+}](err error) (T, bool) {
+	var v T
+	if errors.As(err, &v) {
+		return v, true
+	}
+	var p PT
+	if errors.As(err, &p) && p != nil {
+		return *p, true
+	}
+	return v, false
+}
+
+// reauthFailure returns why logging in again failed, when err is a request whose token
+// expired and whose re-login failed. That error does not unwrap: its cause is only here.
+func reauthFailure(err error) (error, bool) {
+	reauth, ok := as[gophercloud.ErrUnableToReauthenticate](err)
+	if !ok || reauth.ErrReauth == nil {
+		return nil, false
+	}
+	return reauth.ErrReauth, true
 }
 
 // Classify sorts an error into Terminal, Retryable or QuotaExceeded.
@@ -71,9 +99,8 @@ func Classify(err error) Class {
 	}
 	// A token that expired and could not be renewed: the login's failure decides (a
 	// Keystone restart is retried; a password that stopped working is not).
-	var reauth gophercloud.ErrUnableToReauthenticate
-	if errors.As(err, &reauth) && reauth.ErrReauth != nil {
-		return Classify(reauth.ErrReauth)
+	if cause, ok := reauthFailure(err); ok {
+		return Classify(cause)
 	}
 	if isQuotaRefusal(err) {
 		return QuotaExceeded
@@ -106,8 +133,8 @@ func IsRetryable(err error) bool { return Classify(err) != Terminal }
 // isQuotaRefusal recognises the services' quota refusals: Nova answers 403 or 413,
 // Neutron 409 with the OverQuota type, Cinder 413.
 func isQuotaRefusal(err error) bool {
-	var resp gophercloud.ErrUnexpectedResponseCode
-	if !errors.As(err, &resp) {
+	resp, ok := as[gophercloud.ErrUnexpectedResponseCode](err)
+	if !ok {
 		return false
 	}
 	body := strings.ToLower(string(resp.Body))
@@ -122,26 +149,35 @@ func isQuotaRefusal(err error) bool {
 	return false
 }
 
+// MaxRetryAfter is the longest wait a Retry-After header can impose: a cloud that asks
+// for an hour (or, by mistake, for years) is asked again after this.
+const MaxRetryAfter = 10 * time.Minute
+
 // RetryAfter returns how long the cloud asked the caller to wait (a 429 or 503 with a
-// Retry-After header in seconds or as an HTTP date), or false when it did not say.
+// Retry-After header in seconds or as an HTTP date), at most MaxRetryAfter, or false
+// when it did not say.
 func RetryAfter(err error) (time.Duration, bool) {
-	var resp gophercloud.ErrUnexpectedResponseCode
-	if !errors.As(err, &resp) || resp.ResponseHeader == nil {
+	resp, ok := as[gophercloud.ErrUnexpectedResponseCode](err)
+	if !ok || resp.ResponseHeader == nil {
 		return 0, false
 	}
-	return parseRetryAfter(resp.ResponseHeader.Get("Retry-After"))
+	return parseRetryAfter(resp.ResponseHeader.Get("Retry-After"), time.Now())
 }
 
-// parseRetryAfter reads a Retry-After header: seconds or an HTTP date.
-func parseRetryAfter(v string) (time.Duration, bool) {
+// parseRetryAfter reads a Retry-After header, seconds or an HTTP date, as a wait from
+// now between zero and MaxRetryAfter: no value, however large, overflows.
+func parseRetryAfter(v string, now time.Time) (time.Duration, bool) {
+	v = strings.TrimSpace(v)
 	if v == "" {
 		return 0, false
 	}
-	if secs, err := strconv.Atoi(v); err == nil && secs >= 0 {
-		return time.Duration(secs) * time.Second, true
+	if secs, err := strconv.ParseUint(v, 10, 64); err == nil {
+		return time.Duration(min(secs, uint64(MaxRetryAfter/time.Second))) * time.Second, true
+	} else if errors.Is(err, strconv.ErrRange) {
+		return MaxRetryAfter, true // all digits, too many of them
 	}
 	if at, err := http.ParseTime(v); err == nil {
-		return max(time.Until(at), 0), true
+		return min(max(at.Sub(now), 0), MaxRetryAfter), true
 	}
 	return 0, false
 }
@@ -153,12 +189,10 @@ func Message(err error) string {
 	if err == nil {
 		return ""
 	}
-	var reauth gophercloud.ErrUnableToReauthenticate
-	if errors.As(err, &reauth) && reauth.ErrReauth != nil {
-		return "token expired and logging in again failed: " + Message(reauth.ErrReauth)
+	if cause, ok := reauthFailure(err); ok {
+		return "token expired and logging in again failed: " + Message(cause)
 	}
-	var resp gophercloud.ErrUnexpectedResponseCode
-	if errors.As(err, &resp) {
+	if resp, ok := as[gophercloud.ErrUnexpectedResponseCode](err); ok {
 		msg := cloudMessage(resp.Body)
 		if msg == "" {
 			msg = http.StatusText(resp.Actual)
@@ -200,8 +234,8 @@ func cloudMessage(body []byte) string {
 // redact removes secret from the body of an OpenStack answer: Keystone's validation
 // messages may quote the request's values, and the request held a password.
 func redact(err error, secret string) error {
-	var resp gophercloud.ErrUnexpectedResponseCode
-	if secret == "" || !errors.As(err, &resp) {
+	resp, ok := as[gophercloud.ErrUnexpectedResponseCode](err)
+	if secret == "" || !ok {
 		return err
 	}
 	forms := [][]byte{[]byte(secret)}

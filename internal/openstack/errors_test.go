@@ -5,12 +5,15 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/gophercloud/gophercloud/v2"
+	"github.com/gophercloud/gophercloud/v2/openstack"
 )
 
 func httpErr(code int, body string, header http.Header) error {
@@ -43,6 +46,18 @@ func TestClassify(t *testing.T) {
 			ErrOriginal: httpErr(401, "", nil), ErrReauth: httpErr(503, "", nil)}, Retryable},
 		{"a re-login refused with 401 is terminal", fmt.Errorf("listing: %w", gophercloud.ErrUnableToReauthenticate{
 			ErrOriginal: httpErr(401, "", nil), ErrReauth: httpErr(401, "", nil)}), Terminal},
+		{"a failed re-login as gophercloud returns it (a pointer) is as temporary as its cause", fmt.Errorf("listing: %w", &gophercloud.ErrUnableToReauthenticate{
+			ErrOriginal: httpErr(401, "", nil), ErrReauth: httpErr(502, "", nil)}), Retryable},
+		{"a re-login refused with 401, as a pointer, is terminal", &gophercloud.ErrUnableToReauthenticate{
+			ErrOriginal: httpErr(401, "", nil), ErrReauth: httpErr(401, "", nil)}, Terminal},
+		{"a re-login that could not reach Keystone is temporary", &gophercloud.ErrUnableToReauthenticate{
+			ErrOriginal: httpErr(401, "", nil), ErrReauth: &url.Error{Op: "Post", URL: "http://x", Err: errors.New("connection refused")}}, Retryable},
+		{"a 503 after a successful re-login is temporary", &gophercloud.ErrErrorAfterReauthentication{ErrOriginal: httpErr(503, "", nil)}, Retryable},
+		{"a quota refusal after a successful re-login is a quota refusal", &gophercloud.ErrErrorAfterReauthentication{
+			ErrOriginal: httpErr(413, `{"overLimit": {"message": "Quota exceeded"}}`, nil)}, QuotaExceeded},
+		{"a 502 as a pointer is temporary", &gophercloud.ErrUnexpectedResponseCode{Actual: 502}, Retryable},
+		{"a quota refusal as a pointer is a quota refusal", &gophercloud.ErrUnexpectedResponseCode{Actual: 403,
+			Body: []byte(`{"forbidden": {"message": "Quota exceeded for cores"}}`)}, QuotaExceeded},
 	}
 	for _, tc := range cases {
 		t.Run(tc.reason, func(t *testing.T) {
@@ -62,6 +77,8 @@ func TestIsNotFound(t *testing.T) {
 		{"a 404", httpErr(404, "", nil), true},
 		{"ours", fmt.Errorf("%w: group x", ErrNotFound), true},
 		{"gophercloud's lookup miss", gophercloud.ErrResourceNotFound{Name: "x"}, true},
+		{"gophercloud's lookup miss as a pointer", &gophercloud.ErrResourceNotFound{Name: "x"}, true},
+		{"a 404 after a successful re-login", &gophercloud.ErrErrorAfterReauthentication{ErrOriginal: httpErr(404, "", nil)}, true},
 		{"a 500", httpErr(500, "", nil), false},
 		{"nil", nil, false},
 	} {
@@ -82,6 +99,11 @@ func TestRetryAfter(t *testing.T) {
 		{"seconds", "7", 7 * time.Second, true},
 		{"absent", "", 0, false},
 		{"garbage", "soon", 0, false},
+		{"negative", "-5", 0, false},
+		{"an hour is capped", "3600", MaxRetryAfter, true},
+		{"past int64 seconds is capped, not overflowed", "9223372036854775807", MaxRetryAfter, true},
+		{"past uint64 is capped, not overflowed", "99999999999999999999999999", MaxRetryAfter, true},
+		{"zero", "0", 0, true},
 	} {
 		h := http.Header{}
 		if tc.header != "" {
@@ -96,6 +118,14 @@ func TestRetryAfter(t *testing.T) {
 	h.Set("Retry-After", future)
 	if got, ok := RetryAfter(httpErr(503, "", h)); !ok || got < 80*time.Second || got > 90*time.Second {
 		t.Errorf("HTTP date: RetryAfter() = %v, %v; want about 90s", got, ok)
+	}
+	h.Set("Retry-After", time.Now().AddDate(300, 0, 0).UTC().Format(http.TimeFormat))
+	if got, ok := RetryAfter(&gophercloud.ErrUnexpectedResponseCode{Actual: 429, ResponseHeader: h}); !ok || got != MaxRetryAfter {
+		t.Errorf("a date centuries ahead: RetryAfter() = %v, %v; want %v", got, ok, MaxRetryAfter)
+	}
+	h.Set("Retry-After", time.Now().Add(-time.Hour).UTC().Format(http.TimeFormat))
+	if got, ok := RetryAfter(httpErr(429, "", h)); !ok || got != 0 {
+		t.Errorf("a date in the past: RetryAfter() = %v, %v; want 0", got, ok)
 	}
 }
 
@@ -117,10 +147,105 @@ func TestMessage(t *testing.T) {
 			gophercloud.ErrUnableToReauthenticate{ErrOriginal: httpErr(401, "", nil), ErrReauth: httpErr(503, "", nil)},
 			"token expired and logging in again failed: POST /v2.1/servers: 503 Service Unavailable",
 		},
+		{
+			"a failed re-login as gophercloud returns it (a pointer)",
+			fmt.Errorf("listing: %w", &gophercloud.ErrUnableToReauthenticate{ErrOriginal: httpErr(401, "", nil), ErrReauth: httpErr(502, "", nil)}),
+			"token expired and logging in again failed: POST /v2.1/servers: 502 Bad Gateway",
+		},
 	}
 	for _, tc := range cases {
 		if diff := cmp.Diff(tc.want, Message(tc.err)); diff != "" {
 			t.Errorf("%s: Message() mismatch (-want +got):\n%s", tc.reason, diff)
 		}
+	}
+}
+
+// scriptedCloud is a Keystone that answers its logins, and a /v3/projects that answers
+// its requests, with the statuses given in order (the last repeats): what gophercloud
+// makes of a token that expires and a re-login that fails, unchanged.
+func scriptedCloud(t *testing.T, logins, api []int) string {
+	var mu sync.Mutex
+	next := func(codes *[]int) int {
+		mu.Lock()
+		defer mu.Unlock()
+		code := (*codes)[0]
+		if len(*codes) > 1 {
+			*codes = (*codes)[1:]
+		}
+		return code
+	}
+	var srv *httptest.Server
+	srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		switch {
+		case r.Method == http.MethodPost && r.URL.Path == "/v3/auth/tokens":
+			code := next(&logins)
+			if code != http.StatusCreated {
+				w.WriteHeader(code)
+				_, _ = fmt.Fprintf(w, `{"error": {"message": "login answered %d", "code": %d}}`, code, code)
+				return
+			}
+			w.Header().Set("X-Subject-Token", "token")
+			w.WriteHeader(code)
+			_, _ = w.Write([]byte(`{"token": {"expires_at": "2099-01-01T00:00:00Z", "catalog": []}}`))
+		case r.URL.Path == "/v3/projects":
+			code := next(&api)
+			w.WriteHeader(code)
+			_, _ = fmt.Fprintf(w, `{"error": {"message": "projects answered %d", "code": %d}}`, code, code)
+		default:
+			http.NotFound(w, r)
+		}
+	}))
+	t.Cleanup(srv.Close)
+	return srv.URL
+}
+
+func TestClassifyGophercloudReauthentication(t *testing.T) {
+	cases := []struct {
+		reason   string
+		logins   []int
+		api      []int
+		class    Class
+		notFound bool
+		message  string
+	}{
+		{"the token expired and Keystone answered the re-login with 502", []int{201, 502}, []int{401}, Retryable, false,
+			"token expired and logging in again failed: POST /v3/auth/tokens: 502 login answered 502"},
+		{"the token expired and Keystone was unavailable", []int{201, 503}, []int{401}, Retryable, false,
+			"token expired and logging in again failed: POST /v3/auth/tokens: 503 login answered 503"},
+		{"the token expired and the password no longer works", []int{201, 401}, []int{401}, Terminal, false,
+			"token expired and logging in again failed: POST /v3/auth/tokens: 401 login answered 401"},
+		{"logged in again, then the request failed with 503", []int{201}, []int{401, 503}, Retryable, false,
+			"GET /v3/projects: 503 projects answered 503"},
+		{"logged in again, then the request found nothing", []int{201}, []int{401, 404}, Terminal, true,
+			"GET /v3/projects: 404 projects answered 404"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.reason, func(t *testing.T) {
+			base := scriptedCloud(t, tc.logins, tc.api)
+			provider, err := openstack.NewClient(base + "/v3")
+			if err != nil {
+				t.Fatal(err)
+			}
+			opts := gophercloud.AuthOptions{IdentityEndpoint: base + "/v3", Username: "admin", Password: password,
+				DomainName: "Default", AllowReauth: true}
+			if err := openstack.Authenticate(context.Background(), provider, opts); err != nil {
+				t.Fatalf("first login: %v", err)
+			}
+			_, err = provider.Request(context.Background(), http.MethodGet, base+"/v3/projects", &gophercloud.RequestOpts{OkCodes: []int{200}})
+			if err == nil {
+				t.Fatal("the request succeeded; the script says it fails")
+			}
+			wrapped := fmt.Errorf("listing projects: %w", err)
+			if got := Classify(wrapped); got != tc.class {
+				t.Errorf("Classify(%T: %v) = %v, want %v", err, err, got, tc.class)
+			}
+			if got := IsNotFound(wrapped); got != tc.notFound {
+				t.Errorf("IsNotFound(%T) = %v, want %v", err, got, tc.notFound)
+			}
+			if diff := cmp.Diff(tc.message, Message(wrapped)); diff != "" {
+				t.Errorf("Message(%T) mismatch (-want +got):\n%s", err, diff)
+			}
+		})
 	}
 }

@@ -61,13 +61,35 @@ type Factory struct {
 	rateLimit RateLimit
 
 	limitersMu sync.Mutex
-	limiters   map[string]*limitedTransport // auth URL → the cloud's shared limiter
+	limiters   map[string]*limiterEntry // auth URL → the cloud's shared limiter
+
+	// now is the clock; unused says how long an unused login, Secret content or limiter
+	// is kept (zero or less: for good).
+	now       func() time.Time
+	unused    time.Duration
+	lastSweep time.Time
 
 	mu     sync.Mutex
 	clouds map[cloudKey]*cacheEntry
 	// seen is the content each Secret had when last read, so a login made with it is
 	// found again once the Secret is gone (CloudForCleanup).
-	seen map[CredentialsRef][32]byte
+	seen map[CredentialsRef]seenContent
+}
+
+// DefaultForgetUnusedAfter is how long the Factory keeps what nothing used: three of
+// the default resync periods.
+const DefaultForgetUnusedAfter = 30 * time.Minute
+
+// seenContent is the content a Secret had when last read, and when it was last asked for.
+type seenContent struct {
+	digest [32]byte
+	used   time.Time
+}
+
+// limiterEntry is a cloud's limiter and when a login last took it.
+type limiterEntry struct {
+	transport *limitedTransport
+	used      time.Time
 }
 
 // cloudKey is a cached login: the credentials' content (clouds.yaml and CA) and the
@@ -86,6 +108,10 @@ type cloudKey struct {
 type cacheEntry struct {
 	once  sync.Mutex // serialises the login for one key
 	cloud *Cloud
+	// used and authURL are guarded by Factory.mu: when the login was last asked for, and
+	// the auth URL of its limiter once it is made.
+	used    time.Time
+	authURL string
 }
 
 // NewFactory returns a Factory reading Secrets with reader. Requests go through an
@@ -97,25 +123,76 @@ func NewFactory(reader client.Reader, timeout time.Duration, limit RateLimit) *F
 		transport: http.DefaultTransport,
 		timeout:   timeout,
 		rateLimit: limit,
-		limiters:  map[string]*limitedTransport{},
+		limiters:  map[string]*limiterEntry{},
+		now:       time.Now,
+		unused:    DefaultForgetUnusedAfter,
 		clouds:    map[cloudKey]*cacheEntry{},
-		seen:      map[CredentialsRef][32]byte{},
+		seen:      map[CredentialsRef]seenContent{},
 	}
+}
+
+// ForgetUnusedAfter makes the Factory drop logins, Secret contents and rate limiters
+// nothing has asked for in d (zero or less: keep them for good). Objects ask at least
+// once per resync period, so a few periods only drop what belongs to Secrets and clouds
+// no object uses any more.
+func (f *Factory) ForgetUnusedAfter(d time.Duration) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.unused = d
 }
 
 // limiterFor returns the rate limiter of the cloud at authURL, over base.
 func (f *Factory) limiterFor(authURL string, base http.RoundTripper) http.RoundTripper {
+	now := f.now()
 	f.limitersMu.Lock()
 	defer f.limitersMu.Unlock()
 	l, ok := f.limiters[authURL]
-	if !ok || l.next != base {
+	if !ok || l.transport.next != base {
 		shared := newLimitedTransport(base, f.rateLimit)
 		if ok {
-			shared.limiter = l.limiter // keep one bucket per cloud even if TLS settings change
+			shared.limiter = l.transport.limiter // keep one bucket per cloud even if TLS settings change
 		}
-		f.limiters[authURL], l = shared, shared
+		l = &limiterEntry{transport: shared}
+		f.limiters[authURL] = l
 	}
-	return l
+	l.used = now
+	return l.transport
+}
+
+// sweep drops, at most once per third of the unused period, the logins and Secret
+// contents nothing asked for in that period, and the limiters no login kept uses.
+func (f *Factory) sweep() {
+	now := f.now()
+	f.mu.Lock()
+	if f.unused <= 0 || now.Sub(f.lastSweep) < f.unused/3 {
+		f.mu.Unlock()
+		return
+	}
+	f.lastSweep = now
+	idle := func(used time.Time) bool { return now.Sub(used) > f.unused }
+	for key, e := range f.clouds {
+		if idle(e.used) {
+			delete(f.clouds, key)
+		}
+	}
+	for ref, c := range f.seen {
+		if idle(c.used) {
+			delete(f.seen, ref)
+		}
+	}
+	inUse := map[string]bool{}
+	for _, e := range f.clouds {
+		inUse[e.authURL] = true
+	}
+	f.mu.Unlock()
+
+	f.limitersMu.Lock()
+	defer f.limitersMu.Unlock()
+	for url, l := range f.limiters {
+		if !inUse[url] && idle(l.used) {
+			delete(f.limiters, url)
+		}
+	}
 }
 
 // Cloud returns the authenticated cloud for ref, logging in only when no login was made
@@ -126,9 +203,12 @@ func (f *Factory) Cloud(ctx context.Context, ref CredentialsRef) (*Cloud, error)
 }
 
 func (f *Factory) cloud(ctx context.Context, ref CredentialsRef) (*Cloud, cloudKey, error) {
+	f.sweep()
 	var secret corev1.Secret
 	if err := f.reader.Get(ctx, types.NamespacedName{Namespace: ref.Namespace, Name: ref.SecretName}, &secret); err != nil {
 		if client.IgnoreNotFound(err) == nil {
+			// Whoever asks may fall back to the last login made with it: keep it.
+			f.touchLastLogin(ref)
 			return nil, cloudKey{}, &missingSecretError{namespace: ref.Namespace, name: ref.SecretName}
 		}
 		return nil, cloudKey{}, err
@@ -149,22 +229,39 @@ func (f *Factory) cloud(ctx context.Context, ref CredentialsRef) (*Cloud, cloudK
 // remember records the content ref has now; logins made with content no Secret has any
 // more are dropped.
 func (f *Factory) remember(ref CredentialsRef, digest [32]byte) {
+	now := f.now()
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	old, ok := f.seen[ref]
-	f.seen[ref] = digest
-	if !ok || old == digest {
+	f.seen[ref] = seenContent{digest: digest, used: now}
+	if !ok || old.digest == digest {
 		return
 	}
-	for _, d := range f.seen {
-		if d == old {
+	for _, c := range f.seen {
+		if c.digest == old.digest {
 			return // another Secret still has that content
 		}
 	}
 	for key := range f.clouds {
-		if key.digest == old {
+		if key.digest == old.digest {
 			delete(f.clouds, key)
 		}
+	}
+}
+
+// touchLastLogin marks the content ref had last, and the login made with it, as used.
+func (f *Factory) touchLastLogin(ref CredentialsRef) {
+	now := f.now()
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	c, ok := f.seen[ref]
+	if !ok {
+		return
+	}
+	c.used = now
+	f.seen[ref] = c
+	if e := f.clouds[cloudKey{digest: c.digest, cloudName: ref.CloudName}]; e != nil {
+		e.used = now
 	}
 }
 
@@ -221,28 +318,36 @@ func (f *Factory) cached(key cloudKey, connect func() (*Cloud, error)) (*Cloud, 
 		return entry.cloud, nil
 	}
 	cloud, err := connect()
+	f.mu.Lock()
+	defer f.mu.Unlock()
 	if err != nil {
 		// Keep no entry for a login that failed: a wrong password tried once must not
 		// stay in the map for good. The next caller tries again.
-		f.mu.Lock()
 		if f.clouds[key] == entry {
 			delete(f.clouds, key)
 		}
-		f.mu.Unlock()
 		return nil, err
+	}
+	if cloud.login != nil {
+		entry.authURL = cloud.login.endpoint.AuthURL
 	}
 	entry.cloud = cloud
 	return cloud, nil
 }
 
-// entry returns the cache entry of key, made when create is set (else nil if none).
+// entry returns the cache entry of key, made when create is set (else nil if none), and
+// marks it used.
 func (f *Factory) entry(key cloudKey, create bool) *cacheEntry {
+	now := f.now()
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	entry, ok := f.clouds[key]
 	if !ok && create {
 		entry = &cacheEntry{}
 		f.clouds[key] = entry
+	}
+	if entry != nil {
+		entry.used = now
 	}
 	return entry
 }
@@ -264,12 +369,12 @@ func (f *Factory) CloudForCleanup(ctx context.Context, ref CredentialsRef) (*Clo
 // is none.
 func (f *Factory) lastLogin(ref CredentialsRef, notFound error) (*Cloud, cloudKey, error) {
 	f.mu.Lock()
-	digest, seen := f.seen[ref]
+	content, seen := f.seen[ref]
 	f.mu.Unlock()
 	if !seen {
 		return nil, cloudKey{}, notFound
 	}
-	key := cloudKey{digest: digest, cloudName: ref.CloudName}
+	key := cloudKey{digest: content.digest, cloudName: ref.CloudName}
 	entry := f.entry(key, false)
 	if entry == nil {
 		return nil, cloudKey{}, notFound

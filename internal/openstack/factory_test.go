@@ -213,3 +213,73 @@ func TestCloudForCleanupOutlivesTheSecret(t *testing.T) {
 		t.Fatalf("CloudForCleanup() = %p, %v; want the last login %p", cleanup, err, first)
 	}
 }
+
+func TestFactoryForgetsWhatNothingUses(t *testing.T) {
+	hmrcKeystone, hmrcLogins := keystone(t, http.StatusCreated)
+	dwpKeystone, _ := keystone(t, http.StatusCreated)
+	hmrc := secret(map[string]string{CloudsYAMLKey: cloudsYAML(hmrcKeystone.URL + "/v3")})
+	dwp := secret(map[string]string{CloudsYAMLKey: cloudsYAML(dwpKeystone.URL + "/v3")})
+	dwp.Namespace = "dwp"
+	c := fakeclient.NewClientBuilder().WithObjects(hmrc, dwp).Build()
+	f := NewFactory(c, 5*time.Second, RateLimit{QPS: 100, Burst: 10})
+	now := time.Date(2027, 1, 5, 9, 0, 0, 0, time.UTC)
+	f.now = func() time.Time { return now }
+	f.ForgetUnusedAfter(30 * time.Minute)
+	ctx := context.Background()
+	hmrcRef := CredentialsRef{Namespace: "hmrc", SecretName: "creds", CloudName: "dev"}
+	dwpRef := CredentialsRef{Namespace: "dwp", SecretName: "creds", CloudName: "dev"}
+	sizes := func() [3]int {
+		f.mu.Lock()
+		defer f.mu.Unlock()
+		f.limitersMu.Lock()
+		defer f.limitersMu.Unlock()
+		return [3]int{len(f.clouds), len(f.seen), len(f.limiters)}
+	}
+
+	first, err := f.Cloud(ctx, hmrcRef)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.Cloud(ctx, dwpRef); err != nil {
+		t.Fatal(err)
+	}
+	if got := sizes(); got != [3]int{2, 2, 2} {
+		t.Fatalf("two clouds in use: logins, Secret contents, limiters = %v; want 2 of each", got)
+	}
+
+	// hmrc is reconciled every 20 minutes; dwp's objects are gone.
+	for range 2 {
+		now = now.Add(20 * time.Minute)
+		again, err := f.Cloud(ctx, hmrcRef)
+		if err != nil || again != first {
+			t.Fatalf("hmrc's login was not kept: %v, same %v", err, again == first)
+		}
+	}
+	if got := sizes(); got != [3]int{1, 1, 1} {
+		t.Errorf("dwp unused for 40 minutes: logins, Secret contents, limiters = %v; want hmrc's only", got)
+	}
+	if n := hmrcLogins.Load(); n != 1 {
+		t.Errorf("hmrc logged in %d times; a login in use is never dropped", n)
+	}
+
+	// hmrc's Secret goes with its namespace; the cleanup that keeps asking for it keeps
+	// the last login.
+	if err := c.Delete(ctx, hmrc); err != nil {
+		t.Fatal(err)
+	}
+	for range 3 {
+		now = now.Add(20 * time.Minute)
+		if cleanup, err := f.CloudForCleanup(ctx, hmrcRef); err != nil || cleanup != first {
+			t.Fatalf("cleanup lost the last login after the Secret went: %v", err)
+		}
+	}
+
+	// Nothing asks for anything for an hour.
+	now = now.Add(time.Hour)
+	if _, err := f.Cloud(ctx, CredentialsRef{Namespace: "other", SecretName: "none", CloudName: "dev"}); !errors.Is(err, ErrCredentials) {
+		t.Fatalf("a Secret that does not exist: %v", err)
+	}
+	if got := sizes(); got != [3]int{0, 0, 0} {
+		t.Errorf("after an hour unused: logins, Secret contents, limiters = %v; want none", got)
+	}
+}

@@ -1,7 +1,9 @@
 package openstack
 
 import (
+	"context"
 	"net/http"
+	"slices"
 	"sync"
 	"time"
 
@@ -16,39 +18,63 @@ type RateLimit struct {
 	Burst int
 }
 
-// limitedTransport holds requests to one cloud to a token bucket, and stops every
-// request for as long as the cloud said in a Retry-After header of a 429 or 503.
+// maxPause is the longest a Retry-After stops every request to a cloud: the header
+// holds up every department, so a long one is retried sooner than asked.
+const maxPause = time.Minute
+
+// namespaceKey is the context key of the namespace a request is made for.
+type namespaceKey struct{}
+
+// WithNamespace returns ctx marked with the namespace of the object being reconciled
+// ("" for cluster-scoped objects). A cloud's rate limiter serves the namespaces waiting
+// for it in turn, so one department's burst of requests cannot hold up another's.
+func WithNamespace(ctx context.Context, namespace string) context.Context {
+	return context.WithValue(ctx, namespaceKey{}, namespace)
+}
+
+// namespaceOf is the namespace ctx was marked with, "" when none.
+func namespaceOf(ctx context.Context) string {
+	ns, _ := ctx.Value(namespaceKey{}).(string)
+	return ns
+}
+
+// limitedTransport holds requests to one cloud to a token bucket shared fairly between
+// namespaces, and stops every request for as long as the cloud said in a Retry-After
+// header of a 429 or 503.
 type limitedTransport struct {
 	next    http.RoundTripper
-	limiter *rate.Limiter
+	limiter *fairLimiter // nil: no limit
 
 	mu     sync.Mutex
 	paused time.Time // no request before this instant
 }
 
 func newLimitedTransport(next http.RoundTripper, l RateLimit) *limitedTransport {
-	limit, burst := rate.Inf, 1
+	t := &limitedTransport{next: next}
 	if l.QPS > 0 {
-		limit, burst = rate.Limit(l.QPS), max(l.Burst, 1)
+		t.limiter = newFairLimiter(rate.NewLimiter(rate.Limit(l.QPS), max(l.Burst, 1)).Wait)
 	}
-	return &limitedTransport{next: next, limiter: rate.NewLimiter(limit, burst)}
+	return t
 }
 
 func (t *limitedTransport) RoundTrip(req *http.Request) (*http.Response, error) {
+	ctx := req.Context()
 	t.mu.Lock()
 	wait := time.Until(t.paused)
 	t.mu.Unlock()
 	if wait > 0 {
 		timer := time.NewTimer(wait)
 		select {
-		case <-req.Context().Done():
+		case <-ctx.Done():
 			timer.Stop()
-			return nil, req.Context().Err()
+			return nil, ctx.Err()
 		case <-timer.C:
 		}
 	}
-	if err := t.limiter.Wait(req.Context()); err != nil {
-		return nil, err
+	if t.limiter != nil {
+		if err := t.limiter.wait(ctx, namespaceOf(ctx)); err != nil {
+			return nil, err
+		}
 	}
 	resp, err := t.next.RoundTrip(req)
 	if err == nil && (resp.StatusCode == http.StatusTooManyRequests || resp.StatusCode == http.StatusServiceUnavailable) {
@@ -58,20 +84,136 @@ func (t *limitedTransport) RoundTrip(req *http.Request) (*http.Response, error) 
 }
 
 // pauseFor stops requests for the Retry-After the cloud gave (seconds or an HTTP date),
-// at most a minute.
+// at most maxPause.
 func (t *limitedTransport) pauseFor(retryAfter string) {
-	if retryAfter == "" {
+	now := time.Now()
+	d, ok := parseRetryAfter(retryAfter, now)
+	if !ok {
 		return
 	}
-	var until time.Time
-	if d, ok := parseRetryAfter(retryAfter); ok {
-		until = time.Now().Add(min(d, time.Minute))
-	} else {
-		return
-	}
+	until := now.Add(min(d, maxPause))
 	t.mu.Lock()
 	if until.After(t.paused) {
 		t.paused = until
 	}
 	t.mu.Unlock()
+}
+
+// fairLimiter hands one cloud's tokens to the namespaces waiting for them in turn
+// (round-robin): a namespace flooding the cloud delays another's next request by at most
+// one token per namespace waiting, not by its whole backlog. Requests of one namespace
+// go in the order they came.
+//
+// One request at a time holds the turn and waits for a token; when it has one it passes
+// the turn to the oldest request of the next waiting namespace.
+type fairLimiter struct {
+	// take waits for one token of the bucket; only the holder of the turn calls it.
+	take func(context.Context) error
+
+	mu     sync.Mutex
+	busy   bool               // a request holds the turn
+	queues map[string][]*turn // waiting requests by namespace, oldest first
+	ring   []string           // the namespaces with waiting requests, served in this order
+	next   int                // index in ring of the namespace served next
+}
+
+// turn is a request waiting for the turn.
+type turn struct {
+	namespace string
+	granted   chan struct{} // closed when the request holds the turn
+}
+
+func newFairLimiter(take func(context.Context) error) *fairLimiter {
+	return &fairLimiter{take: take, queues: map[string][]*turn{}}
+}
+
+// wait blocks until a request of namespace may go, or ctx ends.
+func (l *fairLimiter) wait(ctx context.Context, namespace string) error {
+	if t := l.enter(namespace); t != nil {
+		select {
+		case <-t.granted:
+		case <-ctx.Done():
+			if !l.cancel(t) {
+				l.leave() // the turn came as ctx ended: pass it on
+			}
+			return ctx.Err()
+		}
+	}
+	defer l.leave()
+	return l.take(ctx)
+}
+
+// enter takes the turn when nobody holds it (nil), or queues a request for it.
+func (l *fairLimiter) enter(namespace string) *turn {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if !l.busy {
+		l.busy = true
+		return nil
+	}
+	t := &turn{namespace: namespace, granted: make(chan struct{})}
+	q := l.queues[namespace]
+	if len(q) == 0 {
+		l.ring = append(l.ring, namespace)
+	}
+	l.queues[namespace] = append(q, t)
+	return t
+}
+
+// leave passes the turn to the oldest request of the next namespace in the ring.
+func (l *fairLimiter) leave() {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if len(l.ring) == 0 {
+		l.busy = false
+		return
+	}
+	if l.next >= len(l.ring) {
+		l.next = 0
+	}
+	namespace := l.ring[l.next]
+	q := l.queues[namespace]
+	t := q[0]
+	q[0] = nil
+	if len(q) == 1 {
+		delete(l.queues, namespace)
+		l.ring = slices.Delete(l.ring, l.next, l.next+1) // next now names the following one
+	} else {
+		l.queues[namespace] = q[1:]
+		l.next++
+	}
+	close(t.granted)
+}
+
+// cancel takes a request out of the queue; false when it already holds the turn.
+func (l *fairLimiter) cancel(t *turn) bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	q := l.queues[t.namespace]
+	i := slices.Index(q, t)
+	if i < 0 {
+		return false
+	}
+	if len(q) > 1 {
+		l.queues[t.namespace] = slices.Delete(q, i, i+1)
+		return true
+	}
+	delete(l.queues, t.namespace)
+	r := slices.Index(l.ring, t.namespace)
+	l.ring = slices.Delete(l.ring, r, r+1)
+	if r < l.next {
+		l.next--
+	}
+	return true
+}
+
+// waiting is how many requests wait for the turn.
+func (l *fairLimiter) waiting() int {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	n := 0
+	for _, q := range l.queues {
+		n += len(q)
+	}
+	return n
 }

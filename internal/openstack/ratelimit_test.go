@@ -1,11 +1,18 @@
 package openstack
 
 import (
+	"context"
+	"errors"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/google/go-cmp/cmp"
+	"golang.org/x/time/rate"
 )
 
 func TestLimitedTransportHonoursRetryAfter(t *testing.T) {
@@ -58,5 +65,171 @@ func TestLimitedTransportBoundsTheRate(t *testing.T) {
 	// 6 requests at 20/s with a burst of 1 take at least 5 intervals of 50 ms.
 	if took := time.Since(start); took < 240*time.Millisecond {
 		t.Errorf("6 requests took %v; a 20 QPS limit needs at least 250 ms", took)
+	}
+}
+
+// served passes the turn once and says which of the waiting requests got it.
+func served(t *testing.T, l *fairLimiter, waiting map[*turn]string) string {
+	t.Helper()
+	l.leave()
+	for w, name := range waiting {
+		select {
+		case <-w.granted:
+			delete(waiting, w)
+			return name
+		default:
+		}
+	}
+	t.Fatal("passing the turn granted it to no waiting request")
+	return ""
+}
+
+func TestFairLimiterServesNamespacesInTurn(t *testing.T) {
+	l := newFairLimiter(nil)
+	if l.enter("flood") != nil {
+		t.Fatal("the first request waited though nobody held the turn")
+	}
+	waiting := map[*turn]string{}
+	for i := range 50 {
+		waiting[l.enter("flood")] = fmt.Sprintf("flood-%d", i)
+	}
+	waiting[l.enter("season")] = "season"
+	waiting[l.enter("other")] = "other"
+
+	// The flood's 50 queued requests delay each other namespace by at most one token per
+	// namespace waiting (3), not by 50.
+	var order []string
+	for range 3 {
+		order = append(order, served(t, l, waiting))
+	}
+	if diff := cmp.Diff([]string{"flood-0", "season", "other"}, order); diff != "" {
+		t.Errorf("order of the first three turns (-want +got):\n%s", diff)
+	}
+	// Then the flood has the cloud to itself, in the order its requests came.
+	for i := 1; i < 50; i++ {
+		if got, want := served(t, l, waiting), fmt.Sprintf("flood-%d", i); got != want {
+			t.Fatalf("turn %d went to %s, want %s", i+3, got, want)
+		}
+	}
+	l.leave()
+	if l.busy || len(l.ring) != 0 || len(l.queues) != 0 {
+		t.Errorf("with nobody waiting the limiter is still busy %v, ring %v, queues %v", l.busy, l.ring, l.queues)
+	}
+}
+
+func TestFairLimiterLateNamespaceWaitsOneRound(t *testing.T) {
+	l := newFairLimiter(nil)
+	l.enter("a")
+	waiting := map[*turn]string{}
+	for i := range 5 {
+		waiting[l.enter("a")] = fmt.Sprintf("a-%d", i)
+		waiting[l.enter("b")] = fmt.Sprintf("b-%d", i)
+	}
+	if got := []string{served(t, l, waiting), served(t, l, waiting), served(t, l, waiting)}; !slices.Equal(got, []string{"a-0", "b-0", "a-1"}) {
+		t.Fatalf("first turns %v, want a-0 b-0 a-1", got)
+	}
+	// c arrives while a and b each have 3 requests left: it waits for b's and a's next
+	// one at most.
+	waiting[l.enter("c")] = "c"
+	for turns := 1; ; turns++ {
+		if served(t, l, waiting) == "c" {
+			if turns > 3 {
+				t.Errorf("c waited %d turns with 2 other namespaces waiting; want at most 3", turns)
+			}
+			break
+		}
+	}
+}
+
+func TestFairLimiterCancelledRequestLeavesTheQueue(t *testing.T) {
+	l := newFairLimiter(func(context.Context) error { t.Fatal("a cancelled request took a token"); return nil })
+	l.enter("holder")
+	keep := l.enter("b")
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if err := l.wait(ctx, "a"); !errors.Is(err, context.Canceled) {
+		t.Fatalf("wait() = %v, want context.Canceled", err)
+	}
+	if n := l.waiting(); n != 1 || len(l.ring) != 1 || l.ring[0] != "b" {
+		t.Fatalf("after the cancel: %d waiting, ring %v; want b's request alone", n, l.ring)
+	}
+	l.leave()
+	select {
+	case <-keep.granted:
+	default:
+		t.Fatal("b's request did not get the turn")
+	}
+	if l.cancel(keep) {
+		t.Error("cancel() of a request that holds the turn reported it removed")
+	}
+}
+
+func TestFairLimiterWaitTakesOneTokenPerRequest(t *testing.T) {
+	tokens := make(chan struct{})
+	l := newFairLimiter(func(ctx context.Context) error {
+		select {
+		case <-tokens:
+			return nil
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	})
+	done := make(chan string)
+	for _, ns := range []string{"a", "a", "a", "b"} {
+		go func() {
+			if err := l.wait(WithNamespace(context.Background(), ns), ns); err != nil {
+				t.Error(err)
+			}
+			done <- ns
+		}()
+	}
+	for range 4 {
+		tokens <- struct{}{}
+		<-done
+	}
+	select {
+	case tokens <- struct{}{}:
+		t.Fatal("a token was taken with nobody waiting")
+	default:
+	}
+	if l.busy || l.waiting() != 0 {
+		t.Errorf("after every request went: busy %v, %d waiting", l.busy, l.waiting())
+	}
+}
+
+func TestNamespaceTravelsInTheContext(t *testing.T) {
+	if got := namespaceOf(context.Background()); got != "" {
+		t.Errorf("namespaceOf(Background) = %q, want \"\"", got)
+	}
+	if got := namespaceOf(WithNamespace(context.Background(), "hmrc")); got != "hmrc" {
+		t.Errorf("namespaceOf(WithNamespace(hmrc)) = %q", got)
+	}
+}
+
+// BenchmarkFairLimiter measures what the fair queue adds to a request when tokens are
+// plentiful, with 8 namespaces sending at once.
+func BenchmarkFairLimiter(b *testing.B) {
+	l := newFairLimiter(rate.NewLimiter(rate.Inf, 1).Wait)
+	var n atomic.Int32
+	b.RunParallel(func(pb *testing.PB) {
+		ctx := WithNamespace(context.Background(), fmt.Sprintf("ns-%d", n.Add(1)%8))
+		ns := namespaceOf(ctx)
+		for pb.Next() {
+			if err := l.wait(ctx, ns); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+}
+
+// BenchmarkFairLimiterSerial is one namespace's requests one after another, each
+// taking a real token of a bucket that never runs dry.
+func BenchmarkFairLimiterSerial(b *testing.B) {
+	l := newFairLimiter(rate.NewLimiter(rate.Limit(1e12), 1<<30).Wait)
+	ctx := WithNamespace(context.Background(), "hmrc")
+	for b.Loop() {
+		if err := l.wait(ctx, "hmrc"); err != nil {
+			b.Fatal(err)
+		}
 	}
 }
