@@ -71,9 +71,9 @@ func classify(err error, readyMessage string, iv Intervals) outcome {
 		return outcome{reason: spec.reason, message: spec.message, requeueAfter: jitter(iv.Resync)}
 	case errors.As(err, &blocked):
 		return outcome{reason: whv1.ReasonDeletionBlocked, message: blocked.message, progressing: true, requeueAfter: iv.Blocked}
-	case errors.Is(err, openstack.ErrCredentials):
+	case openstack.IsCredentialsError(err):
 		// The Secret watch brings the object back when the credentials change.
-		return outcome{reason: whv1.ReasonCredentialsError, message: err.Error(), requeueAfter: jitter(iv.Resync)}
+		return outcome{reason: whv1.ReasonCredentialsError, message: openstack.Message(err), requeueAfter: jitter(iv.Resync)}
 	case openstack.IsNotFound(err):
 		return outcome{reason: whv1.ReasonDependencyNotFound, message: openstack.Message(err), progressing: true, requeueAfter: iv.Dependency}
 	case openstack.Classify(err) == openstack.QuotaExceeded:

@@ -92,6 +92,28 @@ func reauthFailure(err error) (error, bool) {
 	return reauth.ErrReauth, true
 }
 
+// IsCredentialsError reports whether err was caused by the credentials: a Secret or
+// login the factory refused (ErrCredentials), or a token that expired and whose renewal
+// Keystone refused, as it would a password changed behind the Secret's back.
+func IsCredentialsError(err error) bool {
+	if errors.Is(err, ErrCredentials) {
+		return true
+	}
+	cause, ok := reauthFailure(err)
+	return ok && loginRefused(StatusCode(cause))
+}
+
+// loginRefused reports whether Keystone's answer to a login refuses the credentials
+// (404: an application credential that no longer exists, or an auth URL that is not
+// Keystone's), rather than failing for a while.
+func loginRefused(code int) bool {
+	switch code {
+	case http.StatusUnauthorized, http.StatusForbidden, http.StatusBadRequest, http.StatusNotFound:
+		return true
+	}
+	return false
+}
+
 // Classify sorts an error into Terminal, Retryable or QuotaExceeded.
 func Classify(err error) Class {
 	if err == nil {

@@ -68,6 +68,27 @@ func TestClassify(t *testing.T) {
 	}
 }
 
+func TestIsCredentialsError(t *testing.T) {
+	for _, tc := range []struct {
+		reason string
+		err    error
+		want   bool
+	}{
+		{"ours", fmt.Errorf("%w: Secret hmrc/creds not found", ErrCredentials), true},
+		{"a token whose renewal Keystone refused", fmt.Errorf("listing: %w", &gophercloud.ErrUnableToReauthenticate{
+			ErrOriginal: httpErr(401, "", nil), ErrReauth: httpErr(401, "", nil)}), true},
+		{"a token whose renewal failed for a while", &gophercloud.ErrUnableToReauthenticate{
+			ErrOriginal: httpErr(401, "", nil), ErrReauth: httpErr(502, "", nil)}, false},
+		{"a 401 without a renewal", httpErr(401, "", nil), false},
+		{"a 403 for policy", httpErr(403, `{"error": {"message": "You are not authorized"}}`, nil), false},
+		{"nil", nil, false},
+	} {
+		if got := IsCredentialsError(tc.err); got != tc.want {
+			t.Errorf("%s: IsCredentialsError() = %v, want %v", tc.reason, got, tc.want)
+		}
+	}
+}
+
 func TestIsNotFound(t *testing.T) {
 	for _, tc := range []struct {
 		reason string

@@ -482,14 +482,10 @@ func (l *login) cloud(ctx context.Context) (*Cloud, error) {
 	provider.HTTPClient = http.Client{Transport: &instrumentedTransport{next: l.client.Transport, routes: routes}, Timeout: l.client.Timeout}
 	provider.UserAgent.Prepend("whitehall-operator")
 	if err := openstack.Authenticate(ctx, provider, l.opts); err != nil {
-		// 404: an application credential that no longer exists, or an auth URL that
-		// is not Keystone's.
-		switch code := StatusCode(err); code {
-		case http.StatusUnauthorized, http.StatusForbidden, http.StatusBadRequest, http.StatusNotFound:
+		if code := StatusCode(err); loginRefused(code) {
 			return nil, fmt.Errorf("%w: Keystone refused the login of %s (HTTP %d)", ErrCredentials, l.subject, code)
-		default:
-			return nil, fmt.Errorf("authenticating %s: %w", l.subject, err)
 		}
+		return nil, fmt.Errorf("authenticating %s: %w", l.subject, err)
 	}
 	cloud, err := newCloud(provider, l.endpoints, routes)
 	if err != nil {

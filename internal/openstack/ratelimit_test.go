@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"runtime"
 	"slices"
 	"sync/atomic"
 	"testing"
@@ -231,5 +232,44 @@ func BenchmarkFairLimiterSerial(b *testing.B) {
 		if err := l.wait(ctx, "hmrc"); err != nil {
 			b.Fatal(err)
 		}
+	}
+}
+
+func TestLimitedTransportTakesTheNamespaceFromTheRequest(t *testing.T) {
+	arrived := make(chan string)
+	srv := httptest.NewServer(http.HandlerFunc(func(_ http.ResponseWriter, r *http.Request) { arrived <- r.URL.Path }))
+	defer srv.Close()
+	tokens := make(chan struct{})
+	tr := newLimitedTransport(http.DefaultTransport, RateLimit{})
+	tr.limiter = newFairLimiter(func(context.Context) error { <-tokens; return nil })
+
+	tr.limiter.enter("holder") // requests queue behind this one
+	send := func(namespace string, waiting int) {
+		go func() {
+			req, _ := http.NewRequestWithContext(WithNamespace(context.Background(), namespace), http.MethodGet, srv.URL+"/"+namespace, nil)
+			resp, err := tr.RoundTrip(req)
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			_ = resp.Body.Close()
+		}()
+		for tr.limiter.waiting() < waiting {
+			runtime.Gosched()
+		}
+	}
+	send("flood", 1)
+	send("flood", 2)
+	send("flood", 3)
+	send("season", 4)
+	tr.limiter.leave()
+
+	var order []string
+	for range 4 {
+		tokens <- struct{}{}
+		order = append(order, <-arrived)
+	}
+	if diff := cmp.Diff([]string{"/flood", "/season", "/flood", "/flood"}, order); diff != "" {
+		t.Errorf("order the cloud saw (-want +got):\n%s", diff)
 	}
 }
