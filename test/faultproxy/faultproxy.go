@@ -136,6 +136,8 @@ type Config struct {
 	// the mix of the first failures is, so a short run still sees every kind rather
 	// than missing one by luck.
 	CoverEveryKind bool
+	// Now is the clock token ages are measured by; default time.Now. Tests move it.
+	Now func() time.Time
 	// Log, when set, receives one line per request: service, method, path, the fault
 	// and the status the client got.
 	Log func(line string)
@@ -147,6 +149,9 @@ func (c Config) withDefaults() Config {
 	}
 	if c.RetryAfter <= 0 {
 		c.RetryAfter = time.Second
+	}
+	if c.Now == nil {
+		c.Now = time.Now
 	}
 	if c.LatencyMax <= 0 {
 		c.LatencyMin, c.LatencyMax = 100*time.Millisecond, time.Second
@@ -567,9 +572,9 @@ func (p *Proxy) decide(service string, r *http.Request) decision {
 	var tokenAge time.Duration
 	if token != "" {
 		if first, ok := p.firstSeen[token]; ok {
-			tokenAge = time.Since(first)
+			tokenAge = p.cfg.Now().Sub(first)
 		} else {
-			p.firstSeen[token] = time.Now()
+			p.firstSeen[token] = p.cfg.Now()
 		}
 	}
 	if !p.enabled {

@@ -556,7 +556,10 @@ func TestMidBodyReset(t *testing.T) {
 
 func TestMinTokenAge(t *testing.T) {
 	c := newCloud(t)
-	p := start(t, c, Config{Default: Rates{TokenExpiry: 1}, MinTokenAge: 200 * time.Millisecond})
+	var mu sync.Mutex
+	now := time.Date(2027, 1, 31, 12, 0, 0, 0, time.UTC)
+	clock := func() time.Time { mu.Lock(); defer mu.Unlock(); return now }
+	p := start(t, c, Config{Default: Rates{TokenExpiry: 1}, MinTokenAge: 200 * time.Millisecond, Now: clock})
 	hc := client()
 	token, cat := login(t, hc, p)
 	for range 3 {
@@ -564,7 +567,9 @@ func TestMinTokenAge(t *testing.T) {
 			t.Fatalf("a token younger than MinTokenAge expired: %v %v", resp, err)
 		}
 	}
-	time.Sleep(250 * time.Millisecond)
+	mu.Lock()
+	now = now.Add(250 * time.Millisecond)
+	mu.Unlock()
 	if resp, _, err := get(hc, cat["compute"]+"/servers", token); err != nil || resp.StatusCode != 401 {
 		t.Fatalf("an old token did not expire: %v %v", resp, err)
 	}
