@@ -513,7 +513,7 @@ var _ = Describe("TestEnvironment controller", func() {
 		// The third failure waits 4 s (1 s, doubled twice): no boot meanwhile.
 		Expect(time.Until(third.RetryAt.Time)).To(BeNumerically(">", 2*time.Second))
 		Consistently(func() int32 { return failure(Default).Count }).WithTimeout(2 * time.Second).Should(Equal(third.Count))
-		Expect(cloud.Calls("CreateServer") - before).To(BeNumerically("<=", third.Count+1), "one boot per failure")
+		Expect(cloud.Calls("CreateServer")-before).To(BeNumerically("<=", third.Count+1), "one boot per failure")
 		Expect(meta.FindStatusCondition(getEnv(env).Status.Conditions, whv1.ConditionReady)).To(HaveValue(
 			notReadyBecause(whv1.ReasonServerFailed, "nohost-0 went to ERROR")))
 		Eventually(func(g Gomega) []string { return eventReasons(g, ns) }).Should(ContainElement(whv1.ReasonServerFailed))
