@@ -35,6 +35,7 @@ func identityOf(t *whv1.Tenant) whv1.EnvironmentIdentity {
 // recreated), the servers left in the recorded one are deleted first; it reports false
 // while they are going.
 func (r *TestEnvironmentReconciler) recordIdentity(ctx context.Context, env *whv1.TestEnvironment, tenant *whv1.Tenant) (bool, error) {
+	orig := env.DeepCopy()
 	want := identityOf(tenant)
 	sameProject := env.Status.ProjectID == tenant.Status.ProjectID
 	if sameProject && env.Status.Identity != nil && equality.Semantic.DeepEqual(*env.Status.Identity, want) {
@@ -48,12 +49,14 @@ func (r *TestEnvironmentReconciler) recordIdentity(ctx context.Context, env *whv
 		notify(ctx, r.Recorder, env, corev1.EventTypeNormal, "ProjectChanged", "DeleteServers",
 			"Tenant %q now has project %s: the servers left in project %s are gone", tenant.Name, tenant.Status.ProjectID, env.Status.ProjectID)
 	}
-	before := env.DeepCopy()
 	if !sameProject {
 		env.Status.ServerGroupID, env.Status.Servers, env.Status.Failures = "", nil, nil
 	}
 	env.Status.ProjectID, env.Status.Identity = tenant.Status.ProjectID, &want
-	return true, r.Status().Patch(ctx, env, client.MergeFrom(before))
+	// Patch a copy: the answer holds the stored status, without what this pass worked
+	// out so far (desired replicas, seasons).
+	stored := env.DeepCopy()
+	return true, r.Status().Patch(ctx, stored, client.MergeFrom(orig))
 }
 
 // noCredentialError: nothing can log in to the recorded project any more.
