@@ -165,13 +165,13 @@ func (r *TestEnvironmentReconciler) reconcile(ctx context.Context, env *whv1.Tes
 	if err != nil {
 		return envStep{wake: wake}, err
 	}
-	if recorded, err := r.recordIdentity(ctx, env, tenant); err != nil || !recorded {
-		return envStep{busy: true, reason: whv1.ReasonDeleting, wake: wake,
-			message: fmt.Sprintf("deleting the servers left in project %s before booting in project %s", env.Status.ProjectID, tenant.Status.ProjectID)}, err
-	}
 	cloud, err := r.projectCloud(ctx, tenant, false)
 	if err != nil {
 		return envStep{wake: wake}, err
+	}
+	if recorded, err := r.recordIdentity(ctx, env, tenant); err != nil || !recorded {
+		return envStep{busy: true, reason: whv1.ReasonDeleting, wake: wake,
+			message: fmt.Sprintf("deleting the servers left in project %s before booting in project %s", env.Status.ProjectID, tenant.Status.ProjectID)}, err
 	}
 	step, err := r.scale(ctx, cloud, env, tenant)
 	step.wake = earliest(step.wake, wake)

@@ -30,8 +30,8 @@ func identityOf(t *whv1.Tenant) whv1.EnvironmentIdentity {
 	}
 }
 
-// recordIdentity makes status name the Tenant's project and identity, written at once
-// (before any boot) when they change. When the Tenant now has another project (it was
+// recordIdentity makes status name the Tenant's project and identity (once the
+// operator could log in with it), written at once, before any boot, when they change. When the Tenant now has another project (it was
 // recreated), the servers left in the recorded one are deleted first; it reports false
 // while they are going.
 func (r *TestEnvironmentReconciler) recordIdentity(ctx context.Context, env *whv1.TestEnvironment, tenant *whv1.Tenant) (bool, error) {
@@ -82,11 +82,11 @@ func (r *TestEnvironmentReconciler) recordedTenant(ctx context.Context, env *whv
 		if err != nil {
 			return nil, err
 		}
-		if tenant.Status.ServiceUserID == "" {
-			return nil, nil // without the project's identity no server could have been booted
-		}
 		want := identityOf(tenant)
 		id = &want
+	}
+	if id.ServiceUserID == "" {
+		return nil, nil // without the project's identity no server could have been booted
 	}
 	return &whv1.Tenant{
 		ObjectMeta: metav1.ObjectMeta{Namespace: env.Namespace, Name: env.Spec.TenantRef.Name, UID: types.UID(id.TenantUID)},
