@@ -107,7 +107,13 @@ spec:
 
 	It("boots servers no host can take again only after a back-off, with Nova's fault in status", func() {
 		// Room for 20 more servers, so Nova's scheduler, not the quota, refuses them.
-		kubectl("-n", ns, "patch", "computequota", "e2e-env", "--type=merge", "-p", `{"spec":{"baseline":{"compute":{"instances":40,"cores":80,"ramMiB":102400}}}}`)
+		apply(fmt.Sprintf(`apiVersion: whitehall.cloud/v1alpha1
+kind: ComputeQuota
+metadata: {name: e2e-env, namespace: %s}
+spec:
+  tenantRef: {name: e2e-env}
+  baseline: {compute: {instances: 40, cores: 80, ramMiB: 102400}}
+`, ns))
 		kubectl("-n", ns, "wait", "--for=condition=Ready", "computequota/e2e-env", "--timeout=60s")
 		flavor, err := admin.CreateFlavor(ctx, "e2e-no-host", 1, 64, 100000)
 		Expect(err).NotTo(HaveOccurred())
