@@ -115,7 +115,7 @@ spec:
   baseline: {compute: {instances: 40, cores: 80, ramMiB: 102400}}
 `, ns))
 		kubectl("-n", ns, "wait", "--for=condition=Ready", "computequota/e2e-env", "--timeout=60s")
-		flavor, err := admin.CreateFlavor(ctx, "e2e-no-host", 1, 64, 100000)
+		flavor, err := admin.CreateFlavor(ctx, "e2e-no-host", 1, 64, 10000000) // 10 PB: more than the fake driver's 600 TB
 		Expect(err).NotTo(HaveOccurred())
 		DeferCleanup(func() { Expect(admin.DeleteFlavor(ctx, flavor)).To(Succeed()) })
 
