@@ -165,7 +165,7 @@ func (r *TestEnvironmentReconciler) reconcile(ctx context.Context, env *whv1.Tes
 	if err != nil {
 		return envStep{wake: wake}, err
 	}
-	cloud, err := r.projectCloud(ctx, tenant, false)
+	cloud, err := r.projectCloud(ctx, tenant)
 	if err != nil {
 		return envStep{wake: wake}, err
 	}
@@ -178,10 +178,10 @@ func (r *TestEnvironmentReconciler) reconcile(ctx context.Context, env *whv1.Tes
 	return step, err
 }
 
-// projectCloud logs in to the Tenant's project as its service user. With cleanup set,
-// a Cloud that no longer admits the namespace still lets the servers go.
-func (r *TestEnvironmentReconciler) projectCloud(ctx context.Context, tenant *whv1.Tenant, cleanup bool) (EnvironmentCloud, error) {
-	acc, err := r.Access.forTenant(ctx, tenant, cleanup)
+// projectCloud logs in to the Tenant's project as its service user. (Deletion logs in
+// with the identity recorded in status instead: see recordedCloud.)
+func (r *TestEnvironmentReconciler) projectCloud(ctx context.Context, tenant *whv1.Tenant) (EnvironmentCloud, error) {
+	acc, err := r.Access.forTenant(ctx, tenant, false)
 	if err != nil {
 		return nil, err
 	}

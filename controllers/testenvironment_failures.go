@@ -19,8 +19,9 @@ import (
 // no host can take costs a few creates an hour per index, not one every few seconds.
 // The failures live in status, so a restarted operator keeps to them.
 
-// maxFaultLength bounds Nova's fault message in status.
-const maxFaultLength = 1024
+// maxFaultLength bounds Nova's fault message in status and events (whose notes hold
+// at most 1 KiB).
+const maxFaultLength = 512
 
 // retryDelay is the back-off after the count-th failure in a row: base, doubling, at
 // most 20 times base.
