@@ -21,6 +21,10 @@ type Options struct {
 	MaxConcurrentCreates int
 	// BuildPoll is how often servers being built are looked at; zero means 2 s.
 	BuildPoll time.Duration
+	// ServerRetry is how long a TestEnvironment's index whose server went to ERROR waits
+	// before its first new boot, doubling with each failure up to 20 times it; zero
+	// means 30 s (up to 10 min).
+	ServerRetry time.Duration
 	// Concurrency is how many objects of one kind are reconciled at once; zero means 10.
 	// OpenStack latency, not CPU, bounds a reconcile, so a season boundary touching 20
 	// departments is applied in parallel.
@@ -88,5 +92,6 @@ func SetupWith(ctx context.Context, mgr ctrl.Manager, o Options, c Connectors) e
 	return (&TestEnvironmentReconciler{
 		Client: mgr.GetClient(), Recorder: o.Recorder, Clouds: c.Servers, Access: access, APIReader: mgr.GetAPIReader(),
 		Intervals: o.Intervals, Now: o.Now, MaxConcurrentCreates: o.MaxConcurrentCreates, BuildPoll: o.BuildPoll, Concurrency: o.Concurrency,
+		ServerRetry: o.ServerRetry,
 	}).SetupWithManager(mgr)
 }

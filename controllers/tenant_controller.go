@@ -14,7 +14,6 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/builder"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/controller"
-	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
 	"sigs.k8s.io/controller-runtime/pkg/event"
 	"sigs.k8s.io/controller-runtime/pkg/handler"
 	"sigs.k8s.io/controller-runtime/pkg/predicate"
@@ -79,10 +78,10 @@ func (r *TenantReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctr
 	if err := r.APIReader.Get(ctx, req.NamespacedName, tenant); err != nil {
 		return ctrl.Result{}, client.IgnoreNotFound(err)
 	}
-	if tenant.DeletionTimestamp.IsZero() && controllerutil.AddFinalizer(tenant, whv1.TenantFinalizer) {
+	if tenant.DeletionTimestamp.IsZero() {
 		// Before anything exists in OpenStack, so nothing can be created that the
 		// operator would not clean up.
-		if err := r.Update(ctx, tenant); err != nil {
+		if _, err := setFinalizer(ctx, r.Client, tenant, whv1.TenantFinalizer, true); err != nil {
 			return ctrl.Result{}, err
 		}
 	}

@@ -157,8 +157,7 @@ func (r *TenantReconciler) deleteEnvironments(ctx context.Context, t *whv1.Tenan
 
 // release removes the finalizer, letting the Tenant go.
 func (r *TenantReconciler) release(ctx context.Context, t *whv1.Tenant) (bool, error) {
-	controllerutil.RemoveFinalizer(t, whv1.TenantFinalizer)
-	if err := r.Update(ctx, t); err != nil {
+	if _, err := setFinalizer(ctx, r.Client, t, whv1.TenantFinalizer, false); err != nil {
 		return false, err
 	}
 	return true, nil

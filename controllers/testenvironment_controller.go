@@ -13,7 +13,6 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/builder"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/controller"
-	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
 	"sigs.k8s.io/controller-runtime/pkg/handler"
 	"sigs.k8s.io/controller-runtime/pkg/predicate"
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
@@ -24,9 +23,12 @@ import (
 	"github.com/whitehall-cloud/whitehall-operator/internal/season"
 )
 
-// EnvironmentCloud is what the TestEnvironment controller needs of OpenStack.
+// EnvironmentCloud is what the TestEnvironment controller needs of OpenStack: the
+// servers of a project and, with the admin's credentials, whether a project still
+// exists.
 type EnvironmentCloud interface {
 	openstack.Servers
+	GetProject(ctx context.Context, id string) (*openstack.Project, error)
 }
 
 var _ EnvironmentCloud = (*openstack.Cloud)(nil)
@@ -51,6 +53,10 @@ type TestEnvironmentReconciler struct {
 	// UncertainCreateHold is how long an index whose create got no clear answer waits
 	// for Nova to list its server before it is booted again (default 30s).
 	UncertainCreateHold time.Duration
+	// ServerRetry is how long an index whose server went to ERROR waits before it is
+	// booted again, doubling with each failure in a row up to 20 times it (default 30s,
+	// so at most 10m).
+	ServerRetry time.Duration
 
 	// Access resolves the Tenant's cloud; APIReader reads user-data Secrets live (the
 	// cache holds no department Secret the operator did not write).
@@ -76,8 +82,8 @@ func (r *TestEnvironmentReconciler) Reconcile(ctx context.Context, req ctrl.Requ
 		}
 		return ctrl.Result{}, client.IgnoreNotFound(err)
 	}
-	if env.DeletionTimestamp.IsZero() && controllerutil.AddFinalizer(env, whv1.TestEnvironmentFinalizer) {
-		if err := r.Update(ctx, env); err != nil {
+	if env.DeletionTimestamp.IsZero() {
+		if _, err := setFinalizer(ctx, r.Client, env, whv1.TestEnvironmentFinalizer, true); err != nil {
 			return ctrl.Result{}, err
 		}
 	}
@@ -99,8 +105,11 @@ func (r *TestEnvironmentReconciler) Reconcile(ctx context.Context, req ctrl.Requ
 	}
 
 	o := classify(err, step.message, r.Intervals)
-	if err == nil && step.busy {
-		o = outcome{reason: step.reason, message: step.message, progressing: true, requeueAfter: r.pollInterval(env)}
+	if err == nil && step.reason != "" {
+		o = outcome{reason: step.reason, message: step.message, progressing: true}
+		if step.busy {
+			o.requeueAfter = r.pollInterval(env)
+		}
 	}
 	if step.wake > 0 && !o.retry && (o.requeueAfter == 0 || step.wake < o.requeueAfter) {
 		o.requeueAfter = step.wake
@@ -128,7 +137,7 @@ func (r *TestEnvironmentReconciler) pollInterval(env *whv1.TestEnvironment) time
 // envStep is what one reconcile of an environment left to do.
 type envStep struct {
 	busy    bool          // servers are building or going: look again soon
-	reason  string        // the Ready reason while busy
+	reason  string        // the Ready reason while not Ready (busy, or waiting for wake)
 	message string        // the Ready message
 	wake    time.Duration // the next season boundary or TTL moment
 }
@@ -157,20 +166,23 @@ func (r *TestEnvironmentReconciler) reconcile(ctx context.Context, env *whv1.Tes
 	if err != nil {
 		return envStep{wake: wake}, err
 	}
-	cloud, err := r.projectCloud(ctx, tenant, false)
+	cloud, err := r.projectCloud(ctx, tenant)
 	if err != nil {
 		return envStep{wake: wake}, err
 	}
-	env.Status.ProjectID = tenant.Status.ProjectID
+	if recorded, err := r.recordIdentity(ctx, env, tenant); err != nil || !recorded {
+		return envStep{busy: true, reason: whv1.ReasonDeleting, wake: wake,
+			message: fmt.Sprintf("deleting the servers left in project %s before booting in project %s", env.Status.ProjectID, tenant.Status.ProjectID)}, err
+	}
 	step, err := r.scale(ctx, cloud, env, tenant)
-	step.wake = wake
+	step.wake = earliest(step.wake, wake)
 	return step, err
 }
 
-// projectCloud logs in to the Tenant's project as its service user. With cleanup set,
-// a Cloud that no longer admits the namespace still lets the servers go.
-func (r *TestEnvironmentReconciler) projectCloud(ctx context.Context, tenant *whv1.Tenant, cleanup bool) (EnvironmentCloud, error) {
-	acc, err := r.Access.forTenant(ctx, tenant, cleanup)
+// projectCloud logs in to the Tenant's project as its service user. (Deletion logs in
+// with the identity recorded in status instead: see recordedCloud.)
+func (r *TestEnvironmentReconciler) projectCloud(ctx context.Context, tenant *whv1.Tenant) (EnvironmentCloud, error) {
+	acc, err := r.Access.forTenant(ctx, tenant, false)
 	if err != nil {
 		return nil, err
 	}
@@ -276,6 +288,9 @@ func (r *TestEnvironmentReconciler) SetupWithManager(mgr ctrl.Manager) error {
 	}
 	if r.MaxConcurrentCreates <= 0 {
 		r.MaxConcurrentCreates = 10
+	}
+	if r.ServerRetry <= 0 {
+		r.ServerRetry = 30 * time.Second
 	}
 	return ctrl.NewControllerManagedBy(mgr).
 		For(&whv1.TestEnvironment{}, builder.WithPredicates(predicate.Or(predicate.GenerationChangedPredicate{}, deletionPredicate()))).

@@ -39,13 +39,25 @@ func serverPattern(env *whv1.TestEnvironment) string {
 	return "^" + regexp.QuoteMeta(env.Name) + "-[0-9]+$"
 }
 
-// serverIndex returns the index in a server's name, or -1.
+// serverIndex returns the index in a server's name, or -1. Only <environment>-<index>
+// with the index written as the operator writes it counts: environment web never takes
+// web-1's server web-1-0 (nor web-01) for its own.
 func serverIndex(env *whv1.TestEnvironment, name string) int {
-	i, err := strconv.Atoi(strings.TrimPrefix(name, env.Name+"-"))
-	if err != nil || i < 0 {
+	suffix, ok := strings.CutPrefix(name, env.Name+"-")
+	if !ok {
+		return -1
+	}
+	i, err := strconv.Atoi(suffix)
+	if err != nil || i < 0 || strconv.Itoa(i) != suffix {
 		return -1
 	}
 	return i
+}
+
+// serverGroupName is the environment's server group: by UID, so no two environments
+// (nor one recreated with the same name) ever share one.
+func serverGroupName(env *whv1.TestEnvironment) string {
+	return "whitehall-env-" + string(env.UID)
 }
 
 // ownServers lists the environment's servers: its name pattern and its UID.
@@ -130,8 +142,11 @@ func (r *TestEnvironmentReconciler) scale(ctx context.Context, cloud Environment
 		return envStep{}, err
 	}
 	desired := int(env.Status.DesiredReplicas)
-	held := r.pending.held(env.UID, serverIndexes(env, servers), r.Now())
-	p := planServers(env, servers, desired, held)
+	now := r.Now()
+	r.noteFailures(ctx, cloud, env, servers, desired, now)
+	held := r.pending.held(env.UID, serverIndexes(env, servers), now)
+	backingOff := backingOff(env, now)
+	p := planServers(env, servers, desired, union(held, backingOff))
 
 	for _, s := range p.remove {
 		if err := cloud.DeleteServer(ctx, s.ID); err != nil {
@@ -154,11 +169,18 @@ func (r *TestEnvironmentReconciler) scale(ctx context.Context, cloud Environment
 		return envStep{}, quotaErr
 	}
 	ready := int(env.Status.ReadyReplicas)
-	if ready < desired || len(p.remove) > 0 || len(held) > 0 || len(servers)-len(p.remove)+len(created) != desired {
-		return envStep{busy: true, reason: whv1.ReasonServersBuilding,
-			message: fmt.Sprintf("%d of %d servers ACTIVE", ready, desired)}, nil
+	message := fmt.Sprintf("%d of %d servers ACTIVE", ready, desired)
+	waiting := len(backingOff) // indexes that wait out a back-off, with no server
+	if ready+waiting < desired || len(p.remove) > 0 || len(held) > 0 || len(servers)-len(p.remove)+len(created)+waiting != desired {
+		return envStep{busy: true, reason: whv1.ReasonServersBuilding, message: message}, nil
 	}
-	return envStep{message: fmt.Sprintf("%d of %d servers ACTIVE", ready, desired)}, nil
+	if waiting > 0 {
+		// Nothing to look at until the first back-off ends.
+		f, wake := nextRetry(env, now)
+		return envStep{reason: whv1.ReasonServerFailed, wake: wake, message: fmt.Sprintf(
+			"%s; %d failed: %s went to ERROR (%d in a row): %s; booted again at %s", message, waiting, f.Name, f.Count, f.Fault, f.RetryAt.UTC().Format(time.RFC3339))}, nil
+	}
+	return envStep{message: message}, nil
 }
 
 // boot creates servers for the given indexes, at most MaxConcurrentCreates at a time. A
@@ -310,10 +332,15 @@ func (r *TestEnvironmentReconciler) resolveTemplate(ctx context.Context, cloud E
 		return out, err
 	}
 	if policy := env.Spec.ServerGroupPolicy; policy != nil {
-		if out.ServerGroupID, err = cloud.EnsureServerGroup(ctx, env.Name, *policy, env.Status.ServerGroupID); err != nil {
+		g, err := cloud.EnsureServerGroup(ctx, serverGroupName(env), *policy, env.Status.ServerGroupID)
+		if err != nil {
 			return out, err
 		}
-		env.Status.ServerGroupID = out.ServerGroupID
+		if g.Policy != *policy {
+			return out, newSpecError(whv1.ReasonServerGroupMismatch, fmt.Sprintf(
+				"server group %s (%s) has policy %q, not %q: it is left as it is and no server is booted", g.Name, g.ID, g.Policy, *policy))
+		}
+		out.ServerGroupID, env.Status.ServerGroupID = g.ID, g.ID
 	}
 	return out, nil
 }
@@ -387,51 +414,31 @@ func serverNames(servers []openstack.Server) string {
 	for _, s := range servers {
 		names = append(names, s.Name)
 	}
+	return joinNames(names)
+}
+
+// joinNames lists names, at most ten of them.
+func joinNames(names []string) string {
 	if len(names) > 10 {
 		return fmt.Sprintf("%s and %d more", strings.Join(names[:10], ", "), len(names)-10)
 	}
 	return strings.Join(names, ", ")
 }
 
-// reconcileDelete deletes every server and the server group, then lets the environment
-// go. It reports done once the finalizer is removed.
+// reconcileDelete deletes every server and the server group from the recorded
+// project, then lets the environment go. It reports done once the finalizer is removed.
 func (r *TestEnvironmentReconciler) reconcileDelete(ctx context.Context, env *whv1.TestEnvironment) (bool, error) {
 	if !controllerutil.ContainsFinalizer(env, whv1.TestEnvironmentFinalizer) {
 		return true, nil
 	}
-	tenant := &whv1.Tenant{}
-	err := r.Get(ctx, client.ObjectKey{Namespace: env.Namespace, Name: env.Spec.TenantRef.Name}, tenant)
-	if client.IgnoreNotFound(err) != nil {
+	booted := env.Status.ProjectID != ""
+	if done, err := r.removeServers(ctx, env); err != nil || !done {
 		return false, err
 	}
-	// Without the project's identity no server could have been booted.
-	if err == nil && tenant.Status.ProjectID != "" && tenant.Status.ServiceUserID != "" {
-		cloud, err := r.projectCloud(ctx, tenant, true)
-		if err != nil {
-			return false, err
-		}
-		servers, err := ownServers(ctx, cloud, env)
-		if err != nil {
-			return false, err
-		}
-		for _, s := range servers {
-			if err := cloud.DeleteServer(ctx, s.ID); err != nil {
-				return false, err
-			}
-		}
-		r.recordServers(env, nil, len(servers))
-		if len(servers) > 0 {
-			return false, nil // look again once Nova has removed them
-		}
-		if env.Status.ServerGroupID != "" {
-			if err := cloud.DeleteServerGroup(ctx, env.Status.ServerGroupID); err != nil {
-				return false, err
-			}
-		}
+	if booted {
 		notify(ctx, r.Recorder, env, corev1.EventTypeNormal, "Deleted", "DeleteServers", "Every server of the environment is gone")
 	}
-	controllerutil.RemoveFinalizer(env, whv1.TestEnvironmentFinalizer)
-	if err := r.Update(ctx, env); err != nil {
+	if _, err := setFinalizer(ctx, r.Client, env, whv1.TestEnvironmentFinalizer, false); err != nil {
 		return false, err
 	}
 	r.pending.forget(env.UID)

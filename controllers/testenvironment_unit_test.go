@@ -5,12 +5,15 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
+	"strings"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/google/go-cmp/cmp"
 	"github.com/gophercloud/gophercloud/v2"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/tools/events"
 
 	whv1 "github.com/whitehall-cloud/whitehall-operator/api/v1alpha1"
 	"github.com/whitehall-cloud/whitehall-operator/internal/openstack"
@@ -171,5 +174,120 @@ func TestPollIntervalStretchesWithTheServersOnTheirWay(t *testing.T) {
 		if got := r.pollInterval(env); got != tc.want {
 			t.Errorf("desired %d, replicas %d, ready %d: poll %s, want %s", tc.desired, tc.replicas, tc.ready, got, tc.want)
 		}
+	}
+}
+
+func TestRetryDelayDoublesUpToTwentyTimesTheBase(t *testing.T) {
+	for _, tc := range []struct {
+		reason string
+		count  int32
+		want   time.Duration
+	}{
+		{"the first failure waits the base", 1, 30 * time.Second},
+		{"the second twice that", 2, time.Minute},
+		{"the fifth 16 times", 5, 8 * time.Minute},
+		{"the sixth is capped at 10m", 6, 10 * time.Minute},
+		{"a long run never overflows", 1 << 30, 10 * time.Minute},
+		{"a count of zero is the base", 0, 30 * time.Second},
+	} {
+		if got := retryDelay(30*time.Second, tc.count); got != tc.want {
+			t.Errorf("%s: retryDelay(30s, %d) = %s, want %s", tc.reason, tc.count, got, tc.want)
+		}
+	}
+}
+
+func TestServerIndexTakesOnlyItsOwnNames(t *testing.T) {
+	env := &whv1.TestEnvironment{ObjectMeta: metav1.ObjectMeta{Name: "web"}}
+	for _, tc := range []struct {
+		reason, name string
+		want         int
+	}{
+		{"its own server", "web-0", 0},
+		{"its own index 1", "web-1", 1},
+		{"environment web-1's server", "web-1-0", -1},
+		{"an index the operator never writes", "web-01", -1},
+		{"a signed index", "web-+1", -1},
+		{"another prefix", "webx-0", -1},
+		{"no index", "web-", -1},
+	} {
+		if got := serverIndex(env, tc.name); got != tc.want {
+			t.Errorf("%s: serverIndex(web, %q) = %d, want %d", tc.reason, tc.name, got, tc.want)
+		}
+	}
+}
+
+func TestNoteFailuresCountsEachFailedServerOnceWithNovasFault(t *testing.T) {
+	ctx := context.Background()
+	cloud := fake.New()
+	now := time.Date(2027, 1, 10, 9, 0, 0, 0, time.UTC)
+	rec := events.NewFakeRecorder(10)
+	r := &TestEnvironmentReconciler{Recorder: rec, ServerRetry: 30 * time.Second}
+	env := &whv1.TestEnvironment{ObjectMeta: metav1.ObjectMeta{Namespace: "hmrc", Name: "burst", UID: "uid-4"}}
+	const fault = "No valid host was found."
+	for _, n := range []string{"burst-0", "burst-1"} {
+		if _, err := cloud.CreateServer(ctx, openstack.ServerCreate{Name: n}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	cloud.FailServer("burst-1", fault)
+	list := func() []openstack.Server {
+		l, err := cloud.ListServers(ctx, serverPattern(env))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return l
+	}
+
+	r.noteFailures(ctx, cloud, env, list(), 2, now)
+	want := []whv1.ServerFailure{{Name: "burst-1", ServerID: list()[1].ID, Count: 1, Fault: fault, RetryAt: &metav1.Time{Time: now.Add(30 * time.Second)}}}
+	if diff := cmp.Diff(want, env.Status.Failures); diff != "" {
+		t.Errorf("first failure recorded with Nova's fault (-want +got):\n%s", diff)
+	}
+	if n := cloud.Calls("GetServer"); n != 1 {
+		t.Errorf("GetServer called %d times, want 1: the listing leaves the fault out", n)
+	}
+	if e := <-rec.Events; !strings.Contains(e, "Warning ServerFailed") || !strings.Contains(e, fault) {
+		t.Errorf("event %q, want a ServerFailed warning quoting Nova", e)
+	}
+	if got := backingOff(env, now.Add(29*time.Second)); !got[1] || len(got) != 1 {
+		t.Errorf("backingOff 29s later = %v, want index 1", got)
+	}
+	if p := planServers(env, list(), 2, backingOff(env, now.Add(29*time.Second))); len(p.create) != 0 || len(p.remove) != 1 {
+		t.Errorf("plan %+v: the ERROR server goes, its index waits", p)
+	}
+	if got := backingOff(env, now.Add(30*time.Second)); len(got) != 0 {
+		t.Errorf("backingOff once the back-off ended = %v, want none", got)
+	}
+
+	// The same server seen again is not a new failure.
+	r.noteFailures(ctx, cloud, env, list(), 2, now.Add(5*time.Second))
+	if diff := cmp.Diff(want, env.Status.Failures); diff != "" || cloud.Calls("GetServer") != 1 {
+		t.Errorf("the same ERROR server counted again (-want +got):\n%s", diff)
+	}
+
+	// Its replacement fails too: the back-off doubles.
+	if err := cloud.DeleteServer(ctx, list()[1].ID); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := cloud.CreateServer(ctx, openstack.ServerCreate{Name: "burst-1"}); err != nil {
+		t.Fatal(err)
+	}
+	cloud.FailServer("burst-1", fault)
+	later := now.Add(31 * time.Second)
+	r.noteFailures(ctx, cloud, env, list(), 2, later)
+	if f := env.Status.Failures; len(f) != 1 || f[0].Count != 2 || !f[0].RetryAt.Time.Equal(later.Add(time.Minute).Truncate(time.Second)) {
+		t.Errorf("second failure: %+v, want count 2 and a retry a minute later", f)
+	}
+
+	// ACTIVE again: forgotten. An index no longer wanted is forgotten too.
+	cloud.SetServerStatus("burst-1", "ACTIVE")
+	r.noteFailures(ctx, cloud, env, list(), 2, later)
+	if len(env.Status.Failures) != 0 {
+		t.Errorf("failures %+v after the server came up, want none", env.Status.Failures)
+	}
+	cloud.FailServer("burst-1", fault)
+	r.noteFailures(ctx, cloud, env, list(), 1, later)
+	if len(env.Status.Failures) != 0 {
+		t.Errorf("failures %+v for an index above replicas, want none", env.Status.Failures)
 	}
 }

@@ -27,13 +27,31 @@ const (
 	ReasonUserDataNotAllowed = "UserDataNotAllowed"
 	// ReasonExpired: the TTL has passed; the environment deletes itself.
 	ReasonExpired = "Expired"
+	// ReasonServerFailed: a server went to ERROR; its index is booted again after a
+	// back-off that doubles with each failure (30s to 10m). status.failures quotes Nova.
+	ReasonServerFailed = "ServerFailed"
+	// ReasonServerGroupMismatch: the project holds a server group with the environment's
+	// name and another policy; it is left as it is and no server is booted.
+	ReasonServerGroupMismatch = "ServerGroupMismatch"
+	// ReasonCredentialsGone: no credential for the project the servers are in can be
+	// had any more, and the project still exists: the servers cannot be deleted, so the
+	// finalizer stays.
+	ReasonCredentialsGone = "CredentialsGone"
 )
+
+// MaxEnvironmentNameLength bounds a TestEnvironment's name: its servers are named
+// <name>-<index> (index below 1000) within Nova's 255 characters.
+const MaxEnvironmentNameLength = 240
 
 // TestEnvironmentSpec is a set of identical servers in a department's project that
 // DevOps engineers scale up and tear down.
+//
+// +kubebuilder:validation:XValidation:rule="has(self.serverGroupPolicy) == has(oldSelf.serverGroupPolicy) && (!has(self.serverGroupPolicy) || self.serverGroupPolicy == oldSelf.serverGroupPolicy)",message="serverGroupPolicy is immutable: servers cannot move into, out of or between server groups"
 type TestEnvironmentSpec struct {
 	// tenantRef names the Tenant, in this namespace, whose project holds the servers.
+	// Immutable: the servers stay in the project they were booted in.
 	// +required
+	// +kubebuilder:validation:XValidation:rule="self.name == oldSelf.name",message="tenantRef is immutable: the servers stay in the project they were booted in"
 	TenantRef LocalObjectReference `json:"tenantRef"`
 
 	// replicas is the number of servers; kubectl scale, an HPA or KEDA set it through
@@ -48,7 +66,8 @@ type TestEnvironmentSpec struct {
 	// +required
 	Template ServerTemplate `json:"template"`
 
-	// serverGroupPolicy places the servers in a server group with this policy.
+	// serverGroupPolicy places the servers in a server group with this policy, named
+	// whitehall-env-<the environment's UID>. Immutable.
 	// +optional
 	// +kubebuilder:validation:Enum=affinity;anti-affinity;soft-affinity;soft-anti-affinity
 	ServerGroupPolicy *string `json:"serverGroupPolicy,omitempty"`
@@ -201,9 +220,19 @@ type TestEnvironmentStatus struct {
 	// serverGroupID of the environment's server group.
 	// +optional
 	ServerGroupID string `json:"serverGroupID,omitempty"`
-	// projectID the servers are in.
+	// projectID the servers are in, recorded before the first server is booted:
+	// deletion looks for the servers there, whatever became of the Tenant.
 	// +optional
 	ProjectID string `json:"projectID,omitempty"`
+	// identity the servers are booted with, recorded with projectID.
+	// +optional
+	Identity *EnvironmentIdentity `json:"identity,omitempty"`
+	// failures are the indexes whose last server went to ERROR, with Nova's fault and
+	// when the index is booted again.
+	// +optional
+	// +listType=map
+	// +listMapKey=name
+	Failures []ServerFailure `json:"failures,omitempty"`
 	// activeSeasons whose peaks apply now.
 	// +optional
 	// +listType=set
@@ -222,6 +251,43 @@ type TestEnvironmentStatus struct {
 	// +listType=map
 	// +listMapKey=type
 	Conditions []metav1.Condition `json:"conditions,omitempty"`
+}
+
+// EnvironmentIdentity is how the operator reaches the project the servers are in: the
+// Tenant's cloud and project identity when the first server was booted. It holds names
+// and IDs only, never a credential.
+type EnvironmentIdentity struct {
+	// tenantUID is the UID of the Tenant whose identity store holds the service user's
+	// password.
+	// +optional
+	TenantUID string `json:"tenantUID,omitempty"`
+	// serviceUserID is the project's service user.
+	// +optional
+	ServiceUserID string `json:"serviceUserID,omitempty"`
+	// cloudRef is the Cloud the Tenant used.
+	// +optional
+	CloudRef *CloudReference `json:"cloudRef,omitempty"`
+	// cloudCredentialsRef is the department's own credentials Secret the Tenant used.
+	// +optional
+	CloudCredentialsRef *CloudCredentialsReference `json:"cloudCredentialsRef,omitempty"`
+}
+
+// ServerFailure is an index whose server went to ERROR.
+type ServerFailure struct {
+	// name is <environment>-<index>.
+	Name string `json:"name"`
+	// serverID of the server that failed last.
+	// +optional
+	ServerID string `json:"serverID,omitempty"`
+	// count of failures in a row at this index.
+	// +optional
+	Count int32 `json:"count,omitempty"`
+	// fault is Nova's fault message of the last failure.
+	// +optional
+	Fault string `json:"fault,omitempty"`
+	// retryAt is when the index is booted again.
+	// +optional
+	RetryAt *metav1.Time `json:"retryAt,omitempty"`
 }
 
 // ServerStatus is one server of the environment.
@@ -243,6 +309,7 @@ type ServerStatus struct {
 // TestEnvironment is a burst of identical servers in a department's project: scaled with
 // kubectl scale, an HPA or KEDA, raised for peak seasons, and deleted by its TTL.
 //
+// +kubebuilder:validation:XValidation:rule="size(self.metadata.name) <= 240",message="a TestEnvironment name is at most 240 characters: its servers are named <name>-<index> within Nova's 255"
 // +kubebuilder:object:root=true
 // +kubebuilder:subresource:status
 // +kubebuilder:subresource:scale:specpath=.spec.replicas,statuspath=.status.replicas,selectorpath=.status.selector

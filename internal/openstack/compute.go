@@ -20,7 +20,16 @@ type Server struct {
 	Status    string // BUILD, ACTIVE, ERROR, …
 	Addresses []string
 	Metadata  map[string]string
-	Fault     string
+	// Fault is Nova's fault message of a server in ERROR: GetServer reads it; a listing
+	// may leave it out.
+	Fault string
+}
+
+// ServerGroup is a Nova server group.
+type ServerGroup struct {
+	ID     string
+	Name   string
+	Policy string
 }
 
 // ServerCreate describes a server to boot.
@@ -43,15 +52,18 @@ type Servers interface {
 	// ListServers returns the project's servers whose name matches pattern (a regular
 	// expression Nova applies on the server side), in one call.
 	ListServers(ctx context.Context, pattern string) ([]Server, error)
+	// GetServer returns one server with its fault, or an error wrapping ErrNotFound.
+	GetServer(ctx context.Context, id string) (*Server, error)
 	CreateServer(ctx context.Context, opts ServerCreate) (*Server, error)
 	// DeleteServer deletes a server; one already gone is not an error.
 	DeleteServer(ctx context.Context, id string) error
 	FlavorID(ctx context.Context, nameOrID string) (string, error)
 	ImageID(ctx context.Context, nameOrID string) (string, error)
 	NetworkID(ctx context.Context, nameOrID string) (string, error)
-	// EnsureServerGroup returns the ID of the project's server group named name with
-	// policy: known if it still exists, else one found by name, else a new one.
-	EnsureServerGroup(ctx context.Context, name, policy, known string) (string, error)
+	// EnsureServerGroup returns the project's server group: known if it still exists,
+	// else the one named name, else a new one with policy. The caller checks the policy
+	// of a group it did not just make.
+	EnsureServerGroup(ctx context.Context, name, policy, known string) (ServerGroup, error)
 	DeleteServerGroup(ctx context.Context, id string) error
 }
 
@@ -83,6 +95,20 @@ func (c *Cloud) ListServers(ctx context.Context, pattern string) ([]Server, erro
 		}
 	}
 	return out, nil
+}
+
+// GetServer implements Servers.
+func (c *Cloud) GetServer(ctx context.Context, id string) (*Server, error) {
+	sc, err := c.service("compute")
+	if err != nil {
+		return nil, err
+	}
+	s, err := servers.Get(ctx, sc, id).Extract()
+	if err != nil {
+		return nil, fmt.Errorf("reading server %s: %w", id, err)
+	}
+	out := toServer(s)
+	return &out, nil
 }
 
 func toServer(s *servers.Server) Server {
@@ -238,37 +264,50 @@ func (c *Cloud) NetworkID(ctx context.Context, nameOrID string) (string, error) 
 }
 
 // EnsureServerGroup implements Servers.
-func (c *Cloud) EnsureServerGroup(ctx context.Context, name, policy, known string) (string, error) {
+func (c *Cloud) EnsureServerGroup(ctx context.Context, name, policy, known string) (ServerGroup, error) {
 	sc, err := c.service("compute")
 	if err != nil {
-		return "", err
+		return ServerGroup{}, err
 	}
-	var created []string
-	return ensure("server group", known, &created,
-		func(id string) error { return servergroups.Get(ctx, sc, id).Err },
-		func() (string, error) {
-			pages, err := servergroups.List(sc, servergroups.ListOpts{}).AllPages(ctx)
-			if err != nil {
-				return "", err
-			}
-			list, err := servergroups.ExtractServerGroups(pages)
-			if err != nil {
-				return "", err
-			}
-			for _, g := range list {
-				if g.Name == name {
-					return g.ID, nil
-				}
-			}
-			return "", nil
-		},
-		func() (string, error) {
-			g, err := servergroups.Create(ctx, sc, servergroups.CreateOpts{Name: name, Policies: []string{policy}}).Extract()
-			if err != nil {
-				return "", err
-			}
-			return g.ID, nil
-		})
+	if known != "" {
+		g, err := servergroups.Get(ctx, sc, known).Extract()
+		if err == nil {
+			return toServerGroup(g), nil
+		}
+		if !IsNotFound(err) {
+			return ServerGroup{}, err
+		}
+	}
+	pages, err := servergroups.List(sc, servergroups.ListOpts{}).AllPages(ctx)
+	if err != nil {
+		return ServerGroup{}, err
+	}
+	list, err := servergroups.ExtractServerGroups(pages)
+	if err != nil {
+		return ServerGroup{}, err
+	}
+	for i := range list {
+		if list[i].Name == name {
+			return toServerGroup(&list[i]), nil
+		}
+	}
+	g, err := servergroups.Create(ctx, sc, servergroups.CreateOpts{Name: name, Policies: []string{policy}}).Extract()
+	if err != nil {
+		return ServerGroup{}, fmt.Errorf("creating server group: %w", err)
+	}
+	return toServerGroup(g), nil
+}
+
+// toServerGroup reads the policy as any microversion reports it.
+func toServerGroup(g *servergroups.ServerGroup) ServerGroup {
+	out := ServerGroup{ID: g.ID, Name: g.Name}
+	switch {
+	case g.Policy != nil:
+		out.Policy = *g.Policy
+	case len(g.Policies) > 0:
+		out.Policy = g.Policies[0]
+	}
+	return out
 }
 
 // DeleteServerGroup implements Servers.

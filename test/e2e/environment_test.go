@@ -105,6 +105,53 @@ spec:
 		kubectl("-n", ns, "wait", "--for=condition=QuotaExceeded=false", "testenvironment/burst", "--timeout=60s")
 	})
 
+	It("boots servers no host can take again only after a back-off, with Nova's fault in status", func() {
+		// Room for 20 more servers, so Nova's scheduler, not the quota, refuses them.
+		apply(fmt.Sprintf(`apiVersion: whitehall.cloud/v1alpha1
+kind: ComputeQuota
+metadata: {name: e2e-env, namespace: %s}
+spec:
+  tenantRef: {name: e2e-env}
+  baseline: {compute: {instances: 40, cores: 80, ramMiB: 102400}}
+`, ns))
+		kubectl("-n", ns, "wait", "--for=condition=Ready", "computequota/e2e-env", "--timeout=60s")
+		flavor, err := admin.CreateFlavor(ctx, "e2e-no-host", 1, 64, 10000000) // 10 PB: more than the fake driver's 600 TB
+		Expect(err).NotTo(HaveOccurred())
+		DeferCleanup(func() { Expect(admin.DeleteFlavor(ctx, flavor)).To(Succeed()) })
+
+		computePOSTs := func() float64 {
+			var n float64
+			for series, v := range scrapeMetrics() {
+				if strings.HasPrefix(series, "whitehall_openstack_requests_total{") &&
+					strings.Contains(series, `method="POST"`) && strings.Contains(series, `service="compute"`) {
+					n += v
+				}
+			}
+			return n
+		}
+		before := computePOSTs()
+		apply(strings.Replace(envYAML("nohost", 20, ""), "flavor: m1.tiny", "flavor: e2e-no-host", 1))
+		// Over three minutes each index boots at 0s, ~30s and ~90s: 60 creates. Without a
+		// back-off it was 53-65 a minute.
+		const window = 3 * time.Minute
+		Consistently(func() float64 { return computePOSTs() - before }).WithTimeout(window).WithPolling(10 * time.Second).
+			Should(BeNumerically("<=", 80))
+		posts := computePOSTs() - before
+		AddReportEntry("compute POSTs per minute, 20 servers no host can take", fmt.Sprintf("%.1f", posts/window.Minutes()))
+		GinkgoWriter.Printf("compute POSTs in %s for 20 servers no host can take: %.0f (%.1f/min)\n", window, posts, posts/window.Minutes())
+
+		env := &whv1.TestEnvironment{}
+		Expect(k8s.Get(ctx, client.ObjectKey{Namespace: ns, Name: "nohost"}, env)).To(Succeed())
+		Expect(env.Status.Failures).To(HaveLen(20))
+		Expect(env.Status.Failures).To(HaveEach(And(
+			HaveField("Fault", ContainSubstring("No valid host")),
+			HaveField("Count", BeNumerically(">=", 2)),
+		)))
+		Expect(kubectl("-n", ns, "get", "events", "--field-selector", "reason=ServerFailed", "-o", "name")).NotTo(BeEmpty())
+		kubectl("-n", ns, "delete", "testenvironment", "nohost", "--timeout=180s")
+		Eventually(servers("nohost-")).WithTimeout(2 * time.Minute).Should(BeEmpty())
+	})
+
 	It("ends with exactly 10 servers and no orphan when the operator is killed again and again during a burst", func() {
 		kubectl("-n", ns, "delete", "testenvironment", "burst", "--timeout=180s")
 		Eventually(servers("burst-")).WithTimeout(2 * time.Minute).Should(BeEmpty())

@@ -2,6 +2,7 @@ package envtest
 
 import (
 	"fmt"
+	"strings"
 	"time"
 
 	. "github.com/onsi/ginkgo/v2"
@@ -11,6 +12,7 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
@@ -88,6 +90,46 @@ spec:
 			return k8s.Update(ctx, env)
 		}).Should(Succeed(), "4320m is 72h: the same ttl")
 	})
+
+	It("refuses a name over 240 characters, and takes one of 240", func() {
+		named := func(name string) *unstructured.Unstructured {
+			return manifest(ns, strings.Replace(header, "name: e", "name: "+name, 1)+"  template: {flavor: m1.tiny, image: cirros}")
+		}
+		long := strings.Repeat("a", 241)
+		Expect(k8s.Create(ctx, named(long))).To(MatchError(ContainSubstring("a TestEnvironment name is at most 240 characters")))
+		Expect(k8s.Create(ctx, named(long[:240]))).To(Succeed())
+	})
+
+	It("refuses to change the tenantRef", func() {
+		env := manifest(ns, header+"  template: {flavor: m1.tiny, image: cirros}")
+		Expect(k8s.Create(ctx, env)).To(Succeed())
+		Eventually(func() error {
+			Expect(k8s.Get(ctx, client.ObjectKeyFromObject(env), env)).To(Succeed())
+			Expect(unstructuredSet(env, "other", "spec", "tenantRef", "name")).To(Succeed())
+			return k8s.Update(ctx, env)
+		}).Should(MatchError(ContainSubstring("tenantRef is immutable: the servers stay in the project they were booted in")))
+	})
+
+	DescribeTable("refuses to add, change or remove the serverGroupPolicy",
+		func(before, after string) {
+			doc := header + "  template: {flavor: m1.tiny, image: cirros}\n"
+			env := manifest(ns, doc+before)
+			Expect(k8s.Create(ctx, env)).To(Succeed())
+			Eventually(func() error {
+				Expect(k8s.Get(ctx, client.ObjectKeyFromObject(env), env)).To(Succeed())
+				spec := env.Object["spec"].(map[string]any)
+				if after == "" {
+					delete(spec, "serverGroupPolicy")
+				} else {
+					spec["serverGroupPolicy"] = after
+				}
+				return k8s.Update(ctx, env)
+			}).Should(MatchError(ContainSubstring("serverGroupPolicy is immutable")))
+		},
+		Entry("added", "", "anti-affinity"),
+		Entry("changed", "  serverGroupPolicy: affinity", "anti-affinity"),
+		Entry("removed", "  serverGroupPolicy: affinity", ""),
+	)
 
 	It("refuses to change the ttl", func() {
 		env := manifest(ns, header+"  ttl: 1h\n  template: {flavor: m1.tiny, image: cirros}")
@@ -213,7 +255,8 @@ var _ = Describe("TestEnvironment controller", func() {
 	})
 
 	It("ignores a server with its naming but another environment's UID", func() {
-		stranger, err := cloud.CreateServer(ctx, openstack.ServerCreate{Name: "mine-0", Metadata: map[string]string{"whitehall_environment_uid": "someone-else"}})
+		// In the same project, where the environment looks.
+		stranger, err := cloud.InProject(projectID).CreateServer(ctx, openstack.ServerCreate{Name: "mine-0", Metadata: map[string]string{"whitehall_environment_uid": "someone-else"}})
 		Expect(err).NotTo(HaveOccurred())
 		DeferCleanup(func() { _ = cloud.DeleteServer(ctx, stranger.ID) })
 		env := newEnv("mine", 1)
@@ -274,7 +317,7 @@ var _ = Describe("TestEnvironment controller", func() {
 		env := newEnv("grouped", 1, func(e *whv1.TestEnvironment) { e.Spec.ServerGroupPolicy = ptr.To("soft-anti-affinity") })
 		Eventually(readyEnv(env)).Should(Not(BeNil()))
 		id := getEnv(env).Status.ServerGroupID
-		Expect(cloud.ServerGroups()).To(HaveKeyWithValue(id, "grouped/soft-anti-affinity"))
+		Expect(cloud.ServerGroups()).To(HaveKeyWithValue(id, "whitehall-env-"+string(getEnv(env).UID)+"/soft-anti-affinity"))
 		Expect(cloud.LastCreate().ServerGroupID).To(Equal(id))
 		Expect(k8s.Delete(ctx, env)).To(Succeed())
 		Eventually(func() map[string]string { return cloud.ServerGroups() }).ShouldNot(HaveKey(id))
@@ -338,6 +381,147 @@ var _ = Describe("TestEnvironment controller", func() {
 			Eventually(readyEnv(env)).Should(Not(BeNil()))
 			Expect(cloud.LastCreate()).To(And(HaveField("Name", "scripted-0"), HaveField("UserData", script)))
 		})
+	})
+
+	It("never touches the servers of another environment whose name starts like its own (web and web-1)", func() {
+		web := newEnv("web", 2)
+		web1 := newEnv("web-1", 2)
+		Eventually(readyEnv(web)).Should(Not(BeNil()))
+		Eventually(readyEnv(web1)).Should(Not(BeNil()))
+		Expect(cloud.ServersIn(projectID)).To(Equal(activeServers("web-0", "web-1", "web-1-0", "web-1-1")))
+		names := func(env *whv1.TestEnvironment) []string {
+			var out []string
+			for _, s := range getEnv(env).Status.Servers {
+				out = append(out, s.Name)
+			}
+			return out
+		}
+		Expect(names(web)).To(ConsistOf("web-0", "web-1"))
+		Expect(names(web1)).To(ConsistOf("web-1-0", "web-1-1"))
+
+		change(web, func(e *whv1.TestEnvironment) { e.Spec.Replicas = ptr.To(int32(1)) })
+		Eventually(func() map[string]string { return cloud.ServersIn(projectID) }).Should(Equal(activeServers("web-0", "web-1-0", "web-1-1")))
+		Expect(k8s.Delete(ctx, web)).To(Succeed())
+		Eventually(isGone(web)).Should(BeTrue())
+		Expect(cloud.ServersIn(projectID)).To(Equal(activeServers("web-1-0", "web-1-1")))
+		Expect(getEnv(web1).Status.ReadyReplicas).To(Equal(int32(2)))
+	})
+
+	It("uses its server group only if the policy matches, and changes nothing otherwise", func() {
+		// The environment waits for a Tenant that comes later, so the group is there first.
+		env := newEnv("clash", 1, func(e *whv1.TestEnvironment) {
+			e.Spec.TenantRef.Name = "late"
+			e.Spec.ServerGroupPolicy = ptr.To("anti-affinity")
+		})
+		group := "whitehall-env-" + string(getEnv(env).UID)
+		theirs := cloud.AddServerGroup(group, "affinity")
+		late := createTenant(ns, "late", func(t *whv1.Tenant) { t.Spec.Network = &whv1.TenantNetwork{CIDR: "10.21.0.0/24"} })
+		Eventually(conditionOf(env, whv1.ConditionReady)).Should(notReadyBecause(whv1.ReasonServerGroupMismatch,
+			fmt.Sprintf(`server group %s (%s) has policy "affinity", not "anti-affinity"`, group, theirs)))
+		Expect(cloud.ServerGroups()).To(HaveKeyWithValue(theirs, group+"/affinity"))
+		Expect(cloud.ServersIn(fetch(late).Status.ProjectID)).To(BeEmpty())
+		Expect(getEnv(env).Status.ServerGroupID).To(BeEmpty())
+	})
+
+	// forceDelete makes the Tenant vanish without its own deletion running, as a person
+	// removing its finalizer by hand does.
+	forceDelete := func(t *whv1.Tenant) {
+		Eventually(func() error {
+			cur := &whv1.Tenant{}
+			if err := k8s.Get(ctx, client.ObjectKeyFromObject(t), cur); err != nil {
+				return err
+			}
+			orig := cur.DeepCopy()
+			cur.Finalizers = nil
+			if err := k8s.Patch(ctx, cur, client.MergeFromWithOptions(orig, client.MergeFromWithOptimisticLock{})); err != nil {
+				return err
+			}
+			return k8s.Delete(ctx, cur, client.Preconditions{ResourceVersion: ptr.To(cur.ResourceVersion)})
+		}).Should(Succeed())
+		Eventually(isGone(t)).Should(BeTrue())
+	}
+
+	It("records its project and identity before booting, and deletes its servers there when the Tenant is gone", func() {
+		env := newEnv("orphan", 2)
+		Eventually(readyEnv(env)).Should(Not(BeNil()))
+		st := getEnv(env).Status
+		Expect(st.ProjectID).To(Equal(projectID))
+		Expect(st.Identity).To(HaveValue(And(
+			HaveField("TenantUID", string(tenant.UID)),
+			HaveField("ServiceUserID", fetch(tenant).Status.ServiceUserID),
+			HaveField("CloudRef", Equal(&whv1.CloudReference{Name: sharedCloud})),
+		)))
+		forceDelete(tenant)
+		Expect(k8s.Delete(ctx, env)).To(Succeed())
+		Eventually(isGone(env)).Should(BeTrue())
+		Expect(cloud.ServersIn(projectID)).To(BeEmpty())
+	})
+
+	It("deletes its servers from the recorded project when the Tenant is recreated with another, then boots in the new one", func() {
+		env := newEnv("moved", 2)
+		Eventually(readyEnv(env)).Should(Not(BeNil()))
+		forceDelete(tenant)
+		again := createTenant(ns, "dept", func(t *whv1.Tenant) {
+			t.Spec.Project = whv1.ProjectSpec{Name: ptr.To(ns + "-again")}
+			t.Spec.Network = &whv1.TenantNetwork{CIDR: "10.22.0.0/24"}
+		})
+		Eventually(func() map[string]string { return cloud.ServersIn(projectID) }).Should(BeEmpty())
+		Eventually(func() string { return fetch(again).Status.ProjectID }).ShouldNot(BeEmpty())
+		newProject := fetch(again).Status.ProjectID
+		Expect(newProject).NotTo(Equal(projectID))
+		Eventually(func() map[string]string { return cloud.ServersIn(newProject) }).Should(Equal(activeServers("moved-0", "moved-1")))
+		Eventually(func() string { return getEnv(env).Status.ProjectID }).Should(Equal(newProject))
+		Expect(getEnv(env).Status.Identity.TenantUID).To(Equal(string(fetch(again).UID)))
+	})
+
+	It("keeps its finalizer, naming its servers, while no credential for its project is left; goes once the project is gone", func() {
+		env := newEnv("stranded", 2)
+		Eventually(readyEnv(env)).Should(Not(BeNil()))
+		forceDelete(tenant)
+		Expect(k8s.Delete(ctx, &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: operatorNamespace, Name: "whitehall-tenant-" + string(tenant.UID)}})).To(Succeed())
+		Expect(k8s.Delete(ctx, env)).To(Succeed())
+		Eventually(conditionOf(env, whv1.ConditionReady)).Should(notReadyBecause(whv1.ReasonCredentialsGone, "servers stranded-0, stranded-1 in project "+projectID))
+		Eventually(func(g Gomega) []string {
+			var msgs []string
+			for _, e := range eventsAbout(g, "TestEnvironment", "stranded") {
+				if e.Reason == whv1.ReasonCredentialsGone {
+					msgs = append(msgs, e.Note)
+				}
+			}
+			return msgs
+		}).Should(ContainElement(ContainSubstring("stranded-0, stranded-1")))
+		Consistently(func() []string { return getEnv(env).Finalizers }).Should(ContainElement(whv1.TestEnvironmentFinalizer))
+		Expect(cloud.ServersIn(projectID)).To(HaveLen(2))
+
+		Expect(cloud.DeleteProject(ctx, projectID)).To(Succeed())
+		Eventually(isGone(env)).Should(BeTrue())
+	})
+
+	It("boots a server that went to ERROR again after a back-off that doubles, with Nova's fault in status and an event", func() {
+		const fault = "No valid host was found. There are not enough hosts available."
+		cloud.SetBootFault(fault)
+		DeferCleanup(func() { cloud.SetBootFault("") })
+		before := cloud.Calls("CreateServer")
+		env := newEnv("nohost", 1)
+		failure := func(g Gomega) whv1.ServerFailure {
+			f := getEnv(env).Status.Failures
+			g.Expect(f).To(HaveLen(1))
+			return f[0]
+		}
+		Eventually(failure).Should(And(HaveField("Name", "nohost-0"), HaveField("Fault", fault), HaveField("Count", BeNumerically(">=", 3))))
+		third := failure(Default)
+		// The third failure waits 4 s (1 s, doubled twice): no boot meanwhile.
+		Expect(time.Until(third.RetryAt.Time)).To(BeNumerically(">", 2*time.Second))
+		Consistently(func() int32 { return failure(Default).Count }).WithTimeout(2 * time.Second).Should(Equal(third.Count))
+		Expect(cloud.Calls("CreateServer")-before).To(BeNumerically("<=", third.Count+1), "one boot per failure")
+		Expect(meta.FindStatusCondition(getEnv(env).Status.Conditions, whv1.ConditionReady)).To(HaveValue(
+			notReadyBecause(whv1.ReasonServerFailed, "nohost-0 went to ERROR")))
+		Eventually(func(g Gomega) []string { return eventReasons(g, ns) }).Should(ContainElement(whv1.ReasonServerFailed))
+
+		cloud.SetBootFault("")
+		Eventually(servers(env)).Should(Equal(activeServers("nohost-0")))
+		Eventually(func() []whv1.ServerFailure { return getEnv(env).Status.Failures }).Should(BeEmpty())
+		Eventually(readyEnv(env)).Should(Not(BeNil()))
 	})
 
 	It("goes first, with its servers, when its Tenant is deleted", func() {

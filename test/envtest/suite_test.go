@@ -127,6 +127,7 @@ var _ = BeforeSuite(func() {
 		Recorder:          mgr.GetEventRecorder("whitehall-operator"),
 		Intervals:         controllers.Intervals{Resync: resync, Dependency: time.Second, Blocked: time.Second},
 		BuildPoll:         200 * time.Millisecond,
+		ServerRetry:       time.Second,
 		OperatorNamespace: operatorNamespace,
 	}, controllers.Connectors{
 		Cloud:    newFakeConnector[controllers.CloudLogin](secrets),

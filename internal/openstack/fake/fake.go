@@ -45,7 +45,9 @@ type state struct {
 	created  []openstack.ServerCreate
 	// instanceLimit refuses servers beyond it, for quota (-1: none).
 	instanceLimit int
-	serverGroups  map[string]string
+	// bootFault, when set, sends every server booted to ERROR with this fault.
+	bootFault    string
+	serverGroups map[string]string
 	// serviceUsers are the users made by EnsureServiceUser, by ID.
 	serviceUsers map[string]openstack.ServiceUser
 	appCreds     map[string][]fakeAppCred // user ID → credentials, oldest first
@@ -577,13 +579,20 @@ type fakeBundle struct {
 	spec openstack.NetworkBundleSpec
 }
 
-// fakeServer is a server in the fake Nova.
+// fakeServer is a server in the fake Nova, in the project of the view that booted it
+// ("" for the admin's).
 type fakeServer struct {
 	openstack.Server
+	project string
 }
 
+// visible reports whether the view sees the server: a project's view sees only its
+// project's servers, the admin's every server.
+func (c *Cloud) visible(s *fakeServer) bool { return c.project == "" || s.project == c.project }
+
 // ListServers implements openstack.Servers. A server in BUILD is ACTIVE by the next
-// list, as a fast hypervisor would have it.
+// list, as a fast hypervisor would have it (or ERROR, see SetBootFault). Like Nova's
+// list, it leaves the fault out.
 func (c *Cloud) ListServers(_ context.Context, pattern string) ([]openstack.Server, error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -597,15 +606,35 @@ func (c *Cloud) ListServers(_ context.Context, pattern string) ([]openstack.Serv
 	var out []openstack.Server
 	for _, id := range slices.Sorted(maps.Keys(c.servers)) {
 		s := c.servers[id]
-		if !re.MatchString(s.Name) {
+		if !re.MatchString(s.Name) || !c.visible(s) {
 			continue
 		}
-		out = append(out, s.Server)
+		listed := s.Server
+		listed.Fault = ""
+		out = append(out, listed)
 		if s.Status == "BUILD" {
 			s.Status = "ACTIVE"
+			if c.bootFault != "" {
+				s.Status, s.Fault = "ERROR", c.bootFault
+			}
 		}
 	}
 	return out, nil
+}
+
+// GetServer implements openstack.Servers.
+func (c *Cloud) GetServer(_ context.Context, id string) (*openstack.Server, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if err := c.call("GetServer"); err != nil {
+		return nil, err
+	}
+	s, ok := c.servers[id]
+	if !ok || !c.visible(s) {
+		return nil, notFound("server " + id)
+	}
+	out := s.Server
+	return &out, nil
 }
 
 // CreateServer implements openstack.Servers, refusing for quota like Nova (403) once the
@@ -625,7 +654,7 @@ func (c *Cloud) CreateServer(_ context.Context, o openstack.ServerCreate) (*open
 	s := &fakeServer{Server: openstack.Server{
 		ID: c.newID("server"), Name: o.Name, Status: "BUILD", Metadata: maps.Clone(o.Metadata),
 		Addresses: []string{fmt.Sprintf("10.0.0.%d", c.nextID%250)},
-	}}
+	}, project: c.project}
 	c.servers[s.ID] = s
 	c.created = append(c.created, o)
 	return &s.Server, nil
@@ -638,8 +667,48 @@ func (c *Cloud) DeleteServer(_ context.Context, id string) error {
 	if err := c.call("DeleteServer"); err != nil {
 		return err
 	}
-	delete(c.servers, id)
+	if s, ok := c.servers[id]; ok && c.visible(s) {
+		delete(c.servers, id)
+	}
 	return nil
+}
+
+// InProject returns a view of the cloud as a user of the project, whatever its roles:
+// what it boots is in the project.
+func (c *Cloud) InProject(projectID string) *Cloud {
+	return &Cloud{state: c.state, project: projectID}
+}
+
+// ServersIn returns the names and statuses of the project's servers.
+func (c *Cloud) ServersIn(projectID string) map[string]string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	out := map[string]string{}
+	for _, s := range c.servers {
+		if s.project == projectID {
+			out[s.Name] = s.Status
+		}
+	}
+	return out
+}
+
+// FailServer sends a server, by name, to ERROR with Nova's fault message.
+func (c *Cloud) FailServer(name, fault string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for _, s := range c.servers {
+		if s.Name == name {
+			s.Status, s.Fault = "ERROR", fault
+		}
+	}
+}
+
+// SetBootFault makes every server booted from now on go to ERROR with fault, as a
+// flavor no host can take does ("" to stop).
+func (c *Cloud) SetBootFault(fault string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.bootFault = fault
 }
 
 // SetInstanceLimit makes CreateServer refuse for quota once this many servers exist in
@@ -706,23 +775,36 @@ func (c *Cloud) NetworkID(_ context.Context, nameOrID string) (string, error) {
 }
 
 // EnsureServerGroup implements openstack.Servers.
-func (c *Cloud) EnsureServerGroup(_ context.Context, name, policy, known string) (string, error) {
+func (c *Cloud) EnsureServerGroup(_ context.Context, name, policy, known string) (openstack.ServerGroup, error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if err := c.call("EnsureServerGroup"); err != nil {
-		return "", err
+		return openstack.ServerGroup{}, err
+	}
+	group := func(id string) openstack.ServerGroup {
+		n, p, _ := strings.Cut(c.serverGroups[id], "/")
+		return openstack.ServerGroup{ID: id, Name: n, Policy: p}
 	}
 	if known != "" && c.serverGroups[known] != "" {
-		return known, nil
+		return group(known), nil
 	}
-	for id, n := range c.serverGroups {
-		if n == name+"/"+policy {
-			return id, nil
+	for _, id := range slices.Sorted(maps.Keys(c.serverGroups)) {
+		if group(id).Name == name {
+			return group(id), nil
 		}
 	}
 	id := c.newID("servergroup")
 	c.serverGroups[id] = name + "/" + policy
-	return id, nil
+	return group(id), nil
+}
+
+// AddServerGroup makes a server group as someone else would, and returns its ID.
+func (c *Cloud) AddServerGroup(name, policy string) string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	id := c.newID("servergroup")
+	c.serverGroups[id] = name + "/" + policy
+	return id
 }
 
 // DeleteServerGroup implements openstack.Servers.
