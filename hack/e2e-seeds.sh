@@ -14,7 +14,7 @@ for _ in $(seq "$n"); do
 	start=$(date +%s)
 	echo "fault suite, seed $seed"
 	# E2E_LOCK: a lock file shared with other users of the dev cloud, held per run.
-	if eval ${E2E_LOCK:+flock "$E2E_LOCK"} "$E2E_ENV" '"$GINKGO"' --procs=1 --timeout=15m --seed="$seed" --label-filter=faults ./test/e2e >"$log_dir/$seed.log" 2>&1; then
+	if eval ${E2E_LOCK:+flock "$E2E_LOCK"} env "$E2E_ENV" '"$GINKGO"' --procs=1 --timeout=15m --seed="$seed" --label-filter=faults ./test/e2e >"$log_dir/$seed.log" 2>&1; then
 		passed+=("$seed")
 		echo "  passed in $(( $(date +%s) - start )) s"
 	else
