@@ -3,6 +3,7 @@ package controllers
 import (
 	"context"
 	"fmt"
+	"maps"
 	"slices"
 	"sync"
 	"time"
@@ -130,10 +131,11 @@ func (r *ComputeQuotaReconciler) reconcile(ctx context.Context, cq *whv1.Compute
 	last, seen := r.lastFullRead.Load(cq.UID)
 	fresh := known != nil && seen && now.Sub(last.(time.Time)) < r.Intervals.Resync
 
-	usage, writes, err := applyQuota(ctx, cloud, tenant.Status.ProjectID, effective, known, knownUsage, fresh)
+	applied, err := applyQuota(ctx, cloud, tenant.Status.ProjectID, effective, known, knownUsage, fresh)
 	if err != nil {
 		return wake, err
 	}
+	writes := applied.changes
 	if !fresh {
 		r.lastFullRead.Store(cq.UID, now)
 	}
@@ -147,9 +149,12 @@ func (r *ComputeQuotaReconciler) reconcile(ctx context.Context, cq *whv1.Compute
 		r.announceSeasons(ctx, cq, cq.Status.ActiveSeasons, active)
 	}
 	cq.Status.ActiveSeasons = active
-	cq.Status.Effective = unflatten(effective)
-	cq.Status.Usage = unflatten(usage)
-	r.checkUsage(ctx, cq, effective, usage)
+	// effective in status is what OpenStack holds: a limit held at usage shows as held.
+	holds := maps.Clone(effective)
+	maps.Copy(holds, applied.held)
+	cq.Status.Effective = unflatten(holds)
+	cq.Status.Usage = unflatten(applied.usage)
+	r.checkUsage(ctx, cq, effective, applied)
 	return wake, nil
 }
 
