@@ -51,8 +51,8 @@ func TestApplyQuotaBelowUsage(t *testing.T) {
 		{
 			reason:  "Cinder refuses a limit below usage: read first, hold the limit at usage",
 			service: openstack.BlockStorageQuota, inUse: map[string]int64{"gigabytes": 8, "volumes": 2},
-			known:   season.Quota{"blockStorage.gigabytes": 100, "blockStorage.volumes": 10},
-			desired: season.Quota{"blockStorage.gigabytes": 5, "blockStorage.volumes": 4},
+			known:      season.Quota{"blockStorage.gigabytes": 100, "blockStorage.volumes": 10},
+			desired:    season.Quota{"blockStorage.gigabytes": 5, "blockStorage.volumes": 4},
 			wantLimits: map[string]int64{"gigabytes": 8, "volumes": 4},
 			wantUsage:  season.Quota{"blockStorage.gigabytes": 8, "blockStorage.volumes": 2},
 			wantHeld:   season.Quota{"blockStorage.gigabytes": 8},
