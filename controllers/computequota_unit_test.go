@@ -3,9 +3,14 @@ package controllers
 import (
 	"context"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/google/go-cmp/cmp/cmpopts"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/utils/ptr"
+
+	whv1 "github.com/whitehall-cloud/whitehall-operator/api/v1alpha1"
 
 	"github.com/whitehall-cloud/whitehall-operator/internal/openstack"
 	"github.com/whitehall-cloud/whitehall-operator/internal/openstack/fake"
@@ -122,5 +127,60 @@ func TestApplyQuotaBelowUsage(t *testing.T) {
 				t.Errorf("changes = %v, want %d", got.changes, tc.wantChanges)
 			}
 		})
+	}
+}
+
+func TestOldestQuota(t *testing.T) {
+	at := func(sec int64) metav1.Time { return metav1.NewTime(time.Unix(sec, 0)) }
+	q := func(name string, created int64, deleting bool) whv1.ComputeQuota {
+		out := whv1.ComputeQuota{ObjectMeta: metav1.ObjectMeta{Name: name, CreationTimestamp: at(created)}}
+		if deleting {
+			out.DeletionTimestamp = ptr.To(at(created + 100))
+		}
+		return out
+	}
+	cases := []struct {
+		reason string
+		items  []whv1.ComputeQuota
+		want   string
+	}{
+		{reason: "the oldest writes", items: []whv1.ComputeQuota{q("b", 20, false), q("a", 30, false)}, want: "b"},
+		{reason: "created in the same second: the first name", items: []whv1.ComputeQuota{q("z", 10, false), q("m", 10, false)}, want: "m"},
+		{reason: "one being deleted hands over to the next", items: []whv1.ComputeQuota{q("a", 10, true), q("b", 20, false)}, want: "b"},
+		{reason: "all being deleted: none", items: []whv1.ComputeQuota{q("a", 10, true)}, want: ""},
+	}
+	for _, tc := range cases {
+		got := ""
+		if o := oldestQuota(tc.items); o != nil {
+			got = o.Name
+		}
+		if got != tc.want {
+			t.Errorf("%s: got %q, want %q", tc.reason, got, tc.want)
+		}
+	}
+}
+
+func TestDesiredReplicas(t *testing.T) {
+	env := func(replicas *int32) *whv1.TestEnvironment {
+		return &whv1.TestEnvironment{Spec: whv1.TestEnvironmentSpec{
+			Replicas: replicas,
+			Peaks:    []whv1.ReplicaPeak{{Season: "sa", Replicas: 40}},
+		}}
+	}
+	cases := []struct {
+		reason string
+		env    *whv1.TestEnvironment
+		active []string
+		want   int32
+	}{
+		{reason: "a peak raises replicas", env: env(ptr.To[int32](3)), active: []string{"sa"}, want: 40},
+		{reason: "no season active: spec.replicas", env: env(ptr.To[int32](3)), want: 3},
+		{reason: "replicas 0 turns it off, peaks included", env: env(ptr.To[int32](0)), active: []string{"sa"}, want: 0},
+		{reason: "replicas unset defaults to 1", env: env(nil), want: 1},
+	}
+	for _, tc := range cases {
+		if got := desiredReplicas(tc.env, tc.active); got != tc.want {
+			t.Errorf("%s: got %d, want %d", tc.reason, got, tc.want)
+		}
 	}
 }
