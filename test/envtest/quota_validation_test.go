@@ -75,10 +75,10 @@ spec:
   windows: [{yearly: {from: "01-02", to: "02-01"}}]`, `unknown field "spec.capacityCredentialsRef"`),
 		Entry("a time zone that is not a zone name", `  timeZone: "Europe/London; rm -rf"
   windows: [{yearly: {from: "01-02", to: "02-01"}}]`, `spec.timeZone: Invalid value`),
-		Entry("a yearly 30 February", `  windows: [{yearly: {from: "02-30", to: "03-10"}}]`, `spec.windows[0].yearly.from: Invalid value: "string": no such day`),
-		Entry("a yearly 31 April", `  windows: [{yearly: {from: "04-01", to: "04-31"}}]`, `spec.windows[0].yearly.to: Invalid value: "string": no such day`),
-		Entry("a one-off 30 February", `  windows: [{from: "2027-02-30T00:00:00", to: "2027-03-15T00:00:00"}]`, `spec.windows[0].from: Invalid value: "string": no such day`),
-		Entry("a one-off 29 February of a common year", `  windows: [{from: "2027-02-01T00:00:00", to: "2027-02-29T00:00:00"}]`, `spec.windows[0].to: Invalid value: "string": no such day`),
+		Entry("a yearly 30 February", `  windows: [{yearly: {from: "02-30", to: "03-10"}}]`, `spec.windows[0].yearly.from: Invalid value: "02-30": no such day: the day is past the end of its month`),
+		Entry("a yearly 31 April", `  windows: [{yearly: {from: "04-01", to: "04-31"}}]`, `spec.windows[0].yearly.to: Invalid value: "04-31": no such day`),
+		Entry("a one-off 30 February", `  windows: [{from: "2027-02-30T00:00:00", to: "2027-03-15T00:00:00"}]`, `spec.windows[0].from: Invalid value: "2027-02-30T00:00:00": no such day`),
+		Entry("a one-off 29 February of a common year", `  windows: [{from: "2027-02-01T00:00:00", to: "2027-02-29T00:00:00"}]`, `spec.windows[0].to: Invalid value: "2027-02-29T00:00:00": no such day`),
 		Entry("a one-off 29 February of a century that is not a leap year", `  windows: [{from: "2100-02-29T00:00:00", to: "2100-03-15T00:00:00"}]`, `no such day`),
 		Entry("a one-off 31 September", `  windows: [{from: "2027-09-01T00:00:00", to: "2027-09-31T00:00:00"}]`, `no such day`),
 	)
