@@ -84,7 +84,10 @@ func (r *ComputeQuotaReconciler) Reconcile(ctx context.Context, req ctrl.Request
 			return ctrl.Result{}, client.IgnoreNotFound(perr) // gone while we worked
 		}
 	}
-	recordQuotaMetrics(cq)
+	if o.reason != whv1.ReasonConflict {
+		// The Tenant's metrics belong to the ComputeQuota that writes its quota.
+		recordQuotaMetrics(cq)
+	}
 	return o.result(err)
 }
 
@@ -95,7 +98,10 @@ func (r *ComputeQuotaReconciler) reconcile(ctx context.Context, cq *whv1.Compute
 		return 0, err
 	}
 	if writer.UID != cq.UID {
-		cq.Status.NextTransition = nil
+		// It writes nothing, so it reports nothing of the project's quota.
+		cq.Status.NextTransition, cq.Status.ActiveSeasons = nil, nil
+		cq.Status.Effective, cq.Status.Usage = whv1.QuotaSet{}, whv1.QuotaSet{}
+		meta.RemoveStatusCondition(&cq.Status.Conditions, whv1.ConditionBelowUsage)
 		return 0, newSpecError(whv1.ReasonConflict, fmt.Sprintf(
 			"ComputeQuota %q already manages the quota of Tenant %q: one ComputeQuota per Tenant, the oldest writes; this one takes over if that one is deleted",
 			writer.Name, cq.Spec.TenantRef.Name))

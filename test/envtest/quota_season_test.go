@@ -120,6 +120,7 @@ var _ = Describe("Quota at a season's end, missing seasons, and one writer per q
 		second := createQuota("second", cores(30))
 		Eventually(conditionOf(second, whv1.ConditionReady)).Should(notReadyBecause(whv1.ReasonConflict, `ComputeQuota "first" already manages the quota of Tenant "dept"`))
 		Consistently(limit(openstack.ComputeQuota, "cores")).WithTimeout(2 * resync).Should(Equal(int64(20)))
+		Expect(fetch(second).Status.Effective.Compute).To(BeNil(), "it holds nothing, so it reports nothing")
 		Expect(conditionOf(first, whv1.ConditionReady)(Default).Status).To(Equal(metav1.ConditionTrue), "the first keeps working")
 
 		Expect(k8s.Delete(ctx, first)).To(Succeed())
