@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"maps"
+	"net/http"
 	"slices"
 	"strings"
 	"sync"
@@ -26,8 +27,19 @@ type quotaChange struct {
 	fromUnknown bool // written without knowing the previous limit
 }
 
-// applyQuota makes each service's quota match effective and returns the usage of the
-// managed fields. A service with no managed field is neither read nor written.
+// appliedQuota is what applyQuota left in OpenStack.
+type appliedQuota struct {
+	// usage of the managed fields, where known.
+	usage season.Quota
+	// changes are the limits written.
+	changes []quotaChange
+	// held are limits a service refused to take below usage, by key: the limit was held
+	// at usage instead (the value), and comes down the rest of the way as usage falls.
+	held season.Quota
+}
+
+// applyQuota makes each service's quota match effective. A service with no managed
+// field is neither read nor written.
 //
 // known is what the last reconcile saw in OpenStack (nil when unknown). When the wanted
 // limits moved away from it — a season opened or closed, or the spec changed — the
@@ -38,12 +50,9 @@ type quotaChange struct {
 // With fresh set (the last full read is younger than the resync period, as when the
 // operator wakes at a season boundary), a service whose wanted limits did not move is
 // not even read: a boundary costs one write per service it changes, nothing else.
-func applyQuota(ctx context.Context, cloud QuotaCloud, projectID string, effective, known, knownUsage season.Quota, fresh bool) (season.Quota, []quotaChange, error) {
-	var (
-		mu      sync.Mutex
-		usage   = season.Quota{}
-		changes []quotaChange
-	)
+func applyQuota(ctx context.Context, cloud QuotaCloud, projectID string, effective, known, knownUsage season.Quota, fresh bool) (appliedQuota, error) {
+	var mu sync.Mutex
+	out := appliedQuota{usage: season.Quota{}, held: season.Quota{}}
 	g, gctx := errgroup.WithContext(ctx)
 	for _, service := range openstack.QuotaServices {
 		desired := forService(effective, service)
@@ -51,20 +60,21 @@ func applyQuota(ctx context.Context, cloud QuotaCloud, projectID string, effecti
 			continue
 		}
 		g.Go(func() error {
-			used, diff, err := applyServiceQuota(gctx, cloud, service, projectID, desired,
+			res, err := applyServiceQuota(gctx, cloud, service, projectID, desired,
 				forService(known, service), forService(knownUsage, service), fresh)
 			mu.Lock()
 			defer mu.Unlock()
-			maps.Copy(usage, used)
-			changes = append(changes, diff...)
+			maps.Copy(out.usage, res.usage)
+			maps.Copy(out.held, res.held)
+			out.changes = append(out.changes, res.changes...)
 			return err
 		})
 	}
 	if err := g.Wait(); err != nil {
-		return nil, nil, err
+		return appliedQuota{}, err
 	}
-	slices.SortFunc(changes, func(a, b quotaChange) int { return strings.Compare(a.key, b.key) })
-	return usage, changes, nil
+	slices.SortFunc(out.changes, func(a, b quotaChange) int { return strings.Compare(a.key, b.key) })
+	return out, nil
 }
 
 // applyServiceQuota brings one service's quota to desired: written from known when the
@@ -73,39 +83,98 @@ func applyQuota(ctx context.Context, cloud QuotaCloud, projectID string, effecti
 // answer makes the limits known, and usage is left unknown until the next full read at
 // the resync period — usage changes without any event, so it is a periodic observation
 // anyway. This keeps Nova's costly usage count off the path to a department's first Ready.
-func applyServiceQuota(ctx context.Context, cloud QuotaCloud, service openstack.QuotaService, projectID string, desired, known, knownUsage map[string]int64, fresh bool) (season.Quota, []quotaChange, error) {
+//
+// A write that lowers a known limit is paired with one read, so a limit that lands below
+// usage is flagged in the same status update (after the write for Nova, which is forced,
+// and Neutron, which takes it; before it for Cinder, which refuses it: there the limit is
+// held at usage, and each later reconcile lowers it as far as usage then allows).
+func applyServiceQuota(ctx context.Context, cloud QuotaCloud, service openstack.QuotaService, projectID string, desired, known, knownUsage map[string]int64, fresh bool) (appliedQuota, error) {
 	reading := openstack.QuotaReading{Limits: known, InUse: knownUsage}
 	covered, differs := compareKnown(known, desired)
 	if fresh && covered && !differs {
-		return prefixed(service, knownUsage), nil, nil
+		return appliedQuota{usage: prefixed(service, knownUsage)}, nil
 	}
-	if len(known) > 0 && !differs {
-		var err error
-		if reading, err = cloud.GetQuota(ctx, service, projectID); err != nil {
-			return nil, nil, err
+	refuses := openstack.RefusesBelowUsage(service)
+	lowers := lowersKnown(known, desired)
+	read := false
+	readNow := func() error {
+		r, err := cloud.GetQuota(ctx, service, projectID)
+		if err != nil {
+			return err
+		}
+		reading, read = r, true
+		return nil
+	}
+	if len(known) > 0 && !differs || refuses && lowers {
+		if err := readNow(); err != nil {
+			return appliedQuota{}, err
+		}
+	}
+	plan := planWrite(service, desired, reading, refuses && read)
+	err := cloud.SetQuota(ctx, service, projectID, plan.diff)
+	if err != nil && refuses && !read && openstack.StatusCode(err) == http.StatusBadRequest {
+		// Written blind and refused: a limit went below usage. Read it and hold at usage.
+		if rerr := readNow(); rerr != nil {
+			return appliedQuota{}, rerr
+		}
+		plan = planWrite(service, desired, reading, true)
+		err = cloud.SetQuota(ctx, service, projectID, plan.diff)
+	}
+	if err != nil {
+		return appliedQuota{}, err
+	}
+	if len(plan.diff) > 0 {
+		quotaWrites.WithLabelValues(string(service)).Inc()
+	}
+	if lowers && !read {
+		if err := readNow(); err != nil {
+			return appliedQuota{}, err
 		}
 	}
 	usage := season.Quota{}
-	diff := map[string]int64{}
-	var changes []quotaChange
-	for field, want := range desired {
-		key := string(service) + "." + field
-		have, ok := reading.Limits[field]
-		if !ok || have != want {
-			diff[field] = want
-			changes = append(changes, quotaChange{key: key, from: have, to: want, fromUnknown: !ok})
-		}
+	for field := range desired {
 		if used, ok := reading.InUse[field]; ok {
-			usage[key] = used
+			usage[string(service)+"."+field] = used
 		}
 	}
-	if err := cloud.SetQuota(ctx, service, projectID, diff); err != nil {
-		return nil, nil, err
+	return appliedQuota{usage: usage, changes: plan.changes, held: plan.held}, nil
+}
+
+// writePlan is one service's write: the limits to send, the changes they make, and the
+// limits held at usage.
+type writePlan struct {
+	diff    map[string]int64
+	changes []quotaChange
+	held    season.Quota
+}
+
+// planWrite compares desired with reading. With hold set (the service refuses a limit
+// below usage, and reading's usage is fresh), a limit is never planned below usage.
+func planWrite(service openstack.QuotaService, desired map[string]int64, reading openstack.QuotaReading, hold bool) writePlan {
+	p := writePlan{diff: map[string]int64{}, held: season.Quota{}}
+	for _, field := range slices.Sorted(maps.Keys(desired)) {
+		want, key := desired[field], string(service)+"."+field
+		if used, ok := reading.InUse[field]; hold && ok && want != -1 && used > want {
+			want = used
+			p.held[key] = used
+		}
+		if have, ok := reading.Limits[field]; !ok || have != want {
+			p.diff[field] = want
+			p.changes = append(p.changes, quotaChange{key: key, from: have, to: want, fromUnknown: !ok})
+		}
 	}
-	if len(diff) > 0 {
-		quotaWrites.WithLabelValues(string(service)).Inc()
+	return p
+}
+
+// lowersKnown reports whether desired lowers any limit known to be higher (-1 is
+// unlimited).
+func lowersKnown(known, desired map[string]int64) bool {
+	for field, want := range desired {
+		if have, ok := known[field]; ok && want != -1 && (have == -1 || want < have) {
+			return true
+		}
 	}
-	return usage, changes, nil
+	return false
 }
 
 // compareKnown reports whether known holds every desired field, and whether any of them
@@ -172,18 +241,23 @@ func (r *ComputeQuotaReconciler) announceSeasons(ctx context.Context, cq *whv1.C
 
 // checkUsage sets BelowUsage: a limit below what the project already uses is applied
 // anyway — quota never deletes anything — and flagged so the department sees why new
-// resources fail. Before the first full read the usage of some limits is not known: the
+// resources fail. A service that refuses it holds the limit at usage, and the message
+// says so. Before the first full read the usage of some limits is not known: the
 // condition is Unknown then, unless a known one is already below.
-func (r *ComputeQuotaReconciler) checkUsage(ctx context.Context, cq *whv1.ComputeQuota, effective, usage season.Quota) {
+func (r *ComputeQuotaReconciler) checkUsage(ctx context.Context, cq *whv1.ComputeQuota, effective season.Quota, applied appliedQuota) {
 	var below, unread []string
 	for _, key := range sortedKeys(effective) {
 		limit := effective[key]
-		used, ok := usage[key]
+		used, ok := applied.usage[key]
 		switch {
 		case !ok:
 			unread = append(unread, key)
 		case limit != -1 && used > limit:
-			below = append(below, fmt.Sprintf("%s limit %d < %d in use", key, limit, used))
+			line := fmt.Sprintf("%s limit %d < %d in use", key, limit, used)
+			if held, ok := applied.held[key]; ok {
+				line += fmt.Sprintf(" (held at %d: the service refuses a limit below usage; it comes down as usage falls, at a resync)", held)
+			}
+			below = append(below, line)
 		}
 	}
 	cond := metav1.Condition{

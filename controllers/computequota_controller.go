@@ -3,6 +3,7 @@ package controllers
 import (
 	"context"
 	"fmt"
+	"maps"
 	"slices"
 	"sync"
 	"time"
@@ -86,13 +87,29 @@ func (r *ComputeQuotaReconciler) Reconcile(ctx context.Context, req ctrl.Request
 			return ctrl.Result{}, client.IgnoreNotFound(perr) // gone while we worked
 		}
 	}
-	recordQuotaMetrics(cq)
+	if o.reason != whv1.ReasonConflict {
+		// The Tenant's metrics belong to the ComputeQuota that writes its quota.
+		recordQuotaMetrics(cq)
+	}
 	return o.result(err)
 }
 
 // reconcile returns how long until the next season transition (0 for never).
 func (r *ComputeQuotaReconciler) reconcile(ctx context.Context, cq *whv1.ComputeQuota, now time.Time) (time.Duration, error) {
-	seasons, err := loadSeasons(ctx, r.Client, peakSeasons(cq))
+	writer, err := quotaWriter(ctx, r.Client, cq)
+	if err != nil {
+		return 0, err
+	}
+	if writer.UID != cq.UID {
+		// It writes nothing, so it reports nothing of the project's quota.
+		cq.Status.NextTransition, cq.Status.ActiveSeasons = nil, nil
+		cq.Status.Effective, cq.Status.Usage = whv1.QuotaSet{}, whv1.QuotaSet{}
+		meta.RemoveStatusCondition(&cq.Status.Conditions, whv1.ConditionBelowUsage)
+		return 0, newSpecError(whv1.ReasonConflict, fmt.Sprintf(
+			"ComputeQuota %q already manages the quota of Tenant %q: one ComputeQuota per Tenant, the oldest writes; this one takes over if that one is deleted",
+			writer.Name, cq.Spec.TenantRef.Name))
+	}
+	seasons, missing, err := loadSeasons(ctx, r.Client, peakSeasons(cq))
 	if err != nil {
 		return 0, err
 	}
@@ -126,17 +143,18 @@ func (r *ComputeQuotaReconciler) reconcile(ctx context.Context, cq *whv1.Compute
 		return wake, err
 	}
 	var known, knownUsage season.Quota
-	if cq.Status.ProjectID == tenant.Status.ProjectID && meta.IsStatusConditionTrue(cq.Status.Conditions, whv1.ConditionReady) {
+	if cq.Status.ProjectID == tenant.Status.ProjectID && quotaApplied(cq) {
 		known, knownUsage = flatten(cq.Status.Effective), flatten(cq.Status.Usage)
 	}
 	cq.Status.ProjectID = tenant.Status.ProjectID
 	last, seen := r.lastFullRead.Load(cq.UID)
 	fresh := known != nil && seen && now.Sub(last.(time.Time)) < r.Intervals.Resync
 
-	usage, writes, err := applyQuota(ctx, cloud, tenant.Status.ProjectID, effective, known, knownUsage, fresh)
+	applied, err := applyQuota(ctx, cloud, tenant.Status.ProjectID, effective, known, knownUsage, fresh)
 	if err != nil {
 		return wake, err
 	}
+	writes := applied.changes
 	if !fresh {
 		r.lastFullRead.Store(cq.UID, now)
 	}
@@ -150,10 +168,20 @@ func (r *ComputeQuotaReconciler) reconcile(ctx context.Context, cq *whv1.Compute
 		r.announceSeasons(ctx, cq, cq.Status.ActiveSeasons, active)
 	}
 	cq.Status.ActiveSeasons = active
-	cq.Status.Effective = unflatten(effective)
-	cq.Status.Usage = unflatten(usage)
-	r.checkUsage(ctx, cq, effective, usage)
-	return wake, nil
+	// effective in status is what OpenStack holds: a limit held at usage shows as held.
+	holds := maps.Clone(effective)
+	maps.Copy(holds, applied.held)
+	cq.Status.Effective = unflatten(holds)
+	cq.Status.Usage = unflatten(applied.usage)
+	r.checkUsage(ctx, cq, effective, applied)
+	return wake, missing
+}
+
+// quotaApplied reports whether the last reconcile applied the quota, so status.effective
+// is what OpenStack held then: Ready, or not Ready only for a missing season's peak.
+func quotaApplied(cq *whv1.ComputeQuota) bool {
+	ready := meta.FindStatusCondition(cq.Status.Conditions, whv1.ConditionReady)
+	return ready != nil && (ready.Status == metav1.ConditionTrue || ready.Reason == whv1.ReasonSeasonNotFound)
 }
 
 // effectiveQuota overlays the baseline with the peaks of the active seasons.
@@ -165,6 +193,34 @@ func effectiveQuota(cq *whv1.ComputeQuota, active []string) season.Quota {
 		}
 	}
 	return season.Overlay(flatten(cq.Spec.Baseline), peaks...)
+}
+
+// quotaWriter returns the one ComputeQuota that writes the quota of cq's Tenant: of
+// those in cq's namespace (and only there) naming that Tenant, the oldest by
+// creationTimestamp, then name. cq itself counts even if the cache does not hold it yet.
+func quotaWriter(ctx context.Context, c client.Reader, cq *whv1.ComputeQuota) (*whv1.ComputeQuota, error) {
+	var list whv1.ComputeQuotaList
+	if err := c.List(ctx, &list, client.InNamespace(cq.Namespace), client.MatchingFields{tenantRefIndex: cq.Spec.TenantRef.Name}); err != nil {
+		return nil, err
+	}
+	return oldestQuota(append(list.Items, *cq)), nil
+}
+
+// oldestQuota returns the earliest created of items (by name when created in the same
+// second), skipping those being deleted.
+func oldestQuota(items []whv1.ComputeQuota) *whv1.ComputeQuota {
+	var oldest *whv1.ComputeQuota
+	for i := range items {
+		q := &items[i]
+		if !q.DeletionTimestamp.IsZero() {
+			continue
+		}
+		if oldest == nil || q.CreationTimestamp.Before(&oldest.CreationTimestamp) ||
+			q.CreationTimestamp.Equal(&oldest.CreationTimestamp) && q.Name < oldest.Name {
+			oldest = q
+		}
+	}
+	return oldest
 }
 
 func peakSeasons(cq *whv1.ComputeQuota) []string {
@@ -184,6 +240,9 @@ func (r *ComputeQuotaReconciler) SetupWithManager(mgr ctrl.Manager) error {
 	return ctrl.NewControllerManagedBy(mgr).
 		For(&whv1.ComputeQuota{}, builder.WithPredicates(predicate.GenerationChangedPredicate{})).
 		Watches(&whv1.Tenant{}, handler.EnqueueRequestsFromMapFunc(r.quotasOfTenant)).
+		// A ComputeQuota that comes or goes changes which of its Tenant's quotas writes.
+		Watches(&whv1.ComputeQuota{}, handler.EnqueueRequestsFromMapFunc(r.quotasOfSameTenant),
+			builder.WithPredicates(predicate.GenerationChangedPredicate{})).
 		Watches(&whv1.PeakSeason{}, handler.EnqueueRequestsFromMapFunc(r.quotasUsingSeason),
 			builder.WithPredicates(predicate.GenerationChangedPredicate{})).
 		WithOptions(controller.Options{MaxConcurrentReconciles: max(r.Concurrency, 1)}).
@@ -193,6 +252,11 @@ func (r *ComputeQuotaReconciler) SetupWithManager(mgr ctrl.Manager) error {
 
 func (r *ComputeQuotaReconciler) quotasOfTenant(ctx context.Context, t client.Object) []reconcile.Request {
 	return listRequests(ctx, r.Client, &whv1.ComputeQuotaList{}, client.InNamespace(t.GetNamespace()), client.MatchingFields{tenantRefIndex: t.GetName()})
+}
+
+func (r *ComputeQuotaReconciler) quotasOfSameTenant(ctx context.Context, o client.Object) []reconcile.Request {
+	cq := o.(*whv1.ComputeQuota)
+	return listRequests(ctx, r.Client, &whv1.ComputeQuotaList{}, client.InNamespace(cq.Namespace), client.MatchingFields{tenantRefIndex: cq.Spec.TenantRef.Name})
 }
 
 func (r *ComputeQuotaReconciler) quotasUsingSeason(ctx context.Context, ps client.Object) []reconcile.Request {

@@ -112,7 +112,8 @@ func (r *PeakSeasonReconciler) reconcile(ctx context.Context, ps *whv1.PeakSeaso
 }
 
 // committed sums, per resource, the peak quota every ComputeQuota using this season
-// would hold during it: its baseline overlaid with this season's peak.
+// would hold during it: its baseline overlaid with this season's peak. A ComputeQuota
+// that loses a Conflict writes nothing and is not counted.
 func (r *PeakSeasonReconciler) committed(ctx context.Context, name string) (*whv1.CapacityAmounts, error) {
 	var list whv1.ComputeQuotaList
 	if err := r.List(ctx, &list, client.MatchingFields{peakSeasonIndex: name}); err != nil {
@@ -120,7 +121,15 @@ func (r *PeakSeasonReconciler) committed(ctx context.Context, name string) (*whv
 	}
 	sum := season.Quota{}
 	for i := range list.Items {
-		during := effectiveQuota(&list.Items[i], []string{name})
+		cq := &list.Items[i]
+		writer, err := quotaWriter(ctx, r.Client, cq)
+		if err != nil {
+			return nil, err
+		}
+		if writer == nil || writer.UID != cq.UID {
+			continue // being deleted, or in Conflict: it writes nothing, so it commits nothing
+		}
+		during := effectiveQuota(cq, []string{name})
 		for _, key := range []string{"compute.cores", "compute.ramMiB", "compute.instances"} {
 			if v, ok := during[key]; ok {
 				sum[key] = addLimits(sum[key], v)

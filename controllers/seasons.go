@@ -3,6 +3,7 @@ package controllers
 import (
 	"context"
 	"fmt"
+	"strings"
 	"time"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -33,25 +34,39 @@ func compileSeason(ps *whv1.PeakSeason) (*season.Season, error) {
 }
 
 // loadSeasons reads and compiles the named PeakSeasons. A season that is missing or
-// invalid is a spec problem with reason SeasonNotFound: the PeakSeason watch brings the
-// object back when it appears or is fixed.
-func loadSeasons(ctx context.Context, c client.Reader, names []string) (map[string]*season.Season, error) {
-	out := make(map[string]*season.Season, len(names))
+// invalid loses only its own peak: it is left out of seasons and named in problem, a
+// spec error with reason SeasonNotFound for the caller to report once it has applied
+// everything else (the baseline, the other peaks). The PeakSeason watch brings the
+// object back when the season appears or is fixed. An invalid season's own Ready
+// condition says what is wrong with it; err is a failure to read.
+func loadSeasons(ctx context.Context, c client.Reader, names []string) (seasons map[string]*season.Season, problem, err error) {
+	seasons = make(map[string]*season.Season, len(names))
+	var missing []string
+	seen := map[string]bool{}
 	for _, name := range names {
+		if seen[name] {
+			continue
+		}
+		seen[name] = true
 		var ps whv1.PeakSeason
 		if err := c.Get(ctx, client.ObjectKey{Name: name}, &ps); err != nil {
 			if apierrors.IsNotFound(err) {
-				return nil, newSpecError(whv1.ReasonSeasonNotFound, fmt.Sprintf("PeakSeason %q does not exist", name))
+				missing = append(missing, fmt.Sprintf("PeakSeason %q does not exist", name))
+				continue
 			}
-			return nil, err
+			return nil, nil, err
 		}
 		s, err := compileSeason(&ps)
 		if err != nil {
-			return nil, newSpecError(whv1.ReasonSeasonNotFound, fmt.Sprintf("PeakSeason %q is invalid: %v", name, err))
+			missing = append(missing, fmt.Sprintf("PeakSeason %q is invalid (its Ready condition says why)", name))
+			continue
 		}
-		out[name] = s
+		seasons[name] = s
 	}
-	return out, nil
+	if len(missing) > 0 {
+		problem = newSpecError(whv1.ReasonSeasonNotFound, strings.Join(missing, "; ")+": its peak is not applied, the rest is")
+	}
+	return seasons, problem, nil
 }
 
 // untilNext returns how long until the earliest next transition of seasons, and that

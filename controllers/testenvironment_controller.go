@@ -152,7 +152,7 @@ func (r *TestEnvironmentReconciler) reconcile(ctx context.Context, env *whv1.Tes
 		return envStep{busy: true, reason: whv1.ReasonExpired, message: "TTL passed: deleting"}, nil
 	}
 
-	seasons, err := loadSeasons(ctx, r.Client, envSeasons(env))
+	seasons, missing, err := loadSeasons(ctx, r.Client, envSeasons(env))
 	if err != nil {
 		return envStep{wake: ttlWake}, err
 	}
@@ -176,6 +176,10 @@ func (r *TestEnvironmentReconciler) reconcile(ctx context.Context, env *whv1.Tes
 	}
 	step, err := r.scale(ctx, cloud, env, tenant)
 	step.wake = earliest(step.wake, wake)
+	if err == nil && !step.busy && missing != nil {
+		// A missing season cost only its own peak; say so once the servers are settled.
+		err = missing
+	}
 	return step, err
 }
 
@@ -245,11 +249,16 @@ func envSeasons(env *whv1.TestEnvironment) []string {
 	return names
 }
 
-// desiredReplicas is the larger of spec.replicas and the replicas of every active peak.
+// desiredReplicas is the larger of spec.replicas and the replicas of every active peak;
+// replicas 0 turns the environment off, peaks included, so scaling to zero always
+// empties it.
 func desiredReplicas(env *whv1.TestEnvironment, active []string) int32 {
 	n := int32(1)
 	if env.Spec.Replicas != nil {
 		n = *env.Spec.Replicas
+	}
+	if n == 0 {
+		return 0
 	}
 	for _, p := range env.Spec.Peaks {
 		for _, a := range active {

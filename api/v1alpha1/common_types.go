@@ -50,6 +50,9 @@ const (
 	// ReasonDeletionBlocked: deletion waits because the project still holds resources the
 	// operator did not create (servers, volumes, ports); the message lists them.
 	ReasonDeletionBlocked = "DeletionBlocked"
+	// ReasonConflict: another object already writes what this one would (one project's
+	// quota); the message names it. The first one keeps working.
+	ReasonConflict = "Conflict"
 )
 
 // CloudCredentialsReference names a clouds.yaml in a Secret of the object's own

@@ -77,12 +77,14 @@ type SeasonWindow struct {
 	// +optional
 	// +kubebuilder:validation:MaxLength=25
 	// +kubebuilder:validation:Pattern=`^\d{4}-(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01])T([01]\d|2[0-3]):[0-5]\d:[0-5]\d$`
+	// +kubebuilder:validation:XValidation:rule="!self.matches('^[0-9]{4}-(0[1-9]|1[0-2])-[0-9]{2}T') || int(self.substring(8, 10)) <= (int(self.substring(5, 7)) == 2 ? (((int(self.substring(0, 4)) % 4 == 0 && int(self.substring(0, 4)) % 100 != 0) || int(self.substring(0, 4)) % 400 == 0) ? 29 : 28) : [31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31][int(self.substring(5, 7)) - 1])",message="no such day: the day is past the end of its month"
 	From *string `json:"from,omitempty"`
 
 	// to is the local date-time a one-off window closes (exclusive).
 	// +optional
 	// +kubebuilder:validation:MaxLength=25
 	// +kubebuilder:validation:Pattern=`^\d{4}-(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01])T([01]\d|2[0-3]):[0-5]\d:[0-5]\d$`
+	// +kubebuilder:validation:XValidation:rule="!self.matches('^[0-9]{4}-(0[1-9]|1[0-2])-[0-9]{2}T') || int(self.substring(8, 10)) <= (int(self.substring(5, 7)) == 2 ? (((int(self.substring(0, 4)) % 4 == 0 && int(self.substring(0, 4)) % 100 != 0) || int(self.substring(0, 4)) % 400 == 0) ? 29 : 28) : [31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31][int(self.substring(5, 7)) - 1])",message="no such day: the day is past the end of its month"
 	To *string `json:"to,omitempty"`
 }
 
@@ -96,11 +98,13 @@ type YearlyWindow struct {
 	// +required
 	// +kubebuilder:validation:MaxLength=10
 	// +kubebuilder:validation:Pattern=`^(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01])$`
+	// +kubebuilder:validation:XValidation:rule="!self.matches('^(0[1-9]|1[0-2])-[0-9]{2}$') || int(self.substring(3, 5)) <= [31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31][int(self.substring(0, 2)) - 1]",message="no such day: the day is past the end of its month (02-29 is allowed)"
 	From string `json:"from"`
 	// to is the day after the last day, as MM-DD.
 	// +required
 	// +kubebuilder:validation:MaxLength=10
 	// +kubebuilder:validation:Pattern=`^(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01])$`
+	// +kubebuilder:validation:XValidation:rule="!self.matches('^(0[1-9]|1[0-2])-[0-9]{2}$') || int(self.substring(3, 5)) <= [31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31][int(self.substring(0, 2)) - 1]",message="no such day: the day is past the end of its month (02-29 is allowed)"
 	To string `json:"to"`
 }
 

@@ -32,12 +32,17 @@ type quotaAPI struct {
 	envelope    string
 	usedField   string
 	names       map[string]string
+	// force is sent with every write: Nova refuses a limit below usage without it.
+	force bool
+	// refusesBelowUsage: the service refuses a limit below usage and has no way to force
+	// it (Cinder, as of Zed).
+	refusesBelowUsage bool
 }
 
 var quotaAPIs = map[QuotaService]quotaAPI{
 	ComputeQuota: {
 		catalogType: "compute", readPath: "os-quota-sets/%s/detail", writePath: "os-quota-sets/%s",
-		envelope: "quota_set", usedField: "in_use",
+		envelope: "quota_set", usedField: "in_use", force: true,
 		names: map[string]string{
 			"cores": "cores", "instances": "instances", "ramMiB": "ram", "serverGroups": "server_groups",
 			"serverGroupMembers": "server_group_members", "keyPairs": "key_pairs", "metadataItems": "metadata_items",
@@ -53,7 +58,7 @@ var quotaAPIs = map[QuotaService]quotaAPI{
 	},
 	BlockStorageQuota: {
 		catalogType: "block-storage", readPath: "os-quota-sets/%s?usage=true", writePath: "os-quota-sets/%s",
-		envelope: "quota_set", usedField: "in_use",
+		envelope: "quota_set", usedField: "in_use", refusesBelowUsage: true,
 		names: map[string]string{
 			"volumes": "volumes", "gigabytes": "gigabytes", "snapshots": "snapshots", "backups": "backups",
 			"backupGigabytes": "backup_gigabytes",
@@ -71,7 +76,9 @@ type QuotaReading struct {
 // Quotas reads and writes project quota: one call per service each way.
 type Quotas interface {
 	GetQuota(ctx context.Context, service QuotaService, projectID string) (QuotaReading, error)
-	// SetQuota writes only the limits given; every other limit is left as it is.
+	// SetQuota writes only the limits given; every other limit is left as it is. A limit
+	// below usage is applied where the service allows it (Nova, with force; Neutron);
+	// see RefusesBelowUsage for the one that does not.
 	SetQuota(ctx context.Context, service QuotaService, projectID string, limits map[string]int64) error
 }
 
@@ -117,19 +124,38 @@ func (c *Cloud) SetQuota(ctx context.Context, service QuotaService, projectID st
 	if err != nil {
 		return err
 	}
-	fields := make(map[string]int64, len(limits))
-	for ours, v := range limits {
-		theirs, ok := api.names[ours]
-		if !ok {
-			return fmt.Errorf("unknown %s quota resource %q", service, ours)
-		}
-		fields[theirs] = v
+	body, err := quotaBody(service, limits)
+	if err != nil {
+		return err
 	}
-	body := map[string]any{api.envelope: fields}
 	if _, err := sc.Put(ctx, sc.ServiceURL(fmt.Sprintf(api.writePath, projectID)), body, nil, &gophercloud.RequestOpts{OkCodes: []int{200}}); err != nil {
 		return fmt.Errorf("writing %s quota of project %s: %w", service, projectID, err)
 	}
 	return nil
+}
+
+// RefusesBelowUsage reports whether a service refuses a limit below what is in use,
+// with no way to force it: the caller holds such a limit at usage instead.
+func RefusesBelowUsage(service QuotaService) bool {
+	return quotaAPIs[service].refusesBelowUsage
+}
+
+// quotaBody is the body of a quota write: the limits under the service's API names, and
+// force where the service needs it to take a limit below usage.
+func quotaBody(service QuotaService, limits map[string]int64) (map[string]any, error) {
+	api := quotaAPIs[service]
+	fields := make(map[string]any, len(limits)+1)
+	if api.force {
+		fields["force"] = true
+	}
+	for ours, v := range limits {
+		theirs, ok := api.names[ours]
+		if !ok {
+			return nil, fmt.Errorf("unknown %s quota resource %q", service, ours)
+		}
+		fields[theirs] = v
+	}
+	return map[string]any{api.envelope: fields}, nil
 }
 
 // QuotaResources returns the operator's field names of a service's quota, sorted.

@@ -6,6 +6,8 @@ import (
 
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
+	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
@@ -103,5 +105,120 @@ spec:
 		Expect(admin.SetComputeQuota(ctx, projectID, ptr.To(3), nil)).To(Succeed())
 		Eventually(quota).WithTimeout(4 * resyncPeriod).Should(baseline)
 		Expect(quota(Default).KeyPairs).To(Equal(33))
+	})
+})
+
+var _ = Describe("A season that closes over servers above the baseline", Ordered, func() {
+	const ns = "hmrc"
+	var projectID string
+	london, _ := time.LoadLocation("Europe/London")
+	stamp := func(t time.Time) string { return t.In(london).Format("2006-01-02T15:04:05") }
+	seasonYAML := func(to time.Time) string {
+		return fmt.Sprintf(`apiVersion: whitehall.cloud/v1alpha1
+kind: PeakSeason
+metadata: {name: e2e-closing}
+spec:
+  timeZone: Europe/London
+  windows: [{from: %q, to: %q}]
+`, stamp(time.Now().Add(-time.Hour)), stamp(to))
+	}
+
+	BeforeAll(func() {
+		apply(tenantYAML(ns, "e2e-below", "network: {cidr: 10.51.0.0/24}"))
+		kubectl("-n", ns, "wait", "--for=condition=Ready", "tenant/e2e-below", "--timeout=120s")
+		t := &whv1.Tenant{}
+		Expect(k8s.Get(ctx, client.ObjectKey{Namespace: ns, Name: "e2e-below"}, t)).To(Succeed())
+		projectID = t.Status.ProjectID
+		DeferCleanup(func() {
+			kubectl("-n", ns, "delete", "testenvironment", "e2e-below", "--ignore-not-found", "--timeout=180s")
+			kubectl("-n", ns, "delete", "computequota", "e2e-below", "--ignore-not-found", "--timeout=60s")
+			kubectl("delete", "peakseason", "e2e-closing", "--ignore-not-found", "--timeout=60s")
+			kubectl("-n", ns, "delete", "tenant", "e2e-below", "--timeout=180s")
+		})
+	})
+
+	It("lowers Nova's cores below the cores in use when the season closes, flags it, and keeps the servers", func() {
+		apply(seasonYAML(time.Now().Add(time.Hour)))
+		apply(fmt.Sprintf(`apiVersion: whitehall.cloud/v1alpha1
+kind: ComputeQuota
+metadata: {name: e2e-below, namespace: %s}
+spec:
+  tenantRef: {name: e2e-below}
+  baseline:
+    compute: {cores: 1}
+    network: {ports: 2}
+  peaks:
+    - season: e2e-closing
+      compute: {cores: 8}
+      network: {ports: 50}
+`, ns))
+		Eventually(func(g Gomega) cloudtest.Quota {
+			q, err := admin.GetQuota(ctx, projectID)
+			g.Expect(err).NotTo(HaveOccurred())
+			return q
+		}).WithTimeout(60 * time.Second).Should(And(HaveField("Cores", 8), HaveField("Ports", 50)))
+
+		By("booting 3 one-core servers during the season")
+		apply(fmt.Sprintf(`apiVersion: whitehall.cloud/v1alpha1
+kind: TestEnvironment
+metadata: {name: e2e-below, namespace: %s}
+spec:
+  tenantRef: {name: e2e-below}
+  replicas: 3
+  template: {flavor: m1.tiny, image: cirros}
+`, ns))
+		activeServers := func(g Gomega) int {
+			list, err := admin.ProjectServers(ctx, projectID)
+			g.Expect(err).NotTo(HaveOccurred())
+			n := 0
+			for _, s := range list {
+				if s.Status == "ACTIVE" {
+					n++
+				}
+			}
+			return n
+		}
+		Eventually(activeServers).WithTimeout(5 * time.Minute).WithPolling(2 * time.Second).Should(Equal(3))
+
+		// For reading the numbers below: how long Nova takes to answer a quota write for
+		// this project (it counts usage on every write).
+		start := time.Now()
+		Expect(admin.SetComputeQuota(ctx, projectID, ptr.To(8), nil)).To(Succeed())
+		AddReportEntry("one Nova quota write by hand for a project with 3 servers", time.Since(start).String())
+
+		for run := 1; run <= 2; run++ {
+			By(fmt.Sprintf("closing the season (run %d)", run))
+			if run > 1 {
+				apply(seasonYAML(time.Now().Add(time.Hour)))
+				Eventually(func(g Gomega) int {
+					q, err := admin.GetQuota(ctx, projectID)
+					g.Expect(err).NotTo(HaveOccurred())
+					return q.Cores
+				}).WithTimeout(30 * time.Second).Should(Equal(8))
+			}
+			closes := time.Now().Truncate(time.Second).Add(8 * time.Second)
+			apply(seasonYAML(closes))
+			Eventually(func(g Gomega) int {
+				q, err := admin.GetQuota(ctx, projectID)
+				g.Expect(err).NotTo(HaveOccurred())
+				return q.Cores
+			}).WithTimeout(time.Until(closes) + 10*time.Second).WithPolling(100 * time.Millisecond).Should(Equal(1))
+			AddReportEntry(fmt.Sprintf("run %d: Nova's lowered cores limit visible after the season's end", run), time.Since(closes).String())
+			Expect(time.Now()).To(BeTemporally(">=", closes), "the baseline must not come back early")
+
+			q, err := admin.GetQuota(ctx, projectID)
+			Expect(err).NotTo(HaveOccurred())
+			Expect(q.Ports).To(Equal(2), "Neutron takes a limit below usage as set")
+			Eventually(func(g Gomega) string {
+				cq := &whv1.ComputeQuota{}
+				g.Expect(k8s.Get(ctx, client.ObjectKey{Namespace: ns, Name: "e2e-below"}, cq)).To(Succeed())
+				c := meta.FindStatusCondition(cq.Status.Conditions, whv1.ConditionBelowUsage)
+				g.Expect(c).NotTo(BeNil())
+				g.Expect(c.Status).To(Equal(metav1.ConditionTrue))
+				g.Expect(meta.IsStatusConditionTrue(cq.Status.Conditions, whv1.ConditionReady)).To(BeTrue())
+				return c.Message
+			}).WithTimeout(10 * time.Second).Should(ContainSubstring("compute.cores limit 1 < 3 in use"))
+		}
+		Expect(activeServers(Default)).To(Equal(3), "lowering quota never deletes a server")
 	})
 })

@@ -250,7 +250,14 @@ var _ = Describe("ComputeQuota and PeakSeason controllers", func() {
 			},
 		})
 		newQuota("one", peak(name, 100))
-		newQuota("two", peak(name, 300))
+		// One ComputeQuota per Tenant: the second department's quota names its own Tenant.
+		other := &whv1.Tenant{
+			ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "dept2"},
+			Spec:       whv1.TenantSpec{CloudCredentialsRef: &whv1.CloudCredentialsReference{SecretName: goodSecret, CloudName: "dev"}},
+		}
+		Expect(k8s.Create(ctx, other)).To(Succeed())
+		two := newQuota("two", peak(name, 300))
+		change(two, func(q *whv1.ComputeQuota) { q.Spec.TenantRef.Name = "dept2" })
 
 		Eventually(func(g Gomega) *whv1.CapacityAmounts {
 			g.Expect(k8s.Get(ctx, client.ObjectKeyFromObject(ps), ps)).To(Succeed())

@@ -75,6 +75,27 @@ spec:
   windows: [{yearly: {from: "01-02", to: "02-01"}}]`, `unknown field "spec.capacityCredentialsRef"`),
 		Entry("a time zone that is not a zone name", `  timeZone: "Europe/London; rm -rf"
   windows: [{yearly: {from: "01-02", to: "02-01"}}]`, `spec.timeZone: Invalid value`),
+		Entry("a yearly 30 February", `  windows: [{yearly: {from: "02-30", to: "03-10"}}]`, `spec.windows[0].yearly.from: Invalid value: "02-30": no such day: the day is past the end of its month`),
+		Entry("a yearly 31 April", `  windows: [{yearly: {from: "04-01", to: "04-31"}}]`, `spec.windows[0].yearly.to: Invalid value: "04-31": no such day`),
+		Entry("a one-off 30 February", `  windows: [{from: "2027-02-30T00:00:00", to: "2027-03-15T00:00:00"}]`, `spec.windows[0].from: Invalid value: "2027-02-30T00:00:00": no such day`),
+		Entry("a one-off 29 February of a common year", `  windows: [{from: "2027-02-01T00:00:00", to: "2027-02-29T00:00:00"}]`, `spec.windows[0].to: Invalid value: "2027-02-29T00:00:00": no such day`),
+		Entry("a one-off 29 February of a century that is not a leap year", `  windows: [{from: "2100-02-29T00:00:00", to: "2100-03-15T00:00:00"}]`, `no such day`),
+		Entry("a one-off 31 September", `  windows: [{from: "2027-09-01T00:00:00", to: "2027-09-31T00:00:00"}]`, `no such day`),
+	)
+
+	DescribeTable("accepts days that exist",
+		func(windows string) {
+			ps := manifest("", seasonHeader+"  windows: "+windows)
+			ps.SetName("")
+			ps.SetGenerateName("days-")
+			Expect(k8s.Create(ctx, ps, client.FieldValidation("Strict"))).To(Succeed())
+			DeferCleanup(func() { _ = k8s.Delete(ctx, ps) })
+		},
+		Entry("yearly 29 February", `[{yearly: {from: "02-29", to: "03-31"}}]`),
+		Entry("yearly ends of months", `[{yearly: {from: "01-31", to: "04-30"}}, {yearly: {from: "12-31", to: "01-01"}}]`),
+		Entry("29 February of a leap year", `[{from: "2028-02-29T00:00:00", to: "2028-03-01T00:00:00"}]`),
+		Entry("29 February of 2000", `[{from: "2000-02-29T00:00:00", to: "2000-03-01T00:00:00"}]`),
+		Entry("31 December", `[{from: "2027-12-31T00:00:00", to: "2028-01-31T23:59:59"}]`),
 	)
 
 	It("accepts ramps of exactly 90 days", func() {

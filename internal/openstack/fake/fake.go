@@ -476,7 +476,8 @@ func (c *Cloud) GetQuota(_ context.Context, service openstack.QuotaService, proj
 	return openstack.QuotaReading{Limits: maps.Clone(q.Limits), InUse: maps.Clone(q.InUse)}, nil
 }
 
-// SetQuota implements openstack.Quotas.
+// SetQuota implements openstack.Quotas. Like the real services, a limit below usage is
+// taken by Nova (the adapter forces it) and Neutron, and refused with 400 by Cinder.
 func (c *Cloud) SetQuota(_ context.Context, service openstack.QuotaService, projectID string, limits map[string]int64) error {
 	if len(limits) == 0 {
 		return nil
@@ -486,7 +487,18 @@ func (c *Cloud) SetQuota(_ context.Context, service openstack.QuotaService, proj
 	if err := c.call("SetQuota."+string(service), projectID); err != nil {
 		return err
 	}
-	maps.Copy(c.quota(projectID, service).Limits, limits)
+	q := c.quota(projectID, service)
+	if openstack.RefusesBelowUsage(service) {
+		for _, field := range slices.Sorted(maps.Keys(limits)) {
+			if v, used := limits[field], q.InUse[field]; v != -1 && v < used {
+				return gophercloud.ErrUnexpectedResponseCode{
+					Method: "PUT", URL: "http://cinder/v3/os-quota-sets/" + projectID, Actual: 400,
+					Body: []byte(fmt.Sprintf(`{"badRequest": {"code": 400, "message": "Quota %s limit must be equal or greater than existing resources. Current usage is %d and the requested limit is %d."}}`, field, used, v)),
+				}
+			}
+		}
+	}
+	maps.Copy(q.Limits, limits)
 	return nil
 }
 

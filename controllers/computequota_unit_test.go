@@ -1,0 +1,186 @@
+package controllers
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-cmp/cmp/cmpopts"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/utils/ptr"
+
+	whv1 "github.com/whitehall-cloud/whitehall-operator/api/v1alpha1"
+
+	"github.com/whitehall-cloud/whitehall-operator/internal/openstack"
+	"github.com/whitehall-cloud/whitehall-operator/internal/openstack/fake"
+	"github.com/whitehall-cloud/whitehall-operator/internal/season"
+)
+
+func TestApplyQuotaBelowUsage(t *testing.T) {
+	const project = "p"
+	type calls struct{ reads, writes int }
+	cases := []struct {
+		reason      string
+		service     openstack.QuotaService
+		inUse       map[string]int64
+		known       season.Quota // what the last reconcile saw
+		desired     season.Quota
+		wantLimits  map[string]int64
+		wantUsage   season.Quota
+		wantHeld    season.Quota
+		wantCalls   calls
+		wantChanges int
+	}{
+		{
+			reason:  "a season's end lowers Nova below usage: written (forced), then read once for the usage",
+			service: openstack.ComputeQuota, inUse: map[string]int64{"cores": 3},
+			known: season.Quota{"compute.cores": 6}, desired: season.Quota{"compute.cores": 1},
+			wantLimits: map[string]int64{"cores": 1}, wantUsage: season.Quota{"compute.cores": 3},
+			wantCalls: calls{reads: 1, writes: 1}, wantChanges: 1,
+		},
+		{
+			reason:  "Neutron takes a limit below usage; the read after the write shows it",
+			service: openstack.NetworkQuota, inUse: map[string]int64{"ports": 7},
+			known: season.Quota{"network.ports": 50}, desired: season.Quota{"network.ports": 2},
+			wantLimits: map[string]int64{"ports": 2}, wantUsage: season.Quota{"network.ports": 7},
+			wantCalls: calls{reads: 1, writes: 1}, wantChanges: 1,
+		},
+		{
+			reason:  "a raise needs no read",
+			service: openstack.ComputeQuota, inUse: map[string]int64{"cores": 3},
+			known: season.Quota{"compute.cores": 6}, desired: season.Quota{"compute.cores": 10},
+			wantLimits: map[string]int64{"cores": 10}, wantUsage: season.Quota{},
+			wantCalls: calls{writes: 1}, wantChanges: 1,
+		},
+		{
+			reason:  "Cinder refuses a limit below usage: read first, hold the limit at usage",
+			service: openstack.BlockStorageQuota, inUse: map[string]int64{"gigabytes": 8, "volumes": 2},
+			known:      season.Quota{"blockStorage.gigabytes": 100, "blockStorage.volumes": 10},
+			desired:    season.Quota{"blockStorage.gigabytes": 5, "blockStorage.volumes": 4},
+			wantLimits: map[string]int64{"gigabytes": 8, "volumes": 4},
+			wantUsage:  season.Quota{"blockStorage.gigabytes": 8, "blockStorage.volumes": 2},
+			wantHeld:   season.Quota{"blockStorage.gigabytes": 8},
+			wantCalls:  calls{reads: 1, writes: 1}, wantChanges: 2,
+		},
+		{
+			reason:  "Cinder written blind (nothing known) and refused: read, hold at usage, write once more",
+			service: openstack.BlockStorageQuota, inUse: map[string]int64{"gigabytes": 8},
+			desired:    season.Quota{"blockStorage.gigabytes": 5},
+			wantLimits: map[string]int64{"gigabytes": 8}, wantUsage: season.Quota{"blockStorage.gigabytes": 8},
+			wantHeld:  season.Quota{"blockStorage.gigabytes": 8},
+			wantCalls: calls{reads: 1, writes: 2}, wantChanges: 1,
+		},
+		{
+			reason:  "Cinder held at usage, usage unchanged: one read, no write",
+			service: openstack.BlockStorageQuota, inUse: map[string]int64{"gigabytes": 8},
+			known: season.Quota{"blockStorage.gigabytes": 8}, desired: season.Quota{"blockStorage.gigabytes": 5},
+			wantLimits: map[string]int64{"gigabytes": 8}, wantUsage: season.Quota{"blockStorage.gigabytes": 8},
+			wantHeld:  season.Quota{"blockStorage.gigabytes": 8},
+			wantCalls: calls{reads: 1}, wantChanges: 0,
+		},
+		{
+			reason:  "Cinder held at usage, usage fell: lowered the rest of the way",
+			service: openstack.BlockStorageQuota, inUse: map[string]int64{"gigabytes": 3},
+			known: season.Quota{"blockStorage.gigabytes": 8}, desired: season.Quota{"blockStorage.gigabytes": 5},
+			wantLimits: map[string]int64{"gigabytes": 5}, wantUsage: season.Quota{"blockStorage.gigabytes": 3},
+			wantCalls: calls{reads: 1, writes: 1}, wantChanges: 1,
+		},
+	}
+	for _, tc := range cases {
+		t.Run(tc.reason, func(t *testing.T) {
+			cloud := fake.New()
+			for field, v := range forService(tc.known, tc.service) {
+				cloud.SetLimitDirectly(project, tc.service, field, v)
+			}
+			for field, v := range tc.inUse {
+				cloud.SetInUse(project, tc.service, field, v)
+			}
+			var knownUsage season.Quota
+			if tc.known != nil {
+				knownUsage = season.Quota{}
+			}
+			got, err := applyQuota(context.Background(), cloud, project, tc.desired, tc.known, knownUsage, false)
+			if err != nil {
+				t.Fatal(err)
+			}
+			limits := cloud.Quota(project, tc.service)
+			for field, want := range tc.wantLimits {
+				if limits[field] != want {
+					t.Errorf("limit %s = %d, want %d", field, limits[field], want)
+				}
+			}
+			if diff := cmp.Diff(tc.wantUsage, got.usage, cmpopts.EquateEmpty()); diff != "" {
+				t.Errorf("usage (-want +got):\n%s", diff)
+			}
+			if diff := cmp.Diff(tc.wantHeld, got.held, cmpopts.EquateEmpty()); diff != "" {
+				t.Errorf("held (-want +got):\n%s", diff)
+			}
+			gotCalls := calls{
+				reads:  cloud.Calls("GetQuota." + string(tc.service) + "/" + project),
+				writes: cloud.Calls("SetQuota." + string(tc.service) + "/" + project),
+			}
+			if gotCalls != tc.wantCalls {
+				t.Errorf("calls = %+v, want %+v", gotCalls, tc.wantCalls)
+			}
+			if len(got.changes) != tc.wantChanges {
+				t.Errorf("changes = %v, want %d", got.changes, tc.wantChanges)
+			}
+		})
+	}
+}
+
+func TestOldestQuota(t *testing.T) {
+	at := func(sec int64) metav1.Time { return metav1.NewTime(time.Unix(sec, 0)) }
+	q := func(name string, created int64, deleting bool) whv1.ComputeQuota {
+		out := whv1.ComputeQuota{ObjectMeta: metav1.ObjectMeta{Name: name, CreationTimestamp: at(created)}}
+		if deleting {
+			out.DeletionTimestamp = ptr.To(at(created + 100))
+		}
+		return out
+	}
+	cases := []struct {
+		reason string
+		items  []whv1.ComputeQuota
+		want   string
+	}{
+		{reason: "the oldest writes", items: []whv1.ComputeQuota{q("b", 20, false), q("a", 30, false)}, want: "b"},
+		{reason: "created in the same second: the first name", items: []whv1.ComputeQuota{q("z", 10, false), q("m", 10, false)}, want: "m"},
+		{reason: "one being deleted hands over to the next", items: []whv1.ComputeQuota{q("a", 10, true), q("b", 20, false)}, want: "b"},
+		{reason: "all being deleted: none", items: []whv1.ComputeQuota{q("a", 10, true)}, want: ""},
+	}
+	for _, tc := range cases {
+		got := ""
+		if o := oldestQuota(tc.items); o != nil {
+			got = o.Name
+		}
+		if got != tc.want {
+			t.Errorf("%s: got %q, want %q", tc.reason, got, tc.want)
+		}
+	}
+}
+
+func TestDesiredReplicas(t *testing.T) {
+	env := func(replicas *int32) *whv1.TestEnvironment {
+		return &whv1.TestEnvironment{Spec: whv1.TestEnvironmentSpec{
+			Replicas: replicas,
+			Peaks:    []whv1.ReplicaPeak{{Season: "sa", Replicas: 40}},
+		}}
+	}
+	cases := []struct {
+		reason string
+		env    *whv1.TestEnvironment
+		active []string
+		want   int32
+	}{
+		{reason: "a peak raises replicas", env: env(ptr.To[int32](3)), active: []string{"sa"}, want: 40},
+		{reason: "no season active: spec.replicas", env: env(ptr.To[int32](3)), want: 3},
+		{reason: "replicas 0 turns it off, peaks included", env: env(ptr.To[int32](0)), active: []string{"sa"}, want: 0},
+		{reason: "replicas unset defaults to 1", env: env(nil), want: 1},
+	}
+	for _, tc := range cases {
+		if got := desiredReplicas(tc.env, tc.active); got != tc.want {
+			t.Errorf("%s: got %d, want %d", tc.reason, got, tc.want)
+		}
+	}
+}

@@ -1,0 +1,47 @@
+package openstack
+
+import (
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+)
+
+func TestQuotaBody(t *testing.T) {
+	cases := []struct {
+		reason  string
+		service QuotaService
+		limits  map[string]int64
+		want    map[string]any
+	}{
+		{
+			reason:  "Nova refuses a limit below usage unless forced, so every compute write is forced",
+			service: ComputeQuota, limits: map[string]int64{"cores": 1, "ramMiB": 512},
+			want: map[string]any{"quota_set": map[string]any{"cores": int64(1), "ram": int64(512), "force": true}},
+		},
+		{
+			reason:  "Neutron takes a limit below usage as it is; it has no force",
+			service: NetworkQuota, limits: map[string]int64{"ports": 2},
+			want: map[string]any{"quota": map[string]any{"port": int64(2)}},
+		},
+		{
+			reason:  "Cinder cannot be forced: no force field",
+			service: BlockStorageQuota, limits: map[string]int64{"gigabytes": 5},
+			want: map[string]any{"quota_set": map[string]any{"gigabytes": int64(5)}},
+		},
+	}
+	for _, tc := range cases {
+		got, err := quotaBody(tc.service, tc.limits)
+		if err != nil {
+			t.Fatalf("%s: %v", tc.reason, err)
+		}
+		if diff := cmp.Diff(tc.want, got); diff != "" {
+			t.Errorf("%s: body (-want +got):\n%s", tc.reason, diff)
+		}
+	}
+	if _, err := quotaBody(ComputeQuota, map[string]int64{"ports": 1}); err == nil {
+		t.Error("a resource the service does not have must be refused")
+	}
+	if !RefusesBelowUsage(BlockStorageQuota) || RefusesBelowUsage(ComputeQuota) || RefusesBelowUsage(NetworkQuota) {
+		t.Error("only Cinder refuses a limit below usage")
+	}
+}
