@@ -16,6 +16,13 @@ if [[ -x $out/kube-apiserver && -x $out/kube-controller-manager && -x $out/etcd 
   exit 0
 fi
 mkdir -p "$out"
+# One build at a time: a second caller waits for the first and then finds the binaries.
+exec 9>"$out.lock"
+flock 9
+if [[ -x $out/kube-apiserver && -x $out/kube-controller-manager && -x $out/etcd && -x $out/kubectl ]]; then
+  echo "$out"
+  exit 0
+fi
 export GOFLAGS=-mod=mod GOTOOLCHAIN=local
 
 build_kube() {

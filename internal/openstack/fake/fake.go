@@ -584,6 +584,13 @@ func (c *Cloud) AddNetworkDirectly(projectID, name, cidr string) openstack.Netwo
 	return b.NetworkBundle
 }
 
+// RemoveNetworkDirectly deletes a bundle, as a department deleting its network would.
+func (c *Cloud) RemoveNetworkDirectly(projectID, name string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	delete(c.bundles, projectID+"/"+name)
+}
+
 // NetworkBundle returns the bundle of a project, or nil.
 func (c *Cloud) NetworkBundle(projectID, name string) *openstack.NetworkBundle {
 	c.mu.Lock()
