@@ -2,6 +2,7 @@ package openstack
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net"
 	"slices"
@@ -156,21 +157,40 @@ type bundleRun struct {
 	created []string
 }
 
-// use applies a verdict: a claimed piece gets the mark, an adopted one is listed.
+// use applies a verdict and records the piece: a claimed piece gets the mark, an
+// adopted one is listed; one in conflict is not recorded.
 func (b *bundleRun) use(p piece, update func(mark string) error) error {
 	v, err := judge(p, b.spec.Owner)
+	var conflict *NetworkConflictError
+	if errors.As(err, &conflict) {
+		b.record(p.kind, "", false)
+	}
 	if err != nil {
 		return err
 	}
-	switch v {
-	case claimOwned:
+	if v == claimOwned {
 		if err := update(OwnerMark(b.spec.Owner)); err != nil {
 			return fmt.Errorf("marking %s %s as the operator's: %w", p.kind, p.id, err)
 		}
-	case useAdopted:
-		b.out.Adopted = append(b.out.Adopted, p.kind)
 	}
+	b.record(p.kind, p.id, v == useAdopted)
 	return nil
+}
+
+// record sets the ID of a piece of the bundle, and whether it is adopted.
+func (b *bundleRun) record(kind, id string, adopted bool) {
+	switch kind {
+	case "network":
+		b.out.NetworkID = id
+	case "subnet":
+		b.out.SubnetID = id
+	case "router":
+		b.out.RouterID = id
+	}
+	b.out.Adopted = slices.DeleteFunc(b.out.Adopted, func(k string) bool { return k == kind })
+	if adopted {
+		b.out.Adopted = append(b.out.Adopted, kind)
+	}
 }
 
 // EnsureNetworkBundle implements Networks.
@@ -179,8 +199,11 @@ func (c *Cloud) EnsureNetworkBundle(ctx context.Context, spec NetworkBundleSpec,
 	if err != nil {
 		return known, nil, err
 	}
-	b := &bundleRun{ctx: ctx, sc: sc, spec: spec, known: known}
-	// What is not confirmed below is not recorded: a conflict leaves status without it.
+	// Until a step confirms or replaces a piece, what status knew stands: a failed call
+	// forgets nothing.
+	out := known
+	out.Adopted = slices.Clone(known.Adopted)
+	b := &bundleRun{ctx: ctx, sc: sc, spec: spec, known: known, out: out}
 	if err := b.network(); err != nil {
 		return b.out, b.created, err
 	}
@@ -239,7 +262,8 @@ func (b *bundleRun) network() error {
 		if err != nil {
 			return fmt.Errorf("creating network: %w", err)
 		}
-		b.out.NetworkID, b.created = n.ID, append(b.created, "network")
+		b.record("network", n.ID, false)
+		b.created = append(b.created, "network")
 		return nil
 	}
 	err := b.use(piece{
@@ -266,11 +290,7 @@ func (b *bundleRun) network() error {
 	}, func(mark string) error {
 		return networks.Update(b.ctx, b.sc, found.ID, networks.UpdateOpts{Description: &mark}).Err
 	})
-	if err != nil {
-		return err
-	}
-	b.out.NetworkID = found.ID
-	return nil
+	return err
 }
 
 func (b *bundleRun) subnet() error {
@@ -316,7 +336,8 @@ func (b *bundleRun) subnet() error {
 		if err != nil {
 			return fmt.Errorf("creating subnet: %w", err)
 		}
-		b.out.SubnetID, b.created = s.ID, append(b.created, "subnet")
+		b.record("subnet", s.ID, false)
+		b.created = append(b.created, "subnet")
 		return nil
 	}
 	err := b.use(piece{
@@ -334,7 +355,6 @@ func (b *bundleRun) subnet() error {
 	if err != nil {
 		return err
 	}
-	b.out.SubnetID = found.ID
 	return repairDNS(b.ctx, b.sc, found, b.spec.DNSNameservers)
 }
 
@@ -357,12 +377,12 @@ func (b *bundleRun) knownRouter() (*routers.Router, error) {
 // takes its gateway away: whatever else was attached to it keeps working.
 func (b *bundleRun) dropGateway() error {
 	r, err := b.knownRouter()
-	if err != nil || r == nil {
+	if err != nil {
 		return err
 	}
-	b.out.RouterID = r.ID
-	if slices.Contains(b.known.Adopted, "router") {
-		b.out.Adopted = append(b.out.Adopted, "router")
+	if r == nil {
+		b.record("router", "", false) // none, or stale
+		return nil
 	}
 	if r.GatewayInfo.NetworkID == "" {
 		return nil
@@ -398,7 +418,8 @@ func (b *bundleRun) router(external string) error {
 		if err != nil {
 			return fmt.Errorf("creating router: %w", err)
 		}
-		b.out.RouterID, b.created = r.ID, append(b.created, "router")
+		b.record("router", r.ID, false)
+		b.created = append(b.created, "router")
 		return nil
 	}
 	err = b.use(piece{
@@ -419,7 +440,6 @@ func (b *bundleRun) router(external string) error {
 	if err != nil {
 		return err
 	}
-	b.out.RouterID = found.ID
 	if found.GatewayInfo.NetworkID == external {
 		return nil
 	}
