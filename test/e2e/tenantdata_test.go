@@ -101,7 +101,10 @@ var _ = Describe("Tenant data", Ordered, func() {
 		Eventually(ready("gateway")).Should(HaveField("Reason", whv1.ReasonReady))
 		Expect(tenant("gateway").Status.Network).To(PointTo(Equal(bundle)), "the router is kept")
 
-		By("a department's floating IP and security group hold the project")
+		By("a department's volume, floating IP and security group hold the project")
+		removeVolume, err := admin.CreateVolume(ctx, t.Status.ProjectID, "department-data")
+		Expect(err).NotTo(HaveOccurred())
+		DeferCleanup(func() { Eventually(removeVolume).WithArguments(ctx).Should(Succeed()) })
 		removeFIP, err := admin.CreateFloatingIP(ctx, t.Status.ProjectID, "public")
 		Expect(err).NotTo(HaveOccurred())
 		DeferCleanup(func() { Expect(removeFIP(ctx)).To(Succeed()) })
@@ -110,12 +113,15 @@ var _ = Describe("Tenant data", Ordered, func() {
 		DeferCleanup(func() { Expect(removeSG(ctx)).To(Succeed()) })
 		kubectl("-n", ns, "delete", "tenant", "gateway", "--wait=false")
 		Eventually(ready("gateway")).Should(And(HaveField("Reason", whv1.ReasonDeletionBlocked),
-			HaveField("Message", And(ContainSubstring("1 floating IP(s): 172.24.4."), ContainSubstring("1 security group(s): department-web")))))
+			HaveField("Message", And(ContainSubstring("1 volume(s): department-data ("), ContainSubstring("1 floating IP(s): 172.24.4."),
+				ContainSubstring("1 security group(s): department-web")))))
 		msg := ready("gateway")(Default).Message
 		Expect(msg).NotTo(Or(ContainSubstring("network(s)"), ContainSubstring("router(s)"), ContainSubstring("port(s)")),
 			"the bundle and the ports it brings are the operator's")
 		Expect(project(t.Status.ProjectID)).NotTo(BeNil())
 
+		// A volume still being created cannot be deleted yet (on the dev cloud it ends in error).
+		Eventually(removeVolume).WithArguments(ctx).WithTimeout(time.Minute).Should(Succeed())
 		Expect(removeFIP(ctx)).To(Succeed())
 		Expect(removeSG(ctx)).To(Succeed())
 		Eventually(gone("gateway")).WithTimeout(2 * time.Minute).Should(BeTrue())
