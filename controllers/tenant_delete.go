@@ -61,7 +61,7 @@ func (r *TenantReconciler) reconcileDelete(ctx context.Context, t *whv1.Tenant) 
 		return false, err
 	}
 	if project != nil {
-		contents, err := cloud.ProjectContents(ctx, project.ID, ownDevices(t))
+		contents, err := cloud.ProjectContents(ctx, project.ID, networkOwnership(t))
 		if err != nil {
 			return false, err
 		}
@@ -71,10 +71,10 @@ func (r *TenantReconciler) reconcileDelete(ctx context.Context, t *whv1.Tenant) 
 			notify(ctx, r.Recorder, t, corev1.EventTypeWarning, whv1.ReasonDeletionBlocked, "DeleteProject", "%s", msg)
 			return false, &blockedError{message: msg}
 		}
-		if t.Status.Network != nil {
-			if err := cloud.DeleteNetworkBundle(ctx, knownBundle(t)); err != nil {
-				return false, err
-			}
+		// Only the pieces the Tenant made: none adopted from the department is left, or
+		// the project would not be empty.
+		if err := cloud.DeleteNetworkBundle(ctx, project.ID, networkOwnership(t)); err != nil {
+			return false, err
 		}
 		if err := cloud.DeleteSecurityGroups(ctx, project.ID); err != nil {
 			return false, err
@@ -166,18 +166,14 @@ func (r *TenantReconciler) release(ctx context.Context, t *whv1.Tenant) (bool, e
 // describeContents names what is left, a few of each kind.
 func describeContents(c openstack.Contents) string {
 	var parts []string
-	for _, group := range []struct {
-		kind  string
-		items []string
-	}{{"server", c.Servers}, {"volume", c.Volumes}, {"port", c.Ports}} {
-		if n := len(group.items); n > 0 {
-			shown := group.items[:min(n, maxListed)]
-			more := ""
-			if n > maxListed {
-				more = fmt.Sprintf(" and %d more", n-maxListed)
-			}
-			parts = append(parts, fmt.Sprintf("%d %s(s): %s%s", n, group.kind, strings.Join(shown, ", "), more))
+	for _, group := range c.Kinds() {
+		n := len(group.Items)
+		shown := group.Items[:min(n, maxListed)]
+		more := ""
+		if n > maxListed {
+			more = fmt.Sprintf(" and %d more", n-maxListed)
 		}
+		parts = append(parts, fmt.Sprintf("%d %s(s): %s%s", n, group.Kind, strings.Join(shown, ", "), more))
 	}
 	return strings.Join(parts, "; ")
 }

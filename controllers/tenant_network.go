@@ -2,6 +2,7 @@ package controllers
 
 import (
 	"context"
+	"errors"
 	"strings"
 
 	corev1 "k8s.io/api/core/v1"
@@ -12,7 +13,8 @@ import (
 )
 
 // reconcileNetwork makes the project's network bundle match spec.network, recreating
-// anything deleted by hand, and records its IDs.
+// anything deleted by hand, and records its IDs. A piece named like the bundle that is
+// neither the Tenant's nor an exact match stops it (NetworkConflict): nothing is changed.
 func (r *TenantReconciler) reconcileNetwork(ctx context.Context, cloud TenantCloud, t *whv1.Tenant) error {
 	n := t.Spec.Network
 	if n == nil {
@@ -24,12 +26,18 @@ func (r *TenantReconciler) reconcileNetwork(ctx context.Context, cloud TenantClo
 		CIDR:            n.CIDR,
 		DNSNameservers:  n.DNSNameservers,
 		ExternalNetwork: ptr.Deref(n.ExternalNetwork, ""),
+		Owner:           string(t.UID),
 	}, knownBundle(t))
-	// Record what exists even on error, so nothing created is forgotten.
-	t.Status.Network = &whv1.TenantNetworkStatus{NetworkID: bundle.NetworkID, SubnetID: bundle.SubnetID, RouterID: bundle.RouterID}
+	// Record what exists even on error, so nothing created is forgotten; what was not
+	// confirmed in the project (stale, or in conflict) is not recorded.
+	t.Status.Network = &whv1.TenantNetworkStatus{NetworkID: bundle.NetworkID, SubnetID: bundle.SubnetID, RouterID: bundle.RouterID, Adopted: bundle.Adopted}
 	if len(created) > 0 {
 		notify(ctx, r.Recorder, t, corev1.EventTypeNormal, "NetworkCreated", "CreateNetwork",
 			"Created %s in project %s", strings.Join(created, ", "), t.Status.ProjectID)
+	}
+	var conflict *openstack.NetworkConflictError
+	if errors.As(err, &conflict) {
+		return newSpecError(whv1.ReasonNetworkConflict, conflict.Error()+"; rename or remove it, or change spec.network")
 	}
 	return err
 }
@@ -38,13 +46,12 @@ func knownBundle(t *whv1.Tenant) openstack.NetworkBundle {
 	if t.Status.Network == nil {
 		return openstack.NetworkBundle{}
 	}
-	return openstack.NetworkBundle{NetworkID: t.Status.Network.NetworkID, SubnetID: t.Status.Network.SubnetID, RouterID: t.Status.Network.RouterID}
+	s := t.Status.Network
+	return openstack.NetworkBundle{NetworkID: s.NetworkID, SubnetID: s.SubnetID, RouterID: s.RouterID, Adopted: s.Adopted}
 }
 
-// ownDevices are the devices whose ports the operator made: its router.
-func ownDevices(t *whv1.Tenant) map[string]bool {
-	if t.Status.Network == nil || t.Status.Network.RouterID == "" {
-		return nil
-	}
-	return map[string]bool{t.Status.Network.RouterID: true}
+// networkOwnership is what of the project's network the Tenant made: the pieces marked
+// with its UID, and those its status records that were not adopted.
+func networkOwnership(t *whv1.Tenant) openstack.Ownership {
+	return openstack.Ownership{Owner: string(t.UID), Known: knownBundle(t)}
 }

@@ -77,6 +77,15 @@ func TestDescribeContents(t *testing.T) {
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("describeContents (-want +got):\n%s", diff)
 	}
+	got = describeContents(openstack.Contents{
+		Snapshots: []string{"sn"}, Backups: []string{"b"}, Images: []string{"i"}, FloatingIPs: []string{"f"},
+		Containers: []string{"c"}, Networks: []string{"n1", "n2"}, Routers: []string{"r"}, SecurityGroups: []string{"g"},
+	})
+	want = "1 volume snapshot(s): sn; 1 volume backup(s): b; 1 image(s): i; 1 floating IP(s): f; 1 object container(s): c; " +
+		"2 network(s): n1, n2; 1 router(s): r; 1 security group(s): g"
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("describeContents of the other kinds (-want +got):\n%s", diff)
+	}
 }
 
 func TestClassify(t *testing.T) {

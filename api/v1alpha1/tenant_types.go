@@ -12,6 +12,11 @@ const TenantFinalizer = "whitehall.cloud/tenant"
 // import it. (Keystone forbids '/' in tags, hence the ':'.)
 const HandoverTagPrefix = "whitehall.cloud:handover="
 
+// ReasonNetworkConflict: a network, subnet or router named like the Tenant's network
+// bundle exists in the project, was not made for this Tenant and does not match the
+// spec exactly (a subnet's CIDR, a router's gateway); it is left alone.
+const ReasonNetworkConflict = "NetworkConflict"
+
 // TenantSpec describes a department's OpenStack project: the project itself, the people
 // who may use it, and what happens to it when the Tenant goes.
 //
@@ -274,7 +279,7 @@ type TenantNetwork struct {
 	CIDR string `json:"cidr"`
 
 	// externalNetwork (name or ID) gets a router with its gateway, and an interface on
-	// the subnet.
+	// the subnet. Removing it takes the gateway away and keeps the router.
 	// +optional
 	// +kubebuilder:validation:MinLength=1
 	// +kubebuilder:validation:MaxLength=255
@@ -289,7 +294,8 @@ type TenantNetwork struct {
 	DNSNameservers []string `json:"dnsNameservers,omitempty"`
 }
 
-// TenantNetworkStatus records the network bundle's OpenStack IDs.
+// TenantNetworkStatus records the network bundle's OpenStack IDs. What the operator
+// creates carries the description whitehall.cloud/owner=<Tenant UID>.
 type TenantNetworkStatus struct {
 	// +optional
 	NetworkID string `json:"networkID,omitempty"`
@@ -297,6 +303,15 @@ type TenantNetworkStatus struct {
 	SubnetID string `json:"subnetID,omitempty"`
 	// +optional
 	RouterID string `json:"routerID,omitempty"`
+	// adopted names the pieces (network, subnet, router) that existed in the project,
+	// made by someone else, and are used because they match the spec exactly. They are
+	// the department's: deleting the Tenant never deletes them, and while they exist
+	// the project is not empty.
+	// +optional
+	// +listType=set
+	// +kubebuilder:validation:MaxItems=3
+	// +kubebuilder:validation:items:Enum=network;subnet;router
+	Adopted []string `json:"adopted,omitempty"`
 }
 
 // ProjectImport finds an existing project to adopt.

@@ -2,6 +2,7 @@ package openstack
 
 import (
 	"fmt"
+	"strings"
 	"sync"
 	"time"
 
@@ -75,6 +76,15 @@ func (c *Cloud) service(kind string) (*gophercloud.ServiceClient, error) {
 		sc, err = openstack.NewImageV2(c.provider, c.endpoints)
 	case "placement":
 		sc, err = openstack.NewPlacementV1(c.provider, c.endpoints)
+	case "object-store":
+		sc, err = openstack.NewObjectStorageV1(c.provider, c.endpoints)
+		if sc != nil {
+			// Other projects' accounts are read too (the deletion check): count them
+			// under object-store, not "other".
+			if i := strings.Index(sc.Endpoint, "/v1/"); i >= 0 {
+				c.routes.add(sc.Endpoint[:i+len("/v1/")], kind)
+			}
+		}
 	default:
 		return nil, fmt.Errorf("unknown service %q", kind)
 	}

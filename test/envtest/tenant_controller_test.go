@@ -300,6 +300,108 @@ var _ = Describe("Tenant controller", func() {
 		Expect(cloud.Project(got.Status.ProjectID)).To(BeNil())
 	})
 
+	It("lists every kind of department data left in DeletionBlocked, by kind and count", func() {
+		t := newTenant("data-left")
+		Eventually(ready(t)).Should(Not(BeNil()))
+		id := get(t).Status.ProjectID
+		cloud.SetContents(id, openstack.Contents{
+			Snapshots: []string{"nightly (sn1)"}, Backups: []string{"weekly (b1)"}, Images: []string{"golden (i1)", "golden-2 (i2)"},
+			FloatingIPs: []string{"172.24.4.9 (f1)"}, Containers: []string{"returns"}, Routers: []string{"edge (r9)"},
+			SecurityGroups: []string{"web (g1)"},
+		})
+		handMade := cloud.AddNetworkDirectly(id, "department-net", "10.9.0.0/24")
+		Expect(k8s.Delete(ctx, t)).To(Succeed())
+		Eventually(condition(t, whv1.ReasonDeletionBlocked)).Should(Not(BeZero()))
+		c := meta.FindStatusCondition(get(t).Status.Conditions, whv1.ConditionReady)
+		for _, want := range []string{"1 volume snapshot(s): nightly (sn1)", "1 volume backup(s): weekly (b1)", "2 image(s): golden (i1), golden-2 (i2)",
+			"1 floating IP(s): 172.24.4.9 (f1)", "1 object container(s): returns", "1 network(s): department-net (" + handMade.NetworkID + ")",
+			"1 router(s): edge (r9)", "1 security group(s): web (g1)"} {
+			Expect(c.Message).To(ContainSubstring(want))
+		}
+		Expect(cloud.Project(id)).NotTo(BeNil())
+		Expect(cloud.NetworkBundle(id, "department-net")).NotTo(BeNil(), "a department's network is never deleted")
+
+		cloud.SetContents(id, openstack.Contents{})
+		cloud.RemoveNetworkDirectly(id, "department-net")
+		Eventually(gone(t)).Should(BeTrue())
+		Expect(cloud.Project(id)).To(BeNil())
+	})
+
+	It("does not adopt a network named like its bundle with another CIDR (NetworkConflict), and changes nothing", func() {
+		t := newTenant("conflict")
+		Eventually(ready(t)).Should(Not(BeNil()))
+		id := get(t).Status.ProjectID
+		handMade := cloud.AddNetworkDirectly(id, ns+"-conflict", "10.9.0.0/24")
+		calls := cloud.Calls("EnsureNetworkBundle")
+
+		got := get(t)
+		got.Spec.Network = &whv1.TenantNetwork{CIDR: "10.20.0.0/24", ExternalNetwork: ptr.To("public")}
+		Expect(k8s.Update(ctx, got)).To(Succeed())
+		Eventually(condition(t, whv1.ReasonNetworkConflict)).Should(Not(BeZero()))
+		cond := meta.FindStatusCondition(get(t).Status.Conditions, whv1.ConditionReady)
+		Expect(cond.Status).To(Equal(metav1.ConditionFalse))
+		Expect(cond.Message).To(And(ContainSubstring(handMade.NetworkID), ContainSubstring("10.9.0.0/24"), ContainSubstring("10.20.0.0/24")))
+		Expect(cloud.Calls("EnsureNetworkBundle")).To(BeNumerically(">", calls))
+		Expect(cloud.NetworkBundle(id, ns+"-conflict")).To(PointTo(Equal(handMade)), "the department's network is unchanged")
+		Expect(get(t).Status.Network).To(Or(BeNil(), PointTo(BeZero())), "nothing of it is recorded as the Tenant's")
+
+		// The Tenant goes; the department's network stays, and holds the project.
+		Expect(k8s.Delete(ctx, t)).To(Succeed())
+		Eventually(condition(t, whv1.ReasonDeletionBlocked)).Should(HaveField("Message", ContainSubstring("1 network(s): "+ns+"-conflict")))
+		cloud.RemoveNetworkDirectly(id, ns+"-conflict")
+		Eventually(gone(t)).Should(BeTrue())
+	})
+
+	It("uses a department's network that matches exactly, and never deletes it", func() {
+		t := newTenant("exact")
+		Eventually(ready(t)).Should(Not(BeNil()))
+		id := get(t).Status.ProjectID
+		handMade := cloud.AddNetworkDirectly(id, ns+"-exact", "10.20.0.0/24")
+		got := get(t)
+		got.Spec.Network = &whv1.TenantNetwork{CIDR: "10.20.0.0/24"}
+		Expect(k8s.Update(ctx, got)).To(Succeed())
+		Eventually(func(g Gomega) *whv1.TenantNetworkStatus { return ready(t)(g).Status.Network }).Should(PointTo(Equal(whv1.TenantNetworkStatus{
+			NetworkID: handMade.NetworkID, SubnetID: handMade.SubnetID, Adopted: []string{"network", "subnet"},
+		})))
+		Expect(k8s.Delete(ctx, t)).To(Succeed())
+		Eventually(condition(t, whv1.ReasonDeletionBlocked)).Should(HaveField("Message", ContainSubstring("1 network(s)")))
+		Expect(cloud.NetworkBundle(id, ns+"-exact")).NotTo(BeNil())
+		cloud.RemoveNetworkDirectly(id, ns+"-exact")
+		Eventually(gone(t)).Should(BeTrue())
+	})
+
+	It("clears the gateway and keeps the router when externalNetwork is removed", func() {
+		t := newTenant("no-gateway", func(t *whv1.Tenant) {
+			t.Spec.Network = &whv1.TenantNetwork{CIDR: "10.20.0.0/24", ExternalNetwork: ptr.To("public")}
+		})
+		Eventually(ready(t)).Should(Not(BeNil()))
+		before := get(t).Status
+		Expect(before.Network.RouterID).NotTo(BeEmpty())
+		Expect(cloud.RouterGateway(before.ProjectID, ns+"-no-gateway")).To(Equal("net-public"))
+
+		edit := get(t)
+		edit.Spec.Network.ExternalNetwork = nil
+		Expect(k8s.Update(ctx, edit)).To(Succeed())
+		Eventually(func() string { return cloud.RouterGateway(before.ProjectID, ns+"-no-gateway") }).Should(BeEmpty())
+		Eventually(ready(t)).Should(HaveField("Status.Network.RouterID", Equal(before.Network.RouterID)))
+		Expect(cloud.NetworkBundle(before.ProjectID, ns+"-no-gateway").RouterID).To(Equal(before.Network.RouterID))
+	})
+
+	It("gives a project recreated by hand a new network bundle", func() {
+		t := newTenant("recreated", func(t *whv1.Tenant) { t.Spec.Network = &whv1.TenantNetwork{CIDR: "10.20.0.0/24"} })
+		Eventually(ready(t)).Should(Not(BeNil()))
+		before := get(t).Status
+		Expect(cloud.DeleteProject(ctx, before.ProjectID)).To(Succeed())
+		// A resync notices; a change to the spec brings it at once.
+		edit := get(t)
+		edit.Spec.Project.Description = ptr.To("recreated")
+		Expect(k8s.Update(ctx, edit)).To(Succeed())
+		Eventually(func(g Gomega) string { return ready(t)(g).Status.ProjectID }).ShouldNot(Equal(before.ProjectID))
+		after := get(t).Status
+		Expect(after.Network.NetworkID).NotTo(Equal(before.Network.NetworkID))
+		Expect(cloud.NetworkBundle(after.ProjectID, ns+"-recreated")).To(PointTo(HaveField("NetworkID", after.Network.NetworkID)))
+	})
+
 	It("lets a Tenant go whose credentials never worked", func() {
 		t := newTenant("never-worked", func(t *whv1.Tenant) { t.Spec.CloudCredentialsRef.SecretName = "missing" })
 		Eventually(condition(t, whv1.ReasonCredentialsError)).Should(Not(BeNil()))

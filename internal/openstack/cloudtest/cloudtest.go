@@ -27,6 +27,9 @@ type Admin struct {
 
 	// tls is the admin's TLS settings, for logging in as someone else.
 	tls *tls.Config
+	// auth and endpoints are the admin's login, for logging in scoped to another project.
+	auth      gophercloud.AuthOptions
+	endpoints gophercloud.EndpointOpts
 }
 
 // Open logs in to cloud from the clouds.yaml at path.
@@ -48,7 +51,7 @@ func Open(ctx context.Context, path, cloud string) (*Admin, error) {
 	if err != nil {
 		return nil, err
 	}
-	admin := &Admin{Identity: identity, Network: network, tls: tlsConfig}
+	admin := &Admin{Identity: identity, Network: network, tls: tlsConfig, auth: ao, endpoints: eo}
 	if err := openQuotaClients(admin, provider, eo); err != nil {
 		return nil, err
 	}

@@ -404,18 +404,32 @@ func (c *Cloud) GrantDirectly(projectID string, a openstack.Assignment) {
 	c.assigned[projectID][a] = true
 }
 
-// ProjectContents implements openstack.ProjectContents.
-func (c *Cloud) ProjectContents(_ context.Context, projectID string, ownDevices map[string]bool) (openstack.Contents, error) {
+// ProjectContents implements openstack.ProjectContents: what SetContents set, and the
+// bundles in the project that own does not cover (made by hand, adopted) as networks.
+func (c *Cloud) ProjectContents(_ context.Context, projectID string, own openstack.Ownership) (openstack.Contents, error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if err := c.call("ProjectContents", projectID); err != nil {
 		return openstack.Contents{}, err
 	}
 	out := c.contents[projectID]
-	// A fake port is "<device>/<name>": the ports of the operator's own devices are skipped.
+	ownRouters := map[string]bool{own.Known.RouterID: own.Known.RouterID != ""}
+	out.Networks = slices.Clone(out.Networks)
+	for _, key := range slices.Sorted(maps.Keys(c.bundles)) {
+		b := c.bundles[key]
+		if b.project != projectID {
+			continue
+		}
+		if b.ownedBy(own) {
+			ownRouters[b.RouterID] = b.RouterID != ""
+		} else {
+			out.Networks = append(out.Networks, fmt.Sprintf("%s (%s)", b.name, b.NetworkID))
+		}
+	}
+	// A fake port is "<device>/<name>": the ports of the operator's own routers are skipped.
 	out.Ports = slices.DeleteFunc(slices.Clone(out.Ports), func(p string) bool {
 		device, _, _ := strings.Cut(p, "/")
-		return ownDevices[device]
+		return ownRouters[device]
 	})
 	return out, nil
 }
@@ -520,7 +534,8 @@ func (c *Cloud) Capacity(_ context.Context) (openstack.Capacity, error) {
 }
 
 // EnsureNetworkBundle implements openstack.Networks: a bundle per project and name; a
-// resource deleted with DeleteNetworkDirectly is recreated with a new ID.
+// resource deleted with DeleteRouterDirectly is recreated with a new ID. A bundle made
+// with AddNetworkDirectly is adopted if its CIDR is the spec's, else a conflict.
 func (c *Cloud) EnsureNetworkBundle(_ context.Context, spec openstack.NetworkBundleSpec, known openstack.NetworkBundle) (openstack.NetworkBundle, []string, error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -529,9 +544,15 @@ func (c *Cloud) EnsureNetworkBundle(_ context.Context, spec openstack.NetworkBun
 	}
 	key := spec.ProjectID + "/" + spec.Name
 	b := c.bundles[key]
-	if b == nil {
-		b = &fakeBundle{}
+	switch {
+	case b == nil:
+		b = &fakeBundle{project: spec.ProjectID, name: spec.Name, owner: spec.Owner, cidr: spec.CIDR}
 		c.bundles[key] = b
+	case b.owner != "" && b.owner != spec.Owner:
+		return openstack.NetworkBundle{}, nil, &openstack.NetworkConflictError{Kind: "network", ID: b.NetworkID, Why: "it was made for another Tenant"}
+	case b.owner == "" && b.cidr != spec.CIDR:
+		return openstack.NetworkBundle{}, nil, &openstack.NetworkConflictError{Kind: "network", ID: b.NetworkID,
+			Why: fmt.Sprintf("its subnets are %s, not %s", b.cidr, spec.CIDR)}
 	}
 	var created []string
 	ensure := func(id *string, kind string) {
@@ -542,28 +563,46 @@ func (c *Cloud) EnsureNetworkBundle(_ context.Context, spec openstack.NetworkBun
 	}
 	ensure(&b.NetworkID, "network")
 	ensure(&b.SubnetID, "subnet")
+	b.gateway = ""
 	if spec.ExternalNetwork != "" {
 		ensure(&b.RouterID, "router")
-	} else {
-		b.RouterID = ""
+		b.gateway = "net-" + spec.ExternalNetwork
 	}
 	b.spec = spec
 	return b.NetworkBundle, created, nil
 }
 
 // DeleteNetworkBundle implements openstack.Networks.
-func (c *Cloud) DeleteNetworkBundle(_ context.Context, nb openstack.NetworkBundle) error {
+func (c *Cloud) DeleteNetworkBundle(_ context.Context, projectID string, own openstack.Ownership) error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if err := c.call("DeleteNetworkBundle"); err != nil {
+	if err := c.call("DeleteNetworkBundle", projectID); err != nil {
 		return err
 	}
 	for key, b := range c.bundles {
-		if b.NetworkID == nb.NetworkID {
+		if b.project == projectID && b.ownedBy(own) {
 			delete(c.bundles, key)
 		}
 	}
 	return nil
+}
+
+// AddNetworkDirectly makes a network with a subnet in a project as a department would.
+func (c *Cloud) AddNetworkDirectly(projectID, name, cidr string) openstack.NetworkBundle {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	b := &fakeBundle{project: projectID, name: name, cidr: cidr}
+	b.NetworkID, b.SubnetID = c.newID("network"), c.newID("subnet")
+	b.Adopted = []string{"network", "subnet"}
+	c.bundles[projectID+"/"+name] = b
+	return b.NetworkBundle
+}
+
+// RemoveNetworkDirectly deletes a bundle, as a department deleting its network would.
+func (c *Cloud) RemoveNetworkDirectly(projectID, name string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	delete(c.bundles, projectID+"/"+name)
 }
 
 // NetworkBundle returns the bundle of a project, or nil.
@@ -577,6 +616,16 @@ func (c *Cloud) NetworkBundle(projectID, name string) *openstack.NetworkBundle {
 	return nil
 }
 
+// RouterGateway returns the external network of a bundle's router ("" for none).
+func (c *Cloud) RouterGateway(projectID, name string) string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if b := c.bundles[projectID+"/"+name]; b != nil {
+		return b.gateway
+	}
+	return ""
+}
+
 // DeleteRouterDirectly deletes a bundle's router behind the operator's back.
 func (c *Cloud) DeleteRouterDirectly(projectID, name string) {
 	c.mu.Lock()
@@ -588,7 +637,16 @@ func (c *Cloud) DeleteRouterDirectly(projectID, name string) {
 
 type fakeBundle struct {
 	openstack.NetworkBundle
-	spec openstack.NetworkBundleSpec
+	spec          openstack.NetworkBundleSpec
+	project, name string
+	// owner is the Tenant UID the bundle was made for; "" for one made by hand.
+	owner, cidr string
+	gateway     string
+}
+
+// ownedBy reports whether own covers the bundle: made for its Tenant.
+func (b *fakeBundle) ownedBy(own openstack.Ownership) bool {
+	return b.owner != "" && b.owner == own.Owner
 }
 
 // fakeServer is a server in the fake Nova, in the project of the view that booted it
