@@ -88,8 +88,8 @@ test-unit: ## Tier 1: pure table tests.
 # The randomised suites run with fixed seeds in make test, so CI never depends on luck;
 # make test-faults explores new ones. A seed that ever failed stays in these lists for good.
 ENVTEST_SEED ?= 1
-# The first seed runs the whole e2e suite; each other one runs the fault suite (label
-# "faults": fault proxy and crash kill points both follow the seed).
+# The first seed runs the whole e2e suite (the crash suite's kill points follow it too);
+# each other one runs the fault suite again (label "faults": the fault proxy follows the seed).
 E2E_SEEDS ?= 1796156877 11 22 391852739 159695220 1002973686
 # Extra ginkgo arguments for one focused run, e.g. GINKGO_ARGS='--focus=Tenant'.
 GINKGO_ARGS ?=

@@ -15,7 +15,7 @@ import (
 	whv1 "github.com/whitehall-cloud/whitehall-operator/api/v1alpha1"
 )
 
-var _ = Describe("crashes during a mixed workload", Ordered, Label("faults"), func() {
+var _ = Describe("crashes during a mixed workload", Ordered, Label("crash"), func() {
 	const (
 		ns      = "crash"
 		kills   = 20
