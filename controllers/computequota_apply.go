@@ -17,12 +17,11 @@ import (
 
 	whv1 "github.com/whitehall-cloud/whitehall-operator/api/v1alpha1"
 	"github.com/whitehall-cloud/whitehall-operator/internal/openstack"
-	"github.com/whitehall-cloud/whitehall-operator/internal/season"
 )
 
 // quotaChange is one limit written to OpenStack.
 type quotaChange struct {
-	key         string // <service>.<field>
+	field       openstack.QuotaField
 	from, to    int64
 	fromUnknown bool // written without knowing the previous limit
 }
@@ -30,12 +29,12 @@ type quotaChange struct {
 // appliedQuota is what applyQuota left in OpenStack.
 type appliedQuota struct {
 	// usage of the managed fields, where known.
-	usage season.Quota
+	usage openstack.QuotaLimits
 	// changes are the limits written.
 	changes []quotaChange
-	// held are limits a service refused to take below usage, by key: the limit was held
+	// held are limits a service refused to take below usage, by field: the limit was held
 	// at usage instead (the value), and comes down the rest of the way as usage falls.
-	held season.Quota
+	held openstack.QuotaLimits
 }
 
 // applyQuota makes each service's quota match effective. A service with no managed
@@ -50,18 +49,18 @@ type appliedQuota struct {
 // With fresh set (the last full read is younger than the resync period, as when the
 // operator wakes at a season boundary), a service whose wanted limits did not move is
 // not even read: a boundary costs one write per service it changes, nothing else.
-func applyQuota(ctx context.Context, cloud QuotaCloud, projectID string, effective, known, knownUsage season.Quota, fresh bool) (appliedQuota, error) {
+func applyQuota(ctx context.Context, cloud QuotaCloud, projectID string, effective, known, knownUsage openstack.QuotaLimits, fresh bool) (appliedQuota, error) {
 	var mu sync.Mutex
-	out := appliedQuota{usage: season.Quota{}, held: season.Quota{}}
+	out := appliedQuota{usage: openstack.QuotaLimits{}, held: openstack.QuotaLimits{}}
 	g, gctx := errgroup.WithContext(ctx)
 	for _, service := range openstack.QuotaServices {
-		desired := forService(effective, service)
+		desired := effective.Of(service)
 		if len(desired) == 0 {
 			continue
 		}
 		g.Go(func() error {
 			res, err := applyServiceQuota(gctx, cloud, service, projectID, desired,
-				forService(known, service), forService(knownUsage, service), fresh)
+				known.Of(service), knownUsage.Of(service), fresh)
 			mu.Lock()
 			defer mu.Unlock()
 			maps.Copy(out.usage, res.usage)
@@ -73,7 +72,7 @@ func applyQuota(ctx context.Context, cloud QuotaCloud, projectID string, effecti
 	if err := g.Wait(); err != nil {
 		return appliedQuota{}, err
 	}
-	slices.SortFunc(out.changes, func(a, b quotaChange) int { return strings.Compare(a.key, b.key) })
+	slices.SortFunc(out.changes, func(a, b quotaChange) int { return byName(a.field, b.field) })
 	return out, nil
 }
 
@@ -88,11 +87,11 @@ func applyQuota(ctx context.Context, cloud QuotaCloud, projectID string, effecti
 // usage is flagged in the same status update (after the write for Nova, which is forced,
 // and Neutron, which takes it; before it for Cinder, which refuses it: there the limit is
 // held at usage, and each later reconcile lowers it as far as usage then allows).
-func applyServiceQuota(ctx context.Context, cloud QuotaCloud, service openstack.QuotaService, projectID string, desired, known, knownUsage map[string]int64, fresh bool) (appliedQuota, error) {
+func applyServiceQuota(ctx context.Context, cloud QuotaCloud, service openstack.QuotaService, projectID string, desired, known, knownUsage openstack.QuotaLimits, fresh bool) (appliedQuota, error) {
 	reading := openstack.QuotaReading{Limits: known, InUse: knownUsage}
 	covered, differs := compareKnown(known, desired)
 	if fresh && covered && !differs {
-		return appliedQuota{usage: prefixed(service, knownUsage)}, nil
+		return appliedQuota{usage: knownUsage}, nil
 	}
 	refuses := openstack.RefusesBelowUsage(service)
 	lowers := lowersKnown(known, desired)
@@ -110,14 +109,14 @@ func applyServiceQuota(ctx context.Context, cloud QuotaCloud, service openstack.
 			return appliedQuota{}, err
 		}
 	}
-	plan := planWrite(service, desired, reading, refuses && read)
+	plan := planWrite(desired, reading, refuses && read)
 	err := cloud.SetQuota(ctx, service, projectID, plan.diff)
 	if err != nil && refuses && !read && openstack.StatusCode(err) == http.StatusBadRequest {
 		// Written blind and refused: a limit went below usage. Read it and hold at usage.
 		if rerr := readNow(); rerr != nil {
 			return appliedQuota{}, rerr
 		}
-		plan = planWrite(service, desired, reading, true)
+		plan = planWrite(desired, reading, true)
 		err = cloud.SetQuota(ctx, service, projectID, plan.diff)
 	}
 	if err != nil {
@@ -131,10 +130,10 @@ func applyServiceQuota(ctx context.Context, cloud QuotaCloud, service openstack.
 			return appliedQuota{}, err
 		}
 	}
-	usage := season.Quota{}
+	usage := openstack.QuotaLimits{}
 	for field := range desired {
 		if used, ok := reading.InUse[field]; ok {
-			usage[string(service)+"."+field] = used
+			usage[field] = used
 		}
 	}
 	return appliedQuota{usage: usage, changes: plan.changes, held: plan.held}, nil
@@ -143,24 +142,24 @@ func applyServiceQuota(ctx context.Context, cloud QuotaCloud, service openstack.
 // writePlan is one service's write: the limits to send, the changes they make, and the
 // limits held at usage.
 type writePlan struct {
-	diff    map[string]int64
+	diff    openstack.QuotaLimits
 	changes []quotaChange
-	held    season.Quota
+	held    openstack.QuotaLimits
 }
 
 // planWrite compares desired with reading. With hold set (the service refuses a limit
 // below usage, and reading's usage is fresh), a limit is never planned below usage.
-func planWrite(service openstack.QuotaService, desired map[string]int64, reading openstack.QuotaReading, hold bool) writePlan {
-	p := writePlan{diff: map[string]int64{}, held: season.Quota{}}
+func planWrite(desired openstack.QuotaLimits, reading openstack.QuotaReading, hold bool) writePlan {
+	p := writePlan{diff: openstack.QuotaLimits{}, held: openstack.QuotaLimits{}}
 	for _, field := range slices.Sorted(maps.Keys(desired)) {
-		want, key := desired[field], string(service)+"."+field
+		want := desired[field]
 		if used, ok := reading.InUse[field]; hold && ok && want != -1 && used > want {
 			want = used
-			p.held[key] = used
+			p.held[field] = used
 		}
 		if have, ok := reading.Limits[field]; !ok || have != want {
 			p.diff[field] = want
-			p.changes = append(p.changes, quotaChange{key: key, from: have, to: want, fromUnknown: !ok})
+			p.changes = append(p.changes, quotaChange{field: field, from: have, to: want, fromUnknown: !ok})
 		}
 	}
 	return p
@@ -168,7 +167,7 @@ func planWrite(service openstack.QuotaService, desired map[string]int64, reading
 
 // lowersKnown reports whether desired lowers any limit known to be higher (-1 is
 // unlimited).
-func lowersKnown(known, desired map[string]int64) bool {
+func lowersKnown(known, desired openstack.QuotaLimits) bool {
 	for field, want := range desired {
 		if have, ok := known[field]; ok && want != -1 && (have == -1 || want < have) {
 			return true
@@ -179,7 +178,7 @@ func lowersKnown(known, desired map[string]int64) bool {
 
 // compareKnown reports whether known holds every desired field, and whether any of them
 // differs from what is wanted.
-func compareKnown(known, desired map[string]int64) (covered, differs bool) {
+func compareKnown(known, desired openstack.QuotaLimits) (covered, differs bool) {
 	for field, want := range desired {
 		have, ok := known[field]
 		if !ok {
@@ -190,23 +189,14 @@ func compareKnown(known, desired map[string]int64) (covered, differs bool) {
 	return true, differs
 }
 
-// prefixed returns one service's fields as "<service>.<field>" keys.
-func prefixed(service openstack.QuotaService, fields map[string]int64) season.Quota {
-	out := season.Quota{}
-	for k, v := range fields {
-		out[string(service)+"."+k] = v
-	}
-	return out
-}
-
 func joinChanges(changes []quotaChange) string {
 	parts := make([]string, 0, len(changes))
 	for _, c := range changes {
 		if c.fromUnknown {
-			parts = append(parts, fmt.Sprintf("%s %s", c.key, limitString(c.to)))
+			parts = append(parts, fmt.Sprintf("%s %s", c.field, limitString(c.to)))
 			continue
 		}
-		parts = append(parts, fmt.Sprintf("%s %s→%s", c.key, limitString(c.from), limitString(c.to)))
+		parts = append(parts, fmt.Sprintf("%s %s→%s", c.field, limitString(c.from), limitString(c.to)))
 	}
 	return strings.Join(parts, ", ")
 }
@@ -244,17 +234,17 @@ func (r *ComputeQuotaReconciler) announceSeasons(ctx context.Context, cq *whv1.C
 // resources fail. A service that refuses it holds the limit at usage, and the message
 // says so. Before the first full read the usage of some limits is not known: the
 // condition is Unknown then, unless a known one is already below.
-func (r *ComputeQuotaReconciler) checkUsage(ctx context.Context, cq *whv1.ComputeQuota, effective season.Quota, applied appliedQuota) {
+func (r *ComputeQuotaReconciler) checkUsage(ctx context.Context, cq *whv1.ComputeQuota, effective openstack.QuotaLimits, applied appliedQuota) {
 	var below, unread []string
-	for _, key := range sortedKeys(effective) {
-		limit := effective[key]
-		used, ok := applied.usage[key]
+	for _, field := range slices.SortedFunc(maps.Keys(effective), byName) {
+		limit := effective[field]
+		used, ok := applied.usage[field]
 		switch {
 		case !ok:
-			unread = append(unread, key)
+			unread = append(unread, field.String())
 		case limit != -1 && used > limit:
-			line := fmt.Sprintf("%s limit %d < %d in use", key, limit, used)
-			if held, ok := applied.held[key]; ok {
+			line := fmt.Sprintf("%s limit %d < %d in use", field, limit, used)
+			if held, ok := applied.held[field]; ok {
 				line += fmt.Sprintf(" (held at %d: the service refuses a limit below usage; it comes down as usage falls, at a resync)", held)
 			}
 			below = append(below, line)
@@ -279,11 +269,6 @@ func (r *ComputeQuotaReconciler) checkUsage(ctx context.Context, cq *whv1.Comput
 	meta.SetStatusCondition(&cq.Status.Conditions, cond)
 }
 
-func sortedKeys(q season.Quota) []string {
-	keys := make([]string, 0, len(q))
-	for k := range q {
-		keys = append(keys, k)
-	}
-	slices.Sort(keys)
-	return keys
-}
+// byName orders quota fields as their names sort, "<service>.<field>", the order
+// messages and events list them in.
+func byName(a, b openstack.QuotaField) int { return strings.Compare(a.String(), b.String()) }

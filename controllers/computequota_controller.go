@@ -115,13 +115,11 @@ func (r *ComputeQuotaReconciler) reconcile(ctx context.Context, cq *whv1.Compute
 	}
 	active := season.Active(seasons, now)
 	wake, next, ok := untilNext(seasons, now)
-	defer func() {
-		// Set after the writes: observeTransitionLag needs the boundary just passed.
-		cq.Status.NextTransition = nil
-		if ok {
-			cq.Status.NextTransition = &metav1.Time{Time: next}
-		}
-	}()
+	boundary := cq.Status.NextTransition // the boundary this reconcile may be the one for
+	cq.Status.NextTransition = nil
+	if ok {
+		cq.Status.NextTransition = &metav1.Time{Time: next}
+	}
 	effective := effectiveQuota(cq, active)
 
 	tenant := &whv1.Tenant{}
@@ -142,9 +140,9 @@ func (r *ComputeQuotaReconciler) reconcile(ctx context.Context, cq *whv1.Compute
 	if err != nil {
 		return wake, err
 	}
-	var known, knownUsage season.Quota
+	var known, knownUsage openstack.QuotaLimits
 	if cq.Status.ProjectID == tenant.Status.ProjectID && quotaApplied(cq) {
-		known, knownUsage = flatten(cq.Status.Effective), flatten(cq.Status.Usage)
+		known, knownUsage = limitsOf(cq.Status.Effective), limitsOf(cq.Status.Usage)
 	}
 	cq.Status.ProjectID = tenant.Status.ProjectID
 	last, seen := r.lastFullRead.Load(cq.UID)
@@ -159,7 +157,7 @@ func (r *ComputeQuotaReconciler) reconcile(ctx context.Context, cq *whv1.Compute
 		r.lastFullRead.Store(cq.UID, now)
 	}
 	if len(writes) > 0 {
-		observeTransitionLag(cq, now)
+		observeTransitionLag(boundary, now)
 		cq.Status.LastAppliedTime = &metav1.Time{Time: now}
 		notify(ctx, r.Recorder, cq, "Normal", "QuotaApplied", "SetQuota", "Set %s on project %s%s",
 			joinChanges(writes), tenant.Status.ProjectID, seasonNote(active))
@@ -171,8 +169,8 @@ func (r *ComputeQuotaReconciler) reconcile(ctx context.Context, cq *whv1.Compute
 	// effective in status is what OpenStack holds: a limit held at usage shows as held.
 	holds := maps.Clone(effective)
 	maps.Copy(holds, applied.held)
-	cq.Status.Effective = unflatten(holds)
-	cq.Status.Usage = unflatten(applied.usage)
+	cq.Status.Effective = quotaSetOf(holds)
+	cq.Status.Usage = quotaSetOf(applied.usage)
 	r.checkUsage(ctx, cq, effective, applied)
 	return wake, missing
 }
@@ -185,14 +183,14 @@ func quotaApplied(cq *whv1.ComputeQuota) bool {
 }
 
 // effectiveQuota overlays the baseline with the peaks of the active seasons.
-func effectiveQuota(cq *whv1.ComputeQuota, active []string) season.Quota {
-	var peaks []season.Quota
+func effectiveQuota(cq *whv1.ComputeQuota, active []string) openstack.QuotaLimits {
+	var peaks []openstack.QuotaLimits
 	for _, p := range cq.Spec.Peaks {
 		if slices.Contains(active, p.Season) {
-			peaks = append(peaks, flatten(p.QuotaSet))
+			peaks = append(peaks, limitsOf(p.QuotaSet))
 		}
 	}
-	return season.Overlay(flatten(cq.Spec.Baseline), peaks...)
+	return season.Overlay(limitsOf(cq.Spec.Baseline), peaks...)
 }
 
 // quotaWriter returns the one ComputeQuota that writes the quota of cq's Tenant: of

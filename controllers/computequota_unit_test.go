@@ -14,7 +14,6 @@ import (
 
 	"github.com/whitehall-cloud/whitehall-operator/internal/openstack"
 	"github.com/whitehall-cloud/whitehall-operator/internal/openstack/fake"
-	"github.com/whitehall-cloud/whitehall-operator/internal/season"
 )
 
 func TestApplyQuotaBelowUsage(t *testing.T) {
@@ -24,81 +23,81 @@ func TestApplyQuotaBelowUsage(t *testing.T) {
 		reason      string
 		service     openstack.QuotaService
 		inUse       map[string]int64
-		known       season.Quota // what the last reconcile saw
-		desired     season.Quota
+		known       openstack.QuotaLimits // what the last reconcile saw
+		desired     openstack.QuotaLimits
 		wantLimits  map[string]int64
-		wantUsage   season.Quota
-		wantHeld    season.Quota
+		wantUsage   openstack.QuotaLimits
+		wantHeld    openstack.QuotaLimits
 		wantCalls   calls
 		wantChanges int
 	}{
 		{
 			reason:  "a season's end lowers Nova below usage: written (forced), then read once for the usage",
 			service: openstack.ComputeQuota, inUse: map[string]int64{"cores": 3},
-			known: season.Quota{"compute.cores": 6}, desired: season.Quota{"compute.cores": 1},
-			wantLimits: map[string]int64{"cores": 1}, wantUsage: season.Quota{"compute.cores": 3},
+			known: openstack.QuotaLimits{openstack.QuotaCores: 6}, desired: openstack.QuotaLimits{openstack.QuotaCores: 1},
+			wantLimits: map[string]int64{"cores": 1}, wantUsage: openstack.QuotaLimits{openstack.QuotaCores: 3},
 			wantCalls: calls{reads: 1, writes: 1}, wantChanges: 1,
 		},
 		{
 			reason:  "Neutron takes a limit below usage; the read after the write shows it",
 			service: openstack.NetworkQuota, inUse: map[string]int64{"ports": 7},
-			known: season.Quota{"network.ports": 50}, desired: season.Quota{"network.ports": 2},
-			wantLimits: map[string]int64{"ports": 2}, wantUsage: season.Quota{"network.ports": 7},
+			known: openstack.QuotaLimits{openstack.QuotaPorts: 50}, desired: openstack.QuotaLimits{openstack.QuotaPorts: 2},
+			wantLimits: map[string]int64{"ports": 2}, wantUsage: openstack.QuotaLimits{openstack.QuotaPorts: 7},
 			wantCalls: calls{reads: 1, writes: 1}, wantChanges: 1,
 		},
 		{
 			reason:  "a raise needs no read",
 			service: openstack.ComputeQuota, inUse: map[string]int64{"cores": 3},
-			known: season.Quota{"compute.cores": 6}, desired: season.Quota{"compute.cores": 10},
-			wantLimits: map[string]int64{"cores": 10}, wantUsage: season.Quota{},
+			known: openstack.QuotaLimits{openstack.QuotaCores: 6}, desired: openstack.QuotaLimits{openstack.QuotaCores: 10},
+			wantLimits: map[string]int64{"cores": 10}, wantUsage: openstack.QuotaLimits{},
 			wantCalls: calls{writes: 1}, wantChanges: 1,
 		},
 		{
 			reason:  "Cinder refuses a limit below usage: read first, hold the limit at usage",
 			service: openstack.BlockStorageQuota, inUse: map[string]int64{"gigabytes": 8, "volumes": 2},
-			known:      season.Quota{"blockStorage.gigabytes": 100, "blockStorage.volumes": 10},
-			desired:    season.Quota{"blockStorage.gigabytes": 5, "blockStorage.volumes": 4},
+			known:      openstack.QuotaLimits{openstack.QuotaGigabytes: 100, openstack.QuotaVolumes: 10},
+			desired:    openstack.QuotaLimits{openstack.QuotaGigabytes: 5, openstack.QuotaVolumes: 4},
 			wantLimits: map[string]int64{"gigabytes": 8, "volumes": 4},
-			wantUsage:  season.Quota{"blockStorage.gigabytes": 8, "blockStorage.volumes": 2},
-			wantHeld:   season.Quota{"blockStorage.gigabytes": 8},
+			wantUsage:  openstack.QuotaLimits{openstack.QuotaGigabytes: 8, openstack.QuotaVolumes: 2},
+			wantHeld:   openstack.QuotaLimits{openstack.QuotaGigabytes: 8},
 			wantCalls:  calls{reads: 1, writes: 1}, wantChanges: 2,
 		},
 		{
 			reason:  "Cinder written blind (nothing known) and refused: read, hold at usage, write once more",
 			service: openstack.BlockStorageQuota, inUse: map[string]int64{"gigabytes": 8},
-			desired:    season.Quota{"blockStorage.gigabytes": 5},
-			wantLimits: map[string]int64{"gigabytes": 8}, wantUsage: season.Quota{"blockStorage.gigabytes": 8},
-			wantHeld:  season.Quota{"blockStorage.gigabytes": 8},
+			desired:    openstack.QuotaLimits{openstack.QuotaGigabytes: 5},
+			wantLimits: map[string]int64{"gigabytes": 8}, wantUsage: openstack.QuotaLimits{openstack.QuotaGigabytes: 8},
+			wantHeld:  openstack.QuotaLimits{openstack.QuotaGigabytes: 8},
 			wantCalls: calls{reads: 1, writes: 2}, wantChanges: 1,
 		},
 		{
 			reason:  "Cinder held at usage, usage unchanged: one read, no write",
 			service: openstack.BlockStorageQuota, inUse: map[string]int64{"gigabytes": 8},
-			known: season.Quota{"blockStorage.gigabytes": 8}, desired: season.Quota{"blockStorage.gigabytes": 5},
-			wantLimits: map[string]int64{"gigabytes": 8}, wantUsage: season.Quota{"blockStorage.gigabytes": 8},
-			wantHeld:  season.Quota{"blockStorage.gigabytes": 8},
+			known: openstack.QuotaLimits{openstack.QuotaGigabytes: 8}, desired: openstack.QuotaLimits{openstack.QuotaGigabytes: 5},
+			wantLimits: map[string]int64{"gigabytes": 8}, wantUsage: openstack.QuotaLimits{openstack.QuotaGigabytes: 8},
+			wantHeld:  openstack.QuotaLimits{openstack.QuotaGigabytes: 8},
 			wantCalls: calls{reads: 1}, wantChanges: 0,
 		},
 		{
 			reason:  "Cinder held at usage, usage fell: lowered the rest of the way",
 			service: openstack.BlockStorageQuota, inUse: map[string]int64{"gigabytes": 3},
-			known: season.Quota{"blockStorage.gigabytes": 8}, desired: season.Quota{"blockStorage.gigabytes": 5},
-			wantLimits: map[string]int64{"gigabytes": 5}, wantUsage: season.Quota{"blockStorage.gigabytes": 3},
+			known: openstack.QuotaLimits{openstack.QuotaGigabytes: 8}, desired: openstack.QuotaLimits{openstack.QuotaGigabytes: 5},
+			wantLimits: map[string]int64{"gigabytes": 5}, wantUsage: openstack.QuotaLimits{openstack.QuotaGigabytes: 3},
 			wantCalls: calls{reads: 1, writes: 1}, wantChanges: 1,
 		},
 	}
 	for _, tc := range cases {
 		t.Run(tc.reason, func(t *testing.T) {
 			cloud := fake.New()
-			for field, v := range forService(tc.known, tc.service) {
-				cloud.SetLimitDirectly(project, tc.service, field, v)
+			for field, v := range tc.known.Of(tc.service) {
+				cloud.SetLimitDirectly(project, tc.service, field.Name(), v)
 			}
 			for field, v := range tc.inUse {
 				cloud.SetInUse(project, tc.service, field, v)
 			}
-			var knownUsage season.Quota
+			var knownUsage openstack.QuotaLimits
 			if tc.known != nil {
-				knownUsage = season.Quota{}
+				knownUsage = openstack.QuotaLimits{}
 			}
 			got, err := applyQuota(context.Background(), cloud, project, tc.desired, tc.known, knownUsage, false)
 			if err != nil {

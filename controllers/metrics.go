@@ -8,6 +8,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 	"sigs.k8s.io/controller-runtime/pkg/metrics"
 
@@ -64,11 +65,11 @@ func recordQuotaMetrics(cq *whv1.ComputeQuota) {
 	var samples []sample
 	if ready := meta.FindStatusCondition(cq.Status.Conditions, whv1.ConditionReady); ready == nil || ready.Reason != whv1.ReasonTenantNotReady {
 		tenant := cq.Spec.TenantRef.Name
-		for key, v := range flatten(cq.Status.Effective) {
-			samples = append(samples, sample{quotaLimit, []string{cq.Namespace, tenant, key}, float64(v)})
+		for field, v := range limitsOf(cq.Status.Effective) {
+			samples = append(samples, sample{quotaLimit, []string{cq.Namespace, tenant, field.String()}, float64(v)})
 		}
-		for key, v := range flatten(cq.Status.Usage) {
-			samples = append(samples, sample{quotaInUse, []string{cq.Namespace, tenant, key}, float64(v)})
+		for field, v := range limitsOf(cq.Status.Usage) {
+			samples = append(samples, sample{quotaInUse, []string{cq.Namespace, tenant, field.String()}, float64(v)})
 		}
 		for _, p := range cq.Spec.Peaks {
 			v := 0.0
@@ -171,10 +172,10 @@ func (p *published) release(key series) {
 	key.vec.DeleteLabelValues(strings.Split(key.labels, labelSep)...)
 }
 
-// observeTransitionLag records how long after the season boundary it was waiting for
-// the quota reached OpenStack, when this write is that boundary's.
-func observeTransitionLag(cq *whv1.ComputeQuota, started time.Time) {
-	boundary := cq.Status.NextTransition
+// observeTransitionLag records how long after a season boundary (the nextTransition the
+// last reconcile set) the quota it changes reached OpenStack, when this write, started
+// at started, is that boundary's.
+func observeTransitionLag(boundary *metav1.Time, started time.Time) {
 	if boundary == nil || started.Before(boundary.Time) || started.Sub(boundary.Time) > time.Minute {
 		return
 	}

@@ -119,7 +119,11 @@ func (r *PeakSeasonReconciler) committed(ctx context.Context, name string) (*whv
 	if err := r.List(ctx, &list, client.MatchingFields{peakSeasonIndex: name}); err != nil {
 		return nil, err
 	}
-	sum := season.Quota{}
+	amounts := &whv1.CapacityAmounts{}
+	// The quota fields that use the cloud's capacity, and where each sum goes.
+	sums := map[openstack.QuotaField]**int64{
+		openstack.QuotaCores: &amounts.Cores, openstack.QuotaRAMMiB: &amounts.RAMMiB, openstack.QuotaInstances: &amounts.Instances,
+	}
 	for i := range list.Items {
 		cq := &list.Items[i]
 		writer, err := quotaWriter(ctx, r.Client, cq)
@@ -130,21 +134,15 @@ func (r *PeakSeasonReconciler) committed(ctx context.Context, name string) (*whv
 			continue // being deleted, or in Conflict: it writes nothing, so it commits nothing
 		}
 		during := effectiveQuota(cq, []string{name})
-		for _, key := range []string{"compute.cores", "compute.ramMiB", "compute.instances"} {
-			if v, ok := during[key]; ok {
-				sum[key] = addLimits(sum[key], v)
+		for field, sum := range sums {
+			if v, ok := during[field]; ok {
+				if *sum != nil {
+					v = addLimits(**sum, v)
+				}
+				*sum = ptr.To(v)
 			}
 		}
 	}
-	amounts := &whv1.CapacityAmounts{}
-	set := func(dst **int64, key string) {
-		if v, ok := sum[key]; ok {
-			*dst = ptr.To(v)
-		}
-	}
-	set(&amounts.Cores, "compute.cores")
-	set(&amounts.RAMMiB, "compute.ramMiB")
-	set(&amounts.Instances, "compute.instances")
 	return amounts, nil
 }
 

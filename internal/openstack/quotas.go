@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"sort"
 
 	"github.com/gophercloud/gophercloud/v2"
 )
@@ -22,16 +21,119 @@ const (
 // QuotaServices lists the quota services in a stable order.
 var QuotaServices = []QuotaService{ComputeQuota, NetworkQuota, BlockStorageQuota}
 
+// QuotaField is one quota limit the operator manages, in one of the quota services.
+type QuotaField int
+
+// The quota fields, by service.
+const (
+	QuotaCores QuotaField = iota
+	QuotaInstances
+	QuotaRAMMiB
+	QuotaServerGroups
+	QuotaServerGroupMembers
+	QuotaKeyPairs
+	QuotaMetadataItems
+
+	QuotaNetworks
+	QuotaSubnets
+	QuotaPorts
+	QuotaRouters
+	QuotaFloatingIPs
+	QuotaSecurityGroups
+	QuotaSecurityGroupRules
+
+	QuotaVolumes
+	QuotaGigabytes
+	QuotaSnapshots
+	QuotaBackups
+	QuotaBackupGigabytes
+
+	numQuotaFields
+)
+
+// quotaFields is the one table of quota names: for each field, its service, the
+// operator's name (the ComputeQuota API's JSON name, as in messages and metrics) and
+// the service API's name.
+var quotaFields = [numQuotaFields]struct {
+	service   QuotaService
+	name, api string
+}{
+	QuotaCores:              {ComputeQuota, "cores", "cores"},
+	QuotaInstances:          {ComputeQuota, "instances", "instances"},
+	QuotaRAMMiB:             {ComputeQuota, "ramMiB", "ram"},
+	QuotaServerGroups:       {ComputeQuota, "serverGroups", "server_groups"},
+	QuotaServerGroupMembers: {ComputeQuota, "serverGroupMembers", "server_group_members"},
+	QuotaKeyPairs:           {ComputeQuota, "keyPairs", "key_pairs"},
+	QuotaMetadataItems:      {ComputeQuota, "metadataItems", "metadata_items"},
+
+	QuotaNetworks:           {NetworkQuota, "networks", "network"},
+	QuotaSubnets:            {NetworkQuota, "subnets", "subnet"},
+	QuotaPorts:              {NetworkQuota, "ports", "port"},
+	QuotaRouters:            {NetworkQuota, "routers", "router"},
+	QuotaFloatingIPs:        {NetworkQuota, "floatingIPs", "floatingip"},
+	QuotaSecurityGroups:     {NetworkQuota, "securityGroups", "security_group"},
+	QuotaSecurityGroupRules: {NetworkQuota, "securityGroupRules", "security_group_rule"},
+
+	QuotaVolumes:         {BlockStorageQuota, "volumes", "volumes"},
+	QuotaGigabytes:       {BlockStorageQuota, "gigabytes", "gigabytes"},
+	QuotaSnapshots:       {BlockStorageQuota, "snapshots", "snapshots"},
+	QuotaBackups:         {BlockStorageQuota, "backups", "backups"},
+	QuotaBackupGigabytes: {BlockStorageQuota, "backupGigabytes", "backup_gigabytes"},
+}
+
+// Service is the service that holds the field.
+func (f QuotaField) Service() QuotaService { return quotaFields[f].service }
+
+// Name is the field's name within its service, e.g. ramMiB.
+func (f QuotaField) Name() string { return quotaFields[f].name }
+
+// String is "<service>.<field>", e.g. compute.ramMiB: the name in messages and metrics.
+func (f QuotaField) String() string { return string(f.Service()) + "." + f.Name() }
+
+// QuotaFieldsOf returns the fields of a service, in table order.
+func QuotaFieldsOf(service QuotaService) []QuotaField {
+	var out []QuotaField
+	for f := range numQuotaFields {
+		if f.Service() == service {
+			out = append(out, f)
+		}
+	}
+	return out
+}
+
+// QuotaFieldNamed returns the field of a service with the operator's name, e.g. cores.
+func QuotaFieldNamed(service QuotaService, name string) (QuotaField, bool) {
+	for _, f := range QuotaFieldsOf(service) {
+		if f.Name() == name {
+			return f, true
+		}
+	}
+	return 0, false
+}
+
+// QuotaLimits maps quota fields to limits (-1: unlimited); a field absent is not
+// managed: never written nor reset. QuotaReading.InUse holds usage in the same shape.
+type QuotaLimits map[QuotaField]int64
+
+// Of returns the limits of one service.
+func (l QuotaLimits) Of(service QuotaService) QuotaLimits {
+	out := QuotaLimits{}
+	for f, v := range l {
+		if f.Service() == service {
+			out[f] = v
+		}
+	}
+	return out
+}
+
 // quotaAPI describes how one service exposes quota: where to read limits with usage,
-// where to write them, the JSON envelope, the usage field's name, and the API name of
-// each resource, keyed by the operator's own field name.
+// where to write them, the JSON envelope and the usage field's name.
 type quotaAPI struct {
 	catalogType string
 	readPath    string // fmt pattern with the project ID
 	writePath   string
 	envelope    string
 	usedField   string
-	names       map[string]string
 	// force is sent with every write: Nova refuses a limit below usage without it.
 	force bool
 	// refusesBelowUsage: the service refuses a limit below usage and has no way to force
@@ -43,34 +145,21 @@ var quotaAPIs = map[QuotaService]quotaAPI{
 	ComputeQuota: {
 		catalogType: "compute", readPath: "os-quota-sets/%s/detail", writePath: "os-quota-sets/%s",
 		envelope: "quota_set", usedField: "in_use", force: true,
-		names: map[string]string{
-			"cores": "cores", "instances": "instances", "ramMiB": "ram", "serverGroups": "server_groups",
-			"serverGroupMembers": "server_group_members", "keyPairs": "key_pairs", "metadataItems": "metadata_items",
-		},
 	},
 	NetworkQuota: {
 		catalogType: "network", readPath: "quotas/%s/details", writePath: "quotas/%s",
 		envelope: "quota", usedField: "used",
-		names: map[string]string{
-			"networks": "network", "subnets": "subnet", "ports": "port", "routers": "router",
-			"floatingIPs": "floatingip", "securityGroups": "security_group", "securityGroupRules": "security_group_rule",
-		},
 	},
 	BlockStorageQuota: {
 		catalogType: "block-storage", readPath: "os-quota-sets/%s?usage=true", writePath: "os-quota-sets/%s",
 		envelope: "quota_set", usedField: "in_use", refusesBelowUsage: true,
-		names: map[string]string{
-			"volumes": "volumes", "gigabytes": "gigabytes", "snapshots": "snapshots", "backups": "backups",
-			"backupGigabytes": "backup_gigabytes",
-		},
 	},
 }
 
-// QuotaReading is a project's quota in one service: limits and usage by resource, keyed
-// by the operator's field names (cores, ramMiB, ports, gigabytes, …).
+// QuotaReading is a project's quota in one service: limits and usage by field.
 type QuotaReading struct {
-	Limits map[string]int64
-	InUse  map[string]int64
+	Limits QuotaLimits
+	InUse  QuotaLimits
 }
 
 // Quotas reads and writes project quota: one call per service each way.
@@ -79,7 +168,7 @@ type Quotas interface {
 	// SetQuota writes only the limits given; every other limit is left as it is. A limit
 	// below usage is applied where the service allows it (Nova, with force; Neutron);
 	// see RefusesBelowUsage for the one that does not.
-	SetQuota(ctx context.Context, service QuotaService, projectID string, limits map[string]int64) error
+	SetQuota(ctx context.Context, service QuotaService, projectID string, limits QuotaLimits) error
 }
 
 var _ Quotas = (*Cloud)(nil)
@@ -94,9 +183,10 @@ func (c *Cloud) GetQuota(ctx context.Context, service QuotaService, projectID st
 	if _, err := sc.Get(ctx, sc.ServiceURL(fmt.Sprintf(api.readPath, projectID)), &body, nil); err != nil {
 		return QuotaReading{}, fmt.Errorf("reading %s quota of project %s: %w", service, projectID, err)
 	}
-	out := QuotaReading{Limits: map[string]int64{}, InUse: map[string]int64{}}
+	out := QuotaReading{Limits: QuotaLimits{}, InUse: QuotaLimits{}}
 	fields := body[api.envelope]
-	for ours, theirs := range api.names {
+	for _, f := range QuotaFieldsOf(service) {
+		theirs := quotaFields[f].api
 		raw, ok := fields[theirs]
 		if !ok {
 			continue // this cloud does not have the resource (an extension is off)
@@ -106,17 +196,17 @@ func (c *Cloud) GetQuota(ctx context.Context, service QuotaService, projectID st
 			return QuotaReading{}, fmt.Errorf("%s quota field %s: %w", service, theirs, err)
 		}
 		if v, err := detail["limit"].Int64(); err == nil {
-			out.Limits[ours] = v
+			out.Limits[f] = v
 		}
 		if v, err := detail[api.usedField].Int64(); err == nil {
-			out.InUse[ours] = v
+			out.InUse[f] = v
 		}
 	}
 	return out, nil
 }
 
 // SetQuota implements Quotas.
-func (c *Cloud) SetQuota(ctx context.Context, service QuotaService, projectID string, limits map[string]int64) error {
+func (c *Cloud) SetQuota(ctx context.Context, service QuotaService, projectID string, limits QuotaLimits) error {
 	if len(limits) == 0 {
 		return nil
 	}
@@ -142,30 +232,19 @@ func RefusesBelowUsage(service QuotaService) bool {
 
 // quotaBody is the body of a quota write: the limits under the service's API names, and
 // force where the service needs it to take a limit below usage.
-func quotaBody(service QuotaService, limits map[string]int64) (map[string]any, error) {
+func quotaBody(service QuotaService, limits QuotaLimits) (map[string]any, error) {
 	api := quotaAPIs[service]
 	fields := make(map[string]any, len(limits)+1)
 	if api.force {
 		fields["force"] = true
 	}
-	for ours, v := range limits {
-		theirs, ok := api.names[ours]
-		if !ok {
-			return nil, fmt.Errorf("unknown %s quota resource %q", service, ours)
+	for f, v := range limits {
+		if f.Service() != service {
+			return nil, fmt.Errorf("%s is not a %s quota", f, service)
 		}
-		fields[theirs] = v
+		fields[quotaFields[f].api] = v
 	}
 	return map[string]any{api.envelope: fields}, nil
-}
-
-// QuotaResources returns the operator's field names of a service's quota, sorted.
-func QuotaResources(service QuotaService) []string {
-	names := make([]string, 0, len(quotaAPIs[service].names))
-	for ours := range quotaAPIs[service].names {
-		names = append(names, ours)
-	}
-	sort.Strings(names)
-	return names
 }
 
 func (c *Cloud) quotaClient(service QuotaService) (quotaAPI, *gophercloud.ServiceClient, error) {

@@ -10,22 +10,22 @@ func TestQuotaBody(t *testing.T) {
 	cases := []struct {
 		reason  string
 		service QuotaService
-		limits  map[string]int64
+		limits  QuotaLimits
 		want    map[string]any
 	}{
 		{
 			reason:  "Nova refuses a limit below usage unless forced, so every compute write is forced",
-			service: ComputeQuota, limits: map[string]int64{"cores": 1, "ramMiB": 512},
+			service: ComputeQuota, limits: QuotaLimits{QuotaCores: 1, QuotaRAMMiB: 512},
 			want: map[string]any{"quota_set": map[string]any{"cores": int64(1), "ram": int64(512), "force": true}},
 		},
 		{
 			reason:  "Neutron takes a limit below usage as it is; it has no force",
-			service: NetworkQuota, limits: map[string]int64{"ports": 2},
+			service: NetworkQuota, limits: QuotaLimits{QuotaPorts: 2},
 			want: map[string]any{"quota": map[string]any{"port": int64(2)}},
 		},
 		{
 			reason:  "Cinder cannot be forced: no force field",
-			service: BlockStorageQuota, limits: map[string]int64{"gigabytes": 5},
+			service: BlockStorageQuota, limits: QuotaLimits{QuotaGigabytes: 5},
 			want: map[string]any{"quota_set": map[string]any{"gigabytes": int64(5)}},
 		},
 	}
@@ -38,10 +38,30 @@ func TestQuotaBody(t *testing.T) {
 			t.Errorf("%s: body (-want +got):\n%s", tc.reason, diff)
 		}
 	}
-	if _, err := quotaBody(ComputeQuota, map[string]int64{"ports": 1}); err == nil {
+	if _, err := quotaBody(ComputeQuota, QuotaLimits{QuotaPorts: 1}); err == nil {
 		t.Error("a resource the service does not have must be refused")
 	}
 	if !RefusesBelowUsage(BlockStorageQuota) || RefusesBelowUsage(ComputeQuota) || RefusesBelowUsage(NetworkQuota) {
 		t.Error("only Cinder refuses a limit below usage")
+	}
+}
+
+func TestQuotaFieldsTable(t *testing.T) {
+	seen := map[string]bool{}
+	for f := range numQuotaFields {
+		e := quotaFields[f]
+		if e.service == "" || e.name == "" || e.api == "" {
+			t.Errorf("quota field %d has no entry in the table: %+v", f, e)
+		}
+		if seen[f.String()] {
+			t.Errorf("%s appears twice", f)
+		}
+		seen[f.String()] = true
+		if got, ok := QuotaFieldNamed(f.Service(), f.Name()); !ok || got != f {
+			t.Errorf("QuotaFieldNamed(%s, %s) = %v, %v", f.Service(), f.Name(), got, ok)
+		}
+	}
+	if got := QuotaFieldsOf(NetworkQuota); len(got) != 7 || got[2] != QuotaPorts {
+		t.Errorf("QuotaFieldsOf(network) = %v", got)
 	}
 }

@@ -50,8 +50,8 @@
 //
 // # Quotas
 //
-// A Quota maps a resource name to a limit. An absent key is not managed, and
-// -1 (Unlimited) beats any number. Overlay lays the active peaks over the
+// A quota maps a field (of the caller's own type) to a limit. An absent field
+// is not managed, and -1 (Unlimited) beats any number. Overlay lays the active peaks over the
 // baseline field by field: where any active peak sets a field, the larger peak
 // value wins and replaces the baseline value, even when it is lower, because
 // the peak is what the department asked for during the season.

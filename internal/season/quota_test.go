@@ -23,6 +23,9 @@ func TestMax(t *testing.T) {
 	}
 }
 
+// Quota is a quota keyed by field name, as a caller's field type would key it.
+type Quota map[string]int64
+
 func TestOverlay(t *testing.T) {
 	baseline := Quota{"cores": 64, "instances": 32, "ramMiB": 131072, "gigabytes": 2000}
 	cases := []struct {

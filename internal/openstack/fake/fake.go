@@ -449,34 +449,46 @@ func (c *Cloud) quota(projectID string, service openstack.QuotaService) *opensta
 	}
 	q := c.quotas[projectID][service]
 	if q == nil {
-		q = &openstack.QuotaReading{Limits: map[string]int64{}, InUse: map[string]int64{}}
-		for _, r := range openstack.QuotaResources(service) {
-			q.Limits[r], q.InUse[r] = 10, 0
+		q = &openstack.QuotaReading{Limits: openstack.QuotaLimits{}, InUse: openstack.QuotaLimits{}}
+		for _, f := range openstack.QuotaFieldsOf(service) {
+			q.Limits[f], q.InUse[f] = 10, 0
 		}
 		c.quotas[projectID][service] = q
 	}
 	return q
 }
 
-// Quota returns a copy of a project's limits in a service.
+// Quota returns a copy of a project's limits in a service, by field name (cores, …).
 func (c *Cloud) Quota(projectID string, service openstack.QuotaService) map[string]int64 {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	return maps.Clone(c.quota(projectID, service).Limits)
+	out := map[string]int64{}
+	for f, v := range c.quota(projectID, service).Limits {
+		out[f.Name()] = v
+	}
+	return out
 }
 
 // SetLimitDirectly changes a limit behind the operator's back.
 func (c *Cloud) SetLimitDirectly(projectID string, service openstack.QuotaService, field string, v int64) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	c.quota(projectID, service).Limits[field] = v
+	c.quota(projectID, service).Limits[mustField(service, field)] = v
 }
 
 // SetInUse sets what a project uses of a resource.
 func (c *Cloud) SetInUse(projectID string, service openstack.QuotaService, field string, v int64) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	c.quota(projectID, service).InUse[field] = v
+	c.quota(projectID, service).InUse[mustField(service, field)] = v
+}
+
+func mustField(service openstack.QuotaService, name string) openstack.QuotaField {
+	f, ok := openstack.QuotaFieldNamed(service, name)
+	if !ok {
+		panic(fmt.Sprintf("fake: %s has no quota field %q", service, name))
+	}
+	return f
 }
 
 // GetQuota implements openstack.Quotas.
@@ -492,7 +504,7 @@ func (c *Cloud) GetQuota(_ context.Context, service openstack.QuotaService, proj
 
 // SetQuota implements openstack.Quotas. Like the real services, a limit below usage is
 // taken by Nova (the adapter forces it) and Neutron, and refused with 400 by Cinder.
-func (c *Cloud) SetQuota(_ context.Context, service openstack.QuotaService, projectID string, limits map[string]int64) error {
+func (c *Cloud) SetQuota(_ context.Context, service openstack.QuotaService, projectID string, limits openstack.QuotaLimits) error {
 	if len(limits) == 0 {
 		return nil
 	}
@@ -503,11 +515,12 @@ func (c *Cloud) SetQuota(_ context.Context, service openstack.QuotaService, proj
 	}
 	q := c.quota(projectID, service)
 	if openstack.RefusesBelowUsage(service) {
-		for _, field := range slices.Sorted(maps.Keys(limits)) {
+		byName := func(a, b openstack.QuotaField) int { return strings.Compare(a.Name(), b.Name()) }
+		for _, field := range slices.SortedFunc(maps.Keys(limits), byName) {
 			if v, used := limits[field], q.InUse[field]; v != -1 && v < used {
 				return gophercloud.ErrUnexpectedResponseCode{
 					Method: "PUT", URL: "http://cinder/v3/os-quota-sets/" + projectID, Actual: 400,
-					Body: []byte(fmt.Sprintf(`{"badRequest": {"code": 400, "message": "Quota %s limit must be equal or greater than existing resources. Current usage is %d and the requested limit is %d."}}`, field, used, v)),
+					Body: []byte(fmt.Sprintf(`{"badRequest": {"code": 400, "message": "Quota %s limit must be equal or greater than existing resources. Current usage is %d and the requested limit is %d."}}`, field.Name(), used, v)),
 				}
 			}
 		}
