@@ -200,6 +200,7 @@ func TestInstallUpgradeUninstall(t *testing.T) {
 	})
 
 	t.Run("a scraper bound to the metrics-reader role may get /metrics", func(t *testing.T) {
+		g := gomega.NewWithT(t)
 		prometheus := rbacv1.Subject{Kind: "ServiceAccount", Name: "prometheus", Namespace: "monitoring"}
 		binding := &rbacv1.ClusterRoleBinding{
 			ObjectMeta: metav1.ObjectMeta{Name: "prometheus-whitehall-metrics"},
@@ -221,16 +222,15 @@ func TestInstallUpgradeUninstall(t *testing.T) {
 			{"an unbound ServiceAccount does not", rbacv1.Subject{Name: "default", Namespace: "monitoring"}, authorizationv1.NonResourceAttributes{Path: "/metrics", Verb: "get"}, false},
 		} {
 			attr := tc.attr
-			sar := &authorizationv1.SubjectAccessReview{Spec: authorizationv1.SubjectAccessReviewSpec{
-				User:   "system:serviceaccount:" + tc.sa.Namespace + ":" + tc.sa.Name,
-				Groups: []string{"system:serviceaccounts", "system:serviceaccounts:" + tc.sa.Namespace}, NonResourceAttributes: &attr,
-			}}
-			if err := k8s.Create(ctx, sar); err != nil {
-				t.Fatal(err)
-			}
-			if sar.Status.Allowed != tc.allow {
-				t.Errorf("%s: allowed=%v, want %v (%s %+v)", tc.reason, sar.Status.Allowed, tc.allow, sar.Status.Reason, attr)
-			}
+			// The authorizer learns of the new binding from its informer: ask until it has.
+			g.Eventually(func(g gomega.Gomega) bool {
+				sar := &authorizationv1.SubjectAccessReview{Spec: authorizationv1.SubjectAccessReviewSpec{
+					User:   "system:serviceaccount:" + tc.sa.Namespace + ":" + tc.sa.Name,
+					Groups: []string{"system:serviceaccounts", "system:serviceaccounts:" + tc.sa.Namespace}, NonResourceAttributes: &attr,
+				}}
+				g.Expect(k8s.Create(ctx, sar)).To(gomega.Succeed())
+				return sar.Status.Allowed
+			}).WithTimeout(10*time.Second).Should(gomega.Equal(tc.allow), "%s (%+v)", tc.reason, attr)
 		}
 	})
 
