@@ -132,14 +132,14 @@ func planServers(env *whv1.TestEnvironment, servers []openstack.Server, desired 
 
 // scale lists the environment's servers, deletes and boots what the plan says (boots
 // with bounded concurrency), and records the servers in status.
-func (r *TestEnvironmentReconciler) scale(ctx context.Context, cloud EnvironmentCloud, env *whv1.TestEnvironment, tenant *whv1.Tenant) (envStep, error) {
+func (r *TestEnvironmentReconciler) scale(ctx context.Context, cloud EnvironmentCloud, env *whv1.TestEnvironment, tenant *whv1.Tenant) (step, error) {
 	template, err := r.resolveTemplate(ctx, cloud, env, tenant)
 	if err != nil {
-		return envStep{}, err
+		return step{}, err
 	}
 	servers, err := ownServers(ctx, cloud, env)
 	if err != nil {
-		return envStep{}, err
+		return step{}, err
 	}
 	desired := int(env.Status.DesiredReplicas)
 	now := r.Now()
@@ -150,7 +150,7 @@ func (r *TestEnvironmentReconciler) scale(ctx context.Context, cloud Environment
 
 	for _, s := range p.remove {
 		if err := cloud.DeleteServer(ctx, s.ID); err != nil {
-			return envStep{}, err
+			return step{}, err
 		}
 	}
 	if len(p.remove) > 0 {
@@ -163,24 +163,24 @@ func (r *TestEnvironmentReconciler) scale(ctx context.Context, cloud Environment
 	r.recordServers(env, append(p.keep, created...), len(p.remove))
 	setQuotaCondition(env, quotaErr)
 	if err != nil {
-		return envStep{}, err
+		return step{}, err
 	}
 	if quotaErr != nil {
-		return envStep{}, quotaErr
+		return step{}, quotaErr
 	}
 	ready := int(env.Status.ReadyReplicas)
 	message := fmt.Sprintf("%d of %d servers ACTIVE", ready, desired)
 	waiting := len(backingOff) // indexes that wait out a back-off, with no server
 	if ready+waiting < desired || len(p.remove) > 0 || len(held) > 0 || len(servers)-len(p.remove)+len(created)+waiting != desired {
-		return envStep{busy: true, reason: whv1.ReasonServersBuilding, message: message}, nil
+		return step{busy: true, reason: whv1.ReasonServersBuilding, message: message}, nil
 	}
 	if waiting > 0 {
 		// Nothing to look at until the first back-off ends.
 		f, wake := nextRetry(env, now)
-		return envStep{reason: whv1.ReasonServerFailed, wake: wake, message: fmt.Sprintf(
+		return step{reason: whv1.ReasonServerFailed, wake: wake, message: fmt.Sprintf(
 			"%s; %d failed: %s went to ERROR (%d in a row): %s; booted again at %s", message, waiting, f.Name, f.Count, f.Fault, f.RetryAt.UTC().Format(time.RFC3339))}, nil
 	}
-	return envStep{message: message}, nil
+	return step{message: message}, nil
 }
 
 // boot creates servers for the given indexes, at most MaxConcurrentCreates at a time. A
