@@ -8,10 +8,8 @@ import (
 	"sync"
 	"time"
 
-	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/types"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/builder"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -102,7 +100,7 @@ func (r *ComputeQuotaReconciler) reconcile(ctx context.Context, cq *whv1.Compute
 			"ComputeQuota %q already manages the quota of Tenant %q: one ComputeQuota per Tenant, the oldest writes; this one takes over if that one is deleted",
 			writer.Name, cq.Spec.TenantRef.Name))
 	}
-	seasons, missing, err := loadSeasons(ctx, r.Client, peakSeasons(cq))
+	seasons, missing, err := loadSeasons(ctx, r.Client, seasonsOf(cq))
 	if err != nil {
 		return 0, err
 	}
@@ -117,15 +115,9 @@ func (r *ComputeQuotaReconciler) reconcile(ctx context.Context, cq *whv1.Compute
 	}()
 	effective := effectiveQuota(cq, active)
 
-	tenant := &whv1.Tenant{}
-	if err := r.Get(ctx, types.NamespacedName{Namespace: cq.Namespace, Name: cq.Spec.TenantRef.Name}, tenant); err != nil {
-		if apierrors.IsNotFound(err) {
-			return wake, newSpecError(whv1.ReasonTenantNotReady, fmt.Sprintf("Tenant %q does not exist in namespace %s", cq.Spec.TenantRef.Name, cq.Namespace))
-		}
+	tenant, err := readyTenant(ctx, r.Client, cq.Namespace, cq.Spec.TenantRef.Name)
+	if err != nil {
 		return wake, err
-	}
-	if tenant.Status.ProjectID == "" || !tenant.DeletionTimestamp.IsZero() {
-		return wake, newSpecError(whv1.ReasonTenantNotReady, fmt.Sprintf("Tenant %q has no project yet", tenant.Name))
 	}
 	acc, err := r.Access.forTenant(ctx, tenant, false)
 	if err != nil {
@@ -214,14 +206,6 @@ func oldestQuota(items []whv1.ComputeQuota) *whv1.ComputeQuota {
 		}
 	}
 	return oldest
-}
-
-func peakSeasons(cq *whv1.ComputeQuota) []string {
-	names := make([]string, 0, len(cq.Spec.Peaks))
-	for _, p := range cq.Spec.Peaks {
-		names = append(names, p.Season)
-	}
-	return names
 }
 
 // SetupWithManager registers the controller: ComputeQuotas, their Tenants, and the

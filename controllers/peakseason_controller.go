@@ -215,7 +215,7 @@ func (r *PeakSeasonReconciler) SetupWithManager(mgr ctrl.Manager) error {
 }
 
 func seasonsOfQuota(_ context.Context, o client.Object) []reconcile.Request {
-	names := peakSeasons(o.(*whv1.ComputeQuota))
+	names := seasonsOf(o)
 	slices.Sort(names)
 	reqs := make([]reconcile.Request, 0, len(names))
 	for _, n := range slices.Compact(names) {

@@ -3,6 +3,7 @@ package controllers
 import (
 	"context"
 	"fmt"
+	"slices"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
@@ -115,7 +116,7 @@ func (r *TestEnvironmentReconciler) reconcile(ctx context.Context, env *whv1.Tes
 		return step{busy: true, reason: whv1.ReasonExpired, message: "TTL passed: deleting"}, nil
 	}
 
-	seasons, missing, err := loadSeasons(ctx, r.Client, envSeasons(env))
+	seasons, missing, err := loadSeasons(ctx, r.Client, seasonsOf(env))
 	if err != nil {
 		return step{wake: ttlWake}, err
 	}
@@ -125,7 +126,7 @@ func (r *TestEnvironmentReconciler) reconcile(ctx context.Context, env *whv1.Tes
 	seasonWake, _, _ := untilNext(seasons, now)
 	wake := earliest(ttlWake, seasonWake)
 
-	tenant, err := r.readyTenant(ctx, env)
+	tenant, err := readyTenant(ctx, r.Client, env.Namespace, env.Spec.TenantRef.Name)
 	if err != nil {
 		return step{wake: wake}, err
 	}
@@ -160,19 +161,20 @@ func (r *TestEnvironmentReconciler) projectCloud(ctx context.Context, tenant *wh
 	return r.Clouds.ProjectCloud(ctx, acc.ref, user)
 }
 
-// readyTenant returns the environment's Tenant once it has a project and is not being
-// deleted: a Tenant on its way out gets no new servers.
-func (r *TestEnvironmentReconciler) readyTenant(ctx context.Context, env *whv1.TestEnvironment) (*whv1.Tenant, error) {
+// readyTenant returns the named Tenant once it has a project and is not being deleted:
+// a Tenant on its way out gets no new servers and no quota. Otherwise it returns a
+// TenantNotReady error; the Tenant watch brings the object back.
+func readyTenant(ctx context.Context, c client.Reader, namespace, name string) (*whv1.Tenant, error) {
 	tenant := &whv1.Tenant{}
-	if err := r.Get(ctx, client.ObjectKey{Namespace: env.Namespace, Name: env.Spec.TenantRef.Name}, tenant); err != nil {
+	if err := c.Get(ctx, client.ObjectKey{Namespace: namespace, Name: name}, tenant); err != nil {
 		if apierrors.IsNotFound(err) {
-			return nil, newSpecError(whv1.ReasonTenantNotReady, fmt.Sprintf("Tenant %q does not exist in namespace %s", env.Spec.TenantRef.Name, env.Namespace))
+			return nil, newSpecError(whv1.ReasonTenantNotReady, fmt.Sprintf("Tenant %q does not exist in namespace %s", name, namespace))
 		}
 		return nil, err
 	}
 	switch {
 	case !tenant.DeletionTimestamp.IsZero():
-		return nil, newSpecError(whv1.ReasonTenantNotReady, fmt.Sprintf("Tenant %q is being deleted: no new servers", tenant.Name))
+		return nil, newSpecError(whv1.ReasonTenantNotReady, fmt.Sprintf("Tenant %q is being deleted: nothing new is made for it", tenant.Name))
 	case tenant.Status.ProjectID == "":
 		return nil, newSpecError(whv1.ReasonTenantNotReady, fmt.Sprintf("Tenant %q has no project yet", tenant.Name))
 	}
@@ -204,14 +206,6 @@ func (r *TestEnvironmentReconciler) checkTTL(ctx context.Context, env *whv1.Test
 	return expires.Sub(now), false
 }
 
-func envSeasons(env *whv1.TestEnvironment) []string {
-	names := make([]string, 0, len(env.Spec.Peaks))
-	for _, p := range env.Spec.Peaks {
-		names = append(names, p.Season)
-	}
-	return names
-}
-
 // desiredReplicas is the larger of spec.replicas and the replicas of every active peak;
 // replicas 0 turns the environment off, peaks included, so scaling to zero always
 // empties it.
@@ -224,10 +218,8 @@ func desiredReplicas(env *whv1.TestEnvironment, active []string) int32 {
 		return 0
 	}
 	for _, p := range env.Spec.Peaks {
-		for _, a := range active {
-			if p.Season == a {
-				n = max(n, p.Replicas)
-			}
+		if slices.Contains(active, p.Season) {
+			n = max(n, p.Replicas)
 		}
 	}
 	return n
