@@ -78,7 +78,8 @@ type kind[T client.Object] struct {
 }
 
 // reconcileKind is the frame: get, finalizer, snapshot, reconcile or delete, settle,
-// one status patch when status changed, result.
+// one status patch when status changed, result. An object whose deletion is finished is
+// left alone: its finalizer is gone and it may be gone too.
 func reconcileKind[T client.Object](ctx context.Context, req ctrl.Request, obj T, k kind[T]) (ctrl.Result, error) {
 	if err := k.reader.Get(ctx, req.NamespacedName, obj); err != nil {
 		if apierrors.IsNotFound(err) && k.forget != nil {
@@ -104,15 +105,8 @@ func reconcileKind[T client.Object](ctx context.Context, req ctrl.Request, obj T
 	if s.released {
 		return ctrl.Result{}, nil
 	}
-	var poll time.Duration
-	if s.busy && k.poll != nil {
-		poll = k.poll(obj)
-	}
-	o := settle(s, err, k.intervals, poll)
-	st := k.status(obj)
-	o.apply(st.conditions, obj.GetGeneration(), !k.noProgressing)
-	*st.observedGeneration = obj.GetGeneration()
-	if !equality.Semantic.DeepEqual(k.status(orig).whole, st.whole) {
+	result, err := k.settle(obj, s, err)
+	if !equality.Semantic.DeepEqual(k.status(orig).whole, k.status(obj).whole) {
 		if perr := k.client.Status().Patch(ctx, obj, client.MergeFrom(orig)); perr != nil {
 			return ctrl.Result{}, client.IgnoreNotFound(perr) // gone while we worked
 		}
@@ -120,24 +114,28 @@ func reconcileKind[T client.Object](ctx context.Context, req ctrl.Request, obj T
 	if k.published != nil {
 		k.published(obj)
 	}
-	return o.result(err)
+	return result, err
 }
 
-// settle turns a step and its error into the outcome: an error is classified; a step
-// with a reason is progress (a busy one polled); otherwise the object is Ready and
-// resyncs. A known moment earlier than that is kept, unless the error backs off.
-func settle(s step, err error, iv Intervals, poll time.Duration) outcome {
-	o := classify(err, s.message, iv)
+// settle turns a step and its error into status and the result. An error is classified
+// (classify); a step with a reason is progress, a busy one polled; otherwise the object
+// is Ready and resyncs. A known moment sooner than that is kept, unless the error backs
+// off. Conditions and observedGeneration are written for the object's generation.
+func (k kind[T]) settle(obj T, s step, err error) (ctrl.Result, error) {
+	o := classify(err, s.message, k.intervals)
 	if err == nil && s.reason != "" {
 		o = outcome{reason: s.reason, message: s.message, progressing: true}
-		if s.busy {
-			o.requeueAfter = poll
+		if s.busy && k.poll != nil {
+			o.requeueAfter = k.poll(obj)
 		}
 	}
 	if !o.retry {
 		o.requeueAfter = earliest(o.requeueAfter, s.wake)
 	}
-	return o
+	st := k.status(obj)
+	o.apply(st.conditions, obj.GetGeneration(), !k.noProgressing)
+	*st.observedGeneration = obj.GetGeneration()
+	return o.result(err)
 }
 
 // earliest is the sooner of two waits, where zero or less means none.
