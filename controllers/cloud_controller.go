@@ -43,7 +43,6 @@ type CloudReconciler struct {
 func (r *CloudReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result, error) {
 	return reconcileKind(ctx, req, &whv1.Cloud{}, kind[*whv1.Cloud]{
 		client:    r.Client,
-		reader:    r.Client,
 		intervals: r.Intervals,
 		status: func(c *whv1.Cloud) statusFields {
 			return statusFields{&c.Status, &c.Status.Conditions, &c.Status.ObservedGeneration}

@@ -60,7 +60,6 @@ func (r *ComputeQuotaReconciler) Reconcile(ctx context.Context, req ctrl.Request
 	ctx = openstack.WithNamespace(ctx, req.Namespace) // the cloud's rate limit serves namespaces in turn
 	return reconcileKind(ctx, req, &whv1.ComputeQuota{}, kind[*whv1.ComputeQuota]{
 		client:    r.Client,
-		reader:    r.Client,
 		intervals: r.Intervals,
 		status: func(cq *whv1.ComputeQuota) statusFields {
 			return statusFields{&cq.Status, &cq.Status.Conditions, &cq.Status.ObservedGeneration}

@@ -57,7 +57,7 @@ type statusFields struct {
 // kind is what the frame needs to know of one kind of object.
 type kind[T client.Object] struct {
 	client client.Client
-	// reader reads the object: the cache, or the API server when a stale read would do harm.
+	// reader reads the object when a stale read from the cache would do harm; nil: client.
 	reader    client.Reader
 	intervals Intervals
 	// finalizer is held while the object may have something in OpenStack; "" for none.
@@ -81,7 +81,11 @@ type kind[T client.Object] struct {
 // one status patch when status changed, result. An object whose deletion is finished is
 // left alone: its finalizer is gone and it may be gone too.
 func reconcileKind[T client.Object](ctx context.Context, req ctrl.Request, obj T, k kind[T]) (ctrl.Result, error) {
-	if err := k.reader.Get(ctx, req.NamespacedName, obj); err != nil {
+	reader := k.reader
+	if reader == nil {
+		reader = k.client
+	}
+	if err := reader.Get(ctx, req.NamespacedName, obj); err != nil {
 		if apierrors.IsNotFound(err) && k.forget != nil {
 			k.forget(req.NamespacedName)
 		}

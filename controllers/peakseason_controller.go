@@ -52,7 +52,6 @@ type PeakSeasonReconciler struct {
 func (r *PeakSeasonReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result, error) {
 	return reconcileKind(ctx, req, &whv1.PeakSeason{}, kind[*whv1.PeakSeason]{
 		client:        r.Client,
-		reader:        r.Client,
 		intervals:     r.Intervals,
 		noProgressing: true,
 		status: func(ps *whv1.PeakSeason) statusFields {

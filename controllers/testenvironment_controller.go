@@ -77,7 +77,6 @@ func (r *TestEnvironmentReconciler) Reconcile(ctx context.Context, req ctrl.Requ
 	ctx = openstack.WithNamespace(ctx, req.Namespace) // the cloud's rate limit serves namespaces in turn
 	return reconcileKind(ctx, req, &whv1.TestEnvironment{}, kind[*whv1.TestEnvironment]{
 		client:    r.Client,
-		reader:    r.Client,
 		intervals: r.Intervals,
 		finalizer: whv1.TestEnvironmentFinalizer,
 		status: func(env *whv1.TestEnvironment) statusFields {
