@@ -5,7 +5,6 @@ import (
 	"fmt"
 
 	corev1 "k8s.io/api/core/v1"
-	"k8s.io/apimachinery/pkg/api/equality"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	ctrl "sigs.k8s.io/controller-runtime"
@@ -42,25 +41,23 @@ type CloudReconciler struct {
 
 // Reconcile logs in with the Cloud's credentials and writes status once.
 func (r *CloudReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result, error) {
-	cloud := &whv1.Cloud{}
-	if err := r.Get(ctx, req.NamespacedName, cloud); err != nil {
-		return ctrl.Result{}, client.IgnoreNotFound(err)
-	}
-	orig := cloud.DeepCopy()
+	return reconcileKind(ctx, req, &whv1.Cloud{}, kind[*whv1.Cloud]{
+		client:    r.Client,
+		intervals: r.Intervals,
+		status: func(c *whv1.Cloud) statusFields {
+			return statusFields{&c.Status, &c.Status.Conditions, &c.Status.ObservedGeneration}
+		},
+		reconcile: r.reconcile,
+	})
+}
 
+func (r *CloudReconciler) reconcile(ctx context.Context, cloud *whv1.Cloud) (step, error) {
 	login, err := r.Clouds.Cloud(ctx, r.Access.cloudRef(cloud))
-	o := classify(err, fmt.Sprintf("logged in to %s", r.Access.cloudRef(cloud)), r.Intervals)
-	o.apply(&cloud.Status.Conditions, cloud.Generation)
-	if err == nil {
-		r.reportEndpoint(ctx, cloud, login.Endpoint())
+	if err != nil {
+		return step{}, err
 	}
-	cloud.Status.ObservedGeneration = cloud.Generation
-	if !equality.Semantic.DeepEqual(orig.Status, cloud.Status) {
-		if perr := r.Status().Patch(ctx, cloud, client.MergeFrom(orig)); perr != nil {
-			return ctrl.Result{}, client.IgnoreNotFound(perr)
-		}
-	}
-	return o.result(err)
+	r.reportEndpoint(ctx, cloud, login.Endpoint())
+	return step{message: fmt.Sprintf("logged in to %s", r.Access.cloudRef(cloud))}, nil
 }
 
 // reportEndpoint records where the cloud is, and warns when TLS is not verified.

@@ -8,11 +8,8 @@ import (
 	"sync"
 	"time"
 
-	"k8s.io/apimachinery/pkg/api/equality"
-	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/types"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/builder"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -61,37 +58,30 @@ type ComputeQuotaReconciler struct {
 // Reconcile computes the effective quota, writes what differs, and writes status once.
 func (r *ComputeQuotaReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result, error) {
 	ctx = openstack.WithNamespace(ctx, req.Namespace) // the cloud's rate limit serves namespaces in turn
-	cq := &whv1.ComputeQuota{}
-	if err := r.Get(ctx, req.NamespacedName, cq); err != nil {
-		forgetQuotaMetrics(req.NamespacedName) // published again once it can be read
-		return ctrl.Result{}, client.IgnoreNotFound(err)
-	}
-	if !cq.DeletionTimestamp.IsZero() {
-		// Deleting a ComputeQuota stops managing the quota; the limits stay as they are.
-		forgetQuotaMetrics(req.NamespacedName)
-		return ctrl.Result{}, nil
-	}
-	orig := cq.DeepCopy()
-	now := r.Now()
-
-	wake, err := r.reconcile(ctx, cq, now)
-	o := classify(err, fmt.Sprintf("quota of project %s is up to date", cq.Status.ProjectID), r.Intervals)
-	if wake > 0 && (o.requeueAfter == 0 || wake < o.requeueAfter) && !o.retry {
-		// Wake exactly at the next season boundary, not a poll later.
-		o.requeueAfter = wake
-	}
-	o.apply(&cq.Status.Conditions, cq.Generation)
-	cq.Status.ObservedGeneration = cq.Generation
-	if !equality.Semantic.DeepEqual(orig.Status, cq.Status) {
-		if perr := r.Status().Patch(ctx, cq, client.MergeFrom(orig)); perr != nil {
-			return ctrl.Result{}, client.IgnoreNotFound(perr) // gone while we worked
-		}
-	}
-	if o.reason != whv1.ReasonConflict {
-		// The Tenant's metrics belong to the ComputeQuota that writes its quota.
-		recordQuotaMetrics(cq)
-	}
-	return o.result(err)
+	return reconcileKind(ctx, req, &whv1.ComputeQuota{}, kind[*whv1.ComputeQuota]{
+		client:    r.Client,
+		intervals: r.Intervals,
+		status: func(cq *whv1.ComputeQuota) statusFields {
+			return statusFields{&cq.Status, &cq.Status.Conditions, &cq.Status.ObservedGeneration}
+		},
+		reconcile: func(ctx context.Context, cq *whv1.ComputeQuota) (step, error) {
+			// Wake exactly at the next season boundary, not a poll later.
+			wake, err := r.reconcile(ctx, cq, r.Now())
+			return step{wake: wake, message: fmt.Sprintf("quota of project %s is up to date", cq.Status.ProjectID)}, err
+		},
+		delete: func(_ context.Context, cq *whv1.ComputeQuota) (step, error) {
+			// Deleting a ComputeQuota stops managing the quota; the limits stay as they are.
+			forgetQuotaMetrics(client.ObjectKeyFromObject(cq))
+			return step{released: true}, nil
+		},
+		forget: forgetQuotaMetrics, // published again once it can be read
+		published: func(cq *whv1.ComputeQuota) {
+			if ready := meta.FindStatusCondition(cq.Status.Conditions, whv1.ConditionReady); ready.Reason != whv1.ReasonConflict {
+				// The Tenant's metrics belong to the ComputeQuota that writes its quota.
+				recordQuotaMetrics(cq)
+			}
+		},
+	})
 }
 
 // reconcile returns how long until the next season transition (0 for never).
@@ -109,7 +99,7 @@ func (r *ComputeQuotaReconciler) reconcile(ctx context.Context, cq *whv1.Compute
 			"ComputeQuota %q already manages the quota of Tenant %q: one ComputeQuota per Tenant, the oldest writes; this one takes over if that one is deleted",
 			writer.Name, cq.Spec.TenantRef.Name))
 	}
-	seasons, missing, err := loadSeasons(ctx, r.Client, peakSeasons(cq))
+	seasons, missing, err := loadSeasons(ctx, r.Client, seasonsOf(cq))
 	if err != nil {
 		return 0, err
 	}
@@ -122,15 +112,9 @@ func (r *ComputeQuotaReconciler) reconcile(ctx context.Context, cq *whv1.Compute
 	}
 	effective := effectiveQuota(cq, active)
 
-	tenant := &whv1.Tenant{}
-	if err := r.Get(ctx, types.NamespacedName{Namespace: cq.Namespace, Name: cq.Spec.TenantRef.Name}, tenant); err != nil {
-		if apierrors.IsNotFound(err) {
-			return wake, newSpecError(whv1.ReasonTenantNotReady, fmt.Sprintf("Tenant %q does not exist in namespace %s", cq.Spec.TenantRef.Name, cq.Namespace))
-		}
+	tenant, err := readyTenant(ctx, r.Client, cq.Namespace, cq.Spec.TenantRef.Name)
+	if err != nil {
 		return wake, err
-	}
-	if tenant.Status.ProjectID == "" || !tenant.DeletionTimestamp.IsZero() {
-		return wake, newSpecError(whv1.ReasonTenantNotReady, fmt.Sprintf("Tenant %q has no project yet", tenant.Name))
 	}
 	acc, err := r.Access.forTenant(ctx, tenant, false)
 	if err != nil {
@@ -219,14 +203,6 @@ func oldestQuota(items []whv1.ComputeQuota) *whv1.ComputeQuota {
 		}
 	}
 	return oldest
-}
-
-func peakSeasons(cq *whv1.ComputeQuota) []string {
-	names := make([]string, 0, len(cq.Spec.Peaks))
-	for _, p := range cq.Spec.Peaks {
-		names = append(names, p.Season)
-	}
-	return names
 }
 
 // SetupWithManager registers the controller: ComputeQuotas, their Tenants, and the

@@ -53,9 +53,7 @@ func SetupIndexes(ctx context.Context, mgr ctrl.Manager) error {
 	}); err != nil {
 		return err
 	}
-	if err := idx.IndexField(ctx, &whv1.ComputeQuota{}, peakSeasonIndex, func(o client.Object) []string {
-		return peakSeasons(o.(*whv1.ComputeQuota))
-	}); err != nil {
+	if err := idx.IndexField(ctx, &whv1.ComputeQuota{}, peakSeasonIndex, seasonsOf); err != nil {
 		return err
 	}
 	if err := idx.IndexField(ctx, &whv1.TestEnvironment{}, tenantRefIndex, func(o client.Object) []string {
@@ -63,9 +61,23 @@ func SetupIndexes(ctx context.Context, mgr ctrl.Manager) error {
 	}); err != nil {
 		return err
 	}
-	return idx.IndexField(ctx, &whv1.TestEnvironment{}, peakSeasonIndex, func(o client.Object) []string {
-		return envSeasons(o.(*whv1.TestEnvironment))
-	})
+	return idx.IndexField(ctx, &whv1.TestEnvironment{}, peakSeasonIndex, seasonsOf)
+}
+
+// seasonsOf names the PeakSeasons a ComputeQuota's or TestEnvironment's peaks use.
+func seasonsOf(o client.Object) []string {
+	var names []string
+	switch o := o.(type) {
+	case *whv1.ComputeQuota:
+		for _, p := range o.Spec.Peaks {
+			names = append(names, p.Season)
+		}
+	case *whv1.TestEnvironment:
+		for _, p := range o.Spec.Peaks {
+			names = append(names, p.Season)
+		}
+	}
+	return names
 }
 
 // listRequests lists objects and turns them into reconcile requests.

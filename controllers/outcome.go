@@ -1,18 +1,158 @@
 package controllers
 
 import (
+	"context"
 	"errors"
 	"math/rand/v2"
 	"time"
 
+	"k8s.io/apimachinery/pkg/api/equality"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	whv1 "github.com/whitehall-cloud/whitehall-operator/api/v1alpha1"
 	"github.com/whitehall-cloud/whitehall-operator/internal/openstack"
 )
+
+// The reconcile frame: every kind is read, given its finalizer, reconciled or deleted,
+// and has its status written once, here. A kind's reconcile or delete reports one step
+// and an error; settle turns them into the conditions and the requeue. This file answers
+// what is retried, how soon, and what status says.
+
+// step is what one reconcile or delete of an object reports besides its error.
+type step struct {
+	// reason, without an error, is why the object is not Ready yet (servers building,
+	// deleting): Ready is False and Progressing True with it. Empty: Ready.
+	reason string
+	// message is the Ready condition's message when there is no error.
+	message string
+	// busy: work is under way that no watch reports (servers building or going): the
+	// object is looked at again after the kind's poll interval.
+	busy bool
+	// wake is how long until a known moment (a season boundary, a TTL, a credential
+	// rotation); the object is looked at again then at the latest. Zero: none.
+	wake time.Duration
+	// released: deletion is finished and the finalizer gone; nothing more is written.
+	released bool
+}
+
+// deletion is the step of a delete that either finished or is still under way.
+func deletion(done bool, message string) step {
+	if done {
+		return step{released: true}
+	}
+	return step{reason: whv1.ReasonDeleting, message: message, busy: true}
+}
+
+// statusFields are the parts of a kind's status the frame reads and writes.
+type statusFields struct {
+	whole              any // the status, compared to decide whether to patch
+	conditions         *[]metav1.Condition
+	observedGeneration *int64
+}
+
+// kind is what the frame needs to know of one kind of object.
+type kind[T client.Object] struct {
+	client client.Client
+	// reader reads the object when a stale read from the cache would do harm; nil: client.
+	reader    client.Reader
+	intervals Intervals
+	// finalizer is held while the object may have something in OpenStack; "" for none.
+	finalizer string
+	// noProgressing: the kind has no Progressing condition (a season progresses toward
+	// nothing).
+	noProgressing bool
+	status        func(T) statusFields
+	reconcile     func(context.Context, T) (step, error)
+	// delete runs once the object is being deleted; nil: it is reconciled as usual.
+	delete func(context.Context, T) (step, error)
+	// poll is how soon a busy object is looked at again; nil: minRequeue.
+	poll func(T) time.Duration
+	// forget drops the metrics of an object that is gone; published publishes them once
+	// its status is written.
+	forget    func(client.ObjectKey)
+	published func(T)
+}
+
+// reconcileKind is the frame: get, finalizer, snapshot, reconcile or delete, settle,
+// one status patch when status changed, result. An object whose deletion is finished is
+// left alone: its finalizer is gone and it may be gone too.
+func reconcileKind[T client.Object](ctx context.Context, req ctrl.Request, obj T, k kind[T]) (ctrl.Result, error) {
+	reader := k.reader
+	if reader == nil {
+		reader = k.client
+	}
+	if err := reader.Get(ctx, req.NamespacedName, obj); err != nil {
+		if apierrors.IsNotFound(err) && k.forget != nil {
+			k.forget(req.NamespacedName)
+		}
+		return ctrl.Result{}, client.IgnoreNotFound(err)
+	}
+	deleting := !obj.GetDeletionTimestamp().IsZero()
+	if !deleting && k.finalizer != "" {
+		// Before anything exists in OpenStack, so nothing can be created that the
+		// operator would not clean up.
+		if _, err := setFinalizer(ctx, k.client, obj, k.finalizer, true); err != nil {
+			return ctrl.Result{}, err
+		}
+	}
+	orig, _ := obj.DeepCopyObject().(T)
+
+	run := k.reconcile
+	if deleting && k.delete != nil {
+		run = k.delete
+	}
+	s, err := run(ctx, obj)
+	if s.released {
+		return ctrl.Result{}, nil
+	}
+	result, err := k.settle(obj, s, err)
+	if !equality.Semantic.DeepEqual(k.status(orig).whole, k.status(obj).whole) {
+		if perr := k.client.Status().Patch(ctx, obj, client.MergeFrom(orig)); perr != nil {
+			return ctrl.Result{}, client.IgnoreNotFound(perr) // gone while we worked
+		}
+	}
+	if k.published != nil {
+		k.published(obj)
+	}
+	return result, err
+}
+
+// settle turns a step and its error into status and the result. An error is classified
+// (classify); a step with a reason is progress, a busy one polled; otherwise the object
+// is Ready and resyncs. A known moment sooner than that is kept, unless the error backs
+// off. Conditions and observedGeneration are written for the object's generation.
+func (k kind[T]) settle(obj T, s step, err error) (ctrl.Result, error) {
+	o := classify(err, s.message, k.intervals)
+	if err == nil && s.reason != "" {
+		o = outcome{reason: s.reason, message: s.message, progressing: true}
+		if s.busy && k.poll != nil {
+			o.requeueAfter = k.poll(obj)
+		}
+	}
+	if !o.retry {
+		o.requeueAfter = earliest(o.requeueAfter, s.wake)
+	}
+	st := k.status(obj)
+	o.apply(st.conditions, obj.GetGeneration(), !k.noProgressing)
+	*st.observedGeneration = obj.GetGeneration()
+	return o.result(err)
+}
+
+// earliest is the sooner of two waits, where zero or less means none.
+func earliest(a, b time.Duration) time.Duration {
+	switch {
+	case a <= 0:
+		return b
+	case b <= 0:
+		return a
+	default:
+		return min(a, b)
+	}
+}
 
 // Intervals says how soon objects are looked at again when no watch can tell.
 type Intervals struct {
@@ -47,9 +187,7 @@ type blockedError struct{ message string }
 
 func (e *blockedError) Error() string { return e.message }
 
-// outcome turns the error of a reconcile into the Ready and Progressing conditions and
-// the result. It is the one place that decides what is retried, how soon, and what a
-// person reads in the conditions.
+// outcome is what settle decided: the Ready and Progressing conditions and the requeue.
 type outcome struct {
 	reason      string
 	message     string
@@ -57,7 +195,8 @@ type outcome struct {
 	// requeueAfter is the fixed retry interval; zero with retry set means the
 	// controller's exponential back-off.
 	requeueAfter time.Duration
-	retry        bool
+	// retry is set for errors only (by classify): the error goes back to controller-runtime.
+	retry bool
 }
 
 func classify(err error, readyMessage string, iv Intervals) outcome {
@@ -99,21 +238,25 @@ func isKubernetesError(err error) bool {
 	return errors.As(err, &status)
 }
 
-// apply writes the outcome into conditions for the given generation.
-func (o outcome) apply(conditions *[]metav1.Condition, generation int64) {
+// apply writes the outcome into conditions for the given generation: Ready, and
+// Progressing for kinds that have it.
+func (o outcome) apply(conditions *[]metav1.Condition, generation int64, withProgressing bool) {
 	ready := metav1.ConditionFalse
 	if o.reason == whv1.ReasonReady {
 		ready = metav1.ConditionTrue
 	}
-	progressing, progressingReason := metav1.ConditionFalse, o.reason
+	progressing := metav1.ConditionFalse
 	if o.progressing {
 		progressing = metav1.ConditionTrue
 	}
 	meta.SetStatusCondition(conditions, metav1.Condition{
 		Type: whv1.ConditionReady, Status: ready, Reason: o.reason, Message: o.message, ObservedGeneration: generation,
 	})
+	if !withProgressing {
+		return
+	}
 	meta.SetStatusCondition(conditions, metav1.Condition{
-		Type: whv1.ConditionProgressing, Status: progressing, Reason: progressingReason, Message: o.message, ObservedGeneration: generation,
+		Type: whv1.ConditionProgressing, Status: progressing, Reason: o.reason, Message: o.message, ObservedGeneration: generation,
 	})
 }
 

@@ -8,7 +8,6 @@ import (
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
-	"k8s.io/apimachinery/pkg/api/equality"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/utils/ptr"
@@ -51,38 +50,25 @@ type PeakSeasonReconciler struct {
 
 // Reconcile computes the season's state and capacity, and writes status once.
 func (r *PeakSeasonReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result, error) {
-	ps := &whv1.PeakSeason{}
-	if err := r.Get(ctx, req.NamespacedName, ps); err != nil {
-		if client.IgnoreNotFound(err) == nil {
-			seasonActive.DeleteLabelValues(req.Name)
-		}
-		return ctrl.Result{}, client.IgnoreNotFound(err)
-	}
-	orig := ps.DeepCopy()
-	now := r.Now()
-
-	wake, err := r.reconcile(ctx, ps, now)
-	o := classify(err, seasonMessage(ps), r.Intervals)
-	if wake > 0 && !o.retry && (o.requeueAfter == 0 || wake < o.requeueAfter) {
-		o.requeueAfter = wake
-	}
-	o.apply(&ps.Status.Conditions, ps.Generation)
-	// A season is not "progressing" toward anything: drop the generic condition.
-	meta.RemoveStatusCondition(&ps.Status.Conditions, whv1.ConditionProgressing)
-	ps.Status.ObservedGeneration = ps.Generation
-	if !equality.Semantic.DeepEqual(orig.Status, ps.Status) {
-		if perr := r.Status().Patch(ctx, ps, client.MergeFrom(orig)); perr != nil {
-			return ctrl.Result{}, client.IgnoreNotFound(perr) // gone while we worked
-		}
-	}
-	return o.result(err)
+	return reconcileKind(ctx, req, &whv1.PeakSeason{}, kind[*whv1.PeakSeason]{
+		client:        r.Client,
+		intervals:     r.Intervals,
+		noProgressing: true,
+		status: func(ps *whv1.PeakSeason) statusFields {
+			return statusFields{&ps.Status, &ps.Status.Conditions, &ps.Status.ObservedGeneration}
+		},
+		reconcile: r.reconcile,
+		forget:    func(key client.ObjectKey) { seasonActive.DeleteLabelValues(key.Name) },
+	})
 }
 
-func (r *PeakSeasonReconciler) reconcile(ctx context.Context, ps *whv1.PeakSeason, now time.Time) (time.Duration, error) {
+// reconcile wakes exactly at the season's next transition.
+func (r *PeakSeasonReconciler) reconcile(ctx context.Context, ps *whv1.PeakSeason) (step, error) {
 	s, err := compileSeason(ps)
 	if err != nil {
-		return 0, newSpecError(whv1.ReasonInvalidConfiguration, err.Error())
+		return step{}, newSpecError(whv1.ReasonInvalidConfiguration, err.Error())
 	}
+	now := r.Now()
 	active, current := s.ActiveAt(now)
 	switch {
 	case active && !ps.Status.Active:
@@ -101,14 +87,18 @@ func (r *PeakSeasonReconciler) reconcile(ctx context.Context, ps *whv1.PeakSeaso
 	if ok {
 		ps.Status.NextTransition = &metav1.Time{Time: next}
 	}
+	message := "season is inactive"
+	if active {
+		message = "season is active"
+	}
 
 	committed, err := r.committed(ctx, ps.Name)
 	if err != nil {
-		return wake, err
+		return step{wake: wake}, err
 	}
 	ps.Status.Committed = committed
 	r.checkCapacity(ctx, ps)
-	return wake, nil
+	return step{wake: wake, message: message}, nil
 }
 
 // committed sums, per resource, the peak quota every ComputeQuota using this season
@@ -207,13 +197,6 @@ func exceeds(committed *int64, capacity int64) bool {
 	return committed != nil && (*committed == -1 || *committed > capacity)
 }
 
-func seasonMessage(ps *whv1.PeakSeason) string {
-	if ps.Status.Active {
-		return "season is active"
-	}
-	return "season is inactive"
-}
-
 // SetupWithManager registers the controller: PeakSeasons, and the ComputeQuotas that
 // commit peak quota to them.
 func (r *PeakSeasonReconciler) SetupWithManager(mgr ctrl.Manager) error {
@@ -229,7 +212,7 @@ func (r *PeakSeasonReconciler) SetupWithManager(mgr ctrl.Manager) error {
 }
 
 func seasonsOfQuota(_ context.Context, o client.Object) []reconcile.Request {
-	names := peakSeasons(o.(*whv1.ComputeQuota))
+	names := seasonsOf(o)
 	slices.Sort(names)
 	reqs := make([]reconcile.Request, 0, len(names))
 	for _, n := range slices.Compact(names) {

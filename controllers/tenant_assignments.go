@@ -26,7 +26,7 @@ func (p principal) String() string {
 // reconcileAssignments makes the roles of every principal the Tenant manages exactly
 // those in the spec: one list call, then only the grants and revocations that differ.
 // A project created just now holds no assignment: it is not listed.
-func (r *TenantReconciler) reconcileAssignments(ctx context.Context, cloud TenantCloud, t *whv1.Tenant, fresh bool) error {
+func (r *TenantReconciler) reconcileAssignments(ctx context.Context, cloud TenantCloud, t *whv1.Tenant, projectCreated bool) error {
 	desired, err := desiredAssignments(ctx, cloud, t)
 	if err != nil {
 		return err
@@ -42,7 +42,7 @@ func (r *TenantReconciler) reconcileAssignments(ctx context.Context, cloud Tenan
 	}
 
 	var actual []openstack.Assignment
-	if !fresh {
+	if !projectCreated {
 		var err error
 		if actual, err = cloud.ListAssignments(ctx, t.Status.ProjectID); err != nil {
 			return err

@@ -8,7 +8,6 @@ import (
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
-	"k8s.io/apimachinery/pkg/api/equality"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/builder"
@@ -71,74 +70,46 @@ type TenantReconciler struct {
 // Reconcile reads the Tenant, acts on OpenStack, and writes status once.
 func (r *TenantReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result, error) {
 	ctx = openstack.WithNamespace(ctx, req.Namespace) // the cloud's rate limit serves namespaces in turn
-	// Read live: a reconcile right after the last one (its own Secret writes trigger it)
-	// would otherwise see the status before that one's patch, and make again an
-	// application credential that was just handed out.
-	tenant := &whv1.Tenant{}
-	if err := r.APIReader.Get(ctx, req.NamespacedName, tenant); err != nil {
-		return ctrl.Result{}, client.IgnoreNotFound(err)
-	}
-	if tenant.DeletionTimestamp.IsZero() {
-		// Before anything exists in OpenStack, so nothing can be created that the
-		// operator would not clean up.
-		if _, err := setFinalizer(ctx, r.Client, tenant, whv1.TenantFinalizer, true); err != nil {
-			return ctrl.Result{}, err
-		}
-	}
-	orig := tenant.DeepCopy()
-
-	deleting := !tenant.DeletionTimestamp.IsZero()
-	var (
-		err  error
-		wake time.Duration
-	)
-	if deleting {
-		var done bool
-		if done, err = r.reconcileDelete(ctx, tenant); done {
-			return ctrl.Result{}, nil
-		}
-	} else {
-		wake, err = r.reconcile(ctx, tenant)
-	}
-
-	o := classify(err, fmt.Sprintf("project %s (%s) is up to date", tenant.Status.ProjectName, tenant.Status.ProjectID), r.Intervals)
-	if deleting && err == nil {
-		o = outcome{reason: whv1.ReasonDeleting, progressing: true, retry: true}
-	}
-	if err == nil && wake > 0 {
-		// A credential rotates or a replaced one goes before the next resync.
-		o.requeueAfter = min(o.requeueAfter, wake)
-	}
-	o.apply(&tenant.Status.Conditions, tenant.Generation)
-	tenant.Status.ObservedGeneration = tenant.Generation
-	if !equality.Semantic.DeepEqual(orig.Status, tenant.Status) {
-		if perr := r.Status().Patch(ctx, tenant, client.MergeFrom(orig)); perr != nil {
-			return ctrl.Result{}, client.IgnoreNotFound(perr) // gone while we worked
-		}
-	}
-	return o.result(err)
+	return reconcileKind(ctx, req, &whv1.Tenant{}, kind[*whv1.Tenant]{
+		client: r.Client,
+		// Live: a reconcile right after the last one (its own Secret writes trigger it)
+		// would otherwise see the status before that one's patch, and make again an
+		// application credential that was just handed out.
+		reader:    r.APIReader,
+		intervals: r.Intervals,
+		finalizer: whv1.TenantFinalizer,
+		status: func(t *whv1.Tenant) statusFields {
+			return statusFields{&t.Status, &t.Status.Conditions, &t.Status.ObservedGeneration}
+		},
+		reconcile: r.reconcile,
+		delete: func(ctx context.Context, t *whv1.Tenant) (step, error) {
+			done, err := r.reconcileDelete(ctx, t)
+			return deletion(done, ""), err
+		},
+	})
 }
 
-func (r *TenantReconciler) reconcile(ctx context.Context, t *whv1.Tenant) (time.Duration, error) {
+// reconcile wakes before the next resync when a credential rotates or a replaced one goes.
+func (r *TenantReconciler) reconcile(ctx context.Context, t *whv1.Tenant) (step, error) {
 	acc, err := r.Access.forTenant(ctx, t, false)
 	if err != nil {
-		return 0, err
+		return step{}, err
 	}
 	// Checked before any OpenStack call: a role beyond --grantable-roles is never sent.
 	if err := checkRoles(t, r.GrantableRoles); err != nil {
-		return 0, err
+		return step{}, err
 	}
 	cloud, err := r.Clouds.Cloud(ctx, acc.ref)
 	if err != nil {
-		return 0, err
+		return step{}, err
 	}
 	created, err := r.reconcileProject(ctx, cloud, acc, t)
 	if err != nil {
-		return 0, err
+		return step{}, err
 	}
 	newUser := t.Status.ServiceUserID == ""
 	if err := r.reconcileServiceUser(ctx, cloud, t); err != nil {
-		return 0, err
+		return step{}, err
 	}
 	if err := r.reconcileAssignments(ctx, cloud, t, created); err != nil {
 		if newUser {
@@ -146,12 +117,13 @@ func (r *TenantReconciler) reconcile(ctx context.Context, t *whv1.Tenant) (time.
 			// now would be refused. The next pass finds it again by name.
 			t.Status.ServiceUserID = ""
 		}
-		return 0, err
+		return step{}, err
 	}
 	if err := r.reconcileNetwork(ctx, cloud, t); err != nil {
-		return 0, err
+		return step{}, err
 	}
-	return r.reconcileCredential(ctx, acc, cloud, t, r.Now())
+	wake, err := r.reconcileCredential(ctx, acc, cloud, t, r.Now())
+	return step{wake: wake, message: fmt.Sprintf("project %s (%s) is up to date", t.Status.ProjectName, t.Status.ProjectID)}, err
 }
 
 // checkRoles refuses roles the operator may not grant, in role assignments and in the

@@ -3,10 +3,10 @@ package controllers
 import (
 	"context"
 	"fmt"
+	"slices"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
-	"k8s.io/apimachinery/pkg/api/equality"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	ctrl "sigs.k8s.io/controller-runtime"
@@ -75,55 +75,26 @@ type TestEnvironmentReconciler struct {
 // Reconcile brings the servers to the desired count and writes status once.
 func (r *TestEnvironmentReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result, error) {
 	ctx = openstack.WithNamespace(ctx, req.Namespace) // the cloud's rate limit serves namespaces in turn
-	env := &whv1.TestEnvironment{}
-	if err := r.Get(ctx, req.NamespacedName, env); err != nil {
-		if apierrors.IsNotFound(err) {
-			forgetServerMetrics(req.Namespace, req.Name)
-		}
-		return ctrl.Result{}, client.IgnoreNotFound(err)
-	}
-	if env.DeletionTimestamp.IsZero() {
-		if _, err := setFinalizer(ctx, r.Client, env, whv1.TestEnvironmentFinalizer, true); err != nil {
-			return ctrl.Result{}, err
-		}
-	}
-	orig := env.DeepCopy()
-	now := r.Now()
-
-	var (
-		step envStep
-		err  error
-	)
-	if env.DeletionTimestamp.IsZero() {
-		step, err = r.reconcile(ctx, env, now)
-	} else {
-		var done bool
-		if done, err = r.reconcileDelete(ctx, env); done {
-			return ctrl.Result{}, nil
-		}
-		step = envStep{busy: true, reason: whv1.ReasonDeleting, message: "deleting servers"}
-	}
-
-	o := classify(err, step.message, r.Intervals)
-	if err == nil && step.reason != "" {
-		o = outcome{reason: step.reason, message: step.message, progressing: true}
-		if step.busy {
-			o.requeueAfter = r.pollInterval(env)
-		}
-	}
-	if step.wake > 0 && !o.retry && (o.requeueAfter == 0 || step.wake < o.requeueAfter) {
-		o.requeueAfter = step.wake
-	}
-	o.apply(&env.Status.Conditions, env.Generation)
-	env.Status.ObservedGeneration = env.Generation
-	env.Status.Selector = selectorFor(env)
-	if !equality.Semantic.DeepEqual(orig.Status, env.Status) {
-		if perr := r.Status().Patch(ctx, env, client.MergeFrom(orig)); perr != nil {
-			return ctrl.Result{}, client.IgnoreNotFound(perr) // gone while we worked
-		}
-	}
-	recordServerMetrics(env)
-	return o.result(err)
+	return reconcileKind(ctx, req, &whv1.TestEnvironment{}, kind[*whv1.TestEnvironment]{
+		client:    r.Client,
+		intervals: r.Intervals,
+		finalizer: whv1.TestEnvironmentFinalizer,
+		status: func(env *whv1.TestEnvironment) statusFields {
+			return statusFields{&env.Status, &env.Status.Conditions, &env.Status.ObservedGeneration}
+		},
+		reconcile: func(ctx context.Context, env *whv1.TestEnvironment) (step, error) {
+			env.Status.Selector = selectorFor(env)
+			return r.reconcile(ctx, env, r.Now())
+		},
+		delete: func(ctx context.Context, env *whv1.TestEnvironment) (step, error) {
+			env.Status.Selector = selectorFor(env)
+			done, err := r.reconcileDelete(ctx, env)
+			return deletion(done, "deleting servers"), err
+		},
+		poll:      r.pollInterval,
+		forget:    func(key client.ObjectKey) { forgetServerMetrics(key.Namespace, key.Name) },
+		published: recordServerMetrics,
+	})
 }
 
 // pollInterval is how soon servers being built or going are listed again: BuildPoll,
@@ -134,27 +105,19 @@ func (r *TestEnvironmentReconciler) pollInterval(env *whv1.TestEnvironment) time
 	return r.BuildPoll * time.Duration(min(1+max(waiting, 0)/10, 5))
 }
 
-// envStep is what one reconcile of an environment left to do.
-type envStep struct {
-	busy    bool          // servers are building or going: look again soon
-	reason  string        // the Ready reason while not Ready (busy, or waiting for wake)
-	message string        // the Ready message
-	wake    time.Duration // the next season boundary or TTL moment
-}
-
-func (r *TestEnvironmentReconciler) reconcile(ctx context.Context, env *whv1.TestEnvironment, now time.Time) (envStep, error) {
+func (r *TestEnvironmentReconciler) reconcile(ctx context.Context, env *whv1.TestEnvironment, now time.Time) (step, error) {
 	ttlWake, expired := r.checkTTL(ctx, env, now)
 	if expired {
 		notify(ctx, r.Recorder, env, corev1.EventTypeNormal, whv1.ReasonExpired, "Delete", "TTL passed at %s: deleting the environment", env.Status.ExpiresAt.Format(time.RFC3339))
 		if err := r.Delete(ctx, env); err != nil && !apierrors.IsNotFound(err) {
-			return envStep{}, err
+			return step{}, err
 		}
-		return envStep{busy: true, reason: whv1.ReasonExpired, message: "TTL passed: deleting"}, nil
+		return step{busy: true, reason: whv1.ReasonExpired, message: "TTL passed: deleting"}, nil
 	}
 
-	seasons, missing, err := loadSeasons(ctx, r.Client, envSeasons(env))
+	seasons, missing, err := loadSeasons(ctx, r.Client, seasonsOf(env))
 	if err != nil {
-		return envStep{wake: ttlWake}, err
+		return step{wake: ttlWake}, err
 	}
 	active := season.Active(seasons, now)
 	env.Status.ActiveSeasons = active
@@ -162,16 +125,16 @@ func (r *TestEnvironmentReconciler) reconcile(ctx context.Context, env *whv1.Tes
 	seasonWake, _, _ := untilNext(seasons, now)
 	wake := earliest(ttlWake, seasonWake)
 
-	tenant, err := r.readyTenant(ctx, env)
+	tenant, err := readyTenant(ctx, r.Client, env.Namespace, env.Spec.TenantRef.Name)
 	if err != nil {
-		return envStep{wake: wake}, err
+		return step{wake: wake}, err
 	}
 	cloud, err := r.projectCloud(ctx, tenant)
 	if err != nil {
-		return envStep{wake: wake}, err
+		return step{wake: wake}, err
 	}
 	if recorded, err := r.recordIdentity(ctx, env, tenant); err != nil || !recorded {
-		return envStep{busy: true, reason: whv1.ReasonDeleting, wake: wake,
+		return step{busy: true, reason: whv1.ReasonDeleting, wake: wake,
 			message: fmt.Sprintf("deleting the servers left in project %s before booting in project %s", env.Status.ProjectID, tenant.Status.ProjectID)}, err
 	}
 	step, err := r.scale(ctx, cloud, env, tenant)
@@ -197,19 +160,20 @@ func (r *TestEnvironmentReconciler) projectCloud(ctx context.Context, tenant *wh
 	return r.Clouds.ProjectCloud(ctx, acc.ref, user)
 }
 
-// readyTenant returns the environment's Tenant once it has a project and is not being
-// deleted: a Tenant on its way out gets no new servers.
-func (r *TestEnvironmentReconciler) readyTenant(ctx context.Context, env *whv1.TestEnvironment) (*whv1.Tenant, error) {
+// readyTenant returns the named Tenant once it has a project and is not being deleted:
+// a Tenant on its way out gets no new servers and no quota. Otherwise it returns a
+// TenantNotReady error; the Tenant watch brings the object back.
+func readyTenant(ctx context.Context, c client.Reader, namespace, name string) (*whv1.Tenant, error) {
 	tenant := &whv1.Tenant{}
-	if err := r.Get(ctx, client.ObjectKey{Namespace: env.Namespace, Name: env.Spec.TenantRef.Name}, tenant); err != nil {
+	if err := c.Get(ctx, client.ObjectKey{Namespace: namespace, Name: name}, tenant); err != nil {
 		if apierrors.IsNotFound(err) {
-			return nil, newSpecError(whv1.ReasonTenantNotReady, fmt.Sprintf("Tenant %q does not exist in namespace %s", env.Spec.TenantRef.Name, env.Namespace))
+			return nil, newSpecError(whv1.ReasonTenantNotReady, fmt.Sprintf("Tenant %q does not exist in namespace %s", name, namespace))
 		}
 		return nil, err
 	}
 	switch {
 	case !tenant.DeletionTimestamp.IsZero():
-		return nil, newSpecError(whv1.ReasonTenantNotReady, fmt.Sprintf("Tenant %q is being deleted: no new servers", tenant.Name))
+		return nil, newSpecError(whv1.ReasonTenantNotReady, fmt.Sprintf("Tenant %q is being deleted: nothing new is made for it", tenant.Name))
 	case tenant.Status.ProjectID == "":
 		return nil, newSpecError(whv1.ReasonTenantNotReady, fmt.Sprintf("Tenant %q has no project yet", tenant.Name))
 	}
@@ -241,14 +205,6 @@ func (r *TestEnvironmentReconciler) checkTTL(ctx context.Context, env *whv1.Test
 	return expires.Sub(now), false
 }
 
-func envSeasons(env *whv1.TestEnvironment) []string {
-	names := make([]string, 0, len(env.Spec.Peaks))
-	for _, p := range env.Spec.Peaks {
-		names = append(names, p.Season)
-	}
-	return names
-}
-
 // desiredReplicas is the larger of spec.replicas and the replicas of every active peak;
 // replicas 0 turns the environment off, peaks included, so scaling to zero always
 // empties it.
@@ -261,24 +217,11 @@ func desiredReplicas(env *whv1.TestEnvironment, active []string) int32 {
 		return 0
 	}
 	for _, p := range env.Spec.Peaks {
-		for _, a := range active {
-			if p.Season == a {
-				n = max(n, p.Replicas)
-			}
+		if slices.Contains(active, p.Season) {
+			n = max(n, p.Replicas)
 		}
 	}
 	return n
-}
-
-func earliest(a, b time.Duration) time.Duration {
-	switch {
-	case a <= 0:
-		return b
-	case b <= 0:
-		return a
-	default:
-		return min(a, b)
-	}
 }
 
 func selectorFor(env *whv1.TestEnvironment) string {

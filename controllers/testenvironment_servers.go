@@ -132,14 +132,14 @@ func planServers(env *whv1.TestEnvironment, servers []openstack.Server, desired 
 
 // scale lists the environment's servers, deletes and boots what the plan says (boots
 // with bounded concurrency), and records the servers in status.
-func (r *TestEnvironmentReconciler) scale(ctx context.Context, cloud EnvironmentCloud, env *whv1.TestEnvironment, tenant *whv1.Tenant) (envStep, error) {
-	template, err := r.resolveTemplate(ctx, cloud, env, tenant)
+func (r *TestEnvironmentReconciler) scale(ctx context.Context, cloud EnvironmentCloud, env *whv1.TestEnvironment, tenant *whv1.Tenant) (step, error) {
+	template, err := r.prepareBoot(ctx, cloud, env, tenant)
 	if err != nil {
-		return envStep{}, err
+		return step{}, err
 	}
 	servers, err := ownServers(ctx, cloud, env)
 	if err != nil {
-		return envStep{}, err
+		return step{}, err
 	}
 	desired := int(env.Status.DesiredReplicas)
 	now := r.Now()
@@ -150,45 +150,54 @@ func (r *TestEnvironmentReconciler) scale(ctx context.Context, cloud Environment
 
 	for _, s := range p.remove {
 		if err := cloud.DeleteServer(ctx, s.ID); err != nil {
-			return envStep{}, err
+			return step{}, err
 		}
 	}
 	if len(p.remove) > 0 {
 		notify(ctx, r.Recorder, env, corev1.EventTypeNormal, "ServersDeleted", "DeleteServers", "Deleting %s", serverNames(p.remove))
 	}
-	created, quotaErr, err := r.boot(ctx, cloud, env, template, p.create)
+	b := r.boot(ctx, cloud, env, template, p.create)
+	created := b.servers
 	if len(created) > 0 {
 		notify(ctx, r.Recorder, env, corev1.EventTypeNormal, "ServersCreated", "CreateServers", "Booting %s", serverNames(created))
 	}
 	r.recordServers(env, append(p.keep, created...), len(p.remove))
-	setQuotaCondition(env, quotaErr)
-	if err != nil {
-		return envStep{}, err
+	setQuotaCondition(env, b.quotaErr)
+	if b.err != nil {
+		return step{}, b.err
 	}
-	if quotaErr != nil {
-		return envStep{}, quotaErr
+	if b.quotaErr != nil {
+		return step{}, b.quotaErr
 	}
 	ready := int(env.Status.ReadyReplicas)
 	message := fmt.Sprintf("%d of %d servers ACTIVE", ready, desired)
 	waiting := len(backingOff) // indexes that wait out a back-off, with no server
 	if ready+waiting < desired || len(p.remove) > 0 || len(held) > 0 || len(servers)-len(p.remove)+len(created)+waiting != desired {
-		return envStep{busy: true, reason: whv1.ReasonServersBuilding, message: message}, nil
+		return step{busy: true, reason: whv1.ReasonServersBuilding, message: message}, nil
 	}
 	if waiting > 0 {
 		// Nothing to look at until the first back-off ends.
 		f, wake := nextRetry(env, now)
-		return envStep{reason: whv1.ReasonServerFailed, wake: wake, message: fmt.Sprintf(
+		return step{reason: whv1.ReasonServerFailed, wake: wake, message: fmt.Sprintf(
 			"%s; %d failed: %s went to ERROR (%d in a row): %s; booted again at %s", message, waiting, f.Name, f.Count, f.Fault, f.RetryAt.UTC().Format(time.RFC3339))}, nil
 	}
-	return envStep{message: message}, nil
+	return step{message: message}, nil
+}
+
+// booted is what one pass of boots did: the servers created, a refusal for quota (kept
+// apart: it sets the QuotaExceeded condition), and the other failures, joined.
+type booted struct {
+	servers  []openstack.Server
+	quotaErr error
+	err      error
 }
 
 // boot creates servers for the given indexes, at most MaxConcurrentCreates at a time. A
 // failure stops further boots but never cancels one already sent: Nova would finish it
-// after the client gave up, and the next pass would boot the index again. A refusal for
-// quota is returned apart from other errors. An index whose create may have reached Nova
-// (no answer, or a 5xx) is held, so a server still being registered is not booted twice.
-func (r *TestEnvironmentReconciler) boot(ctx context.Context, cloud EnvironmentCloud, env *whv1.TestEnvironment, template openstack.ServerCreate, indexes []int) ([]openstack.Server, error, error) {
+// after the client gave up, and the next pass would boot the index again. An index whose
+// create may have reached Nova (no answer, or a 5xx) is held, so a server still being
+// registered is not booted twice.
+func (r *TestEnvironmentReconciler) boot(ctx context.Context, cloud EnvironmentCloud, env *whv1.TestEnvironment, template openstack.ServerCreate, indexes []int) booted {
 	var (
 		mu       sync.Mutex
 		created  []openstack.Server
@@ -228,7 +237,7 @@ func (r *TestEnvironmentReconciler) boot(ctx context.Context, cloud EnvironmentC
 		})
 	}
 	_ = g.Wait()
-	return created, quotaErr, errors.Join(errs...)
+	return booted{servers: created, quotaErr: quotaErr, err: errors.Join(errs...)}
 }
 
 // createMayHaveHappened reports whether a failed create may still have made a server:
@@ -289,8 +298,10 @@ func (p *pendingCreates) forget(uid types.UID) {
 	delete(p.holds, uid)
 }
 
-// resolveTemplate turns the template's names into IDs (cached after the first time).
-func (r *TestEnvironmentReconciler) resolveTemplate(ctx context.Context, cloud EnvironmentCloud, env *whv1.TestEnvironment, tenant *whv1.Tenant) (openstack.ServerCreate, error) {
+// prepareBoot makes what every boot of this pass starts from: the template's names
+// turned into IDs (cached after the first time), the user data read, and the server
+// group the spec asks for created when missing, its ID recorded in status.
+func (r *TestEnvironmentReconciler) prepareBoot(ctx context.Context, cloud EnvironmentCloud, env *whv1.TestEnvironment, tenant *whv1.Tenant) (openstack.ServerCreate, error) {
 	t := env.Spec.Template
 	out := openstack.ServerCreate{
 		SecurityGroups: t.SecurityGroups, KeyName: ptr.Deref(t.KeyName, ""),

@@ -65,7 +65,8 @@ func TestBootHoldsAnIndexWhoseAnswerWasLost(t *testing.T) {
 	env := &whv1.TestEnvironment{ObjectMeta: metav1.ObjectMeta{Namespace: "hmrc", Name: "burst", UID: "uid-1"}}
 	template := openstack.ServerCreate{Metadata: map[string]string{environmentUIDKey: "uid-1"}}
 
-	created, quotaErr, err := r.boot(ctx, cloud, env, template, []int{0, 1, 2})
+	b := r.boot(ctx, cloud, env, template, []int{0, 1, 2})
+	created, quotaErr, err := b.servers, b.quotaErr, b.err
 	if quotaErr != nil || err == nil {
 		t.Fatalf("boot() = quota %v, err %v; want the lost answer as an error", quotaErr, err)
 	}
@@ -103,7 +104,7 @@ func TestBootHoldEndsWhenNovaNeverListsTheServer(t *testing.T) {
 	env := &whv1.TestEnvironment{ObjectMeta: metav1.ObjectMeta{Name: "burst", UID: "uid-2"}}
 	unavailable := gophercloud.ErrUnexpectedResponseCode{Method: "POST", URL: "http://nova/v2.1/servers", Actual: 503}
 	cloud := &lossyCloud{Cloud: fake.New(), refuse: map[string]error{"burst-0": unavailable}}
-	if _, _, err := r.boot(context.Background(), cloud, env, openstack.ServerCreate{}, []int{0}); err == nil {
+	if err := r.boot(context.Background(), cloud, env, openstack.ServerCreate{}, []int{0}).err; err == nil {
 		t.Fatal("boot() succeeded, want the 503")
 	}
 	if held := r.pending.held(env.UID, nil, now.Add(9*time.Second)); !held[0] {
@@ -115,7 +116,7 @@ func TestBootHoldEndsWhenNovaNeverListsTheServer(t *testing.T) {
 
 	// A clear refusal (4xx) proves nothing was made: nothing is held.
 	cloud.refuse["burst-0"] = gophercloud.ErrUnexpectedResponseCode{Method: "POST", URL: "http://nova/v2.1/servers", Actual: 400}
-	if _, _, err := r.boot(context.Background(), cloud, env, openstack.ServerCreate{}, []int{0}); err == nil {
+	if err := r.boot(context.Background(), cloud, env, openstack.ServerCreate{}, []int{0}).err; err == nil {
 		t.Fatal("boot() succeeded, want the 400")
 	}
 	if held := r.pending.held(env.UID, nil, now); len(held) != 0 {
@@ -137,7 +138,7 @@ func TestBootNeverCancelsCreatesAlreadySent(t *testing.T) {
 	var created []openstack.Server
 	go func() {
 		defer close(done)
-		created, _, _ = r.boot(context.Background(), cloud, env, openstack.ServerCreate{}, []int{0, 1, 2})
+		created = r.boot(context.Background(), cloud, env, openstack.ServerCreate{}, []int{0, 1, 2}).servers
 	}()
 	// All three are sent; burst-0 is refused first, the other two answer after that.
 	for range names {

@@ -12,8 +12,6 @@ const (
 const (
 	// ReasonReady: the object is reconciled and up to date.
 	ReasonReady = "Ready"
-	// ReasonReconciling: the operator is creating or updating cloud resources.
-	ReasonReconciling = "Reconciling"
 	// ReasonDeleting: the object is being deleted and its cloud resources removed.
 	ReasonDeleting = "Deleting"
 	// ReasonInvalidConfiguration: the spec cannot be acted on as written; fix it.

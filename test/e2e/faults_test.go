@@ -262,7 +262,7 @@ spec:
 // unexpectedReasons returns the Ready reasons seen that a transient fault must not
 // produce — a fault must never look like a bad spec or bad credentials — with samples.
 func unexpectedReasons(w *faultsWatcher) []string {
-	allowed := []string{whv1.ReasonReady, whv1.ReasonReconciling, whv1.ReasonTransientError, whv1.ReasonServersBuilding,
+	allowed := []string{whv1.ReasonReady, whv1.ReasonTransientError, whv1.ReasonServersBuilding,
 		whv1.ReasonTenantNotReady, whv1.ReasonDeleting, whv1.ReasonDeletionBlocked}
 	var unexpected []string
 	for reason, samples := range w.reasons() {
@@ -480,7 +480,7 @@ func (w *faultsWatcher) summary() string {
 	for _, reason := range slices.Sorted(maps.Keys(w.seen)) {
 		objs := slices.Sorted(maps.Keys(w.seen[reason]))
 		fmt.Fprintf(&b, "%s (%d objects): %s\n", reason, len(objs), strings.Join(objs, ", "))
-		if reason != whv1.ReasonReady && reason != whv1.ReasonReconciling {
+		if reason != whv1.ReasonReady {
 			shown := 0
 			for _, o := range objs {
 				for _, m := range w.seen[reason][o] {
