@@ -1,8 +1,8 @@
-// Package fake is an in-memory cloud implementing the operator's narrow OpenStack
+// Package openstacktest is an in-memory cloud implementing the operator's narrow OpenStack
 // interfaces, for controller tests on a real apiserver (tier 2). It is not a Keystone
 // emulator: it keeps just enough state to observe what a controller did, counts calls,
 // and injects errors.
-package fake
+package openstacktest
 
 import (
 	"context"
