@@ -11,7 +11,6 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
-	"github.com/gophercloud/gophercloud/v2"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/tools/events"
 
@@ -101,7 +100,7 @@ func TestBootHoldEndsWhenNovaNeverListsTheServer(t *testing.T) {
 	now := time.Date(2027, 1, 10, 9, 0, 0, 0, time.UTC)
 	r := &TestEnvironmentReconciler{MaxConcurrentCreates: 2, Now: func() time.Time { return now }, UncertainCreateHold: 10 * time.Second}
 	env := &whv1.TestEnvironment{ObjectMeta: metav1.ObjectMeta{Name: "burst", UID: "uid-2"}}
-	unavailable := gophercloud.ErrUnexpectedResponseCode{Method: "POST", URL: "http://nova/v2.1/servers", Actual: 503}
+	unavailable := &openstack.Error{Service: "compute", Operation: "POST /v2.1/servers", StatusCode: 503}
 	cloud := &lossyCloud{Cloud: openstacktest.New(), refuse: map[string]error{"burst-0": unavailable}}
 	if _, _, err := r.boot(context.Background(), cloud, env, openstack.ServerCreate{}, []int{0}); err == nil {
 		t.Fatal("boot() succeeded, want the 503")
@@ -114,7 +113,7 @@ func TestBootHoldEndsWhenNovaNeverListsTheServer(t *testing.T) {
 	}
 
 	// A clear refusal (4xx) proves nothing was made: nothing is held.
-	cloud.refuse["burst-0"] = gophercloud.ErrUnexpectedResponseCode{Method: "POST", URL: "http://nova/v2.1/servers", Actual: 400}
+	cloud.refuse["burst-0"] = &openstack.Error{Service: "compute", Operation: "POST /v2.1/servers", StatusCode: 400}
 	if _, _, err := r.boot(context.Background(), cloud, env, openstack.ServerCreate{}, []int{0}); err == nil {
 		t.Fatal("boot() succeeded, want the 400")
 	}
@@ -124,7 +123,7 @@ func TestBootHoldEndsWhenNovaNeverListsTheServer(t *testing.T) {
 }
 
 func TestBootNeverCancelsCreatesAlreadySent(t *testing.T) {
-	refused := gophercloud.ErrUnexpectedResponseCode{Method: "POST", URL: "http://nova/v2.1/servers", Actual: 400}
+	refused := &openstack.Error{Service: "compute", Operation: "POST /v2.1/servers", StatusCode: 400}
 	names := []string{"burst-0", "burst-1", "burst-2"}
 	cloud := &lossyCloud{Cloud: openstacktest.New(), refuse: map[string]error{"burst-0": refused},
 		arrived: make(chan string, 3), finished: make(chan string, 3), gates: map[string]chan struct{}{}}

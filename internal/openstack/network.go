@@ -194,7 +194,8 @@ func (b *bundleRun) record(kind, id string, adopted bool) {
 }
 
 // EnsureNetworkBundle implements Networks.
-func (c *Cloud) EnsureNetworkBundle(ctx context.Context, spec NetworkBundleSpec, known NetworkBundle) (NetworkBundle, []string, error) {
+func (c *Cloud) EnsureNetworkBundle(ctx context.Context, spec NetworkBundleSpec, known NetworkBundle) (_ NetworkBundle, _ []string, err error) {
+	defer c.convert(&err)
 	sc, err := c.service("network")
 	if err != nil {
 		return known, nil, err
@@ -526,7 +527,8 @@ var routerInterfaceOwners = map[string]bool{
 }
 
 // DeleteNetworkBundle implements Networks.
-func (c *Cloud) DeleteNetworkBundle(ctx context.Context, projectID string, own Ownership) error {
+func (c *Cloud) DeleteNetworkBundle(ctx context.Context, projectID string, own Ownership) (err error) {
+	defer c.convert(&err)
 	sc, err := c.service("network")
 	if err != nil {
 		return err

@@ -85,7 +85,8 @@ type Quotas interface {
 var _ Quotas = (*Cloud)(nil)
 
 // GetQuota implements Quotas.
-func (c *Cloud) GetQuota(ctx context.Context, service QuotaService, projectID string) (QuotaReading, error) {
+func (c *Cloud) GetQuota(ctx context.Context, service QuotaService, projectID string) (_ QuotaReading, err error) {
+	defer c.convert(&err)
 	api, sc, err := c.quotaClient(service)
 	if err != nil {
 		return QuotaReading{}, err
@@ -116,7 +117,8 @@ func (c *Cloud) GetQuota(ctx context.Context, service QuotaService, projectID st
 }
 
 // SetQuota implements Quotas.
-func (c *Cloud) SetQuota(ctx context.Context, service QuotaService, projectID string, limits map[string]int64) error {
+func (c *Cloud) SetQuota(ctx context.Context, service QuotaService, projectID string, limits map[string]int64) (err error) {
+	defer c.convert(&err)
 	if len(limits) == 0 {
 		return nil
 	}
