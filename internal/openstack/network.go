@@ -586,27 +586,3 @@ func deleteRouter(ctx context.Context, sc *gophercloud.ServiceClient, routerID s
 	}
 	return nil
 }
-
-// ensure returns the ID of a resource: the known one if it still exists (check also
-// repairs it), else one found by name, else a new one.
-func ensure(kind, known string, created *[]string, check func(string) error, find, create func() (string, error)) (string, error) {
-	if known != "" {
-		err := check(known)
-		if err == nil {
-			return known, nil
-		}
-		if !IsNotFound(err) {
-			return "", err
-		}
-	}
-	id, err := find()
-	if err != nil || id != "" {
-		return id, err
-	}
-	id, err = create()
-	if err != nil {
-		return "", fmt.Errorf("creating %s: %w", kind, err)
-	}
-	*created = append(*created, kind)
-	return id, nil
-}
