@@ -14,6 +14,7 @@ BIN_DIR := $(CURDIR)/bin
 CONTROLLER_GEN := $(TOOLS_DIR)/controller-gen-$(CONTROLLER_GEN_VERSION)/controller-gen
 GINKGO := $(TOOLS_DIR)/ginkgo-$(GINKGO_VERSION)/ginkgo
 HELM := $(TOOLS_DIR)/helm-$(HELM_VERSION)/helm
+GOLANGCI_LINT := $(TOOLS_DIR)/golangci-lint-$(GOLANGCI_LINT_VERSION)/golangci-lint
 KUBE_MINOR := $(word 2,$(subst ., ,$(KUBE_VERSION)))
 
 IMG ?= ghcr.io/whitehall-cloud/whitehall-operator:dev
@@ -53,14 +54,12 @@ fmt: ## go fmt.
 vet: ## go vet.
 	go vet ./...
 
-.PHONY: verify-layers
-verify-layers: ## Fail when production code outside internal/openstack imports gophercloud.
-	@bad=$$(go list -f '{{.ImportPath}}: {{join .Imports " "}}' ./... | grep 'gophercloud/gophercloud' | cut -d: -f1 \
-		| grep -v '^github.com/whitehall-cloud/whitehall-operator/\(internal/openstack\|test\)\(/\|$$\)' || true); \
-	if [ -n "$$bad" ]; then echo "gophercloud is imported outside internal/openstack by:"; echo "$$bad"; exit 1; fi
+.PHONY: lint
+lint: $(GOLANGCI_LINT) ## golangci-lint (.golangci.yml): depguard keeps gophercloud inside internal/openstack and test/; vet, staticcheck, errcheck, ginkgolinter, unused, misspell.
+	$(GOLANGCI_LINT) run ./...
 
 .PHONY: verify
-verify: verify-gen vet verify-layers ## Every static check: fresh generated files, go vet, gofmt, the gophercloud boundary.
+verify: verify-gen vet ## Fresh generated files, go vet, gofmt (make lint checks the gophercloud boundary).
 	@test -z "$$(gofmt -l api controllers internal test cmd)" || { gofmt -l api controllers internal test cmd; echo "run make fmt"; exit 1; }
 
 .PHONY: vulncheck
@@ -79,7 +78,7 @@ run: build ## Run the manager against the local control plane.
 ##@ Test
 
 .PHONY: test
-test: verify test-unit test-envtest test-chart test-e2e ## Every tier: static checks, unit, envtest, the chart, end to end.
+test: verify lint test-unit test-envtest test-chart test-e2e ## Every tier: static checks, unit, envtest, the chart, end to end.
 
 .PHONY: test-unit
 test-unit: ## Tier 1: pure table tests.
@@ -163,6 +162,9 @@ $(CONTROLLER_GEN):
 
 $(HELM):
 	GOBIN=$(dir $@) go install -ldflags "-X helm.sh/helm/v3/internal/version.version=$(HELM_VERSION) -X helm.sh/helm/v3/pkg/chartutil.k8sVersionMajor=1 -X helm.sh/helm/v3/pkg/chartutil.k8sVersionMinor=$(KUBE_MINOR) -X helm.sh/helm/v3/pkg/lint/rules.k8sVersionMajor=1 -X helm.sh/helm/v3/pkg/lint/rules.k8sVersionMinor=$(KUBE_MINOR)" helm.sh/helm/v3/cmd/helm@$(HELM_VERSION)
+
+$(GOLANGCI_LINT):
+	GOBIN=$(dir $@) go install github.com/golangci/golangci-lint/v2/cmd/golangci-lint@$(GOLANGCI_LINT_VERSION)
 
 $(GINKGO):
 	GOBIN=$(dir $@) go install github.com/onsi/ginkgo/v2/ginkgo@$(GINKGO_VERSION)

@@ -13,7 +13,7 @@ import (
 	whv1 "github.com/whitehall-cloud/whitehall-operator/api/v1alpha1"
 
 	"github.com/whitehall-cloud/whitehall-operator/internal/openstack"
-	"github.com/whitehall-cloud/whitehall-operator/internal/openstack/fake"
+	"github.com/whitehall-cloud/whitehall-operator/internal/openstack/openstacktest"
 )
 
 func TestApplyQuotaBelowUsage(t *testing.T) {
@@ -88,7 +88,7 @@ func TestApplyQuotaBelowUsage(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.reason, func(t *testing.T) {
-			cloud := fake.New()
+			cloud := openstacktest.New()
 			for field, v := range tc.known.Of(tc.service) {
 				cloud.SetLimitDirectly(project, tc.service, field.Name(), v)
 			}

@@ -8,7 +8,6 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
-	"github.com/gophercloud/gophercloud/v2"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime/schema"
@@ -106,7 +105,7 @@ func TestClassify(t *testing.T) {
 		{"a Kubernetes update conflict backs off", fmt.Errorf("removing finalizer: %w",
 			apierrors.NewConflict(schema.GroupResource{Group: "whitehall.cloud", Resource: "tenants"}, "sa", errors.New("the object has been modified"))),
 			whv1.ReasonTransientError, true, true},
-		{"a failed re-login backs off", gophercloud.ErrUnableToReauthenticate{ErrOriginal: errors.New("401"), ErrReauth: &url.Error{Op: "Post", URL: "u", Err: errors.New("EOF")}},
+		{"a failed re-login backs off", &openstack.Error{Relogin: true, Err: &url.Error{Op: "Post", URL: "u", Err: errors.New("EOF")}},
 			whv1.ReasonTransientError, true, true},
 		{"anything else is reported, not hammered", errors.New("boom"), whv1.ReasonCloudRefused, false, false},
 	}

@@ -11,20 +11,19 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
-	"github.com/gophercloud/gophercloud/v2"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/tools/events"
 
 	whv1 "github.com/whitehall-cloud/whitehall-operator/api/v1alpha1"
 	"github.com/whitehall-cloud/whitehall-operator/internal/openstack"
-	"github.com/whitehall-cloud/whitehall-operator/internal/openstack/fake"
+	"github.com/whitehall-cloud/whitehall-operator/internal/openstack/openstacktest"
 )
 
 // lossyCloud is the fake cloud whose answer to chosen creates is lost after the server
 // was made (a reset after Nova accepted the request), and which records whether any
 // create reached it with a cancelled context.
 type lossyCloud struct {
-	*fake.Cloud
+	*openstacktest.Cloud
 	mu        sync.Mutex
 	lose      map[string]bool // server names whose answer is lost
 	refuse    map[string]error
@@ -59,7 +58,7 @@ func (c *lossyCloud) CreateServer(ctx context.Context, o openstack.ServerCreate)
 
 func TestBootHoldsAnIndexWhoseAnswerWasLost(t *testing.T) {
 	ctx := context.Background()
-	cloud := &lossyCloud{Cloud: fake.New(), lose: map[string]bool{"burst-1": true}}
+	cloud := &lossyCloud{Cloud: openstacktest.New(), lose: map[string]bool{"burst-1": true}}
 	now := time.Date(2027, 1, 10, 9, 0, 0, 0, time.UTC)
 	r := &TestEnvironmentReconciler{MaxConcurrentCreates: 1, Now: func() time.Time { return now }}
 	env := &whv1.TestEnvironment{ObjectMeta: metav1.ObjectMeta{Namespace: "hmrc", Name: "burst", UID: "uid-1"}}
@@ -102,8 +101,8 @@ func TestBootHoldEndsWhenNovaNeverListsTheServer(t *testing.T) {
 	now := time.Date(2027, 1, 10, 9, 0, 0, 0, time.UTC)
 	r := &TestEnvironmentReconciler{MaxConcurrentCreates: 2, Now: func() time.Time { return now }, UncertainCreateHold: 10 * time.Second}
 	env := &whv1.TestEnvironment{ObjectMeta: metav1.ObjectMeta{Name: "burst", UID: "uid-2"}}
-	unavailable := gophercloud.ErrUnexpectedResponseCode{Method: "POST", URL: "http://nova/v2.1/servers", Actual: 503}
-	cloud := &lossyCloud{Cloud: fake.New(), refuse: map[string]error{"burst-0": unavailable}}
+	unavailable := &openstack.Error{Service: "compute", Operation: "POST /v2.1/servers", StatusCode: 503}
+	cloud := &lossyCloud{Cloud: openstacktest.New(), refuse: map[string]error{"burst-0": unavailable}}
 	if err := r.boot(context.Background(), cloud, env, openstack.ServerCreate{}, []int{0}).err; err == nil {
 		t.Fatal("boot() succeeded, want the 503")
 	}
@@ -115,7 +114,7 @@ func TestBootHoldEndsWhenNovaNeverListsTheServer(t *testing.T) {
 	}
 
 	// A clear refusal (4xx) proves nothing was made: nothing is held.
-	cloud.refuse["burst-0"] = gophercloud.ErrUnexpectedResponseCode{Method: "POST", URL: "http://nova/v2.1/servers", Actual: 400}
+	cloud.refuse["burst-0"] = &openstack.Error{Service: "compute", Operation: "POST /v2.1/servers", StatusCode: 400}
 	if err := r.boot(context.Background(), cloud, env, openstack.ServerCreate{}, []int{0}).err; err == nil {
 		t.Fatal("boot() succeeded, want the 400")
 	}
@@ -125,9 +124,9 @@ func TestBootHoldEndsWhenNovaNeverListsTheServer(t *testing.T) {
 }
 
 func TestBootNeverCancelsCreatesAlreadySent(t *testing.T) {
-	refused := gophercloud.ErrUnexpectedResponseCode{Method: "POST", URL: "http://nova/v2.1/servers", Actual: 400}
+	refused := &openstack.Error{Service: "compute", Operation: "POST /v2.1/servers", StatusCode: 400}
 	names := []string{"burst-0", "burst-1", "burst-2"}
-	cloud := &lossyCloud{Cloud: fake.New(), refuse: map[string]error{"burst-0": refused},
+	cloud := &lossyCloud{Cloud: openstacktest.New(), refuse: map[string]error{"burst-0": refused},
 		arrived: make(chan string, 3), finished: make(chan string, 3), gates: map[string]chan struct{}{}}
 	for _, n := range names {
 		cloud.gates[n] = make(chan struct{})
@@ -219,7 +218,7 @@ func TestServerIndexTakesOnlyItsOwnNames(t *testing.T) {
 
 func TestNoteFailuresCountsEachFailedServerOnceWithNovasFault(t *testing.T) {
 	ctx := context.Background()
-	cloud := fake.New()
+	cloud := openstacktest.New()
 	now := time.Date(2027, 1, 10, 9, 0, 0, 0, time.UTC)
 	rec := events.NewFakeRecorder(10)
 	r := &TestEnvironmentReconciler{Recorder: rec, ServerRetry: 30 * time.Second}

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # make bench: measures the operator against the dev cloud beside a plain gophercloud
-# program (test/bench, internal/openstack/benchbaseline) and prints a table, also written
+# program (test/bench, test/benchbaseline) and prints a table, also written
 # to test/bench/results/<timestamp>.md and results/latest.md. Not part of make test.
 #
 # It builds the operator and the harness, gets the control-plane binaries (cached), and

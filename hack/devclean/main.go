@@ -9,7 +9,7 @@ import (
 	"fmt"
 	"os"
 
-	"github.com/whitehall-cloud/whitehall-operator/internal/openstack/cloudtest"
+	"github.com/whitehall-cloud/whitehall-operator/test/cloudtest"
 )
 
 func main() {

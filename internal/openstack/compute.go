@@ -70,7 +70,8 @@ type Servers interface {
 var _ Servers = (*Cloud)(nil)
 
 // ListServers implements Servers.
-func (c *Cloud) ListServers(ctx context.Context, pattern string) ([]Server, error) {
+func (c *Cloud) ListServers(ctx context.Context, pattern string) (_ []Server, err error) {
+	defer c.convert(&err)
 	sc, err := c.service("compute")
 	if err != nil {
 		return nil, err
@@ -98,7 +99,8 @@ func (c *Cloud) ListServers(ctx context.Context, pattern string) ([]Server, erro
 }
 
 // GetServer implements Servers.
-func (c *Cloud) GetServer(ctx context.Context, id string) (*Server, error) {
+func (c *Cloud) GetServer(ctx context.Context, id string) (_ *Server, err error) {
+	defer c.convert(&err)
 	sc, err := c.service("compute")
 	if err != nil {
 		return nil, err
@@ -128,7 +130,8 @@ func toServer(s *servers.Server) Server {
 }
 
 // CreateServer implements Servers.
-func (c *Cloud) CreateServer(ctx context.Context, o ServerCreate) (*Server, error) {
+func (c *Cloud) CreateServer(ctx context.Context, o ServerCreate) (_ *Server, err error) {
+	defer c.convert(&err)
 	sc, err := c.service("compute")
 	if err != nil {
 		return nil, err
@@ -178,7 +181,8 @@ func (o keyNameOpts) ToServerCreateMap() (map[string]any, error) {
 }
 
 // DeleteServer implements Servers.
-func (c *Cloud) DeleteServer(ctx context.Context, id string) error {
+func (c *Cloud) DeleteServer(ctx context.Context, id string) (err error) {
+	defer c.convert(&err)
 	sc, err := c.service("compute")
 	if err != nil {
 		return err
@@ -190,7 +194,8 @@ func (c *Cloud) DeleteServer(ctx context.Context, id string) error {
 }
 
 // FlavorID implements Servers.
-func (c *Cloud) FlavorID(ctx context.Context, nameOrID string) (string, error) {
+func (c *Cloud) FlavorID(ctx context.Context, nameOrID string) (_ string, err error) {
+	defer c.convert(&err)
 	return c.names.resolve("flavor/"+nameOrID, func() (string, error) {
 		sc, err := c.service("compute")
 		if err != nil {
@@ -214,7 +219,8 @@ func (c *Cloud) FlavorID(ctx context.Context, nameOrID string) (string, error) {
 }
 
 // ImageID implements Servers.
-func (c *Cloud) ImageID(ctx context.Context, nameOrID string) (string, error) {
+func (c *Cloud) ImageID(ctx context.Context, nameOrID string) (_ string, err error) {
+	defer c.convert(&err)
 	return c.names.resolve("image/"+nameOrID, func() (string, error) {
 		sc, err := c.service("image")
 		if err != nil {
@@ -239,7 +245,8 @@ func (c *Cloud) ImageID(ctx context.Context, nameOrID string) (string, error) {
 }
 
 // NetworkID implements Servers: a network the project can use, by name or ID.
-func (c *Cloud) NetworkID(ctx context.Context, nameOrID string) (string, error) {
+func (c *Cloud) NetworkID(ctx context.Context, nameOrID string) (_ string, err error) {
+	defer c.convert(&err)
 	return c.names.resolve("network/"+nameOrID, func() (string, error) {
 		sc, err := c.service("network")
 		if err != nil {
@@ -264,7 +271,8 @@ func (c *Cloud) NetworkID(ctx context.Context, nameOrID string) (string, error) 
 }
 
 // EnsureServerGroup implements Servers.
-func (c *Cloud) EnsureServerGroup(ctx context.Context, name, policy, known string) (ServerGroup, error) {
+func (c *Cloud) EnsureServerGroup(ctx context.Context, name, policy, known string) (_ ServerGroup, err error) {
+	defer c.convert(&err)
 	sc, err := c.service("compute")
 	if err != nil {
 		return ServerGroup{}, err
@@ -311,7 +319,8 @@ func toServerGroup(g *servergroups.ServerGroup) ServerGroup {
 }
 
 // DeleteServerGroup implements Servers.
-func (c *Cloud) DeleteServerGroup(ctx context.Context, id string) error {
+func (c *Cloud) DeleteServerGroup(ctx context.Context, id string) (err error) {
+	defer c.convert(&err)
 	sc, err := c.service("compute")
 	if err != nil {
 		return err

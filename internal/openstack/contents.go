@@ -118,7 +118,8 @@ type labelled struct {
 }
 
 // ProjectContents implements ProjectContents.
-func (c *Cloud) ProjectContents(ctx context.Context, projectID string, own Ownership) (Contents, error) {
+func (c *Cloud) ProjectContents(ctx context.Context, projectID string, own Ownership) (_ Contents, err error) {
+	defer c.convert(&err)
 	var out Contents
 	for _, l := range []listing{
 		{"compute", "servers", &out.Servers, func(sc *gophercloud.ServiceClient) ([]labelled, error) {
@@ -244,7 +245,8 @@ func projectAccount(sc *gophercloud.ServiceClient, projectID string) (*gopherclo
 }
 
 // DeleteSecurityGroups implements ProjectContents.
-func (c *Cloud) DeleteSecurityGroups(ctx context.Context, projectID string) error {
+func (c *Cloud) DeleteSecurityGroups(ctx context.Context, projectID string) (err error) {
+	defer c.convert(&err)
 	network, err := c.service("network")
 	if err != nil {
 		return err

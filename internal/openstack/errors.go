@@ -9,6 +9,7 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"reflect"
 	"strconv"
 	"strings"
 	"time"
@@ -45,23 +46,182 @@ func (c Class) String() string {
 	}
 }
 
+// Error is an OpenStack service's answer to a request that failed: the operator's own
+// form of it, made in this package where the answer arrives, so nothing outside it ever
+// handles a gophercloud value. A login that failed when a token expired is an Error too,
+// with Relogin set: its status and message are then Keystone's answer to the login.
+type Error struct {
+	// Service is the service type that answered (compute, identity, network, …), ""
+	// when the URL falls under no endpoint of the catalog.
+	Service string
+	// Operation is the request's method and path, without the query (which may carry
+	// names the caller searched for): "POST /v2.1/servers".
+	Operation string
+	// StatusCode is the HTTP status; 0 when the request got no answer (a re-login that
+	// could not reach Keystone).
+	StatusCode int
+	// CloudMessage is the service's own message from the body, credential-free.
+	CloudMessage string
+	// RetryAfterHeader is the Retry-After header as the cloud sent it, "" when absent.
+	RetryAfterHeader string
+	// Quota is set when the answer refuses for quota.
+	Quota bool
+	// Relogin is set when the token expired and logging in again failed.
+	Relogin bool
+	// Err is the cause when there was no answer (a broken connection), or nil.
+	Err error
+}
+
+func (e *Error) Error() string {
+	var s string
+	switch {
+	case e.StatusCode == 0 && e.Err != nil:
+		s = e.Err.Error()
+	default:
+		msg := e.CloudMessage
+		if msg == "" {
+			msg = http.StatusText(e.StatusCode)
+		}
+		s = fmt.Sprintf("%s: %d %s", e.Operation, e.StatusCode, msg)
+	}
+	if e.Relogin {
+		return "token expired and logging in again failed: " + s
+	}
+	return s
+}
+
+func (e *Error) Unwrap() error { return e.Err }
+
+// contextError keeps the context a caller wrapped around an answer ("listing servers: …")
+// when the answer itself is converted.
+type contextError struct {
+	prefix string
+	err    error
+}
+
+func (e *contextError) Error() string { return e.prefix + e.err.Error() }
+func (e *contextError) Unwrap() error { return e.err }
+
+// convertError turns the gophercloud errors in err's chain into the operator's: an
+// unexpected answer into an *Error, a failed re-login into an *Error with Relogin, a
+// lookup miss into ErrNotFound, any other gophercloud error into plain text. service
+// names the answering service from a URL. Every exported method of this package that
+// reaches gophercloud passes its error through here.
+func convertError(err error, service func(url string) string) error {
+	if err == nil || !fromGophercloud(err) {
+		return err
+	}
+	var conv error
+	switch {
+	case isAs[gophercloud.ErrUnableToReauthenticate](err):
+		reauth, _ := as[gophercloud.ErrUnableToReauthenticate](err)
+		cause := convertError(reauth.ErrReauth, service)
+		var e *Error
+		if !errors.As(cause, &e) {
+			e = &Error{Err: cause}
+		} else {
+			c := *e
+			e = &c
+		}
+		e.Relogin = true
+		conv = e
+	case isAs[gophercloud.ErrUnexpectedResponseCode](err):
+		resp, _ := as[gophercloud.ErrUnexpectedResponseCode](err)
+		e := &Error{
+			Operation:    resp.Method + " " + redactURL(resp.URL),
+			StatusCode:   resp.Actual,
+			CloudMessage: cloudMessage(resp.Body),
+			Quota:        isQuotaRefusal(resp.Actual, resp.Body),
+		}
+		if service != nil {
+			e.Service = service(resp.URL)
+		}
+		if resp.ResponseHeader != nil {
+			e.RetryAfterHeader = resp.ResponseHeader.Get("Retry-After")
+		}
+		conv = e
+	case isAs[gophercloud.ErrResourceNotFound](err):
+		miss, _ := as[gophercloud.ErrResourceNotFound](err)
+		conv = fmt.Errorf("%w: %s", ErrNotFound, miss.Error())
+	default:
+		return errors.New(err.Error())
+	}
+	if prefix, ok := outerContext(err); ok {
+		return &contextError{prefix: prefix, err: conv}
+	}
+	return conv
+}
+
+// outerContext returns the text that wrappers put before the first gophercloud error in
+// err's chain.
+func outerContext(err error) (string, bool) {
+	for e, depth := err, 0; e != nil; e, depth = errors.Unwrap(e), depth+1 {
+		if isGophercloud(e) {
+			if depth == 0 {
+				return "", false
+			}
+			prefix, ok := strings.CutSuffix(err.Error(), e.Error())
+			return prefix, ok && prefix != ""
+		}
+	}
+	return "", false
+}
+
+// fromGophercloud reports whether any error in err's chain is one of gophercloud's.
+func fromGophercloud(err error) bool {
+	for e := err; e != nil; e = errors.Unwrap(e) {
+		if isGophercloud(e) {
+			return true
+		}
+	}
+	return false
+}
+
+func isGophercloud(err error) bool {
+	t := reflect.TypeOf(err)
+	if t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	return strings.HasPrefix(t.PkgPath(), "github.com/gophercloud/gophercloud")
+}
+
+func isAs[T error, PT interface {
+	*T
+	error
+}](err error) bool {
+	_, ok := as[T, PT](err)
+	return ok
+}
+
+// convert is the deferred form of convertError for a method of Cloud, naming the
+// service from the catalog.
+func (c *Cloud) convert(err *error) {
+	*err = convertError(*err, c.serviceAt)
+}
+
+// serviceAt names the catalog service whose endpoint url falls under.
+func (c *Cloud) serviceAt(url string) string {
+	if c == nil || c.routes == nil {
+		return ""
+	}
+	return c.routes.lookup(url)
+}
+
 // StatusCode returns the HTTP status OpenStack answered with, or 0 when the error did not
 // come from an HTTP answer.
 func StatusCode(err error) int {
-	var coder interface{ GetStatusCode() int }
-	if errors.As(err, &coder) {
-		return coder.GetStatusCode()
+	err = convertError(err, nil) // this package asks before its methods convert
+	var e *Error
+	if errors.As(err, &e) && !e.Relogin {
+		return e.StatusCode
 	}
 	return 0
 }
 
 // IsNotFound reports whether err means the resource does not exist.
 func IsNotFound(err error) bool {
-	if errors.Is(err, ErrNotFound) {
-		return true
-	}
-	_, rnf := as[gophercloud.ErrResourceNotFound](err)
-	return rnf || StatusCode(err) == http.StatusNotFound
+	err = convertError(err, nil) // this package asks before its methods convert
+	return errors.Is(err, ErrNotFound) || StatusCode(err) == http.StatusNotFound
 }
 
 // as finds a gophercloud error of type T in err's chain, as a value or as a pointer:
@@ -83,24 +243,25 @@ func as[T error, PT interface {
 }
 
 // reauthFailure returns why logging in again failed, when err is a request whose token
-// expired and whose re-login failed. That error does not unwrap: its cause is only here.
-func reauthFailure(err error) (error, bool) {
-	reauth, ok := as[gophercloud.ErrUnableToReauthenticate](err)
-	if !ok || reauth.ErrReauth == nil {
-		return nil, false
+// expired and whose re-login failed.
+func reauthFailure(err error) (*Error, bool) {
+	var e *Error
+	if errors.As(err, &e) && e.Relogin {
+		return e, true
 	}
-	return reauth.ErrReauth, true
+	return nil, false
 }
 
 // IsCredentialsError reports whether err was caused by the credentials: a Secret or
 // login the factory refused (ErrCredentials), or a token that expired and whose renewal
 // Keystone refused, as it would a password changed behind the Secret's back.
 func IsCredentialsError(err error) bool {
+	err = convertError(err, nil) // this package asks before its methods convert
 	if errors.Is(err, ErrCredentials) {
 		return true
 	}
 	cause, ok := reauthFailure(err)
-	return ok && loginRefused(StatusCode(cause))
+	return ok && loginRefused(cause.StatusCode)
 }
 
 // loginRefused reports whether Keystone's answer to a login refuses the credentials
@@ -119,18 +280,36 @@ func Classify(err error) Class {
 	if err == nil {
 		return Terminal
 	}
+	err = convertError(err, nil)
 	// A token that expired and could not be renewed: the login's failure decides (a
 	// Keystone restart is retried; a password that stopped working is not).
 	if cause, ok := reauthFailure(err); ok {
-		return Classify(cause)
+		if cause.StatusCode == 0 {
+			return classifyUnanswered(cause.Err)
+		}
+		return classifyStatus(cause.StatusCode, cause.Quota)
 	}
-	if isQuotaRefusal(err) {
+	var e *Error
+	if errors.As(err, &e) && e.StatusCode != 0 {
+		return classifyStatus(e.StatusCode, e.Quota)
+	}
+	return classifyUnanswered(err)
+}
+
+func classifyStatus(code int, quota bool) Class {
+	switch {
+	case quota:
 		return QuotaExceeded
-	}
-	switch code := StatusCode(err); {
 	case code == http.StatusTooManyRequests, code == http.StatusRequestTimeout, code >= 500:
 		return Retryable
-	case code != 0:
+	}
+	return Terminal
+}
+
+// classifyUnanswered sorts an error that carries no answer: timeouts and broken
+// connections are temporary.
+func classifyUnanswered(err error) Class {
+	if err == nil {
 		return Terminal
 	}
 	if errors.Is(err, context.DeadlineExceeded) {
@@ -154,13 +333,9 @@ func IsRetryable(err error) bool { return Classify(err) != Terminal }
 
 // isQuotaRefusal recognises the services' quota refusals: Nova answers 403 or 413,
 // Neutron 409 with the OverQuota type, Cinder 413.
-func isQuotaRefusal(err error) bool {
-	resp, ok := as[gophercloud.ErrUnexpectedResponseCode](err)
-	if !ok {
-		return false
-	}
-	body := strings.ToLower(string(resp.Body))
-	switch resp.Actual {
+func isQuotaRefusal(code int, raw []byte) bool {
+	body := strings.ToLower(string(raw))
+	switch code {
 	case http.StatusRequestEntityTooLarge:
 		return true
 	case http.StatusForbidden:
@@ -179,11 +354,12 @@ const MaxRetryAfter = 10 * time.Minute
 // Retry-After header in seconds or as an HTTP date), at most MaxRetryAfter, or false
 // when it did not say.
 func RetryAfter(err error) (time.Duration, bool) {
-	resp, ok := as[gophercloud.ErrUnexpectedResponseCode](err)
-	if !ok || resp.ResponseHeader == nil {
+	err = convertError(err, nil) // this package asks before its methods convert
+	var e *Error
+	if !errors.As(err, &e) || e.Relogin {
 		return 0, false
 	}
-	return parseRetryAfter(resp.ResponseHeader.Get("Retry-After"), time.Now())
+	return parseRetryAfter(e.RetryAfterHeader, time.Now())
 }
 
 // parseRetryAfter reads a Retry-After header, seconds or an HTTP date, as a wait from
@@ -204,22 +380,17 @@ func parseRetryAfter(v string, now time.Time) (time.Duration, bool) {
 	return 0, false
 }
 
-// Message is a short, credential-free description of err fit for a condition message.
-// gophercloud's errors quote whole response bodies; this keeps the status and the
-// cloud's own message.
+// Message is a short, credential-free description of err fit for a condition message:
+// the operation, the status and the cloud's own message, without the context callers
+// wrapped around it.
 func Message(err error) string {
 	if err == nil {
 		return ""
 	}
-	if cause, ok := reauthFailure(err); ok {
-		return "token expired and logging in again failed: " + Message(cause)
-	}
-	if resp, ok := as[gophercloud.ErrUnexpectedResponseCode](err); ok {
-		msg := cloudMessage(resp.Body)
-		if msg == "" {
-			msg = http.StatusText(resp.Actual)
-		}
-		return fmt.Sprintf("%s %s: %d %s", resp.Method, redactURL(resp.URL), resp.Actual, msg)
+	err = convertError(err, nil)
+	var e *Error
+	if errors.As(err, &e) {
+		return e.Error()
 	}
 	return err.Error()
 }

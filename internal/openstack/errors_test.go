@@ -16,6 +16,9 @@ import (
 	"github.com/gophercloud/gophercloud/v2/openstack"
 )
 
+// arrive is what a method of this package makes of a gophercloud error as it returns.
+func arrive(err error) error { return convertError(err, func(string) string { return "compute" }) }
+
 func httpErr(code int, body string, header http.Header) error {
 	return gophercloud.ErrUnexpectedResponseCode{
 		URL: "http://cloud:8774/v2.1/servers?name=secret-name", Method: "POST",
@@ -61,7 +64,7 @@ func TestClassify(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.reason, func(t *testing.T) {
-			if got := Classify(tc.err); got != tc.want {
+			if got := Classify(arrive(tc.err)); got != tc.want {
 				t.Errorf("Classify() = %v, want %v", got, tc.want)
 			}
 		})
@@ -83,7 +86,7 @@ func TestIsCredentialsError(t *testing.T) {
 		{"a 403 for policy", httpErr(403, `{"error": {"message": "You are not authorized"}}`, nil), false},
 		{"nil", nil, false},
 	} {
-		if got := IsCredentialsError(tc.err); got != tc.want {
+		if got := IsCredentialsError(arrive(tc.err)); got != tc.want {
 			t.Errorf("%s: IsCredentialsError() = %v, want %v", tc.reason, got, tc.want)
 		}
 	}
@@ -103,7 +106,7 @@ func TestIsNotFound(t *testing.T) {
 		{"a 500", httpErr(500, "", nil), false},
 		{"nil", nil, false},
 	} {
-		if got := IsNotFound(tc.err); got != tc.want {
+		if got := IsNotFound(arrive(tc.err)); got != tc.want {
 			t.Errorf("%s: IsNotFound() = %v, want %v", tc.reason, got, tc.want)
 		}
 	}
@@ -130,22 +133,22 @@ func TestRetryAfter(t *testing.T) {
 		if tc.header != "" {
 			h.Set("Retry-After", tc.header)
 		}
-		got, ok := RetryAfter(httpErr(429, "", h))
+		got, ok := RetryAfter(arrive(httpErr(429, "", h)))
 		if got != tc.want || ok != tc.ok {
 			t.Errorf("%s: RetryAfter() = %v, %v; want %v, %v", tc.reason, got, ok, tc.want, tc.ok)
 		}
 	}
 	h := http.Header{}
 	h.Set("Retry-After", future)
-	if got, ok := RetryAfter(httpErr(503, "", h)); !ok || got < 80*time.Second || got > 90*time.Second {
+	if got, ok := RetryAfter(arrive(httpErr(503, "", h))); !ok || got < 80*time.Second || got > 90*time.Second {
 		t.Errorf("HTTP date: RetryAfter() = %v, %v; want about 90s", got, ok)
 	}
 	h.Set("Retry-After", time.Now().AddDate(300, 0, 0).UTC().Format(http.TimeFormat))
-	if got, ok := RetryAfter(&gophercloud.ErrUnexpectedResponseCode{Actual: 429, ResponseHeader: h}); !ok || got != MaxRetryAfter {
+	if got, ok := RetryAfter(arrive(&gophercloud.ErrUnexpectedResponseCode{Actual: 429, ResponseHeader: h})); !ok || got != MaxRetryAfter {
 		t.Errorf("a date centuries ahead: RetryAfter() = %v, %v; want %v", got, ok, MaxRetryAfter)
 	}
 	h.Set("Retry-After", time.Now().Add(-time.Hour).UTC().Format(http.TimeFormat))
-	if got, ok := RetryAfter(httpErr(429, "", h)); !ok || got != 0 {
+	if got, ok := RetryAfter(arrive(httpErr(429, "", h))); !ok || got != 0 {
 		t.Errorf("a date in the past: RetryAfter() = %v, %v; want 0", got, ok)
 	}
 }
@@ -175,7 +178,7 @@ func TestMessage(t *testing.T) {
 		},
 	}
 	for _, tc := range cases {
-		if diff := cmp.Diff(tc.want, Message(tc.err)); diff != "" {
+		if diff := cmp.Diff(tc.want, Message(arrive(tc.err))); diff != "" {
 			t.Errorf("%s: Message() mismatch (-want +got):\n%s", tc.reason, diff)
 		}
 	}
@@ -195,8 +198,7 @@ func scriptedCloud(t *testing.T, logins, api []int) string {
 		}
 		return code
 	}
-	var srv *httptest.Server
-	srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "application/json")
 		switch {
 		case r.Method == http.MethodPost && r.URL.Path == "/v3/auth/tokens":
@@ -257,7 +259,10 @@ func TestClassifyGophercloudReauthentication(t *testing.T) {
 			if err == nil {
 				t.Fatal("the request succeeded; the script says it fails")
 			}
-			wrapped := fmt.Errorf("listing projects: %w", err)
+			if fromGophercloud(arrive(err)) {
+				t.Errorf("a %T still reaches the caller after conversion", err)
+			}
+			wrapped := fmt.Errorf("listing projects: %w", arrive(err))
 			if got := Classify(wrapped); got != tc.class {
 				t.Errorf("Classify(%T: %v) = %v, want %v", err, err, got, tc.class)
 			}

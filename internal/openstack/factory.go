@@ -197,7 +197,8 @@ func (f *Factory) sweep() {
 
 // Cloud returns the authenticated cloud for ref, logging in only when no login was made
 // yet with the Secret's current content.
-func (f *Factory) Cloud(ctx context.Context, ref CredentialsRef) (*Cloud, error) {
+func (f *Factory) Cloud(ctx context.Context, ref CredentialsRef) (_ *Cloud, err error) {
+	defer func() { err = convertError(err, identityService) }()
 	cloud, _, err := f.cloud(ctx, ref)
 	return cloud, err
 }
@@ -270,7 +271,8 @@ func (f *Factory) touchLastLogin(ref CredentialsRef) {
 // settings and rate limit of the admin credentials ref names. When ref's Secret is gone
 // — its namespace is being deleted — the last login made with it serves, so cleanup can
 // finish (as with CloudForCleanup).
-func (f *Factory) ProjectCloud(ctx context.Context, ref CredentialsRef, user ProjectUser) (*Cloud, error) {
+func (f *Factory) ProjectCloud(ctx context.Context, ref CredentialsRef, user ProjectUser) (_ *Cloud, err error) {
+	defer func() { err = convertError(err, identityService) }()
 	if user.UserID == "" || user.ProjectID == "" || user.Password == "" {
 		return nil, fmt.Errorf("%w: a project login needs a user ID, a password and a project", ErrCredentials)
 	}
@@ -355,7 +357,8 @@ func (f *Factory) entry(key cloudKey, create bool) *cacheEntry {
 // CloudForCleanup is Cloud for deleting what the operator created. When the Secret is
 // already gone — deleting a namespace deletes the Secret and the objects that use it at
 // once — it falls back to the last login made with it, so the cleanup can finish.
-func (f *Factory) CloudForCleanup(ctx context.Context, ref CredentialsRef) (*Cloud, error) {
+func (f *Factory) CloudForCleanup(ctx context.Context, ref CredentialsRef) (_ *Cloud, err error) {
+	defer func() { err = convertError(err, identityService) }()
 	cloud, err := f.Cloud(ctx, ref)
 	var missing *missingSecretError
 	if !errors.As(err, &missing) {
@@ -508,3 +511,6 @@ func parseProblem(err error) string {
 		return "clouds.yaml is incomplete or inconsistent"
 	}
 }
+
+// identityService names the service of a login's answer: Keystone's.
+func identityService(string) string { return "identity" }

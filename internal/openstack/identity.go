@@ -141,7 +141,8 @@ func toProject(p *projects.Project) *Project {
 }
 
 // GetProject implements Projects.
-func (c *Cloud) GetProject(ctx context.Context, id string) (*Project, error) {
+func (c *Cloud) GetProject(ctx context.Context, id string) (_ *Project, err error) {
+	defer c.convert(&err)
 	p, err := projects.Get(ctx, c.identity, id).Extract()
 	if err != nil {
 		return nil, notFound(err, "project %s", id)
@@ -150,9 +151,10 @@ func (c *Cloud) GetProject(ctx context.Context, id string) (*Project, error) {
 }
 
 // FindProject implements Projects.
-func (c *Cloud) FindProject(ctx context.Context, domainID, name string) (*Project, error) {
+func (c *Cloud) FindProject(ctx context.Context, domainID, name string) (_ *Project, err error) {
+	defer c.convert(&err)
 	var found *Project
-	err := projects.List(c.identity, projects.ListOpts{DomainID: domainID, Name: name}).EachPage(ctx,
+	err = projects.List(c.identity, projects.ListOpts{DomainID: domainID, Name: name}).EachPage(ctx,
 		func(_ context.Context, page pagination.Page) (bool, error) {
 			list, err := projects.ExtractProjects(page)
 			if err != nil {
@@ -176,7 +178,8 @@ func (c *Cloud) FindProject(ctx context.Context, domainID, name string) (*Projec
 }
 
 // CreateProject implements Projects.
-func (c *Cloud) CreateProject(ctx context.Context, opts ProjectCreate) (*Project, error) {
+func (c *Cloud) CreateProject(ctx context.Context, opts ProjectCreate) (_ *Project, err error) {
+	defer c.convert(&err)
 	create := projects.CreateOpts{
 		Name:        opts.Name,
 		DomainID:    opts.DomainID,
@@ -200,7 +203,8 @@ func (c *Cloud) CreateProject(ctx context.Context, opts ProjectCreate) (*Project
 }
 
 // UpdateProject implements Projects.
-func (c *Cloud) UpdateProject(ctx context.Context, id string, opts ProjectUpdate) (*Project, error) {
+func (c *Cloud) UpdateProject(ctx context.Context, id string, opts ProjectUpdate) (_ *Project, err error) {
+	defer c.convert(&err)
 	update := projects.UpdateOpts{Description: opts.Description, Tags: opts.Tags, Enabled: opts.Enabled}
 	if opts.Name != nil {
 		update.Name = *opts.Name
@@ -216,8 +220,9 @@ func (c *Cloud) UpdateProject(ctx context.Context, id string, opts ProjectUpdate
 }
 
 // DeleteProject implements Projects.
-func (c *Cloud) DeleteProject(ctx context.Context, id string) error {
-	err := projects.Delete(ctx, c.identity, id).ExtractErr()
+func (c *Cloud) DeleteProject(ctx context.Context, id string) (err error) {
+	defer c.convert(&err)
+	err = projects.Delete(ctx, c.identity, id).ExtractErr()
 	if IsNotFound(err) {
 		return nil
 	}
@@ -225,7 +230,8 @@ func (c *Cloud) DeleteProject(ctx context.Context, id string) error {
 }
 
 // DomainID implements Directory.
-func (c *Cloud) DomainID(ctx context.Context, nameOrID string) (string, error) {
+func (c *Cloud) DomainID(ctx context.Context, nameOrID string) (_ string, err error) {
+	defer c.convert(&err)
 	return c.names.resolve("domain/"+nameOrID, func() (string, error) {
 		var id string
 		err := domains.List(c.identity, domains.ListOpts{Name: nameOrID}).EachPage(ctx,
@@ -248,7 +254,8 @@ func (c *Cloud) DomainID(ctx context.Context, nameOrID string) (string, error) {
 }
 
 // RoleID implements Directory. Roles are few: one list serves every lookup.
-func (c *Cloud) RoleID(ctx context.Context, nameOrID string) (string, error) {
+func (c *Cloud) RoleID(ctx context.Context, nameOrID string) (_ string, err error) {
+	defer c.convert(&err)
 	return c.names.resolve("role/"+nameOrID, func() (string, error) {
 		pages, err := roles.List(c.identity, roles.ListOpts{}).AllPages(ctx)
 		if err != nil {
@@ -277,7 +284,8 @@ func (c *Cloud) RoleID(ctx context.Context, nameOrID string) (string, error) {
 }
 
 // GroupID implements Directory.
-func (c *Cloud) GroupID(ctx context.Context, nameOrID, domainID string) (string, error) {
+func (c *Cloud) GroupID(ctx context.Context, nameOrID, domainID string) (_ string, err error) {
+	defer c.convert(&err)
 	return c.principalID(ctx, "group", nameOrID, domainID,
 		func() pagination.Pager {
 			return groups.List(c.identity, groups.ListOpts{Name: nameOrID, DomainID: domainID})
@@ -299,7 +307,8 @@ func (c *Cloud) GroupID(ctx context.Context, nameOrID, domainID string) (string,
 }
 
 // UserID implements Directory.
-func (c *Cloud) UserID(ctx context.Context, nameOrID, domainID string) (string, error) {
+func (c *Cloud) UserID(ctx context.Context, nameOrID, domainID string) (_ string, err error) {
+	defer c.convert(&err)
 	return c.principalID(ctx, "user", nameOrID, domainID,
 		func() pagination.Pager {
 			return users.List(c.identity, users.ListOpts{Name: nameOrID, DomainID: domainID})
@@ -343,7 +352,8 @@ func (c *Cloud) principalID(ctx context.Context, kind, nameOrID, domainID string
 }
 
 // ListAssignments implements RoleAssignments.
-func (c *Cloud) ListAssignments(ctx context.Context, projectID string) ([]Assignment, error) {
+func (c *Cloud) ListAssignments(ctx context.Context, projectID string) (_ []Assignment, err error) {
+	defer c.convert(&err)
 	pages, err := roles.ListAssignments(c.identity, roles.ListAssignmentsOpts{ScopeProjectID: projectID}).AllPages(ctx)
 	if err != nil {
 		return nil, err
@@ -360,13 +370,15 @@ func (c *Cloud) ListAssignments(ctx context.Context, projectID string) ([]Assign
 }
 
 // Grant implements RoleAssignments.
-func (c *Cloud) Grant(ctx context.Context, projectID string, a Assignment) error {
+func (c *Cloud) Grant(ctx context.Context, projectID string, a Assignment) (err error) {
+	defer c.convert(&err)
 	return roles.Assign(ctx, c.identity, a.RoleID, roles.AssignOpts{GroupID: a.GroupID, UserID: a.UserID, ProjectID: projectID}).ExtractErr()
 }
 
 // Revoke implements RoleAssignments.
-func (c *Cloud) Revoke(ctx context.Context, projectID string, a Assignment) error {
-	err := roles.Unassign(ctx, c.identity, a.RoleID, roles.UnassignOpts{GroupID: a.GroupID, UserID: a.UserID, ProjectID: projectID}).ExtractErr()
+func (c *Cloud) Revoke(ctx context.Context, projectID string, a Assignment) (err error) {
+	defer c.convert(&err)
+	err = roles.Unassign(ctx, c.identity, a.RoleID, roles.UnassignOpts{GroupID: a.GroupID, UserID: a.UserID, ProjectID: projectID}).ExtractErr()
 	if IsNotFound(err) {
 		return nil
 	}

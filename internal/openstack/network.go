@@ -194,7 +194,8 @@ func (b *bundleRun) record(kind, id string, adopted bool) {
 }
 
 // EnsureNetworkBundle implements Networks.
-func (c *Cloud) EnsureNetworkBundle(ctx context.Context, spec NetworkBundleSpec, known NetworkBundle) (NetworkBundle, []string, error) {
+func (c *Cloud) EnsureNetworkBundle(ctx context.Context, spec NetworkBundleSpec, known NetworkBundle) (_ NetworkBundle, _ []string, err error) {
+	defer c.convert(&err)
 	sc, err := c.service("network")
 	if err != nil {
 		return known, nil, err
@@ -526,7 +527,8 @@ var routerInterfaceOwners = map[string]bool{
 }
 
 // DeleteNetworkBundle implements Networks.
-func (c *Cloud) DeleteNetworkBundle(ctx context.Context, projectID string, own Ownership) error {
+func (c *Cloud) DeleteNetworkBundle(ctx context.Context, projectID string, own Ownership) (err error) {
+	defer c.convert(&err)
 	sc, err := c.service("network")
 	if err != nil {
 		return err
@@ -583,28 +585,4 @@ func deleteRouter(ctx context.Context, sc *gophercloud.ServiceClient, routerID s
 		return fmt.Errorf("deleting router %s: %w", routerID, err)
 	}
 	return nil
-}
-
-// ensure returns the ID of a resource: the known one if it still exists (check also
-// repairs it), else one found by name, else a new one.
-func ensure(kind, known string, created *[]string, check func(string) error, find, create func() (string, error)) (string, error) {
-	if known != "" {
-		err := check(known)
-		if err == nil {
-			return known, nil
-		}
-		if !IsNotFound(err) {
-			return "", err
-		}
-	}
-	id, err := find()
-	if err != nil || id != "" {
-		return id, err
-	}
-	id, err = create()
-	if err != nil {
-		return "", fmt.Errorf("creating %s: %w", kind, err)
-	}
-	*created = append(*created, kind)
-	return id, nil
 }

@@ -33,7 +33,8 @@ func (i inventory) usable() int64 {
 }
 
 // Capacity implements Placement: one call for the providers, one per provider.
-func (c *Cloud) Capacity(ctx context.Context) (Capacity, error) {
+func (c *Cloud) Capacity(ctx context.Context) (_ Capacity, err error) {
+	defer c.convert(&err)
 	sc, err := c.service("placement")
 	if err != nil {
 		return Capacity{}, err

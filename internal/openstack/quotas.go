@@ -174,7 +174,8 @@ type Quotas interface {
 var _ Quotas = (*Cloud)(nil)
 
 // GetQuota implements Quotas.
-func (c *Cloud) GetQuota(ctx context.Context, service QuotaService, projectID string) (QuotaReading, error) {
+func (c *Cloud) GetQuota(ctx context.Context, service QuotaService, projectID string) (_ QuotaReading, err error) {
+	defer c.convert(&err)
 	api, sc, err := c.quotaClient(service)
 	if err != nil {
 		return QuotaReading{}, err
@@ -206,7 +207,8 @@ func (c *Cloud) GetQuota(ctx context.Context, service QuotaService, projectID st
 }
 
 // SetQuota implements Quotas.
-func (c *Cloud) SetQuota(ctx context.Context, service QuotaService, projectID string, limits QuotaLimits) error {
+func (c *Cloud) SetQuota(ctx context.Context, service QuotaService, projectID string, limits QuotaLimits) (err error) {
+	defer c.convert(&err)
 	if len(limits) == 0 {
 		return nil
 	}

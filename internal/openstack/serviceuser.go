@@ -106,7 +106,8 @@ func (c *Cloud) Endpoint() Endpoint {
 }
 
 // EnsureServiceUser implements ServiceUsers.
-func (c *Cloud) EnsureServiceUser(ctx context.Context, u ServiceUser) (string, error) {
+func (c *Cloud) EnsureServiceUser(ctx context.Context, u ServiceUser) (_ string, err error) {
+	defer c.convert(&err)
 	if u.Name == "" || u.DomainID == "" || u.Password == "" {
 		return "", errors.New("a service user needs a name, a domain and a password")
 	}
@@ -203,8 +204,9 @@ func (c *Cloud) resetServiceUser(ctx context.Context, id string, u ServiceUser) 
 }
 
 // DeleteUser implements ServiceUsers.
-func (c *Cloud) DeleteUser(ctx context.Context, id string) error {
-	err := users.Delete(ctx, c.identity, id).ExtractErr()
+func (c *Cloud) DeleteUser(ctx context.Context, id string) (err error) {
+	defer c.convert(&err)
+	err = users.Delete(ctx, c.identity, id).ExtractErr()
 	if err != nil && !IsNotFound(err) {
 		return fmt.Errorf("deleting user %s: %w", id, err)
 	}
@@ -245,7 +247,8 @@ func (c *Cloud) userID() (string, error) {
 // CreateApplicationCredential implements ApplicationCredentials. The credential is
 // restricted (it cannot make other credentials or trusts); with no roles it carries
 // every role the user has on the project.
-func (c *Cloud) CreateApplicationCredential(ctx context.Context, o ApplicationCredentialCreate) (*ApplicationCredential, error) {
+func (c *Cloud) CreateApplicationCredential(ctx context.Context, o ApplicationCredentialCreate) (_ *ApplicationCredential, err error) {
+	defer c.convert(&err)
 	userID, err := c.userID()
 	if err != nil {
 		return nil, err
@@ -271,7 +274,8 @@ func (c *Cloud) CreateApplicationCredential(ctx context.Context, o ApplicationCr
 }
 
 // ListApplicationCredentials implements ApplicationCredentials.
-func (c *Cloud) ListApplicationCredentials(ctx context.Context) ([]ApplicationCredential, error) {
+func (c *Cloud) ListApplicationCredentials(ctx context.Context) (_ []ApplicationCredential, err error) {
+	defer c.convert(&err)
 	userID, err := c.userID()
 	if err != nil {
 		return nil, err
@@ -292,7 +296,8 @@ func (c *Cloud) ListApplicationCredentials(ctx context.Context) ([]ApplicationCr
 }
 
 // DeleteApplicationCredential implements ApplicationCredentials.
-func (c *Cloud) DeleteApplicationCredential(ctx context.Context, id string) error {
+func (c *Cloud) DeleteApplicationCredential(ctx context.Context, id string) (err error) {
+	defer c.convert(&err)
 	userID, err := c.userID()
 	if err != nil {
 		return err

@@ -11,7 +11,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	whv1 "github.com/whitehall-cloud/whitehall-operator/api/v1alpha1"
-	"github.com/whitehall-cloud/whitehall-operator/internal/openstack/benchbaseline"
+	"github.com/whitehall-cloud/whitehall-operator/test/benchbaseline"
 )
 
 const burstNamespace = "bench-burst"

@@ -17,7 +17,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	whv1 "github.com/whitehall-cloud/whitehall-operator/api/v1alpha1"
-	"github.com/whitehall-cloud/whitehall-operator/internal/openstack/benchbaseline"
+	"github.com/whitehall-cloud/whitehall-operator/test/benchbaseline"
 )
 
 const (
@@ -29,16 +29,15 @@ const (
 
 // measure is one side (operator or baseline) of a measurement.
 type measure struct {
-	wall, created  time.Duration
-	calls          int
-	median         time.Duration
-	medianSource   string
-	byService      map[string]int // "identity GET" → calls
-	deleteWall     time.Duration
-	deleteCalls    int
-	leftover       int
-	rssKiB, hwmKiB int
-	cpu            cpuUse
+	wall, created time.Duration
+	calls         int
+	median        time.Duration
+	medianSource  string
+	byService     map[string]int // "identity GET" → calls
+	deleteWall    time.Duration
+	deleteCalls   int
+	leftover      int
+	cpu           cpuUse
 	// incomplete says why the measurement did not finish ("" when it did).
 	incomplete string
 }

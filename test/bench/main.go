@@ -1,5 +1,5 @@
 // Command bench measures the operator against the dev cloud, beside a plain gophercloud
-// program doing the same work (internal/openstack/benchbaseline), and prints a table that
+// program doing the same work (test/benchbaseline), and prints a table that
 // it also writes to test/bench/results/<timestamp>.md and results/latest.md.
 //
 // It starts its own control plane (envtest), runs the operator binary, and puts a
@@ -36,8 +36,8 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/whitehall-cloud/whitehall-operator/internal/openstack/benchbaseline"
-	"github.com/whitehall-cloud/whitehall-operator/internal/openstack/cloudtest"
+	"github.com/whitehall-cloud/whitehall-operator/test/benchbaseline"
+	"github.com/whitehall-cloud/whitehall-operator/test/cloudtest"
 )
 
 const (

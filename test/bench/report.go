@@ -167,7 +167,7 @@ func (r *report) markdown() string {
 		w("")
 		w("Each department: a Tenant (project, group whitehall-devops with role member) and a ComputeQuota " +
 			"(compute cores/instances/ramMiB, network ports/floatingIPs, blockStorage gigabytes, and a peak for the season of c). " +
-			"The baseline (internal/openstack/benchbaseline) logs in, looks the group and role up once, then per department: " +
+			"The baseline (test/benchbaseline) logs in, looks the group and role up once, then per department: " +
 			"create project, assign role, set Nova, Neutron and Cinder quota. Baseline first, then the operator freshly started; " +
 			"the baseline's projects are deleted after the operator's (each deleted project leaves Keystone a revocation event " +
 			"that every later token validation scans, so both sides converge on the same cloud state); " +

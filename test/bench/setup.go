@@ -13,8 +13,8 @@ import (
 	"k8s.io/utils/ptr"
 
 	whv1 "github.com/whitehall-cloud/whitehall-operator/api/v1alpha1"
-	"github.com/whitehall-cloud/whitehall-operator/internal/openstack/benchbaseline"
-	"github.com/whitehall-cloud/whitehall-operator/internal/openstack/cloudtest"
+	"github.com/whitehall-cloud/whitehall-operator/test/benchbaseline"
+	"github.com/whitehall-cloud/whitehall-operator/test/cloudtest"
 )
 
 // setupCloud starts the recording proxy, writes the clouds.yaml every client uses, opens

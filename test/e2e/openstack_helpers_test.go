@@ -9,7 +9,7 @@ import (
 	"github.com/gophercloud/gophercloud/v2/openstack/identity/v3/applicationcredentials"
 )
 
-// Admin views of OpenStack that internal/openstack/cloudtest does not give, for the
+// Admin views of OpenStack that test/cloudtest does not give, for the
 // isolation specs. They use gophercloud directly, with the suite's admin session.
 
 // applicationCredentialExists reports whether Keystone still holds the application

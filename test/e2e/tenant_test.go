@@ -12,7 +12,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	whv1 "github.com/whitehall-cloud/whitehall-operator/api/v1alpha1"
-	"github.com/whitehall-cloud/whitehall-operator/internal/openstack/cloudtest"
+	"github.com/whitehall-cloud/whitehall-operator/test/cloudtest"
 )
 
 var _ = Describe("Tenant", Ordered, func() {

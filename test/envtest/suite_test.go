@@ -30,7 +30,7 @@ import (
 	whv1 "github.com/whitehall-cloud/whitehall-operator/api/v1alpha1"
 	"github.com/whitehall-cloud/whitehall-operator/controllers"
 	"github.com/whitehall-cloud/whitehall-operator/internal/openstack"
-	"github.com/whitehall-cloud/whitehall-operator/internal/openstack/fake"
+	"github.com/whitehall-cloud/whitehall-operator/internal/openstack/openstacktest"
 )
 
 // The Secret name the fake connector accepts; any other is "missing".
@@ -52,7 +52,7 @@ var (
 	env       *envtest.Environment
 	cfg       *rest.Config
 	k8s       client.Client
-	cloud     *fake.Cloud
+	cloud     *openstacktest.Cloud
 	ctx       context.Context
 	cancelMgr context.CancelFunc
 
@@ -116,7 +116,7 @@ var _ = BeforeSuite(func() {
 		}},
 	})
 	Expect(err).NotTo(HaveOccurred())
-	cloud = fake.New()
+	cloud = openstacktest.New()
 	// As the real factory: the operator's Secrets from the cache, any other live.
 	secrets := secretReader{cached: mgr.GetClient(), live: mgr.GetAPIReader()}
 	tenantClouds = newFakeConnector[controllers.TenantCloud](secrets)

@@ -31,17 +31,17 @@ func newCloud(t *testing.T) *cloud {
 			w.Header().Set("Location", c.compute.URL+"/v2.1/servers/s1")
 			w.Header().Set("Content-Type", "application/json")
 			w.WriteHeader(http.StatusAccepted)
-			fmt.Fprintf(w, `{"server": {"id": "s1", "links": [{"rel": "self", "href": "%s/v2.1/servers/s1"}]}}`, c.compute.URL)
+			_, _ = fmt.Fprintf(w, `{"server": {"id": "s1", "links": [{"rel": "self", "href": "%s/v2.1/servers/s1"}]}}`, c.compute.URL)
 		default:
 			w.Header().Set("Content-Type", "application/json")
-			fmt.Fprintf(w, `{"path": %q, "token": %q, "servers_links": [{"rel": "next", "href": "%s/v2.1/servers?marker=x"}]}`,
+			_, _ = fmt.Fprintf(w, `{"path": %q, "token": %q, "servers_links": [{"rel": "next", "href": "%s/v2.1/servers?marker=x"}]}`,
 				r.URL.Path, r.Header.Get("X-Auth-Token"), c.compute.URL)
 		}
 	}))
 	c.network = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		c.hits["network"].Add(1)
 		w.Header().Set("Content-Type", "application/json")
-		fmt.Fprintf(w, `{"path": %q}`, r.URL.Path)
+		_, _ = fmt.Fprintf(w, `{"path": %q}`, r.URL.Path)
 	}))
 	c.keystone = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		c.hits["identity"].Add(1)
@@ -53,14 +53,14 @@ func newCloud(t *testing.T) *cloud {
 			if r.Method == http.MethodPost {
 				w.WriteHeader(http.StatusCreated)
 			}
-			fmt.Fprintf(w, `{"token": {"catalog": [
+			_, _ = fmt.Fprintf(w, `{"token": {"catalog": [
 				{"type": "identity", "endpoints": [{"interface": "public", "url": "%[1]s/v3"}]},
 				{"type": "compute", "endpoints": [{"interface": "public", "url": "%[2]s/v2.1"}, {"interface": "internal", "url": "%[2]s/v2.1"}]},
 				{"type": "network", "endpoints": [{"interface": "public", "url": "%[3]s"}]},
 				{"type": "volumev3", "endpoints": [{"interface": "public", "url": "%[2]s/volume/v3/p1"}]}
 			]}}`, c.keystone.URL, c.compute.URL, c.network.URL)
 		default:
-			fmt.Fprintf(w, `{"version": {"links": [{"href": "%s/v3/"}], "escaped": "%s"}}`,
+			_, _ = fmt.Fprintf(w, `{"version": {"links": [{"href": "%s/v3/"}], "escaped": "%s"}}`,
 				c.keystone.URL, strings.ReplaceAll(c.keystone.URL, "/", `\/`))
 		}
 	}))

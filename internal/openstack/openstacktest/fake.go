@@ -1,8 +1,8 @@
-// Package fake is an in-memory cloud implementing the operator's narrow OpenStack
+// Package openstacktest is an in-memory cloud implementing the operator's narrow OpenStack
 // interfaces, for controller tests on a real apiserver (tier 2). It is not a Keystone
 // emulator: it keeps just enough state to observe what a controller did, counts calls,
 // and injects errors.
-package fake
+package openstacktest
 
 import (
 	"context"
@@ -12,8 +12,6 @@ import (
 	"slices"
 	"strings"
 	"sync"
-
-	"github.com/gophercloud/gophercloud/v2"
 
 	"github.com/whitehall-cloud/whitehall-operator/internal/openstack"
 )
@@ -267,8 +265,8 @@ func (c *Cloud) CreateProject(_ context.Context, o openstack.ProjectCreate) (*op
 	}
 	for _, p := range c.projects {
 		if p.DomainID == o.DomainID && p.Name == o.Name {
-			return nil, gophercloud.ErrUnexpectedResponseCode{Method: "POST", URL: "http://keystone/v3/projects", Actual: 409,
-				Body: []byte(`{"error": {"message": "Conflict occurred attempting to store project - Duplicate entry.", "code": 409}}`)}
+			return nil, &openstack.Error{Service: "identity", Operation: "POST /v3/projects", StatusCode: 409,
+				CloudMessage: "Conflict occurred attempting to store project - Duplicate entry."}
 		}
 	}
 	p := &openstack.Project{
@@ -518,9 +516,9 @@ func (c *Cloud) SetQuota(_ context.Context, service openstack.QuotaService, proj
 		byName := func(a, b openstack.QuotaField) int { return strings.Compare(a.Name(), b.Name()) }
 		for _, field := range slices.SortedFunc(maps.Keys(limits), byName) {
 			if v, used := limits[field], q.InUse[field]; v != -1 && v < used {
-				return gophercloud.ErrUnexpectedResponseCode{
-					Method: "PUT", URL: "http://cinder/v3/os-quota-sets/" + projectID, Actual: 400,
-					Body: []byte(fmt.Sprintf(`{"badRequest": {"code": 400, "message": "Quota %s limit must be equal or greater than existing resources. Current usage is %d and the requested limit is %d."}}`, field.Name(), used, v)),
+				return &openstack.Error{
+					Service: "block-storage", Operation: "PUT /v3/os-quota-sets/" + projectID, StatusCode: 400,
+					CloudMessage: fmt.Sprintf("Quota %s limit must be equal or greater than existing resources. Current usage is %d and the requested limit is %d.", field.Name(), used, v),
 				}
 			}
 		}
@@ -729,9 +727,9 @@ func (c *Cloud) CreateServer(_ context.Context, o openstack.ServerCreate) (*open
 		return nil, err
 	}
 	if limit := c.instanceLimit; limit >= 0 && len(c.servers) >= limit {
-		return nil, gophercloud.ErrUnexpectedResponseCode{
-			Method: "POST", URL: "http://nova/v2.1/servers", Actual: 403,
-			Body: []byte(fmt.Sprintf(`{"forbidden": {"message": "Quota exceeded for instances: Requested 1, but already used %d of %d instances"}}`, len(c.servers), limit)),
+		return nil, &openstack.Error{
+			Service: "compute", Operation: "POST /v2.1/servers", StatusCode: 403, Quota: true,
+			CloudMessage: fmt.Sprintf("Quota exceeded for instances: Requested 1, but already used %d of %d instances", len(c.servers), limit),
 		}
 	}
 	s := &fakeServer{Server: openstack.Server{

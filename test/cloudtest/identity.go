@@ -15,7 +15,7 @@ import (
 
 // CurrentUserID returns the ID of the admin's own user, read from its token.
 func (a *Admin) CurrentUserID(_ context.Context) (string, error) {
-	result, ok := a.Identity.ProviderClient.GetAuthResult().(interface{ ExtractUser() (*tokens.User, error) })
+	result, ok := a.Identity.GetAuthResult().(interface{ ExtractUser() (*tokens.User, error) })
 	if !ok {
 		return "", errors.New("the admin's login did not come from Keystone v3")
 	}

@@ -1,4 +1,4 @@
-package fake
+package openstacktest
 
 import (
 	"context"
@@ -8,8 +8,6 @@ import (
 	"maps"
 	"slices"
 	"time"
-
-	"github.com/gophercloud/gophercloud/v2"
 
 	"github.com/whitehall-cloud/whitehall-operator/internal/openstack"
 )
@@ -319,8 +317,5 @@ func (c *Cloud) Endpoint() openstack.Endpoint {
 }
 
 func keystoneError(method string, code int, message string) error {
-	return gophercloud.ErrUnexpectedResponseCode{
-		Method: method, URL: "http://keystone.fake/v3/users", Actual: code,
-		Body: fmt.Appendf(nil, `{"error": {"message": %q, "code": %d}}`, message, code),
-	}
+	return &openstack.Error{Service: "identity", Operation: method + " /v3/users", StatusCode: code, CloudMessage: message}
 }
