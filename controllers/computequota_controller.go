@@ -16,7 +16,6 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/controller"
 	"sigs.k8s.io/controller-runtime/pkg/handler"
 	"sigs.k8s.io/controller-runtime/pkg/predicate"
-	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 	"sigs.k8s.io/controller-runtime/pkg/recorder"
 
 	whv1 "github.com/whitehall-cloud/whitehall-operator/api/v1alpha1"
@@ -211,28 +210,16 @@ func (r *ComputeQuotaReconciler) SetupWithManager(mgr ctrl.Manager) error {
 	if r.Now == nil {
 		r.Now = time.Now
 	}
+	quotas := dependents{r.Client, func() client.ObjectList { return &whv1.ComputeQuotaList{} }}
 	return ctrl.NewControllerManagedBy(mgr).
 		For(&whv1.ComputeQuota{}, builder.WithPredicates(predicate.GenerationChangedPredicate{})).
-		Watches(&whv1.Tenant{}, handler.EnqueueRequestsFromMapFunc(r.quotasOfTenant)).
+		Watches(&whv1.Tenant{}, handler.EnqueueRequestsFromMapFunc(quotas.ofTenant)).
 		// A ComputeQuota that comes or goes changes which of its Tenant's quotas writes.
-		Watches(&whv1.ComputeQuota{}, handler.EnqueueRequestsFromMapFunc(r.quotasOfSameTenant),
+		Watches(&whv1.ComputeQuota{}, handler.EnqueueRequestsFromMapFunc(quotas.ofQuotaTenant),
 			builder.WithPredicates(predicate.GenerationChangedPredicate{})).
-		Watches(&whv1.PeakSeason{}, handler.EnqueueRequestsFromMapFunc(r.quotasUsingSeason),
+		Watches(&whv1.PeakSeason{}, handler.EnqueueRequestsFromMapFunc(quotas.usingSeason),
 			builder.WithPredicates(predicate.GenerationChangedPredicate{})).
 		WithOptions(controller.Options{MaxConcurrentReconciles: max(r.Concurrency, 1)}).
 		Named("computequota").
 		Complete(r)
-}
-
-func (r *ComputeQuotaReconciler) quotasOfTenant(ctx context.Context, t client.Object) []reconcile.Request {
-	return listRequests(ctx, r.Client, &whv1.ComputeQuotaList{}, client.InNamespace(t.GetNamespace()), client.MatchingFields{tenantRefIndex: t.GetName()})
-}
-
-func (r *ComputeQuotaReconciler) quotasOfSameTenant(ctx context.Context, o client.Object) []reconcile.Request {
-	cq := o.(*whv1.ComputeQuota)
-	return listRequests(ctx, r.Client, &whv1.ComputeQuotaList{}, client.InNamespace(cq.Namespace), client.MatchingFields{tenantRefIndex: cq.Spec.TenantRef.Name})
-}
-
-func (r *ComputeQuotaReconciler) quotasUsingSeason(ctx context.Context, ps client.Object) []reconcile.Request {
-	return listRequests(ctx, r.Client, &whv1.ComputeQuotaList{}, client.MatchingFields{peakSeasonIndex: ps.GetName()})
 }

@@ -33,28 +33,28 @@ func TestApplyQuotaBelowUsage(t *testing.T) {
 	}{
 		{
 			reason:  "a season's end lowers Nova below usage: written (forced), then read once for the usage",
-			service: openstack.ComputeQuota, inUse: map[string]int64{"cores": 3},
+			service: openstack.QuotaServiceCompute, inUse: map[string]int64{"cores": 3},
 			known: openstack.QuotaLimits{openstack.QuotaCores: 6}, desired: openstack.QuotaLimits{openstack.QuotaCores: 1},
 			wantLimits: map[string]int64{"cores": 1}, wantUsage: openstack.QuotaLimits{openstack.QuotaCores: 3},
 			wantCalls: calls{reads: 1, writes: 1}, wantChanges: 1,
 		},
 		{
 			reason:  "Neutron takes a limit below usage; the read after the write shows it",
-			service: openstack.NetworkQuota, inUse: map[string]int64{"ports": 7},
+			service: openstack.QuotaServiceNetwork, inUse: map[string]int64{"ports": 7},
 			known: openstack.QuotaLimits{openstack.QuotaPorts: 50}, desired: openstack.QuotaLimits{openstack.QuotaPorts: 2},
 			wantLimits: map[string]int64{"ports": 2}, wantUsage: openstack.QuotaLimits{openstack.QuotaPorts: 7},
 			wantCalls: calls{reads: 1, writes: 1}, wantChanges: 1,
 		},
 		{
 			reason:  "a raise needs no read",
-			service: openstack.ComputeQuota, inUse: map[string]int64{"cores": 3},
+			service: openstack.QuotaServiceCompute, inUse: map[string]int64{"cores": 3},
 			known: openstack.QuotaLimits{openstack.QuotaCores: 6}, desired: openstack.QuotaLimits{openstack.QuotaCores: 10},
 			wantLimits: map[string]int64{"cores": 10}, wantUsage: openstack.QuotaLimits{},
 			wantCalls: calls{writes: 1}, wantChanges: 1,
 		},
 		{
 			reason:  "Cinder refuses a limit below usage: read first, hold the limit at usage",
-			service: openstack.BlockStorageQuota, inUse: map[string]int64{"gigabytes": 8, "volumes": 2},
+			service: openstack.QuotaServiceBlockStorage, inUse: map[string]int64{"gigabytes": 8, "volumes": 2},
 			known:      openstack.QuotaLimits{openstack.QuotaGigabytes: 100, openstack.QuotaVolumes: 10},
 			desired:    openstack.QuotaLimits{openstack.QuotaGigabytes: 5, openstack.QuotaVolumes: 4},
 			wantLimits: map[string]int64{"gigabytes": 8, "volumes": 4},
@@ -64,7 +64,7 @@ func TestApplyQuotaBelowUsage(t *testing.T) {
 		},
 		{
 			reason:  "Cinder written blind (nothing known) and refused: read, hold at usage, write once more",
-			service: openstack.BlockStorageQuota, inUse: map[string]int64{"gigabytes": 8},
+			service: openstack.QuotaServiceBlockStorage, inUse: map[string]int64{"gigabytes": 8},
 			desired:    openstack.QuotaLimits{openstack.QuotaGigabytes: 5},
 			wantLimits: map[string]int64{"gigabytes": 8}, wantUsage: openstack.QuotaLimits{openstack.QuotaGigabytes: 8},
 			wantHeld:  openstack.QuotaLimits{openstack.QuotaGigabytes: 8},
@@ -72,7 +72,7 @@ func TestApplyQuotaBelowUsage(t *testing.T) {
 		},
 		{
 			reason:  "Cinder held at usage, usage unchanged: one read, no write",
-			service: openstack.BlockStorageQuota, inUse: map[string]int64{"gigabytes": 8},
+			service: openstack.QuotaServiceBlockStorage, inUse: map[string]int64{"gigabytes": 8},
 			known: openstack.QuotaLimits{openstack.QuotaGigabytes: 8}, desired: openstack.QuotaLimits{openstack.QuotaGigabytes: 5},
 			wantLimits: map[string]int64{"gigabytes": 8}, wantUsage: openstack.QuotaLimits{openstack.QuotaGigabytes: 8},
 			wantHeld:  openstack.QuotaLimits{openstack.QuotaGigabytes: 8},
@@ -80,7 +80,7 @@ func TestApplyQuotaBelowUsage(t *testing.T) {
 		},
 		{
 			reason:  "Cinder held at usage, usage fell: lowered the rest of the way",
-			service: openstack.BlockStorageQuota, inUse: map[string]int64{"gigabytes": 3},
+			service: openstack.QuotaServiceBlockStorage, inUse: map[string]int64{"gigabytes": 3},
 			known: openstack.QuotaLimits{openstack.QuotaGigabytes: 8}, desired: openstack.QuotaLimits{openstack.QuotaGigabytes: 5},
 			wantLimits: map[string]int64{"gigabytes": 5}, wantUsage: openstack.QuotaLimits{openstack.QuotaGigabytes: 3},
 			wantCalls: calls{reads: 1, writes: 1}, wantChanges: 1,

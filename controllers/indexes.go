@@ -80,6 +80,29 @@ func seasonsOf(o client.Object) []string {
 	return names
 }
 
+// dependents enqueues the ComputeQuotas or TestEnvironments (whichever newList lists,
+// into a fresh list each call) that depend on a Tenant or a PeakSeason.
+type dependents struct {
+	client  client.Reader
+	newList func() client.ObjectList
+}
+
+// ofTenant enqueues those that name the Tenant t.
+func (d dependents) ofTenant(ctx context.Context, t client.Object) []reconcile.Request {
+	return listRequests(ctx, d.client, d.newList(), client.InNamespace(t.GetNamespace()), client.MatchingFields{tenantRefIndex: t.GetName()})
+}
+
+// ofQuotaTenant enqueues those that name the Tenant the ComputeQuota o names.
+func (d dependents) ofQuotaTenant(ctx context.Context, o client.Object) []reconcile.Request {
+	cq := o.(*whv1.ComputeQuota)
+	return listRequests(ctx, d.client, d.newList(), client.InNamespace(cq.Namespace), client.MatchingFields{tenantRefIndex: cq.Spec.TenantRef.Name})
+}
+
+// usingSeason enqueues those whose peaks name the PeakSeason ps.
+func (d dependents) usingSeason(ctx context.Context, ps client.Object) []reconcile.Request {
+	return listRequests(ctx, d.client, d.newList(), client.MatchingFields{peakSeasonIndex: ps.GetName()})
+}
+
 // listRequests lists objects and turns them into reconcile requests.
 func listRequests(ctx context.Context, c client.Reader, list client.ObjectList, opts ...client.ListOption) []reconcile.Request {
 	if err := c.List(ctx, list, opts...); err != nil {

@@ -51,10 +51,11 @@ func init() {
 	metrics.Registry.MustRegister(quotaLimit, quotaInUse, quotaSeasonActive, quotaWrites, seasonActive, environmentServers, transitionLag)
 }
 
-// quotaSeries and serverSeries remember the series each object published.
+// quotaSeries, serverSeries and seasonSeries remember the series each object published.
 var (
 	quotaSeries  = newPublished()
 	serverSeries = newPublished()
+	seasonSeries = newPublished()
 )
 
 // recordQuotaMetrics publishes a ComputeQuota's status as gauges, and deletes the series
@@ -102,6 +103,18 @@ func recordServerMetrics(env *whv1.TestEnvironment) {
 func forgetServerMetrics(namespace, name string) {
 	serverSeries.forget(types.NamespacedName{Namespace: namespace, Name: name})
 }
+
+// recordSeasonMetrics publishes whether a PeakSeason is active.
+func recordSeasonMetrics(ps *whv1.PeakSeason) {
+	v := 0.0
+	if ps.Status.Active {
+		v = 1
+	}
+	seasonSeries.publish(types.NamespacedName{Name: ps.Name}, []sample{{seasonActive, []string{ps.Name}, v}})
+}
+
+// forgetSeasonMetrics drops the series of a PeakSeason.
+func forgetSeasonMetrics(key types.NamespacedName) { seasonSeries.forget(key) }
 
 // sample is one gauge value to publish.
 type sample struct {

@@ -58,7 +58,7 @@ func (r *PeakSeasonReconciler) Reconcile(ctx context.Context, req ctrl.Request) 
 			return statusFields{&ps.Status, &ps.Status.Conditions, &ps.Status.ObservedGeneration}
 		},
 		reconcile: r.reconcile,
-		forget:    func(key client.ObjectKey) { seasonActive.DeleteLabelValues(key.Name) },
+		forget:    forgetSeasonMetrics,
 	})
 }
 
@@ -81,7 +81,7 @@ func (r *PeakSeasonReconciler) reconcile(ctx context.Context, ps *whv1.PeakSeaso
 	if active {
 		ps.Status.CurrentWindow = &whv1.TimeWindow{Start: metav1.NewTime(current.Start), End: metav1.NewTime(current.End)}
 	}
-	seasonActive.WithLabelValues(ps.Name).Set(map[bool]float64{true: 1, false: 0}[active])
+	recordSeasonMetrics(ps)
 	wake, next, ok := untilNext(map[string]*season.Season{ps.Name: s}, now)
 	ps.Status.NextTransition = nil
 	if ok {

@@ -15,7 +15,6 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/controller"
 	"sigs.k8s.io/controller-runtime/pkg/handler"
 	"sigs.k8s.io/controller-runtime/pkg/predicate"
-	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 	"sigs.k8s.io/controller-runtime/pkg/recorder"
 
 	whv1 "github.com/whitehall-cloud/whitehall-operator/api/v1alpha1"
@@ -244,26 +243,14 @@ func (r *TestEnvironmentReconciler) SetupWithManager(mgr ctrl.Manager) error {
 	if r.ServerRetry <= 0 {
 		r.ServerRetry = 30 * time.Second
 	}
+	envs := dependents{r.Client, func() client.ObjectList { return &whv1.TestEnvironmentList{} }}
 	return ctrl.NewControllerManagedBy(mgr).
 		For(&whv1.TestEnvironment{}, builder.WithPredicates(predicate.Or(predicate.GenerationChangedPredicate{}, deletionPredicate()))).
-		Watches(&whv1.Tenant{}, handler.EnqueueRequestsFromMapFunc(r.environmentsOfTenant)).
-		Watches(&whv1.ComputeQuota{}, handler.EnqueueRequestsFromMapFunc(r.environmentsOfQuota)).
-		Watches(&whv1.PeakSeason{}, handler.EnqueueRequestsFromMapFunc(r.environmentsUsingSeason),
+		Watches(&whv1.Tenant{}, handler.EnqueueRequestsFromMapFunc(envs.ofTenant)).
+		Watches(&whv1.ComputeQuota{}, handler.EnqueueRequestsFromMapFunc(envs.ofQuotaTenant)).
+		Watches(&whv1.PeakSeason{}, handler.EnqueueRequestsFromMapFunc(envs.usingSeason),
 			builder.WithPredicates(predicate.GenerationChangedPredicate{})).
 		WithOptions(controller.Options{MaxConcurrentReconciles: max(r.Concurrency, 1)}).
 		Named("testenvironment").
 		Complete(r)
-}
-
-func (r *TestEnvironmentReconciler) environmentsOfTenant(ctx context.Context, t client.Object) []reconcile.Request {
-	return listRequests(ctx, r.Client, &whv1.TestEnvironmentList{}, client.InNamespace(t.GetNamespace()), client.MatchingFields{tenantRefIndex: t.GetName()})
-}
-
-func (r *TestEnvironmentReconciler) environmentsOfQuota(ctx context.Context, o client.Object) []reconcile.Request {
-	cq := o.(*whv1.ComputeQuota)
-	return listRequests(ctx, r.Client, &whv1.TestEnvironmentList{}, client.InNamespace(cq.Namespace), client.MatchingFields{tenantRefIndex: cq.Spec.TenantRef.Name})
-}
-
-func (r *TestEnvironmentReconciler) environmentsUsingSeason(ctx context.Context, ps client.Object) []reconcile.Request {
-	return listRequests(ctx, r.Client, &whv1.TestEnvironmentList{}, client.MatchingFields{peakSeasonIndex: ps.GetName()})
 }

@@ -22,9 +22,9 @@ type Cloud struct {
 	endpoints gophercloud.EndpointOpts
 	routes    *serviceRoutes
 
-	identity *gophercloud.ServiceClient
-	once     sync.Mutex
-	services map[string]*gophercloud.ServiceClient
+	identity   *gophercloud.ServiceClient
+	servicesMu sync.Mutex // guards services
+	services   map[string]*gophercloud.ServiceClient
 
 	names *nameCache
 	// login is how this cloud was logged in to: its endpoint, and what to log in again
@@ -53,8 +53,8 @@ func newCloud(provider *gophercloud.ProviderClient, eo gophercloud.EndpointOpts,
 // service returns the client of one service type, finding its endpoint in the catalog
 // the first time it is needed: a Tenant that never touches Cinder never looks it up.
 func (c *Cloud) service(kind string) (*gophercloud.ServiceClient, error) {
-	c.once.Lock()
-	defer c.once.Unlock()
+	c.servicesMu.Lock()
+	defer c.servicesMu.Unlock()
 	if sc, ok := c.services[kind]; ok {
 		return sc, nil
 	}

@@ -121,7 +121,30 @@ type labelled struct {
 func (c *Cloud) ProjectContents(ctx context.Context, projectID string, own Ownership) (_ Contents, err error) {
 	defer c.convert(&err)
 	var out Contents
-	for _, l := range []listing{
+	for _, l := range contentListings(ctx, projectID, own, &out) {
+		sc, ok, err := c.catalogService(l.service)
+		if err != nil {
+			return out, err
+		}
+		if !ok {
+			continue // a cloud without the service holds none of it
+		}
+		items, err := l.list(sc)
+		if err != nil {
+			return out, fmt.Errorf("listing %s: %w", l.what, err)
+		}
+		for _, it := range items {
+			if it.data {
+				*l.into = append(*l.into, it.label)
+			}
+		}
+	}
+	return out, nil
+}
+
+// contentListings lists, kind by kind, what a project holds into out's fields.
+func contentListings(ctx context.Context, projectID string, own Ownership, out *Contents) []listing {
+	return []listing{
 		{"compute", "servers", &out.Servers, func(sc *gophercloud.ServiceClient) ([]labelled, error) {
 			v := *sc
 			v.Microversion = inventoryComputeMicroversion
@@ -180,25 +203,7 @@ func (c *Cloud) ProjectContents(ctx context.Context, projectID string, own Owner
 			return extract(ports.List(sc, ports.ListOpts{ProjectID: projectID}), ctx, ports.ExtractPorts,
 				func(p ports.Port) labelled { return labelled{label(p.Name, p.ID), isDepartmentPort(p.DeviceOwner)} })
 		}},
-	} {
-		sc, ok, err := c.catalogService(l.service)
-		if err != nil {
-			return out, err
-		}
-		if !ok {
-			continue // a cloud without the service holds none of it
-		}
-		items, err := l.list(sc)
-		if err != nil {
-			return out, fmt.Errorf("listing %s: %w", l.what, err)
-		}
-		for _, it := range items {
-			if it.data {
-				*l.into = append(*l.into, it.label)
-			}
-		}
 	}
-	return out, nil
 }
 
 // extract lists every page and labels each item.

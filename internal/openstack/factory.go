@@ -106,7 +106,7 @@ type cloudKey struct {
 }
 
 type cacheEntry struct {
-	once  sync.Mutex // serialises the login for one key
+	mu    sync.Mutex // guards cloud: serialises the login for one key
 	cloud *Cloud
 	// used and authURL are guarded by Factory.mu: when the login was last asked for, and
 	// the auth URL of its limiter once it is made.
@@ -314,8 +314,8 @@ func (f *Factory) forgetOtherPasswords(key cloudKey) {
 // cached returns the login cached under key, or makes it.
 func (f *Factory) cached(key cloudKey, connect func() (*Cloud, error)) (*Cloud, error) {
 	entry := f.entry(key, true)
-	entry.once.Lock()
-	defer entry.once.Unlock()
+	entry.mu.Lock()
+	defer entry.mu.Unlock()
 	if entry.cloud != nil {
 		return entry.cloud, nil
 	}
@@ -382,8 +382,8 @@ func (f *Factory) lastLogin(ref CredentialsRef, notFound error) (*Cloud, cloudKe
 	if entry == nil {
 		return nil, cloudKey{}, notFound
 	}
-	entry.once.Lock()
-	defer entry.once.Unlock()
+	entry.mu.Lock()
+	defer entry.mu.Unlock()
 	if entry.cloud == nil {
 		return nil, cloudKey{}, notFound
 	}

@@ -8,7 +8,6 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
-	dto "github.com/prometheus/client_model/go"
 	"sigs.k8s.io/controller-runtime/pkg/metrics"
 )
 
@@ -27,24 +26,6 @@ var (
 
 func init() {
 	metrics.Registry.MustRegister(requestsTotal, requestDuration)
-}
-
-// RequestCount returns how many OpenStack requests this process has made to service
-// ("" for all services). Benchmarks and tests read it to count calls.
-func RequestCount(service string) float64 {
-	ch := make(chan prometheus.Metric, 64)
-	go func() { requestsTotal.Collect(ch); close(ch) }()
-	var total float64
-	for m := range ch {
-		var pb dto.Metric
-		if err := m.Write(&pb); err != nil {
-			continue
-		}
-		if service == "" || labelValue(&pb, "service") == service {
-			total += pb.GetCounter().GetValue()
-		}
-	}
-	return total
 }
 
 // instrumentedTransport measures every request, labelled by the service whose endpoint
@@ -92,13 +73,4 @@ func (r *serviceRoutes) lookup(url string) string {
 		}
 	}
 	return service
-}
-
-func labelValue(m *dto.Metric, name string) string {
-	for _, l := range m.GetLabel() {
-		if l.GetName() == name {
-			return l.GetValue()
-		}
-	}
-	return ""
 }

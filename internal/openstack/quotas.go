@@ -13,13 +13,13 @@ type QuotaService string
 
 // The quota services.
 const (
-	ComputeQuota      QuotaService = "compute"
-	NetworkQuota      QuotaService = "network"
-	BlockStorageQuota QuotaService = "blockStorage"
+	QuotaServiceCompute      QuotaService = "compute"
+	QuotaServiceNetwork      QuotaService = "network"
+	QuotaServiceBlockStorage QuotaService = "blockStorage"
 )
 
 // QuotaServices lists the quota services in a stable order.
-var QuotaServices = []QuotaService{ComputeQuota, NetworkQuota, BlockStorageQuota}
+var QuotaServices = []QuotaService{QuotaServiceCompute, QuotaServiceNetwork, QuotaServiceBlockStorage}
 
 // QuotaField is one quota limit the operator manages, in one of the quota services.
 type QuotaField int
@@ -58,27 +58,27 @@ var quotaFields = [numQuotaFields]struct {
 	service   QuotaService
 	name, api string
 }{
-	QuotaCores:              {ComputeQuota, "cores", "cores"},
-	QuotaInstances:          {ComputeQuota, "instances", "instances"},
-	QuotaRAMMiB:             {ComputeQuota, "ramMiB", "ram"},
-	QuotaServerGroups:       {ComputeQuota, "serverGroups", "server_groups"},
-	QuotaServerGroupMembers: {ComputeQuota, "serverGroupMembers", "server_group_members"},
-	QuotaKeyPairs:           {ComputeQuota, "keyPairs", "key_pairs"},
-	QuotaMetadataItems:      {ComputeQuota, "metadataItems", "metadata_items"},
+	QuotaCores:              {QuotaServiceCompute, "cores", "cores"},
+	QuotaInstances:          {QuotaServiceCompute, "instances", "instances"},
+	QuotaRAMMiB:             {QuotaServiceCompute, "ramMiB", "ram"},
+	QuotaServerGroups:       {QuotaServiceCompute, "serverGroups", "server_groups"},
+	QuotaServerGroupMembers: {QuotaServiceCompute, "serverGroupMembers", "server_group_members"},
+	QuotaKeyPairs:           {QuotaServiceCompute, "keyPairs", "key_pairs"},
+	QuotaMetadataItems:      {QuotaServiceCompute, "metadataItems", "metadata_items"},
 
-	QuotaNetworks:           {NetworkQuota, "networks", "network"},
-	QuotaSubnets:            {NetworkQuota, "subnets", "subnet"},
-	QuotaPorts:              {NetworkQuota, "ports", "port"},
-	QuotaRouters:            {NetworkQuota, "routers", "router"},
-	QuotaFloatingIPs:        {NetworkQuota, "floatingIPs", "floatingip"},
-	QuotaSecurityGroups:     {NetworkQuota, "securityGroups", "security_group"},
-	QuotaSecurityGroupRules: {NetworkQuota, "securityGroupRules", "security_group_rule"},
+	QuotaNetworks:           {QuotaServiceNetwork, "networks", "network"},
+	QuotaSubnets:            {QuotaServiceNetwork, "subnets", "subnet"},
+	QuotaPorts:              {QuotaServiceNetwork, "ports", "port"},
+	QuotaRouters:            {QuotaServiceNetwork, "routers", "router"},
+	QuotaFloatingIPs:        {QuotaServiceNetwork, "floatingIPs", "floatingip"},
+	QuotaSecurityGroups:     {QuotaServiceNetwork, "securityGroups", "security_group"},
+	QuotaSecurityGroupRules: {QuotaServiceNetwork, "securityGroupRules", "security_group_rule"},
 
-	QuotaVolumes:         {BlockStorageQuota, "volumes", "volumes"},
-	QuotaGigabytes:       {BlockStorageQuota, "gigabytes", "gigabytes"},
-	QuotaSnapshots:       {BlockStorageQuota, "snapshots", "snapshots"},
-	QuotaBackups:         {BlockStorageQuota, "backups", "backups"},
-	QuotaBackupGigabytes: {BlockStorageQuota, "backupGigabytes", "backup_gigabytes"},
+	QuotaVolumes:         {QuotaServiceBlockStorage, "volumes", "volumes"},
+	QuotaGigabytes:       {QuotaServiceBlockStorage, "gigabytes", "gigabytes"},
+	QuotaSnapshots:       {QuotaServiceBlockStorage, "snapshots", "snapshots"},
+	QuotaBackups:         {QuotaServiceBlockStorage, "backups", "backups"},
+	QuotaBackupGigabytes: {QuotaServiceBlockStorage, "backupGigabytes", "backup_gigabytes"},
 }
 
 // Service is the service that holds the field.
@@ -142,15 +142,15 @@ type quotaAPI struct {
 }
 
 var quotaAPIs = map[QuotaService]quotaAPI{
-	ComputeQuota: {
+	QuotaServiceCompute: {
 		catalogType: "compute", readPath: "os-quota-sets/%s/detail", writePath: "os-quota-sets/%s",
 		envelope: "quota_set", usedField: "in_use", force: true,
 	},
-	NetworkQuota: {
+	QuotaServiceNetwork: {
 		catalogType: "network", readPath: "quotas/%s/details", writePath: "quotas/%s",
 		envelope: "quota", usedField: "used",
 	},
-	BlockStorageQuota: {
+	QuotaServiceBlockStorage: {
 		catalogType: "block-storage", readPath: "os-quota-sets/%s?usage=true", writePath: "os-quota-sets/%s",
 		envelope: "quota_set", usedField: "in_use", refusesBelowUsage: true,
 	},

@@ -15,17 +15,17 @@ func TestQuotaBody(t *testing.T) {
 	}{
 		{
 			reason:  "Nova refuses a limit below usage unless forced, so every compute write is forced",
-			service: ComputeQuota, limits: QuotaLimits{QuotaCores: 1, QuotaRAMMiB: 512},
+			service: QuotaServiceCompute, limits: QuotaLimits{QuotaCores: 1, QuotaRAMMiB: 512},
 			want: map[string]any{"quota_set": map[string]any{"cores": int64(1), "ram": int64(512), "force": true}},
 		},
 		{
 			reason:  "Neutron takes a limit below usage as it is; it has no force",
-			service: NetworkQuota, limits: QuotaLimits{QuotaPorts: 2},
+			service: QuotaServiceNetwork, limits: QuotaLimits{QuotaPorts: 2},
 			want: map[string]any{"quota": map[string]any{"port": int64(2)}},
 		},
 		{
 			reason:  "Cinder cannot be forced: no force field",
-			service: BlockStorageQuota, limits: QuotaLimits{QuotaGigabytes: 5},
+			service: QuotaServiceBlockStorage, limits: QuotaLimits{QuotaGigabytes: 5},
 			want: map[string]any{"quota_set": map[string]any{"gigabytes": int64(5)}},
 		},
 	}
@@ -38,10 +38,10 @@ func TestQuotaBody(t *testing.T) {
 			t.Errorf("%s: body (-want +got):\n%s", tc.reason, diff)
 		}
 	}
-	if _, err := quotaBody(ComputeQuota, QuotaLimits{QuotaPorts: 1}); err == nil {
+	if _, err := quotaBody(QuotaServiceCompute, QuotaLimits{QuotaPorts: 1}); err == nil {
 		t.Error("a resource the service does not have must be refused")
 	}
-	if !RefusesBelowUsage(BlockStorageQuota) || RefusesBelowUsage(ComputeQuota) || RefusesBelowUsage(NetworkQuota) {
+	if !RefusesBelowUsage(QuotaServiceBlockStorage) || RefusesBelowUsage(QuotaServiceCompute) || RefusesBelowUsage(QuotaServiceNetwork) {
 		t.Error("only Cinder refuses a limit below usage")
 	}
 }
@@ -61,7 +61,7 @@ func TestQuotaFieldsTable(t *testing.T) {
 			t.Errorf("QuotaFieldNamed(%s, %s) = %v, %v", f.Service(), f.Name(), got, ok)
 		}
 	}
-	if got := QuotaFieldsOf(NetworkQuota); len(got) != 7 || got[2] != QuotaPorts {
+	if got := QuotaFieldsOf(QuotaServiceNetwork); len(got) != 7 || got[2] != QuotaPorts {
 		t.Errorf("QuotaFieldsOf(network) = %v", got)
 	}
 }

@@ -88,15 +88,6 @@ func (a *Admin) ApplicationCredentialWorks(ctx context.Context, authURL, id, sec
 	return err
 }
 
-// ProjectTags returns a project's tags.
-func (a *Admin) ProjectTags(ctx context.Context, projectID string) ([]string, error) {
-	p, err := projects.Get(ctx, a.Identity, projectID).Extract()
-	if err != nil {
-		return nil, err
-	}
-	return p.Tags, nil
-}
-
 // SetProjectTags replaces a project's tags by hand, as a cloud admin handing a project
 // over would.
 func (a *Admin) SetProjectTags(ctx context.Context, projectID string, tags []string) error {

@@ -230,7 +230,7 @@ var _ = Describe("A Cloud's namespaceSelector", func() {
 			g.Expect(tenantClouds.Asked(creds())).To(Equal(before))
 			g.Expect(cloud.Calls("GetProject/" + projectID)).To(Equal(reads))
 		}).Should(Succeed())
-		for _, service := range []openstack.QuotaService{openstack.ComputeQuota, openstack.NetworkQuota, openstack.BlockStorageQuota} {
+		for _, service := range []openstack.QuotaService{openstack.QuotaServiceCompute, openstack.QuotaServiceNetwork, openstack.QuotaServiceBlockStorage} {
 			Expect(cloud.Calls("GetQuota." + string(service) + "/" + projectID)).To(BeZero())
 			Expect(cloud.Calls("SetQuota." + string(service) + "/" + projectID)).To(BeZero())
 		}

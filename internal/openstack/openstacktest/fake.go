@@ -182,17 +182,6 @@ func (c *Cloud) Calls(method string) int {
 	return c.calls[method]
 }
 
-// TotalCalls returns how many calls were made to any method.
-func (c *Cloud) TotalCalls() int {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	n := 0
-	for _, v := range c.calls {
-		n += v
-	}
-	return n
-}
-
 // FailNext makes the next calls of method return errs, one per call.
 func (c *Cloud) FailNext(method string, errs ...error) {
 	c.mu.Lock()
