@@ -39,6 +39,21 @@ func createTenant(ns, name string, mutate ...func(*whv1.Tenant)) *whv1.Tenant {
 	return t
 }
 
+// departmentProject creates Tenant "dept" in ns with the department's own credentials
+// (goodSecret, cloud "dev") and returns its project ID once it has one.
+func departmentProject(ns string) string {
+	t := &whv1.Tenant{
+		ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "dept"},
+		Spec:       whv1.TenantSpec{CloudCredentialsRef: &whv1.CloudCredentialsReference{SecretName: goodSecret, CloudName: "dev"}},
+	}
+	Expect(k8s.Create(ctx, t)).To(Succeed())
+	Eventually(func() string {
+		Expect(k8s.Get(ctx, client.ObjectKeyFromObject(t), t)).To(Succeed())
+		return t.Status.ProjectID
+	}).ShouldNot(BeEmpty())
+	return t.Status.ProjectID
+}
+
 // readyTenant polls until the Tenant is Ready for its current generation.
 func readyTenant(t *whv1.Tenant) func(Gomega) *whv1.Tenant {
 	return func(g Gomega) *whv1.Tenant {

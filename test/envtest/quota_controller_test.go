@@ -88,16 +88,7 @@ var _ = Describe("ComputeQuota and PeakSeason controllers", func() {
 	// A ready Tenant "dept" in a fresh namespace.
 	BeforeEach(func() {
 		ns = newNamespace()
-		t := &whv1.Tenant{
-			ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "dept"},
-			Spec:       whv1.TenantSpec{CloudCredentialsRef: &whv1.CloudCredentialsReference{SecretName: goodSecret, CloudName: "dev"}},
-		}
-		Expect(k8s.Create(ctx, t)).To(Succeed())
-		Eventually(func() string {
-			Expect(k8s.Get(ctx, client.ObjectKeyFromObject(t), t)).To(Succeed())
-			return t.Status.ProjectID
-		}).ShouldNot(BeEmpty())
-		projectID = t.Status.ProjectID
+		projectID = departmentProject(ns)
 	})
 
 	It("writes the baseline, only the fields it manages, and nothing for a service it does not manage", func() {

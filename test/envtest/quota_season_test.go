@@ -8,7 +8,6 @@ import (
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/utils/ptr"
-	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	whv1 "github.com/whitehall-cloud/whitehall-operator/api/v1alpha1"
 	"github.com/whitehall-cloud/whitehall-operator/internal/openstack"
@@ -44,16 +43,7 @@ var _ = Describe("Quota at a season's end, missing seasons, and one writer per q
 
 	BeforeEach(func() {
 		ns = newNamespace()
-		t := &whv1.Tenant{
-			ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "dept"},
-			Spec:       whv1.TenantSpec{CloudCredentialsRef: &whv1.CloudCredentialsReference{SecretName: goodSecret, CloudName: "dev"}},
-		}
-		Expect(k8s.Create(ctx, t)).To(Succeed())
-		Eventually(func() string {
-			Expect(k8s.Get(ctx, client.ObjectKeyFromObject(t), t)).To(Succeed())
-			return t.Status.ProjectID
-		}).ShouldNot(BeEmpty())
-		projectID = t.Status.ProjectID
+		projectID = departmentProject(ns)
 	})
 
 	It("lowers Nova below usage when a season closes, with BelowUsage in the same status update", func() {

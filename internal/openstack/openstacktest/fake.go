@@ -751,26 +751,12 @@ func (c *Cloud) InProject(projectID string) *Cloud {
 
 // ServersIn returns the names and statuses of the project's servers.
 func (c *Cloud) ServersIn(projectID string) map[string]string {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	out := map[string]string{}
-	for _, s := range c.servers {
-		if s.project == projectID {
-			out[s.Name] = s.Status
-		}
-	}
-	return out
+	return c.serverStatuses(func(s *fakeServer) bool { return s.project == projectID })
 }
 
 // FailServer sends a server, by name, to ERROR with Nova's fault message.
 func (c *Cloud) FailServer(name, fault string) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	for _, s := range c.servers {
-		if s.Name == name {
-			s.Status, s.Fault = "ERROR", fault
-		}
-	}
+	c.editServers(name, func(s *fakeServer) { s.Status, s.Fault = "ERROR", fault })
 }
 
 // SetBootFault makes every server booted from now on go to ERROR with fault, as a
@@ -791,27 +777,37 @@ func (c *Cloud) SetInstanceLimit(n int) {
 
 // Servers returns the names and statuses of the servers whose name matches pattern.
 func (c *Cloud) Servers(pattern string) map[string]string {
+	re := regexp.MustCompile(pattern)
+	return c.serverStatuses(func(s *fakeServer) bool { return re.MatchString(s.Name) })
+}
+
+// serverStatuses returns the names and statuses of the servers keep selects.
+func (c *Cloud) serverStatuses(keep func(*fakeServer) bool) map[string]string {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	re := regexp.MustCompile(pattern)
 	out := map[string]string{}
 	for _, s := range c.servers {
-		if re.MatchString(s.Name) {
+		if keep(s) {
 			out[s.Name] = s.Status
 		}
 	}
 	return out
 }
 
-// SetServerStatus changes a server's status by name, as a failing hypervisor would.
-func (c *Cloud) SetServerStatus(name, status string) {
+// editServers applies edit to every server called name.
+func (c *Cloud) editServers(name string, edit func(*fakeServer)) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	for _, s := range c.servers {
 		if s.Name == name {
-			s.Status = status
+			edit(s)
 		}
 	}
+}
+
+// SetServerStatus changes a server's status by name, as a failing hypervisor would.
+func (c *Cloud) SetServerStatus(name, status string) {
+	c.editServers(name, func(s *fakeServer) { s.Status = status })
 }
 
 // LastCreate returns the last server create request.
