@@ -42,9 +42,11 @@ type ComputeQuotaReconciler struct {
 	// Now is the clock; tests move it.
 	Now func() time.Time
 
-	// lastFullRead is when each ComputeQuota (by UID) last had every service read: until
-	// a resync period has passed, a season boundary only writes what it changes.
-	lastFullRead sync.Map
+	// held is, per ComputeQuota UID, what its last successful reconcile left in
+	// OpenStack (a heldQuota). It is newer than any cached status, so a reconcile on a
+	// stale cache neither reads nor writes again; until a resync period has passed since
+	// the last full read, a season boundary only writes what it changes.
+	held sync.Map
 	// Concurrency is how many objects are reconciled at once.
 	Concurrency int
 }
@@ -70,6 +72,7 @@ func (r *ComputeQuotaReconciler) Reconcile(ctx context.Context, req ctrl.Request
 		},
 		delete: func(_ context.Context, cq *whv1.ComputeQuota) (step, error) {
 			// Deleting a ComputeQuota stops managing the quota; the limits stay as they are.
+			r.held.Delete(cq.UID)
 			forgetQuotaMetrics(client.ObjectKeyFromObject(cq))
 			return step{released: true}, nil
 		},
@@ -90,7 +93,9 @@ func (r *ComputeQuotaReconciler) reconcile(ctx context.Context, cq *whv1.Compute
 		return 0, err
 	}
 	if writer.UID != cq.UID {
-		// It writes nothing, so it reports nothing of the project's quota.
+		// It writes nothing, so it reports nothing of the project's quota, and reads all
+		// afresh if it takes over.
+		r.held.Delete(cq.UID)
 		cq.Status.NextTransition, cq.Status.ActiveSeasons = nil, nil
 		cq.Status.Effective, cq.Status.Usage = whv1.QuotaSet{}, whv1.QuotaSet{}
 		meta.RemoveStatusCondition(&cq.Status.Conditions, whv1.ConditionBelowUsage)
@@ -124,12 +129,17 @@ func (r *ComputeQuotaReconciler) reconcile(ctx context.Context, cq *whv1.Compute
 		return wake, err
 	}
 	var known, knownUsage openstack.QuotaLimits
-	if cq.Status.ProjectID == tenant.Status.ProjectID && quotaApplied(cq) {
+	mem, _ := r.held.LoadAndDelete(cq.UID) // kept again only if this reconcile succeeds
+	last, remembered := mem.(heldQuota)
+	remembered = remembered && last.project == tenant.Status.ProjectID
+	switch {
+	case remembered:
+		known, knownUsage = last.limits, last.usage
+	case cq.Status.ProjectID == tenant.Status.ProjectID && quotaApplied(cq):
 		known, knownUsage = limitsOf(cq.Status.Effective), limitsOf(cq.Status.Usage)
 	}
 	cq.Status.ProjectID = tenant.Status.ProjectID
-	last, seen := r.lastFullRead.Load(cq.UID)
-	fresh := known != nil && seen && now.Sub(last.(time.Time)) < r.Intervals.Resync
+	fresh := remembered && now.Sub(last.fullRead) < r.Intervals.Resync
 
 	applied, err := applyQuota(ctx, cloud, tenant.Status.ProjectID, effective, known, knownUsage, fresh)
 	if err != nil {
@@ -137,7 +147,7 @@ func (r *ComputeQuotaReconciler) reconcile(ctx context.Context, cq *whv1.Compute
 	}
 	writes := applied.changes
 	if !fresh {
-		r.lastFullRead.Store(cq.UID, now)
+		last.fullRead = now
 	}
 	if len(writes) > 0 {
 		observeTransitionLag(boundary, now)
@@ -154,8 +164,17 @@ func (r *ComputeQuotaReconciler) reconcile(ctx context.Context, cq *whv1.Compute
 	maps.Copy(holds, applied.held)
 	cq.Status.Effective = quotaSetOf(holds)
 	cq.Status.Usage = quotaSetOf(applied.usage)
+	r.held.Store(cq.UID, heldQuota{project: tenant.Status.ProjectID, limits: holds, usage: applied.usage, fullRead: last.fullRead})
 	r.checkUsage(ctx, cq, effective, applied)
 	return wake, missing
+}
+
+// heldQuota is what one ComputeQuota's last reconcile left in OpenStack, and when every
+// service was last read.
+type heldQuota struct {
+	project       string
+	limits, usage openstack.QuotaLimits
+	fullRead      time.Time
 }
 
 // quotaApplied reports whether the last reconcile applied the quota, so status.effective

@@ -2,6 +2,7 @@ package controllers
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 
@@ -115,16 +116,21 @@ func (r *TenantReconciler) ownProject(ctx context.Context, cloud TenantCloud, ac
 	default:
 		var domainID string
 		if domainID, err = cloud.DomainID(ctx, t.Spec.Project.Domain); err == nil {
-			p, err = cloud.FindProject(ctx, domainID, t.ProjectName())
+			p, err = existingProject(ctx, cloud, t, domainID)
 		}
 	}
-	if openstack.IsNotFound(err) {
+	var spec *specError
+	switch {
+	case openstack.IsNotFound(err):
 		return nil, nil
+	case errors.As(err, &spec):
+		// A project by this name that this Tenant never made: not ours to delete.
+	case err != nil:
+		return nil, err
+	default:
+		err = ownedBy(acc, t, p)
 	}
 	if err != nil {
-		return nil, err
-	}
-	if err := ownedBy(acc, t, p); err != nil {
 		// The Tenant goes; the project it does not own stays, whatever its policy.
 		notify(ctx, r.Recorder, t, corev1.EventTypeWarning, classify(err, "", r.Intervals).reason, "DeleteProject", "Not deleted: %s", err)
 		return nil, nil

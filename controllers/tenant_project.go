@@ -92,8 +92,9 @@ func ownedBy(acc cloudAccess, t *whv1.Tenant, p *openstack.Project) error {
 	return nil
 }
 
-// existingProject is the project that made a create fail with 409: this Tenant's own
-// from before a crash lost its ID, or a stranger's, which is never taken over.
+// existingProject is the project that bears this Tenant's project name: its own, made
+// before a crash lost the ID (a create that failed with 409, or a deletion with no ID in
+// status), or a stranger's, which is never taken over nor deleted.
 func existingProject(ctx context.Context, cloud TenantCloud, t *whv1.Tenant, domainID string) (*openstack.Project, error) {
 	p, err := cloud.FindProject(ctx, domainID, t.ProjectName())
 	if err != nil {
@@ -209,7 +210,7 @@ func (r *TenantReconciler) createProject(ctx context.Context, cloud TenantCloud,
 		DomainID:       domainID,
 		Description:    ptr.Deref(t.Spec.Project.Description, ""),
 		Tags:           t.Spec.Project.Tags,
-		Enabled:        ptr.Deref(t.Spec.Project.Enabled, true),
+		Enabled:        t.Spec.Project.IsEnabled(),
 		Owner:          string(t.UID),
 		OwnerNamespace: t.Namespace,
 		OwnerName:      t.Name,
@@ -242,7 +243,7 @@ func projectDrift(t *whv1.Tenant, p *openstack.Project) (openstack.ProjectUpdate
 	if tags := t.Spec.Project.Tags; tags != nil && !sameSet(p.Tags, tags) {
 		u.Tags, changed = &tags, append(changed, "tags")
 	}
-	if enabled := ptr.Deref(t.Spec.Project.Enabled, true); p.Enabled != enabled {
+	if enabled := t.Spec.Project.IsEnabled(); p.Enabled != enabled {
 		u.Enabled, changed = &enabled, append(changed, "enabled")
 	}
 	return u, changed

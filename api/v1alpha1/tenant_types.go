@@ -227,6 +227,10 @@ type ProjectSpec struct {
 	Enabled *bool `json:"enabled,omitempty"`
 }
 
+// IsEnabled is spec.project.enabled with its default (true) applied: the API server
+// sets the default on every stored Tenant, this answers for one built in Go.
+func (p ProjectSpec) IsEnabled() bool { return p.Enabled == nil || *p.Enabled }
+
 // RoleAssignment grants roles on the project to exactly one group or user.
 //
 // +kubebuilder:validation:XValidation:rule="has(self.group) != has(self.user)",message="exactly one of group or user must be set"
