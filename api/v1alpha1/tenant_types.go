@@ -274,13 +274,17 @@ type RoleAssignment struct {
 }
 
 // TenantNetwork is a network bundle in the Tenant's project.
+//
+// +kubebuilder:validation:XValidation:rule="has(self.cidr) == has(oldSelf.cidr)",message="network.cidr is immutable: it cannot be added or removed once the network exists"
 type TenantNetwork struct {
-	// cidr of the subnet, as 10.20.0.0/24. Immutable.
-	// +required
+	// cidr of the subnet, as 10.20.0.0/24. Immutable. Left out, the Tenant gets the next
+	// free block of the network pool of the DepartmentPolicy governing its namespace,
+	// recorded in status.network.cidr and kept while the Tenant exists.
+	// +optional
 	// +kubebuilder:validation:MaxLength=43
 	// +kubebuilder:validation:XValidation:rule="isCIDR(self)",message="cidr must be an IPv4 or IPv6 CIDR such as 10.20.0.0/24"
 	// +kubebuilder:validation:XValidation:rule="self == oldSelf",message="network.cidr is immutable"
-	CIDR string `json:"cidr"`
+	CIDR string `json:"cidr,omitempty"`
 
 	// externalNetwork (name or ID) gets a router with its gateway, and an interface on
 	// the subnet. Removing it takes the gateway away and keeps the router.
@@ -301,6 +305,10 @@ type TenantNetwork struct {
 // TenantNetworkStatus records the network bundle's OpenStack IDs. What the operator
 // creates carries the description whitehall.cloud/owner=<Tenant UID>.
 type TenantNetworkStatus struct {
+	// cidr of the subnet: spec.network.cidr, or the block allocated from the
+	// DepartmentPolicy's pool, which no other Tenant gets while this one exists.
+	// +optional
+	CIDR string `json:"cidr,omitempty"`
 	// +optional
 	NetworkID string `json:"networkID,omitempty"`
 	// +optional
