@@ -8,6 +8,7 @@ import (
 	"sync"
 	"time"
 
+	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	ctrl "sigs.k8s.io/controller-runtime"
@@ -20,6 +21,7 @@ import (
 
 	whv1 "github.com/whitehall-cloud/whitehall-operator/api/v1alpha1"
 	"github.com/whitehall-cloud/whitehall-operator/internal/openstack"
+	"github.com/whitehall-cloud/whitehall-operator/internal/policy"
 	"github.com/whitehall-cloud/whitehall-operator/internal/season"
 )
 
@@ -88,6 +90,10 @@ func (r *ComputeQuotaReconciler) Reconcile(ctx context.Context, req ctrl.Request
 
 // reconcile returns how long until the next season transition (0 for never).
 func (r *ComputeQuotaReconciler) reconcile(ctx context.Context, cq *whv1.ComputeQuota, now time.Time) (time.Duration, error) {
+	breaches, err := r.checkPolicies(ctx, cq)
+	if err != nil {
+		return 0, err
+	}
 	writer, err := quotaWriter(ctx, r.Client, cq)
 	if err != nil {
 		return 0, err
@@ -102,6 +108,12 @@ func (r *ComputeQuotaReconciler) reconcile(ctx context.Context, cq *whv1.Compute
 		return 0, newSpecError(whv1.ReasonConflict, fmt.Sprintf(
 			"ComputeQuota %q already manages the quota of Tenant %q: one ComputeQuota per Tenant, the oldest writes; this one takes over if that one is deleted",
 			writer.Name, cq.Spec.TenantRef.Name))
+	}
+	if len(breaches) > 0 {
+		// Nothing is written: the limits in OpenStack stay as they are, and are read
+		// afresh once the breach is mended.
+		r.held.Delete(cq.UID)
+		return 0, policyViolation(breaches, "nothing is written to OpenStack; the project's quota stays as it is")
 	}
 	seasons, missing, err := loadSeasons(ctx, r.Client, seasonsOf(cq))
 	if err != nil {
@@ -215,16 +227,15 @@ func oldestQuota(items []whv1.ComputeQuota) *whv1.ComputeQuota {
 		if !q.DeletionTimestamp.IsZero() {
 			continue
 		}
-		if oldest == nil || q.CreationTimestamp.Before(&oldest.CreationTimestamp) ||
-			q.CreationTimestamp.Equal(&oldest.CreationTimestamp) && q.Name < oldest.Name {
+		if oldest == nil || policy.OlderQuota(q, oldest) {
 			oldest = q
 		}
 	}
 	return oldest
 }
 
-// SetupWithManager registers the controller: ComputeQuotas, their Tenants, and the
-// PeakSeasons they use.
+// SetupWithManager registers the controller: ComputeQuotas, their Tenants, the
+// PeakSeasons they use, and the DepartmentPolicies that govern their namespace.
 func (r *ComputeQuotaReconciler) SetupWithManager(mgr ctrl.Manager) error {
 	if r.Now == nil {
 		r.Now = time.Now
@@ -233,9 +244,14 @@ func (r *ComputeQuotaReconciler) SetupWithManager(mgr ctrl.Manager) error {
 	return ctrl.NewControllerManagedBy(mgr).
 		For(&whv1.ComputeQuota{}, builder.WithPredicates(predicate.GenerationChangedPredicate{})).
 		Watches(&whv1.Tenant{}, handler.EnqueueRequestsFromMapFunc(quotas.ofTenant)).
-		// A ComputeQuota that comes or goes changes which of its Tenant's quotas writes.
-		Watches(&whv1.ComputeQuota{}, handler.EnqueueRequestsFromMapFunc(quotas.ofQuotaTenant),
+		// A ComputeQuota that comes or goes changes which of its Tenant's quotas writes,
+		// and the namespace's sum.
+		Watches(&whv1.ComputeQuota{}, handler.EnqueueRequestsFromMapFunc(r.siblingQuotas),
 			builder.WithPredicates(predicate.GenerationChangedPredicate{})).
+		Watches(&whv1.DepartmentPolicy{}, handler.EnqueueRequestsFromMapFunc(governedBy(r.Client, quotas.newList)),
+			builder.WithPredicates(predicate.GenerationChangedPredicate{})).
+		Watches(&corev1.Namespace{}, handler.EnqueueRequestsFromMapFunc(inNamespace(r.Client, quotas.newList)),
+			builder.WithPredicates(predicate.LabelChangedPredicate{})).
 		Watches(&whv1.PeakSeason{}, handler.EnqueueRequestsFromMapFunc(quotas.usingSeason),
 			builder.WithPredicates(predicate.GenerationChangedPredicate{})).
 		WithOptions(controller.Options{MaxConcurrentReconciles: max(r.Concurrency, 1)}).

@@ -45,10 +45,14 @@ var (
 		Name: "whitehall_season_active",
 		Help: "1 while a PeakSeason (ramps included) is active.",
 	}, []string{"season"})
+	policyViolations = prometheus.NewGaugeVec(prometheus.GaugeOpts{
+		Name: "whitehall_policy_violations",
+		Help: "Existing objects that break a DepartmentPolicy, by kind (Tenant, ComputeQuota, TestEnvironment).",
+	}, []string{"policy", "kind"})
 )
 
 func init() {
-	metrics.Registry.MustRegister(quotaLimit, quotaInUse, quotaSeasonActive, quotaWrites, seasonActive, environmentServers, transitionLag)
+	metrics.Registry.MustRegister(quotaLimit, quotaInUse, quotaSeasonActive, quotaWrites, seasonActive, environmentServers, transitionLag, policyViolations)
 }
 
 // quotaSeries, serverSeries and seasonSeries remember the series each object published.
@@ -56,6 +60,7 @@ var (
 	quotaSeries  = newPublished()
 	serverSeries = newPublished()
 	seasonSeries = newPublished()
+	policySeries = newPublished()
 )
 
 // recordQuotaMetrics publishes a ComputeQuota's status as gauges, and deletes the series
@@ -115,6 +120,26 @@ func recordSeasonMetrics(ps *whv1.PeakSeason) {
 
 // forgetSeasonMetrics drops the series of a PeakSeason.
 func forgetSeasonMetrics(key types.NamespacedName) { seasonSeries.forget(key) }
+
+// The kinds a DepartmentPolicy governs, as whitehall_policy_violations names them.
+const (
+	policyKindTenant      = "Tenant"
+	policyKindQuota       = "ComputeQuota"
+	policyKindEnvironment = "TestEnvironment"
+)
+
+// recordPolicyMetrics publishes how many objects of each kind break a policy (zero
+// included, so a mended breach shows as 0).
+func recordPolicyMetrics(name string, violations map[string]int) {
+	samples := make([]sample, 0, 3)
+	for _, kind := range []string{policyKindTenant, policyKindQuota, policyKindEnvironment} {
+		samples = append(samples, sample{policyViolations, []string{name, kind}, float64(violations[kind])})
+	}
+	policySeries.publish(types.NamespacedName{Name: name}, samples)
+}
+
+// forgetPolicyMetrics drops the series of a DepartmentPolicy that is gone.
+func forgetPolicyMetrics(key types.NamespacedName) { policySeries.forget(key) }
 
 // sample is one gauge value to publish.
 type sample struct {

@@ -6,11 +6,17 @@ import (
 	"strings"
 
 	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
+	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/handler"
+	"sigs.k8s.io/controller-runtime/pkg/reconcile"
+	"sigs.k8s.io/controller-runtime/pkg/recorder"
 
 	whv1 "github.com/whitehall-cloud/whitehall-operator/api/v1alpha1"
+	"github.com/whitehall-cloud/whitehall-operator/internal/policy"
 )
 
 // +kubebuilder:rbac:groups=whitehall.cloud,resources=departmentpolicies,verbs=get;list;watch
@@ -46,4 +52,92 @@ func governingPolicies(ctx context.Context, c client.Reader, namespace string) (
 func selects(p *whv1.DepartmentPolicy, ns *corev1.Namespace) bool {
 	selector, err := metav1.LabelSelectorAsSelector(&p.Spec.NamespaceSelector)
 	return err == nil && selector.Matches(labels.Set(ns.Labels))
+}
+
+// policyChecker evaluates the DepartmentPolicies governing one object's namespace, the
+// one path the Tenant, ComputeQuota and TestEnvironment controllers share. An object no
+// policy governs has no PolicyViolation condition; one governed has it True (reason
+// PolicyViolation, the breaches) or False (WithinPolicy), and a Warning event when a
+// breach is new. The caller decides what a breach holds back: never tearing down.
+type policyChecker struct {
+	reader   client.Reader
+	recorder recorder.EventRecorder
+}
+
+// check returns the breaches of obj (rules gives them for one policy) and records them
+// in conditions.
+func (pc policyChecker) check(ctx context.Context, obj client.Object, conditions *[]metav1.Condition,
+	rules func(*whv1.DepartmentPolicy) []policy.Breach) ([]policy.Breach, error) {
+	governing, err := governingPolicies(ctx, pc.reader, obj.GetNamespace())
+	if err != nil {
+		return nil, err
+	}
+	if len(governing) == 0 {
+		meta.RemoveStatusCondition(conditions, whv1.ConditionPolicyViolation)
+		return nil, nil
+	}
+	var breaches []policy.Breach
+	names := make([]string, 0, len(governing))
+	for i := range governing {
+		breaches = append(breaches, rules(&governing[i])...)
+		names = append(names, governing[i].Name)
+	}
+	cond := metav1.Condition{
+		Type: whv1.ConditionPolicyViolation, Status: metav1.ConditionFalse, Reason: whv1.ReasonWithinPolicy,
+		Message: "within DepartmentPolicy " + strings.Join(names, ", "), ObservedGeneration: obj.GetGeneration(),
+	}
+	if len(breaches) > 0 {
+		cond.Status, cond.Reason, cond.Message = metav1.ConditionTrue, whv1.ReasonPolicyViolation, breachMessage(breaches)
+	}
+	prev := meta.FindStatusCondition(*conditions, whv1.ConditionPolicyViolation)
+	if len(breaches) > 0 && (prev == nil || prev.Status != metav1.ConditionTrue || prev.Message != cond.Message) {
+		notify(ctx, pc.recorder, obj, corev1.EventTypeWarning, whv1.ReasonPolicyViolation, "CheckPolicy", "%s", cond.Message)
+	}
+	meta.SetStatusCondition(conditions, cond)
+	return breaches, nil
+}
+
+// breachMessage is the breaches, each as users see it, joined.
+func breachMessage(breaches []policy.Breach) string {
+	msgs := make([]string, 0, len(breaches))
+	for _, b := range breaches {
+		msgs = append(msgs, b.String())
+	}
+	return strings.Join(msgs, "; ")
+}
+
+// policyViolation is the error of an object a breach holds back: it is not Ready, with
+// reason PolicyViolation, and waits for a change to it or to a policy.
+func policyViolation(breaches []policy.Breach, consequence string) error {
+	return newSpecError(whv1.ReasonPolicyViolation, breachMessage(breaches)+": "+consequence)
+}
+
+// governedBy returns a map function that enqueues the objects newList lists in the
+// namespaces a DepartmentPolicy selects: a policy added, changed or removed re-checks
+// them (an update maps both the old and the new policy, so namespaces it no longer
+// selects are re-checked too).
+func governedBy(c client.Reader, newList func() client.ObjectList) handler.MapFunc {
+	return func(ctx context.Context, o client.Object) []reconcile.Request {
+		p := o.(*whv1.DepartmentPolicy)
+		var namespaces corev1.NamespaceList
+		if err := c.List(ctx, &namespaces); err != nil {
+			ctrl.LoggerFrom(ctx).Error(err, "listing namespaces")
+			return nil
+		}
+		var reqs []reconcile.Request
+		for i := range namespaces.Items {
+			if selects(p, &namespaces.Items[i]) {
+				reqs = append(reqs, listRequests(ctx, c, newList(), client.InNamespace(namespaces.Items[i].Name))...)
+			}
+		}
+		return reqs
+	}
+}
+
+// inNamespace returns a map function that enqueues the objects newList lists in the
+// namespace o (a namespace's labels decide which policies govern it).
+func inNamespace(c client.Reader, newList func() client.ObjectList) handler.MapFunc {
+	return func(ctx context.Context, o client.Object) []reconcile.Request {
+		return listRequests(ctx, c, newList(), client.InNamespace(o.GetName()))
+	}
 }

@@ -86,6 +86,9 @@ func SetupWith(ctx context.Context, mgr ctrl.Manager, o Options, c Connectors) e
 	if err := (&ComputeQuotaReconciler{Client: mgr.GetClient(), Recorder: o.Recorder, Clouds: c.Quota, Access: access, Intervals: o.Intervals, Now: o.Now, Concurrency: o.Concurrency}).SetupWithManager(mgr); err != nil {
 		return err
 	}
+	if err := (&DepartmentPolicyReconciler{Client: mgr.GetClient(), Intervals: o.Intervals}).SetupWithManager(mgr); err != nil {
+		return err
+	}
 	if err := (&PeakSeasonReconciler{Client: mgr.GetClient(), Recorder: o.Recorder, Clouds: c.Capacity, Access: access, Intervals: o.Intervals, Now: o.Now}).SetupWithManager(mgr); err != nil {
 		return err
 	}

@@ -25,8 +25,9 @@ func (p principal) String() string {
 
 // reconcileAssignments makes the roles of every principal the Tenant manages exactly
 // those in the spec: one list call, then only the grants and revocations that differ.
-// A project created just now holds no assignment: it is not listed.
-func (r *TenantReconciler) reconcileAssignments(ctx context.Context, cloud TenantCloud, t *whv1.Tenant, projectCreated bool) error {
+// A project created just now holds no assignment: it is not listed. Roles withheld (a
+// DepartmentPolicy's roles leave them out) are not granted, and kept where already held.
+func (r *TenantReconciler) reconcileAssignments(ctx context.Context, cloud TenantCloud, t *whv1.Tenant, projectCreated bool, withheld []string) error {
 	desired, err := desiredAssignments(ctx, cloud, t)
 	if err != nil {
 		return err
@@ -51,6 +52,9 @@ func (r *TenantReconciler) reconcileAssignments(ctx context.Context, cloud Tenan
 	held := map[openstack.Assignment]bool{}
 	for _, a := range actual {
 		held[a] = true
+	}
+	if err := withholdRoles(ctx, cloud, desired, held, withheld); err != nil {
+		return err
 	}
 
 	var changes []string
@@ -82,6 +86,22 @@ func (r *TenantReconciler) reconcileAssignments(ctx context.Context, cloud Tenan
 		slices.Sort(changes)
 		notify(ctx, r.Recorder, t, corev1.EventTypeNormal, "RolesUpdated", "UpdateRoleAssignments",
 			"On project %s: %s", t.Status.ProjectID, strings.Join(changes, "; "))
+	}
+	return nil
+}
+
+// withholdRoles drops from desired the withheld roles a principal does not hold yet.
+func withholdRoles(ctx context.Context, dir openstack.Directory, desired map[principal][]string, held map[openstack.Assignment]bool, withheld []string) error {
+	for _, role := range withheld {
+		id, err := dir.RoleID(ctx, role)
+		if err != nil {
+			return err
+		}
+		for p, roles := range desired {
+			if !held[openstack.Assignment{GroupID: p.groupID, UserID: p.userID, RoleID: id}] {
+				desired[p] = slices.DeleteFunc(roles, func(r string) bool { return r == id })
+			}
+		}
 	}
 	return nil
 }

@@ -21,6 +21,7 @@ import (
 
 	whv1 "github.com/whitehall-cloud/whitehall-operator/api/v1alpha1"
 	"github.com/whitehall-cloud/whitehall-operator/internal/openstack"
+	"github.com/whitehall-cloud/whitehall-operator/internal/policy"
 )
 
 // TenantCloud is what the Tenant controller needs of OpenStack.
@@ -99,6 +100,15 @@ func (r *TenantReconciler) reconcile(ctx context.Context, t *whv1.Tenant) (step,
 	if err := checkRoles(t, r.GrantableRoles); err != nil {
 		return step{}, err
 	}
+	// A role outside a DepartmentPolicy's roles is not granted; one already held is kept.
+	var withheld []string
+	breaches, err := policyChecker{r.Client, r.Recorder}.check(ctx, t, &t.Status.Conditions, func(p *whv1.DepartmentPolicy) []policy.Breach {
+		withheld = append(withheld, policy.DisallowedRoles(p, policy.TenantRoles(t))...)
+		return policy.TenantBreaches(p, t)
+	})
+	if err != nil {
+		return step{}, err
+	}
 	cloud, err := r.Clouds.Cloud(ctx, acc.ref)
 	if err != nil {
 		return step{}, err
@@ -111,7 +121,7 @@ func (r *TenantReconciler) reconcile(ctx context.Context, t *whv1.Tenant) (step,
 	if err := r.reconcileServiceUser(ctx, cloud, t); err != nil {
 		return step{}, err
 	}
-	if err := r.reconcileAssignments(ctx, cloud, t, created); err != nil {
+	if err := r.reconcileAssignments(ctx, cloud, t, created, withheld); err != nil {
 		if newUser {
 			// Not published until it holds its role: a TestEnvironment logging in as it
 			// now would be refused. The next pass finds it again by name.
@@ -123,6 +133,10 @@ func (r *TenantReconciler) reconcile(ctx context.Context, t *whv1.Tenant) (step,
 		return step{}, err
 	}
 	wake, err := r.reconcileCredential(ctx, acc, cloud, t, r.Now())
+	if err == nil && len(withheld) > 0 {
+		err = policyViolation(breaches, fmt.Sprintf("role(s) %s are not granted where not held already; existing assignments are kept",
+			strings.Join(withheld, ", ")))
+	}
 	return step{wake: wake, message: fmt.Sprintf("project %s (%s) is up to date", t.Status.ProjectName, t.Status.ProjectID)}, err
 }
 
@@ -162,6 +176,8 @@ func (r *TenantReconciler) SetupWithManager(mgr ctrl.Manager) error {
 		Watches(&whv1.Cloud{}, handler.EnqueueRequestsFromMapFunc(r.tenantsOfCloud)).
 		Watches(&corev1.Namespace{}, handler.EnqueueRequestsFromMapFunc(r.tenantsInNamespace),
 			builder.WithPredicates(predicate.LabelChangedPredicate{})).
+		Watches(&whv1.DepartmentPolicy{}, handler.EnqueueRequestsFromMapFunc(governedBy(r.Client, func() client.ObjectList { return &whv1.TenantList{} })),
+			builder.WithPredicates(predicate.GenerationChangedPredicate{})).
 		// A new TestEnvironment gives the project its service user; a Tenant being
 		// deleted waits for its TestEnvironments, and each one gone wakes it.
 		Watches(&whv1.TestEnvironment{}, handler.EnqueueRequestsFromMapFunc(tenantOfEnvironment),
@@ -202,5 +218,5 @@ func (r *TenantReconciler) tenantsOfCloud(ctx context.Context, cloud client.Obje
 }
 
 func (r *TenantReconciler) tenantsInNamespace(ctx context.Context, ns client.Object) []reconcile.Request {
-	return listRequests(ctx, r.Client, &whv1.TenantList{}, client.InNamespace(ns.GetName()))
+	return inNamespace(r.Client, func() client.ObjectList { return &whv1.TenantList{} })(ctx, ns)
 }

@@ -19,6 +19,7 @@ import (
 
 	whv1 "github.com/whitehall-cloud/whitehall-operator/api/v1alpha1"
 	"github.com/whitehall-cloud/whitehall-operator/internal/openstack"
+	"github.com/whitehall-cloud/whitehall-operator/internal/policy"
 	"github.com/whitehall-cloud/whitehall-operator/internal/season"
 )
 
@@ -114,6 +115,12 @@ func (r *TestEnvironmentReconciler) reconcile(ctx context.Context, env *whv1.Tes
 		return step{busy: true, reason: whv1.ReasonExpired, message: "TTL passed: deleting"}, nil
 	}
 
+	// A breach boots nothing new; what runs keeps running, and scaling down still works.
+	breaches, err := policyChecker{r.Client, r.Recorder}.check(ctx, env, &env.Status.Conditions,
+		func(p *whv1.DepartmentPolicy) []policy.Breach { return policy.EnvironmentBreaches(p, env) })
+	if err != nil {
+		return step{wake: ttlWake}, err
+	}
 	seasons, missing, err := loadSeasons(ctx, r.Client, seasonsOf(env))
 	if err != nil {
 		return step{wake: ttlWake}, err
@@ -136,7 +143,7 @@ func (r *TestEnvironmentReconciler) reconcile(ctx context.Context, env *whv1.Tes
 		return step{busy: true, reason: whv1.ReasonDeleting, wake: wake,
 			message: fmt.Sprintf("deleting the servers left in project %s before booting in project %s", env.Status.ProjectID, tenant.Status.ProjectID)}, err
 	}
-	step, err := r.scale(ctx, cloud, env, tenant)
+	step, err := r.scale(ctx, cloud, env, tenant, breaches)
 	step.wake = earliest(step.wake, wake)
 	if err == nil && !step.busy && missing != nil {
 		// A missing season cost only its own peak; say so once the servers are settled.
@@ -228,8 +235,8 @@ func selectorFor(env *whv1.TestEnvironment) string {
 }
 
 // SetupWithManager registers the controller: TestEnvironments, their Tenants, the
-// PeakSeasons they use, and their Tenant's ComputeQuotas (a raised quota lets a refused
-// burst complete at once).
+// PeakSeasons they use, their Tenant's ComputeQuotas (a raised quota lets a refused
+// burst complete at once), and the DepartmentPolicies that govern their namespace.
 func (r *TestEnvironmentReconciler) SetupWithManager(mgr ctrl.Manager) error {
 	if r.Now == nil {
 		r.Now = time.Now
@@ -250,6 +257,10 @@ func (r *TestEnvironmentReconciler) SetupWithManager(mgr ctrl.Manager) error {
 		Watches(&whv1.ComputeQuota{}, handler.EnqueueRequestsFromMapFunc(envs.ofQuotaTenant)).
 		Watches(&whv1.PeakSeason{}, handler.EnqueueRequestsFromMapFunc(envs.usingSeason),
 			builder.WithPredicates(predicate.GenerationChangedPredicate{})).
+		Watches(&whv1.DepartmentPolicy{}, handler.EnqueueRequestsFromMapFunc(governedBy(r.Client, envs.newList)),
+			builder.WithPredicates(predicate.GenerationChangedPredicate{})).
+		Watches(&corev1.Namespace{}, handler.EnqueueRequestsFromMapFunc(inNamespace(r.Client, envs.newList)),
+			builder.WithPredicates(predicate.LabelChangedPredicate{})).
 		WithOptions(controller.Options{MaxConcurrentReconciles: max(r.Concurrency, 1)}).
 		Named("testenvironment").
 		Complete(r)

@@ -23,6 +23,7 @@ import (
 
 	whv1 "github.com/whitehall-cloud/whitehall-operator/api/v1alpha1"
 	"github.com/whitehall-cloud/whitehall-operator/internal/openstack"
+	"github.com/whitehall-cloud/whitehall-operator/internal/policy"
 )
 
 // Metadata keys the operator puts on every server it creates.
@@ -131,8 +132,10 @@ func planServers(env *whv1.TestEnvironment, servers []openstack.Server, desired 
 }
 
 // scale lists the environment's servers, deletes and boots what the plan says (boots
-// with bounded concurrency), and records the servers in status.
-func (r *TestEnvironmentReconciler) scale(ctx context.Context, cloud EnvironmentCloud, env *whv1.TestEnvironment, tenant *whv1.Tenant) (step, error) {
+// with bounded concurrency), and records the servers in status. An environment that
+// breaches a DepartmentPolicy boots nothing: it is not Ready if it wanted more servers.
+func (r *TestEnvironmentReconciler) scale(ctx context.Context, cloud EnvironmentCloud, env *whv1.TestEnvironment, tenant *whv1.Tenant,
+	breaches []policy.Breach) (step, error) {
 	template, err := r.prepareBoot(ctx, cloud, env, tenant)
 	if err != nil {
 		return step{}, err
@@ -147,6 +150,10 @@ func (r *TestEnvironmentReconciler) scale(ctx context.Context, cloud Environment
 	held := r.pending.held(env.UID, serverIndexes(env, servers), now)
 	backingOff := backingOff(env, now)
 	p := planServers(env, servers, desired, union(held, backingOff))
+	withheld := 0
+	if len(breaches) > 0 {
+		withheld, p.create = len(p.create), nil
+	}
 
 	for _, s := range p.remove {
 		if err := cloud.DeleteServer(ctx, s.ID); err != nil {
@@ -168,6 +175,10 @@ func (r *TestEnvironmentReconciler) scale(ctx context.Context, cloud Environment
 	}
 	if b.quotaErr != nil {
 		return step{}, b.quotaErr
+	}
+	if withheld > 0 {
+		return step{}, policyViolation(breaches, fmt.Sprintf("%d new server(s) are not booted; the %d existing keep running",
+			withheld, len(p.keep)))
 	}
 	ready := int(env.Status.ReadyReplicas)
 	message := fmt.Sprintf("%d of %d servers ACTIVE", ready, desired)

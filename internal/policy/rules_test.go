@@ -152,7 +152,7 @@ func TestQuotaSum(t *testing.T) {
 	e := quota("e", 5, cores(-1))
 	d := quota("d", 4, cores(11))
 	c := quota("c", 3, whv1.QuotaSet{Network: &whv1.NetworkLimits{Ports: ptr.To[int64](500)}}) // no cores: fine
-	b := quota("b", 2, cores(20), whv1.QuotaPeak{Season: "winter", QuotaSet: cores(50)})         // counts its peak
+	b := quota("b", 2, cores(20), whv1.QuotaPeak{Season: "winter", QuotaSet: cores(50)})       // counts its peak
 	a := quota("a", 1, cores(40))
 	// A second ComputeQuota for a's Tenant writes nothing, so it does not count.
 	dup := quota("a-dup", 0, cores(1000))

@@ -1,0 +1,126 @@
+package controllers
+
+import (
+	"context"
+	"fmt"
+
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/builder"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/handler"
+	"sigs.k8s.io/controller-runtime/pkg/predicate"
+	"sigs.k8s.io/controller-runtime/pkg/reconcile"
+
+	whv1 "github.com/whitehall-cloud/whitehall-operator/api/v1alpha1"
+	"github.com/whitehall-cloud/whitehall-operator/internal/policy"
+)
+
+// DepartmentPolicyReconciler reports what a DepartmentPolicy governs and how much of it
+// breaks the policy: in its status and in whitehall_policy_violations. It writes nothing
+// else; the controllers of the governed kinds hold their objects to it.
+type DepartmentPolicyReconciler struct {
+	client.Client
+	Intervals Intervals
+}
+
+// +kubebuilder:rbac:groups=whitehall.cloud,resources=departmentpolicies,verbs=get;list;watch
+// +kubebuilder:rbac:groups=whitehall.cloud,resources=departmentpolicies/status,verbs=get;update;patch
+// +kubebuilder:rbac:groups="",resources=namespaces,verbs=get;list;watch
+// +kubebuilder:rbac:groups=whitehall.cloud,resources=tenants;computequotas;testenvironments,verbs=get;list;watch
+
+// Reconcile counts the namespaces the policy selects and the objects there that break it.
+func (r *DepartmentPolicyReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result, error) {
+	return reconcileKind(ctx, req, &whv1.DepartmentPolicy{}, kind[*whv1.DepartmentPolicy]{
+		client:        r.Client,
+		intervals:     r.Intervals,
+		noProgressing: true,
+		status: func(p *whv1.DepartmentPolicy) statusFields {
+			return statusFields{&p.Status, &p.Status.Conditions, &p.Status.ObservedGeneration}
+		},
+		reconcile: r.reconcile,
+		forget:    forgetPolicyMetrics,
+	})
+}
+
+func (r *DepartmentPolicyReconciler) reconcile(ctx context.Context, p *whv1.DepartmentPolicy) (step, error) {
+	if _, err := metav1.LabelSelectorAsSelector(&p.Spec.NamespaceSelector); err != nil {
+		forgetPolicyMetrics(client.ObjectKeyFromObject(p))
+		return step{}, newSpecError(whv1.ReasonInvalidConfiguration, fmt.Sprintf("namespaceSelector: %v", err))
+	}
+	var namespaces corev1.NamespaceList
+	if err := r.List(ctx, &namespaces); err != nil {
+		return step{}, err
+	}
+	violations := map[string]int{}
+	selected := int32(0)
+	for i := range namespaces.Items {
+		if !selects(p, &namespaces.Items[i]) {
+			continue
+		}
+		selected++
+		if err := r.countViolations(ctx, p, namespaces.Items[i].Name, violations); err != nil {
+			return step{}, err
+		}
+	}
+	total := int32(0)
+	for _, n := range violations {
+		total += int32(n)
+	}
+	p.Status.Namespaces, p.Status.Violations = selected, total
+	recordPolicyMetrics(p.Name, violations)
+	return step{message: fmt.Sprintf("governs %d namespace(s); %d object(s) break it", selected, total)}, nil
+}
+
+// countViolations adds, by kind, the objects of one namespace that break p.
+func (r *DepartmentPolicyReconciler) countViolations(ctx context.Context, p *whv1.DepartmentPolicy, namespace string, by map[string]int) error {
+	var tenants whv1.TenantList
+	if err := r.List(ctx, &tenants, client.InNamespace(namespace)); err != nil {
+		return err
+	}
+	for i := range tenants.Items {
+		if len(policy.TenantBreaches(p, &tenants.Items[i])) > 0 {
+			by[policyKindTenant]++
+		}
+	}
+	var quotas whv1.ComputeQuotaList
+	if err := r.List(ctx, &quotas, client.InNamespace(namespace)); err != nil {
+		return err
+	}
+	sums := policy.QuotaSum(p, quotas.Items)
+	for i := range quotas.Items {
+		if len(policy.QuotaBreaches(p, &quotas.Items[i])) > 0 || len(sums[quotas.Items[i].UID]) > 0 {
+			by[policyKindQuota]++
+		}
+	}
+	var envs whv1.TestEnvironmentList
+	if err := r.List(ctx, &envs, client.InNamespace(namespace)); err != nil {
+		return err
+	}
+	for i := range envs.Items {
+		if len(policy.EnvironmentBreaches(p, &envs.Items[i])) > 0 {
+			by[policyKindEnvironment]++
+		}
+	}
+	return nil
+}
+
+// SetupWithManager registers the controller: DepartmentPolicies, and every change that
+// may change what they govern or what breaks them (policies are few: each enqueues all).
+func (r *DepartmentPolicyReconciler) SetupWithManager(mgr ctrl.Manager) error {
+	all := handler.EnqueueRequestsFromMapFunc(r.allPolicies)
+	return ctrl.NewControllerManagedBy(mgr).
+		For(&whv1.DepartmentPolicy{}, builder.WithPredicates(predicate.GenerationChangedPredicate{})).
+		Watches(&corev1.Namespace{}, all, builder.WithPredicates(predicate.LabelChangedPredicate{})).
+		// A Tenant's allocated network is in its status: any change counts.
+		Watches(&whv1.Tenant{}, all).
+		Watches(&whv1.ComputeQuota{}, all, builder.WithPredicates(predicate.GenerationChangedPredicate{})).
+		Watches(&whv1.TestEnvironment{}, all, builder.WithPredicates(predicate.GenerationChangedPredicate{})).
+		Named("departmentpolicy").
+		Complete(r)
+}
+
+func (r *DepartmentPolicyReconciler) allPolicies(ctx context.Context, _ client.Object) []reconcile.Request {
+	return listRequests(ctx, r.Client, &whv1.DepartmentPolicyList{})
+}
