@@ -170,7 +170,8 @@ func QuotaBreaches(p *whv1.DepartmentPolicy, cq *whv1.ComputeQuota) []Breach {
 // each ComputeQuota that writes its Tenant's quota (the oldest naming that Tenant; see
 // OlderQuota), added up in creation order. The quotas that fit stay fine; the first that
 // takes a field over the ceiling, and every later one that sets that field, breach, and
-// the message names the other ComputeQuotas counted. Quotas being deleted do not count.
+// the message names the other ComputeQuotas counted. A quota over the ceiling on its own
+// counts, but its own breach is QuotaBreaches'. Quotas being deleted do not count.
 func QuotaSum(p *whv1.DepartmentPolicy, quotas []whv1.ComputeQuota) map[types.UID][]Breach {
 	out := map[types.UID][]Breach{}
 	if p.Spec.QuotaCeiling == nil {
@@ -195,7 +196,9 @@ func QuotaSum(p *whv1.DepartmentPolicy, quotas []whv1.ComputeQuota) map[types.UI
 				} else {
 					sum += v
 				}
-				if sum == unlimited || sum > ceiling[f] {
+				// Over the ceiling alone, it breaches the single rule (QuotaBreaches) instead.
+				alone := v == unlimited || v > ceiling[f]
+				if !alone && (sum == unlimited || sum > ceiling[f]) {
 					out[cq.UID] = append(out[cq.UID], Breach{p.Name, RuleQuotaCeiling, sumDetail(f, v, sum, ceiling[f], counted)})
 				}
 				counted = append(counted, fmt.Sprintf("%s (%s)", cq.Name, quotaValue(v)))

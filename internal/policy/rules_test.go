@@ -149,7 +149,8 @@ func TestQuotaSum(t *testing.T) {
 		QuotaCeiling: &whv1.QuotaSet{Compute: &whv1.ComputeLimits{Cores: ptr.To[int64](100)}},
 	}}
 	// Listed out of order: the sum follows creation order.
-	e := quota("e", 5, cores(-1))
+	e := quota("e", 5, cores(5))
+	f := quota("f", 6, cores(-1)) // over alone: QuotaBreaches says so, not the sum
 	d := quota("d", 4, cores(11))
 	c := quota("c", 3, whv1.QuotaSet{Network: &whv1.NetworkLimits{Ports: ptr.To[int64](500)}}) // no cores: fine
 	b := quota("b", 2, cores(20), whv1.QuotaPeak{Season: "winter", QuotaSet: cores(50)})       // counts its peak
@@ -165,14 +166,14 @@ func TestQuotaSum(t *testing.T) {
 	other := quota("other", 0, cores(99))
 	other.Namespace = "elsewhere"
 
-	got := QuotaSum(p, []whv1.ComputeQuota{e, d, c, dup, b, gone, other, a})
+	got := QuotaSum(p, []whv1.ComputeQuota{f, e, d, c, dup, b, gone, other, a})
 	if len(got) != 2 {
 		t.Fatalf("breaching quotas: got %v, want d and e", got)
 	}
 	expectMessages(t, got["d"],
 		"DepartmentPolicy central: quotaCeiling: compute.cores 11 with ComputeQuotas a (40), b (50) sums to 101 in the namespace, more than the ceiling 100")
 	expectMessages(t, got["e"],
-		"DepartmentPolicy central: quotaCeiling: compute.cores unlimited with ComputeQuotas a (40), b (50), d (11) sums to unlimited in the namespace, more than the ceiling 100")
+		"DepartmentPolicy central: quotaCeiling: compute.cores 5 with ComputeQuotas a (40), b (50), d (11) sums to 106 in the namespace, more than the ceiling 100")
 
 	// Within the ceiling, nothing breaches.
 	if got := QuotaSum(p, []whv1.ComputeQuota{a, b, c}); len(got) != 0 {
