@@ -26,11 +26,12 @@ func (p principal) String() string {
 // reconcileAssignments makes the roles of every principal the Tenant manages exactly
 // those in the spec: one list call, then only the grants and revocations that differ.
 // A project created just now holds no assignment: it is not listed. Roles withheld (a
-// DepartmentPolicy's roles leave them out) are not granted, and kept where already held.
-func (r *TenantReconciler) reconcileAssignments(ctx context.Context, cloud TenantCloud, t *whv1.Tenant, projectCreated bool, withheld []string) error {
+// DepartmentPolicy's roles leave them out) are not granted, and kept where already held;
+// it returns the grants withheld.
+func (r *TenantReconciler) reconcileAssignments(ctx context.Context, cloud TenantCloud, t *whv1.Tenant, projectCreated bool, withheld []string) ([]string, error) {
 	desired, err := desiredAssignments(ctx, cloud, t)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	// Principals this Tenant manages: those in the spec now, and those it granted before
 	// (so a principal removed from the spec loses its roles).
@@ -46,15 +47,16 @@ func (r *TenantReconciler) reconcileAssignments(ctx context.Context, cloud Tenan
 	if !projectCreated {
 		var err error
 		if actual, err = cloud.ListAssignments(ctx, t.Status.ProjectID); err != nil {
-			return err
+			return nil, err
 		}
 	}
 	held := map[openstack.Assignment]bool{}
 	for _, a := range actual {
 		held[a] = true
 	}
-	if err := withholdRoles(ctx, cloud, desired, held, withheld); err != nil {
-		return err
+	skipped, err := withholdRoles(ctx, cloud, desired, held, withheld, principal{userID: t.Status.ServiceUserID})
+	if err != nil {
+		return nil, err
 	}
 
 	var changes []string
@@ -65,7 +67,7 @@ func (r *TenantReconciler) reconcileAssignments(ctx context.Context, cloud Tenan
 				continue
 			}
 			if err := cloud.Grant(ctx, t.Status.ProjectID, a); err != nil {
-				return err
+				return nil, err
 			}
 			changes = append(changes, fmt.Sprintf("granted role %s to %s", role, p))
 		}
@@ -76,7 +78,7 @@ func (r *TenantReconciler) reconcileAssignments(ctx context.Context, cloud Tenan
 			continue
 		}
 		if err := cloud.Revoke(ctx, t.Status.ProjectID, a); err != nil {
-			return err
+			return nil, err
 		}
 		changes = append(changes, fmt.Sprintf("revoked role %s from %s", a.RoleID, p))
 	}
@@ -87,23 +89,31 @@ func (r *TenantReconciler) reconcileAssignments(ctx context.Context, cloud Tenan
 		notify(ctx, r.Recorder, t, corev1.EventTypeNormal, "RolesUpdated", "UpdateRoleAssignments",
 			"On project %s: %s", t.Status.ProjectID, strings.Join(changes, "; "))
 	}
-	return nil
+	return skipped, nil
 }
 
-// withholdRoles drops from desired the withheld roles a principal does not hold yet.
-func withholdRoles(ctx context.Context, dir openstack.Directory, desired map[principal][]string, held map[openstack.Assignment]bool, withheld []string) error {
+// withholdRoles drops from desired the withheld roles a principal does not hold yet,
+// and says which. The service user keeps the role the operator acts with
+// (projectUserRole) whatever the policy: it is the operator's, not the department's.
+func withholdRoles(ctx context.Context, dir openstack.Directory, desired map[principal][]string, held map[openstack.Assignment]bool,
+	withheld []string, serviceUser principal) ([]string, error) {
+	var skipped []string
 	for _, role := range withheld {
 		id, err := dir.RoleID(ctx, role)
 		if err != nil {
-			return err
+			return nil, err
 		}
 		for p, roles := range desired {
-			if !held[openstack.Assignment{GroupID: p.groupID, UserID: p.userID, RoleID: id}] {
-				desired[p] = slices.DeleteFunc(roles, func(r string) bool { return r == id })
+			if p == serviceUser && role == projectUserRole || !slices.Contains(roles, id) ||
+				held[openstack.Assignment{GroupID: p.groupID, UserID: p.userID, RoleID: id}] {
+				continue
 			}
+			desired[p] = slices.DeleteFunc(roles, func(r string) bool { return r == id })
+			skipped = append(skipped, fmt.Sprintf("role %s to %s", role, p))
 		}
 	}
-	return nil
+	slices.Sort(skipped)
+	return skipped, nil
 }
 
 // desiredAssignments resolves the spec's names to IDs: principal → sorted role IDs. The

@@ -121,7 +121,8 @@ func (r *TenantReconciler) reconcile(ctx context.Context, t *whv1.Tenant) (step,
 	if err := r.reconcileServiceUser(ctx, cloud, t); err != nil {
 		return step{}, err
 	}
-	if err := r.reconcileAssignments(ctx, cloud, t, created, withheld); err != nil {
+	skipped, err := r.reconcileAssignments(ctx, cloud, t, created, withheld)
+	if err != nil {
 		if newUser {
 			// Not published until it holds its role: a TestEnvironment logging in as it
 			// now would be refused. The next pass finds it again by name.
@@ -133,9 +134,8 @@ func (r *TenantReconciler) reconcile(ctx context.Context, t *whv1.Tenant) (step,
 		return step{}, err
 	}
 	wake, err := r.reconcileCredential(ctx, acc, cloud, t, r.Now())
-	if err == nil && len(withheld) > 0 {
-		err = policyViolation(breaches, fmt.Sprintf("role(s) %s are not granted where not held already; existing assignments are kept",
-			strings.Join(withheld, ", ")))
+	if err == nil && len(skipped) > 0 {
+		err = policyViolation(breaches, fmt.Sprintf("not granted: %s; the assignments held are kept", strings.Join(skipped, ", ")))
 	}
 	return step{wake: wake, message: fmt.Sprintf("project %s (%s) is up to date", t.Status.ProjectName, t.Status.ProjectID)}, err
 }

@@ -217,4 +217,66 @@ var _ = Describe("DepartmentPolicy on existing objects and across objects", func
 		Eventually(servers).Should(HaveLen(2))
 		Eventually(conditionOf(cq, whv1.ConditionReady)).Should(HaveField("Status", metav1.ConditionTrue))
 	})
+
+	It("grants no role outside the policy's roles, keeps the ones held, and reports a Tenant's missing labels", func() {
+		groupID := cloud.AddGroup("default", ns+"-devops")
+		userID := cloud.AddUser("default", ns+"-auditor")
+		t := createTenant(ns, "roles", func(t *whv1.Tenant) {
+			t.Spec.CloudRef = nil
+			t.Spec.CloudCredentialsRef = &whv1.CloudCredentialsReference{SecretName: goodSecret, CloudName: "dev"}
+			t.Spec.RoleAssignments = []whv1.RoleAssignment{
+				{Group: ptr.To(ns + "-devops"), Roles: []string{"member"}},
+				{User: ptr.To(ns + "-auditor"), UserDomain: ptr.To("default"), Roles: []string{"reader"}},
+			}
+		})
+		Eventually(readyTenant(t)).ShouldNot(BeNil())
+		id := fetch(t).Status.ProjectID
+		before := []openstack.Assignment{{GroupID: groupID, RoleID: "role-member"}, {UserID: userID, RoleID: "role-reader"}}
+		Expect(cloud.Assignments(id)).To(ContainElements(before))
+
+		p := newPolicy(whv1.DepartmentPolicySpec{Roles: []string{"member"}, RequiredLabels: []string{"whitehall.cloud/cost-code"}})
+		Eventually(conditionOf(t, whv1.ConditionPolicyViolation)).Should(And(HaveField("Status", metav1.ConditionTrue), HaveField("Message", And(
+			ContainSubstring("DepartmentPolicy "+p.Name+": requiredLabels: label whitehall.cloud/cost-code is missing or empty"),
+			ContainSubstring("DepartmentPolicy "+p.Name+": roles: role reader is not one of member")))))
+		Expect(conditionOf(t, whv1.ConditionReady)(Default)).To(HaveField("Status", metav1.ConditionTrue), "a role held already is kept: nothing is held back")
+		// Tenant dept, made before each spec, has no cost code either.
+		Eventually(policyStatus(p)).Should(HaveField("Violations", int32(2)))
+		Eventually(func() float64 { return policyViolations(p.Name, "Tenant") }).Should(Equal(2.0))
+
+		By("asking for the role for one more principal: not granted")
+		change(t, func(t *whv1.Tenant) { t.Spec.RoleAssignments[0].Roles = []string{"member", "reader"} })
+		Eventually(conditionOf(t, whv1.ConditionReady)).Should(notReadyBecause(whv1.ReasonPolicyViolation,
+			"not granted: role reader to group "+groupID+"; the assignments held are kept"))
+		Consistently(func() []openstack.Assignment { return cloud.Assignments(id) }).ShouldNot(
+			ContainElement(openstack.Assignment{GroupID: groupID, RoleID: "role-reader"}))
+		Expect(cloud.Assignments(id)).To(ContainElements(before))
+
+		By("removing the policy: the role is granted and the condition goes")
+		Expect(k8s.Delete(ctx, p)).To(Succeed())
+		Eventually(func() []openstack.Assignment { return cloud.Assignments(id) }).Should(
+			ContainElement(openstack.Assignment{GroupID: groupID, RoleID: "role-reader"}))
+		Eventually(noCondition(t, whv1.ConditionPolicyViolation)).Should(Succeed())
+		Eventually(readyTenant(t)).ShouldNot(BeNil())
+	})
+
+	It("reports a selector it cannot parse as InvalidConfiguration, and governs nothing with it", func() {
+		p := &whv1.DepartmentPolicy{ObjectMeta: metav1.ObjectMeta{GenerateName: "policy-"}, Spec: whv1.DepartmentPolicySpec{
+			NamespaceSelector: metav1.LabelSelector{MatchExpressions: []metav1.LabelSelectorRequirement{
+				{Key: policyTestLabel, Operator: "Resembles", Values: []string{ns}},
+			}},
+			QuotaCeiling: ceiling(1),
+		}}
+		Expect(k8s.Create(ctx, p)).To(Succeed())
+		DeferCleanup(func() { _ = k8s.Delete(ctx, p) })
+		Eventually(func(g Gomega) metav1.Condition {
+			out := &whv1.DepartmentPolicy{}
+			g.Expect(k8s.Get(ctx, client.ObjectKeyFromObject(p), out)).To(Succeed())
+			c := meta.FindStatusCondition(out.Status.Conditions, whv1.ConditionReady)
+			g.Expect(c).NotTo(BeNil())
+			return *c
+		}).Should(notReadyBecause(whv1.ReasonInvalidConfiguration, "namespaceSelector"))
+		cq := newQuota("quota", "dept", 20)
+		Eventually(conditionOf(cq, whv1.ConditionReady)).Should(HaveField("Status", metav1.ConditionTrue))
+		Expect(meta.FindStatusCondition(fetch(cq).Status.Conditions, whv1.ConditionPolicyViolation)).To(BeNil())
+	})
 })
