@@ -106,6 +106,7 @@ func (r *TestEnvironmentReconciler) pollInterval(env *whv1.TestEnvironment) time
 }
 
 func (r *TestEnvironmentReconciler) reconcile(ctx context.Context, env *whv1.TestEnvironment, now time.Time) (step, error) {
+	var err error
 	ttlWake, expired := r.checkTTL(ctx, env, now)
 	if expired {
 		notify(ctx, r.Recorder, env, corev1.EventTypeNormal, whv1.ReasonExpired, "Delete", "TTL passed at %s: deleting the environment", env.Status.ExpiresAt.Format(time.RFC3339))
@@ -115,9 +116,11 @@ func (r *TestEnvironmentReconciler) reconcile(ctx context.Context, env *whv1.Tes
 		return step{busy: true, reason: whv1.ReasonExpired, message: "TTL passed: deleting"}, nil
 	}
 
-	// A breach boots nothing new; what runs keeps running, and scaling down still works.
-	breaches, err := policyChecker{r.Client, r.Recorder}.check(ctx, env, &env.Status.Conditions,
-		func(p *whv1.DepartmentPolicy) []policy.Breach { return policy.EnvironmentBreaches(p, env) })
+	// A breach boots nothing new (only maxReplicas: nothing above it); what runs keeps
+	// running, and scaling down still works.
+	hold := bootHold{limit: -1}
+	hold.breaches, err = policyChecker{r.Client, r.Recorder}.check(ctx, env, &env.Status.Conditions,
+		func(p *whv1.DepartmentPolicy) []policy.Breach { return hold.add(p, policy.EnvironmentBreaches(p, env)) })
 	if err != nil {
 		return step{wake: ttlWake}, err
 	}
@@ -143,13 +146,35 @@ func (r *TestEnvironmentReconciler) reconcile(ctx context.Context, env *whv1.Tes
 		return step{busy: true, reason: whv1.ReasonDeleting, wake: wake,
 			message: fmt.Sprintf("deleting the servers left in project %s before booting in project %s", env.Status.ProjectID, tenant.Status.ProjectID)}, err
 	}
-	step, err := r.scale(ctx, cloud, env, tenant, breaches)
+	step, err := r.scale(ctx, cloud, env, tenant, hold)
 	step.wake = earliest(step.wake, wake)
 	if err == nil && !step.busy && missing != nil {
 		// A missing season cost only its own peak; say so once the servers are settled.
 		err = missing
 	}
 	return step, err
+}
+
+// bootHold is what DepartmentPolicies let an environment boot: servers up to limit
+// (-1: no bound), and the breaches that bound it.
+type bootHold struct {
+	breaches []policy.Breach
+	limit    int
+}
+
+// add bounds the hold by one policy's breaches, and returns them: a breach of
+// maxReplicas alone lets servers boot up to it; any other breach, none.
+func (h *bootHold) add(p *whv1.DepartmentPolicy, breaches []policy.Breach) []policy.Breach {
+	for _, b := range breaches {
+		limit := 0
+		if b.Rule == policy.RuleMaxReplicas {
+			limit = int(*p.Spec.Environments.MaxReplicas)
+		}
+		if h.limit < 0 || limit < h.limit {
+			h.limit = limit
+		}
+	}
+	return breaches
 }
 
 // projectCloud logs in to the Tenant's project as its service user. (Deletion logs in

@@ -23,7 +23,6 @@ import (
 
 	whv1 "github.com/whitehall-cloud/whitehall-operator/api/v1alpha1"
 	"github.com/whitehall-cloud/whitehall-operator/internal/openstack"
-	"github.com/whitehall-cloud/whitehall-operator/internal/policy"
 )
 
 // Metadata keys the operator puts on every server it creates.
@@ -133,9 +132,10 @@ func planServers(env *whv1.TestEnvironment, servers []openstack.Server, desired 
 
 // scale lists the environment's servers, deletes and boots what the plan says (boots
 // with bounded concurrency), and records the servers in status. An environment that
-// breaches a DepartmentPolicy boots nothing: it is not Ready if it wanted more servers.
+// breaches a DepartmentPolicy boots nothing the hold does not allow: it is not Ready if
+// it wanted more servers.
 func (r *TestEnvironmentReconciler) scale(ctx context.Context, cloud EnvironmentCloud, env *whv1.TestEnvironment, tenant *whv1.Tenant,
-	breaches []policy.Breach) (step, error) {
+	hold bootHold) (step, error) {
 	template, err := r.prepareBoot(ctx, cloud, env, tenant)
 	if err != nil {
 		return step{}, err
@@ -151,8 +151,9 @@ func (r *TestEnvironmentReconciler) scale(ctx context.Context, cloud Environment
 	backingOff := backingOff(env, now)
 	p := planServers(env, servers, desired, union(held, backingOff))
 	withheld := 0
-	if len(breaches) > 0 {
-		withheld, p.create = len(p.create), nil
+	if hold.limit >= 0 {
+		allowed := slices.DeleteFunc(slices.Clone(p.create), func(i int) bool { return i >= hold.limit })
+		withheld, p.create = len(p.create)-len(allowed), allowed
 	}
 
 	for _, s := range p.remove {
@@ -177,7 +178,7 @@ func (r *TestEnvironmentReconciler) scale(ctx context.Context, cloud Environment
 		return step{}, b.quotaErr
 	}
 	if withheld > 0 {
-		return step{}, policyViolation(breaches, fmt.Sprintf("%d new server(s) are not booted; the %d existing keep running",
+		return step{}, policyViolation(hold.breaches, fmt.Sprintf("%d new server(s) are not booted; the %d existing keep running",
 			withheld, len(p.keep)))
 	}
 	ready := int(env.Status.ReadyReplicas)

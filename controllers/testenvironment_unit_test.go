@@ -13,10 +13,12 @@ import (
 	"github.com/google/go-cmp/cmp"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/tools/events"
+	"k8s.io/utils/ptr"
 
 	whv1 "github.com/whitehall-cloud/whitehall-operator/api/v1alpha1"
 	"github.com/whitehall-cloud/whitehall-operator/internal/openstack"
 	"github.com/whitehall-cloud/whitehall-operator/internal/openstack/openstacktest"
+	"github.com/whitehall-cloud/whitehall-operator/internal/policy"
 )
 
 // lossyCloud is the fake cloud whose answer to chosen creates is lost after the server
@@ -289,5 +291,36 @@ func TestNoteFailuresCountsEachFailedServerOnceWithNovasFault(t *testing.T) {
 	r.noteFailures(ctx, cloud, env, list(), 1, later)
 	if len(env.Status.Failures) != 0 {
 		t.Errorf("failures %+v for an index above replicas, want none", env.Status.Failures)
+	}
+}
+
+func TestBootHold(t *testing.T) {
+	maxReplicas := func(name string, n int32) *whv1.DepartmentPolicy {
+		return &whv1.DepartmentPolicy{ObjectMeta: metav1.ObjectMeta{Name: name},
+			Spec: whv1.DepartmentPolicySpec{Environments: &whv1.EnvironmentRules{MaxReplicas: ptr.To(n)}}}
+	}
+	over := func(p *whv1.DepartmentPolicy) []policy.Breach {
+		return []policy.Breach{{Policy: p.Name, Rule: policy.RuleMaxReplicas, Detail: "replicas 9 is more than its maximum"}}
+	}
+	for _, tc := range []struct {
+		name string
+		add  func(h *bootHold)
+		want int
+	}{
+		{"no breach: no bound", func(h *bootHold) { h.add(maxReplicas("a", 3), nil) }, -1},
+		{"maxReplicas alone: up to it", func(h *bootHold) { h.add(maxReplicas("a", 3), over(maxReplicas("a", 3))) }, 3},
+		{"two policies: the lower", func(h *bootHold) {
+			h.add(maxReplicas("a", 3), over(maxReplicas("a", 3)))
+			h.add(maxReplicas("b", 2), over(maxReplicas("b", 2)))
+		}, 2},
+		{"any other rule: nothing new", func(h *bootHold) {
+			h.add(maxReplicas("a", 3), append(over(maxReplicas("a", 3)), policy.Breach{Policy: "a", Rule: policy.RuleFlavors}))
+		}, 0},
+	} {
+		h := bootHold{limit: -1}
+		tc.add(&h)
+		if h.limit != tc.want {
+			t.Errorf("%s: limit %d, want %d", tc.name, h.limit, tc.want)
+		}
 	}
 }

@@ -201,7 +201,7 @@ func QuotaSum(p *whv1.DepartmentPolicy, quotas []whv1.ComputeQuota) map[types.UI
 				if !alone && (sum == unlimited || sum > ceiling[f]) {
 					out[cq.UID] = append(out[cq.UID], Breach{p.Name, RuleQuotaCeiling, sumDetail(f, v, sum, ceiling[f], counted)})
 				}
-				counted = append(counted, fmt.Sprintf("%s (%s)", cq.Name, quotaValue(v)))
+				counted = append(counted, fmt.Sprintf("%q (%s)", cq.Name, quotaValue(v)))
 			}
 		}
 	}
@@ -211,7 +211,11 @@ func QuotaSum(p *whv1.DepartmentPolicy, quotas []whv1.ComputeQuota) map[types.UI
 // sumDetail says how a namespace's sum of a field goes over the ceiling.
 func sumDetail(field string, own, sum, ceiling int64, others []string) string {
 	with := ""
-	if len(others) > 0 {
+	switch len(others) {
+	case 0:
+	case 1:
+		with = " with ComputeQuota " + others[0]
+	default:
 		with = " with ComputeQuotas " + strings.Join(others, ", ")
 	}
 	return fmt.Sprintf("%s %s%s sums to %s in the namespace, more than the ceiling %d",

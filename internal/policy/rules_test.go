@@ -171,9 +171,9 @@ func TestQuotaSum(t *testing.T) {
 		t.Fatalf("breaching quotas: got %v, want d and e", got)
 	}
 	expectMessages(t, got["d"],
-		"DepartmentPolicy central: quotaCeiling: compute.cores 11 with ComputeQuotas a (40), b (50) sums to 101 in the namespace, more than the ceiling 100")
+		"DepartmentPolicy central: quotaCeiling: compute.cores 11 with ComputeQuotas \"a\" (40), \"b\" (50) sums to 101 in the namespace, more than the ceiling 100")
 	expectMessages(t, got["e"],
-		"DepartmentPolicy central: quotaCeiling: compute.cores 5 with ComputeQuotas a (40), b (50), d (11) sums to 106 in the namespace, more than the ceiling 100")
+		"DepartmentPolicy central: quotaCeiling: compute.cores 5 with ComputeQuotas \"a\" (40), \"b\" (50), \"d\" (11) sums to 106 in the namespace, more than the ceiling 100")
 
 	// Within the ceiling, nothing breaches.
 	if got := QuotaSum(p, []whv1.ComputeQuota{a, b, c}); len(got) != 0 {

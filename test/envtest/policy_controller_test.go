@@ -126,9 +126,9 @@ var _ = Describe("DepartmentPolicy on existing objects and across objects", func
 
 		over := newQuota("over", "dept2", 20)
 		Eventually(conditionOf(over, whv1.ConditionReady)).Should(notReadyBecause(whv1.ReasonPolicyViolation,
-			"DepartmentPolicy "+p.Name+": quotaCeiling: compute.cores 20 with ComputeQuotas first (25) sums to 45 in the namespace, more than the ceiling 40"))
+			"DepartmentPolicy "+p.Name+": quotaCeiling: compute.cores 20 with ComputeQuota \"first\" (25) sums to 45 in the namespace, more than the ceiling 40"))
 		Expect(conditionOf(over, whv1.ConditionPolicyViolation)(Default)).To(And(
-			HaveField("Status", metav1.ConditionTrue), HaveField("Reason", whv1.ReasonPolicyViolation), HaveField("Message", ContainSubstring("first (25)"))))
+			HaveField("Status", metav1.ConditionTrue), HaveField("Reason", whv1.ReasonPolicyViolation), HaveField("Message", ContainSubstring(`"first" (25)`))))
 		Eventually(func(g Gomega) []string {
 			var reasons []string
 			for _, e := range eventsAbout(g, "ComputeQuota", "over") {
