@@ -3,6 +3,7 @@ package policy
 import (
 	"encoding/json"
 	"fmt"
+	"maps"
 	"net/netip"
 	"slices"
 	"strings"
@@ -20,8 +21,11 @@ import (
 func TenantBreaches(p *whv1.DepartmentPolicy, t *whv1.Tenant) []Breach {
 	var out []Breach
 	for _, label := range p.Spec.RequiredLabels {
-		if t.Labels[label] == "" {
-			out = append(out, Breach{p.Name, RuleRequiredLabels, fmt.Sprintf("label %s is missing or empty", label)})
+		switch v, ok := t.Labels[label]; {
+		case !ok:
+			out = append(out, Breach{p.Name, RuleRequiredLabels, fmt.Sprintf("label %s is missing", label)})
+		case v == "":
+			out = append(out, Breach{p.Name, RuleRequiredLabels, fmt.Sprintf("label %s is empty", label)})
 		}
 	}
 	for _, role := range DisallowedRoles(p, TenantRoles(t)) {
@@ -29,7 +33,7 @@ func TenantBreaches(p *whv1.DepartmentPolicy, t *whv1.Tenant) []Breach {
 	}
 	if pool := poolOf(p); pool.IsValid() {
 		if cidr := TenantCIDR(t); cidr != "" && !cidrInPool(cidr, pool) {
-			out = append(out, Breach{p.Name, RulePool, fmt.Sprintf("network %s is not inside the pool %s", cidr, pool)})
+			out = append(out, Breach{p.Name, RulePool, fmt.Sprintf("cidr %s is not inside the pool %s", cidr, pool)})
 		}
 	}
 	return out
@@ -114,18 +118,18 @@ func EnvironmentBreaches(p *whv1.DepartmentPolicy, env *whv1.TestEnvironment) []
 	if rules.MaxReplicas != nil {
 		limit := *rules.MaxReplicas
 		if env.Spec.Replicas != nil && *env.Spec.Replicas > limit {
-			out = append(out, Breach{p.Name, RuleMaxReplicas, fmt.Sprintf("replicas %d is more than %d", *env.Spec.Replicas, limit)})
+			out = append(out, Breach{p.Name, RuleMaxReplicas, fmt.Sprintf("replicas %d is over the maximum %d", *env.Spec.Replicas, limit)})
 		}
 		for _, peak := range env.Spec.Peaks {
 			if peak.Replicas > limit {
-				out = append(out, Breach{p.Name, RuleMaxReplicas, fmt.Sprintf("peak %s replicas %d is more than %d", peak.Season, peak.Replicas, limit)})
+				out = append(out, Breach{p.Name, RuleMaxReplicas, fmt.Sprintf("peak %s replicas %d is over the maximum %d", peak.Season, peak.Replicas, limit)})
 			}
 		}
 	}
 	if rules.MaxTTL != nil {
 		switch {
 		case env.Spec.TTL == nil:
-			out = append(out, Breach{p.Name, RuleMaxTTL, fmt.Sprintf("ttl is required, at most %s", rules.MaxTTL.Duration)})
+			out = append(out, Breach{p.Name, RuleMaxTTL, fmt.Sprintf("a ttl is required, at most %s", rules.MaxTTL.Duration)})
 		case env.Spec.TTL.Duration > rules.MaxTTL.Duration:
 			out = append(out, Breach{p.Name, RuleMaxTTL, fmt.Sprintf("ttl %s is longer than %s", env.Spec.TTL.Duration, rules.MaxTTL.Duration)})
 		}
@@ -137,13 +141,14 @@ func EnvironmentBreaches(p *whv1.DepartmentPolicy, env *whv1.TestEnvironment) []
 const unlimited int64 = -1
 
 // QuotaBreaches returns the quotaCeiling breaches one ComputeQuota shows alone: a field
-// the ceiling bounds that its baseline or a peak (a peak overlays the baseline, so each
-// of its values is one the project may hold) sets over the ceiling, or to -1.
+// the ceiling bounds (a ceiling of -1 bounds nothing) that its baseline or a peak (a peak
+// overlays the baseline, so each of its values is one the project may hold) sets over
+// the ceiling, or to -1.
 func QuotaBreaches(p *whv1.DepartmentPolicy, cq *whv1.ComputeQuota) []Breach {
 	if p.Spec.QuotaCeiling == nil {
 		return nil
 	}
-	ceiling := quotaFieldsOf(*p.Spec.QuotaCeiling)
+	ceiling := ceilingOf(p)
 	var out []Breach
 	check := func(where string, q whv1.QuotaSet) {
 		values := quotaFieldsOf(q)
@@ -151,10 +156,8 @@ func QuotaBreaches(p *whv1.DepartmentPolicy, cq *whv1.ComputeQuota) []Breach {
 			v, set := values[f]
 			switch {
 			case !set:
-			case v == unlimited:
-				out = append(out, Breach{p.Name, RuleQuotaCeiling, fmt.Sprintf("%s %s is unlimited (-1); the ceiling is %d", where, f, ceiling[f])})
-			case v > ceiling[f]:
-				out = append(out, Breach{p.Name, RuleQuotaCeiling, fmt.Sprintf("%s %s %d is more than the ceiling %d", where, f, v, ceiling[f])})
+			case v == unlimited || v > ceiling[f]:
+				out = append(out, Breach{p.Name, RuleQuotaCeiling, fmt.Sprintf("%s %s %s is over the ceiling %d", where, f, limitText(v), ceiling[f])})
 			}
 		}
 	}
@@ -177,7 +180,7 @@ func QuotaSum(p *whv1.DepartmentPolicy, quotas []whv1.ComputeQuota) map[types.UI
 	if p.Spec.QuotaCeiling == nil {
 		return out
 	}
-	ceiling := quotaFieldsOf(*p.Spec.QuotaCeiling)
+	ceiling := ceilingOf(p)
 	byNamespace := map[string][]*whv1.ComputeQuota{}
 	for _, cq := range QuotaWriters(quotas) {
 		byNamespace[cq.Namespace] = append(byNamespace[cq.Namespace], cq)
@@ -201,7 +204,7 @@ func QuotaSum(p *whv1.DepartmentPolicy, quotas []whv1.ComputeQuota) map[types.UI
 				if !alone && (sum == unlimited || sum > ceiling[f]) {
 					out[cq.UID] = append(out[cq.UID], Breach{p.Name, RuleQuotaCeiling, sumDetail(f, v, sum, ceiling[f], counted)})
 				}
-				counted = append(counted, fmt.Sprintf("%q (%s)", cq.Name, quotaValue(v)))
+				counted = append(counted, fmt.Sprintf("%q (%s)", cq.Name, limitText(v)))
 			}
 		}
 	}
@@ -218,14 +221,14 @@ func sumDetail(field string, own, sum, ceiling int64, others []string) string {
 	default:
 		with = " with ComputeQuotas " + strings.Join(others, ", ")
 	}
-	return fmt.Sprintf("%s %s%s sums to %s in the namespace, more than the ceiling %d",
-		field, quotaValue(own), with, quotaValue(sum), ceiling)
+	return fmt.Sprintf("%s %s%s sums to %s in the namespace, over the ceiling %d",
+		field, limitText(own), with, limitText(sum), ceiling)
 }
 
-// quotaValue writes a limit, -1 as unlimited.
-func quotaValue(v int64) string {
+// limitText writes a limit as admission does, -1 as "-1 (unlimited)".
+func limitText(v int64) string {
 	if v == unlimited {
-		return "unlimited"
+		return "-1 (unlimited)"
 	}
 	return fmt.Sprint(v)
 }
@@ -283,6 +286,14 @@ func largestOf(cq *whv1.ComputeQuota) map[string]int64 {
 			}
 		}
 	}
+	return out
+}
+
+// ceilingOf returns the limits p's quotaCeiling bounds: a ceiling of -1 (unlimited)
+// bounds nothing, as at admission.
+func ceilingOf(p *whv1.DepartmentPolicy) map[string]int64 {
+	out := quotaFieldsOf(*p.Spec.QuotaCeiling)
+	maps.DeleteFunc(out, func(_ string, v int64) bool { return v == unlimited })
 	return out
 }
 

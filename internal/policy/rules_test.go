@@ -50,11 +50,11 @@ func TestTenantBreaches(t *testing.T) {
 	bad.Spec.ApplicationCredential.Roles = []string{"admin", "load-balancer_member"}
 	bad.Spec.Network.CIDR = "10.0.0.0/24"
 	expectMessages(t, TenantBreaches(p, bad),
-		"DepartmentPolicy central: requiredLabels: label whitehall.cloud/cost-code is missing or empty",
-		"DepartmentPolicy central: requiredLabels: label whitehall.cloud/owner is missing or empty",
+		"DepartmentPolicy central: requiredLabels: label whitehall.cloud/cost-code is missing",
+		"DepartmentPolicy central: requiredLabels: label whitehall.cloud/owner is empty",
 		"DepartmentPolicy central: roles: role admin is not one of member, reader",
 		"DepartmentPolicy central: roles: role load-balancer_member is not one of member, reader",
-		"DepartmentPolicy central: networks.pool: network 10.0.0.0/24 is not inside the pool 10.128.0.0/12",
+		"DepartmentPolicy central: networks.pool: cidr 10.0.0.0/24 is not inside the pool 10.128.0.0/12",
 	)
 
 	// The allocated range counts when the spec names none; a range larger than the pool
@@ -63,12 +63,12 @@ func TestTenantBreaches(t *testing.T) {
 	allocated.Spec.Network.CIDR = ""
 	allocated.Status.Network = &whv1.TenantNetworkStatus{CIDR: "10.0.0.0/8"}
 	expectMessages(t, TenantBreaches(p, allocated),
-		"DepartmentPolicy central: networks.pool: network 10.0.0.0/8 is not inside the pool 10.128.0.0/12")
+		"DepartmentPolicy central: networks.pool: cidr 10.0.0.0/8 is not inside the pool 10.128.0.0/12")
 	allocated.Status.Network.CIDR = "10.143.255.0/24"
 	expectMessages(t, TenantBreaches(p, allocated))
 	allocated.Status.Network.CIDR = "fd00::/64"
 	expectMessages(t, TenantBreaches(p, allocated),
-		"DepartmentPolicy central: networks.pool: network fd00::/64 is not inside the pool 10.128.0.0/12")
+		"DepartmentPolicy central: networks.pool: cidr fd00::/64 is not inside the pool 10.128.0.0/12")
 
 	// A policy with no rules holds for any Tenant.
 	expectMessages(t, TenantBreaches(&whv1.DepartmentPolicy{ObjectMeta: metav1.ObjectMeta{Name: "empty"}}, bad))
@@ -97,13 +97,13 @@ func TestEnvironmentBreaches(t *testing.T) {
 	expectMessages(t, EnvironmentBreaches(p, bad),
 		"DepartmentPolicy central: environments.flavors: flavor m1.large is not one of m1.tiny, m1.small",
 		"DepartmentPolicy central: environments.images: image ubuntu is not one of cirros",
-		"DepartmentPolicy central: environments.maxReplicas: replicas 6 is more than 5",
-		"DepartmentPolicy central: environments.maxReplicas: peak budget replicas 50 is more than 5",
+		"DepartmentPolicy central: environments.maxReplicas: replicas 6 is over the maximum 5",
+		"DepartmentPolicy central: environments.maxReplicas: peak budget replicas 50 is over the maximum 5",
 		"DepartmentPolicy central: environments.maxTTL: ttl 400h0m0s is longer than 336h0m0s",
 	)
 	bad.Spec.TTL = nil
 	expectMessages(t, EnvironmentBreaches(p, bad)[4:],
-		"DepartmentPolicy central: environments.maxTTL: ttl is required, at most 336h0m0s")
+		"DepartmentPolicy central: environments.maxTTL: a ttl is required, at most 336h0m0s")
 }
 
 func quota(name string, created int, baseline whv1.QuotaSet, peaks ...whv1.QuotaPeak) whv1.ComputeQuota {
@@ -137,11 +137,18 @@ func TestQuotaBreaches(t *testing.T) {
 		BlockStorage: &whv1.BlockStorageLimits{Gigabytes: ptr.To[int64](1001)},
 	}, whv1.QuotaPeak{Season: "winter", QuotaSet: cores(101)})
 	expectMessages(t, QuotaBreaches(p, &bad),
-		"DepartmentPolicy central: quotaCeiling: baseline blockStorage.gigabytes 1001 is more than the ceiling 1000",
-		"DepartmentPolicy central: quotaCeiling: baseline compute.cores is unlimited (-1); the ceiling is 100",
-		"DepartmentPolicy central: quotaCeiling: peak winter compute.cores 101 is more than the ceiling 100",
+		"DepartmentPolicy central: quotaCeiling: baseline blockStorage.gigabytes 1001 is over the ceiling 1000",
+		"DepartmentPolicy central: quotaCeiling: baseline compute.cores -1 (unlimited) is over the ceiling 100",
+		"DepartmentPolicy central: quotaCeiling: peak winter compute.cores 101 is over the ceiling 100",
 	)
 	expectMessages(t, QuotaBreaches(&whv1.DepartmentPolicy{}, &bad))
+
+	// A ceiling of -1 bounds nothing, alone or summed.
+	open := &whv1.DepartmentPolicy{Spec: whv1.DepartmentPolicySpec{QuotaCeiling: &whv1.QuotaSet{Compute: &whv1.ComputeLimits{Cores: ptr.To[int64](-1)}}}}
+	expectMessages(t, QuotaBreaches(open, &bad))
+	if got := QuotaSum(open, []whv1.ComputeQuota{good, bad}); len(got) != 0 {
+		t.Errorf("an unlimited ceiling: got %v", got)
+	}
 }
 
 func TestQuotaSum(t *testing.T) {
@@ -171,9 +178,9 @@ func TestQuotaSum(t *testing.T) {
 		t.Fatalf("breaching quotas: got %v, want d and e", got)
 	}
 	expectMessages(t, got["d"],
-		"DepartmentPolicy central: quotaCeiling: compute.cores 11 with ComputeQuotas \"a\" (40), \"b\" (50) sums to 101 in the namespace, more than the ceiling 100")
+		"DepartmentPolicy central: quotaCeiling: compute.cores 11 with ComputeQuotas \"a\" (40), \"b\" (50) sums to 101 in the namespace, over the ceiling 100")
 	expectMessages(t, got["e"],
-		"DepartmentPolicy central: quotaCeiling: compute.cores 5 with ComputeQuotas \"a\" (40), \"b\" (50), \"d\" (11) sums to 106 in the namespace, more than the ceiling 100")
+		"DepartmentPolicy central: quotaCeiling: compute.cores 5 with ComputeQuotas \"a\" (40), \"b\" (50), \"d\" (11) sums to 106 in the namespace, over the ceiling 100")
 
 	// Within the ceiling, nothing breaches.
 	if got := QuotaSum(p, []whv1.ComputeQuota{a, b, c}); len(got) != 0 {

@@ -126,7 +126,7 @@ var _ = Describe("DepartmentPolicy on existing objects and across objects", func
 
 		over := newQuota("over", "dept2", 20)
 		Eventually(conditionOf(over, whv1.ConditionReady)).Should(notReadyBecause(whv1.ReasonPolicyViolation,
-			"DepartmentPolicy "+p.Name+": quotaCeiling: compute.cores 20 with ComputeQuota \"first\" (25) sums to 45 in the namespace, more than the ceiling 40"))
+			"DepartmentPolicy "+p.Name+": quotaCeiling: compute.cores 20 with ComputeQuota \"first\" (25) sums to 45 in the namespace, over the ceiling 40"))
 		Expect(conditionOf(over, whv1.ConditionPolicyViolation)(Default)).To(And(
 			HaveField("Status", metav1.ConditionTrue), HaveField("Reason", whv1.ReasonPolicyViolation), HaveField("Message", ContainSubstring(`"first" (25)`))))
 		Eventually(func(g Gomega) []string {
@@ -186,12 +186,12 @@ var _ = Describe("DepartmentPolicy on existing objects and across objects", func
 			Environments: &whv1.EnvironmentRules{MaxReplicas: ptr.To[int32](1), MaxTTL: &metav1.Duration{Duration: 24 * time.Hour}},
 		})
 		Eventually(conditionOf(cq, whv1.ConditionPolicyViolation)).Should(And(HaveField("Status", metav1.ConditionTrue),
-			HaveField("Message", Equal("DepartmentPolicy "+p.Name+": quotaCeiling: baseline compute.cores 20 is more than the ceiling 10"))))
+			HaveField("Message", Equal("DepartmentPolicy "+p.Name+": quotaCeiling: baseline compute.cores 20 is over the ceiling 10"))))
 		Eventually(conditionOf(cq, whv1.ConditionReady)).Should(notReadyBecause(whv1.ReasonPolicyViolation, "nothing is written to OpenStack"))
 		Eventually(conditionOf(env, whv1.ConditionPolicyViolation)).Should(And(HaveField("Status", metav1.ConditionTrue),
 			HaveField("Message", And(
-				ContainSubstring("DepartmentPolicy "+p.Name+": environments.maxReplicas: replicas 2 is more than 1"),
-				ContainSubstring("DepartmentPolicy "+p.Name+": environments.maxTTL: ttl is required, at most 24h0m0s")))))
+				ContainSubstring("DepartmentPolicy "+p.Name+": environments.maxReplicas: replicas 2 is over the maximum 1"),
+				ContainSubstring("DepartmentPolicy "+p.Name+": environments.maxTTL: a ttl is required, at most 24h0m0s")))))
 		Eventually(policyStatus(p)).Should(HaveField("Violations", int32(2)))
 		Eventually(func() float64 { return policyViolations(p.Name, "TestEnvironment") }).Should(Equal(1.0))
 
@@ -236,7 +236,7 @@ var _ = Describe("DepartmentPolicy on existing objects and across objects", func
 
 		p := newPolicy(whv1.DepartmentPolicySpec{Roles: []string{"member"}, RequiredLabels: []string{"whitehall.cloud/cost-code"}})
 		Eventually(conditionOf(t, whv1.ConditionPolicyViolation)).Should(And(HaveField("Status", metav1.ConditionTrue), HaveField("Message", And(
-			ContainSubstring("DepartmentPolicy "+p.Name+": requiredLabels: label whitehall.cloud/cost-code is missing or empty"),
+			ContainSubstring("DepartmentPolicy "+p.Name+": requiredLabels: label whitehall.cloud/cost-code is missing"),
 			ContainSubstring("DepartmentPolicy "+p.Name+": roles: role reader is not one of member")))))
 		Expect(conditionOf(t, whv1.ConditionReady)(Default)).To(HaveField("Status", metav1.ConditionTrue), "a role held already is kept: nothing is held back")
 		// Tenant dept, made before each spec, has no cost code either.
