@@ -100,7 +100,7 @@ func (r *TenantReconciler) tenantCIDR(ctx context.Context, t *whv1.Tenant) (stri
 	}
 	me := policy.Claim{Namespace: t.Namespace, Name: t.Name, Prefix: self, Created: t.CreationTimestamp.Time, Held: r.holds(t)}
 	if blocking := policy.Blocking(me, others); len(blocking) > 0 {
-		msg := policy.Breach{Policy: pools[0].Name, Rule: policy.RulePool, Detail: policy.OverlapDetails(me, blocking, maxListed) +
+		msg := policy.Breach{Policy: pools[0].Name, Rule: policy.RulePool, Detail: policy.OverlapDetail(me, blocking, maxListed) +
 			"; nothing is created for it until the range is free"}.String()
 		if c := meta.FindStatusCondition(t.Status.Conditions, whv1.ConditionReady); c == nil || c.Message != msg {
 			notify(ctx, r.Recorder, t, corev1.EventTypeWarning, whv1.ReasonPolicyViolation, "CreateNetwork", "%s", msg)
@@ -114,8 +114,8 @@ func (r *TenantReconciler) tenantCIDR(ctx context.Context, t *whv1.Tenant) (stri
 }
 
 // allocate gives the Tenant the next free block of the first pool: free of every range
-// a Tenant of a governed namespace has, and of every block given and not yet seen in the
-// cache. The block is claimed at once and written to status before anything else.
+// a Tenant of a governed namespace holds or may still get (policy.Taken), and of every
+// block given and not yet seen in the cache. The block is claimed at once and written to status before anything else.
 func (r *TenantReconciler) allocate(ctx context.Context, t *whv1.Tenant, pools []whv1.DepartmentPolicy) (string, *step, error) {
 	if len(pools) == 0 {
 		return "", nil, newSpecError(whv1.ReasonInvalidConfiguration, fmt.Sprintf(
@@ -134,10 +134,7 @@ func (r *TenantReconciler) allocate(ctx context.Context, t *whv1.Tenant, pools [
 	if err != nil {
 		return "", nil, err
 	}
-	used := make([]netip.Prefix, 0, len(others)+len(r.cidrs.claims))
-	for _, o := range others {
-		used = append(used, o.Prefix)
-	}
+	used := policy.Taken(others)
 	for uid, c := range r.cidrs.claims {
 		if uid != t.UID {
 			used = append(used, c.prefix)
@@ -175,7 +172,8 @@ func (r *TenantReconciler) holds(t *whv1.Tenant) bool {
 // has not caught up with). Called with the lock held.
 func (r *TenantReconciler) contenders(ctx context.Context, t *whv1.Tenant) ([]policy.Claim, error) {
 	var tenants whv1.TenantList
-	if err := r.List(ctx, &tenants); err != nil {
+	// Read only, under the lock, on every reconcile of a networked Tenant: no copies.
+	if err := r.List(ctx, &tenants, client.UnsafeDisableDeepCopy); err != nil {
 		return nil, err
 	}
 	governed, err := r.poolNamespaces(ctx)
@@ -207,7 +205,7 @@ func (r *TenantReconciler) poolNamespaces(ctx context.Context) (func(string) boo
 		return nil, err
 	}
 	var namespaces corev1.NamespaceList
-	if err := r.List(ctx, &namespaces); err != nil {
+	if err := r.List(ctx, &namespaces, client.UnsafeDisableDeepCopy); err != nil {
 		return nil, err
 	}
 	in := map[string]bool{}
@@ -247,7 +245,7 @@ func setStatusCIDR(t *whv1.Tenant, cidr string) {
 func (r *TenantReconciler) reportKept(ctx context.Context, t *whv1.Tenant, policyName string, me policy.Claim, others []policy.Claim) {
 	msg := ""
 	if over := policy.Overlapping(me, others); len(over) > 0 {
-		msg = policy.Breach{Policy: policyName, Rule: policy.RulePool, Detail: policy.OverlapDetails(me, over, maxListed) +
+		msg = policy.Breach{Policy: policyName, Rule: policy.RulePool, Detail: policy.OverlapDetail(me, over, maxListed) +
 			"; both keep running: nothing is torn down"}.String()
 	}
 	if msg == r.cidrs.reported[t.UID] {

@@ -123,6 +123,19 @@ func heldAgainst(c Claim, others []Claim) bool {
 	return false
 }
 
+// Taken returns the ranges an allocation must avoid: those held, and those still asked
+// for that no held range blocks. A range that a held one blocks is not taken: a Tenant
+// asking for a whole pool that is already in use cannot exhaust it for everyone else.
+func Taken(claims []Claim) []netip.Prefix {
+	var out []netip.Prefix
+	for _, c := range claims {
+		if c.Held || !heldAgainst(c, claims) {
+			out = append(out, c.Prefix)
+		}
+	}
+	return out
+}
+
 // Overlapping returns the held claims among others that overlap c: for a held c, ranges
 // that were both taken before a policy said they may not be (they keep running).
 func Overlapping(c Claim, others []Claim) []Claim {
@@ -135,9 +148,9 @@ func Overlapping(c Claim, others []Claim) []Claim {
 	return out
 }
 
-// OverlapDetail says, for c's department, which range of o overlaps c's. It names o
-// only when it is in c's namespace: one department never learns another's Tenants.
-func OverlapDetail(c, o Claim) string {
+// overlapOf says, for c's department, which range of o overlaps c's. It names o only
+// when it is in c's namespace: one department never learns another's Tenants.
+func overlapOf(c, o Claim) string {
 	who := "a Tenant in another namespace"
 	if o.Namespace == c.Namespace {
 		who = fmt.Sprintf("Tenant %s", o.Name)
@@ -146,18 +159,21 @@ func OverlapDetail(c, o Claim) string {
 	if o.Held {
 		how = "which holds it"
 	}
-	return fmt.Sprintf("network %s overlaps %s of %s, %s", c.Prefix, o.Prefix, who, how)
+	return fmt.Sprintf("%s of %s, %s", o.Prefix, who, how)
 }
 
-// OverlapDetails joins the details of up to limit overlaps, saying how many more there are.
-func OverlapDetails(c Claim, others []Claim, limit int) string {
+// OverlapDetail says which ranges of others (up to limit of them, and how many more)
+// overlap c's, naming only Tenants of c's namespace: "network 10.0.0.0/24 overlaps
+// 10.0.0.0/16 of Tenant db, which holds it; 10.0.0.0/23 of a Tenant in another
+// namespace, which asked for it first".
+func OverlapDetail(c Claim, others []Claim, limit int) string {
 	var parts []string
 	for i, o := range others {
 		if i == limit {
 			parts = append(parts, fmt.Sprintf("and %d more", len(others)-limit))
 			break
 		}
-		parts = append(parts, OverlapDetail(c, o))
+		parts = append(parts, overlapOf(c, o))
 	}
-	return strings.Join(parts, "; ")
+	return fmt.Sprintf("network %s overlaps %s", c.Prefix, strings.Join(parts, "; "))
 }

@@ -178,18 +178,32 @@ func TestBlocking(t *testing.T) {
 	}
 }
 
+func TestTaken(t *testing.T) {
+	held := Claim{Namespace: "a", Name: "held", Prefix: netip.MustParsePrefix("10.0.0.0/24"), Held: true}
+	greedy := Claim{Namespace: "b", Name: "greedy", Prefix: netip.MustParsePrefix("10.0.0.0/16")}
+	pending := Claim{Namespace: "b", Name: "pending", Prefix: netip.MustParsePrefix("10.1.0.0/24")}
+	got := Taken([]Claim{held, greedy, pending})
+	if len(got) != 2 || got[0] != held.Prefix || got[1] != pending.Prefix {
+		t.Errorf("got %v, want the held range and the pending one, not the blocked greedy one", got)
+	}
+	p, err := Allocate(netip.MustParsePrefix("10.0.0.0/16"), 24, got)
+	if err != nil || p.String() != "10.0.1.0/24" {
+		t.Errorf("a blocked claim on the whole pool exhausts it: %v %v", p, err)
+	}
+}
+
 func TestOverlapDetailIsolation(t *testing.T) {
 	c := Claim{Namespace: "hmrc", Name: "web", Prefix: netip.MustParsePrefix("10.0.0.0/24")}
 	same := Claim{Namespace: "hmrc", Name: "db", Prefix: netip.MustParsePrefix("10.0.0.0/16"), Held: true}
 	other := Claim{Namespace: "dwp", Name: "secret-project", Prefix: netip.MustParsePrefix("10.0.0.0/23")}
-	if got, want := OverlapDetail(c, same), "network 10.0.0.0/24 overlaps 10.0.0.0/16 of Tenant db, which holds it"; got != want {
+	if got, want := OverlapDetail(c, []Claim{same}, 5), "network 10.0.0.0/24 overlaps 10.0.0.0/16 of Tenant db, which holds it"; got != want {
 		t.Errorf("got %q, want %q", got, want)
 	}
-	if got, want := OverlapDetail(c, other), "network 10.0.0.0/24 overlaps 10.0.0.0/23 of a Tenant in another namespace, which asked for it first"; got != want {
+	if got, want := OverlapDetail(c, []Claim{other}, 5), "network 10.0.0.0/24 overlaps 10.0.0.0/23 of a Tenant in another namespace, which asked for it first"; got != want {
 		t.Errorf("got %q, want %q", got, want)
 	}
-	if got, want := OverlapDetails(c, []Claim{same, other, other}, 2), "network 10.0.0.0/24 overlaps 10.0.0.0/16 of Tenant db, which holds it; "+
-		"network 10.0.0.0/24 overlaps 10.0.0.0/23 of a Tenant in another namespace, which asked for it first; and 1 more"; got != want {
+	if got, want := OverlapDetail(c, []Claim{same, other, other}, 2), "network 10.0.0.0/24 overlaps 10.0.0.0/16 of Tenant db, which holds it; "+
+		"10.0.0.0/23 of a Tenant in another namespace, which asked for it first; and 1 more"; got != want {
 		t.Errorf("got %q, want %q", got, want)
 	}
 }

@@ -148,12 +148,30 @@ var _ = Describe("Tenant networks drawn from a DepartmentPolicy's pool", func() 
 		Expect(meta.FindStatusCondition(msg, whv1.ConditionReady).Message).NotTo(Or(ContainSubstring(mine), ContainSubstring("Tenant a")))
 		Eventually(warnings(c, whv1.ReasonPolicyViolation)).Should(ContainElement(Not(ContainSubstring(mine))))
 
+		// c's /23, which a held range blocks, does not keep its other half from being
+		// allocated; a block allocated to one department cannot be taken by another.
+		given := networked(mine, "given", "")
+		Expect(readyCIDR(given)).To(Equal("10.130.1.0/24"))
+		thief := networked(theirs, "thief", "10.130.1.0/24")
+		Eventually(conditionOf(thief, whv1.ConditionReady)).Should(notReadyBecause(whv1.ReasonPolicyViolation,
+			"network 10.130.1.0/24 overlaps 10.130.1.0/24 of a Tenant in another namespace, which holds it"))
+
 		// Nothing at all in OpenStack: no project, so no network.
-		for _, t := range []*whv1.Tenant{b, c} {
+		for _, t := range []*whv1.Tenant{b, c, thief} {
 			Consistently(func() string { return fetch(t).Status.ProjectID }).Should(BeEmpty())
 			Expect(fetch(t).Status.Network).To(Or(BeNil(), HaveField("NetworkID", BeEmpty())))
 		}
 		Expect(subnetOf(fetch(a))).To(Equal("10.130.0.0/24"), "the holder's network is untouched")
+
+		// A Tenant with a project that asks for an overlapping network later: the project
+		// is still kept in line, and no network is made.
+		d := createTenant(mine, "d")
+		Eventually(readyTenant(d)).Should(Not(BeNil()))
+		project := fetch(d)
+		change(d, func(t *whv1.Tenant) { t.Spec.Network = &whv1.TenantNetwork{CIDR: "10.130.1.128/25"} })
+		Eventually(conditionOf(d, whv1.ConditionReady)).Should(notReadyBecause(whv1.ReasonPolicyViolation, "of Tenant given, which holds it"))
+		Consistently(func() *openstack.NetworkBundle { return cloud.NetworkBundle(project.Status.ProjectID, mine+"-d") }).Should(BeNil())
+		Expect(fetch(d).Status.ProjectID).To(Equal(project.Status.ProjectID))
 	})
 
 	It("says PoolExhausted when no block is left, and gives the block of a Tenant gone (not before) to the one waiting", func() {
