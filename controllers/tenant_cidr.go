@@ -23,7 +23,8 @@ import (
 // remembered by Tenant UID until the Tenant is gone, so two Tenants reconciled at once
 // never get one block, even when the cache has not caught up with the other's status.
 // After a restart the cache is the memory: allocated blocks are in status before any
-// network is made, and a network that exists is recorded there.
+// network is made, and a network that exists is recorded there; an explicit range found
+// free whose network is not made yet is weighed by age again.
 type addressSpace struct {
 	mu sync.Mutex
 	// claims are the ranges given or found free, by Tenant UID.
@@ -115,7 +116,8 @@ func (r *TenantReconciler) tenantCIDR(ctx context.Context, t *whv1.Tenant) (stri
 
 // allocate gives the Tenant the next free block of the first pool: free of every range
 // a Tenant of a governed namespace holds or may still get (policy.Taken), and of every
-// block given and not yet seen in the cache. The block is claimed at once and written to status before anything else.
+// block given and not yet seen in the cache. The block is claimed at once and written to
+// status before anything else.
 func (r *TenantReconciler) allocate(ctx context.Context, t *whv1.Tenant, pools []whv1.DepartmentPolicy) (string, *step, error) {
 	if len(pools) == 0 {
 		return "", nil, newSpecError(whv1.ReasonInvalidConfiguration, fmt.Sprintf(
