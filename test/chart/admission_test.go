@@ -1,11 +1,19 @@
 package chart
 
 import (
+	"context"
+	"fmt"
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
+	"github.com/onsi/gomega"
 	admissionregistrationv1 "k8s.io/api/admissionregistration/v1"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/whitehall-cloud/whitehall-operator/internal/policy"
 )
@@ -107,4 +115,99 @@ func messageRule(expr string) (policy.Rule, bool) {
 	}
 	rule, _, ok := strings.Cut(rest, ": ")
 	return policy.Rule(rule), ok && rule != ""
+}
+
+// testDepartmentPolicies makes a DepartmentPolicy selecting a namespace of its own and
+// asks the installed chart's admission policies (server-side dry runs) to refuse a
+// Tenant, a ComputeQuota and a TestEnvironment that break it there, and to let them
+// pass once they meet it, or in a namespace it does not select. Run after the chart is
+// installed; it deletes its policy when done.
+func testDepartmentPolicies(ctx context.Context, t *testing.T, k8s client.Client, tenant *unstructured.Unstructured) {
+	const (
+		governed   = "dp-chart"
+		ungoverned = "dp-chart-other"
+		name       = "chart-test"
+	)
+	g := gomega.NewWithT(t)
+	for ns, labels := range map[string]map[string]string{governed: {"chart-test/department-policy": "true"}, ungoverned: nil} {
+		if err := k8s.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns, Labels: labels}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	dp := manifest(t, `apiVersion: whitehall.cloud/v1alpha1
+kind: DepartmentPolicy
+metadata: {name: `+name+`}
+spec:
+  namespaceSelector: {matchLabels: {chart-test/department-policy: "true"}}
+  requiredLabels: [whitehall.cloud/cost-code]
+  quotaCeiling: {compute: {cores: 8}}
+  environments: {flavors: [m1.tiny], maxReplicas: 2}
+`)
+	// The CRD was installed a moment ago: served once Established.
+	g.Eventually(func() error { return k8s.Create(ctx, dp) }, 20*time.Second, 100*time.Millisecond).Should(gomega.Succeed())
+	t.Cleanup(func() { _ = k8s.Delete(context.Background(), dp) })
+
+	in := func(ns string, u *unstructured.Unstructured) *unstructured.Unstructured {
+		u = u.DeepCopy()
+		u.SetNamespace(ns)
+		return u
+	}
+	labelled := tenant.DeepCopy()
+	labelled.SetLabels(map[string]string{"whitehall.cloud/cost-code": "HMRC-001"})
+	quota := func(cores int) *unstructured.Unstructured {
+		return manifest(t, fmt.Sprintf(`apiVersion: whitehall.cloud/v1alpha1
+kind: ComputeQuota
+metadata: {name: q}
+spec:
+  tenantRef: {name: self-assessment}
+  baseline: {compute: {cores: %d}}
+`, cores))
+	}
+	environment := func(flavor string) *unstructured.Unstructured {
+		return manifest(t, `apiVersion: whitehall.cloud/v1alpha1
+kind: TestEnvironment
+metadata: {name: e}
+spec:
+  tenantRef: {name: self-assessment}
+  replicas: 2
+  template: {flavor: `+flavor+`, image: cirros}
+`)
+	}
+	for _, tc := range []struct {
+		obj     *unstructured.Unstructured
+		refused string // "" when it passes
+	}{
+		// The policy is enforced a moment after it is made: the first case waits for it.
+		{in(governed, tenant), "DepartmentPolicy chart-test: requiredLabels: label whitehall.cloud/cost-code is missing"},
+		{in(governed, labelled), ""},
+		{in(ungoverned, tenant), ""},
+		{in(governed, quota(9)), "DepartmentPolicy chart-test: quotaCeiling: baseline compute.cores 9 is over the ceiling 8"},
+		{in(governed, quota(8)), ""},
+		{in(governed, environment("m1.large")), "DepartmentPolicy chart-test: environments.flavors: flavor m1.large is not one of m1.tiny"},
+		{in(governed, environment("m1.tiny")), ""},
+		{in(ungoverned, environment("m1.large")), ""},
+	} {
+		what := fmt.Sprintf("%s %s/%s", tc.obj.GetKind(), tc.obj.GetNamespace(), tc.obj.GetName())
+		create := func() string {
+			if err := k8s.Create(ctx, tc.obj.DeepCopy(), client.DryRunAll); err != nil {
+				return err.Error()
+			}
+			return ""
+		}
+		if tc.refused != "" {
+			g.Eventually(create, 20*time.Second, 100*time.Millisecond).Should(gomega.ContainSubstring(tc.refused), what)
+		} else {
+			g.Expect(create()).To(gomega.BeEmpty(), what)
+		}
+	}
+}
+
+// manifest parses one object.
+func manifest(t *testing.T, yamlText string) *unstructured.Unstructured {
+	t.Helper()
+	objs, err := parseManifests(yamlText)
+	if err != nil || len(objs) != 1 {
+		t.Fatalf("want one object (%v):\n%s", err, yamlText)
+	}
+	return objs[0]
 }
