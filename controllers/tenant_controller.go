@@ -2,6 +2,7 @@ package controllers
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -9,6 +10,7 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/utils/ptr"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/builder"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -57,6 +59,9 @@ type TenantReconciler struct {
 	Now func() time.Time
 	// Concurrency is how many objects are reconciled at once.
 	Concurrency int
+
+	// cidrs decides every network range drawn from a DepartmentPolicy's pool.
+	cidrs addressSpace
 }
 
 // +kubebuilder:rbac:groups=whitehall.cloud,resources=tenants,verbs=get;list;watch;update;patch
@@ -83,6 +88,7 @@ func (r *TenantReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctr
 			return statusFields{&t.Status, &t.Status.Conditions, &t.Status.ObservedGeneration}
 		},
 		reconcile: r.reconcile,
+		forget:    r.cidrs.forget,
 		delete: func(ctx context.Context, t *whv1.Tenant) (step, error) {
 			done, err := r.reconcileDelete(ctx, t)
 			return deletion(done, ""), err
@@ -109,6 +115,14 @@ func (r *TenantReconciler) reconcile(ctx context.Context, t *whv1.Tenant) (step,
 	if err != nil {
 		return step{}, err
 	}
+	// Also before any OpenStack call: the network's range, allocated or contested. A
+	// range refused stops a new Tenant before anything is made; a project that exists is
+	// still kept in line (its credential rotates), without the network.
+	cidr, stop, cidrErr := r.tenantCIDR(ctx, t)
+	var refused *specError
+	if stop != nil || (cidrErr != nil && (t.Status.ProjectID == "" || !errors.As(cidrErr, &refused))) {
+		return ptr.Deref(stop, step{}), cidrErr
+	}
 	cloud, err := r.Clouds.Cloud(ctx, acc.ref)
 	if err != nil {
 		return step{}, err
@@ -130,10 +144,15 @@ func (r *TenantReconciler) reconcile(ctx context.Context, t *whv1.Tenant) (step,
 		}
 		return step{}, err
 	}
-	if err := r.reconcileNetwork(ctx, cloud, t); err != nil {
-		return step{}, err
+	if cidrErr == nil {
+		if err := r.reconcileNetwork(ctx, cloud, t, cidr); err != nil {
+			return step{}, err
+		}
 	}
 	wake, err := r.reconcileCredential(ctx, acc, cloud, t, r.Now())
+	if err == nil {
+		err = cidrErr
+	}
 	if err == nil && len(skipped) > 0 {
 		err = policyViolation(breaches, fmt.Sprintf("not granted: %s; the assignments held are kept", strings.Join(skipped, ", ")))
 	}
@@ -163,7 +182,8 @@ func checkRoles(t *whv1.Tenant, grantable []string) error {
 	return nil
 }
 
-// SetupWithManager registers the controller: Tenants, and the Secrets they use.
+// SetupWithManager registers the controller: Tenants, the Secrets, Clouds and
+// DepartmentPolicies they use.
 func (r *TenantReconciler) SetupWithManager(mgr ctrl.Manager) error {
 	if r.Now == nil {
 		r.Now = time.Now
@@ -176,12 +196,19 @@ func (r *TenantReconciler) SetupWithManager(mgr ctrl.Manager) error {
 		Watches(&whv1.Cloud{}, handler.EnqueueRequestsFromMapFunc(r.tenantsOfCloud)).
 		Watches(&corev1.Namespace{}, handler.EnqueueRequestsFromMapFunc(r.tenantsInNamespace),
 			builder.WithPredicates(predicate.LabelChangedPredicate{})).
-		Watches(&whv1.DepartmentPolicy{}, handler.EnqueueRequestsFromMapFunc(governedBy(r.Client, func() client.ObjectList { return &whv1.TenantList{} })),
-			builder.WithPredicates(predicate.GenerationChangedPredicate{})).
 		// A new TestEnvironment gives the project its service user; a Tenant being
 		// deleted waits for its TestEnvironments, and each one gone wakes it.
 		Watches(&whv1.TestEnvironment{}, handler.EnqueueRequestsFromMapFunc(tenantOfEnvironment),
 			builder.WithPredicates(predicate.Funcs{
+				UpdateFunc: func(event.UpdateEvent) bool { return false },
+			})).
+		// A policy's pool or selector changed: its Tenants' ranges are weighed again. A
+		// Tenant gone frees its range for those waiting.
+		Watches(&whv1.DepartmentPolicy{}, handler.EnqueueRequestsFromMapFunc(r.tenantsOfPolicy),
+			builder.WithPredicates(predicate.GenerationChangedPredicate{})).
+		Watches(&whv1.Tenant{}, handler.EnqueueRequestsFromMapFunc(r.tenantsAwaitingRange),
+			builder.WithPredicates(predicate.Funcs{
+				CreateFunc: func(event.CreateEvent) bool { return false },
 				UpdateFunc: func(event.UpdateEvent) bool { return false },
 			})).
 		WithOptions(controller.Options{MaxConcurrentReconciles: max(r.Concurrency, 1)}).

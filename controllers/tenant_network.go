@@ -12,10 +12,11 @@ import (
 	"github.com/whitehall-cloud/whitehall-operator/internal/openstack"
 )
 
-// reconcileNetwork makes the project's network bundle match spec.network, recreating
-// anything deleted by hand, and records its IDs. A piece named like the bundle that is
-// neither the Tenant's nor an exact match stops it (NetworkConflict): nothing is changed.
-func (r *TenantReconciler) reconcileNetwork(ctx context.Context, cloud TenantCloud, t *whv1.Tenant) error {
+// reconcileNetwork makes the project's network bundle match spec.network with the range
+// cidr (tenantCIDR), recreating anything deleted by hand, and records its IDs. A piece
+// named like the bundle that is neither the Tenant's nor an exact match stops it
+// (NetworkConflict): nothing is changed.
+func (r *TenantReconciler) reconcileNetwork(ctx context.Context, cloud TenantCloud, t *whv1.Tenant, cidr string) error {
 	n := t.Spec.Network
 	if n == nil {
 		return nil
@@ -23,14 +24,14 @@ func (r *TenantReconciler) reconcileNetwork(ctx context.Context, cloud TenantClo
 	bundle, created, err := cloud.EnsureNetworkBundle(ctx, openstack.NetworkBundleSpec{
 		ProjectID:       t.Status.ProjectID,
 		Name:            t.ProjectName(),
-		CIDR:            n.CIDR,
+		CIDR:            cidr,
 		DNSNameservers:  n.DNSNameservers,
 		ExternalNetwork: ptr.Deref(n.ExternalNetwork, ""),
 		Owner:           string(t.UID),
 	}, knownBundle(t))
 	// Record what exists even on error, so nothing created is forgotten; what was not
 	// confirmed in the project (stale, or in conflict) is not recorded.
-	t.Status.Network = &whv1.TenantNetworkStatus{NetworkID: bundle.NetworkID, SubnetID: bundle.SubnetID, RouterID: bundle.RouterID, Adopted: bundle.Adopted}
+	t.Status.Network = &whv1.TenantNetworkStatus{CIDR: cidr, NetworkID: bundle.NetworkID, SubnetID: bundle.SubnetID, RouterID: bundle.RouterID, Adopted: bundle.Adopted}
 	if len(created) > 0 {
 		notify(ctx, r.Recorder, t, corev1.EventTypeNormal, "NetworkCreated", "CreateNetwork",
 			"Created %s in project %s", strings.Join(created, ", "), t.Status.ProjectID)

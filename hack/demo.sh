@@ -38,10 +38,14 @@ up() {
     echo $! >"$pidfile"
   fi
 
+  echo "== admission policies, and the centre's DepartmentPolicy that the samples meet"
+  kubectl apply -f config/admission >/dev/null
+  kubectl apply -f config/samples/departmentpolicy_central_government.yaml
   echo "== applying config/samples"
+  # Admission policies take a moment to be enforced; the samples pass them either way.
   kubectl apply -k config/samples
   start=$(date +%s.%N)
-  kubectl wait --for=condition=Ready clouds,tenants,computequotas,peakseasons --all -A --timeout=180s >/dev/null
+  kubectl wait --for=condition=Ready clouds,tenants,computequotas,peakseasons,departmentpolicies --all -A --timeout=180s >/dev/null
   printf '== everything Ready after %.1f s\n\n' "$(echo "$(date +%s.%N) - $start" | bc)"
   kubectl get clouds
   echo
@@ -50,6 +54,8 @@ up() {
   kubectl get peakseasons
   echo
   kubectl get computequotas -A
+  echo
+  kubectl get departmentpolicies
   echo
   OS_CLIENT_CONFIG_FILE=$clouds_yaml OS_CLOUD=dev openstack project list --tags-any hmrc,dwp 2>/dev/null || true
   cat <<MSG

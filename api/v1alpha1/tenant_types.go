@@ -17,6 +17,10 @@ const HandoverTagPrefix = "whitehall.cloud:handover="
 // spec exactly (a subnet's CIDR, a router's gateway); it is left alone.
 const ReasonNetworkConflict = "NetworkConflict"
 
+// ReasonNetworkAllocated: a block of the DepartmentPolicy's pool was just given to the
+// Tenant and recorded in status.network.cidr; the network is created with it next.
+const ReasonNetworkAllocated = "NetworkAllocated"
+
 // TenantSpec describes a department's OpenStack project: the project itself, the people
 // who may use it, and what happens to it when the Tenant goes.
 //

@@ -154,6 +154,10 @@ func TestInstallUpgradeUninstall(t *testing.T) {
 		g.Expect(k8s.Create(ctx, userData, client.DryRunAll)).To(gomega.Succeed())
 	})
 
+	t.Run("the department admission policies refuse what breaks a DepartmentPolicy", func(t *testing.T) {
+		testDepartmentPolicies(ctx, t, k8s, notesTenant(t, out))
+	})
+
 	crds := installed.ofKind("CustomResourceDefinition")
 	if len(crds) != len(generatedCRDs(t)) {
 		t.Errorf("%d CRDs installed, want %d", len(crds), len(generatedCRDs(t)))

@@ -61,6 +61,9 @@ func TestDefaultRender(t *testing.T) {
 		"ValidatingAdmissionPolicy/whitehall-tenant-grantable-roles",
 		"ValidatingAdmissionPolicyBinding/whitehall-tenant-grantable-roles",
 	}
+	for _, kind := range departmentPolicyKinds {
+		want = append(want, "ValidatingAdmissionPolicy/whitehall-department-policy-"+kind, "ValidatingAdmissionPolicyBinding/whitehall-department-policy-"+kind)
+	}
 	for _, crd := range generatedCRDs(t) {
 		want = append(want, "CustomResourceDefinition/"+crd.GetName())
 	}
@@ -461,6 +464,17 @@ func TestOptions(t *testing.T) {
 			}
 			if a := pod.Spec.Affinity; a == nil || a.NodeAffinity == nil || a.PodAntiAffinity != nil {
 				t.Errorf("affinity %+v: a given affinity replaces the default anti-affinity", a)
+			}
+		},
+	}, {
+		name:   "admission policies off",
+		reason: "admissionPolicies.enabled=false renders no ValidatingAdmissionPolicy nor binding, the DepartmentPolicy ones included",
+		sets:   []string{"admissionPolicies.enabled=false"},
+		check: func(t *testing.T, objs objects) {
+			for _, kind := range []string{"ValidatingAdmissionPolicy", "ValidatingAdmissionPolicyBinding"} {
+				if got := objs.ofKind(kind); len(got) > 0 {
+					t.Errorf("%s rendered: %v", kind, got.keys())
+				}
 			}
 		},
 	}, {

@@ -4,9 +4,14 @@
 package envtest
 
 import (
+	"bytes"
 	"context"
+	"errors"
 	"fmt"
+	"io"
+	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -15,8 +20,10 @@ import (
 	. "github.com/onsi/gomega"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/runtime"
+	utilyaml "k8s.io/apimachinery/pkg/util/yaml"
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
 	"k8s.io/client-go/rest"
 	ctrl "sigs.k8s.io/controller-runtime"
@@ -89,6 +96,7 @@ var _ = BeforeSuite(func() {
 	Expect(whv1.AddToScheme(scheme)).To(Succeed())
 	k8s, err = client.New(cfg, client.Options{Scheme: scheme})
 	Expect(err).NotTo(HaveOccurred())
+	applyAdmissionPolicies()
 
 	// The operator's namespace, with the admin credentials of the shared Cloud.
 	Expect(k8s.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: operatorNamespace}})).To(Succeed())
@@ -150,6 +158,56 @@ var _ = AfterSuite(func() {
 		Expect(env.Stop()).To(Succeed())
 	}
 })
+
+// admissionDir holds the ValidatingAdmissionPolicies the chart ships.
+var admissionDir = filepath.Join("..", "..", "config", "admission")
+
+// unboundInEnvtest are admission policies the suite creates (so the API server compiles
+// them) but does not bind, with why.
+var unboundInEnvtest = map[string]string{
+	// environment_test checks that the controller itself refuses such a Secret, as it
+	// must on a cluster without the policy; the chart test checks the policy.
+	"whitehall-user-data-secrets": "a labelled user-data Secret holding a clouds.yaml must be creatable",
+}
+
+// applyAdmissionPolicies creates every ValidatingAdmissionPolicy and binding of
+// config/admission, so that the real kube-apiserver evaluates them as the chart installs
+// them, and waits until they are enforced. Those taking a DepartmentPolicy as parameter
+// act only once one exists: specs that make one wait for it to be enforced.
+func applyAdmissionPolicies() {
+	files, err := filepath.Glob(filepath.Join(admissionDir, "*.yaml"))
+	Expect(err).NotTo(HaveOccurred())
+	Expect(files).NotTo(BeEmpty(), "no admission policies in %s", admissionDir)
+	for _, file := range files {
+		data, err := os.ReadFile(file)
+		Expect(err).NotTo(HaveOccurred())
+		decoder := utilyaml.NewYAMLOrJSONDecoder(bytes.NewReader(data), 4096)
+		for {
+			u := &unstructured.Unstructured{}
+			err := decoder.Decode(&u.Object)
+			if errors.Is(err, io.EOF) {
+				break
+			}
+			Expect(err).NotTo(HaveOccurred(), file)
+			if len(u.Object) == 0 {
+				continue
+			}
+			if _, unbound := unboundInEnvtest[u.GetName()]; unbound && u.GetKind() == "ValidatingAdmissionPolicyBinding" {
+				continue
+			}
+			Expect(k8s.Create(ctx, u)).To(Succeed(), "%s: %s %s", file, u.GetKind(), u.GetName())
+		}
+	}
+	// Enforced a moment after they are made: a Tenant whose default project name is too
+	// long for Keystone (config/admission/policies.yaml) is refused once they are.
+	probe := &whv1.Tenant{
+		ObjectMeta: metav1.ObjectMeta{Namespace: metav1.NamespaceDefault, Name: strings.Repeat("n", 60)},
+		Spec:       whv1.TenantSpec{CloudRef: &whv1.CloudReference{Name: sharedCloud}},
+	}
+	Eventually(func() error {
+		return k8s.Create(ctx, probe.DeepCopy(), client.DryRunAll)
+	}).Should(MatchError(ContainSubstring("longer than the 64 characters Keystone allows")), "the admission policies are not enforced")
+}
 
 // secretReader reads the operator's namespace from the cache and any other Secret live,
 // as cmd/manager's does for the real factory.

@@ -285,7 +285,7 @@ var _ = Describe("Tenant controller", func() {
 		Expect(got.Status.Network).NotTo(BeNil())
 		bundle := cloud.NetworkBundle(got.Status.ProjectID, ns+"-net")
 		Expect(bundle).NotTo(BeNil())
-		Expect(*got.Status.Network).To(Equal(whv1.TenantNetworkStatus{NetworkID: bundle.NetworkID, SubnetID: bundle.SubnetID, RouterID: bundle.RouterID}))
+		Expect(*got.Status.Network).To(Equal(whv1.TenantNetworkStatus{CIDR: "10.20.0.0/24", NetworkID: bundle.NetworkID, SubnetID: bundle.SubnetID, RouterID: bundle.RouterID}))
 		Expect(bundle.RouterID).NotTo(BeEmpty())
 
 		cloud.DeleteRouterDirectly(got.Status.ProjectID, ns+"-net")
@@ -343,7 +343,7 @@ var _ = Describe("Tenant controller", func() {
 		Expect(cond.Message).To(And(ContainSubstring(handMade.NetworkID), ContainSubstring("10.9.0.0/24"), ContainSubstring("10.20.0.0/24")))
 		Expect(cloud.Calls("EnsureNetworkBundle")).To(BeNumerically(">", calls))
 		Expect(cloud.NetworkBundle(id, ns+"-conflict")).To(PointTo(Equal(handMade)), "the department's network is unchanged")
-		Expect(get(t).Status.Network).To(Or(BeNil(), PointTo(BeZero())), "nothing of it is recorded as the Tenant's")
+		Expect(get(t).Status.Network).To(PointTo(Equal(whv1.TenantNetworkStatus{CIDR: "10.20.0.0/24"})), "only the range asked for: nothing of the network is recorded as the Tenant's")
 
 		// The Tenant goes; the department's network stays, and holds the project.
 		Expect(k8s.Delete(ctx, t)).To(Succeed())
@@ -361,7 +361,7 @@ var _ = Describe("Tenant controller", func() {
 		got.Spec.Network = &whv1.TenantNetwork{CIDR: "10.20.0.0/24"}
 		Expect(k8s.Update(ctx, got)).To(Succeed())
 		Eventually(func(g Gomega) *whv1.TenantNetworkStatus { return ready(t)(g).Status.Network }).Should(PointTo(Equal(whv1.TenantNetworkStatus{
-			NetworkID: handMade.NetworkID, SubnetID: handMade.SubnetID, Adopted: []string{"network", "subnet"},
+			CIDR: "10.20.0.0/24", NetworkID: handMade.NetworkID, SubnetID: handMade.SubnetID, Adopted: []string{"network", "subnet"},
 		})))
 		Expect(k8s.Delete(ctx, t)).To(Succeed())
 		Eventually(condition(t, whv1.ReasonDeletionBlocked)).Should(HaveField("Message", ContainSubstring("1 network(s)")))

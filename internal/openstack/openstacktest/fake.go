@@ -616,6 +616,16 @@ func (c *Cloud) NetworkBundle(projectID, name string) *openstack.NetworkBundle {
 	return nil
 }
 
+// SubnetCIDR returns the CIDR of a bundle's subnet ("" for no bundle).
+func (c *Cloud) SubnetCIDR(projectID, name string) string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if b := c.bundles[projectID+"/"+name]; b != nil {
+		return b.cidr
+	}
+	return ""
+}
+
 // RouterGateway returns the external network of a bundle's router ("" for none).
 func (c *Cloud) RouterGateway(projectID, name string) string {
 	c.mu.Lock()
