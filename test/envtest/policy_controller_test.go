@@ -202,18 +202,22 @@ var _ = Describe("DepartmentPolicy on existing objects and across objects", func
 		}).Should(Succeed())
 		Expect(conditionOf(env, whv1.ConditionReady)(Default)).To(HaveField("Status", metav1.ConditionTrue), "it wants nothing more: it stays Ready")
 
-		By("booting nothing more when it asks for more; scaling down still works")
-		change(env, func(e *whv1.TestEnvironment) { e.Spec.Replicas = ptr.To[int32](3) })
-		Eventually(conditionOf(env, whv1.ConditionReady)).Should(notReadyBecause(whv1.ReasonPolicyViolation, "1 new server(s) are not booted"))
-		Consistently(servers).Should(HaveLen(2))
+		By("booting nothing more, even to replace a server that failed; scaling down still works")
+		// Admission refuses asking for more replicas now (config/admission); a server that
+		// goes to ERROR is the environment wanting one more.
+		cloud.FailServer("burst-1", "No valid host was found")
+		Eventually(conditionOf(env, whv1.ConditionReady)).Should(notReadyBecause(whv1.ReasonPolicyViolation,
+			"1 new server(s) are not booted; the 1 existing keep running"))
+		Consistently(servers).Should(Equal(map[string]string{"burst-0": "ACTIVE"}))
 		change(env, func(e *whv1.TestEnvironment) { e.Spec.Replicas = ptr.To[int32](1) })
-		Eventually(servers).Should(Equal(map[string]string{"burst-0": "ACTIVE"}))
+		Eventually(conditionOf(env, whv1.ConditionReady)).Should(HaveField("Status", metav1.ConditionTrue))
+		Expect(servers()).To(Equal(map[string]string{"burst-0": "ACTIVE"}))
 
 		By("removing the policy: the conditions go, and the quota and the environment converge")
-		change(env, func(e *whv1.TestEnvironment) { e.Spec.Replicas = ptr.To[int32](2) })
 		Expect(k8s.Delete(ctx, p)).To(Succeed())
 		Eventually(noCondition(cq, whv1.ConditionPolicyViolation)).Should(Succeed())
 		Eventually(noCondition(env, whv1.ConditionPolicyViolation)).Should(Succeed())
+		change(env, func(e *whv1.TestEnvironment) { e.Spec.Replicas = ptr.To[int32](2) })
 		Eventually(servers).Should(HaveLen(2))
 		Eventually(conditionOf(cq, whv1.ConditionReady)).Should(HaveField("Status", metav1.ConditionTrue))
 	})
@@ -231,30 +235,36 @@ var _ = Describe("DepartmentPolicy on existing objects and across objects", func
 		})
 		Eventually(readyTenant(t)).ShouldNot(BeNil())
 		id := fetch(t).Status.ProjectID
-		before := []openstack.Assignment{{GroupID: groupID, RoleID: "role-member"}, {UserID: userID, RoleID: "role-reader"}}
-		Expect(cloud.Assignments(id)).To(ContainElements(before))
+		Expect(cloud.Assignments(id)).To(ContainElement(openstack.Assignment{UserID: userID, RoleID: "role-reader"}))
+		// A group not in Keystone yet: nothing is granted to it until it is.
+		change(t, func(t *whv1.Tenant) {
+			t.Spec.RoleAssignments = append(t.Spec.RoleAssignments, whv1.RoleAssignment{Group: ptr.To(ns + "-late"), Roles: []string{"reader"}})
+		})
+		Eventually(conditionOf(t, whv1.ConditionReady)).Should(HaveField("Reason", whv1.ReasonDependencyNotFound))
 
 		p := newPolicy(whv1.DepartmentPolicySpec{Roles: []string{"member"}, RequiredLabels: []string{"whitehall.cloud/cost-code"}})
 		Eventually(conditionOf(t, whv1.ConditionPolicyViolation)).Should(And(HaveField("Status", metav1.ConditionTrue), HaveField("Message", And(
 			ContainSubstring("DepartmentPolicy "+p.Name+": requiredLabels: label whitehall.cloud/cost-code is missing"),
 			ContainSubstring("DepartmentPolicy "+p.Name+": roles: role reader is not one of member")))))
-		Expect(conditionOf(t, whv1.ConditionReady)(Default)).To(HaveField("Status", metav1.ConditionTrue), "a role held already is kept: nothing is held back")
 		// Tenant dept, made before each spec, has no cost code either.
 		Eventually(policyStatus(p)).Should(HaveField("Violations", int32(2)))
 		Eventually(func() float64 { return policyViolations(p.Name, "Tenant") }).Should(Equal(2.0))
 
-		By("asking for the role for one more principal: not granted")
-		change(t, func(t *whv1.Tenant) { t.Spec.RoleAssignments[0].Roles = []string{"member", "reader"} })
+		By("the group appearing in Keystone: the role the policy leaves out is not granted to it")
+		lateID := cloud.AddGroup("default", ns+"-late")
 		Eventually(conditionOf(t, whv1.ConditionReady)).Should(notReadyBecause(whv1.ReasonPolicyViolation,
-			"not granted: role reader to group "+groupID+"; the assignments held are kept"))
+			"not granted: role reader to group "+lateID+"; the assignments held are kept"))
+		Expect(cloud.Assignments(id)).To(ContainElements(
+			openstack.Assignment{GroupID: groupID, RoleID: "role-member"}, openstack.Assignment{UserID: userID, RoleID: "role-reader"}))
 		Consistently(func() []openstack.Assignment { return cloud.Assignments(id) }).ShouldNot(
-			ContainElement(openstack.Assignment{GroupID: groupID, RoleID: "role-reader"}))
-		Expect(cloud.Assignments(id)).To(ContainElements(before))
+			ContainElement(openstack.Assignment{GroupID: lateID, RoleID: "role-reader"}))
+		Expect(cloud.Assignments(id)).To(ContainElement(openstack.Assignment{UserID: userID, RoleID: "role-reader"}),
+			"a role held before the policy is kept")
 
 		By("removing the policy: the role is granted and the condition goes")
 		Expect(k8s.Delete(ctx, p)).To(Succeed())
 		Eventually(func() []openstack.Assignment { return cloud.Assignments(id) }).Should(
-			ContainElement(openstack.Assignment{GroupID: groupID, RoleID: "role-reader"}))
+			ContainElement(openstack.Assignment{GroupID: lateID, RoleID: "role-reader"}))
 		Eventually(noCondition(t, whv1.ConditionPolicyViolation)).Should(Succeed())
 		Eventually(readyTenant(t)).ShouldNot(BeNil())
 	})
