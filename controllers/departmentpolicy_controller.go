@@ -3,6 +3,7 @@ package controllers
 import (
 	"context"
 	"fmt"
+	"net/netip"
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -53,35 +54,69 @@ func (r *DepartmentPolicyReconciler) reconcile(ctx context.Context, p *whv1.Depa
 	if err := r.List(ctx, &namespaces); err != nil {
 		return step{}, err
 	}
-	violations := map[string]int{}
+	tally := policyTally{violations: map[string]int{}, tenants: map[client.ObjectKey]bool{}}
 	selected := int32(0)
 	for i := range namespaces.Items {
 		if !selects(p, &namespaces.Items[i]) {
 			continue
 		}
 		selected++
-		if err := r.countViolations(ctx, p, namespaces.Items[i].Name, violations); err != nil {
+		if err := r.countViolations(ctx, p, namespaces.Items[i].Name, &tally); err != nil {
 			return step{}, err
 		}
 	}
+	tally.overlaps(p)
 	total := int32(0)
-	for _, n := range violations {
+	for _, n := range tally.violations {
 		total += int32(n)
 	}
 	p.Status.Namespaces, p.Status.Violations = selected, total
-	recordPolicyMetrics(p.Name, violations)
+	recordPolicyMetrics(p.Name, tally.violations)
 	return step{message: fmt.Sprintf("governs %d namespace(s); %d object(s) break it", selected, total)}, nil
 }
 
-// countViolations adds, by kind, the objects of one namespace that break p.
-func (r *DepartmentPolicyReconciler) countViolations(ctx context.Context, p *whv1.DepartmentPolicy, namespace string, by map[string]int) error {
+// policyTally counts what breaks one policy: by kind, and the Tenants (counted once
+// the overlaps between their ranges are known) with their ranges.
+type policyTally struct {
+	violations map[string]int
+	tenants    map[client.ObjectKey]bool
+	ranges     []policyRange
+}
+
+type policyRange struct {
+	key    client.ObjectKey
+	prefix netip.Prefix
+}
+
+// overlaps marks the Tenants whose ranges overlap another governed Tenant's when p has
+// a pool (networks.pool: none overlapping), then counts the Tenants.
+func (t *policyTally) overlaps(p *whv1.DepartmentPolicy) {
+	if p.Spec.Networks != nil && p.Spec.Networks.Pool != "" {
+		for i, a := range t.ranges {
+			for _, b := range t.ranges[i+1:] {
+				if policy.Overlaps(a.prefix, b.prefix) {
+					t.tenants[a.key], t.tenants[b.key] = true, true
+				}
+			}
+		}
+	}
+	t.violations[policyKindTenant] = len(t.tenants)
+}
+
+// countViolations adds the objects of one namespace that break p.
+func (r *DepartmentPolicyReconciler) countViolations(ctx context.Context, p *whv1.DepartmentPolicy, namespace string, tally *policyTally) error {
+	by := tally.violations
 	var tenants whv1.TenantList
 	if err := r.List(ctx, &tenants, client.InNamespace(namespace)); err != nil {
 		return err
 	}
 	for i := range tenants.Items {
-		if len(policy.TenantBreaches(p, &tenants.Items[i])) > 0 {
-			by[policyKindTenant]++
+		t := &tenants.Items[i]
+		if len(policy.TenantBreaches(p, t)) > 0 {
+			tally.tenants[client.ObjectKeyFromObject(t)] = true
+		}
+		if prefix, err := netip.ParsePrefix(policy.TenantCIDR(t)); err == nil && t.Spec.Network != nil {
+			tally.ranges = append(tally.ranges, policyRange{client.ObjectKeyFromObject(t), prefix})
 		}
 	}
 	var quotas whv1.ComputeQuotaList

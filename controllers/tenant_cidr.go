@@ -223,15 +223,7 @@ func (r *TenantReconciler) poolNamespaces(ctx context.Context) (func(string) boo
 }
 
 // tenantRange is the Tenant's range: spec.network.cidr, else status.network.cidr.
-func tenantRange(t *whv1.Tenant) string {
-	if t.Spec.Network != nil && t.Spec.Network.CIDR != "" {
-		return t.Spec.Network.CIDR
-	}
-	if t.Status.Network != nil {
-		return t.Status.Network.CIDR
-	}
-	return ""
-}
+func tenantRange(t *whv1.Tenant) string { return policy.TenantCIDR(t) }
 
 // setStatusCIDR records the range in use.
 func setStatusCIDR(t *whv1.Tenant, cidr string) {

@@ -269,6 +269,26 @@ var _ = Describe("DepartmentPolicy on existing objects and across objects", func
 		Eventually(readyTenant(t)).ShouldNot(BeNil())
 	})
 
+	It("counts the Tenants whose networks overlap once a policy with a pool governs them", func() {
+		own := func(cidr string) func(*whv1.Tenant) {
+			return func(t *whv1.Tenant) {
+				t.Spec.CloudRef = nil
+				t.Spec.CloudCredentialsRef = &whv1.CloudCredentialsReference{SecretName: goodSecret, CloudName: "dev"}
+				t.Spec.Network = &whv1.TenantNetwork{CIDR: cidr}
+			}
+		}
+		// Made before any policy: nothing contested their ranges.
+		a := createTenant(ns, "net-a", own("10.128.0.0/24"))
+		b := createTenant(ns, "net-b", own("10.128.0.128/25"))
+		c := createTenant(ns, "net-c", own("10.128.1.0/24"))
+		for _, t := range []*whv1.Tenant{a, b, c} {
+			Eventually(readyTenant(t)).ShouldNot(BeNil())
+		}
+		p := newPolicy(whv1.DepartmentPolicySpec{Networks: &whv1.NetworkRules{Pool: "10.128.0.0/16"}})
+		Eventually(policyStatus(p)).Should(And(HaveField("Namespaces", int32(1)), HaveField("Violations", int32(2))))
+		Eventually(func() float64 { return policyViolations(p.Name, "Tenant") }).Should(Equal(2.0))
+	})
+
 	It("reports a selector it cannot parse as InvalidConfiguration, and governs nothing with it", func() {
 		p := &whv1.DepartmentPolicy{ObjectMeta: metav1.ObjectMeta{GenerateName: "policy-"}, Spec: whv1.DepartmentPolicySpec{
 			NamespaceSelector: metav1.LabelSelector{MatchExpressions: []metav1.LabelSelectorRequirement{
