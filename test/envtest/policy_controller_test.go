@@ -277,14 +277,20 @@ var _ = Describe("DepartmentPolicy on existing objects and across objects", func
 				t.Spec.Network = &whv1.TenantNetwork{CIDR: cidr}
 			}
 		}
-		// Made before any policy: nothing contested their ranges.
-		a := createTenant(ns, "net-a", own("10.128.0.0/24"))
-		b := createTenant(ns, "net-b", own("10.128.0.128/25"))
-		c := createTenant(ns, "net-c", own("10.128.1.0/24"))
+		// Made before any policy: nothing contested their ranges. Out of the other suites'
+		// pools (a range a Tenant holds stays claimed while the Tenant exists), and gone
+		// after the spec.
+		a := createTenant(ns, "net-a", own("172.31.0.0/24"))
+		b := createTenant(ns, "net-b", own("172.31.0.128/25"))
+		c := createTenant(ns, "net-c", own("172.31.1.0/24"))
 		for _, t := range []*whv1.Tenant{a, b, c} {
+			DeferCleanup(func() {
+				Expect(k8s.Delete(ctx, t)).To(Succeed())
+				Eventually(isGone(t)).Should(BeTrue())
+			})
 			Eventually(readyTenant(t)).ShouldNot(BeNil())
 		}
-		p := newPolicy(whv1.DepartmentPolicySpec{Networks: &whv1.NetworkRules{Pool: "10.128.0.0/16"}})
+		p := newPolicy(whv1.DepartmentPolicySpec{Networks: &whv1.NetworkRules{Pool: "172.31.0.0/16"}})
 		Eventually(policyStatus(p)).Should(And(HaveField("Namespaces", int32(1)), HaveField("Violations", int32(2))))
 		Eventually(func() float64 { return policyViolations(p.Name, "Tenant") }).Should(Equal(2.0))
 	})
