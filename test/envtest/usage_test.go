@@ -242,4 +242,36 @@ var _ = Describe("Usage and the monthly statement", Ordered, func() {
 		}).Should(Succeed())
 		Expect(fetch(outsider).Status.Usage).To(BeNil())
 	})
+
+	It("tells a PeakSeason how many vCPU-hours its departments ran above their baseline in its last window", func() {
+		ps := &whv1.PeakSeason{
+			ObjectMeta: metav1.ObjectMeta{GenerateName: "advent-"},
+			Spec: whv1.PeakSeasonSpec{
+				TimeZone: "UTC", CloudRef: &whv1.CloudReference{Name: usageCloud},
+				Windows: []whv1.SeasonWindow{{From: ptr.To("2030-12-05T00:00:00"), To: ptr.To("2030-12-10T00:00:00")}},
+			},
+		}
+		Expect(k8s.Create(ctx, ps)).To(Succeed())
+		DeferCleanup(func() { Expect(client.IgnoreNotFound(k8s.Delete(ctx, ps))).To(Succeed()) })
+		cq := &whv1.ComputeQuota{
+			ObjectMeta: metav1.ObjectMeta{Namespace: hmrc.Namespace, Name: "self-assessment"},
+			Spec: whv1.ComputeQuotaSpec{
+				TenantRef: whv1.LocalObjectReference{Name: hmrc.Name},
+				Baseline:  whv1.QuotaSet{Compute: &whv1.ComputeLimits{Cores: ptr.To[int64](2)}},
+				Peaks:     []whv1.QuotaPeak{{Season: ps.Name, QuotaSet: whv1.QuotaSet{Compute: &whv1.ComputeLimits{Cores: ptr.To[int64](8)}}}},
+			},
+		}
+		Expect(k8s.Create(ctx, cq)).To(Succeed())
+		DeferCleanup(func() { Expect(client.IgnoreNotFound(k8s.Delete(ctx, cq))).To(Succeed()) })
+		// 300 vCPU-hours in a 120-hour window on a 2-core baseline (240 vCPU-hours).
+		cloud.RecordUsage(time.Date(2030, time.December, 7, 0, 0, 0, 0, time.UTC), openstack.ProjectUsage{ProjectID: hmrcP, VCPUHours: 300})
+		clock.Set(time.Date(2031, time.February, 5, 0, 0, 0, 0, time.UTC))
+		Eventually(func(g Gomega) {
+			g.Expect(fetch(ps).Status.LastWindow).To(PointTo(MatchFields(IgnoreExtras, Fields{
+				"VCPUHours": Equal("300.000"), "BaselineVCPUHours": Equal("240.000"), "ExtraVCPUHours": Equal("60.000"),
+				"Departments": BeEquivalentTo(1),
+			})))
+		}).Should(Succeed())
+		Expect(fetch(ps).Status.LastWindow.End.UTC()).To(Equal(time.Date(2030, time.December, 10, 0, 0, 0, 0, time.UTC)))
+	})
 })
