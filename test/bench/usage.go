@@ -60,7 +60,7 @@ func (b *bench) usageRead(ctx context.Context, n int) error {
 			break
 		}
 		if time.Now().After(deadline) {
-			return fmt.Errorf("Cloud %s reported no usage read within 2 minutes", usageCloudName)
+			return fmt.Errorf("no usage read reported by Cloud %s within 2 minutes", usageCloudName)
 		}
 		select {
 		case <-ctx.Done():
