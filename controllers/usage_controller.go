@@ -19,6 +19,7 @@ import (
 
 	whv1 "github.com/whitehall-cloud/whitehall-operator/api/v1alpha1"
 	"github.com/whitehall-cloud/whitehall-operator/internal/openstack"
+	"github.com/whitehall-cloud/whitehall-operator/internal/season"
 	"github.com/whitehall-cloud/whitehall-operator/internal/usage"
 )
 
@@ -67,7 +68,7 @@ func (r *UsageReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl
 		forgetUsageMetrics(cloud.Name)
 		return ctrl.Result{}, nil
 	}
-	loc, err := time.LoadLocation(cmp.Or(cloud.Spec.TimeZone, whv1.DefaultUsageTimeZone))
+	loc, err := season.LoadZone(cmp.Or(cloud.Spec.TimeZone, whv1.DefaultUsageTimeZone))
 	if err == nil {
 		_, err = tariffOf(cloud)
 	}
