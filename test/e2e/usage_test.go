@@ -121,7 +121,7 @@ spec:
 			HaveField("Namespace", ns), HaveField("Tenant", name), HaveField("ProjectID", tenant.Status.ProjectID), HaveField("CostCode", "DWP-E2E"))))
 		Expect(r.Spec.Totals).To(ContainElement(HaveField("CostCode", "DWP-E2E")))
 
-		out, err := tryKubectl("patch", "usagereport", r.Name, "--type=merge", "-p", `{"spec":{"total":"0.00"}}`)
+		out, err := tryKubectl("patch", "usagereport", r.Name, "--type=merge", "-p", `{"spec":{"total":"999.99"}}`)
 		Expect(err).To(HaveOccurred())
 		Expect(out).To(ContainSubstring("a UsageReport is never changed once written"))
 		// The Tenant's last month is its line of the statement.
