@@ -33,6 +33,7 @@ type config struct {
 	rateLimit         openstack.RateLimit
 	operatorNamespace string
 	grantableRoles    string
+	usageInterval     time.Duration
 }
 
 func main() {
@@ -50,6 +51,8 @@ func main() {
 		"The operator's own namespace: every Cloud's credentials Secret and the project identities live there (default: $POD_NAMESPACE, else whitehall-system).")
 	flag.StringVar(&cfg.grantableRoles, "grantable-roles", strings.Join(controllers.DefaultGrantableRoles, ","),
 		"Comma-separated Keystone roles a Tenant may grant (role assignments and application credentials); admin only if listed.")
+	flag.DurationVar(&cfg.usageInterval, "usage-interval", controllers.DefaultUsageInterval,
+		"How often each Cloud's usage is read (one all-projects Nova call and one volume listing per read).")
 	opts := zap.Options{Development: false, TimeEncoder: zapcore.RFC3339NanoTimeEncoder}
 	opts.BindFlags(flag.CommandLine)
 	flag.Parse()
@@ -109,6 +112,7 @@ func run(cfg config) error {
 		Concurrency:          cfg.concurrency,
 		OperatorNamespace:    cfg.operatorNamespace,
 		GrantableRoles:       roles,
+		UsageInterval:        cfg.usageInterval,
 	}); err != nil {
 		return err
 	}
