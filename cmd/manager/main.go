@@ -53,9 +53,14 @@ func main() {
 		"Comma-separated Keystone roles a Tenant may grant (role assignments and application credentials); admin only if listed.")
 	flag.DurationVar(&cfg.usageInterval, "usage-interval", controllers.DefaultUsageInterval,
 		"How often each Cloud's usage is read (one all-projects Nova call and one volume listing per read).")
+	showVersion := flag.Bool("version", false, "Print the version and git revision, then exit.")
 	opts := zap.Options{Development: false, TimeEncoder: zapcore.RFC3339NanoTimeEncoder}
 	opts.BindFlags(flag.CommandLine)
 	flag.Parse()
+	if *showVersion {
+		fmt.Printf("whitehall-operator %s (revision %s)\n", version, revision)
+		return
+	}
 
 	ctrl.SetLogger(zap.New(zap.UseFlagOptions(&opts)))
 	if err := run(cfg); err != nil {
@@ -123,7 +128,7 @@ func run(cfg config) error {
 	if err := mgr.AddReadyzCheck("readyz", healthz.Ping); err != nil {
 		return err
 	}
-	ctrl.Log.WithName("setup").Info("starting manager", "resyncPeriod", cfg.resyncPeriod, "leaderElect", cfg.leaderElect,
+	ctrl.Log.WithName("setup").Info("starting manager", "version", version, "revision", revision, "resyncPeriod", cfg.resyncPeriod, "leaderElect", cfg.leaderElect,
 		"operatorNamespace", cfg.operatorNamespace, "grantableRoles", roles)
 	return mgr.Start(ctx)
 }
