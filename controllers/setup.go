@@ -33,6 +33,8 @@ type Options struct {
 	OperatorNamespace string
 	// GrantableRoles are the only roles a Tenant may grant; nil means member and reader.
 	GrantableRoles []string
+	// UsageInterval is how often each Cloud's usage is read; zero means 1h.
+	UsageInterval time.Duration
 }
 
 // DefaultGrantableRoles are the roles a Tenant may grant unless --grantable-roles says
@@ -47,6 +49,7 @@ func Setup(ctx context.Context, mgr ctrl.Manager, o Options) error {
 		Quota:    FactoryConnector[QuotaCloud](o.Factory),
 		Capacity: FactoryConnector[CapacityCloud](o.Factory),
 		Servers:  FactoryConnector[EnvironmentCloud](o.Factory),
+		Usage:    FactoryConnector[UsageCloud](o.Factory),
 	})
 }
 
@@ -57,6 +60,8 @@ type Connectors struct {
 	Quota    CloudConnector[QuotaCloud]
 	Capacity CloudConnector[CapacityCloud]
 	Servers  CloudConnector[EnvironmentCloud]
+	// Usage, when set, runs the usage reader.
+	Usage CloudConnector[UsageCloud]
 }
 
 // SetupWith is Setup with explicit connectors.
@@ -91,6 +96,11 @@ func SetupWith(ctx context.Context, mgr ctrl.Manager, o Options, c Connectors) e
 	}
 	if err := (&PeakSeasonReconciler{Client: mgr.GetClient(), Recorder: o.Recorder, Clouds: c.Capacity, Access: access, Intervals: o.Intervals, Now: o.Now}).SetupWithManager(mgr); err != nil {
 		return err
+	}
+	if c.Usage != nil {
+		if err := (&UsageReconciler{Client: mgr.GetClient(), Recorder: o.Recorder, Clouds: c.Usage, Access: access, Interval: o.UsageInterval, Now: o.Now}).SetupWithManager(mgr); err != nil {
+			return err
+		}
 	}
 	return (&TestEnvironmentReconciler{
 		Client: mgr.GetClient(), Recorder: o.Recorder, Clouds: c.Servers, Access: access, APIReader: mgr.GetAPIReader(),

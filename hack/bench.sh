@@ -14,7 +14,8 @@
 #                         BENCH_PEAK_N=20,200 adds ~2 min)
 #   BENCH_BURST=50        servers in the burst (0: skip)
 #   BENCH_RSS_OBJECTS=1000
-#   BENCH_PHASES=abcde    a converge, b steady state, c peak switch, d burst, e memory
+#   BENCH_PHASES=abcdeu   a converge, b steady state, c peak switch, d burst, e memory,
+#                         u one usage read (showback) with the largest BENCH_N
 #   BENCH_CONCURRENCY=10  BENCH_RESYNC=20s  BENCH_NAMESPACES=10  BENCH_NO_PROXY=1
 #   BENCH_SKIP_UP=1       do not run hack/dev-cloud/up.sh: use the cloud that already answers
 #                         at .local/dev-cloud/clouds.yaml's address (e.g. one another

@@ -47,6 +47,53 @@ type CloudSpec struct {
 	// +kubebuilder:validation:items:MinLength=1
 	// +kubebuilder:validation:items:MaxLength=64
 	ProtectedProjects []string `json:"protectedProjects,omitempty"`
+
+	// tariff prices the usage of the departments that use this Cloud. Without it, usage
+	// is reported and cost is not.
+	// +optional
+	Tariff *Tariff `json:"tariff,omitempty"`
+
+	// timeZone is the IANA time zone whose calendar months usage is reported in: a month
+	// closes at local midnight on its last day.
+	// +optional
+	// +kubebuilder:default="Europe/London"
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=64
+	// +kubebuilder:validation:Pattern=`^[A-Za-z0-9_+\-]+(/[A-Za-z0-9_+\-]+)*$`
+	TimeZone string `json:"timeZone,omitempty"`
+}
+
+// DefaultUsageTimeZone is the time zone of usage months when a Cloud names none.
+const DefaultUsageTimeZone = "Europe/London"
+
+// Tariff is what one unit of each resource costs, as decimal strings ("0.021"): exact,
+// never floating point. A price left out is not charged.
+//
+// +kubebuilder:validation:XValidation:rule="has(self.currency) || !(has(self.vcpuHour) || has(self.ramGiBHour) || has(self.volumeGiBMonth))",message="a tariff with prices needs a currency"
+type Tariff struct {
+	// currency is the ISO 4217 code prices are in (GBP, EUR, JPY); costs are rounded to
+	// its minor unit.
+	// +optional
+	// +kubebuilder:validation:Pattern=`^[A-Z]{3}$`
+	Currency string `json:"currency,omitempty"`
+
+	// vcpuHour is the price of one vCPU for one hour.
+	// +optional
+	// +kubebuilder:validation:MaxLength=32
+	// +kubebuilder:validation:Pattern=`^[0-9]{1,12}(\.[0-9]{1,12})?$`
+	VCPUHour *string `json:"vcpuHour,omitempty"`
+
+	// ramGiBHour is the price of one GiB of RAM for one hour.
+	// +optional
+	// +kubebuilder:validation:MaxLength=32
+	// +kubebuilder:validation:Pattern=`^[0-9]{1,12}(\.[0-9]{1,12})?$`
+	RAMGiBHour *string `json:"ramGiBHour,omitempty"`
+
+	// volumeGiBMonth is the price of one GiB of block storage for one month.
+	// +optional
+	// +kubebuilder:validation:MaxLength=32
+	// +kubebuilder:validation:Pattern=`^[0-9]{1,12}(\.[0-9]{1,12})?$`
+	VolumeGiBMonth *string `json:"volumeGiBMonth,omitempty"`
 }
 
 // CloudSecretReference names a clouds.yaml Secret in the operator's namespace, and the
@@ -76,6 +123,12 @@ type CloudStatus struct {
 	// +optional
 	Region string `json:"region,omitempty"`
 
+	// usage is the month being metered: what every department that used this Cloud
+	// this month has used so far, kept here (cluster-scoped, the platform team's) so a
+	// department deleted mid-month still appears in the month's UsageReport.
+	// +optional
+	Usage *CloudUsage `json:"usage,omitempty"`
+
 	// observedGeneration is the generation of the spec that status describes.
 	// +optional
 	ObservedGeneration int64 `json:"observedGeneration,omitempty"`
@@ -98,6 +151,7 @@ type CloudStatus struct {
 // +kubebuilder:printcolumn:name="Auth URL",type=string,JSONPath=`.status.authURL`
 // +kubebuilder:printcolumn:name="Ready",type=string,JSONPath=`.status.conditions[?(@.type=="Ready")].status`
 // +kubebuilder:printcolumn:name="Reason",type=string,JSONPath=`.status.conditions[?(@.type=="Ready")].reason`
+// +kubebuilder:printcolumn:name="Usage Read",type=date,JSONPath=`.status.usage.readAt`,priority=1
 // +kubebuilder:printcolumn:name="Insecure",type=string,JSONPath=`.status.conditions[?(@.type=="InsecureTLS")].status`,priority=1
 // +kubebuilder:printcolumn:name="Age",type=date,JSONPath=`.metadata.creationTimestamp`
 type Cloud struct {

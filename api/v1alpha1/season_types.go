@@ -128,6 +128,10 @@ type PeakSeasonStatus struct {
 	// minus reserved.
 	// +optional
 	Capacity *CapacityAmounts `json:"capacity,omitempty"`
+	// lastWindow is what the departments using this season ran during its last closed
+	// window: whether the capacity raised for it was used.
+	// +optional
+	LastWindow *SeasonWindowUsage `json:"lastWindow,omitempty"`
 	// observedGeneration is the generation of the spec that status describes.
 	// +optional
 	ObservedGeneration int64 `json:"observedGeneration,omitempty"`
@@ -136,6 +140,24 @@ type PeakSeasonStatus struct {
 	// +listType=map
 	// +listMapKey=type
 	Conditions []metav1.Condition `json:"conditions,omitempty"`
+}
+
+// SeasonWindowUsage is the vCPU-hours the departments using a season ran in one of its
+// windows, and how many of them were above their baseline.
+type SeasonWindowUsage struct {
+	// start and end of the window, ramps applied.
+	Start metav1.Time `json:"start"`
+	End   metav1.Time `json:"end"`
+	// vcpuHours the departments using the season ran during the window (Nova).
+	VCPUHours string `json:"vcpuHours"`
+	// baselineVCPUHours is their baseline share: baseline cores × the window's hours,
+	// summed over the departments.
+	BaselineVCPUHours string `json:"baselineVCPUHours"`
+	// extraVCPUHours are the vCPU-hours above the baseline share: each department's
+	// usage minus its share, where positive, summed.
+	ExtraVCPUHours string `json:"extraVCPUHours"`
+	// departments counted.
+	Departments int32 `json:"departments"`
 }
 
 // TimeWindow is an interval of time, start inclusive and end exclusive.

@@ -387,6 +387,11 @@ type TenantStatus struct {
 	// +listType=atomic
 	RoleAssignments []AppliedRoleAssignment `json:"roleAssignments,omitempty"`
 
+	// usage is what the project used this month so far and last month, and what it cost
+	// at the Cloud's tariff.
+	// +optional
+	Usage *TenantUsage `json:"usage,omitempty"`
+
 	// observedGeneration is the generation of the spec that status describes.
 	// +optional
 	ObservedGeneration int64 `json:"observedGeneration,omitempty"`
@@ -423,6 +428,8 @@ type AppliedRoleAssignment struct {
 // +kubebuilder:printcolumn:name="Project ID",type=string,JSONPath=`.status.projectID`,priority=1
 // +kubebuilder:printcolumn:name="Ready",type=string,JSONPath=`.status.conditions[?(@.type=="Ready")].status`
 // +kubebuilder:printcolumn:name="Reason",type=string,JSONPath=`.status.conditions[?(@.type=="Ready")].reason`
+// +kubebuilder:printcolumn:name="VCPU-H",type=string,JSONPath=`.status.usage.currentMonth.vcpuHours`
+// +kubebuilder:printcolumn:name="Cost",type=string,JSONPath=`.status.usage.currentMonth.cost`
 // +kubebuilder:printcolumn:name="Age",type=date,JSONPath=`.metadata.creationTimestamp`
 type Tenant struct {
 	metav1.TypeMeta   `json:",inline"`

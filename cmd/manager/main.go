@@ -33,6 +33,7 @@ type config struct {
 	rateLimit         openstack.RateLimit
 	operatorNamespace string
 	grantableRoles    string
+	usageInterval     time.Duration
 }
 
 func main() {
@@ -50,9 +51,16 @@ func main() {
 		"The operator's own namespace: every Cloud's credentials Secret and the project identities live there (default: $POD_NAMESPACE, else whitehall-system).")
 	flag.StringVar(&cfg.grantableRoles, "grantable-roles", strings.Join(controllers.DefaultGrantableRoles, ","),
 		"Comma-separated Keystone roles a Tenant may grant (role assignments and application credentials); admin only if listed.")
+	flag.DurationVar(&cfg.usageInterval, "usage-interval", controllers.DefaultUsageInterval,
+		"How often each Cloud's usage is read (one all-projects Nova call and one volume listing per read).")
+	showVersion := flag.Bool("version", false, "Print the version and git revision, then exit.")
 	opts := zap.Options{Development: false, TimeEncoder: zapcore.RFC3339NanoTimeEncoder}
 	opts.BindFlags(flag.CommandLine)
 	flag.Parse()
+	if *showVersion {
+		fmt.Printf("whitehall-operator %s (revision %s)\n", version, revision)
+		return
+	}
 
 	ctrl.SetLogger(zap.New(zap.UseFlagOptions(&opts)))
 	if err := run(cfg); err != nil {
@@ -109,6 +117,7 @@ func run(cfg config) error {
 		Concurrency:          cfg.concurrency,
 		OperatorNamespace:    cfg.operatorNamespace,
 		GrantableRoles:       roles,
+		UsageInterval:        cfg.usageInterval,
 	}); err != nil {
 		return err
 	}
@@ -119,7 +128,7 @@ func run(cfg config) error {
 	if err := mgr.AddReadyzCheck("readyz", healthz.Ping); err != nil {
 		return err
 	}
-	ctrl.Log.WithName("setup").Info("starting manager", "resyncPeriod", cfg.resyncPeriod, "leaderElect", cfg.leaderElect,
+	ctrl.Log.WithName("setup").Info("starting manager", "version", version, "revision", revision, "resyncPeriod", cfg.resyncPeriod, "leaderElect", cfg.leaderElect,
 		"operatorNamespace", cfg.operatorNamespace, "grantableRoles", roles)
 	return mgr.Start(ctx)
 }

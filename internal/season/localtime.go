@@ -54,3 +54,10 @@ func offsetAt(t time.Time, loc *time.Location) int {
 	_, off := t.In(loc).Zone()
 	return off
 }
+
+// WallClock is the instant clocks in loc show the given local date and time, with the
+// package's gap and overlap rules (a skipped time is the instant of the jump, a repeated
+// one its first occurrence). Usage months begin at WallClock(y, m, 1, 0, 0, 0, loc).
+func WallClock(year int, month time.Month, day, hour, min, sec int, loc *time.Location) time.Time {
+	return wallClock(year, month, day, hour, min, sec, loc)
+}

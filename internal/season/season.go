@@ -160,3 +160,20 @@ func merge(ivs []Interval) []Interval {
 	}
 	return out
 }
+
+// LastClosed returns the last merged, ramped interval that ended at or before t, and
+// false when there is none within the search horizon.
+func (s *Season) LastClosed(t time.Time) (Interval, bool) {
+	active, run := s.run(t)
+	if active {
+		if run.Start.IsZero() {
+			return Interval{}, false
+		}
+		_, run = s.run(run.Start.Add(-time.Nanosecond)) // the gap before the current one
+	}
+	if run.Start.IsZero() {
+		return Interval{}, false
+	}
+	ok, last := s.ActiveAt(run.Start.Add(-time.Nanosecond))
+	return last, ok && !last.Start.IsZero()
+}

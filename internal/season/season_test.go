@@ -194,3 +194,26 @@ func BenchmarkNextTransition(b *testing.B) {
 		i++
 	}
 }
+
+func TestLastClosed(t *testing.T) {
+	s, err := Compile(Spec{TimeZone: "UTC", Windows: []WindowSpec{{Yearly: &Yearly{From: "01-02", To: "02-01"}}}, RampUp: 48 * time.Hour})
+	if err != nil {
+		t.Fatal(err)
+	}
+	day := func(y int, m time.Month, d int) time.Time { return time.Date(y, m, d, 0, 0, 0, 0, time.UTC) }
+	want := Interval{Start: day(2026, time.December, 31), End: day(2027, time.February, 1)}
+	for _, at := range []time.Time{day(2027, time.February, 1), day(2027, time.June, 1), day(2027, time.December, 31).Add(time.Hour)} {
+		got, ok := s.LastClosed(at)
+		if !ok || !got.Start.Equal(want.Start) || !got.End.Equal(want.End) {
+			t.Errorf("LastClosed(%s) = %v %v, want %v", at, got, ok, want)
+		}
+	}
+	got, ok := s.LastClosed(day(2027, time.January, 15))
+	if !ok || !got.End.Equal(day(2026, time.February, 1)) {
+		t.Errorf("LastClosed during a window = %v %v, want the one a year before", got, ok)
+	}
+	oneOff, _ := Compile(Spec{TimeZone: "UTC", Windows: []WindowSpec{{From: "2027-04-01T00:00:00", To: "2027-04-15T00:00:00"}}})
+	if _, ok := oneOff.LastClosed(day(2027, time.April, 2)); ok {
+		t.Error("a one-off window that has not closed has a last window")
+	}
+}

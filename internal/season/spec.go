@@ -76,6 +76,10 @@ func Compile(s Spec) (*Season, error) {
 	return season, nil
 }
 
+// LoadZone loads an IANA zone ("" is DefaultTimeZone) from the embedded database,
+// refusing "Local": a calendar must not depend on where the operator runs.
+func LoadZone(name string) (*time.Location, error) { return loadZone(name) }
+
 func loadZone(name string) (*time.Location, error) {
 	switch name {
 	case "":

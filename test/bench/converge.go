@@ -382,6 +382,11 @@ func (b *bench) converge(ctx context.Context, n int) error {
 			errs = append(errs, fmt.Errorf("b: steady state: %w", err))
 		}
 	}
+	if b.cfg.has('u') && n == slices.Max(b.cfg.sizes) {
+		if err := b.usageRead(ctx, n); err != nil {
+			errs = append(errs, fmt.Errorf("u: usage read: %w", err))
+		}
+	}
 	if err := b.deleteDepartments(ctx, res); err != nil {
 		errs = append(errs, fmt.Errorf("deleting: %w", err))
 	}

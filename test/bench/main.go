@@ -20,6 +20,8 @@
 //	d  burst: a TestEnvironment 0→B servers ACTIVE, and the baseline booting B servers
 //	   at the same concurrency.
 //	e  the operator's RSS with 1,000 objects that make no cloud calls.
+//	u  one usage read (showback) with the largest N departments of a in the cloud: the
+//	   OpenStack calls it costs (one all-projects Nova usage call and one volume listing).
 package main
 
 import (
@@ -126,7 +128,7 @@ func parseFlags() (config, error) {
 	flag.StringVar(&resync, "resync", envOr("BENCH_RESYNC", "20s"), "operator --resync-period for the steady-state measurement (env BENCH_RESYNC)")
 	flag.StringVar(&peakLead, "peak-lead", envOr("BENCH_PEAK_LEAD", "20s"), "how long after convergence the peak window opens, plus 150 ms per quota for the reconcile the season edit causes (env BENCH_PEAK_LEAD)")
 	flag.IntVar(&namespaces, "namespaces", atoiOr(os.Getenv("BENCH_NAMESPACES"), 10), "namespaces (each with its own credentials Secret) the departments are spread over (env BENCH_NAMESPACES)")
-	flag.StringVar(&cfg.phases, "phases", envOr("BENCH_PHASES", "abcde"), "measurements to run: any of a (converge), b (steady), c (peak), d (burst), e (RSS) (env BENCH_PHASES)")
+	flag.StringVar(&cfg.phases, "phases", envOr("BENCH_PHASES", "abcdeu"), "measurements to run: any of a (converge), b (steady), c (peak), d (burst), e (RSS), u (one usage read with the largest -n, after a) (env BENCH_PHASES)")
 	flag.StringVar(&cfg.outDir, "out", envOr("BENCH_OUT", defaultResultsPath), "directory for <timestamp>.md and latest.md")
 	flag.BoolVar(&noProxy, "no-proxy", os.Getenv("BENCH_NO_PROXY") != "", "talk to the cloud directly: no per-endpoint call breakdown (env BENCH_NO_PROXY)")
 	flag.StringVar(&cfg.cloudsYAML, "clouds-yaml", os.Getenv("OS_CLIENT_CONFIG_FILE"), "the dev cloud's clouds.yaml (env OS_CLIENT_CONFIG_FILE)")
@@ -156,7 +158,7 @@ func parseFlags() (config, error) {
 		return cfg, err
 	}
 	for _, p := range cfg.phases {
-		if !strings.ContainsRune("abcde", p) {
+		if !strings.ContainsRune("abcdeu", p) {
 			return cfg, fmt.Errorf("unknown phase %q in -phases", p)
 		}
 	}

@@ -27,6 +27,7 @@ type report struct {
 	converge   []*convergeResult
 	steady     *steadyResult
 	peaks      []*peakResult
+	usage      *usageResult
 	burst      *burstResult
 	mem        *memResult
 	idleRSS    int
@@ -141,6 +142,10 @@ func (r *report) markdown() string {
 			p.n, secs(p.allVisible), secs(p.medianSeen), secs(p.firstSeen), secs(p.passTime))
 		w("| c. peak switch %d: operator-side transition lag (boundary → its quota written), mean / max (histogram bucket) | %s s / ≤ %s s (%.0f observations) | | | |",
 			p.n, num(p.lagMean), num(p.lagMax), p.lagCount)
+	}
+	if u := r.usage; u != nil {
+		w("| u. one usage read, %d departments in the cloud: OpenStack calls (os-simple-tenant-usage / volume listing, pages included) | %d (%d / %d; %d identity calls for the new Cloud's login; %s until status.usage) | | | 1 + 1, whatever the number of departments |",
+			u.n, u.usage+u.volumes, u.usage, u.volumes, u.identity, secs(u.wall))
 	}
 	if bu := r.burst; bu != nil && bu.op.wall > 0 && bu.base.wall > 0 {
 		w("| d. burst 0→%d servers ACTIVE (Nova) | %s | %s | %s | ≤ 1.1× |", bu.servers, secs(bu.op.wall), secs(bu.base.wall), ratio(bu.op.wall, bu.base.wall))

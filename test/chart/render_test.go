@@ -111,6 +111,7 @@ func TestDefaultRender(t *testing.T) {
 			"--health-probe-bind-address=:8081",
 			"--leader-elect",
 			"--resync-period=10m",
+			"--usage-interval=1h",
 			"--openstack-timeout=60s",
 			"--max-concurrent-server-creates=10",
 			"--grantable-roles=member,reader",
@@ -440,7 +441,7 @@ func TestOptions(t *testing.T) {
 	}, {
 		name:   "manager flags and pod placement",
 		reason: "flag values, image, placement and pod metadata come from values",
-		sets: []string{"resyncPeriod=5m", "openstackTimeout=30s", "maxConcurrentServerCreates=20", "logLevel=debug",
+		sets: []string{"resyncPeriod=5m", "usageInterval=15m", "openstackTimeout=30s", "maxConcurrentServerCreates=20", "logLevel=debug",
 			"logFormat=console", "image.tag=1.2.3", "image.pullPolicy=Always", "priorityClassName=system-cluster-critical",
 			"nodeSelector.role=infra", "podAnnotations.team=platform", "podLabels.tier=control",
 			"tolerations[0].key=infra", "tolerations[0].operator=Exists", "tolerations[0].effect=NoSchedule",
@@ -450,7 +451,7 @@ func TestOptions(t *testing.T) {
 			d := get[appsv1.Deployment](t, objs, "Deployment", fullname)
 			pod := d.Spec.Template
 			c := pod.Spec.Containers[0]
-			for _, arg := range []string{"--resync-period=5m", "--openstack-timeout=30s", "--max-concurrent-server-creates=20", "--zap-log-level=debug", "--zap-encoder=console"} {
+			for _, arg := range []string{"--resync-period=5m", "--usage-interval=15m", "--openstack-timeout=30s", "--max-concurrent-server-creates=20", "--zap-log-level=debug", "--zap-encoder=console"} {
 				if !slices.Contains(c.Args, arg) {
 					t.Errorf("args %v lack %s", c.Args, arg)
 				}
@@ -577,6 +578,8 @@ func TestDashboard(t *testing.T) {
 		{"OpenStack API error rate", `whitehall_openstack_requests_total\{code=~"0\|5\.\.\|429"\}`},
 		{"reconcile errors", `controller_runtime_reconcile_errors_total`},
 		{"test environment servers by status", `by \([^)]*status[^)]*\) \([^\n]*whitehall_testenvironment_servers`},
+		{"cost by department this month", `sum by \(namespace, tenant, currency\) \(whitehall_usage_month_cost\{`},
+		{"usage against quota over time", `rate\(whitehall_usage_vcpu_hours_total\{`},
 	} {
 		if !regexp.MustCompile(want.re).MatchString(all) {
 			t.Errorf("no panel for %s (no expression matches %s)", want.reason, want.re)

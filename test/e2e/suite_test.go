@@ -28,6 +28,9 @@ import (
 // resyncPeriod of the operator under test: drift must be repaired within it.
 const resyncPeriod = 5 * time.Second
 
+// usageInterval of the operator under test: usage appears within it.
+const usageInterval = 15 * time.Second
+
 // operatorNamespace holds the admin clouds.yaml; no department namespace does.
 const operatorNamespace = "whitehall-system"
 
@@ -129,6 +132,7 @@ func startManager() {
 	manager = exec.Command(os.Getenv("MANAGER_BIN"), "--kubeconfig", kubeconfig, "--resync-period", resyncPeriod.String(),
 		// Secure metrics, as in production: see metrics_test.go.
 		"--metrics-bind-address", metricsAddr, "--metrics-cert-dir", metricsCertDir(), "--health-probe-bind-address", "0",
+		"--usage-interval", usageInterval.String(),
 		// Small, so that a burst of 10 takes several rounds and a crash lands mid-burst.
 		"--max-concurrent-server-creates", "3", "--operator-namespace", operatorNamespace)
 	manager.Stdout, manager.Stderr = managerLog, managerLog

@@ -50,6 +50,11 @@ type state struct {
 	serviceUsers map[string]openstack.ServiceUser
 	appCreds     map[string][]fakeAppCred // user ID → credentials, oldest first
 	endpoint     openstack.Endpoint
+	// usage is what Nova's os-simple-tenant-usage reports; volumes what Cinder lists
+	// (none at all with noVolumes).
+	usage     []usageRecord
+	volumes   []openstack.VolumeSize
+	noVolumes bool
 
 	calls map[string]int
 	// failures maps a method name to errors returned by its next calls, in order.
