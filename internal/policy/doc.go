@@ -23,6 +23,7 @@ const (
 	RuleMaxReplicas    Rule = "environments.maxReplicas"
 	RuleMaxTTL         Rule = "environments.maxTTL"
 	RulePool           Rule = "networks.pool"
+	RulePrefixLength   Rule = "networks.prefixLength"
 )
 
 // Breach is one rule of one policy that an object breaks.

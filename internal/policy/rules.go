@@ -17,7 +17,9 @@ import (
 // (config/admission): a Breach's Detail.
 
 // TenantBreaches returns the rules of p that the Tenant breaks: a required label missing
-// or empty, a role outside p's roles, a network outside p's pool.
+// or empty, a role outside p's roles, a network outside p's pool, or a network the Tenant
+// names itself that is larger than the blocks the pool hands out (one department would
+// otherwise take the address space of many).
 func TenantBreaches(p *whv1.DepartmentPolicy, t *whv1.Tenant) []Breach {
 	var out []Breach
 	for _, label := range p.Spec.RequiredLabels {
@@ -34,6 +36,9 @@ func TenantBreaches(p *whv1.DepartmentPolicy, t *whv1.Tenant) []Breach {
 	if pool := poolOf(p); pool.IsValid() {
 		if cidr := TenantCIDR(t); cidr != "" && !cidrInPool(cidr, pool) {
 			out = append(out, Breach{p.Name, RulePool, fmt.Sprintf("cidr %s is not inside the pool %s", cidr, pool)})
+		}
+		if cidr, err := netip.ParsePrefix(specCIDR(t)); err == nil && cidr.Bits() < blockBits(p) {
+			out = append(out, Breach{p.Name, RulePrefixLength, fmt.Sprintf("cidr %s is larger than the /%d blocks of the pool", cidr, blockBits(p))})
 		}
 	}
 	return out
@@ -326,4 +331,20 @@ func sortedFields(q map[string]int64) []string {
 	}
 	slices.Sort(out)
 	return out
+}
+
+// specCIDR is the range a Tenant names itself, "" when it leaves it to the pool.
+func specCIDR(t *whv1.Tenant) string {
+	if t.Spec.Network == nil {
+		return ""
+	}
+	return t.Spec.Network.CIDR
+}
+
+// blockBits is the prefix length of the blocks p's pool hands out.
+func blockBits(p *whv1.DepartmentPolicy) int {
+	if p.Spec.Networks != nil && p.Spec.Networks.PrefixLength != nil {
+		return int(*p.Spec.Networks.PrefixLength)
+	}
+	return whv1.DefaultPrefixLength
 }

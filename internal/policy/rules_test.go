@@ -70,6 +70,16 @@ func TestTenantBreaches(t *testing.T) {
 	expectMessages(t, TenantBreaches(p, allocated),
 		"DepartmentPolicy central: networks.pool: cidr fd00::/64 is not inside the pool 10.128.0.0/12")
 
+	// A range the Tenant names itself is no larger than the pool's blocks (/24 by
+	// default); an allocated one always is.
+	wide := good.DeepCopy()
+	wide.Spec.Network.CIDR = "10.128.0.0/20"
+	expectMessages(t, TenantBreaches(p, wide),
+		"DepartmentPolicy central: networks.prefixLength: cidr 10.128.0.0/20 is larger than the /24 blocks of the pool")
+	p20 := p.DeepCopy()
+	p20.Spec.Networks.PrefixLength = ptr.To[int32](20)
+	expectMessages(t, TenantBreaches(p20, wide))
+
 	// A policy with no rules holds for any Tenant.
 	expectMessages(t, TenantBreaches(&whv1.DepartmentPolicy{ObjectMeta: metav1.ObjectMeta{Name: "empty"}}, bad))
 }

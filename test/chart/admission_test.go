@@ -27,6 +27,7 @@ var departmentRules = map[policy.Rule][]string{
 	policy.RuleRequiredLabels: {"tenants"},
 	policy.RuleRoles:          {"tenants"},
 	policy.RulePool:           {"tenants"},
+	policy.RulePrefixLength:   {"tenants"},
 	policy.RuleQuotaCeiling:   {"computequotas"},
 	policy.RuleFlavors:        {"testenvironments"},
 	policy.RuleImages:         {"testenvironments"},

@@ -200,6 +200,10 @@ var breaches = []breach{
 		return policyTenant(ns, func(t *whv1.Tenant) { t.Spec.Network.CIDR = "10.0.0.0/8" })
 	}, "networks.pool: cidr 10.0.0.0/8 is not inside the pool 10.16.0.0/12"},
 	{func(ns string) client.Object {
+		// Inside the pool, but one department would hold sixteen blocks' worth.
+		return policyTenant(ns, func(t *whv1.Tenant) { t.Spec.Network.CIDR = "10.16.0.0/20" })
+	}, "networks.prefixLength: cidr 10.16.0.0/20 is larger than the /24 blocks of the pool"},
+	{func(ns string) client.Object {
 		return policyQuota(ns, func(q *whv1.ComputeQuota) { q.Spec.Baseline.Compute.Cores = ptr.To[int64](9) })
 	}, "quotaCeiling: baseline compute.cores 9 is over the ceiling 8"},
 	{func(ns string) client.Object {
