@@ -90,30 +90,8 @@ func (r *ComputeQuotaReconciler) Reconcile(ctx context.Context, req ctrl.Request
 
 // reconcile returns how long until the next season transition (0 for never).
 func (r *ComputeQuotaReconciler) reconcile(ctx context.Context, cq *whv1.ComputeQuota, now time.Time) (time.Duration, error) {
-	breaches, err := r.checkPolicies(ctx, cq)
-	if err != nil {
+	if err := r.mayWrite(ctx, cq); err != nil {
 		return 0, err
-	}
-	writer, err := quotaWriter(ctx, r.Client, cq)
-	if err != nil {
-		return 0, err
-	}
-	if writer.UID != cq.UID {
-		// It writes nothing, so it reports nothing of the project's quota, and reads all
-		// afresh if it takes over.
-		r.held.Delete(cq.UID)
-		cq.Status.NextTransition, cq.Status.ActiveSeasons = nil, nil
-		cq.Status.Effective, cq.Status.Usage = whv1.QuotaSet{}, whv1.QuotaSet{}
-		meta.RemoveStatusCondition(&cq.Status.Conditions, whv1.ConditionBelowUsage)
-		return 0, newSpecError(whv1.ReasonConflict, fmt.Sprintf(
-			"ComputeQuota %q already manages the quota of Tenant %q: one ComputeQuota per Tenant, the oldest writes; this one takes over if that one is deleted",
-			writer.Name, cq.Spec.TenantRef.Name))
-	}
-	if len(breaches) > 0 {
-		// Nothing is written: the limits in OpenStack stay as they are, and are read
-		// afresh once the breach is mended.
-		r.held.Delete(cq.UID)
-		return 0, policyViolation(breaches, "nothing is written to OpenStack; the project's quota stays as it is")
 	}
 	seasons, missing, err := loadSeasons(ctx, r.Client, seasonsOf(cq))
 	if err != nil {
@@ -140,20 +118,10 @@ func (r *ComputeQuotaReconciler) reconcile(ctx context.Context, cq *whv1.Compute
 	if err != nil {
 		return wake, err
 	}
-	var known, knownUsage openstack.QuotaLimits
-	mem, _ := r.held.LoadAndDelete(cq.UID) // kept again only if this reconcile succeeds
-	last, remembered := mem.(heldQuota)
-	remembered = remembered && last.project == tenant.Status.ProjectID
-	switch {
-	case remembered:
-		known, knownUsage = last.limits, last.usage
-	case cq.Status.ProjectID == tenant.Status.ProjectID && quotaApplied(cq):
-		known, knownUsage = limitsOf(cq.Status.Effective), limitsOf(cq.Status.Usage)
-	}
+	last, fresh := r.lastApplied(cq, tenant.Status.ProjectID, now)
 	cq.Status.ProjectID = tenant.Status.ProjectID
-	fresh := remembered && now.Sub(last.fullRead) < r.Intervals.Resync
 
-	applied, err := applyQuota(ctx, cloud, tenant.Status.ProjectID, effective, known, knownUsage, fresh)
+	applied, err := applyQuota(ctx, cloud, tenant.Status.ProjectID, effective, last.limits, last.usage, fresh)
 	if err != nil {
 		return wake, err
 	}
@@ -179,6 +147,52 @@ func (r *ComputeQuotaReconciler) reconcile(ctx context.Context, cq *whv1.Compute
 	r.held.Store(cq.UID, heldQuota{project: tenant.Status.ProjectID, limits: holds, usage: applied.usage, fullRead: last.fullRead})
 	r.checkUsage(ctx, cq, effective, applied)
 	return wake, missing
+}
+
+// mayWrite returns why cq may not write its Tenant's quota: another ComputeQuota of the
+// Tenant writes it (Conflict), or a DepartmentPolicy holds it back (PolicyViolation). Either
+// way nothing is written, the limits in OpenStack stay as they are, and they are read
+// afresh once cq may write again.
+func (r *ComputeQuotaReconciler) mayWrite(ctx context.Context, cq *whv1.ComputeQuota) error {
+	breaches, err := r.checkPolicies(ctx, cq)
+	if err != nil {
+		return err
+	}
+	writer, err := quotaWriter(ctx, r.Client, cq)
+	if err != nil {
+		return err
+	}
+	switch {
+	case writer.UID != cq.UID:
+		// It writes nothing, so it reports nothing of the project's quota.
+		r.held.Delete(cq.UID)
+		cq.Status.NextTransition, cq.Status.ActiveSeasons = nil, nil
+		cq.Status.Effective, cq.Status.Usage = whv1.QuotaSet{}, whv1.QuotaSet{}
+		meta.RemoveStatusCondition(&cq.Status.Conditions, whv1.ConditionBelowUsage)
+		return newSpecError(whv1.ReasonConflict, fmt.Sprintf(
+			"ComputeQuota %q already manages the quota of Tenant %q: one ComputeQuota per Tenant, the oldest writes; this one takes over if that one is deleted",
+			writer.Name, cq.Spec.TenantRef.Name))
+	case len(breaches) > 0:
+		r.held.Delete(cq.UID)
+		return policyViolation(breaches, "nothing is written to OpenStack; the project's quota stays as it is")
+	}
+	return nil
+}
+
+// lastApplied is what cq's quota in project is known to be — remembered from the last
+// reconcile (newer than any cached status), else from status when that says it was
+// applied — and whether every service was read within the resync period. The memory is
+// taken: it is kept again only when this reconcile succeeds.
+func (r *ComputeQuotaReconciler) lastApplied(cq *whv1.ComputeQuota, project string, now time.Time) (heldQuota, bool) {
+	mem, _ := r.held.LoadAndDelete(cq.UID)
+	if last, ok := mem.(heldQuota); ok && last.project == project {
+		return last, now.Sub(last.fullRead) < r.Intervals.Resync
+	}
+	last := heldQuota{project: project}
+	if cq.Status.ProjectID == project && quotaApplied(cq) {
+		last.limits, last.usage = limitsOf(cq.Status.Effective), limitsOf(cq.Status.Usage)
+	}
+	return last, false
 }
 
 // heldQuota is what one ComputeQuota's last reconcile left in OpenStack, and when every
