@@ -7,6 +7,7 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/utils/ptr"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/builder"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -70,7 +71,8 @@ func (r *DepartmentPolicyReconciler) reconcile(ctx context.Context, p *whv1.Depa
 	for _, n := range tally.violations {
 		total += int32(n)
 	}
-	p.Status.Namespaces, p.Status.Violations = selected, total
+	// Pointers, so that 0 is written and shown, not left out.
+	p.Status.Namespaces, p.Status.Violations = ptr.To(selected), ptr.To(total)
 	recordPolicyMetrics(p.Name, tally.violations)
 	return step{message: fmt.Sprintf("governs %d namespace(s); %d object(s) break it", selected, total)}, nil
 }

@@ -120,12 +120,12 @@ const DefaultPrefixLength = 24
 type DepartmentPolicyStatus struct {
 	// namespaces is how many namespaces the policy selects.
 	// +optional
-	Namespaces int32 `json:"namespaces"`
+	Namespaces *int32 `json:"namespaces,omitempty"`
 
 	// violations is how many existing Tenants, ComputeQuotas and TestEnvironments in
 	// those namespaces break it.
 	// +optional
-	Violations int32 `json:"violations"`
+	Violations *int32 `json:"violations,omitempty"`
 
 	// observedGeneration is the generation of the spec that status describes.
 	// +optional

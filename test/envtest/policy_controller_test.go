@@ -115,7 +115,7 @@ var _ = Describe("DepartmentPolicy on existing objects and across objects", func
 		Expect(project2).NotTo(BeEmpty())
 
 		p := newPolicy(whv1.DepartmentPolicySpec{QuotaCeiling: ceiling(40)})
-		Eventually(policyStatus(p)).Should(And(HaveField("Namespaces", int32(1)), HaveField("Violations", int32(0))))
+		Eventually(policyStatus(p)).Should(And(HaveField("Namespaces", HaveValue(Equal(int32(1)))), HaveField("Violations", HaveValue(Equal(int32(0))))))
 		Eventually(func() float64 { return policyViolations(p.Name, "ComputeQuota") }).Should(BeZero())
 
 		first := newQuota("first", "dept", 25)
@@ -143,7 +143,7 @@ var _ = Describe("DepartmentPolicy on existing objects and across objects", func
 		Expect(conditionOf(first, whv1.ConditionReady)(Default)).To(HaveField("Status", metav1.ConditionTrue), "the first stays Ready")
 		Expect(cores(projectID)()).To(Equal(int64(25)))
 
-		Eventually(policyStatus(p)).Should(And(HaveField("Namespaces", int32(1)), HaveField("Violations", int32(1))))
+		Eventually(policyStatus(p)).Should(And(HaveField("Namespaces", HaveValue(Equal(int32(1)))), HaveField("Violations", HaveValue(Equal(int32(1))))))
 		Eventually(func() float64 { return policyViolations(p.Name, "ComputeQuota") }).Should(Equal(1.0))
 		Expect(policyViolations(p.Name, "TestEnvironment")).To(BeZero())
 
@@ -192,7 +192,7 @@ var _ = Describe("DepartmentPolicy on existing objects and across objects", func
 			HaveField("Message", And(
 				ContainSubstring("DepartmentPolicy "+p.Name+": environments.maxReplicas: replicas 2 is over the maximum 1"),
 				ContainSubstring("DepartmentPolicy "+p.Name+": environments.maxTTL: a ttl is required, at most 24h0m0s")))))
-		Eventually(policyStatus(p)).Should(HaveField("Violations", int32(2)))
+		Eventually(policyStatus(p)).Should(HaveField("Violations", HaveValue(Equal(int32(2)))))
 		Eventually(func() float64 { return policyViolations(p.Name, "TestEnvironment") }).Should(Equal(1.0))
 
 		By("keeping what runs: the quota's limits and the servers")
@@ -247,7 +247,7 @@ var _ = Describe("DepartmentPolicy on existing objects and across objects", func
 			ContainSubstring("DepartmentPolicy "+p.Name+": requiredLabels: label whitehall.cloud/cost-code is missing"),
 			ContainSubstring("DepartmentPolicy "+p.Name+": roles: role reader is not one of member")))))
 		// Tenant dept, made before each spec, has no cost code either.
-		Eventually(policyStatus(p)).Should(HaveField("Violations", int32(2)))
+		Eventually(policyStatus(p)).Should(HaveField("Violations", HaveValue(Equal(int32(2)))))
 		Eventually(func() float64 { return policyViolations(p.Name, "Tenant") }).Should(Equal(2.0))
 
 		By("the group appearing in Keystone: the role the policy leaves out is not granted to it")
@@ -291,7 +291,7 @@ var _ = Describe("DepartmentPolicy on existing objects and across objects", func
 			Eventually(readyTenant(t)).ShouldNot(BeNil())
 		}
 		p := newPolicy(whv1.DepartmentPolicySpec{Networks: &whv1.NetworkRules{Pool: "172.31.0.0/16"}})
-		Eventually(policyStatus(p)).Should(And(HaveField("Namespaces", int32(1)), HaveField("Violations", int32(2))))
+		Eventually(policyStatus(p)).Should(And(HaveField("Namespaces", HaveValue(Equal(int32(1)))), HaveField("Violations", HaveValue(Equal(int32(2))))))
 		Eventually(func() float64 { return policyViolations(p.Name, "Tenant") }).Should(Equal(2.0))
 	})
 
