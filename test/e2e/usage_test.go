@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"math/big"
+	"path/filepath"
 	"strings"
 	"time"
 
@@ -51,6 +52,13 @@ spec:
 			}
 			return active
 		}).WithTimeout(5 * time.Minute).WithPolling(2 * time.Second).Should(Equal(2))
+		// A tariff large enough that a few minutes of two servers cost pounds, not a
+		// fraction of a penny that rounds to 0.00 whatever the arithmetic did.
+		kubectl("patch", "cloud", "whitehall", "--type=merge", "-p",
+			`{"spec":{"tariff":{"currency":"GBP","vcpuHour":"1000","ramGiBHour":"100","volumeGiBMonth":"0.045"}}}`)
+		DeferCleanup(func() {
+			kubectl("apply", "-f", filepath.Join(repoRoot, "config", "samples", "cloud_whitehall.yaml"))
+		})
 		booted := time.Now()
 
 		var u *whv1.TenantUsage
@@ -61,19 +69,26 @@ spec:
 			g.Expect(u).NotTo(BeNil())
 			g.Expect(u.ReadAt.Time).To(BeTemporally(">", booted))
 			g.Expect(decimal(u.CurrentMonth.VCPUHours).Sign()).To(Equal(1), "vCPU-hours %s", u.CurrentMonth.VCPUHours)
+			g.Expect(decimal(u.CurrentMonth.Cost).Sign()).To(Equal(1), "cost %s", u.CurrentMonth.Cost)
 		}).WithTimeout(usageInterval + 30*time.Second).WithPolling(time.Second).Should(Succeed())
 		AddReportEntry("Tenant status.usage one usage interval after 2 servers booted", toJSON(u))
 
-		// cost = vCPU-hours × 0.021 + RAM GiB-hours × 0.0032 + volume GiB-months × 0.045
-		// (the sample Cloud's tariff), rounded to pence.
+		// cost = vCPU-hours × 1000 + RAM GiB-hours × 100 + volume GiB-months × 0.045 (the
+		// tariff above), rounded to pence.
 		m := u.CurrentMonth
-		want := new(big.Rat).Mul(decimal(m.VCPUHours), decimal("0.021"))
-		want.Add(want, new(big.Rat).Mul(decimal(m.RAMGiBHours), decimal("0.0032")))
+		want := new(big.Rat).Mul(decimal(m.VCPUHours), decimal("1000"))
+		want.Add(want, new(big.Rat).Mul(decimal(m.RAMGiBHours), decimal("100")))
 		if m.VolumeGiBMonths != "" {
 			want.Add(want, new(big.Rat).Mul(decimal(m.VolumeGiBMonths), decimal("0.045")))
 		}
 		Expect(m.Currency).To(Equal("GBP"))
-		Expect(m.Cost).To(Equal(usage.Format(want, 2)))
+		// The cost is priced from the exact usage, the figures shown are rounded to a
+		// thousandth: they agree to within half a thousandth of each price, plus half a
+		// penny.
+		tolerance := decimal("0.5505225") // 0.0005 × (1000 + 100 + 0.045) + 0.005
+		diff := new(big.Rat).Sub(decimal(m.Cost), want)
+		Expect(diff.Abs(diff).Cmp(tolerance)).To(BeNumerically("<=", 0),
+			"cost %s, figures × tariff %s", m.Cost, usage.Format(want, 2))
 		Expect(kubectl("-n", ns, "get", "tenant", name)).To(MatchRegexp(`VCPU-H\s+COST`))
 
 		Expect(scrapeMetrics()).To(HaveKey(fmt.Sprintf(`whitehall_usage_month_vcpu_hours{cost_code="DWP-E2E",namespace="%s",tenant="%s"}`, ns, name)))
