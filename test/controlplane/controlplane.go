@@ -26,8 +26,13 @@ import (
 	"syscall"
 	"time"
 
+	k8sruntime "k8s.io/apimachinery/pkg/runtime"
+	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
 	"k8s.io/client-go/rest"
+	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/envtest"
+
+	whv1 "github.com/whitehall-cloud/whitehall-operator/api/v1alpha1"
 )
 
 // Controllers are the kube-controller-manager controllers the control plane runs.
@@ -107,6 +112,27 @@ func (c *ControlPlane) AdminKubeconfig() ([]byte, error) {
 		return nil, err
 	}
 	return user.KubeConfig()
+}
+
+// WriteAdminKubeconfig writes AdminKubeconfig to dir/kubeconfig, for kubectl and helm,
+// and returns its path.
+func (c *ControlPlane) WriteAdminKubeconfig(dir string) (string, error) {
+	data, err := c.AdminKubeconfig()
+	if err != nil {
+		return "", err
+	}
+	path := filepath.Join(dir, "kubeconfig")
+	return path, os.WriteFile(path, data, 0o600)
+}
+
+// Client is a client of the control plane that knows the built-in kinds and the
+// operator's.
+func (c *ControlPlane) Client() (client.Client, error) {
+	scheme := k8sruntime.NewScheme()
+	if err := errors.Join(clientgoscheme.AddToScheme(scheme), whv1.AddToScheme(scheme)); err != nil {
+		return nil, err
+	}
+	return client.New(c.Config, client.Options{Scheme: scheme})
 }
 
 // ControllerManagerLog is the path of kube-controller-manager's log. It is removed by

@@ -15,12 +15,9 @@ import (
 
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
-	"k8s.io/apimachinery/pkg/runtime"
-	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/envtest"
 
-	whv1 "github.com/whitehall-cloud/whitehall-operator/api/v1alpha1"
 	"github.com/whitehall-cloud/whitehall-operator/test/cloudtest"
 	"github.com/whitehall-cloud/whitehall-operator/test/controlplane"
 )
@@ -86,15 +83,9 @@ var _ = BeforeSuite(func() {
 	cp, err = controlplane.Start(controlplane.Options{})
 	Expect(err).NotTo(HaveOccurred())
 	env = cp.Env
-	cfg := cp.Config
-	data, err := cp.AdminKubeconfig()
+	kubeconfig, err = cp.WriteAdminKubeconfig(GinkgoT().TempDir())
 	Expect(err).NotTo(HaveOccurred())
-	kubeconfig = filepath.Join(GinkgoT().TempDir(), "kubeconfig")
-	Expect(os.WriteFile(kubeconfig, data, 0o600)).To(Succeed())
-	scheme := runtime.NewScheme()
-	Expect(clientgoscheme.AddToScheme(scheme)).To(Succeed())
-	Expect(whv1.AddToScheme(scheme)).To(Succeed())
-	k8s, err = client.New(cfg, client.Options{Scheme: scheme})
+	k8s, err = cp.Client()
 	Expect(err).NotTo(HaveOccurred())
 
 	By("installing the CRDs with kubectl")

@@ -21,12 +21,9 @@ import (
 	appsv1 "k8s.io/api/apps/v1"
 	authenticationv1 "k8s.io/api/authentication/v1"
 	corev1 "k8s.io/api/core/v1"
-	"k8s.io/apimachinery/pkg/runtime"
-	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
 	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
-	whv1 "github.com/whitehall-cloud/whitehall-operator/api/v1alpha1"
 	"github.com/whitehall-cloud/whitehall-operator/test/cloudtest"
 	"github.com/whitehall-cloud/whitehall-operator/test/controlplane"
 )
@@ -92,14 +89,9 @@ var _ = BeforeSuite(func() {
 	By("starting a local control plane")
 	cp, err = controlplane.Start(controlplane.Options{})
 	Expect(err).NotTo(HaveOccurred())
-	data, err := cp.AdminKubeconfig()
+	kubeconfig, err = cp.WriteAdminKubeconfig(GinkgoT().TempDir())
 	Expect(err).NotTo(HaveOccurred())
-	kubeconfig = filepath.Join(GinkgoT().TempDir(), "kubeconfig")
-	Expect(os.WriteFile(kubeconfig, data, 0o600)).To(Succeed())
-	scheme := runtime.NewScheme()
-	Expect(clientgoscheme.AddToScheme(scheme)).To(Succeed())
-	Expect(whv1.AddToScheme(scheme)).To(Succeed())
-	k8s, err = client.New(cp.Config, client.Options{Scheme: scheme})
+	k8s, err = cp.Client()
 	Expect(err).NotTo(HaveOccurred())
 
 	By("installing the chart with its default values")
