@@ -105,7 +105,7 @@ test-unit: ## Tier 1: pure table tests.
 ENVTEST_SEED ?= 1
 # The first seed runs the whole e2e suite (the crash suite's kill points follow it too);
 # each other one runs the fault suite again (label "faults": the fault proxy follows the seed).
-E2E_SEEDS ?= 1796156877 11 22 391852739 159695220 1002973686
+E2E_SEEDS ?= 1796156877 11 22 391852739 159695220 1002973686 279376029
 # Extra ginkgo arguments for one focused run, e.g. GINKGO_ARGS='--focus=Tenant'.
 GINKGO_ARGS ?=
 

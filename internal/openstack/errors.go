@@ -143,6 +143,12 @@ func convertError(err error, service func(url string) string) error {
 	case isAs[gophercloud.ErrResourceNotFound](err):
 		miss, _ := as[gophercloud.ErrResourceNotFound](err)
 		conv = fmt.Errorf("%w: %s", ErrNotFound, miss.Error())
+	case isAs[gophercloud.ErrErrorAfterReauthentication](err):
+		// The new token worked and the retried request failed without an answer (a reset,
+		// a timeout): that failure decides, as for any request, so it stays in the chain.
+		after, _ := as[gophercloud.ErrErrorAfterReauthentication](err)
+		conv = &contextError{prefix: "Successfully re-authenticated, but got error executing request: ",
+			err: convertError(after.ErrOriginal, service)}
 	default:
 		return errors.New(err.Error())
 	}

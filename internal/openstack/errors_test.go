@@ -58,6 +58,8 @@ func TestClassify(t *testing.T) {
 		{"a 503 after a successful re-login is temporary", &gophercloud.ErrErrorAfterReauthentication{ErrOriginal: httpErr(503, "", nil)}, Retryable},
 		{"a quota refusal after a successful re-login is a quota refusal", &gophercloud.ErrErrorAfterReauthentication{
 			ErrOriginal: httpErr(413, `{"overLimit": {"message": "Quota exceeded"}}`, nil)}, QuotaExceeded},
+		{"a connection reset after a successful re-login is temporary (fault seed 279376029)", fmt.Errorf("reading quota: %w", &gophercloud.ErrErrorAfterReauthentication{
+			ErrOriginal: &url.Error{Op: "Get", URL: "http://x", Err: errors.New("read: connection reset by peer")}}), Retryable},
 		{"a 502 as a pointer is temporary", &gophercloud.ErrUnexpectedResponseCode{Actual: 502}, Retryable},
 		{"a quota refusal as a pointer is a quota refusal", &gophercloud.ErrUnexpectedResponseCode{Actual: 403,
 			Body: []byte(`{"forbidden": {"message": "Quota exceeded for cores"}}`)}, QuotaExceeded},
