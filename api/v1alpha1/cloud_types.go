@@ -55,11 +55,15 @@ type CloudSpec struct {
 
 	// timeZone is the IANA time zone whose calendar months usage is reported in: a month
 	// closes at local midnight on its last day.
+	// Names are case-sensitive: a zone the operator cannot load (Europe/LONDON, Local)
+	// is refused at apply.
 	// +optional
 	// +kubebuilder:default="Europe/London"
 	// +kubebuilder:validation:MinLength=1
 	// +kubebuilder:validation:MaxLength=64
 	// +kubebuilder:validation:Pattern=`^[A-Za-z0-9_+\-]+(/[A-Za-z0-9_+\-]+)*$`
+	// +kubebuilder:validation:XValidation:rule="self != 'Local'",message="timeZone \"Local\" is not allowed: name an IANA zone such as Europe/London"
+	// +kubebuilder:validation:XValidation:rule="timestamp('2000-06-01T00:00:00Z').getFullYear(self) == 2000",message="timeZone must be an IANA time zone such as Europe/London (names are case-sensitive)"
 	TimeZone string `json:"timeZone,omitempty"`
 }
 

@@ -88,11 +88,14 @@ type EnvironmentRules struct {
 	// +kubebuilder:validation:Maximum=500
 	MaxReplicas *int32 `json:"maxReplicas,omitempty"`
 
-	// maxTTL makes a TTL required, and at most this long.
+	// maxTTL makes a TTL required, and at most this long (for example 336h). Spelled
+	// like ttl, in Go's units (h, m, s): "14d", "2w" or "P14D" are refused at apply,
+	// since the operator could not read them.
 	// +optional
 	// +kubebuilder:validation:Type=string
-	// +kubebuilder:validation:Format=duration
-	// +kubebuilder:validation:XValidation:rule="duration(self) > duration('0s')",message="maxTTL must be positive"
+	// +kubebuilder:validation:MaxLength=32
+	// +kubebuilder:validation:Pattern=`^([0-9]+(\.[0-9]+)?(ns|us|ms|s|m|h))+$`
+	// +kubebuilder:validation:XValidation:rule="duration(self) > duration('0s') && duration(self) <= duration('8760h')",message="maxTTL must be more than 0s and at most 8760h (a year), in h, m or s (336h, not 14d)"
 	MaxTTL *metav1.Duration `json:"maxTTL,omitempty"`
 }
 

@@ -28,7 +28,10 @@ const (
 // +kubebuilder:validation:XValidation:rule="!has(self.peaks) || self.peaks.all(p, self.peaks.exists_one(q, q.season == p.season))",message="each season may appear only once in peaks"
 type ComputeQuotaSpec struct {
 	// tenantRef names the Tenant, in this namespace, whose project this quota is for.
+	// Immutable: a quota moved to another Tenant would leave the first project's limits
+	// behind, peak included.
 	// +required
+	// +kubebuilder:validation:XValidation:rule="self.name == oldSelf.name",message="tenantRef is immutable: create a new ComputeQuota for another Tenant"
 	TenantRef LocalObjectReference `json:"tenantRef"`
 
 	// baseline is the quota outside every peak. A field left out is not managed: the

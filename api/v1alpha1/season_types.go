@@ -23,11 +23,15 @@ type PeakSeasonSpec struct {
 	// timeZone is the IANA time zone the windows are written in. Window boundaries are
 	// local wall-clock times, so they land on the right instant on both sides of a
 	// daylight-saving change.
+	// Names are case-sensitive: a zone the operator cannot load (Europe/LONDON, Local)
+	// is refused at apply.
 	// +optional
 	// +kubebuilder:default="Europe/London"
 	// +kubebuilder:validation:MinLength=1
 	// +kubebuilder:validation:MaxLength=64
 	// +kubebuilder:validation:Pattern=`^[A-Za-z0-9_+\-]+(/[A-Za-z0-9_+\-]+)*$`
+	// +kubebuilder:validation:XValidation:rule="self != 'Local'",message="timeZone \"Local\" is not allowed: name an IANA zone such as Europe/London"
+	// +kubebuilder:validation:XValidation:rule="timestamp('2000-06-01T00:00:00Z').getFullYear(self) == 2000",message="timeZone must be an IANA time zone such as Europe/London (names are case-sensitive)"
 	TimeZone string `json:"timeZone,omitempty"`
 
 	// windows are the periods of the peak. Overlapping windows merge.

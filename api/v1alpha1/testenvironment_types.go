@@ -47,6 +47,7 @@ const MaxEnvironmentNameLength = 240
 // DevOps engineers scale up and tear down.
 //
 // +kubebuilder:validation:XValidation:rule="has(self.serverGroupPolicy) == has(oldSelf.serverGroupPolicy) && (!has(self.serverGroupPolicy) || self.serverGroupPolicy == oldSelf.serverGroupPolicy)",message="serverGroupPolicy is immutable: servers cannot move into, out of or between server groups"
+// +kubebuilder:validation:XValidation:rule="!has(oldSelf.ttl) || (has(self.ttl) && duration(self.ttl) <= duration(oldSelf.ttl))",message="ttl can be shortened but never removed or lengthened once set"
 type TestEnvironmentSpec struct {
 	// tenantRef names the Tenant, in this namespace, whose project holds the servers.
 	// Immutable: the servers stay in the project they were booted in.
@@ -81,13 +82,12 @@ type TestEnvironmentSpec struct {
 	Peaks []ReplicaPeak `json:"peaks,omitempty"`
 
 	// ttl deletes the environment this long after its creation, so nothing is forgotten
-	// (for example 72h). Immutable.
+	// (for example 72h). Once set it can be shortened, never removed or lengthened.
 	// +optional
 	// +kubebuilder:validation:Type=string
 	// +kubebuilder:validation:MaxLength=32
 	// +kubebuilder:validation:Pattern=`^([0-9]+(\.[0-9]+)?(ns|us|ms|s|m|h))+$`
 	// +kubebuilder:validation:XValidation:rule="duration(self) > duration('0s') && duration(self) <= duration('8760h')",message="ttl must be more than 0s and at most 8760h (a year)"
-	// +kubebuilder:validation:XValidation:rule="duration(self) == duration(oldSelf)",message="ttl is immutable"
 	TTL *metav1.Duration `json:"ttl,omitempty"`
 }
 
@@ -154,10 +154,15 @@ type ServerTemplate struct {
 	// +kubebuilder:validation:XValidation:rule="self.key != 'clouds.yaml'",message="userDataSecretRef cannot name a clouds.yaml key: credentials never become user data"
 	UserDataSecretRef *SecretKeyReference `json:"userDataSecretRef,omitempty"`
 
-	// metadata set on every server, besides the operator's own keys.
+	// metadata set on every server, besides the operator's own keys. Nova's limits: keys
+	// of 1 to 255 letters, digits, '-', '_', ':', '.' or spaces, values of at most 255
+	// characters; at most 64 entries, which leaves room for the operator's few keys
+	// within Nova's default metadata_items quota (128).
 	// +optional
 	// +kubebuilder:validation:MaxProperties=64
 	// +kubebuilder:validation:XValidation:rule="self.all(k, !k.startsWith('whitehall_'))",message="metadata keys starting with whitehall_ are reserved for the operator"
+	// +kubebuilder:validation:XValidation:rule="self.all(k, size(k) >= 1 && size(k) <= 255 && k.matches('^[a-zA-Z0-9_:. -]+$'))",message="metadata keys must be 1 to 255 letters, digits, '-', '_', ':', '.' or spaces (Nova's limit)"
+	// +kubebuilder:validation:XValidation:rule="self.all(k, size(self[k]) <= 255)",message="metadata values must be at most 255 characters (Nova's limit)"
 	Metadata map[string]string `json:"metadata,omitempty"`
 
 	// availabilityZone to boot in.
