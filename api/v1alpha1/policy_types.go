@@ -123,11 +123,15 @@ const DefaultPrefixLength = 24
 type DepartmentPolicyStatus struct {
 	// namespaces is how many namespaces the policy selects.
 	// +optional
+	// +kubebuilder:validation:Minimum=-2147483648
+	// +kubebuilder:validation:Maximum=2147483647
 	Namespaces *int32 `json:"namespaces,omitempty"`
 
 	// violations is how many existing Tenants, ComputeQuotas and TestEnvironments in
 	// those namespaces break it.
 	// +optional
+	// +kubebuilder:validation:Minimum=-2147483648
+	// +kubebuilder:validation:Maximum=2147483647
 	Violations *int32 `json:"violations,omitempty"`
 
 	// observedGeneration is the generation of the spec that status describes.
@@ -138,6 +142,7 @@ type DepartmentPolicyStatus struct {
 	// +optional
 	// +listType=map
 	// +listMapKey=type
+	// +kubebuilder:validation:XValidation:rule="self.all(c, c.lastTransitionTime >= timestamp('0001-01-01T00:00:00Z'))",message="lastTransitionTime must be an RFC 3339 date-time such as 2027-04-01T00:00:00Z"
 	Conditions []metav1.Condition `json:"conditions,omitempty"`
 }
 

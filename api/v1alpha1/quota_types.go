@@ -187,9 +187,11 @@ type ComputeQuotaStatus struct {
 	// nextTransition is when the next season used here opens or closes; the operator
 	// wakes at that instant.
 	// +optional
+	// +kubebuilder:validation:XValidation:rule="self >= timestamp('0001-01-01T00:00:00Z')",message="must be an RFC 3339 date-time such as 2027-04-01T00:00:00Z"
 	NextTransition *metav1.Time `json:"nextTransition,omitempty"`
 	// lastAppliedTime is when the operator last wrote a limit to OpenStack.
 	// +optional
+	// +kubebuilder:validation:XValidation:rule="self >= timestamp('0001-01-01T00:00:00Z')",message="must be an RFC 3339 date-time such as 2027-04-01T00:00:00Z"
 	LastAppliedTime *metav1.Time `json:"lastAppliedTime,omitempty"`
 	// observedGeneration is the generation of the spec that status describes.
 	// +optional
@@ -198,6 +200,7 @@ type ComputeQuotaStatus struct {
 	// +optional
 	// +listType=map
 	// +listMapKey=type
+	// +kubebuilder:validation:XValidation:rule="self.all(c, c.lastTransitionTime >= timestamp('0001-01-01T00:00:00Z'))",message="lastTransitionTime must be an RFC 3339 date-time such as 2027-04-01T00:00:00Z"
 	Conditions []metav1.Condition `json:"conditions,omitempty"`
 }
 

@@ -123,6 +123,7 @@ type PeakSeasonStatus struct {
 	CurrentWindow *TimeWindow `json:"currentWindow,omitempty"`
 	// nextTransition is when the season next turns on or off.
 	// +optional
+	// +kubebuilder:validation:XValidation:rule="self >= timestamp('0001-01-01T00:00:00Z')",message="must be an RFC 3339 date-time such as 2027-04-01T00:00:00Z"
 	NextTransition *metav1.Time `json:"nextTransition,omitempty"`
 	// committed is the peak quota that every ComputeQuota using this season would hold
 	// during it, summed.
@@ -143,6 +144,7 @@ type PeakSeasonStatus struct {
 	// +optional
 	// +listType=map
 	// +listMapKey=type
+	// +kubebuilder:validation:XValidation:rule="self.all(c, c.lastTransitionTime >= timestamp('0001-01-01T00:00:00Z'))",message="lastTransitionTime must be an RFC 3339 date-time such as 2027-04-01T00:00:00Z"
 	Conditions []metav1.Condition `json:"conditions,omitempty"`
 }
 
@@ -150,7 +152,9 @@ type PeakSeasonStatus struct {
 // windows, and how many of them were above their baseline.
 type SeasonWindowUsage struct {
 	// start and end of the window, ramps applied.
+	// +kubebuilder:validation:XValidation:rule="self >= timestamp('0001-01-01T00:00:00Z')",message="must be an RFC 3339 date-time such as 2027-04-01T00:00:00Z"
 	Start metav1.Time `json:"start"`
+	// +kubebuilder:validation:XValidation:rule="self >= timestamp('0001-01-01T00:00:00Z')",message="must be an RFC 3339 date-time such as 2027-04-01T00:00:00Z"
 	End   metav1.Time `json:"end"`
 	// vcpuHours the departments using the season ran during the window (Nova).
 	VCPUHours string `json:"vcpuHours"`
@@ -161,12 +165,16 @@ type SeasonWindowUsage struct {
 	// usage minus its share, where positive, summed.
 	ExtraVCPUHours string `json:"extraVCPUHours"`
 	// departments counted.
+	// +kubebuilder:validation:Minimum=-2147483648
+	// +kubebuilder:validation:Maximum=2147483647
 	Departments int32 `json:"departments"`
 }
 
 // TimeWindow is an interval of time, start inclusive and end exclusive.
 type TimeWindow struct {
+	// +kubebuilder:validation:XValidation:rule="self >= timestamp('0001-01-01T00:00:00Z')",message="must be an RFC 3339 date-time such as 2027-04-01T00:00:00Z"
 	Start metav1.Time `json:"start"`
+	// +kubebuilder:validation:XValidation:rule="self >= timestamp('0001-01-01T00:00:00Z')",message="must be an RFC 3339 date-time such as 2027-04-01T00:00:00Z"
 	End   metav1.Time `json:"end"`
 }
 

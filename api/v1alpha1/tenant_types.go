@@ -109,7 +109,7 @@ type ApplicationCredentialSpec struct {
 	// +required
 	// +kubebuilder:validation:MinLength=1
 	// +kubebuilder:validation:MaxLength=253
-	// +kubebuilder:validation:Pattern=`^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$`
+	// +kubebuilder:validation:Pattern=`^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$`
 	SecretName string `json:"secretName"`
 
 	// roles the credential carries on the project; never more than the operator may
@@ -163,12 +163,15 @@ type ApplicationCredentialStatus struct {
 	ID string `json:"id,omitempty"`
 	// createdAt is when it was made.
 	// +optional
+	// +kubebuilder:validation:XValidation:rule="self >= timestamp('0001-01-01T00:00:00Z')",message="must be an RFC 3339 date-time such as 2027-04-01T00:00:00Z"
 	CreatedAt *metav1.Time `json:"createdAt,omitempty"`
 	// expiresAt is when Keystone stops accepting it.
 	// +optional
+	// +kubebuilder:validation:XValidation:rule="self >= timestamp('0001-01-01T00:00:00Z')",message="must be an RFC 3339 date-time such as 2027-04-01T00:00:00Z"
 	ExpiresAt *metav1.Time `json:"expiresAt,omitempty"`
 	// rotateAt is when the next one is made.
 	// +optional
+	// +kubebuilder:validation:XValidation:rule="self >= timestamp('0001-01-01T00:00:00Z')",message="must be an RFC 3339 date-time such as 2027-04-01T00:00:00Z"
 	RotateAt *metav1.Time `json:"rotateAt,omitempty"`
 	// rotation is the value of the whitehall.cloud/rotate annotation the current
 	// credential was made for.
@@ -192,6 +195,7 @@ type RetiringCredential struct {
 	ID string `json:"id"`
 	// deleteAt is when it is deleted in Keystone.
 	// +required
+	// +kubebuilder:validation:XValidation:rule="self >= timestamp('0001-01-01T00:00:00Z')",message="must be an RFC 3339 date-time such as 2027-04-01T00:00:00Z"
 	DeleteAt metav1.Time `json:"deleteAt"`
 }
 
@@ -402,6 +406,7 @@ type TenantStatus struct {
 	// +listMapKey=type
 	// +patchStrategy=merge
 	// +patchMergeKey=type
+	// +kubebuilder:validation:XValidation:rule="self.all(c, c.lastTransitionTime >= timestamp('0001-01-01T00:00:00Z'))",message="lastTransitionTime must be an RFC 3339 date-time such as 2027-04-01T00:00:00Z"
 	Conditions []metav1.Condition `json:"conditions,omitempty" patchStrategy:"merge" patchMergeKey:"type"`
 }
 

@@ -206,12 +206,18 @@ type SecretKeyReference struct {
 type TestEnvironmentStatus struct {
 	// replicas is the number of servers that exist.
 	// +optional
+	// +kubebuilder:validation:Minimum=-2147483648
+	// +kubebuilder:validation:Maximum=2147483647
 	Replicas int32 `json:"replicas"`
 	// desiredReplicas is what the environment aims for now: replicas, or a larger peak.
 	// +optional
+	// +kubebuilder:validation:Minimum=-2147483648
+	// +kubebuilder:validation:Maximum=2147483647
 	DesiredReplicas int32 `json:"desiredReplicas"`
 	// readyReplicas is the number of ACTIVE servers.
 	// +optional
+	// +kubebuilder:validation:Minimum=-2147483648
+	// +kubebuilder:validation:Maximum=2147483647
 	ReadyReplicas int32 `json:"readyReplicas"`
 	// selector is the label selector of the scale subresource (the environment has no
 	// pods; HPA and KEDA need the field).
@@ -244,6 +250,7 @@ type TestEnvironmentStatus struct {
 	ActiveSeasons []string `json:"activeSeasons,omitempty"`
 	// expiresAt is when the TTL deletes the environment.
 	// +optional
+	// +kubebuilder:validation:XValidation:rule="self >= timestamp('0001-01-01T00:00:00Z')",message="must be an RFC 3339 date-time such as 2027-04-01T00:00:00Z"
 	ExpiresAt *metav1.Time `json:"expiresAt,omitempty"`
 	// expiryWarned is true once the event announcing the expiry was sent.
 	// +optional
@@ -255,6 +262,7 @@ type TestEnvironmentStatus struct {
 	// +optional
 	// +listType=map
 	// +listMapKey=type
+	// +kubebuilder:validation:XValidation:rule="self.all(c, c.lastTransitionTime >= timestamp('0001-01-01T00:00:00Z'))",message="lastTransitionTime must be an RFC 3339 date-time such as 2027-04-01T00:00:00Z"
 	Conditions []metav1.Condition `json:"conditions,omitempty"`
 }
 
@@ -286,12 +294,15 @@ type ServerFailure struct {
 	ServerID string `json:"serverID,omitempty"`
 	// count of failures in a row at this index.
 	// +optional
+	// +kubebuilder:validation:Minimum=-2147483648
+	// +kubebuilder:validation:Maximum=2147483647
 	Count int32 `json:"count,omitempty"`
 	// fault is Nova's fault message of the last failure.
 	// +optional
 	Fault string `json:"fault,omitempty"`
 	// retryAt is when the index is booted again.
 	// +optional
+	// +kubebuilder:validation:XValidation:rule="self >= timestamp('0001-01-01T00:00:00Z')",message="must be an RFC 3339 date-time such as 2027-04-01T00:00:00Z"
 	RetryAt *metav1.Time `json:"retryAt,omitempty"`
 }
 

@@ -60,6 +60,7 @@ type TenantUsage struct {
 	LastMonth *MonthUsage `json:"lastMonth,omitempty"`
 	// readAt is when OpenStack was last read.
 	// +optional
+	// +kubebuilder:validation:XValidation:rule="self >= timestamp('0001-01-01T00:00:00Z')",message="must be an RFC 3339 date-time such as 2027-04-01T00:00:00Z"
 	ReadAt *metav1.Time `json:"readAt,omitempty"`
 }
 
@@ -70,6 +71,7 @@ type CloudUsage struct {
 	Month string `json:"month,omitempty"`
 	// readAt is when OpenStack was last read.
 	// +optional
+	// +kubebuilder:validation:XValidation:rule="self >= timestamp('0001-01-01T00:00:00Z')",message="must be an RFC 3339 date-time such as 2027-04-01T00:00:00Z"
 	ReadAt *metav1.Time `json:"readAt,omitempty"`
 	// departments are every project metered this month, including Tenants deleted since.
 	// +optional
@@ -133,6 +135,8 @@ type UsageReportSpec struct {
 
 	// departmentCount is the number of departments listed.
 	// +optional
+	// +kubebuilder:validation:Minimum=-2147483648
+	// +kubebuilder:validation:Maximum=2147483647
 	DepartmentCount int32 `json:"departmentCount"`
 
 	// departments are every project metered in the month, by namespace and Tenant.
@@ -173,6 +177,8 @@ type CostCodeTotal struct {
 	// +kubebuilder:validation:MaxLength=63
 	CostCode string `json:"costCode"`
 	// departments charged to the cost code.
+	// +kubebuilder:validation:Minimum=-2147483648
+	// +kubebuilder:validation:Maximum=2147483647
 	Departments int32 `json:"departments"`
 
 	UsageFigures `json:",inline"`
