@@ -75,9 +75,14 @@ func TestFactoryCredentialErrors(t *testing.T) {
 
 // keystone answers token requests like Keystone, with a catalog, and counts logins.
 func keystone(t *testing.T, status int) (*httptest.Server, *atomic.Int32) {
+	return keystoneServer(t, status, false)
+}
+
+// keystoneServer is keystone, served over TLS when tls is set.
+func keystoneServer(t *testing.T, status int, tls bool) (*httptest.Server, *atomic.Int32) {
 	var logins atomic.Int32
 	var srv *httptest.Server
-	srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	srv = httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.URL.Path != "/v3/auth/tokens" || r.Method != http.MethodPost {
 			http.NotFound(w, r)
 			return
@@ -94,6 +99,11 @@ func keystone(t *testing.T, status int) (*httptest.Server, *atomic.Int32) {
 		_, _ = w.Write([]byte(`{"token": {"expires_at": "2099-01-01T00:00:00Z", "catalog": [
 			{"type": "identity", "endpoints": [{"interface": "public", "region": "RegionOne", "region_id": "RegionOne", "url": "` + srv.URL + `/v3"}]}]}}`))
 	}))
+	if tls {
+		srv.StartTLS()
+	} else {
+		srv.Start()
+	}
 	t.Cleanup(srv.Close)
 	return srv, &logins
 }
