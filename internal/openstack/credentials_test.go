@@ -272,6 +272,9 @@ func TestCallersOfOneLoginShareItsOutcome(t *testing.T) {
 		if err == nil || !strings.Contains(Message(err), "no answer to the login within 200ms (--openstack-login-timeout)") {
 			t.Errorf("caller %d: %v, want the login deadline named", i, err)
 		}
+		if !IsRetryable(err) || IsCredentialsError(err) {
+			t.Errorf("caller %d: %v is not a retryable failure to reach the cloud", i, err)
+		}
 	}
 	// Before, each waiter tried again when the one before it failed: five deadlines in a
 	// row, five connections.
