@@ -221,6 +221,30 @@ func checkAuthFileKeys(raw []byte, cloudName string) error {
 	return nil
 }
 
+// refusal is the credentials error of ref's Secret: which Secret and what is wrong,
+// never a value from it.
+func refusal(ref CredentialsRef, problem string) error {
+	return fmt.Errorf("%w: cannot use cloud %q from Secret %s/%s: %s", ErrCredentials, ref.CloudName, ref.Namespace, ref.SecretName, problem)
+}
+
+func noCloudsYAML(ref CredentialsRef) error {
+	return fmt.Errorf("%w: Secret %s/%s has no key %q", ErrCredentials, ref.Namespace, ref.SecretName, CloudsYAMLKey)
+}
+
+// CheckSecret returns the credentials error the Factory gives, before any login, for a
+// Secret's data: no clouds.yaml, no such cloud in it, or a key that names a file. Test
+// fakes of the Factory call it to answer as the Factory does.
+func CheckSecret(ref CredentialsRef, data map[string][]byte) error {
+	raw, ok := data[CloudsYAMLKey]
+	if !ok {
+		return noCloudsYAML(ref)
+	}
+	if _, err := checkedCloudsYAML(raw, ref.CloudName, len(data[CACertKey]) > 0); err != nil {
+		return refusal(ref, err.Error())
+	}
+	return nil
+}
+
 // loginContext is the context one login runs in: the caller's values (the namespace the
 // rate limiter serves), not its cancellation, since callers that wait for the same login
 // share it; and the login deadline.

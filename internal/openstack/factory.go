@@ -244,7 +244,7 @@ func (f *Factory) cloud(ctx context.Context, ref CredentialsRef) (*Cloud, cloudK
 	}
 	cloudsYAML, ok := secret.Data[CloudsYAMLKey]
 	if !ok {
-		return nil, cloudKey{}, fmt.Errorf("%w: Secret %s/%s has no key %q", ErrCredentials, ref.Namespace, ref.SecretName, CloudsYAMLKey)
+		return nil, cloudKey{}, noCloudsYAML(ref)
 	}
 	caCert := secret.Data[CACertKey]
 	key := cloudKey{digest: sha256.Sum256(append(append(bytes.Clone(cloudsYAML), 0), caCert...)), cloudName: ref.CloudName}
@@ -431,10 +431,7 @@ func (f *Factory) lastLogin(ctx context.Context, ref CredentialsRef, notFound er
 
 func (f *Factory) connect(ctx context.Context, ref CredentialsRef, cloudsYAML, caCert []byte) (*Cloud, error) {
 	department := f.rules.department(ref.Namespace)
-	refuse := func(problem string) error {
-		// Say which Secret and what is wrong, never a value from it.
-		return fmt.Errorf("%w: cannot use cloud %q from Secret %s/%s: %s", ErrCredentials, ref.CloudName, ref.Namespace, ref.SecretName, problem)
-	}
+	refuse := func(problem string) error { return refusal(ref, problem) }
 	checked, err := checkedCloudsYAML(cloudsYAML, ref.CloudName, len(caCert) > 0)
 	if err != nil {
 		return nil, refuse(err.Error())
