@@ -34,7 +34,7 @@ up() {
     fi
     echo "== starting the operator (log: $demo_dir/manager.log)"
     setsid bin/manager --kubeconfig "$KUBECONFIG" --operator-namespace "$operator_ns" --metrics-bind-address 127.0.0.1:8443 \
-      --health-probe-bind-address 127.0.0.1:8081 >"$demo_dir/manager.log" 2>&1 </dev/null &
+      --health-probe-bind-address 127.0.0.1:8081 --allow-http-auth-url >"$demo_dir/manager.log" 2>&1 </dev/null &
     echo $! >"$pidfile"
   fi
 

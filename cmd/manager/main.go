@@ -34,6 +34,8 @@ type config struct {
 	operatorNamespace string
 	grantableRoles    string
 	usageInterval     time.Duration
+	login             openstack.LoginPolicy
+	allowedAuthURLs   string
 }
 
 func main() {
@@ -53,6 +55,10 @@ func main() {
 		"Comma-separated Keystone roles a Tenant may grant (role assignments and application credentials); admin only if listed.")
 	flag.DurationVar(&cfg.usageInterval, "usage-interval", controllers.DefaultUsageInterval,
 		"How often each Cloud's usage is read (one all-projects Nova call and one volume listing per read).")
+	flag.DurationVar(&cfg.login.Timeout, "openstack-login-timeout", openstack.DefaultLoginTimeout, "Deadline of one Keystone login, all its requests included.")
+	flag.BoolVar(&cfg.login.AllowHTTP, "allow-http-auth-url", false, "Let a department's own clouds.yaml (Tenant cloudCredentialsRef) use a plain http auth_url (a dev cloud); default https only.")
+	flag.StringVar(&cfg.allowedAuthURLs, "allowed-auth-urls", "",
+		"Comma-separated auth URL prefixes (https://keystone.example/v3) or hosts a department's own clouds.yaml may name; empty: any https URL.")
 	showVersion := flag.Bool("version", false, "Print the version and git revision, then exit.")
 	opts := zap.Options{Development: false, TimeEncoder: zapcore.RFC3339NanoTimeEncoder}
 	opts.BindFlags(flag.CommandLine)
@@ -108,6 +114,10 @@ func run(cfg config) error {
 	ctx := ctrl.SetupSignalHandler()
 	secrets := secretReader{cached: mgr.GetClient(), live: mgr.GetAPIReader(), namespace: cfg.operatorNamespace}
 	factory := openstack.NewFactory(secrets, cfg.openstackTimeout, cfg.rateLimit)
+	cfg.login.PlatformNamespace, cfg.login.AllowedAuthURLs = cfg.operatorNamespace, splitList(cfg.allowedAuthURLs)
+	if err := factory.SetLoginPolicy(cfg.login); err != nil {
+		return fmt.Errorf("--allowed-auth-urls: %w", err)
+	}
 	factory.ForgetUnusedAfter(3 * cfg.resyncPeriod) // every object in use asks at least once a period
 	if err := controllers.Setup(ctx, mgr, controllers.Options{
 		Recorder:             mgr.GetEventRecorder("whitehall-operator"),

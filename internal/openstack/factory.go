@@ -59,6 +59,7 @@ type Factory struct {
 	transport http.RoundTripper
 	timeout   time.Duration
 	rateLimit RateLimit
+	rules     loginRules
 
 	limitersMu sync.Mutex
 	limiters   map[string]*limiterEntry // auth URL → the cloud's shared limiter
@@ -105,24 +106,40 @@ type cloudKey struct {
 	password  [32]byte // never the password itself
 }
 
+// cacheEntry is one login, made once and shared by every caller of its key. Callers
+// that come while it is being made wait for its outcome, a failure included: they never
+// queue behind it to try again one after another.
 type cacheEntry struct {
-	mu    sync.Mutex // guards cloud: serialises the login for one key
+	ready chan struct{} // closed once cloud or err is set
 	cloud *Cloud
+	err   error
 	// used and authURL are guarded by Factory.mu: when the login was last asked for, and
 	// the auth URL of its limiter once it is made.
 	used    time.Time
 	authURL string
 }
 
+// wait returns the entry's outcome once the login is over, or ctx's error first.
+func (e *cacheEntry) wait(ctx context.Context) (*Cloud, error) {
+	select {
+	case <-e.ready:
+		return e.cloud, e.err
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+}
+
 // NewFactory returns a Factory reading Secrets with reader. Requests go through an
 // instrumented transport; timeout bounds each request; limit bounds the requests to each
 // cloud (every Secret naming the same auth URL shares one limit).
 func NewFactory(reader client.Reader, timeout time.Duration, limit RateLimit) *Factory {
+	rules, _ := newLoginRules(LoginPolicy{}) // the zero policy always parses
 	return &Factory{
 		reader:    reader,
 		transport: http.DefaultTransport,
 		timeout:   timeout,
 		rateLimit: limit,
+		rules:     rules,
 		limiters:  map[string]*limiterEntry{},
 		now:       time.Now,
 		unused:    DefaultForgetUnusedAfter,
@@ -139,6 +156,17 @@ func (f *Factory) ForgetUnusedAfter(d time.Duration) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.unused = d
+}
+
+// SetLoginPolicy sets the deadline of each login and the rules for departments' auth
+// URLs. Call it before the Factory is used.
+func (f *Factory) SetLoginPolicy(p LoginPolicy) error {
+	rules, err := newLoginRules(p)
+	if err != nil {
+		return err
+	}
+	f.rules = rules
+	return nil
 }
 
 // limiterFor returns the rate limiter of the cloud at authURL, over base.
@@ -216,12 +244,12 @@ func (f *Factory) cloud(ctx context.Context, ref CredentialsRef) (*Cloud, cloudK
 	}
 	cloudsYAML, ok := secret.Data[CloudsYAMLKey]
 	if !ok {
-		return nil, cloudKey{}, fmt.Errorf("%w: Secret %s/%s has no key %q", ErrCredentials, ref.Namespace, ref.SecretName, CloudsYAMLKey)
+		return nil, cloudKey{}, noCloudsYAML(ref)
 	}
 	caCert := secret.Data[CACertKey]
 	key := cloudKey{digest: sha256.Sum256(append(append(bytes.Clone(cloudsYAML), 0), caCert...)), cloudName: ref.CloudName}
 	f.remember(ref, key.digest)
-	cloud, err := f.cached(key, func() (*Cloud, error) {
+	cloud, err := f.cached(ctx, key, func(ctx context.Context) (*Cloud, error) {
 		return f.connect(ctx, ref, cloudsYAML, caCert)
 	})
 	return cloud, key, err
@@ -279,13 +307,13 @@ func (f *Factory) ProjectCloud(ctx context.Context, ref CredentialsRef, user Pro
 	admin, key, err := f.cloud(ctx, ref)
 	var missing *missingSecretError
 	if errors.As(err, &missing) {
-		admin, key, err = f.lastLogin(ref, err)
+		admin, key, err = f.lastLogin(ctx, ref, err)
 	}
 	if err != nil {
 		return nil, err
 	}
 	key.project, key.user, key.password = user.ProjectID, user.UserID, sha256.Sum256([]byte(user.Password))
-	cloud, err := f.cached(key, func() (*Cloud, error) {
+	cloud, err := f.cached(ctx, key, func(ctx context.Context) (*Cloud, error) {
 		cloud, err := admin.login.as(user).cloud(ctx)
 		if err == nil {
 			cloud.user.id = user.UserID
@@ -311,47 +339,59 @@ func (f *Factory) forgetOtherPasswords(key cloudKey) {
 	}
 }
 
-// cached returns the login cached under key, or makes it.
-func (f *Factory) cached(key cloudKey, connect func() (*Cloud, error)) (*Cloud, error) {
-	entry := f.entry(key, true)
-	entry.mu.Lock()
-	defer entry.mu.Unlock()
-	if entry.cloud != nil {
-		return entry.cloud, nil
+// cached returns the login cached under key, or makes it. The login runs on its own,
+// within the login deadline, whoever waits for it: a caller whose context ends stops
+// waiting, and the others still get the outcome. Logins of other keys never wait for
+// it: the only lock held while a login is made is none.
+func (f *Factory) cached(ctx context.Context, key cloudKey, connect func(context.Context) (*Cloud, error)) (*Cloud, error) {
+	entry, made := f.entry(key, true)
+	if made {
+		go f.login(ctx, key, entry, connect)
 	}
-	cloud, err := connect()
+	return entry.wait(ctx)
+}
+
+// login makes entry's login and publishes its outcome.
+func (f *Factory) login(ctx context.Context, key cloudKey, entry *cacheEntry, connect func(context.Context) (*Cloud, error)) {
+	ctx, cancel := loginContext(ctx, f.rules.timeout)
+	defer cancel()
+	cloud, err := connect(ctx)
+	if err != nil && ctx.Err() == context.DeadlineExceeded {
+		err = fmt.Errorf("no answer to the login within %s (--openstack-login-timeout): %w", f.rules.timeout, err)
+	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
+	defer close(entry.ready)
 	if err != nil {
 		// Keep no entry for a login that failed: a wrong password tried once must not
 		// stay in the map for good. The next caller tries again.
 		if f.clouds[key] == entry {
 			delete(f.clouds, key)
 		}
-		return nil, err
+		entry.err = err
+		return
 	}
 	if cloud.login != nil {
 		entry.authURL = cloud.login.endpoint.AuthURL
 	}
 	entry.cloud = cloud
-	return cloud, nil
 }
 
 // entry returns the cache entry of key, made when create is set (else nil if none), and
-// marks it used.
-func (f *Factory) entry(key cloudKey, create bool) *cacheEntry {
+// marks it used; made says it is new, and its login is the caller's to start.
+func (f *Factory) entry(key cloudKey, create bool) (entry *cacheEntry, made bool) {
 	now := f.now()
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	entry, ok := f.clouds[key]
 	if !ok && create {
-		entry = &cacheEntry{}
+		entry, made = &cacheEntry{ready: make(chan struct{})}, true
 		f.clouds[key] = entry
 	}
 	if entry != nil {
 		entry.used = now
 	}
-	return entry
+	return entry, made
 }
 
 // CloudForCleanup is Cloud for deleting what the operator created. When the Secret is
@@ -364,13 +404,13 @@ func (f *Factory) CloudForCleanup(ctx context.Context, ref CredentialsRef) (_ *C
 	if !errors.As(err, &missing) {
 		return cloud, err
 	}
-	cloud, _, err = f.lastLogin(ref, err)
+	cloud, _, err = f.lastLogin(ctx, ref, err)
 	return cloud, err
 }
 
 // lastLogin returns the last login made with ref's credentials, or notFound when there
 // is none.
-func (f *Factory) lastLogin(ref CredentialsRef, notFound error) (*Cloud, cloudKey, error) {
+func (f *Factory) lastLogin(ctx context.Context, ref CredentialsRef, notFound error) (*Cloud, cloudKey, error) {
 	f.mu.Lock()
 	content, seen := f.seen[ref]
 	f.mu.Unlock()
@@ -378,28 +418,36 @@ func (f *Factory) lastLogin(ref CredentialsRef, notFound error) (*Cloud, cloudKe
 		return nil, cloudKey{}, notFound
 	}
 	key := cloudKey{digest: content.digest, cloudName: ref.CloudName}
-	entry := f.entry(key, false)
+	entry, _ := f.entry(key, false)
 	if entry == nil {
 		return nil, cloudKey{}, notFound
 	}
-	entry.mu.Lock()
-	defer entry.mu.Unlock()
-	if entry.cloud == nil {
+	cloud, err := entry.wait(ctx)
+	if err != nil || cloud == nil {
 		return nil, cloudKey{}, notFound
 	}
-	return entry.cloud, key, nil
+	return cloud, key, nil
 }
 
 func (f *Factory) connect(ctx context.Context, ref CredentialsRef, cloudsYAML, caCert []byte) (*Cloud, error) {
+	department := f.rules.department(ref.Namespace)
+	refuse := func(problem string) error { return refusal(ref, problem) }
+	checked, err := checkedCloudsYAML(cloudsYAML, ref.CloudName, len(caCert) > 0)
+	if err != nil {
+		return nil, refuse(err.Error())
+	}
 	authOpts, endpointOpts, tlsConfig, err := clouds.Parse(
-		// Given a reader, Parse searches no directory: everything comes from the Secret,
-		// never from the operator's own disk.
-		clouds.WithCloudsYAML(bytes.NewReader(cloudsYAML)),
+		// Given a reader, Parse searches no directory; the checked file names no other.
+		clouds.WithCloudsYAML(bytes.NewReader(checked)),
 		clouds.WithCloudName(ref.CloudName),
 	)
 	if err != nil {
-		// Parse errors may quote the file; say which Secret without echoing its content.
-		return nil, fmt.Errorf("%w: cannot use cloud %q from Secret %s/%s: %s", ErrCredentials, ref.CloudName, ref.Namespace, ref.SecretName, parseProblem(err))
+		return nil, refuse(parseProblem(err))
+	}
+	if department {
+		if err := f.rules.checkAuthURL(authOpts.IdentityEndpoint); err != nil {
+			return nil, refuse(err.Error())
+		}
 	}
 	if len(caCert) > 0 {
 		if tlsConfig == nil {
@@ -414,21 +462,33 @@ func (f *Factory) connect(ctx context.Context, ref CredentialsRef, cloudsYAML, c
 	if authOpts.TokenID == "" {
 		authOpts.AllowReauth = true
 	}
+	login := f.newLogin(ref, authOpts, endpointOpts, tlsConfig, department)
+	login.endpoint.CACert = bytes.Clone(caCert) // only the Secret's CA counts
+	return login.cloud(ctx)
+}
 
+// newLogin is the login of ref's cloud: its client goes through the cloud's rate
+// limiter, and a department's also through the rules of its auth URL.
+func (f *Factory) newLogin(ref CredentialsRef, authOpts gophercloud.AuthOptions, endpointOpts gophercloud.EndpointOpts, tlsConfig *tls.Config, department bool) *login {
 	base := f.transport
 	if tlsConfig != nil {
 		t := http.DefaultTransport.(*http.Transport).Clone()
 		t.TLSClientConfig = tlsConfig
 		base = t
 	}
+	client := http.Client{Transport: f.limiterFor(authOpts.IdentityEndpoint, base), Timeout: f.timeout}
+	if department {
+		client.Transport = departmentTransport{next: client.Transport, rules: f.rules}
+		client.CheckRedirect = refuseRedirect
+	}
 	availability := endpointOpts.Availability
 	if availability == "" {
 		availability = gophercloud.AvailabilityPublic
 	}
-	login := &login{
+	return &login{
 		opts:      authOpts,
 		endpoints: endpointOpts,
-		client:    http.Client{Transport: f.limiterFor(authOpts.IdentityEndpoint, base), Timeout: f.timeout},
+		client:    client,
 		cloudName: ref.CloudName,
 		subject:   fmt.Sprintf("cloud %q", ref.CloudName),
 		endpoint: Endpoint{
@@ -436,12 +496,8 @@ func (f *Factory) connect(ctx context.Context, ref CredentialsRef, cloudsYAML, c
 			Region:    endpointOpts.Region,
 			Interface: string(availability),
 			Insecure:  tlsConfig != nil && tlsConfig.InsecureSkipVerify,
-			// Only the Secret's CA counts: a cacert path in clouds.yaml names a file on
-			// whichever disk the credentials were written for.
-			CACert: bytes.Clone(caCert),
 		},
 	}
-	return login.cloud(ctx)
 }
 
 // login is what it takes to log in to a cloud again, as another user.
@@ -482,7 +538,8 @@ func (l *login) cloud(ctx context.Context) (*Cloud, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%w: bad auth_url in cloud %q: %s", ErrCredentials, l.cloudName, err)
 	}
-	provider.HTTPClient = http.Client{Transport: &instrumentedTransport{next: l.client.Transport, routes: routes}, Timeout: l.client.Timeout}
+	provider.HTTPClient = http.Client{Transport: &instrumentedTransport{next: l.client.Transport, routes: routes}, Timeout: l.client.Timeout,
+		CheckRedirect: l.client.CheckRedirect}
 	provider.UserAgent.Prepend("whitehall-operator")
 	if err := openstack.Authenticate(ctx, provider, l.opts); err != nil {
 		if code := StatusCode(err); loginRefused(code) {

@@ -58,7 +58,7 @@ func TestFactoryCredentialErrors(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.reason, func(t *testing.T) {
-			f := NewFactory(fakeclient.NewClientBuilder().WithObjects(tc.objects...).Build(), time.Second, RateLimit{})
+			f := httpFactory(fakeclient.NewClientBuilder().WithObjects(tc.objects...).Build(), time.Second, RateLimit{})
 			_, err := f.Cloud(context.Background(), tc.ref)
 			if !errors.Is(err, ErrCredentials) {
 				t.Fatalf("error %v does not wrap ErrCredentials", err)
@@ -75,9 +75,14 @@ func TestFactoryCredentialErrors(t *testing.T) {
 
 // keystone answers token requests like Keystone, with a catalog, and counts logins.
 func keystone(t *testing.T, status int) (*httptest.Server, *atomic.Int32) {
+	return keystoneServer(t, status, false)
+}
+
+// keystoneServer is keystone, served over TLS when tls is set.
+func keystoneServer(t *testing.T, status int, tls bool) (*httptest.Server, *atomic.Int32) {
 	var logins atomic.Int32
 	var srv *httptest.Server
-	srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	srv = httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.URL.Path != "/v3/auth/tokens" || r.Method != http.MethodPost {
 			http.NotFound(w, r)
 			return
@@ -94,6 +99,11 @@ func keystone(t *testing.T, status int) (*httptest.Server, *atomic.Int32) {
 		_, _ = w.Write([]byte(`{"token": {"expires_at": "2099-01-01T00:00:00Z", "catalog": [
 			{"type": "identity", "endpoints": [{"interface": "public", "region": "RegionOne", "region_id": "RegionOne", "url": "` + srv.URL + `/v3"}]}]}}`))
 	}))
+	if tls {
+		srv.StartTLS()
+	} else {
+		srv.Start()
+	}
 	t.Cleanup(srv.Close)
 	return srv, &logins
 }
@@ -102,7 +112,7 @@ func TestFactoryCachesOneLoginPerSecretContent(t *testing.T) {
 	srv, logins := keystone(t, http.StatusCreated)
 	s := secret(map[string]string{CloudsYAMLKey: cloudsYAML(srv.URL + "/v3")})
 	c := fakeclient.NewClientBuilder().WithObjects(s).Build()
-	f := NewFactory(c, 5*time.Second, RateLimit{})
+	f := httpFactory(c, 5*time.Second, RateLimit{})
 	ref := CredentialsRef{Namespace: "hmrc", SecretName: "creds", CloudName: "dev"}
 
 	var wg sync.WaitGroup
@@ -148,7 +158,7 @@ func TestFactorySharesOneLoginBetweenSecretsWithTheSameContent(t *testing.T) {
 	dwp := secret(map[string]string{CloudsYAMLKey: content})
 	dwp.Namespace = "dwp"
 	c := fakeclient.NewClientBuilder().WithObjects(hmrc, dwp).Build()
-	f := NewFactory(c, 5*time.Second, RateLimit{})
+	f := httpFactory(c, 5*time.Second, RateLimit{})
 	ctx := context.Background()
 	a, err := f.Cloud(ctx, CredentialsRef{Namespace: "hmrc", SecretName: "creds", CloudName: "dev"})
 	if err != nil {
@@ -177,7 +187,7 @@ func TestFactorySharesOneLoginBetweenSecretsWithTheSameContent(t *testing.T) {
 
 func TestFactoryRefusedLoginIsACredentialsError(t *testing.T) {
 	srv, _ := keystone(t, http.StatusUnauthorized)
-	f := NewFactory(fakeclient.NewClientBuilder().WithObjects(secret(map[string]string{CloudsYAMLKey: cloudsYAML(srv.URL + "/v3")})).Build(), 5*time.Second, RateLimit{})
+	f := httpFactory(fakeclient.NewClientBuilder().WithObjects(secret(map[string]string{CloudsYAMLKey: cloudsYAML(srv.URL + "/v3")})).Build(), 5*time.Second, RateLimit{})
 	_, err := f.Cloud(context.Background(), CredentialsRef{Namespace: "hmrc", SecretName: "creds", CloudName: "dev"})
 	if !errors.Is(err, ErrCredentials) || !strings.Contains(err.Error(), "Keystone refused the login") {
 		t.Fatalf("got %v, want a credentials error saying Keystone refused the login", err)
@@ -191,7 +201,7 @@ func TestCloudForCleanupOutlivesTheSecret(t *testing.T) {
 	srv, _ := keystone(t, http.StatusCreated)
 	s := secret(map[string]string{CloudsYAMLKey: cloudsYAML(srv.URL + "/v3")})
 	c := fakeclient.NewClientBuilder().WithObjects(s).Build()
-	f := NewFactory(c, 5*time.Second, RateLimit{})
+	f := httpFactory(c, 5*time.Second, RateLimit{})
 	ref := CredentialsRef{Namespace: "hmrc", SecretName: "creds", CloudName: "dev"}
 	ctx := context.Background()
 
@@ -221,7 +231,7 @@ func TestFactoryForgetsWhatNothingUses(t *testing.T) {
 	dwp := secret(map[string]string{CloudsYAMLKey: cloudsYAML(dwpKeystone.URL + "/v3")})
 	dwp.Namespace = "dwp"
 	c := fakeclient.NewClientBuilder().WithObjects(hmrc, dwp).Build()
-	f := NewFactory(c, 5*time.Second, RateLimit{QPS: 100, Burst: 10})
+	f := httpFactory(c, 5*time.Second, RateLimit{QPS: 100, Burst: 10})
 	now := time.Date(2027, 1, 5, 9, 0, 0, 0, time.UTC)
 	f.now = func() time.Time { return now }
 	f.ForgetUnusedAfter(30 * time.Minute)
@@ -282,4 +292,14 @@ func TestFactoryForgetsWhatNothingUses(t *testing.T) {
 	if got := sizes(); got != [3]int{0, 0, 0} {
 		t.Errorf("after an hour unused: logins, Secret contents, limiters = %v; want none", got)
 	}
+}
+
+// httpFactory is a Factory that lets departments' logins use http, as the test
+// Keystones do.
+func httpFactory(reader client.Reader, timeout time.Duration, limit RateLimit) *Factory {
+	f := NewFactory(reader, timeout, limit)
+	if err := f.SetLoginPolicy(LoginPolicy{AllowHTTP: true}); err != nil {
+		panic(err)
+	}
+	return f
 }

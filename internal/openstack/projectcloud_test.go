@@ -211,7 +211,7 @@ func (k *miniKeystone) factory(t *testing.T, cacert []byte) (*Factory, Credentia
 		data[CACertKey] = string(cacert)
 	}
 	c := fakeclient.NewClientBuilder().WithObjects(secret(data)).Build()
-	return NewFactory(c, 5*time.Second, RateLimit{}), CredentialsRef{Namespace: "hmrc", SecretName: "creds", CloudName: "dev"}
+	return httpFactory(c, 5*time.Second, RateLimit{}), CredentialsRef{Namespace: "hmrc", SecretName: "creds", CloudName: "dev"}
 }
 
 // noRevocationWait makes resetServiceUser return at once: the mini Keystone revokes

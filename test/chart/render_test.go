@@ -113,6 +113,7 @@ func TestDefaultRender(t *testing.T) {
 			"--resync-period=10m",
 			"--usage-interval=1h",
 			"--openstack-timeout=60s",
+			"--openstack-login-timeout=10s",
 			"--max-concurrent-server-creates=10",
 			"--grantable-roles=member,reader",
 			"--zap-log-level=info",

@@ -259,6 +259,9 @@ func (f *fakeConnector[T]) Cloud(ctx context.Context, ref openstack.CredentialsR
 	if _, ok := s.Data[openstack.CloudsYAMLKey]; !ok || ref.CloudName != "dev" {
 		return zero, fmt.Errorf("%w: unusable", openstack.ErrCredentials)
 	}
+	if err := openstack.CheckSecret(ref, s.Data); err != nil {
+		return zero, err // a key that names a file, refused as the Factory refuses it
+	}
 	f.mu.Lock()
 	f.seen[ref] = true
 	f.mu.Unlock()
