@@ -178,8 +178,9 @@ type ApplicationCredentialStatus struct {
 	Rotation string `json:"rotation,omitempty"`
 	// secretRotation is the last value of the whitehall.cloud/rotate annotation on the
 	// credential Secret that made a credential (a department rotating its own); a value
-	// longer than 63 characters is kept as its SHA-256.
+	// longer than 63 characters is kept as its SHA-256 ("sha256:<hex>").
 	// +optional
+	// +kubebuilder:validation:MaxLength=71
 	SecretRotation string `json:"secretRotation,omitempty"`
 	// roles the credential carries; a change to spec roles rotates it at once.
 	// +optional
