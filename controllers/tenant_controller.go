@@ -9,7 +9,6 @@ import (
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/utils/ptr"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/builder"
@@ -188,11 +187,16 @@ func (r *TenantReconciler) SetupWithManager(mgr ctrl.Manager) error {
 	if r.Now == nil {
 		r.Now = time.Now
 	}
+	credentialSecrets, err := credentialSecretSource(mgr, r.Access.OperatorNamespace)
+	if err != nil {
+		return err
+	}
 	return ctrl.NewControllerManagedBy(mgr).
 		For(&whv1.Tenant{}, builder.WithPredicates(predicate.Or(predicate.GenerationChangedPredicate{}, predicate.AnnotationChangedPredicate{}, deletionPredicate()))).
 		// Secrets in the cache: the operator's own namespace (Clouds' credentials, identity
-		// stores) and the credential Secrets it wrote for Tenants.
+		// stores). The credential Secrets it wrote for Tenants: by their metadata alone.
 		Watches(&corev1.Secret{}, handler.EnqueueRequestsFromMapFunc(r.tenantsOfSecret)).
+		WatchesRawSource(credentialSecrets).
 		Watches(&whv1.Cloud{}, handler.EnqueueRequestsFromMapFunc(r.tenantsOfCloud)).
 		Watches(&corev1.Namespace{}, handler.EnqueueRequestsFromMapFunc(r.tenantsInNamespace),
 			builder.WithPredicates(predicate.LabelChangedPredicate{})).
@@ -223,11 +227,7 @@ func tenantOfEnvironment(_ context.Context, o client.Object) []reconcile.Request
 
 func (r *TenantReconciler) tenantsOfSecret(ctx context.Context, secret client.Object) []reconcile.Request {
 	if secret.GetNamespace() != r.Access.OperatorNamespace {
-		// A credential Secret the operator wrote, edited or deleted by hand.
-		if owner := metav1.GetControllerOf(secret); owner != nil && owner.Kind == "Tenant" {
-			return []reconcile.Request{{NamespacedName: client.ObjectKey{Namespace: secret.GetNamespace(), Name: owner.Name}}}
-		}
-		return nil
+		return nil // not cached; credential Secrets come through credentialSecretSource
 	}
 	var clouds whv1.CloudList
 	if err := r.List(ctx, &clouds, client.MatchingFields{cloudSecretIndex: secret.GetName()}); err != nil {

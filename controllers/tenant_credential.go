@@ -3,6 +3,7 @@ package controllers
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
 	"fmt"
 	"maps"
 	"slices"
@@ -54,16 +55,24 @@ func (r *TenantReconciler) reconcileCredential(ctx context.Context, acc cloudAcc
 		st = &whv1.ApplicationCredentialStatus{}
 		t.Status.ApplicationCredential = st
 	}
-	adoptStored(t, st, store, now)
-	if reason := rotationReason(t, st, store, now); reason != "" {
-		if err := r.rotate(ctx, cloud, t, st, store, now, reason); err != nil {
+	secret, err := r.credentialSecret(ctx, t)
+	if err != nil {
+		return 0, err
+	}
+	requested := rotationRequested(t, secret)
+	adoptStored(t, st, store, requested, now)
+	if reason := rotationReason(t, st, store, requested, now); reason != "" {
+		if err := r.rotate(ctx, cloud, t, st, store, requested, now, reason); err != nil {
 			return 0, err
 		}
 	}
 	if err := r.retire(ctx, cloud, t, now, false); err != nil {
 		return 0, err
 	}
-	if err := r.writeCredentialSecret(ctx, acc, admin, t, store); err != nil {
+	if err := r.keepRetiringBounded(ctx, cloud, t, st); err != nil {
+		return 0, err
+	}
+	if err := r.writeCredentialSecret(ctx, acc, admin, t, store, secret); err != nil {
 		return 0, err
 	}
 	wake := st.RotateAt.Sub(now)
@@ -77,18 +86,18 @@ func (r *TenantReconciler) reconcileCredential(ctx context.Context, acc cloudAcc
 // not: the store is written first, so after a crash between the two writes the store's
 // credential is the newest, and the department may already have it. It is kept, not
 // made again; the one status named starts its grace period.
-func adoptStored(t *whv1.Tenant, st *whv1.ApplicationCredentialStatus, store *corev1.Secret, now time.Time) {
+func adoptStored(t *whv1.Tenant, st *whv1.ApplicationCredentialStatus, store *corev1.Secret, requested string, now time.Time) {
 	id := string(store.Data[storeAppCredIDKey])
 	if id == "" || id == st.ID || len(store.Data[storeAppCredKey]) == 0 {
 		return
 	}
 	// Its real expiry is at most the one recorded: it was made no later than now.
-	switchTo(t, st, id, now)
+	switchTo(t, st, id, requested, now)
 }
 
-// switchTo records id, made at now, as the current credential; the one it replaces
-// starts its grace period.
-func switchTo(t *whv1.Tenant, st *whv1.ApplicationCredentialStatus, id string, now time.Time) {
+// switchTo records id, made at now, as the current credential, and the rotation requests
+// it answers; the one it replaces starts its grace period.
+func switchTo(t *whv1.Tenant, st *whv1.ApplicationCredentialStatus, id, requested string, now time.Time) {
 	spec := t.Spec.ApplicationCredential
 	if st.ID != "" {
 		st.Retiring = append(st.Retiring, whv1.RetiringCredential{ID: st.ID, DeleteAt: metav1.NewTime(now.Add(spec.GracePeriod.Duration))})
@@ -99,14 +108,19 @@ func switchTo(t *whv1.Tenant, st *whv1.ApplicationCredentialStatus, id string, n
 	st.ExpiresAt = &metav1.Time{Time: expires}
 	st.RotateAt = &metav1.Time{Time: expires.Add(-spec.RotateBefore.Duration)}
 	st.Rotation = t.Annotations[whv1.RotateAnnotation]
+	if requested != "" {
+		st.SecretRotation = requested
+	}
 	st.Roles = slices.Clone(spec.Roles)
 }
 
 // rotationReason says why a new credential is needed now, or "" when none is.
-func rotationReason(t *whv1.Tenant, st *whv1.ApplicationCredentialStatus, store *corev1.Secret, now time.Time) string {
+func rotationReason(t *whv1.Tenant, st *whv1.ApplicationCredentialStatus, store *corev1.Secret, requested string, now time.Time) string {
 	switch {
 	case st.ID == "" || string(store.Data[storeAppCredIDKey]) != st.ID || len(store.Data[storeAppCredKey]) == 0:
 		return "created"
+	case requested != "" && requested != st.SecretRotation:
+		return fmt.Sprintf("rotated on request (annotation %s on Secret %s)", whv1.RotateAnnotation, t.Spec.ApplicationCredential.SecretName)
 	case st.Rotation != t.Annotations[whv1.RotateAnnotation]:
 		return fmt.Sprintf("rotated on request (annotation %s)", whv1.RotateAnnotation)
 	case !sameSet(st.Roles, t.Spec.ApplicationCredential.Roles):
@@ -120,7 +134,7 @@ func rotationReason(t *whv1.Tenant, st *whv1.ApplicationCredentialStatus, store 
 // rotate makes a new credential and records its secret in the identity store at once,
 // before anything else can fail; the one it replaces starts its grace period.
 func (r *TenantReconciler) rotate(ctx context.Context, cloud TenantCloud, t *whv1.Tenant, st *whv1.ApplicationCredentialStatus,
-	store *corev1.Secret, now time.Time, reason string) error {
+	store *corev1.Secret, requested string, now time.Time, reason string) error {
 	spec := t.Spec.ApplicationCredential
 	expires := now.Add(spec.ExpiresAfter.Duration)
 	created, err := cloud.CreateApplicationCredential(ctx, openstack.ApplicationCredentialCreate{
@@ -139,7 +153,7 @@ func (r *TenantReconciler) rotate(ctx context.Context, cloud TenantCloud, t *whv
 		// Unrecorded, it is an orphan: the next rotation deletes it (see retire).
 		return err
 	}
-	switchTo(t, st, created.ID, now)
+	switchTo(t, st, created.ID, requested, now)
 	notify(ctx, r.Recorder, t, corev1.EventTypeNormal, "CredentialRotated", "CreateApplicationCredential",
 		"Application credential %s %s; it expires at %s", created.ID, reason, expires.UTC().Format(time.RFC3339))
 	return nil
@@ -194,10 +208,36 @@ func (r *TenantReconciler) retire(ctx context.Context, cloud TenantCloud, t *whv
 	return nil
 }
 
-// writeCredentialSecret makes the department's Secret hold the current credential as a
-// ready clouds.yaml, repairing it when edited or deleted by hand. A Secret of that name
-// that the operator did not write is never overwritten.
-func (r *TenantReconciler) writeCredentialSecret(ctx context.Context, acc cloudAccess, admin TenantCloud, t *whv1.Tenant, store *corev1.Secret) error {
+// credentialSecret reads the department's credential Secret live (the cache holds no
+// department Secret); nil when there is none.
+func (r *TenantReconciler) credentialSecret(ctx context.Context, t *whv1.Tenant) (*corev1.Secret, error) {
+	secret := &corev1.Secret{}
+	err := r.APIReader.Get(ctx, client.ObjectKey{Namespace: t.Namespace, Name: t.Spec.ApplicationCredential.SecretName}, secret)
+	if apierrors.IsNotFound(err) {
+		return nil, nil
+	}
+	return secret, err
+}
+
+// rotationRequested is the department's own request to rotate: the rotate annotation on
+// the credential Secret this Tenant wrote (anyone who may edit Secrets in the namespace
+// may set it). A long value is kept as its digest, so status stays small.
+func rotationRequested(t *whv1.Tenant, secret *corev1.Secret) string {
+	if secret == nil || !metav1.IsControlledBy(secret, t) {
+		return ""
+	}
+	v := secret.Annotations[whv1.RotateAnnotation]
+	if len(v) > 63 {
+		return fmt.Sprintf("sha256:%x", sha256.Sum256([]byte(v)))
+	}
+	return v
+}
+
+// writeCredentialSecret makes the department's Secret (secret, as read; nil when absent)
+// hold the current credential as a ready clouds.yaml, repairing it when edited or
+// deleted by hand. A Secret of that name that the operator did not write is never
+// overwritten.
+func (r *TenantReconciler) writeCredentialSecret(ctx context.Context, acc cloudAccess, admin TenantCloud, t *whv1.Tenant, store, secret *corev1.Secret) error {
 	endpoint := admin.Endpoint()
 	cloudsYAML, err := openstack.ApplicationCredentialCloudsYAML(endpoint, acc.cloudName,
 		string(store.Data[storeAppCredIDKey]), string(store.Data[storeAppCredKey]), cacertPath)
@@ -209,39 +249,22 @@ func (r *TenantReconciler) writeCredentialSecret(ctx context.Context, acc cloudA
 		want[openstack.CACertKey] = endpoint.CACert
 	}
 	name := t.Spec.ApplicationCredential.SecretName
-	secret := &corev1.Secret{}
-	err = r.Get(ctx, client.ObjectKey{Namespace: t.Namespace, Name: name}, secret)
-	switch {
-	case apierrors.IsNotFound(err):
+	if secret == nil {
 		secret = &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: t.Namespace, Name: name}}
 		if err := r.ownSecret(t, secret); err != nil {
 			return err
 		}
 		secret.Data = want
-		err := r.Create(ctx, secret)
-		if err == nil {
-			notify(ctx, r.Recorder, t, corev1.EventTypeNormal, "SecretWritten", "WriteSecret", "Wrote Secret %s with a clouds.yaml for cloud %q", name, acc.cloudName)
-			return r.deleteCredentialSecret(ctx, t, name)
+		if err := r.Create(ctx, secret); err != nil {
+			return err // made meanwhile by someone: read again on the retry
 		}
-		if !apierrors.IsAlreadyExists(err) {
-			return err
-		}
-		// Not in the cache does not mean absent: the cache holds only Secrets the
-		// operator labelled. Look at the real one (ours with its label removed by hand,
-		// or the department's own).
-		secret = &corev1.Secret{}
-		if err := r.APIReader.Get(ctx, client.ObjectKey{Namespace: t.Namespace, Name: name}, secret); err != nil {
-			return err
-		}
-		if !metav1.IsControlledBy(secret, t) {
-			return secretConflict(t, name)
-		}
-	case err != nil:
-		return err
-	case !metav1.IsControlledBy(secret, t):
+		notify(ctx, r.Recorder, t, corev1.EventTypeNormal, "SecretWritten", "WriteSecret", "Wrote Secret %s with a clouds.yaml for cloud %q", name, acc.cloudName)
+		return r.deleteCredentialSecret(ctx, t, name)
+	}
+	if !metav1.IsControlledBy(secret, t) {
 		return secretConflict(t, name)
 	}
-	if maps.EqualFunc(secret.Data, want, bytes.Equal) && secret.Labels[ManagedByLabel] == ManagedByValue {
+	if maps.EqualFunc(secret.Data, want, bytes.Equal) && secret.Labels[ManagedByLabel] == ManagedByValue && secret.Labels[tenantNameLabel] == t.Name {
 		return nil
 	}
 	patch := client.MergeFrom(secret.DeepCopy())
@@ -271,7 +294,7 @@ func (r *TenantReconciler) ownSecret(t *whv1.Tenant, secret *corev1.Secret) erro
 // a renamed spec.applicationCredential.secretName leaves no stale copy behind.
 func (r *TenantReconciler) deleteCredentialSecret(ctx context.Context, t *whv1.Tenant, keep string) error {
 	var list corev1.SecretList
-	if err := r.List(ctx, &list, client.InNamespace(t.Namespace), client.MatchingLabels{ManagedByLabel: ManagedByValue, tenantNameLabel: t.Name}); err != nil {
+	if err := r.APIReader.List(ctx, &list, client.InNamespace(t.Namespace), client.MatchingLabels{ManagedByLabel: ManagedByValue, tenantNameLabel: t.Name}); err != nil {
 		return err
 	}
 	for i := range list.Items {
@@ -282,6 +305,32 @@ func (r *TenantReconciler) deleteCredentialSecret(ctx context.Context, t *whv1.T
 		if err := r.Delete(ctx, s); client.IgnoreNotFound(err) != nil {
 			return err
 		}
+	}
+	return nil
+}
+
+// maxRetiring is the MaxItems of status.applicationCredential.retiring.
+const maxRetiring = 4
+
+// keepRetiringBounded deletes in Keystone the replaced credentials that have waited
+// longest, before their grace period ends, while more than maxRetiring remain: only
+// rotations asked for faster than the grace period get there. A credential leaves status
+// only once deleted, so none is leaked.
+func (r *TenantReconciler) keepRetiringBounded(ctx context.Context, cloud TenantCloud, t *whv1.Tenant, st *whv1.ApplicationCredentialStatus) error {
+	for len(st.Retiring) > maxRetiring {
+		oldest := 0
+		for i, c := range st.Retiring {
+			if c.DeleteAt.Before(&st.Retiring[oldest].DeleteAt) {
+				oldest = i
+			}
+		}
+		id := st.Retiring[oldest].ID
+		if err := cloud.DeleteApplicationCredential(ctx, id); err != nil {
+			return err
+		}
+		st.Retiring = slices.Delete(st.Retiring, oldest, oldest+1)
+		notify(ctx, r.Recorder, t, corev1.EventTypeWarning, "CredentialDeleted", "DeleteApplicationCredential",
+			"Deleted replaced application credential %s before its grace period ended: at most %d replaced credentials are kept", id, maxRetiring)
 	}
 	return nil
 }

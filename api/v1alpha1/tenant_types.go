@@ -103,6 +103,7 @@ func (t *Tenant) EffectiveDeletionPolicy() DeletionPolicy {
 // makes a new credential, switches the Secret, and deletes the old one gracePeriod later.
 //
 // +kubebuilder:validation:XValidation:rule="duration(self.rotateBefore) < duration(self.expiresAfter)",message="rotateBefore must be shorter than expiresAfter"
+// +kubebuilder:validation:XValidation:rule="duration(self.expiresAfter) - duration(self.rotateBefore) >= duration(self.gracePeriod)",message="expiresAfter - rotateBefore (the time between scheduled rotations) must be at least gracePeriod, so a replaced credential is deleted before the next is replaced"
 type ApplicationCredentialSpec struct {
 	// secretName is the Secret, in the Tenant's namespace, that the operator writes: key
 	// clouds.yaml with one cloud named after the Cloud (or the credentials' cloud).
@@ -153,7 +154,8 @@ type ApplicationCredentialSpec struct {
 }
 
 // RotateAnnotation on a Tenant rotates its application credential at once whenever its
-// value changes.
+// value changes; on the credential Secret (which the department may edit), once for each
+// new value it is given.
 const RotateAnnotation = "whitehall.cloud/rotate"
 
 // ApplicationCredentialStatus records the credentials of the project's identity.
@@ -177,6 +179,12 @@ type ApplicationCredentialStatus struct {
 	// credential was made for.
 	// +optional
 	Rotation string `json:"rotation,omitempty"`
+	// secretRotation is the last value of the whitehall.cloud/rotate annotation on the
+	// credential Secret that made a credential (a department rotating its own); a value
+	// longer than 63 characters is kept as its SHA-256 ("sha256:<hex>").
+	// +optional
+	// +kubebuilder:validation:MaxLength=71
+	SecretRotation string `json:"secretRotation,omitempty"`
 	// roles the credential carries; a change to spec roles rotates it at once.
 	// +optional
 	// +listType=set
@@ -185,6 +193,7 @@ type ApplicationCredentialStatus struct {
 	// +optional
 	// +listType=map
 	// +listMapKey=id
+	// +kubebuilder:validation:MaxItems=4
 	Retiring []RetiringCredential `json:"retiring,omitempty"`
 }
 

@@ -105,7 +105,7 @@ func run(cfg config) error {
 		LeaderElectionID:       "whitehall-operator.whitehall.cloud",
 		// Stop reconciling at once when leadership is lost, then exit.
 		LeaderElectionReleaseOnCancel: true,
-		Cache:                         cacheOptions(cfg.operatorNamespace),
+		Cache:                         controllers.CacheOptions(cfg.operatorNamespace),
 	})
 	if err != nil {
 		return err

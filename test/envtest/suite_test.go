@@ -21,13 +21,11 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
-	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/runtime"
 	utilyaml "k8s.io/apimachinery/pkg/util/yaml"
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
 	"k8s.io/client-go/rest"
 	ctrl "sigs.k8s.io/controller-runtime"
-	"sigs.k8s.io/controller-runtime/pkg/cache"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/envtest"
 	logf "sigs.k8s.io/controller-runtime/pkg/log"
@@ -112,16 +110,8 @@ var _ = BeforeSuite(func() {
 	mgr, err := ctrl.NewManager(cfg, ctrl.Options{
 		Scheme:  scheme,
 		Metrics: metricsserver.Options{BindAddress: "0"},
-		// As cmd/manager/cache.go: the cache holds the operator's own Secrets and, in other
-		// namespaces, only those the operator wrote.
-		Cache: cache.Options{ByObject: map[client.Object]cache.ByObject{
-			&corev1.Secret{}: {Namespaces: map[string]cache.Config{
-				operatorNamespace: {},
-				cache.AllNamespaces: {LabelSelector: labels.SelectorFromSet(labels.Set{
-					controllers.ManagedByLabel: controllers.ManagedByValue,
-				})},
-			}},
-		}},
+		// As cmd/manager: the cache holds the operator's own Secrets only.
+		Cache: controllers.CacheOptions(operatorNamespace),
 	})
 	Expect(err).NotTo(HaveOccurred())
 	cloud = openstacktest.New()

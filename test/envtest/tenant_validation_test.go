@@ -196,7 +196,7 @@ var _ = Describe("Tenant validation", func() {
 
 	It("accepts the longest and shortest credential durations", func() {
 		Expect(k8s.Create(ctx, manifest(ns, tenantHeader+
-			"  applicationCredential: {secretName: openstack, expiresAfter: 8760h, rotateBefore: 8759h, gracePeriod: 168h}\n"))).To(Succeed())
+			"  applicationCredential: {secretName: openstack, expiresAfter: 8760h, rotateBefore: 8592h, gracePeriod: 168h}\n"))).To(Succeed())
 		short := manifest(ns, tenantHeader+"  applicationCredential: {secretName: openstack, expiresAfter: 1h, rotateBefore: 1m, gracePeriod: 0s}\n")
 		short.SetName("short")
 		Expect(k8s.Create(ctx, short)).To(Succeed())
