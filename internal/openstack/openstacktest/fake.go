@@ -840,17 +840,21 @@ func (c *Cloud) FlavorID(_ context.Context, nameOrID string) (string, error) {
 	return c.lookup("FlavorID", map[string]string{"m1.tiny": "flavor-tiny", "m1.small": "flavor-small"}, nameOrID, fmt.Sprintf("flavor %q", nameOrID))
 }
 
-// ImageID implements openstack.Servers: the image cirros exists.
-func (c *Cloud) ImageID(_ context.Context, nameOrID string) (string, error) {
+// ImageID implements openstack.Servers: the image cirros exists, public.
+func (c *Cloud) ImageID(_ context.Context, nameOrID string, _ openstack.ImageScope) (string, error) {
 	return c.lookup("ImageID", map[string]string{"cirros": "image-cirros"}, nameOrID, fmt.Sprintf("image %q", nameOrID))
 }
 
-// NetworkID implements openstack.Servers: a network name resolves to "net-<name>".
+// NetworkID implements openstack.Servers: a network name resolves to "net-<name>", and
+// an ID ("net-…") to itself.
 func (c *Cloud) NetworkID(_ context.Context, nameOrID string) (string, error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if err := c.call("NetworkID"); err != nil {
 		return "", err
+	}
+	if strings.HasPrefix(nameOrID, "net-") {
+		return nameOrID, nil
 	}
 	return "net-" + nameOrID, nil
 }
