@@ -39,6 +39,9 @@ type state struct {
 	quotas   map[string]map[openstack.QuotaService]*openstack.QuotaReading // project → service
 	capacity openstack.Capacity
 	bundles  map[string]*fakeBundle // project/name → bundle
+	// unusableExternal are external network names that resolve to no one usable
+	// network: why, by name.
+	unusableExternal map[string]string
 	servers  map[string]*fakeServer
 	created  []openstack.ServerCreate
 	// instanceLimit refuses servers beyond it, for quota (-1: none).
@@ -547,6 +550,9 @@ func (c *Cloud) EnsureNetworkBundle(_ context.Context, spec openstack.NetworkBun
 	if err := c.call("EnsureNetworkBundle", spec.ProjectID); err != nil {
 		return known, nil, err
 	}
+	if why, ok := c.unusableExternal[spec.ExternalNetwork]; ok && spec.ExternalNetwork != "" {
+		return known, nil, &openstack.NameError{Kind: "external network", Name: spec.ExternalNetwork, Why: why}
+	}
 	key := spec.ProjectID + "/" + spec.Name
 	b := c.bundles[key]
 	switch {
@@ -575,6 +581,17 @@ func (c *Cloud) EnsureNetworkBundle(_ context.Context, spec openstack.NetworkBun
 	}
 	b.spec = spec
 	return b.NetworkBundle, created, nil
+}
+
+// UnusableExternalNetwork makes every bundle with this external network fail to resolve
+// it, as when several usable external networks have the name: why says so.
+func (c *Cloud) UnusableExternalNetwork(name, why string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.unusableExternal == nil {
+		c.unusableExternal = map[string]string{}
+	}
+	c.unusableExternal[name] = why
 }
 
 // DeleteNetworkBundle implements openstack.Networks.
