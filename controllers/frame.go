@@ -202,6 +202,7 @@ type outcome struct {
 func classify(err error, readyMessage string, iv Intervals) outcome {
 	var spec *specError
 	var blocked *blockedError
+	var name *openstack.NameError
 	switch {
 	case err == nil:
 		return outcome{reason: whv1.ReasonReady, message: readyMessage, requeueAfter: jitter(iv.Resync)}
@@ -213,6 +214,10 @@ func classify(err error, readyMessage string, iv Intervals) outcome {
 	case openstack.IsCredentialsError(err):
 		// The Secret watch brings the object back when the credentials change.
 		return outcome{reason: whv1.ReasonCredentialsError, message: openstack.Message(err), requeueAfter: jitter(iv.Resync)}
+	case errors.As(err, &name):
+		// A name that matches several things, or one the project may not use: the spec
+		// must change (or the cloud be tidied); re-checked at the resync period.
+		return outcome{reason: whv1.ReasonNameNotUsable, message: name.Error(), requeueAfter: jitter(iv.Resync)}
 	case openstack.IsNotFound(err):
 		return outcome{reason: whv1.ReasonDependencyNotFound, message: openstack.Message(err), progressing: true, requeueAfter: iv.Dependency}
 	case openstack.Classify(err) == openstack.QuotaExceeded:

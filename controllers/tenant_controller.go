@@ -1,6 +1,7 @@
 package controllers
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -143,15 +144,16 @@ func (r *TenantReconciler) reconcile(ctx context.Context, t *whv1.Tenant) (step,
 		}
 		return step{}, err
 	}
+	// The credential never waits behind the network: a network that cannot be made (a
+	// name that resolves to nothing usable, a conflict) must not keep a department from
+	// its credential or its rotation. The network's failure is still what status shows
+	// when the credential step succeeds.
+	var netErr error
 	if cidrErr == nil {
-		if err := r.reconcileNetwork(ctx, cloud, t, cidr); err != nil {
-			return step{}, err
-		}
+		netErr = r.reconcileNetwork(ctx, cloud, t, cidr)
 	}
 	wake, err := r.reconcileCredential(ctx, acc, cloud, t, r.Now())
-	if err == nil {
-		err = cidrErr
-	}
+	err = cmp.Or(err, netErr, cidrErr)
 	if err == nil && len(skipped) > 0 {
 		err = policyViolation(breaches, fmt.Sprintf("not granted: %s; the assignments held are kept", strings.Join(skipped, ", ")))
 	}

@@ -160,11 +160,17 @@ func (r *TestEnvironmentReconciler) reconcile(ctx context.Context, env *whv1.Tes
 type bootHold struct {
 	breaches []policy.Breach
 	limit    int
+	// images: a policy lists the images the environment may use, so its image resolves
+	// among public images only (a private one named like a listed one cannot pass).
+	images openstack.ImageScope
 }
 
 // add bounds the hold by one policy's breaches, and returns them: a breach of
 // maxReplicas alone lets servers boot up to it; any other breach, none.
 func (h *bootHold) add(p *whv1.DepartmentPolicy, breaches []policy.Breach) []policy.Breach {
+	if p.Spec.Environments != nil && len(p.Spec.Environments.Images) > 0 {
+		h.images = openstack.PublicImages
+	}
 	for _, b := range breaches {
 		limit := 0
 		if b.Rule == policy.RuleMaxReplicas {

@@ -136,7 +136,7 @@ func planServers(env *whv1.TestEnvironment, servers []openstack.Server, desired 
 // it wanted more servers.
 func (r *TestEnvironmentReconciler) scale(ctx context.Context, cloud EnvironmentCloud, env *whv1.TestEnvironment, tenant *whv1.Tenant,
 	hold bootHold) (step, error) {
-	template, err := r.prepareBoot(ctx, cloud, env, tenant)
+	template, err := r.prepareBoot(ctx, cloud, env, tenant, hold.images)
 	if err != nil {
 		return step{}, err
 	}
@@ -313,7 +313,8 @@ func (p *pendingCreates) forget(uid types.UID) {
 // prepareBoot makes what every boot of this pass starts from: the template's names
 // turned into IDs (cached after the first time), the user data read, and the server
 // group the spec asks for created when missing, its ID recorded in status.
-func (r *TestEnvironmentReconciler) prepareBoot(ctx context.Context, cloud EnvironmentCloud, env *whv1.TestEnvironment, tenant *whv1.Tenant) (openstack.ServerCreate, error) {
+func (r *TestEnvironmentReconciler) prepareBoot(ctx context.Context, cloud EnvironmentCloud, env *whv1.TestEnvironment, tenant *whv1.Tenant,
+	images openstack.ImageScope) (openstack.ServerCreate, error) {
 	t := env.Spec.Template
 	out := openstack.ServerCreate{
 		SecurityGroups: t.SecurityGroups, KeyName: ptr.Deref(t.KeyName, ""),
@@ -327,15 +328,14 @@ func (r *TestEnvironmentReconciler) prepareBoot(ctx context.Context, cloud Envir
 	if out.FlavorID, err = cloud.FlavorID(ctx, t.Flavor); err != nil {
 		return out, err
 	}
-	if out.ImageID, err = cloud.ImageID(ctx, t.Image); err != nil {
+	if out.ImageID, err = cloud.ImageID(ctx, t.Image, images); err != nil {
 		return out, err
 	}
 	for _, n := range t.Networks {
-		id := ptr.Deref(n.ID, "")
-		if n.Name != nil {
-			if id, err = cloud.NetworkID(ctx, *n.Name); err != nil {
-				return out, err
-			}
+		// An ID too: another project's network is refused, not booted on.
+		id, err := cloud.NetworkID(ctx, ptr.Deref(n.Name, ptr.Deref(n.ID, "")))
+		if err != nil {
+			return out, err
 		}
 		out.NetworkIDs = append(out.NetworkIDs, id)
 	}

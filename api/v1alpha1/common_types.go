@@ -26,6 +26,11 @@ const (
 	// ReasonDependencyNotFound: something the spec names (a domain, role, group, user, or
 	// project to import) does not exist in OpenStack yet; the operator retries.
 	ReasonDependencyNotFound = "DependencyNotFound"
+	// ReasonNameNotUsable: a name the spec gives (an external network, an image, a
+	// network) matches several things the project may use, or an ID names one it may not
+	// use (another project's, or a network that is not external); give the ID of one it
+	// may use. Re-checked at the resync period.
+	ReasonNameNotUsable = "NameNotUsable"
 	// ReasonCloudRefused: OpenStack refused a request for a reason retrying will not
 	// change (for example a policy forbids it); the message quotes the cloud's answer.
 	ReasonCloudRefused = "CloudRefused"

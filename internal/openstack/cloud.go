@@ -32,6 +32,8 @@ type Cloud struct {
 	login *login
 	// user is the user the cloud is logged in as, once known.
 	user currentUser
+	// project is the project its token is scoped to, once known.
+	project scopedProject
 }
 
 func newCloud(provider *gophercloud.ProviderClient, eo gophercloud.EndpointOpts, routes *serviceRoutes) (*Cloud, error) {

@@ -9,8 +9,6 @@ import (
 	"github.com/gophercloud/gophercloud/v2/openstack/compute/v2/flavors"
 	"github.com/gophercloud/gophercloud/v2/openstack/compute/v2/servergroups"
 	"github.com/gophercloud/gophercloud/v2/openstack/compute/v2/servers"
-	"github.com/gophercloud/gophercloud/v2/openstack/image/v2/images"
-	"github.com/gophercloud/gophercloud/v2/openstack/networking/v2/networks"
 )
 
 // Server is a Nova server as the operator sees it.
@@ -50,7 +48,8 @@ type ServerCreate struct {
 // (see Factory.ProjectCloud): Nova creates servers in the token's project.
 type Servers interface {
 	// ListServers returns the project's servers whose name matches pattern (a regular
-	// expression Nova applies on the server side), in one call.
+	// expression Nova applies on the server side), in one call. A server of another
+	// project in Nova's answer is left out (and logged): what is listed may be deleted.
 	ListServers(ctx context.Context, pattern string) ([]Server, error)
 	// GetServer returns one server with its fault, or an error wrapping ErrNotFound.
 	GetServer(ctx context.Context, id string) (*Server, error)
@@ -58,7 +57,11 @@ type Servers interface {
 	// DeleteServer deletes a server; one already gone is not an error.
 	DeleteServer(ctx context.Context, id string) error
 	FlavorID(ctx context.Context, nameOrID string) (string, error)
-	ImageID(ctx context.Context, nameOrID string) (string, error)
+	// ImageID resolves an image the project may boot from (see ImageScope); a name
+	// several such images have, or an ID of one it may not use, is a *NameError.
+	ImageID(ctx context.Context, nameOrID string, scope ImageScope) (string, error)
+	// NetworkID resolves a network of the project's own or shared with it, by name or
+	// ID; a name several have, or another project's network, is a *NameError.
 	NetworkID(ctx context.Context, nameOrID string) (string, error)
 	// EnsureServerGroup returns the project's server group: known if it still exists,
 	// else the one named name, else a new one with policy. The caller checks the policy
@@ -80,6 +83,10 @@ func (c *Cloud) ListServers(ctx context.Context, pattern string) (_ []Server, er
 	if err != nil {
 		return nil, err
 	}
+	project, err := c.projectID()
+	if err != nil {
+		return nil, err
+	}
 	pages, err := servers.List(sc, servers.ListOpts{Name: pattern}).AllPages(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("listing servers: %w", err)
@@ -91,7 +98,7 @@ func (c *Cloud) ListServers(ctx context.Context, pattern string) (_ []Server, er
 	out := make([]Server, 0, len(list))
 	for _, s := range list {
 		// Nova matches the pattern anywhere in the name; hold it to the whole name.
-		if re.MatchString(s.Name) {
+		if re.MatchString(s.Name) && !foreign(ctx, "server", s.ID, s.TenantID, project) {
 			out = append(out, toServer(&s))
 		}
 	}
@@ -218,55 +225,19 @@ func (c *Cloud) FlavorID(ctx context.Context, nameOrID string) (_ string, err er
 	})
 }
 
-// ImageID implements Servers.
-func (c *Cloud) ImageID(ctx context.Context, nameOrID string) (_ string, err error) {
+// ImageID implements Servers. The answer is cached per scope, in this project's cloud.
+func (c *Cloud) ImageID(ctx context.Context, nameOrID string, scope ImageScope) (_ string, err error) {
 	defer c.convert(&err)
-	return c.names.resolve("image/"+nameOrID, func() (string, error) {
-		sc, err := c.service("image")
-		if err != nil {
-			return "", err
-		}
-		if img, err := images.Get(ctx, sc, nameOrID).Extract(); err == nil {
-			return img.ID, nil
-		}
-		pages, err := images.List(sc, images.ListOpts{Name: nameOrID}).AllPages(ctx)
-		if err != nil {
-			return "", err
-		}
-		list, err := images.ExtractImages(pages)
-		if err != nil {
-			return "", err
-		}
-		if len(list) == 0 {
-			return "", fmt.Errorf("%w: image %q", ErrNotFound, nameOrID)
-		}
-		return list[0].ID, nil
+	return c.names.resolve(fmt.Sprintf("image/%d/%s", scope, nameOrID), func() (string, error) {
+		return c.resolveImage(ctx, nameOrID, scope)
 	})
 }
 
-// NetworkID implements Servers: a network the project can use, by name or ID.
+// NetworkID implements Servers. The answer is cached in this project's cloud.
 func (c *Cloud) NetworkID(ctx context.Context, nameOrID string) (_ string, err error) {
 	defer c.convert(&err)
 	return c.names.resolve("network/"+nameOrID, func() (string, error) {
-		sc, err := c.service("network")
-		if err != nil {
-			return "", err
-		}
-		if n, err := networks.Get(ctx, sc, nameOrID).Extract(); err == nil {
-			return n.ID, nil
-		}
-		pages, err := networks.List(sc, networks.ListOpts{Name: nameOrID}).AllPages(ctx)
-		if err != nil {
-			return "", err
-		}
-		list, err := networks.ExtractNetworks(pages)
-		if err != nil {
-			return "", err
-		}
-		if len(list) == 0 {
-			return "", fmt.Errorf("%w: network %q", ErrNotFound, nameOrID)
-		}
-		return list[0].ID, nil
+		return c.resolveNetwork(ctx, nameOrID)
 	})
 }
 
@@ -286,6 +257,10 @@ func (c *Cloud) EnsureServerGroup(ctx context.Context, name, policy, known strin
 			return ServerGroup{}, err
 		}
 	}
+	project, err := c.projectID()
+	if err != nil {
+		return ServerGroup{}, err
+	}
 	pages, err := servergroups.List(sc, servergroups.ListOpts{}).AllPages(ctx)
 	if err != nil {
 		return ServerGroup{}, err
@@ -295,7 +270,8 @@ func (c *Cloud) EnsureServerGroup(ctx context.Context, name, policy, known strin
 		return ServerGroup{}, err
 	}
 	for i := range list {
-		if list[i].Name == name {
+		// Its ID is recorded, and deleted with the environment: only the project's own.
+		if list[i].Name == name && !foreign(ctx, "server group", list[i].ID, list[i].ProjectID, project) {
 			return toServerGroup(&list[i]), nil
 		}
 	}

@@ -1,6 +1,7 @@
 package openstack
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -265,6 +266,9 @@ func (c *Cloud) DeleteSecurityGroups(ctx context.Context, projectID string) (err
 		return err
 	}
 	for _, g := range list {
+		if foreign(ctx, "security group", g.ID, cmp.Or(g.ProjectID, g.TenantID), projectID) {
+			continue
+		}
 		if err := groups.Delete(ctx, network, g.ID).ExtractErr(); err != nil && !IsNotFound(err) {
 			return fmt.Errorf("deleting security group %s: %w", g.ID, err)
 		}

@@ -1,6 +1,7 @@
 package openstack
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -214,7 +215,7 @@ func (c *Cloud) EnsureNetworkBundle(ctx context.Context, spec NetworkBundleSpec,
 	if spec.ExternalNetwork == "" {
 		return b.out, b.created, b.dropGateway()
 	}
-	external, err := c.NetworkID(ctx, spec.ExternalNetwork)
+	external, err := c.externalNetworkID(ctx, sc, spec.ProjectID, spec.ExternalNetwork)
 	if err != nil {
 		return b.out, b.created, err
 	}
@@ -542,8 +543,8 @@ func (c *Cloud) DeleteNetworkBundle(ctx context.Context, projectID string, own O
 		return err
 	}
 	for _, r := range routerList {
-		if own.Owns("router", r.ID, r.Description) {
-			if err := deleteRouter(ctx, sc, r.ID); err != nil {
+		if own.Owns("router", r.ID, r.Description) && !foreign(ctx, "router", r.ID, cmp.Or(r.ProjectID, r.TenantID), projectID) {
+			if err := deleteRouter(ctx, sc, projectID, r.ID); err != nil {
 				return err
 			}
 		}
@@ -557,7 +558,7 @@ func (c *Cloud) DeleteNetworkBundle(ctx context.Context, projectID string, own O
 		return err
 	}
 	for _, n := range networkList {
-		if !own.Owns("network", n.ID, n.Description) {
+		if !own.Owns("network", n.ID, n.Description) || foreign(ctx, "network", n.ID, cmp.Or(n.ProjectID, n.TenantID), projectID) {
 			continue
 		}
 		// Deleting the network deletes its subnets and DHCP ports.
@@ -568,14 +569,18 @@ func (c *Cloud) DeleteNetworkBundle(ctx context.Context, projectID string, own O
 	return nil
 }
 
-// deleteRouter detaches every interface of the router and deletes it (its gateway goes
-// with it).
-func deleteRouter(ctx context.Context, sc *gophercloud.ServiceClient, routerID string) error {
+// deleteRouter detaches every interface of the project's router and deletes it (its
+// gateway goes with it). An interface port of another project is left: the router's
+// deletion then fails and says so.
+func deleteRouter(ctx context.Context, sc *gophercloud.ServiceClient, projectID, routerID string) error {
 	list, err := routerInterfaces(ctx, sc, routerID)
 	if err != nil {
 		return err
 	}
 	for _, p := range list {
+		if foreign(ctx, "port", p.ID, cmp.Or(p.ProjectID, p.TenantID), projectID) {
+			continue
+		}
 		_, err := routers.RemoveInterface(ctx, sc, routerID, routers.RemoveInterfaceOpts{PortID: p.ID}).Extract()
 		if err != nil && !IsNotFound(err) {
 			return fmt.Errorf("detaching router %s: %w", routerID, err)

@@ -23,11 +23,17 @@ type miniNeutron struct {
 	// objects by collection ("networks", …) and ID.
 	objects map[string]map[string]map[string]any
 	writes  []string
+	// leaked items are in every listing of their collection, whatever it asks for: a
+	// cloud (or a proxy) that answers with another project's items.
+	leaked map[string][]map[string]any
 }
 
 func newMiniNeutron(t *testing.T) (*miniNeutron, *Cloud) {
-	n := &miniNeutron{objects: map[string]map[string]map[string]any{"networks": {}, "subnets": {}, "routers": {}, "ports": {}}}
-	n.add("networks", map[string]any{"id": "ext-id", "name": "public", "project_id": "admin"})
+	n := &miniNeutron{objects: map[string]map[string]map[string]any{"networks": {}, "subnets": {}, "routers": {}, "ports": {}, "rbac-policies": {}}}
+	// The external network, offered to every project as Neutron does when it is made
+	// external.
+	n.add("networks", map[string]any{"id": "ext-id", "name": "public", "project_id": "admin", "router:external": true})
+	n.add("rbac-policies", map[string]any{"object_id": "ext-id", "object_type": "network", "action": "access_as_external", "target_tenant": "*"})
 	srv := httptest.NewServer(http.HandlerFunc(n.serve))
 	t.Cleanup(srv.Close)
 	provider := &gophercloud.ProviderClient{HTTPClient: *srv.Client()}
@@ -86,7 +92,8 @@ func (n *miniNeutron) serve(w http.ResponseWriter, r *http.Request) {
 				list = append(list, o)
 			}
 		}
-		reply(200, map[string]any{collection: list})
+		list = append(list, n.leaked[collection]...)
+		reply(200, map[string]any{strings.ReplaceAll(collection, "-", "_"): list})
 	case r.Method == http.MethodGet:
 		if o, ok := objs[parts[1]]; ok {
 			reply(200, map[string]any{single: o})
@@ -98,7 +105,7 @@ func (n *miniNeutron) serve(w http.ResponseWriter, r *http.Request) {
 		n.add(collection, o)
 		reply(201, map[string]any{single: o})
 	case r.Method == http.MethodPut && len(parts) == 3 && parts[2] == "add_router_interface":
-		n.add("ports", map[string]any{"device_id": parts[1], "device_owner": "network:router_interface",
+		n.add("ports", map[string]any{"device_id": parts[1], "device_owner": "network:router_interface", "project_id": objs[parts[1]]["project_id"],
 			"fixed_ips": []any{map[string]any{"subnet_id": fmt.Sprint(body["subnet_id"])}}})
 		reply(200, map[string]any{"id": parts[1]})
 	case r.Method == http.MethodPut && len(parts) == 3 && parts[2] == "remove_router_interface":

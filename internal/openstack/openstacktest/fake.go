@@ -39,6 +39,9 @@ type state struct {
 	quotas   map[string]map[openstack.QuotaService]*openstack.QuotaReading // project → service
 	capacity openstack.Capacity
 	bundles  map[string]*fakeBundle // project/name → bundle
+	// unusableExternal are external network names that resolve to no one usable
+	// network: why, by name.
+	unusableExternal map[string]string
 	servers  map[string]*fakeServer
 	created  []openstack.ServerCreate
 	// instanceLimit refuses servers beyond it, for quota (-1: none).
@@ -547,6 +550,9 @@ func (c *Cloud) EnsureNetworkBundle(_ context.Context, spec openstack.NetworkBun
 	if err := c.call("EnsureNetworkBundle", spec.ProjectID); err != nil {
 		return known, nil, err
 	}
+	if why, ok := c.unusableExternal[spec.ExternalNetwork]; ok && spec.ExternalNetwork != "" {
+		return known, nil, &openstack.NameError{Kind: "external network", Name: spec.ExternalNetwork, Why: why}
+	}
 	key := spec.ProjectID + "/" + spec.Name
 	b := c.bundles[key]
 	switch {
@@ -575,6 +581,17 @@ func (c *Cloud) EnsureNetworkBundle(_ context.Context, spec openstack.NetworkBun
 	}
 	b.spec = spec
 	return b.NetworkBundle, created, nil
+}
+
+// UnusableExternalNetwork makes every bundle with this external network fail to resolve
+// it, as when several usable external networks have the name: why says so.
+func (c *Cloud) UnusableExternalNetwork(name, why string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.unusableExternal == nil {
+		c.unusableExternal = map[string]string{}
+	}
+	c.unusableExternal[name] = why
 }
 
 // DeleteNetworkBundle implements openstack.Networks.
@@ -840,17 +857,21 @@ func (c *Cloud) FlavorID(_ context.Context, nameOrID string) (string, error) {
 	return c.lookup("FlavorID", map[string]string{"m1.tiny": "flavor-tiny", "m1.small": "flavor-small"}, nameOrID, fmt.Sprintf("flavor %q", nameOrID))
 }
 
-// ImageID implements openstack.Servers: the image cirros exists.
-func (c *Cloud) ImageID(_ context.Context, nameOrID string) (string, error) {
+// ImageID implements openstack.Servers: the image cirros exists, public.
+func (c *Cloud) ImageID(_ context.Context, nameOrID string, _ openstack.ImageScope) (string, error) {
 	return c.lookup("ImageID", map[string]string{"cirros": "image-cirros"}, nameOrID, fmt.Sprintf("image %q", nameOrID))
 }
 
-// NetworkID implements openstack.Servers: a network name resolves to "net-<name>".
+// NetworkID implements openstack.Servers: a network name resolves to "net-<name>", and
+// an ID ("net-…") to itself.
 func (c *Cloud) NetworkID(_ context.Context, nameOrID string) (string, error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if err := c.call("NetworkID"); err != nil {
 		return "", err
+	}
+	if strings.HasPrefix(nameOrID, "net-") {
+		return nameOrID, nil
 	}
 	return "net-" + nameOrID, nil
 }

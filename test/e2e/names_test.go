@@ -1,0 +1,233 @@
+package e2e
+
+import (
+	"context"
+	"errors"
+	"strings"
+
+	"github.com/gophercloud/gophercloud/v2"
+	"github.com/gophercloud/gophercloud/v2/openstack"
+	"github.com/gophercloud/gophercloud/v2/openstack/config"
+	"github.com/gophercloud/gophercloud/v2/openstack/networking/v2/extensions/external"
+	"github.com/gophercloud/gophercloud/v2/openstack/networking/v2/extensions/rbacpolicies"
+	"github.com/gophercloud/gophercloud/v2/openstack/networking/v2/networks"
+	"github.com/gophercloud/gophercloud/v2/openstack/networking/v2/subnets"
+	. "github.com/onsi/ginkgo/v2"
+	. "github.com/onsi/gomega"
+	corev1 "k8s.io/api/core/v1"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	whv1 "github.com/whitehall-cloud/whitehall-operator/api/v1alpha1"
+)
+
+// One department's networks, named like the external network another department's
+// Tenant names, never take that Tenant's router nor its credential. The specs use an
+// external network of their own (names.external), made by the admin like the dev
+// cloud's "public": networks named "public" would upset the other suites' Tenants
+// while they run.
+var _ = Describe("Names", Ordered, func() {
+	const (
+		nsA, nsB = "e2e-names-a", "e2e-names-b"
+		external = "e2e-names-public"
+		// externalMark tells the admin's external network from the departments' networks
+		// of the same name.
+		externalMark = "e2e-names external network"
+	)
+	var (
+		externalID string
+		// deptA is the network service as department A's own credential reaches it.
+		deptA *gophercloud.ServiceClient
+	)
+
+	BeforeAll(func() {
+		Expect(deleteLeftoverProjects(ctx, nsA+"-dept", nsB+"-b", nsB+"-c")).To(Succeed())
+		Expect(namesDeleteNetworks(ctx, external, func(n namesNetwork) bool { return n.Description != externalMark })).To(Succeed(), "leftovers of an earlier run")
+		var err error
+		externalID, err = namesExternalNetwork(ctx, external, externalMark)
+		Expect(err).NotTo(HaveOccurred())
+		for _, ns := range []string{nsA, nsB} {
+			departmentNamespace(ns)
+		}
+
+		By("department A gets its credential")
+		apply(tenantYAML(nsA, "dept", "applicationCredential: {secretName: openstack, roles: [member]}"))
+		kubectl("-n", nsA, "wait", "--for=condition=Ready", "tenant/dept", "--timeout=120s")
+		s := &corev1.Secret{}
+		Expect(k8s.Get(ctx, client.ObjectKey{Namespace: nsA, Name: "openstack"}, s)).To(Succeed())
+		cred := isoReadAppCred(Default, s.Data["clouds.yaml"])
+		provider, err := config.NewProviderClient(ctx, gophercloud.AuthOptions{
+			IdentityEndpoint: cred.AuthURL, ApplicationCredentialID: cred.ID, ApplicationCredentialSecret: cred.Secret,
+		})
+		Expect(err).NotTo(HaveOccurred())
+		deptA, err = openstack.NewNetworkV2(provider, gophercloud.EndpointOpts{Region: "RegionOne"})
+		Expect(err).NotTo(HaveOccurred())
+	})
+
+	AfterAll(func() {
+		// The departments' networks first: a Tenant's deletion waits for them.
+		Expect(namesDeleteNetworks(ctx, external, func(n namesNetwork) bool { return n.Description != externalMark })).To(Succeed())
+		for _, ns := range []string{nsA, nsB} {
+			_, _ = tryKubectl("delete", "namespace", ns, "--ignore-not-found", "--timeout=300s")
+		}
+		Expect(namesDeleteNetworks(ctx, external, func(n namesNetwork) bool { return true })).To(Succeed())
+	})
+
+	tenantReady := func(ns, name string) func(Gomega) *whv1.Tenant {
+		return func(g Gomega) *whv1.Tenant {
+			t := &whv1.Tenant{}
+			g.Expect(k8s.Get(ctx, client.ObjectKey{Namespace: ns, Name: name}, t)).To(Succeed())
+			return t
+		}
+	}
+	credentialWritten := func(ns, name string) func(Gomega) string {
+		return func(g Gomega) string {
+			t := tenantReady(ns, name)(g)
+			g.Expect(t.Status.ApplicationCredential).NotTo(BeNil())
+			s := &corev1.Secret{}
+			g.Expect(k8s.Get(ctx, client.ObjectKey{Namespace: ns, Name: "openstack"}, s)).To(Succeed())
+			g.Expect(isoReadAppCred(g, s.Data["clouds.yaml"]).ID).To(Equal(t.Status.ApplicationCredential.ID))
+			return t.Status.ApplicationCredential.ID
+		}
+	}
+	gateway := func(ns, name string) func(Gomega) string {
+		return func(g Gomega) string {
+			t := tenantReady(ns, name)(g)
+			g.Expect(t.Status.Network).NotTo(BeNil())
+			g.Expect(t.Status.Network.RouterID).NotTo(BeEmpty())
+			r, err := admin.GetRouter(ctx, t.Status.Network.RouterID)
+			g.Expect(err).NotTo(HaveOccurred())
+			g.Expect(r).NotTo(BeNil())
+			return r.GatewayNetworkID
+		}
+	}
+
+	It("gives another department's router the real external network, whatever networks a department names like it", func() {
+		By("department A, with its own credential, makes networks named like the external network until one's ID sorts first")
+		for i := 0; i < 12; i++ {
+			n, err := networks.Create(ctx, deptA, networks.CreateOpts{Name: external}).Extract()
+			Expect(err).NotTo(HaveOccurred())
+			if n.ID < externalID {
+				break
+			}
+		}
+		decoys, err := namesNetworks(ctx, external)
+		Expect(err).NotTo(HaveOccurred())
+		sortsFirst := false
+		for _, d := range decoys {
+			sortsFirst = sortsFirst || (d.ID < externalID && !d.External)
+		}
+		Expect(sortsFirst).To(BeTrue(), "a decoy sorts before the external network: %v", decoys)
+
+		apply(tenantYAML(nsB, "b", "network: {cidr: 10.61.0.0/24, externalNetwork: "+external+"}\n  applicationCredential: {secretName: openstack, roles: [member]}"))
+		kubectl("-n", nsB, "wait", "--for=condition=Ready", "tenant/b", "--timeout=120s")
+		Expect(gateway(nsB, "b")(Default)).To(Equal(externalID), "the router's gateway is on the admin's external network")
+		Eventually(credentialWritten(nsB, "b")).Should(Not(BeEmpty()))
+	})
+
+	It("refuses a name two usable external networks share with a clear condition, and still rotates the credential", func() {
+		apply(tenantYAML(nsB, "c", "network: {cidr: 10.62.0.0/24}\n  applicationCredential: {secretName: openstack-c, roles: [member]}"))
+		kubectl("-n", nsB, "wait", "--for=condition=Ready", "tenant/c", "--timeout=120s")
+		c := tenantReady(nsB, "c")(Default)
+
+		By("department A makes a network of the name external, offered to C's project alone")
+		n, err := networks.Create(ctx, deptA, networks.CreateOpts{Name: external}).Extract()
+		Expect(err).NotTo(HaveOccurred())
+		_, err = rbacpolicies.Create(ctx, deptA, rbacpolicies.CreateOpts{
+			Action: rbacpolicies.ActionAccessExternal, ObjectType: "network", ObjectID: n.ID, TargetTenant: c.Status.ProjectID,
+		}).Extract()
+		if gophercloud.ResponseCodeIs(err, 403) {
+			// This cloud's policy forbids it: an admin's second external network of the name
+			// shows the same.
+			GinkgoWriter.Printf("Neutron refused department A's access_as_external policy (403): the admin makes the duplicate\n")
+			_, err = namesCreateExternal(ctx, external, "e2e-names duplicate", "198.51.101.0/24")
+		}
+		Expect(err).NotTo(HaveOccurred())
+
+		apply(tenantYAML(nsB, "c", "network: {cidr: 10.62.0.0/24, externalNetwork: "+external+"}\n  applicationCredential: {secretName: openstack-c, roles: [member]}"))
+		Eventually(isoReady(nsB, "c")).Should(isoRefused(whv1.ReasonNameNotUsable,
+			"2 external networks that project "+c.Status.ProjectID+" may use have this name"))
+		Expect(tenantReady(nsB, "c")(Default).Status.Network.RouterID).To(BeEmpty(), "no router was made")
+
+		By("rotating C's credential while its network fails")
+		before := c.Status.ApplicationCredential.ID
+		kubectl("-n", nsB, "annotate", "--overwrite", "tenant/c", whv1.RotateAnnotation+"=names-1")
+		Eventually(func(g Gomega) {
+			t := tenantReady(nsB, "c")(g)
+			g.Expect(t.Status.ApplicationCredential.Rotation).To(Equal("names-1"))
+			s := &corev1.Secret{}
+			g.Expect(k8s.Get(ctx, client.ObjectKey{Namespace: nsB, Name: "openstack-c"}, s)).To(Succeed())
+			g.Expect(isoReadAppCred(g, s.Data["clouds.yaml"]).ID).To(And(Equal(t.Status.ApplicationCredential.ID), Not(Equal(before))))
+		}).Should(Succeed())
+		Expect(isoReady(nsB, "c")(Default)).To(isoRefused(whv1.ReasonNameNotUsable, "2 external networks"), "the network's failure is still shown")
+
+		By("the duplicate gone, C's router goes on the real external network")
+		Expect(namesDeleteNetworks(ctx, external, func(n namesNetwork) bool { return n.Description != externalMark })).To(Succeed())
+		kubectl("-n", nsB, "wait", "--for=condition=Ready", "tenant/c", "--timeout=120s")
+		Expect(gateway(nsB, "c")(Default)).To(Equal(externalID))
+	})
+})
+
+// namesNetwork is what the names specs read of a network.
+type namesNetwork struct {
+	networks.Network
+	external.NetworkExternalExt
+}
+
+// namesNetworks lists every project's networks of a name.
+func namesNetworks(ctx context.Context, name string) ([]namesNetwork, error) {
+	pages, err := networks.List(admin.Network, networks.ListOpts{Name: name}).AllPages(ctx)
+	if err != nil {
+		return nil, err
+	}
+	var list []namesNetwork
+	return list, networks.ExtractNetworksInto(pages, &list)
+}
+
+// namesDeleteNetworks deletes the networks of a name that match.
+func namesDeleteNetworks(ctx context.Context, name string, match func(namesNetwork) bool) error {
+	list, err := namesNetworks(ctx, name)
+	if err != nil {
+		return err
+	}
+	var errs []error
+	for _, n := range list {
+		if match(n) {
+			if err := networks.Delete(ctx, admin.Network, n.ID).ExtractErr(); err != nil && !gophercloud.ResponseCodeIs(err, 404) {
+				errs = append(errs, err)
+			}
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// namesExternalNetwork returns the admin's external network of the name marked mark,
+// made (with a subnet for gateways) when missing.
+func namesExternalNetwork(ctx context.Context, name, mark string) (string, error) {
+	list, err := namesNetworks(ctx, name)
+	if err != nil {
+		return "", err
+	}
+	for _, n := range list {
+		if n.Description == mark && n.External {
+			return n.ID, nil
+		}
+	}
+	return namesCreateExternal(ctx, name, mark, "198.51.100.0/24")
+}
+
+// namesCreateExternal makes an external network as an admin does: offered to every
+// project (Neutron adds the access_as_external policy for "*").
+func namesCreateExternal(ctx context.Context, name, mark, cidr string) (string, error) {
+	yes := true
+	var n namesNetwork
+	err := networks.Create(ctx, admin.Network, external.CreateOptsExt{
+		CreateOptsBuilder: networks.CreateOpts{Name: name, Description: mark}, External: &yes,
+	}).ExtractInto(&n)
+	if err != nil {
+		return "", err
+	}
+	_, err = subnets.Create(ctx, admin.Network, subnets.CreateOpts{
+		NetworkID: n.ID, Name: strings.TrimSuffix(name, "-public") + "-subnet", CIDR: cidr, IPVersion: gophercloud.IPv4,
+	}).Extract()
+	return n.ID, err
+}
