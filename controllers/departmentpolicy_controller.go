@@ -11,6 +11,7 @@ import (
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/builder"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/controller"
 	"sigs.k8s.io/controller-runtime/pkg/handler"
 	"sigs.k8s.io/controller-runtime/pkg/predicate"
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
@@ -150,10 +151,11 @@ func (r *DepartmentPolicyReconciler) SetupWithManager(mgr ctrl.Manager) error {
 	return ctrl.NewControllerManagedBy(mgr).
 		For(&whv1.DepartmentPolicy{}, builder.WithPredicates(predicate.GenerationChangedPredicate{})).
 		Watches(&corev1.Namespace{}, all, builder.WithPredicates(predicate.LabelChangedPredicate{})).
-		// A Tenant's allocated network is in its status: any change counts.
-		Watches(&whv1.Tenant{}, all).
+		// A Tenant's allocated network is in its status.
+		Watches(&whv1.Tenant{}, all, builder.WithPredicates(tenantForPolicies())).
 		Watches(&whv1.ComputeQuota{}, all, builder.WithPredicates(predicate.GenerationChangedPredicate{})).
 		Watches(&whv1.TestEnvironment{}, all, builder.WithPredicates(predicate.GenerationChangedPredicate{})).
+		WithOptions(controller.Options{NewQueue: newFairQueue}).
 		Named("departmentpolicy").
 		Complete(r)
 }

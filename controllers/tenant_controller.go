@@ -193,7 +193,7 @@ func (r *TenantReconciler) SetupWithManager(mgr ctrl.Manager) error {
 		// Secrets in the cache: the operator's own namespace (Clouds' credentials, identity
 		// stores) and the credential Secrets it wrote for Tenants.
 		Watches(&corev1.Secret{}, handler.EnqueueRequestsFromMapFunc(r.tenantsOfSecret)).
-		Watches(&whv1.Cloud{}, handler.EnqueueRequestsFromMapFunc(r.tenantsOfCloud)).
+		Watches(&whv1.Cloud{}, handler.EnqueueRequestsFromMapFunc(r.tenantsOfCloud), builder.WithPredicates(cloudForTenants())).
 		Watches(&corev1.Namespace{}, handler.EnqueueRequestsFromMapFunc(r.tenantsInNamespace),
 			builder.WithPredicates(predicate.LabelChangedPredicate{})).
 		// A new TestEnvironment gives the project its service user; a Tenant being
@@ -211,7 +211,7 @@ func (r *TenantReconciler) SetupWithManager(mgr ctrl.Manager) error {
 				CreateFunc: func(event.CreateEvent) bool { return false },
 				UpdateFunc: func(event.UpdateEvent) bool { return false },
 			})).
-		WithOptions(controller.Options{MaxConcurrentReconciles: max(r.Concurrency, 1)}).
+		WithOptions(controller.Options{MaxConcurrentReconciles: max(r.Concurrency, 1), NewQueue: newFairQueue}).
 		Named("tenant").
 		Complete(r)
 }

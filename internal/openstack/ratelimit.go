@@ -3,11 +3,12 @@ package openstack
 import (
 	"context"
 	"net/http"
-	"slices"
 	"sync"
 	"time"
 
 	"golang.org/x/time/rate"
+
+	"github.com/whitehall-cloud/whitehall-operator/internal/roundrobin"
 )
 
 // RateLimit bounds the requests the operator sends to one cloud.
@@ -110,11 +111,9 @@ type fairLimiter struct {
 	// take waits for one token of the bucket; only the holder of the turn calls it.
 	take func(context.Context) error
 
-	mu     sync.Mutex
-	busy   bool               // a request holds the turn
-	queues map[string][]*turn // waiting requests by namespace, oldest first
-	ring   []string           // the namespaces with waiting requests, served in this order
-	next   int                // index in ring of the namespace served next
+	mu    sync.Mutex
+	busy  bool                             // a request holds the turn
+	queue roundrobin.Queues[string, *turn] // waiting requests by namespace
 }
 
 // turn is a request waiting for the turn.
@@ -124,7 +123,7 @@ type turn struct {
 }
 
 func newFairLimiter(take func(context.Context) error) *fairLimiter {
-	return &fairLimiter{take: take, queues: map[string][]*turn{}}
+	return &fairLimiter{take: take}
 }
 
 // wait blocks until a request of namespace may go, or ctx ends.
@@ -152,11 +151,7 @@ func (l *fairLimiter) enter(namespace string) *turn {
 		return nil
 	}
 	t := &turn{namespace: namespace, granted: make(chan struct{})}
-	q := l.queues[namespace]
-	if len(q) == 0 {
-		l.ring = append(l.ring, namespace)
-	}
-	l.queues[namespace] = append(q, t)
+	l.queue.Push(namespace, t)
 	return t
 }
 
@@ -164,23 +159,10 @@ func (l *fairLimiter) enter(namespace string) *turn {
 func (l *fairLimiter) leave() {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	if len(l.ring) == 0 {
+	t, ok := l.queue.Pop()
+	if !ok {
 		l.busy = false
 		return
-	}
-	if l.next >= len(l.ring) {
-		l.next = 0
-	}
-	namespace := l.ring[l.next]
-	q := l.queues[namespace]
-	t := q[0]
-	q[0] = nil
-	if len(q) == 1 {
-		delete(l.queues, namespace)
-		l.ring = slices.Delete(l.ring, l.next, l.next+1) // next now names the following one
-	} else {
-		l.queues[namespace] = q[1:]
-		l.next++
 	}
 	close(t.granted)
 }
@@ -189,31 +171,12 @@ func (l *fairLimiter) leave() {
 func (l *fairLimiter) cancel(t *turn) bool {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	q := l.queues[t.namespace]
-	i := slices.Index(q, t)
-	if i < 0 {
-		return false
-	}
-	if len(q) > 1 {
-		l.queues[t.namespace] = slices.Delete(q, i, i+1)
-		return true
-	}
-	delete(l.queues, t.namespace)
-	r := slices.Index(l.ring, t.namespace)
-	l.ring = slices.Delete(l.ring, r, r+1)
-	if r < l.next {
-		l.next--
-	}
-	return true
+	return l.queue.Remove(t.namespace, func(w *turn) bool { return w == t })
 }
 
 // waiting is how many requests wait for the turn.
 func (l *fairLimiter) waiting() int {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	n := 0
-	for _, q := range l.queues {
-		n += len(q)
-	}
-	return n
+	return l.queue.Len()
 }

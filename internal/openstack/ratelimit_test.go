@@ -113,8 +113,8 @@ func TestFairLimiterServesNamespacesInTurn(t *testing.T) {
 		}
 	}
 	l.leave()
-	if l.busy || len(l.ring) != 0 || len(l.queues) != 0 {
-		t.Errorf("with nobody waiting the limiter is still busy %v, ring %v, queues %v", l.busy, l.ring, l.queues)
+	if l.busy || l.queue.Len() != 0 {
+		t.Errorf("with nobody waiting the limiter is still busy %v, %d waiting", l.busy, l.queue.Len())
 	}
 }
 
@@ -151,8 +151,8 @@ func TestFairLimiterCancelledRequestLeavesTheQueue(t *testing.T) {
 	if err := l.wait(ctx, "a"); !errors.Is(err, context.Canceled) {
 		t.Fatalf("wait() = %v, want context.Canceled", err)
 	}
-	if n := l.waiting(); n != 1 || len(l.ring) != 1 || l.ring[0] != "b" {
-		t.Fatalf("after the cancel: %d waiting, ring %v; want b's request alone", n, l.ring)
+	if n, keys := l.waiting(), l.queue.Keys(); n != 1 || !slices.Equal(keys, []string{"b"}) {
+		t.Fatalf("after the cancel: %d waiting, ring %v; want b's request alone", n, keys)
 	}
 	l.leave()
 	select {
