@@ -11,7 +11,6 @@ import (
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/builder"
 	"sigs.k8s.io/controller-runtime/pkg/client"
-	"sigs.k8s.io/controller-runtime/pkg/controller"
 	"sigs.k8s.io/controller-runtime/pkg/handler"
 	"sigs.k8s.io/controller-runtime/pkg/predicate"
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
@@ -155,7 +154,6 @@ func (r *DepartmentPolicyReconciler) SetupWithManager(mgr ctrl.Manager) error {
 		Watches(&whv1.Tenant{}, all, builder.WithPredicates(tenantForPolicies())).
 		Watches(&whv1.ComputeQuota{}, all, builder.WithPredicates(predicate.GenerationChangedPredicate{})).
 		Watches(&whv1.TestEnvironment{}, all, builder.WithPredicates(predicate.GenerationChangedPredicate{})).
-		WithOptions(controller.Options{NewQueue: newFairQueue}).
 		Named("departmentpolicy").
 		Complete(r)
 }
