@@ -257,7 +257,7 @@ func (r *ComputeQuotaReconciler) SetupWithManager(mgr ctrl.Manager) error {
 	quotas := dependents{r.Client, func() client.ObjectList { return &whv1.ComputeQuotaList{} }}
 	return ctrl.NewControllerManagedBy(mgr).
 		For(&whv1.ComputeQuota{}, builder.WithPredicates(predicate.GenerationChangedPredicate{})).
-		Watches(&whv1.Tenant{}, handler.EnqueueRequestsFromMapFunc(quotas.ofTenant)).
+		Watches(&whv1.Tenant{}, handler.EnqueueRequestsFromMapFunc(quotas.ofTenant), builder.WithPredicates(tenantForQuotas())).
 		// A ComputeQuota that comes or goes changes which of its Tenant's quotas writes,
 		// and the namespace's sum.
 		Watches(&whv1.ComputeQuota{}, handler.EnqueueRequestsFromMapFunc(r.siblingQuotas),
@@ -268,7 +268,7 @@ func (r *ComputeQuotaReconciler) SetupWithManager(mgr ctrl.Manager) error {
 			builder.WithPredicates(predicate.LabelChangedPredicate{})).
 		Watches(&whv1.PeakSeason{}, handler.EnqueueRequestsFromMapFunc(quotas.usingSeason),
 			builder.WithPredicates(predicate.GenerationChangedPredicate{})).
-		WithOptions(controller.Options{MaxConcurrentReconciles: max(r.Concurrency, 1)}).
+		WithOptions(controller.Options{MaxConcurrentReconciles: max(r.Concurrency, 1), NewQueue: newFairQueue}).
 		Named("computequota").
 		Complete(r)
 }

@@ -150,8 +150,8 @@ func (r *DepartmentPolicyReconciler) SetupWithManager(mgr ctrl.Manager) error {
 	return ctrl.NewControllerManagedBy(mgr).
 		For(&whv1.DepartmentPolicy{}, builder.WithPredicates(predicate.GenerationChangedPredicate{})).
 		Watches(&corev1.Namespace{}, all, builder.WithPredicates(predicate.LabelChangedPredicate{})).
-		// A Tenant's allocated network is in its status: any change counts.
-		Watches(&whv1.Tenant{}, all).
+		// A Tenant's allocated network is in its status.
+		Watches(&whv1.Tenant{}, all, builder.WithPredicates(tenantForPolicies())).
 		Watches(&whv1.ComputeQuota{}, all, builder.WithPredicates(predicate.GenerationChangedPredicate{})).
 		Watches(&whv1.TestEnvironment{}, all, builder.WithPredicates(predicate.GenerationChangedPredicate{})).
 		Named("departmentpolicy").

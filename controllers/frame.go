@@ -127,6 +127,9 @@ func reconcileKind[T client.Object](ctx context.Context, req ctrl.Request, obj T
 // off. Conditions and observedGeneration are written for the object's generation.
 func (k kind[T]) settle(obj T, s step, err error) (ctrl.Result, error) {
 	o := classify(err, s.message, k.intervals)
+	if later := (*retryLater)(nil); errors.As(err, &later) {
+		o.requeueAfter = later.after
+	}
 	if err == nil && s.reason != "" {
 		o = outcome{reason: s.reason, message: s.message, progressing: true}
 		if s.busy && k.poll != nil {

@@ -199,7 +199,7 @@ func (r *TenantReconciler) SetupWithManager(mgr ctrl.Manager) error {
 		// stores). The credential Secrets it wrote for Tenants: by their metadata alone.
 		Watches(&corev1.Secret{}, handler.EnqueueRequestsFromMapFunc(r.tenantsOfSecret)).
 		WatchesRawSource(credentialSecrets).
-		Watches(&whv1.Cloud{}, handler.EnqueueRequestsFromMapFunc(r.tenantsOfCloud)).
+		Watches(&whv1.Cloud{}, handler.EnqueueRequestsFromMapFunc(r.tenantsOfCloud), builder.WithPredicates(cloudForTenants())).
 		Watches(&corev1.Namespace{}, handler.EnqueueRequestsFromMapFunc(r.tenantsInNamespace),
 			builder.WithPredicates(predicate.LabelChangedPredicate{})).
 		// A new TestEnvironment gives the project its service user; a Tenant being
@@ -217,7 +217,7 @@ func (r *TenantReconciler) SetupWithManager(mgr ctrl.Manager) error {
 				CreateFunc: func(event.CreateEvent) bool { return false },
 				UpdateFunc: func(event.UpdateEvent) bool { return false },
 			})).
-		WithOptions(controller.Options{MaxConcurrentReconciles: max(r.Concurrency, 1)}).
+		WithOptions(controller.Options{MaxConcurrentReconciles: max(r.Concurrency, 1), NewQueue: newFairQueue}).
 		Named("tenant").
 		Complete(r)
 }

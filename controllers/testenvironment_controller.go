@@ -284,15 +284,15 @@ func (r *TestEnvironmentReconciler) SetupWithManager(mgr ctrl.Manager) error {
 	envs := dependents{r.Client, func() client.ObjectList { return &whv1.TestEnvironmentList{} }}
 	return ctrl.NewControllerManagedBy(mgr).
 		For(&whv1.TestEnvironment{}, builder.WithPredicates(predicate.Or(predicate.GenerationChangedPredicate{}, deletionPredicate()))).
-		Watches(&whv1.Tenant{}, handler.EnqueueRequestsFromMapFunc(envs.ofTenant)).
-		Watches(&whv1.ComputeQuota{}, handler.EnqueueRequestsFromMapFunc(envs.ofQuotaTenant)).
+		Watches(&whv1.Tenant{}, handler.EnqueueRequestsFromMapFunc(envs.ofTenant), builder.WithPredicates(tenantForEnvironments())).
+		Watches(&whv1.ComputeQuota{}, handler.EnqueueRequestsFromMapFunc(envs.ofQuotaTenant), builder.WithPredicates(quotaForEnvironments())).
 		Watches(&whv1.PeakSeason{}, handler.EnqueueRequestsFromMapFunc(envs.usingSeason),
 			builder.WithPredicates(predicate.GenerationChangedPredicate{})).
 		Watches(&whv1.DepartmentPolicy{}, handler.EnqueueRequestsFromMapFunc(governedBy(r.Client, envs.newList)),
 			builder.WithPredicates(predicate.GenerationChangedPredicate{})).
 		Watches(&corev1.Namespace{}, handler.EnqueueRequestsFromMapFunc(inNamespace(r.Client, envs.newList)),
 			builder.WithPredicates(predicate.LabelChangedPredicate{})).
-		WithOptions(controller.Options{MaxConcurrentReconciles: max(r.Concurrency, 1)}).
+		WithOptions(controller.Options{MaxConcurrentReconciles: max(r.Concurrency, 1), NewQueue: newFairQueue}).
 		Named("testenvironment").
 		Complete(r)
 }

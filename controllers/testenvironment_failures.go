@@ -8,6 +8,7 @@ import (
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	whv1 "github.com/whitehall-cloud/whitehall-operator/api/v1alpha1"
@@ -116,3 +117,29 @@ func union(a, b map[int]bool) map[int]bool {
 	}
 	return out
 }
+
+// An environment refused for quota tries again after a wait that doubles for as long as
+// the refusals last (base, 2×, 4×… the time since the first, at most maxQuotaRetry×base),
+// so a project at its limit costs Nova a few refused creates an hour, not one every
+// half-minute per environment. The wait is measured from the QuotaExceeded condition, so
+// it holds across restarts; a change to the project's ComputeQuota still wakes the
+// environment at once.
+const maxQuotaRetry = 10
+
+// quotaRetry is how long env waits before booting again after a refusal for quota.
+func quotaRetry(env *whv1.TestEnvironment, base time.Duration, now time.Time) time.Duration {
+	base = cmp.Or(base, 30*time.Second)
+	c := meta.FindStatusCondition(env.Status.Conditions, whv1.ConditionQuotaExceeded)
+	if c == nil || c.Status != metav1.ConditionTrue {
+		return base
+	}
+	return min(max(now.Sub(c.LastTransitionTime.Time), base), maxQuotaRetry*base)
+}
+
+// retryLater is an error retried after a wait of its own rather than its kind's.
+type retryLater struct {
+	error
+	after time.Duration
+}
+
+func (e *retryLater) Unwrap() error { return e.error }

@@ -175,16 +175,29 @@ func (r *TestEnvironmentReconciler) scale(ctx context.Context, cloud Environment
 		return step{}, b.err
 	}
 	if b.quotaErr != nil {
-		return step{}, b.quotaErr
+		return step{}, &retryLater{error: b.quotaErr, after: quotaRetry(env, r.Intervals.Blocked, now)}
 	}
 	if withheld > 0 {
 		return step{}, policyViolation(hold.breaches, fmt.Sprintf("%d new server(s) are not booted; the %d existing keep running",
 			withheld, len(p.keep)))
 	}
-	ready := int(env.Status.ReadyReplicas)
+	return settledStep(env, now, p, servers, len(created), len(held), len(backingOff))
+}
+
+// settledStep says whether the servers have settled. Servers still on their way are
+// polled; an index backing off after ERROR wakes the environment when its back-off ends;
+// a server the department stopped itself is left as it is and looked at on the resync
+// (Nova has no watch, and stopping is not building).
+func settledStep(env *whv1.TestEnvironment, now time.Time, p plan, servers []openstack.Server, created, held, waiting int) (step, error) {
+	desired, ready := int(env.Status.DesiredReplicas), int(env.Status.ReadyReplicas)
+	var stopped []string
+	for _, s := range p.keep {
+		if stoppedByDepartment(s.Status) {
+			stopped = append(stopped, fmt.Sprintf("%s (%s)", s.Name, s.Status))
+		}
+	}
 	message := fmt.Sprintf("%d of %d servers ACTIVE", ready, desired)
-	waiting := len(backingOff) // indexes that wait out a back-off, with no server
-	if ready+waiting < desired || len(p.remove) > 0 || len(held) > 0 || len(servers)-len(p.remove)+len(created)+waiting != desired {
+	if ready+len(stopped)+waiting < desired || len(p.remove) > 0 || held > 0 || len(servers)-len(p.remove)+created+waiting != desired {
 		return step{busy: true, reason: whv1.ReasonServersBuilding, message: message}, nil
 	}
 	if waiting > 0 {
@@ -193,7 +206,21 @@ func (r *TestEnvironmentReconciler) scale(ctx context.Context, cloud Environment
 		return step{reason: whv1.ReasonServerFailed, wake: wake, message: fmt.Sprintf(
 			"%s; %d failed: %s went to ERROR (%d in a row): %s; booted again at %s", message, waiting, f.Name, f.Count, f.Fault, f.RetryAt.UTC().Format(time.RFC3339))}, nil
 	}
+	if len(stopped) > 0 {
+		return step{}, newSpecError(whv1.ReasonServersStopped, fmt.Sprintf(
+			"%s; stopped in OpenStack by the department, left as they are and looked at again on the resync: %s", message, joinNames(stopped)))
+	}
 	return step{message: message}, nil
+}
+
+// stoppedByDepartment reports a state only the project's own users put a server in: the
+// operator never stops, shelves, pauses or suspends one.
+func stoppedByDepartment(status string) bool {
+	switch status {
+	case "SHUTOFF", "SHELVED", "SHELVED_OFFLOADED", "PAUSED", "SUSPENDED":
+		return true
+	}
+	return false
 }
 
 // booted is what one pass of boots did: the servers created, a refusal for quota (kept

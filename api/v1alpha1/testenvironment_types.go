@@ -22,6 +22,10 @@ const (
 	ReasonWithinQuota = "WithinQuota"
 	// ReasonServersBuilding: servers are being created, replaced or removed.
 	ReasonServersBuilding = "ServersBuilding"
+	// ReasonServersStopped: every server exists, and some were stopped in OpenStack by
+	// the department (SHUTOFF, SHELVED, SHELVED_OFFLOADED, PAUSED, SUSPENDED). They are
+	// left as they are, not counted ready, and looked at again on the resync.
+	ReasonServersStopped = "ServersStopped"
 	// ReasonUserDataNotAllowed: userDataSecretRef names a Secret that is not labelled
 	// whitehall.cloud/user-data: "true", or that holds credentials (clouds.yaml).
 	ReasonUserDataNotAllowed = "UserDataNotAllowed"

@@ -12,6 +12,7 @@ import (
 	"k8s.io/apimachinery/pkg/runtime"
 	utilruntime "k8s.io/apimachinery/pkg/util/runtime"
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
+	"k8s.io/utils/ptr"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/healthz"
 	"sigs.k8s.io/controller-runtime/pkg/log/zap"
@@ -22,6 +23,10 @@ import (
 )
 
 // config is everything the flags set.
+// shutdownMargin is how long a stopping manager waits beyond one OpenStack request for
+// its workers to finish (status writes, events).
+const shutdownMargin = 15 * time.Second
+
 type config struct {
 	metrics           metricsOptions
 	probeAddr         string
@@ -105,7 +110,12 @@ func run(cfg config) error {
 		LeaderElectionID:       "whitehall-operator.whitehall.cloud",
 		// Stop reconciling at once when leadership is lost, then exit.
 		LeaderElectionReleaseOnCancel: true,
-		Cache:                         controllers.CacheOptions(cfg.operatorNamespace),
+		// On SIGTERM no new server is booted, but a create already sent is waited for
+		// (each request ends within --openstack-timeout) before the lease goes: Nova
+		// lists a server only once its POST has returned, and a new leader that listed
+		// before that would boot the same index again.
+		GracefulShutdownTimeout: ptr.To(cfg.openstackTimeout + shutdownMargin),
+		Cache:                   controllers.CacheOptions(cfg.operatorNamespace),
 	})
 	if err != nil {
 		return err

@@ -37,6 +37,8 @@ type instrumentedTransport struct {
 
 func (t *instrumentedTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 	service := t.routes.lookup(req.URL.String())
+	// The rate limiter beneath pauses what a Retry-After was about: this service.
+	req = req.WithContext(withService(req.Context(), service))
 	start := time.Now()
 	resp, err := t.next.RoundTrip(req)
 	requestDuration.WithLabelValues(service, req.Method).Observe(time.Since(start).Seconds())

@@ -3,11 +3,12 @@ package openstack
 import (
 	"context"
 	"net/http"
-	"slices"
 	"sync"
 	"time"
 
 	"golang.org/x/time/rate"
+
+	"github.com/whitehall-cloud/whitehall-operator/internal/roundrobin"
 )
 
 // RateLimit bounds the requests the operator sends to one cloud.
@@ -18,12 +19,16 @@ type RateLimit struct {
 	Burst int
 }
 
-// maxPause is the longest a Retry-After stops every request to a cloud: the header
-// holds up every department, so a long one is retried sooner than asked.
+// maxPause is the longest a Retry-After pauses requests: a long one is retried sooner
+// than asked.
 const maxPause = time.Minute
 
-// namespaceKey is the context key of the namespace a request is made for.
-type namespaceKey struct{}
+// namespaceKey and serviceKey are the context keys of the namespace a request is made
+// for and the service (compute, network…) it goes to.
+type (
+	namespaceKey struct{}
+	serviceKey   struct{}
+)
 
 // WithNamespace returns ctx marked with the namespace of the object being reconciled
 // ("" for cluster-scoped objects). A cloud's rate limiter serves the namespaces waiting
@@ -38,19 +43,43 @@ func namespaceOf(ctx context.Context) string {
 	return ns
 }
 
+// withService marks a request's context with the service its URL falls under.
+func withService(ctx context.Context, service string) context.Context {
+	return context.WithValue(ctx, serviceKey{}, service)
+}
+
+func serviceOf(ctx context.Context) string {
+	s, _ := ctx.Value(serviceKey{}).(string)
+	return s
+}
+
 // limitedTransport holds requests to one cloud to a token bucket shared fairly between
-// namespaces, and stops every request for as long as the cloud said in a Retry-After
-// header of a 429 or 503.
+// namespaces, and pauses the requests a 429 or 503 with a Retry-After header was about,
+// for as long as it said: never every request to the cloud.
+//
+// A 429 (too many requests) pauses the namespace that met it, at that service only:
+// OpenStack's rate limits count per project or user, and each namespace reaches the cloud
+// as its own project. Were the limit the whole cloud's, each other namespace meets it with
+// one request of its own and pauses too. A 503 says the service itself is unavailable:
+// every namespace's requests to that service pause; the other services go on.
 type limitedTransport struct {
 	next    http.RoundTripper
 	limiter *fairLimiter // nil: no limit
 
 	mu     sync.Mutex
-	paused time.Time // no request before this instant
+	paused map[pauseScope]time.Time // no request of the scope before this instant
+}
+
+// pauseScope is what a Retry-After pauses: one namespace's requests to a service, or
+// with all set every namespace's.
+type pauseScope struct {
+	service   string
+	namespace string
+	all       bool
 }
 
 func newLimitedTransport(next http.RoundTripper, l RateLimit) *limitedTransport {
-	t := &limitedTransport{next: next}
+	t := &limitedTransport{next: next, paused: map[pauseScope]time.Time{}}
 	if l.QPS > 0 {
 		t.limiter = newFairLimiter(rate.NewLimiter(rate.Limit(l.QPS), max(l.Burst, 1)).Wait)
 	}
@@ -59,10 +88,8 @@ func newLimitedTransport(next http.RoundTripper, l RateLimit) *limitedTransport 
 
 func (t *limitedTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 	ctx := req.Context()
-	t.mu.Lock()
-	wait := time.Until(t.paused)
-	t.mu.Unlock()
-	if wait > 0 {
+	service, namespace := serviceOf(ctx), namespaceOf(ctx)
+	if wait := t.pausedFor(service, namespace); wait > 0 {
 		timer := time.NewTimer(wait)
 		select {
 		case <-ctx.Done():
@@ -72,20 +99,37 @@ func (t *limitedTransport) RoundTrip(req *http.Request) (*http.Response, error) 
 		}
 	}
 	if t.limiter != nil {
-		if err := t.limiter.wait(ctx, namespaceOf(ctx)); err != nil {
+		if err := t.limiter.wait(ctx, namespace); err != nil {
 			return nil, err
 		}
 	}
 	resp, err := t.next.RoundTrip(req)
-	if err == nil && (resp.StatusCode == http.StatusTooManyRequests || resp.StatusCode == http.StatusServiceUnavailable) {
-		t.pauseFor(resp.Header.Get("Retry-After"))
+	if err != nil {
+		return resp, err
 	}
-	return resp, err
+	switch resp.StatusCode {
+	case http.StatusTooManyRequests:
+		t.pauseFor(pauseScope{service: service, namespace: namespace}, resp.Header.Get("Retry-After"))
+	case http.StatusServiceUnavailable:
+		t.pauseFor(pauseScope{service: service, all: true}, resp.Header.Get("Retry-After"))
+	}
+	return resp, nil
 }
 
-// pauseFor stops requests for the Retry-After the cloud gave (seconds or an HTTP date),
-// at most maxPause.
-func (t *limitedTransport) pauseFor(retryAfter string) {
+// pausedFor is how long requests of namespace to service must still wait.
+func (t *limitedTransport) pausedFor(service, namespace string) time.Duration {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	until := t.paused[pauseScope{service: service, namespace: namespace}]
+	if all := t.paused[pauseScope{service: service, all: true}]; all.After(until) {
+		until = all
+	}
+	return time.Until(until)
+}
+
+// pauseFor pauses the scope for the Retry-After the cloud gave (seconds or an HTTP
+// date), at most maxPause, and forgets pauses that have ended.
+func (t *limitedTransport) pauseFor(scope pauseScope, retryAfter string) {
 	now := time.Now()
 	d, ok := parseRetryAfter(retryAfter, now)
 	if !ok {
@@ -93,10 +137,15 @@ func (t *limitedTransport) pauseFor(retryAfter string) {
 	}
 	until := now.Add(min(d, maxPause))
 	t.mu.Lock()
-	if until.After(t.paused) {
-		t.paused = until
+	defer t.mu.Unlock()
+	for s, end := range t.paused {
+		if !end.After(now) {
+			delete(t.paused, s)
+		}
 	}
-	t.mu.Unlock()
+	if until.After(t.paused[scope]) {
+		t.paused[scope] = until
+	}
 }
 
 // fairLimiter hands one cloud's tokens to the namespaces waiting for them in turn
@@ -110,11 +159,9 @@ type fairLimiter struct {
 	// take waits for one token of the bucket; only the holder of the turn calls it.
 	take func(context.Context) error
 
-	mu     sync.Mutex
-	busy   bool               // a request holds the turn
-	queues map[string][]*turn // waiting requests by namespace, oldest first
-	ring   []string           // the namespaces with waiting requests, served in this order
-	next   int                // index in ring of the namespace served next
+	mu    sync.Mutex
+	busy  bool                             // a request holds the turn
+	queue roundrobin.Queues[string, *turn] // waiting requests by namespace
 }
 
 // turn is a request waiting for the turn.
@@ -124,7 +171,7 @@ type turn struct {
 }
 
 func newFairLimiter(take func(context.Context) error) *fairLimiter {
-	return &fairLimiter{take: take, queues: map[string][]*turn{}}
+	return &fairLimiter{take: take}
 }
 
 // wait blocks until a request of namespace may go, or ctx ends.
@@ -152,11 +199,7 @@ func (l *fairLimiter) enter(namespace string) *turn {
 		return nil
 	}
 	t := &turn{namespace: namespace, granted: make(chan struct{})}
-	q := l.queues[namespace]
-	if len(q) == 0 {
-		l.ring = append(l.ring, namespace)
-	}
-	l.queues[namespace] = append(q, t)
+	l.queue.Push(namespace, t)
 	return t
 }
 
@@ -164,23 +207,10 @@ func (l *fairLimiter) enter(namespace string) *turn {
 func (l *fairLimiter) leave() {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	if len(l.ring) == 0 {
+	t, ok := l.queue.Pop()
+	if !ok {
 		l.busy = false
 		return
-	}
-	if l.next >= len(l.ring) {
-		l.next = 0
-	}
-	namespace := l.ring[l.next]
-	q := l.queues[namespace]
-	t := q[0]
-	q[0] = nil
-	if len(q) == 1 {
-		delete(l.queues, namespace)
-		l.ring = slices.Delete(l.ring, l.next, l.next+1) // next now names the following one
-	} else {
-		l.queues[namespace] = q[1:]
-		l.next++
 	}
 	close(t.granted)
 }
@@ -189,31 +219,12 @@ func (l *fairLimiter) leave() {
 func (l *fairLimiter) cancel(t *turn) bool {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	q := l.queues[t.namespace]
-	i := slices.Index(q, t)
-	if i < 0 {
-		return false
-	}
-	if len(q) > 1 {
-		l.queues[t.namespace] = slices.Delete(q, i, i+1)
-		return true
-	}
-	delete(l.queues, t.namespace)
-	r := slices.Index(l.ring, t.namespace)
-	l.ring = slices.Delete(l.ring, r, r+1)
-	if r < l.next {
-		l.next--
-	}
-	return true
+	return l.queue.Remove(t.namespace, func(w *turn) bool { return w == t })
 }
 
 // waiting is how many requests wait for the turn.
 func (l *fairLimiter) waiting() int {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	n := 0
-	for _, q := range l.queues {
-		n += len(q)
-	}
-	return n
+	return l.queue.Len()
 }

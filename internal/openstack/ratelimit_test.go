@@ -113,8 +113,8 @@ func TestFairLimiterServesNamespacesInTurn(t *testing.T) {
 		}
 	}
 	l.leave()
-	if l.busy || len(l.ring) != 0 || len(l.queues) != 0 {
-		t.Errorf("with nobody waiting the limiter is still busy %v, ring %v, queues %v", l.busy, l.ring, l.queues)
+	if l.busy || l.queue.Len() != 0 {
+		t.Errorf("with nobody waiting the limiter is still busy %v, %d waiting", l.busy, l.queue.Len())
 	}
 }
 
@@ -151,8 +151,8 @@ func TestFairLimiterCancelledRequestLeavesTheQueue(t *testing.T) {
 	if err := l.wait(ctx, "a"); !errors.Is(err, context.Canceled) {
 		t.Fatalf("wait() = %v, want context.Canceled", err)
 	}
-	if n := l.waiting(); n != 1 || len(l.ring) != 1 || l.ring[0] != "b" {
-		t.Fatalf("after the cancel: %d waiting, ring %v; want b's request alone", n, l.ring)
+	if n, keys := l.waiting(), l.queue.Keys(); n != 1 || !slices.Equal(keys, []string{"b"}) {
+		t.Fatalf("after the cancel: %d waiting, ring %v; want b's request alone", n, keys)
 	}
 	l.leave()
 	select {
@@ -271,5 +271,97 @@ func TestLimitedTransportTakesTheNamespaceFromTheRequest(t *testing.T) {
 	}
 	if diff := cmp.Diff([]string{"/flood", "/season", "/flood", "/flood"}, order); diff != "" {
 		t.Errorf("order the cloud saw (-want +got):\n%s", diff)
+	}
+}
+
+// busyServer answers 429 or 503 with Retry-After: 30 to the first request on path
+// /busy, and 200 to everything else.
+func busyServer(t *testing.T, code int) *httptest.Server {
+	t.Helper()
+	var answered atomic.Bool
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/busy" && !answered.Swap(true) {
+			w.Header().Set("Retry-After", "30")
+			w.WriteHeader(code)
+			return
+		}
+		w.WriteHeader(http.StatusOK)
+	}))
+	t.Cleanup(srv.Close)
+	return srv
+}
+
+// sendAs sends a request of namespace to service through tr, giving up after a
+// second: it reports whether the request went, or was held back by a pause.
+func sendAs(t *testing.T, tr http.RoundTripper, url, namespace, service string) bool {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(withService(WithNamespace(context.Background(), namespace), service), time.Second)
+	defer cancel()
+	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+	resp, err := tr.RoundTrip(req)
+	if errors.Is(err, context.DeadlineExceeded) {
+		return false
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	_ = resp.Body.Close()
+	return true
+}
+
+func TestRetryAfterPausesOnlyWhatItWasAbout(t *testing.T) {
+	type send struct{ namespace, service string }
+	for _, tc := range []struct {
+		reason string
+		code   int
+		// after hmrc's compute request met the code: which requests go at once.
+		want map[send]bool
+	}{{
+		reason: "429: a per-project limit pauses hmrc's compute requests alone",
+		code:   http.StatusTooManyRequests,
+		want: map[send]bool{
+			{"hmrc", "compute"}: false, {"hmrc", "network"}: true, {"dwp", "compute"}: true, {"", "compute"}: true,
+		},
+	}, {
+		reason: "503: the compute service is unavailable to every namespace; the others go on",
+		code:   http.StatusServiceUnavailable,
+		want: map[send]bool{
+			{"hmrc", "compute"}: false, {"dwp", "compute"}: false, {"hmrc", "network"}: true, {"dwp", "identity"}: true,
+		},
+	}} {
+		srv := busyServer(t, tc.code)
+		tr := newLimitedTransport(http.DefaultTransport, RateLimit{QPS: 1000, Burst: 10})
+		if !sendAs(t, tr, srv.URL+"/busy", "hmrc", "compute") {
+			t.Fatalf("%s: the first request was held back", tc.reason)
+		}
+		got := map[send]bool{}
+		for s := range tc.want {
+			got[s] = sendAs(t, tr, srv.URL+"/ok", s.namespace, s.service)
+		}
+		if diff := cmp.Diff(tc.want, got); diff != "" {
+			t.Errorf("%s: which requests went at once (-want +got):\n%s", tc.reason, diff)
+		}
+	}
+}
+
+type roundTripFunc func(*http.Request) (*http.Response, error)
+
+func (f roundTripFunc) RoundTrip(r *http.Request) (*http.Response, error) { return f(r) }
+
+// The limiter learns a request's service from the instrumented transport above it.
+func TestInstrumentedTransportTellsTheLimiterTheService(t *testing.T) {
+	routes := &serviceRoutes{}
+	routes.add("https://nova.example/v2.1/", "compute")
+	var got string
+	tr := &instrumentedTransport{routes: routes, next: roundTripFunc(func(r *http.Request) (*http.Response, error) {
+		got = serviceOf(r.Context())
+		return &http.Response{StatusCode: http.StatusOK, Body: http.NoBody}, nil
+	})}
+	req, _ := http.NewRequest(http.MethodGet, "https://nova.example/v2.1/servers", nil)
+	if _, err := tr.RoundTrip(req); err != nil {
+		t.Fatal(err)
+	}
+	if got != "compute" {
+		t.Errorf("the limiter saw service %q, want compute", got)
 	}
 }

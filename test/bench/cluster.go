@@ -118,6 +118,7 @@ type managerOpts struct {
 	bin, kubeconfig, logPath string
 	resync                   time.Duration
 	concurrency, creates     int
+	usageInterval            time.Duration // zero: the operator's default
 }
 
 func startManager(o managerOpts) (*manager, error) {
@@ -139,6 +140,9 @@ func startManager(o managerOpts) (*manager, error) {
 		"--max-concurrent-server-creates", fmt.Sprint(o.creates),
 		// The dev cloud's Keystone is plain http, and the departments bring their own clouds.yaml.
 		"--allow-http-auth-url")
+	if o.usageInterval > 0 {
+		m.cmd.Args = append(m.cmd.Args, "--usage-interval", o.usageInterval.String())
+	}
 	m.cmd.Stdout, m.cmd.Stderr = log, log
 	m.cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	if err := m.cmd.Start(); err != nil {

@@ -65,9 +65,10 @@ func (b *bench) deptObjects(i int) (*whv1.Tenant, *whv1.ComputeQuota) {
 	t := &whv1.Tenant{
 		ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name, Labels: labels},
 		Spec: whv1.TenantSpec{
-			CloudCredentialsRef: &whv1.CloudCredentialsReference{SecretName: secretName, CloudName: b.cfg.cloud},
-			Project:             whv1.ProjectSpec{Name: ptr.To(fmt.Sprintf("%sop-%d", projectPrefix, i))},
-			RoleAssignments:     []whv1.RoleAssignment{{Group: ptr.To("whitehall-devops"), Roles: []string{"member"}}},
+			// The bench Cloud: its usage reader meters every department (phase u).
+			CloudRef:        &whv1.CloudReference{Name: usageCloudName},
+			Project:         whv1.ProjectSpec{Name: ptr.To(fmt.Sprintf("%sop-%d", projectPrefix, i))},
+			RoleAssignments: []whv1.RoleAssignment{{Group: ptr.To("whitehall-devops"), Roles: []string{"member"}}},
 		},
 	}
 	d := department(i)

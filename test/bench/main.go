@@ -266,12 +266,18 @@ func run(ctx context.Context, cfg config) (failed bool, err error) {
 
 // restartManager (re)starts the operator with a resync period.
 func (b *bench) restartManager(resync time.Duration) error {
+	return b.restartManagerReading(resync, 0)
+}
+
+// restartManagerReading (re)starts the operator with a resync period and a usage
+// interval (zero: the operator's default).
+func (b *bench) restartManagerReading(resync, usage time.Duration) error {
 	b.stopManager()
 	b.mgrRuns++
 	m, err := startManager(managerOpts{
 		bin: b.cfg.managerBin, kubeconfig: b.cl.kubeconfig,
 		logPath: filepath.Join(b.cfg.repoRoot, ".local", "bench", fmt.Sprintf("manager-%d.log", b.mgrRuns)),
-		resync:  resync, concurrency: b.cfg.concurrency, creates: b.cfg.concurrency,
+		resync:  resync, concurrency: b.cfg.concurrency, creates: b.cfg.concurrency, usageInterval: usage,
 	})
 	if err != nil {
 		return err

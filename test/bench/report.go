@@ -144,8 +144,8 @@ func (r *report) markdown() string {
 			p.n, num(p.lagMean), num(p.lagMax), p.lagCount)
 	}
 	if u := r.usage; u != nil {
-		w("| u. one usage read, %d departments in the cloud: OpenStack calls (os-simple-tenant-usage / volume listing, pages included) | %d (%d / %d; %d identity calls for the new Cloud's login; %s until status.usage) | | | 1 + 1, whatever the number of departments |",
-			u.n, u.usage+u.volumes, u.usage, u.volumes, u.identity, secs(u.wall))
+		w("| u. one usage read, %d departments metered: every operator OpenStack call from before the read to %s after it | %d (the reader's own: %d os-simple-tenant-usage + %d volume listing; %s; reconciles %s) | | | the reader's 1 + 1, whatever the number of departments |",
+			u.n, afterRead, u.total, u.usage, u.volumes, countsOf(u.byService), countsOf(u.reconciles))
 	}
 	if bu := r.burst; bu != nil && bu.op.wall > 0 && bu.base.wall > 0 {
 		w("| d. burst 0→%d servers ACTIVE (Nova) | %s | %s | %s | ≤ 1.1× |", bu.servers, secs(bu.op.wall), secs(bu.base.wall), ratio(bu.op.wall, bu.base.wall))
@@ -338,4 +338,18 @@ func (r *report) write(dir string) error {
 		fmt.Println("No previous run in", dir)
 	}
 	return nil
+}
+
+// countsOf writes a map of counts as "key n, key n" in key order, leaving zeros out.
+func countsOf[V int | float64](m map[string]V) string {
+	var parts []string
+	for _, k := range slices.Sorted(maps.Keys(m)) {
+		if m[k] != 0 {
+			parts = append(parts, fmt.Sprintf("%s %v", k, m[k]))
+		}
+	}
+	if len(parts) == 0 {
+		return "none"
+	}
+	return strings.Join(parts, ", ")
 }

@@ -119,13 +119,17 @@ func (r *recorder) closeIfAny() {
 // deptNamespace is the namespace of department i.
 func (b *bench) deptNamespace(i int) string { return fmt.Sprintf("bench-%d", i%b.cfg.namespaces) }
 
-// setupNamespaces creates the department namespaces with their credentials Secret, and
-// the PeakSeason every ComputeQuota names (its window far away until the peak switch).
+// setupNamespaces creates the department namespaces with their credentials Secret, the
+// Cloud every Tenant names, and the PeakSeason every ComputeQuota names (its window far
+// away until the peak switch).
 func (b *bench) setupNamespaces(ctx context.Context) error {
 	for i := range b.cfg.namespaces {
 		if err := b.cl.namespace(ctx, b.deptNamespace(i), secretName, b.cloudsData); err != nil {
 			return err
 		}
+	}
+	if err := b.createUsageCloud(ctx); err != nil {
+		return err
 	}
 	ps := &whv1.PeakSeason{
 		ObjectMeta: metav1.ObjectMeta{Name: peakSeason, Labels: map[string]string{benchLabel: "true"}},

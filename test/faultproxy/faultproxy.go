@@ -141,6 +141,11 @@ type Config struct {
 	// Log, when set, receives one line per request: service, method, path, the fault
 	// and the status the client got.
 	Log func(line string)
+	// Hold, when set, says how long to keep a request before it is forwarded (zero: not
+	// held). A held request reaches the upstream even if the client went away
+	// meanwhile, as a slow API goes on with a request whose client hung up. Hold may
+	// read r.Body if it puts an equal one back.
+	Hold func(service string, r *http.Request) time.Duration
 }
 
 func (c Config) withDefaults() Config {
@@ -683,6 +688,16 @@ func (l *listener) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 }
 
 func (l *listener) serve(w http.ResponseWriter, r *http.Request, d decision) {
+	if d.cfg.Hold != nil {
+		if hold := d.cfg.Hold(l.service(r.URL.Path), r); hold > 0 {
+			// A context that never ends, but can: ReverseProxy cancels a request whose
+			// context cannot end as soon as its client goes.
+			detached, cancel := context.WithCancel(context.WithoutCancel(r.Context()))
+			defer cancel()
+			r = r.WithContext(detached)
+			time.Sleep(hold)
+		}
+	}
 	if d.expiredToken {
 		writeError(w, http.StatusUnauthorized, "The request you have made requires authentication (token expired by faultproxy).", nil)
 		return
