@@ -107,7 +107,7 @@ func (r *ComputeQuotaReconciler) reconcile(ctx context.Context, cq *whv1.Compute
 	}
 	effective := effectiveQuota(cq, active)
 
-	tenant, cloud, err := r.tenantCloud(ctx, cq, false)
+	tenant, cloud, err := r.tenantCloud(ctx, cq)
 	if err != nil {
 		return wake, err
 	}
@@ -137,22 +137,17 @@ func (r *ComputeQuotaReconciler) reconcile(ctx context.Context, cq *whv1.Compute
 	return wake, missing
 }
 
-// tenantCloud returns cq's Tenant, ready, and the cloud its project is in (for cleanup:
-// one reached before still serves when its Secret or admission went first).
-func (r *ComputeQuotaReconciler) tenantCloud(ctx context.Context, cq *whv1.ComputeQuota, cleanup bool) (*whv1.Tenant, QuotaCloud, error) {
+// tenantCloud returns cq's Tenant, ready, and the cloud its project is in.
+func (r *ComputeQuotaReconciler) tenantCloud(ctx context.Context, cq *whv1.ComputeQuota) (*whv1.Tenant, QuotaCloud, error) {
 	tenant, err := readyTenant(ctx, r.Client, cq.Namespace, cq.Spec.TenantRef.Name)
 	if err != nil {
 		return nil, nil, err
 	}
-	acc, err := r.Access.forTenant(ctx, tenant, cleanup)
+	acc, err := r.Access.forTenant(ctx, tenant, false)
 	if err != nil {
 		return nil, nil, err
 	}
-	connect := r.Clouds.Cloud
-	if cleanup {
-		connect = r.Clouds.CloudForCleanup
-	}
-	cloud, err := connect(ctx, acc.ref)
+	cloud, err := r.Clouds.Cloud(ctx, acc.ref)
 	return tenant, cloud, err
 }
 
