@@ -3,6 +3,8 @@ package controllers
 import (
 	"context"
 	"fmt"
+	"slices"
+	"strings"
 
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/meta"
@@ -10,6 +12,7 @@ import (
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/builder"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/event"
 	"sigs.k8s.io/controller-runtime/pkg/handler"
 	"sigs.k8s.io/controller-runtime/pkg/predicate"
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
@@ -36,7 +39,8 @@ type CloudReconciler struct {
 	Intervals Intervals
 }
 
-// +kubebuilder:rbac:groups=whitehall.cloud,resources=clouds,verbs=get;list;watch
+// +kubebuilder:rbac:groups=whitehall.cloud,resources=clouds,verbs=get;list;watch;update;patch
+// +kubebuilder:rbac:groups=whitehall.cloud,resources=clouds/finalizers,verbs=update
 // +kubebuilder:rbac:groups=whitehall.cloud,resources=clouds/status,verbs=get;update;patch
 
 // Reconcile logs in with the Cloud's credentials and writes status once.
@@ -47,8 +51,43 @@ func (r *CloudReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl
 		status: func(c *whv1.Cloud) statusFields {
 			return statusFields{&c.Status, &c.Status.Conditions, &c.Status.ObservedGeneration}
 		},
+		// Held while Tenants name the Cloud: their cleanup needs its credentials.
+		finalizer: whv1.CloudFinalizer,
 		reconcile: r.reconcile,
+		delete:    r.reconcileDelete,
 	})
+}
+
+// reconcileDelete lets the Cloud go once no Tenant names it. A Tenant's cleanup (its
+// project, service user and credential) logs in with the Cloud's credentials: a Cloud
+// deleted under its Tenants would leave their projects behind, and every Tenant stuck.
+// The Cloud and its Tenants are the platform team's view, so they are named.
+func (r *CloudReconciler) reconcileDelete(ctx context.Context, cloud *whv1.Cloud) (step, error) {
+	var tenants whv1.TenantList
+	if err := r.List(ctx, &tenants, client.MatchingFields{cloudRefIndex: cloud.Name}); err != nil {
+		return step{}, err
+	}
+	if n := len(tenants.Items); n > 0 {
+		names := make([]string, 0, n)
+		for _, t := range tenants.Items {
+			names = append(names, t.Namespace+"/"+t.Name)
+		}
+		slices.Sort(names)
+		more := ""
+		if n > maxListed {
+			names, more = names[:maxListed], fmt.Sprintf(" and %d more", n-maxListed)
+		}
+		msg := fmt.Sprintf("%d Tenant(s) still use this Cloud: %s%s; it is deleted once they are gone (their cleanup needs its credentials)",
+			n, strings.Join(names, ", "), more)
+		if ready := meta.FindStatusCondition(cloud.Status.Conditions, whv1.ConditionReady); ready == nil || ready.Message != msg {
+			notify(ctx, r.Recorder, cloud, corev1.EventTypeWarning, whv1.ReasonDeletionBlocked, "DeleteCloud", "%s", msg)
+		}
+		return step{}, &blockedError{message: msg}
+	}
+	if _, err := setFinalizer(ctx, r.Client, cloud, whv1.CloudFinalizer, false); err != nil {
+		return step{}, client.IgnoreNotFound(err)
+	}
+	return step{released: true}, nil
 }
 
 func (r *CloudReconciler) reconcile(ctx context.Context, cloud *whv1.Cloud) (step, error) {
@@ -75,12 +114,14 @@ func (r *CloudReconciler) reportEndpoint(ctx context.Context, cloud *whv1.Cloud,
 	meta.SetStatusCondition(&cloud.Status.Conditions, cond)
 }
 
-// SetupWithManager registers the controller: Clouds, and the Secrets of the operator's
-// namespace they name.
+// SetupWithManager registers the controller: Clouds, the Secrets of the operator's
+// namespace they name, and the Tenants that hold a Cloud being deleted.
 func (r *CloudReconciler) SetupWithManager(mgr ctrl.Manager) error {
 	return ctrl.NewControllerManagedBy(mgr).
-		For(&whv1.Cloud{}, builder.WithPredicates(predicate.GenerationChangedPredicate{})).
+		For(&whv1.Cloud{}, builder.WithPredicates(predicate.Or(predicate.GenerationChangedPredicate{}, deletionPredicate()))).
 		Watches(&corev1.Secret{}, handler.EnqueueRequestsFromMapFunc(r.cloudsOfSecret)).
+		// The last Tenant gone lets a Cloud being deleted go at once.
+		Watches(&whv1.Tenant{}, handler.EnqueueRequestsFromMapFunc(r.cloudOfTenant), builder.WithPredicates(tenantGone)).
 		Named("cloud").
 		Complete(r)
 }
@@ -90,4 +131,26 @@ func (r *CloudReconciler) cloudsOfSecret(ctx context.Context, secret client.Obje
 		return nil
 	}
 	return listRequests(ctx, r.Client, &whv1.CloudList{}, client.MatchingFields{cloudSecretIndex: secret.GetName()})
+}
+
+// tenantGone passes only the deletion of a Tenant: nothing else of a Tenant matters to
+// its Cloud.
+var tenantGone = predicate.Funcs{
+	CreateFunc:  func(event.CreateEvent) bool { return false },
+	UpdateFunc:  func(event.UpdateEvent) bool { return false },
+	DeleteFunc:  func(event.DeleteEvent) bool { return true },
+	GenericFunc: func(event.GenericEvent) bool { return false },
+}
+
+// cloudOfTenant enqueues the Cloud a Tenant named, when that Cloud is being deleted.
+func (r *CloudReconciler) cloudOfTenant(ctx context.Context, o client.Object) []reconcile.Request {
+	t, ok := o.(*whv1.Tenant)
+	if !ok || t.Spec.CloudRef == nil {
+		return nil
+	}
+	cloud := &whv1.Cloud{}
+	if err := r.Get(ctx, client.ObjectKey{Name: t.Spec.CloudRef.Name}, cloud); err != nil || cloud.DeletionTimestamp.IsZero() {
+		return nil
+	}
+	return []reconcile.Request{{NamespacedName: client.ObjectKey{Name: cloud.Name}}}
 }

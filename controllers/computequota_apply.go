@@ -26,7 +26,7 @@ type quotaChange struct {
 	fromUnknown bool // written without knowing the previous limit
 }
 
-// appliedQuota is what applyQuota left in OpenStack.
+// appliedQuota is what applyQuota or lowerQuota left in OpenStack.
 type appliedQuota struct {
 	// usage of the managed fields, where known.
 	usage openstack.QuotaLimits
@@ -35,6 +35,12 @@ type appliedQuota struct {
 	// held are limits a service refused to take below usage, by field: the limit was held
 	// at usage instead (the value), and comes down the rest of the way as usage falls.
 	held openstack.QuotaLimits
+	// wanted is, for lowerQuota, the limit each field was brought to (the target where it
+	// comes down, what OpenStack held where the target is a raise).
+	wanted openstack.QuotaLimits
+	// raises are, for lowerQuota, the limits a raise was held back from, by field (the
+	// value wanted): nothing was written for them.
+	raises openstack.QuotaLimits
 }
 
 // applyQuota makes each service's quota match effective. A service with no managed
@@ -50,21 +56,58 @@ type appliedQuota struct {
 // operator wakes at a season boundary), a service whose wanted limits did not move is
 // not even read: a boundary costs one write per service it changes, nothing else.
 func applyQuota(ctx context.Context, cloud QuotaCloud, projectID string, effective, known, knownUsage openstack.QuotaLimits, fresh bool) (appliedQuota, error) {
+	return perService(ctx, effective, func(ctx context.Context, service openstack.QuotaService, desired openstack.QuotaLimits) (appliedQuota, error) {
+		return applyServiceQuota(ctx, cloud, service, projectID, desired, known.Of(service), knownUsage.Of(service), fresh)
+	})
+}
+
+// lowerQuota reads each service holding a field of target and writes only the limits
+// that come down to it; a limit that target would raise is held where it is (raises).
+// It is how a peak still comes down while a DepartmentPolicy holds raises back, and how
+// a deleted ComputeQuota returns its project to the baseline.
+func lowerQuota(ctx context.Context, cloud QuotaCloud, projectID string, target openstack.QuotaLimits) (appliedQuota, error) {
+	return perService(ctx, target, func(ctx context.Context, service openstack.QuotaService, target openstack.QuotaLimits) (appliedQuota, error) {
+		reading, err := cloud.GetQuota(ctx, service, projectID)
+		if err != nil {
+			return appliedQuota{}, err
+		}
+		plan, wanted, raises := planLower(target, reading, openstack.RefusesBelowUsage(service))
+		if len(plan.diff) > 0 {
+			if err := cloud.SetQuota(ctx, service, projectID, plan.diff); err != nil {
+				return appliedQuota{}, err
+			}
+			quotaWrites.WithLabelValues(string(service)).Inc()
+		}
+		usage := openstack.QuotaLimits{}
+		for field := range target {
+			if used, ok := reading.InUse[field]; ok {
+				usage[field] = used
+			}
+		}
+		return appliedQuota{usage: usage, changes: plan.changes, held: plan.held, wanted: wanted, raises: raises}, nil
+	})
+}
+
+// perService runs one step per quota service that holds a field of limits, given that
+// service's fields, all at the same time, and merges what they left.
+func perService(ctx context.Context, limits openstack.QuotaLimits,
+	run func(context.Context, openstack.QuotaService, openstack.QuotaLimits) (appliedQuota, error)) (appliedQuota, error) {
 	var mu sync.Mutex
-	out := appliedQuota{usage: openstack.QuotaLimits{}, held: openstack.QuotaLimits{}}
+	out := appliedQuota{usage: openstack.QuotaLimits{}, held: openstack.QuotaLimits{}, wanted: openstack.QuotaLimits{}, raises: openstack.QuotaLimits{}}
 	g, gctx := errgroup.WithContext(ctx)
 	for _, service := range openstack.QuotaServices {
-		desired := effective.Of(service)
+		desired := limits.Of(service)
 		if len(desired) == 0 {
 			continue
 		}
 		g.Go(func() error {
-			res, err := applyServiceQuota(gctx, cloud, service, projectID, desired,
-				known.Of(service), knownUsage.Of(service), fresh)
+			res, err := run(gctx, service, desired)
 			mu.Lock()
 			defer mu.Unlock()
 			maps.Copy(out.usage, res.usage)
 			maps.Copy(out.held, res.held)
+			maps.Copy(out.wanted, res.wanted)
+			maps.Copy(out.raises, res.raises)
 			out.changes = append(out.changes, res.changes...)
 			return err
 		})
@@ -165,11 +208,49 @@ func planWrite(desired openstack.QuotaLimits, reading openstack.QuotaReading, ho
 	return p
 }
 
-// lowersKnown reports whether desired lowers any limit known to be higher (-1 is
-// unlimited).
+// planLower plans, from a fresh reading, the writes that bring the limits of target
+// down, and nothing else: a limit target would raise keeps what OpenStack holds and is
+// returned in raises (by the value wanted). wanted is each field's limit after the plan,
+// before usage: with hold set (the service refuses a limit below usage) a limit comes
+// down only as far as usage, and is listed in the plan's held.
+func planLower(target openstack.QuotaLimits, reading openstack.QuotaReading, hold bool) (p writePlan, wanted, raises openstack.QuotaLimits) {
+	p = writePlan{diff: openstack.QuotaLimits{}, held: openstack.QuotaLimits{}}
+	wanted, raises = openstack.QuotaLimits{}, openstack.QuotaLimits{}
+	for _, field := range slices.SortedFunc(maps.Keys(target), byName) {
+		want := target[field]
+		have, ok := reading.Limits[field]
+		switch {
+		case !ok:
+			continue // a limit the service does not report is not touched
+		case !comesDown(have, want):
+			wanted[field] = have
+			if want != have {
+				raises[field] = want
+			}
+			continue
+		}
+		wanted[field] = want
+		if used, ok := reading.InUse[field]; hold && ok && used > want {
+			p.held[field] = used
+			if want = used; !comesDown(have, want) {
+				continue
+			}
+		}
+		p.diff[field] = want
+		p.changes = append(p.changes, quotaChange{field: field, from: have, to: want})
+	}
+	return p, wanted, raises
+}
+
+// comesDown reports whether the limit want is lower than have (-1 is unlimited).
+func comesDown(have, want int64) bool {
+	return want != -1 && (have == -1 || want < have)
+}
+
+// lowersKnown reports whether desired lowers any limit known to be higher.
 func lowersKnown(known, desired openstack.QuotaLimits) bool {
 	for field, want := range desired {
-		if have, ok := known[field]; ok && want != -1 && (have == -1 || want < have) {
+		if have, ok := known[field]; ok && comesDown(have, want) {
 			return true
 		}
 	}
@@ -215,11 +296,16 @@ func seasonNote(active []string) string {
 	return " (peak for " + strings.Join(active, ", ") + ")"
 }
 
-// announceSeasons records that seasons started or ended for this quota.
-func (r *ComputeQuotaReconciler) announceSeasons(ctx context.Context, cq *whv1.ComputeQuota, before, after []string) {
+// announceSeasons records that seasons started or ended for this quota; held says a
+// DepartmentPolicy held the raise back.
+func (r *ComputeQuotaReconciler) announceSeasons(ctx context.Context, cq *whv1.ComputeQuota, before, after []string, held bool) {
+	started := "quota raised to its peak"
+	if held {
+		started = "its peak is held back while a DepartmentPolicy is breached"
+	}
 	for _, s := range after {
 		if !slices.Contains(before, s) {
-			notify(ctx, r.Recorder, cq, corev1.EventTypeNormal, "SeasonStarted", "RaiseQuota", "Season %s is active: quota raised to its peak", s)
+			notify(ctx, r.Recorder, cq, corev1.EventTypeNormal, "SeasonStarted", "RaiseQuota", "Season %s is active: %s", s, started)
 		}
 	}
 	for _, s := range before {
@@ -272,3 +358,18 @@ func (r *ComputeQuotaReconciler) checkUsage(ctx context.Context, cq *whv1.Comput
 // byName orders quota fields as their names sort, "<service>.<field>", the order
 // messages and events list them in.
 func byName(a, b openstack.QuotaField) int { return strings.Compare(a.String(), b.String()) }
+
+// raisesHeld says, for a PolicyViolation's message, what the breach held back: the
+// raises not written (from what OpenStack holds to what is wanted). Limits that come
+// down are written whatever the policy.
+func raisesHeld(applied appliedQuota) string {
+	if len(applied.raises) == 0 {
+		return "no raise is pending; limits that come down are still written"
+	}
+	parts := make([]string, 0, len(applied.raises))
+	for _, field := range slices.SortedFunc(maps.Keys(applied.raises), byName) {
+		parts = append(parts, fmt.Sprintf("%s held at %s (wanted %s)", field,
+			limitString(applied.wanted[field]), limitString(applied.raises[field])))
+	}
+	return "raises are not written: " + strings.Join(parts, ", ") + "; limits that come down are still written"
+}

@@ -53,7 +53,8 @@ type ComputeQuotaReconciler struct {
 	Concurrency int
 }
 
-// +kubebuilder:rbac:groups=whitehall.cloud,resources=computequotas,verbs=get;list;watch
+// +kubebuilder:rbac:groups=whitehall.cloud,resources=computequotas,verbs=get;list;watch;update;patch
+// +kubebuilder:rbac:groups=whitehall.cloud,resources=computequotas/finalizers,verbs=update
 // +kubebuilder:rbac:groups=whitehall.cloud,resources=computequotas/status,verbs=get;update;patch
 // +kubebuilder:rbac:groups=whitehall.cloud,resources=tenants,verbs=get;list;watch
 // +kubebuilder:rbac:groups=whitehall.cloud,resources=peakseasons,verbs=get;list;watch
@@ -64,6 +65,8 @@ func (r *ComputeQuotaReconciler) Reconcile(ctx context.Context, req ctrl.Request
 	return reconcileKind(ctx, req, &whv1.ComputeQuota{}, kind[*whv1.ComputeQuota]{
 		client:    r.Client,
 		intervals: r.Intervals,
+		// Held until a peak is undone: the project goes back to its baseline first.
+		finalizer: whv1.ComputeQuotaFinalizer,
 		status: func(cq *whv1.ComputeQuota) statusFields {
 			return statusFields{&cq.Status, &cq.Status.Conditions, &cq.Status.ObservedGeneration}
 		},
@@ -72,12 +75,7 @@ func (r *ComputeQuotaReconciler) Reconcile(ctx context.Context, req ctrl.Request
 			wake, err := r.reconcile(ctx, cq, r.Now())
 			return step{wake: wake, message: fmt.Sprintf("quota of project %s is up to date", cq.Status.ProjectID)}, err
 		},
-		delete: func(_ context.Context, cq *whv1.ComputeQuota) (step, error) {
-			// Deleting a ComputeQuota stops managing the quota; the limits stay as they are.
-			r.held.Delete(cq.UID)
-			forgetQuotaMetrics(client.ObjectKeyFromObject(cq))
-			return step{released: true}, nil
-		},
+		delete: r.reconcileDelete,
 		forget: forgetQuotaMetrics, // published again once it can be read
 		published: func(cq *whv1.ComputeQuota) {
 			if ready := meta.FindStatusCondition(cq.Status.Conditions, whv1.ConditionReady); ready.Reason != whv1.ReasonConflict {
@@ -88,9 +86,12 @@ func (r *ComputeQuotaReconciler) Reconcile(ctx context.Context, req ctrl.Request
 	})
 }
 
-// reconcile returns how long until the next season transition (0 for never).
+// reconcile returns how long until the next season transition (0 for never). While a
+// DepartmentPolicy is breached, raises are held back and limits that come down are still
+// written: a peak always comes down.
 func (r *ComputeQuotaReconciler) reconcile(ctx context.Context, cq *whv1.ComputeQuota, now time.Time) (time.Duration, error) {
-	if err := r.mayWrite(ctx, cq); err != nil {
+	breaches, err := r.mayWrite(ctx, cq)
+	if err != nil {
 		return 0, err
 	}
 	seasons, missing, err := loadSeasons(ctx, r.Client, seasonsOf(cq))
@@ -106,77 +107,98 @@ func (r *ComputeQuotaReconciler) reconcile(ctx context.Context, cq *whv1.Compute
 	}
 	effective := effectiveQuota(cq, active)
 
-	tenant, err := readyTenant(ctx, r.Client, cq.Namespace, cq.Spec.TenantRef.Name)
+	tenant, cloud, err := r.tenantCloud(ctx, cq)
 	if err != nil {
 		return wake, err
 	}
-	acc, err := r.Access.forTenant(ctx, tenant, false)
-	if err != nil {
-		return wake, err
+	project := tenant.Status.ProjectID
+	if len(breaches) > 0 {
+		r.held.Delete(cq.UID) // status is not Ready: the next write reads afresh
+		cq.Status.ProjectID = project
+		applied, err := lowerQuota(ctx, cloud, project, effective)
+		if err != nil {
+			return wake, err
+		}
+		r.record(ctx, cq, project, active, applied.wanted, applied, boundary, now)
+		return wake, policyViolation(breaches, raisesHeld(applied))
 	}
-	cloud, err := r.Clouds.Cloud(ctx, acc.ref)
-	if err != nil {
-		return wake, err
-	}
-	last, fresh := r.lastApplied(cq, tenant.Status.ProjectID, now)
-	cq.Status.ProjectID = tenant.Status.ProjectID
+	last, fresh := r.lastApplied(cq, project, now)
+	cq.Status.ProjectID = project
 
-	applied, err := applyQuota(ctx, cloud, tenant.Status.ProjectID, effective, last.limits, last.usage, fresh)
+	applied, err := applyQuota(ctx, cloud, project, effective, last.limits, last.usage, fresh)
 	if err != nil {
 		return wake, err
 	}
-	writes := applied.changes
 	if !fresh {
 		last.fullRead = now
 	}
-	if len(writes) > 0 {
-		observeTransitionLag(boundary, now)
-		cq.Status.LastAppliedTime = &metav1.Time{Time: now}
-		notify(ctx, r.Recorder, cq, "Normal", "QuotaApplied", "SetQuota", "Set %s on project %s%s",
-			joinChanges(writes), tenant.Status.ProjectID, seasonNote(active))
-	}
-	if !slices.Equal(active, cq.Status.ActiveSeasons) {
-		r.announceSeasons(ctx, cq, cq.Status.ActiveSeasons, active)
-	}
-	cq.Status.ActiveSeasons = active
-	// effective in status is what OpenStack holds: a limit held at usage shows as held.
-	holds := maps.Clone(effective)
-	maps.Copy(holds, applied.held)
-	cq.Status.Effective = quotaSetOf(holds)
-	cq.Status.Usage = quotaSetOf(applied.usage)
-	r.held.Store(cq.UID, heldQuota{project: tenant.Status.ProjectID, limits: holds, usage: applied.usage, fullRead: last.fullRead})
-	r.checkUsage(ctx, cq, effective, applied)
+	holds := r.record(ctx, cq, project, active, effective, applied, boundary, now)
+	r.held.Store(cq.UID, heldQuota{project: project, limits: holds, usage: applied.usage, fullRead: last.fullRead})
 	return wake, missing
 }
 
-// mayWrite returns why cq may not write its Tenant's quota: another ComputeQuota of the
-// Tenant writes it (Conflict), or a DepartmentPolicy holds it back (PolicyViolation). Either
-// way nothing is written, the limits in OpenStack stay as they are, and they are read
-// afresh once cq may write again.
-func (r *ComputeQuotaReconciler) mayWrite(ctx context.Context, cq *whv1.ComputeQuota) error {
+// tenantCloud returns cq's Tenant, ready, and the cloud its project is in.
+func (r *ComputeQuotaReconciler) tenantCloud(ctx context.Context, cq *whv1.ComputeQuota) (*whv1.Tenant, QuotaCloud, error) {
+	tenant, err := readyTenant(ctx, r.Client, cq.Namespace, cq.Spec.TenantRef.Name)
+	if err != nil {
+		return nil, nil, err
+	}
+	acc, err := r.Access.forTenant(ctx, tenant, false)
+	if err != nil {
+		return nil, nil, err
+	}
+	cloud, err := r.Clouds.Cloud(ctx, acc.ref)
+	return tenant, cloud, err
+}
+
+// record puts what a reconcile left in OpenStack into status and events: the writes, the
+// seasons, the limits OpenStack holds (wanted, or usage where a service held a limit
+// there) and usage. It returns those limits.
+func (r *ComputeQuotaReconciler) record(ctx context.Context, cq *whv1.ComputeQuota, project string, active []string,
+	wanted openstack.QuotaLimits, applied appliedQuota, boundary *metav1.Time, now time.Time) openstack.QuotaLimits {
+	if len(applied.changes) > 0 {
+		observeTransitionLag(boundary, now)
+		cq.Status.LastAppliedTime = &metav1.Time{Time: now}
+		notify(ctx, r.Recorder, cq, "Normal", "QuotaApplied", "SetQuota", "Set %s on project %s%s",
+			joinChanges(applied.changes), project, seasonNote(active))
+	}
+	if !slices.Equal(active, cq.Status.ActiveSeasons) {
+		r.announceSeasons(ctx, cq, cq.Status.ActiveSeasons, active, len(applied.raises) > 0)
+	}
+	cq.Status.ActiveSeasons = active
+	// effective in status is what OpenStack holds: a limit held at usage shows as held.
+	holds := maps.Clone(wanted)
+	maps.Copy(holds, applied.held)
+	cq.Status.Effective = quotaSetOf(holds)
+	cq.Status.Usage = quotaSetOf(applied.usage)
+	r.checkUsage(ctx, cq, wanted, applied)
+	return holds
+}
+
+// mayWrite returns the DepartmentPolicy breaches that hold cq's raises back, or why cq
+// may not write its Tenant's quota at all: another ComputeQuota of the Tenant writes it
+// (Conflict). Then nothing is written, the limits in OpenStack stay as they are, and
+// they are read afresh once cq may write again.
+func (r *ComputeQuotaReconciler) mayWrite(ctx context.Context, cq *whv1.ComputeQuota) ([]policy.Breach, error) {
 	breaches, err := r.checkPolicies(ctx, cq)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	writer, err := quotaWriter(ctx, r.Client, cq)
 	if err != nil {
-		return err
+		return nil, err
 	}
-	switch {
-	case writer.UID != cq.UID:
+	if writer.UID != cq.UID {
 		// It writes nothing, so it reports nothing of the project's quota.
 		r.held.Delete(cq.UID)
 		cq.Status.NextTransition, cq.Status.ActiveSeasons = nil, nil
 		cq.Status.Effective, cq.Status.Usage = whv1.QuotaSet{}, whv1.QuotaSet{}
 		meta.RemoveStatusCondition(&cq.Status.Conditions, whv1.ConditionBelowUsage)
-		return newSpecError(whv1.ReasonConflict, fmt.Sprintf(
+		return nil, newSpecError(whv1.ReasonConflict, fmt.Sprintf(
 			"ComputeQuota %q already manages the quota of Tenant %q: one ComputeQuota per Tenant, the oldest writes; this one takes over if that one is deleted",
 			writer.Name, cq.Spec.TenantRef.Name))
-	case len(breaches) > 0:
-		r.held.Delete(cq.UID)
-		return policyViolation(breaches, "nothing is written to OpenStack; the project's quota stays as it is")
 	}
-	return nil
+	return breaches, nil
 }
 
 // lastApplied is what cq's quota in project is known to be — remembered from the last
@@ -256,7 +278,7 @@ func (r *ComputeQuotaReconciler) SetupWithManager(mgr ctrl.Manager) error {
 	}
 	quotas := dependents{r.Client, func() client.ObjectList { return &whv1.ComputeQuotaList{} }}
 	return ctrl.NewControllerManagedBy(mgr).
-		For(&whv1.ComputeQuota{}, builder.WithPredicates(predicate.GenerationChangedPredicate{})).
+		For(&whv1.ComputeQuota{}, builder.WithPredicates(predicate.Or(predicate.GenerationChangedPredicate{}, deletionPredicate()))).
 		Watches(&whv1.Tenant{}, handler.EnqueueRequestsFromMapFunc(quotas.ofTenant), builder.WithPredicates(tenantForQuotas())).
 		// A ComputeQuota that comes or goes changes which of its Tenant's quotas writes,
 		// and the namespace's sum.

@@ -114,10 +114,7 @@ func (r *TenantReconciler) ownProject(ctx context.Context, cloud TenantCloud, ac
 	case t.Spec.Import != nil:
 		return nil, nil // never adopted: nothing of ours to delete
 	default:
-		var domainID string
-		if domainID, err = cloud.DomainID(ctx, t.Spec.Project.Domain); err == nil {
-			p, err = existingProject(ctx, cloud, t, domainID)
-		}
+		p, err = unrecordedProject(ctx, cloud, acc, t)
 	}
 	var spec *specError
 	switch {
@@ -138,8 +135,27 @@ func (r *TenantReconciler) ownProject(ctx context.Context, cloud TenantCloud, ac
 	return p, nil
 }
 
+// unrecordedProject is the project this Tenant made but never recorded: by its name, or
+// by the old default name (legacyProject).
+func unrecordedProject(ctx context.Context, cloud TenantCloud, acc cloudAccess, t *whv1.Tenant) (*openstack.Project, error) {
+	domainID, err := cloud.DomainID(ctx, t.Spec.Project.Domain)
+	if err != nil {
+		return nil, err
+	}
+	p, err := existingProject(ctx, cloud, t, domainID)
+	if !openstack.IsNotFound(err) {
+		return p, err
+	}
+	if p, err = legacyProject(ctx, cloud, acc, t, domainID); err == nil && p == nil {
+		return nil, fmt.Errorf("%w: no project of Tenant %s", openstack.ErrNotFound, t.Name)
+	}
+	return p, err
+}
+
 // deleteEnvironments deletes the Tenant's TestEnvironments and reports, as a blocked
-// deletion, those still removing their servers.
+// deletion, those still removing their servers, naming those held by finalizers the
+// operator does not own (a department's own): it cannot remove them, so it says so
+// rather than wait silently.
 func (r *TenantReconciler) deleteEnvironments(ctx context.Context, t *whv1.Tenant) error {
 	var list whv1.TestEnvironmentList
 	if err := r.List(ctx, &list, client.InNamespace(t.Namespace), client.MatchingFields{tenantRefIndex: t.Name}); err != nil {
@@ -149,16 +165,35 @@ func (r *TenantReconciler) deleteEnvironments(ctx context.Context, t *whv1.Tenan
 		return nil
 	}
 	names := make([]string, 0, len(list.Items))
+	var foreign []string
 	for i := range list.Items {
 		env := &list.Items[i]
 		names = append(names, env.Name)
+		if others := foreignFinalizers(env, whv1.TestEnvironmentFinalizer); len(others) > 0 {
+			foreign = append(foreign, fmt.Sprintf("%s (%s)", env.Name, strings.Join(others, ", ")))
+		}
 		if env.DeletionTimestamp.IsZero() {
 			if err := r.Delete(ctx, env); client.IgnoreNotFound(err) != nil {
 				return err
 			}
 		}
 	}
-	return &blockedError{message: fmt.Sprintf("waiting for %d TestEnvironment(s) to delete their servers: %s", len(names), strings.Join(names, ", "))}
+	msg := fmt.Sprintf("waiting for %d TestEnvironment(s) to delete their servers: %s", len(names), strings.Join(names, ", "))
+	if len(foreign) > 0 {
+		msg += fmt.Sprintf("; held by finalizers the operator does not own, which whoever added them must remove: %s", strings.Join(foreign, "; "))
+	}
+	return &blockedError{message: msg}
+}
+
+// foreignFinalizers are obj's finalizers other than the operator's own.
+func foreignFinalizers(obj client.Object, own string) []string {
+	var out []string
+	for _, f := range obj.GetFinalizers() {
+		if f != own {
+			out = append(out, f)
+		}
+	}
+	return out
 }
 
 // release removes the finalizer, letting the Tenant go.

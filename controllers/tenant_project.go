@@ -75,9 +75,30 @@ func (r *TenantReconciler) observeProject(ctx context.Context, cloud TenantCloud
 	if imp := t.Spec.Import; imp != nil {
 		return r.adoptProject(ctx, cloud, acc, t, domainID)
 	}
-	// Nothing recorded: the project is created. If one by that name exists already,
+	// Nothing recorded: the project is created, unless this Tenant made one under the
+	// old default name before a crash lost its ID. If one by the name exists already,
 	// Keystone refuses (409) and createProject looks at whose it is.
-	return nil, nil
+	return legacyProject(ctx, cloud, acc, t, domainID)
+}
+
+// legacyProject is the project this Tenant made under the old default name
+// (<namespace>-<name>) and never recorded: found by that name and taken only if it
+// records this Tenant as its owner, so it keeps its name. The old default could name
+// another namespace's project, which is never taken. Nil when there is none.
+func legacyProject(ctx context.Context, cloud TenantCloud, acc cloudAccess, t *whv1.Tenant, domainID string) (*openstack.Project, error) {
+	if t.Spec.Project.Name != nil {
+		return nil, nil
+	}
+	p, err := cloud.FindProject(ctx, domainID, t.LegacyProjectName())
+	switch {
+	case openstack.IsNotFound(err):
+		return nil, nil
+	case err != nil:
+		return nil, err
+	case p.Owner != string(t.UID):
+		return nil, nil
+	}
+	return p, ownedBy(acc, t, p)
 }
 
 // ownedBy refuses a project that is protected or does not record t as its owner: two

@@ -26,7 +26,7 @@ func TestProjectDrift(t *testing.T) {
 			}},
 		}
 	}
-	inSync := openstack.Project{Name: "hmrc-sa", Description: "d", Tags: []string{"b", "a"}, Enabled: true}
+	inSync := openstack.Project{Name: "hmrc_sa", Description: "d", Tags: []string{"b", "a"}, Enabled: true}
 	cases := []struct {
 		reason  string
 		tenant  func(*whv1.Tenant)
@@ -45,6 +45,8 @@ func TestProjectDrift(t *testing.T) {
 			t.Spec.Import = &whv1.ProjectImport{ID: ptr.To("p1")}
 			t.Status.ProjectName = "legacy"
 		}, func(p *openstack.Project) { p.Name = "legacy" }, nil},
+		{"a project made under the old default name keeps it", func(t *whv1.Tenant) { t.Status.ProjectName = "hmrc-sa" },
+			func(p *openstack.Project) { p.Name = "hmrc-sa" }, nil},
 	}
 	for _, tc := range cases {
 		t.Run(tc.reason, func(t *testing.T) {

@@ -10,7 +10,7 @@ demo_dir=.local/demo
 pidfile=$demo_dir/manager.pid
 export KUBECONFIG=$root/.local/kubeconfig
 clouds_yaml=$root/.local/dev-cloud/clouds.yaml
-sample_projects=(hmrc-self-assessment dwp-universal-credit)
+sample_projects=(hmrc-self-assessment dwp_universal-credit)
 operator_ns=whitehall-system
 
 kubectl() { "$(hack/control-plane-assets.sh)/kubectl" "$@"; }

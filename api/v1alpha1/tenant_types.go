@@ -210,7 +210,7 @@ type RetiringCredential struct {
 
 // ProjectSpec describes the project in Keystone.
 type ProjectSpec struct {
-	// name of the project; defaults to <namespace>-<tenant name>. Immutable.
+	// name of the project; defaults to <namespace>_<tenant name>. Immutable.
 	// +optional
 	// +kubebuilder:validation:MinLength=1
 	// +kubebuilder:validation:MaxLength=64
@@ -468,7 +468,11 @@ func init() {
 	SchemeBuilder.Register(&Tenant{}, &TenantList{})
 }
 
-// ProjectName is the name the project has or will have in Keystone.
+// ProjectName is the name the project has or will have in Keystone: spec.project.name,
+// else the name status records (a project keeps the name it was made or adopted with),
+// else <namespace>_<name>. A namespace name cannot hold "_", so no two Tenants share a
+// default; the old default <namespace>-<name> could ("dwp-universal" + "credit" and
+// "dwp" + "universal-credit"), and cannot equal a new one either, as it never holds "_".
 func (t *Tenant) ProjectName() string {
 	if t.Spec.Project.Name != nil {
 		return *t.Spec.Project.Name
@@ -476,5 +480,11 @@ func (t *Tenant) ProjectName() string {
 	if t.Status.ProjectName != "" {
 		return t.Status.ProjectName
 	}
+	return t.Namespace + "_" + t.Name
+}
+
+// LegacyProjectName is the default project name before v1alpha1 Tenants defaulted to
+// <namespace>_<name>: a project made under it keeps it.
+func (t *Tenant) LegacyProjectName() string {
 	return t.Namespace + "-" + t.Name
 }

@@ -52,7 +52,7 @@ spec:
 				g.Expect(c.Reason).To(Equal(reason))
 				return c.Message
 			}).Should(ContainSubstring(message))
-			id, err := admin.FindProject(ctx, ns+"-"+name)
+			id, err := admin.FindProject(ctx, ns+"_"+name)
 			Expect(err).NotTo(HaveOccurred())
 			Expect(id).To(BeEmpty(), "nothing may be half-created")
 			kubectl("-n", ns, "delete", "tenant", name, "--timeout=60s")

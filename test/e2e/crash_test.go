@@ -44,7 +44,7 @@ var _ = Describe("crashes during a mixed workload", Ordered, Label("crash"), fun
 
 	BeforeAll(func() {
 		departmentNamespace(ns) // served by the Cloud whitehall: no credentials in it
-		Expect(admin.DeleteOwnedProjects(ctx, "crash-bursting", "crash-dept-0", "crash-dept-1", "crash-dept-2", "crash-dept-3", "crash-dept-4")).To(Succeed())
+		Expect(admin.DeleteOwnedProjects(ctx, "crash_bursting", "crash_dept-0", "crash_dept-1", "crash_dept-2", "crash_dept-3", "crash_dept-4")).To(Succeed())
 		apply(tenantYAML(ns, "bursting", "network: {cidr: 10.80.0.0/24}"))
 		kubectl("-n", ns, "wait", "--for=condition=Ready", "tenant/bursting", "--timeout=120s")
 		projectID = projectOf("bursting")
@@ -118,11 +118,11 @@ spec:
 
 		for i := 3; i < 5; i++ {
 			kubectl("-n", ns, "wait", "--for=condition=Ready", "tenant/"+tenantName(i), "--timeout=120s")
-			Expect(admin.FindProject(ctx, ns+"-"+tenantName(i))).NotTo(BeEmpty())
+			Expect(admin.FindProject(ctx, ns+"_"+tenantName(i))).NotTo(BeEmpty())
 		}
 		for j := range 3 {
 			kubectl("-n", ns, "wait", "--for=delete", "tenant/"+tenantName(j), "--timeout=120s")
-			Expect(admin.FindProject(ctx, ns+"-"+tenantName(j))).To(BeEmpty(), "a deleted Tenant's project is gone")
+			Expect(admin.FindProject(ctx, ns+"_"+tenantName(j))).To(BeEmpty(), "a deleted Tenant's project is gone")
 		}
 		Eventually(func(g Gomega) int {
 			q, err := admin.GetQuota(ctx, projectID)

@@ -50,7 +50,7 @@ var _ = Describe("under 10% faults on every service", Ordered, Label("faults"), 
 		started = time.Now()
 		names := make([]string, 0, len(tenants))
 		for _, t := range tenants {
-			names = append(names, ns+"-"+t)
+			names = append(names, ns+"_"+t)
 		}
 		Expect(admin.DeleteOwnedProjects(ctx, names...)).To(Succeed(), "leftovers of an earlier run")
 
@@ -165,14 +165,14 @@ spec:
 			p, err := admin.GetProject(ctx, tn.Status.ProjectID)
 			Expect(err).NotTo(HaveOccurred())
 			Expect(p).NotTo(BeNil())
-			Expect(p.Name).To(Equal(ns + "-" + t))
+			Expect(p.Name).To(Equal(ns + "_" + t))
 			Expect(admin.Assignments(ctx, p.ID)).To(ContainElement("group:whitehall-devops:member"))
 			q, err := admin.GetQuota(ctx, p.ID)
 			Expect(err).NotTo(HaveOccurred())
 			Expect(q).To(And(HaveField("Cores", 20), HaveField("Instances", 10), HaveField("RAM", 20480),
 				HaveField("Ports", 60), HaveField("Networks", 5), HaveField("Gigabytes", 100)), "quota of %s", t)
 		}
-		byName, err := admin.ProjectsNamed(ctx, ns+"-")
+		byName, err := admin.ProjectsNamed(ctx, ns+"_")
 		Expect(err).NotTo(HaveOccurred())
 		Expect(byName).To(HaveLen(len(tenants)), "one project per Tenant, no duplicate: %v", byName)
 
@@ -244,7 +244,7 @@ spec:
 			Expect(err).NotTo(HaveOccurred())
 			Expect(list).To(BeEmpty(), "servers left in the project of %s", t)
 		}
-		left, err := admin.ProjectsNamed(ctx, ns+"-")
+		left, err := admin.ProjectsNamed(ctx, ns+"_")
 		Expect(err).NotTo(HaveOccurred())
 		Expect(left).To(BeEmpty())
 		servers, err := admin.ServersNamed(ctx, envName+"-")

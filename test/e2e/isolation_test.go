@@ -34,7 +34,7 @@ var _ = Describe("department isolation: a namespace the Cloud does not admit", O
 	const ns = "iso-outsider"
 
 	BeforeAll(func() {
-		Expect(deleteLeftoverProjects(ctx, ns+"-stray")).To(Succeed())
+		Expect(deleteLeftoverProjects(ctx, ns+"_stray")).To(Succeed())
 		kubectl("create", "namespace", ns) // no department label
 		DeferCleanup(func() { _, _ = tryKubectl("delete", "namespace", ns, "--timeout=120s") })
 	})
@@ -46,7 +46,7 @@ var _ = Describe("department isolation: a namespace the Cloud does not admit", O
 		// Several resyncs: it stays refused, and nothing appears in Keystone.
 		Consistently(isoReady(ns, "stray")).WithTimeout(3 * resyncPeriod).WithPolling(time.Second).
 			Should(HaveField("Reason", whv1.ReasonNamespaceNotAllowed))
-		Expect(admin.FindProject(ctx, ns+"-stray")).To(BeEmpty(), "no project by the default name")
+		Expect(admin.FindProject(ctx, ns+"_stray")).To(BeEmpty(), "no project by the default name")
 		t := isoTenant(ns, "stray")
 		Expect(t.Status.ProjectID).To(BeEmpty())
 		Expect(t.Status.ServiceUserID).To(BeEmpty())
@@ -59,7 +59,7 @@ var _ = Describe("department isolation: a namespace the Cloud does not admit", O
 		kubectl("label", "namespace", ns, "whitehall.cloud/department=true")
 		kubectl("-n", ns, "wait", "--for=condition=Ready", "tenant/stray", "--timeout=60s")
 		id := isoTenant(ns, "stray").Status.ProjectID
-		Expect(admin.GetProject(ctx, id)).To(HaveField("Name", ns+"-stray"))
+		Expect(admin.GetProject(ctx, id)).To(HaveField("Name", ns+"_stray"))
 		kubectl("-n", ns, "delete", "tenant", "stray", "--timeout=60s")
 		Expect(admin.GetProject(ctx, id)).To(BeNil())
 	})
@@ -89,7 +89,7 @@ var _ = Describe("department isolation: another department's project", Ordered, 
 	}
 
 	BeforeAll(func() {
-		Expect(deleteLeftoverProjects(ctx, nsA+"-owner")).To(Succeed())
+		Expect(deleteLeftoverProjects(ctx, nsA+"_owner")).To(Succeed())
 		departmentNamespace(nsA)
 		departmentNamespace(nsB)
 		DeferCleanup(func() { _, _ = tryKubectl("delete", "namespace", nsA, nsB, "--timeout=180s") })
@@ -227,7 +227,7 @@ var _ = Describe("department isolation: a department namespace, from its credent
 	}
 
 	BeforeAll(func() {
-		Expect(deleteLeftoverProjects(ctx, ns+"-"+tenant)).To(Succeed())
+		Expect(deleteLeftoverProjects(ctx, ns+"_"+tenant)).To(Succeed())
 		departmentNamespace(ns)
 		DeferCleanup(func() { _, _ = tryKubectl("delete", "namespace", ns, "--ignore-not-found", "--timeout=300s") })
 		apply(tenantYAML(ns, tenant, "network: {cidr: 10.91.0.0/24}\n  applicationCredential: {secretName: openstack, roles: [member], gracePeriod: 20s}") +
@@ -487,7 +487,7 @@ spec:
   rampDown: 9999999999h
 `, "rampDown must be at most 2160h (90 days)"),
 		Entry("a Tenant whose default project name is longer than Keystone allows",
-			tenantYAML(ns, isoLongName(ns, 65), ""), "the default project name "+ns+"-"+isoLongName(ns, 65)+" is longer than the 64 characters Keystone allows: set spec.project.name"),
+			tenantYAML(ns, isoLongName(ns, 65), ""), "the default project name "+ns+"_"+isoLongName(ns, 65)+" is longer than the 64 characters Keystone allows: set spec.project.name"),
 	)
 
 	It("accepts a Tenant whose default project name is exactly 64 characters", func() {
@@ -495,10 +495,10 @@ spec:
 	})
 
 	It("refuses roles beyond --grantable-roles before any OpenStack call (RoleNotAllowed)", func() {
-		Expect(deleteLeftoverProjects(ctx, ns+"-greedy")).To(Succeed())
+		Expect(deleteLeftoverProjects(ctx, ns+"_greedy")).To(Succeed())
 		apply(tenantYAML(ns, "greedy", "applicationCredential: {secretName: openstack, roles: [admin]}"))
 		Eventually(isoReady(ns, "greedy")).Should(isoRefused(whv1.ReasonRoleNotAllowed, "role(s) admin may not be granted by this operator"))
-		Expect(admin.FindProject(ctx, ns+"-greedy")).To(BeEmpty())
+		Expect(admin.FindProject(ctx, ns+"_greedy")).To(BeEmpty())
 		err := k8s.Get(ctx, client.ObjectKey{Namespace: ns, Name: "openstack"}, &corev1.Secret{})
 		Expect(apierrors.IsNotFound(err)).To(BeTrue(), "no credential Secret: %v", err)
 		kubectl("-n", ns, "delete", "tenant", "greedy", "--timeout=60s")
@@ -698,7 +698,7 @@ stringData: {clouds.yaml: "clouds: {}", user-data: "#cloud-config"}
 `, ns)
 }
 
-// isoLongName is a Tenant name that makes the default project name <ns>-<name> exactly
+// isoLongName is a Tenant name that makes the default project name <ns>_<name> exactly
 // total characters long.
 func isoLongName(ns string, total int) string {
 	const prefix = "long-"

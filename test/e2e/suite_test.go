@@ -77,7 +77,7 @@ var _ = BeforeSuite(func() {
 	By("opening an admin session on the dev cloud")
 	admin, err = cloudtest.Open(ctx, cloudsYAML, "dev")
 	Expect(err).NotTo(HaveOccurred(), "is the dev cloud up? (make dev-cloud)")
-	Expect(admin.DeleteOwnedProjects(ctx, "hmrc-self-assessment", "dwp-universal-credit", "hmrc-e2e-retain", "hmrc-e2e-import", "hmrc-e2e-quota", "hmrc-e2e-env", "hmrc-e2e-hpa", "e2e-policy-a", "e2e-policy-b", "e2e-policy-c")).To(Succeed())
+	Expect(admin.DeleteOwnedProjects(ctx, "hmrc-self-assessment", "dwp_universal-credit", "hmrc_e2e-retain", "hmrc-e2e-import", "hmrc_e2e-quota", "hmrc_e2e-env", "hmrc_e2e-hpa", "e2e-policy_a", "e2e-policy_b", "e2e-policy_c")).To(Succeed())
 
 	By("starting a local control plane")
 	cp, err = controlplane.Start(controlplane.Options{})

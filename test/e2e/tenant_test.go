@@ -58,7 +58,7 @@ var _ = Describe("Tenant", Ordered, func() {
 			"user:whitehall-project-"+p.ID+":member"))
 
 		uc := tenant("dwp", "universal-credit")
-		Expect(project(uc.Status.ProjectID)(Default)).To(HaveField("Name", "dwp-universal-credit"))
+		Expect(project(uc.Status.ProjectID)(Default)).To(HaveField("Name", "dwp_universal-credit"))
 		// No application credential and no TestEnvironment: no identity of its own.
 		Expect(admin.Assignments(ctx, uc.Status.ProjectID)).To(ConsistOf("group:whitehall-devops:member", "group:whitehall-devops:reader"))
 		Expect(uc.Status.ServiceUserID).To(BeEmpty())
@@ -90,7 +90,7 @@ var _ = Describe("Tenant", Ordered, func() {
 		Expect(all).To(And(ContainSubstring("tenant.whitehall.cloud/self-assessment"), ContainSubstring("computequota.whitehall.cloud/self-assessment"),
 			ContainSubstring("peakseason.whitehall.cloud/paye-year-end")))
 		Expect(kubectl("get", "tn,cq,ps,te", "-A")).To(ContainSubstring("universal-credit"))
-		Expect(kubectl("explain", "tenant.spec.project.name")).To(MatchRegexp(`defaults\s+to\s+<namespace>-<tenant\s+name>`))
+		Expect(kubectl("explain", "tenant.spec.project.name")).To(MatchRegexp(`defaults\s+to\s+<namespace>_<tenant\s+name>`))
 		Expect(kubectl("explain", "computequota.spec.peaks")).To(MatchRegexp(`\(unlimited\)\s+beats\s+any\s+number`))
 
 		out := kubectl("get", "tenants", "-A")
@@ -137,7 +137,7 @@ var _ = Describe("Tenant", Ordered, func() {
 		id := tenant("hmrc", "e2e-retain").Status.ProjectID
 		DeferCleanup(func() { Expect(admin.DeleteProject(ctx, id)).To(Succeed()) })
 		kubectl("-n", "hmrc", "delete", "tenant", "e2e-retain", "--timeout=60s")
-		Expect(project(id)(Default)).To(HaveField("Name", "hmrc-e2e-retain"))
+		Expect(project(id)(Default)).To(HaveField("Name", "hmrc_e2e-retain"))
 	})
 
 	It("adopts an existing project named by import, handed over to the namespace by the cloud admin", func() {

@@ -21,7 +21,7 @@ import (
 var _ = Describe("Tenant data", Ordered, func() {
 	const ns = "tenantdata"
 	BeforeAll(func() {
-		Expect(admin.DeleteOwnedProjects(ctx, ns+"-conflict", ns+"-gateway")).To(Succeed(), "leftovers of an earlier run")
+		Expect(admin.DeleteOwnedProjects(ctx, ns+"_conflict", ns+"_gateway")).To(Succeed(), "leftovers of an earlier run")
 		departmentNamespace(ns)
 	})
 	tenant := func(name string) *whv1.Tenant {
@@ -53,7 +53,7 @@ var _ = Describe("Tenant data", Ordered, func() {
 		apply(tenantYAML(ns, "conflict", ""))
 		kubectl("-n", ns, "wait", "--for=condition=Ready", "tenant/conflict", "--timeout=120s")
 		id := tenant("conflict").Status.ProjectID
-		netID, removeNet, err := admin.CreateNetwork(ctx, id, ns+"-conflict", "10.99.0.0/24")
+		netID, removeNet, err := admin.CreateNetwork(ctx, id, ns+"_conflict", "10.99.0.0/24")
 		Expect(err).NotTo(HaveOccurred())
 		DeferCleanup(func() { Expect(removeNet(ctx)).To(Succeed()) })
 
@@ -62,7 +62,7 @@ var _ = Describe("Tenant data", Ordered, func() {
 			HaveField("Status", metav1.ConditionFalse),
 			HaveField("Message", And(ContainSubstring(netID), ContainSubstring("10.99.0.0/24"), ContainSubstring("10.20.0.0/24")))))
 		Expect(admin.GetNetwork(ctx, netID)).To(Equal(&cloudtest.NetworkInfo{
-			Name: ns + "-conflict", Description: "made by hand", CIDRs: []string{"10.99.0.0/24"},
+			Name: ns + "_conflict", Description: "made by hand", CIDRs: []string{"10.99.0.0/24"},
 		}), "the department's network is unchanged")
 		resources, err := admin.NetworkResources(ctx, id)
 		Expect(err).NotTo(HaveOccurred())

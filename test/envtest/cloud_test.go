@@ -185,12 +185,12 @@ var _ = Describe("A Cloud's namespaceSelector", func() {
 		Eventually(conditionOf(t, whv1.ConditionReady)).Should(notReadyBecause(whv1.ReasonNamespaceNotAllowed,
 			"does not admit namespace "+ns))
 		Consistently(func() int { return tenantClouds.Asked(creds()) }).Should(BeZero(), "no cloud was even asked for")
-		Expect(cloud.ProjectsNamed(ns + "-dept")).To(BeZero())
+		Expect(cloud.ProjectsNamed(ns + "_dept")).To(BeZero())
 		Expect(fetch(t).Status.ProjectID).To(BeEmpty())
 
 		setNamespaceLabel(ns, admitted, ns)
 		Eventually(readyTenant(t)).Should(Not(BeNil()))
-		Expect(cloud.ProjectsNamed(ns + "-dept")).To(Equal(1))
+		Expect(cloud.ProjectsNamed(ns + "_dept")).To(Equal(1))
 	})
 
 	It("makes no quota or server call for a Tenant of a namespace it no longer selects", func() {
@@ -262,6 +262,6 @@ var _ = Describe("A Cloud's namespaceSelector", func() {
 		Eventually(conditionOf(t, whv1.ConditionReady)).Should(HaveField("Reason", whv1.ReasonNamespaceNotAllowed))
 		Expect(k8s.Delete(ctx, t)).To(Succeed())
 		Eventually(isGone(t)).Should(BeTrue())
-		Expect(cloud.ProjectsNamed(ns + "-dept")).To(BeZero())
+		Expect(cloud.ProjectsNamed(ns + "_dept")).To(BeZero())
 	})
 })

@@ -300,7 +300,7 @@ var _ = Describe("Grantable roles", func() {
 			t.Spec.RoleAssignments = []whv1.RoleAssignment{{Group: ptr.To(ns + "-devops"), Roles: []string{"member", "admin"}}}
 		})
 		Eventually(conditionOf(t, whv1.ConditionReady)).Should(notReadyBecause(whv1.ReasonRoleNotAllowed, refusal))
-		Consistently(func() int { return cloud.ProjectsNamed(ns + "-admins") }).Should(BeZero())
+		Consistently(func() int { return cloud.ProjectsNamed(ns + "_admins") }).Should(BeZero())
 	})
 
 	It("refuses admin added to a ready Tenant, and grants nothing", func() {
@@ -329,7 +329,7 @@ var _ = Describe("Grantable roles", func() {
 		})
 		Eventually(conditionOf(t, whv1.ConditionReady)).Should(notReadyBecause(whv1.ReasonRoleNotAllowed, refusal))
 		Expect(isGone(&corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "openstack"}})()).To(BeTrue())
-		Expect(cloud.ProjectsNamed(ns + "-cred")).To(BeZero())
+		Expect(cloud.ProjectsNamed(ns + "_cred")).To(BeZero())
 	})
 })
 

@@ -187,7 +187,7 @@ var _ = Describe("DepartmentPolicy on existing objects and across objects", func
 		})
 		Eventually(conditionOf(cq, whv1.ConditionPolicyViolation)).Should(And(HaveField("Status", metav1.ConditionTrue),
 			HaveField("Message", Equal("DepartmentPolicy "+p.Name+": quotaCeiling: baseline compute.cores 20 is over the ceiling 10"))))
-		Eventually(conditionOf(cq, whv1.ConditionReady)).Should(notReadyBecause(whv1.ReasonPolicyViolation, "nothing is written to OpenStack"))
+		Eventually(conditionOf(cq, whv1.ConditionReady)).Should(notReadyBecause(whv1.ReasonPolicyViolation, "limits that come down are still written"))
 		Eventually(conditionOf(env, whv1.ConditionPolicyViolation)).Should(And(HaveField("Status", metav1.ConditionTrue),
 			HaveField("Message", And(
 				ContainSubstring("DepartmentPolicy "+p.Name+": environments.maxReplicas: replicas 2 is over the maximum 1"),

@@ -52,7 +52,7 @@ var _ = Describe("Tenant networks drawn from a DepartmentPolicy's pool", func() 
 	}
 	// subnetOf is the CIDR of the Tenant's subnet in the fake ("" for none).
 	subnetOf := func(t *whv1.Tenant) string {
-		return cloud.SubnetCIDR(t.Status.ProjectID, t.Namespace+"-"+t.Name)
+		return cloud.SubnetCIDR(t.Status.ProjectID, t.Namespace+"_"+t.Name)
 	}
 	// readyCIDR waits until the Tenant is Ready and returns its status.network.cidr.
 	readyCIDR := func(t *whv1.Tenant) string {
@@ -213,7 +213,7 @@ var _ = Describe("Tenant networks drawn from a DepartmentPolicy's pool", func() 
 		for _, t := range before {
 			Consistently(func(g Gomega) *whv1.TenantNetworkStatus { return readyTenant(t)(g).Status.Network }).Should(
 				PointTo(HaveField("NetworkID", t.Status.Network.NetworkID)))
-			Expect(cloud.NetworkBundle(t.Status.ProjectID, ns+"-"+t.Name)).To(PointTo(HaveField("NetworkID", t.Status.Network.NetworkID)))
+			Expect(cloud.NetworkBundle(t.Status.ProjectID, ns+"_"+t.Name)).To(PointTo(HaveField("NetworkID", t.Status.Network.NetworkID)))
 			Expect(subnetOf(t)).To(Equal("10.20.0.0/24"))
 		}
 

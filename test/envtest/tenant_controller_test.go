@@ -86,13 +86,13 @@ var _ = Describe("Tenant controller", func() {
 		got := get(newTenantRef(ns, "self-assessment"))
 		p := cloud.Project(got.Status.ProjectID)
 		Expect(p).NotTo(BeNil())
-		Expect(p.Name).To(Equal(ns + "-self-assessment"))
+		Expect(p.Name).To(Equal(ns + "_self-assessment"))
 		Expect(p.Description).To(Equal("Self Assessment"))
 		Expect(p.Tags).To(ConsistOf("hmrc", "self-assessment"))
 		Expect(p.Enabled).To(BeTrue())
 		Expect(p.Owner).To(Equal(string(got.UID)))
 		Expect(got.Status.DomainID).To(Equal("default"))
-		Expect(got.Status.ProjectName).To(Equal(ns + "-self-assessment"))
+		Expect(got.Status.ProjectName).To(Equal(ns + "_self-assessment"))
 		Expect(got.Finalizers).To(ContainElement(whv1.TenantFinalizer))
 		// Neither an application credential nor a TestEnvironment: the project needs no
 		// identity of its own, and gets no Keystone user.
@@ -117,7 +117,7 @@ var _ = Describe("Tenant controller", func() {
 		Eventually(func(g Gomega) {
 			p := cloud.Project(id)
 			g.Expect(p.Enabled).To(BeTrue())
-			g.Expect(p.Name).To(Equal(ns + "-drift"))
+			g.Expect(p.Name).To(Equal(ns + "_drift"))
 			g.Expect(p.Tags).To(ConsistOf("hmrc", "self-assessment"))
 			g.Expect(cloud.Assignments(id)).To(ContainElement(openstack.Assignment{GroupID: groupID, RoleID: "role-member"}))
 		}).Should(Succeed())
@@ -167,11 +167,11 @@ var _ = Describe("Tenant controller", func() {
 		t.Status.ProjectID = ""
 		Expect(k8s.Status().Update(ctx, t)).To(Succeed())
 		Eventually(func() string { return get(t).Status.ProjectID }).Should(Equal(id))
-		Expect(cloud.ProjectsNamed(ns+"-crash")).To(Equal(1), "Keystone refused the second create; the Tenant found its own")
+		Expect(cloud.ProjectsNamed(ns+"_crash")).To(Equal(1), "Keystone refused the second create; the Tenant found its own")
 	})
 
 	It("refuses to take over a project it did not create", func() {
-		cloud.AddProject(openstack.Project{Name: ns + "-taken", DomainID: "default", Enabled: true})
+		cloud.AddProject(openstack.Project{Name: ns + "_taken", DomainID: "default", Enabled: true})
 		t := newTenant("taken")
 		Eventually(condition(t, whv1.ReasonAlreadyExists)).Should(Not(BeNil()))
 		Expect(meta.FindStatusCondition(get(t).Status.Conditions, whv1.ConditionReady).Message).To(And(

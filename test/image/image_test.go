@@ -28,7 +28,7 @@ import (
 )
 
 // The OpenStack projects of the sample Tenants (config/samples) and of the burst.
-var sampleProjects = []string{"hmrc-self-assessment", "dwp-universal-credit"}
+var sampleProjects = []string{"hmrc-self-assessment", "dwp_universal-credit"}
 
 // maxRetryWait is the longest a replica waits between two looks at the Lease:
 // controller-runtime's retry period (2 s) with client-go's jitter (up to 1.2 times more).

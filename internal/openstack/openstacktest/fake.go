@@ -37,13 +37,15 @@ type state struct {
 	assigned map[string]map[openstack.Assignment]bool // project ID → assignments
 	contents map[string]openstack.Contents
 	quotas   map[string]map[openstack.QuotaService]*openstack.QuotaReading // project → service
-	capacity openstack.Capacity
-	bundles  map[string]*fakeBundle // project/name → bundle
+	// quotaWrites are the accepted quota writes, by "<project>/<service>", oldest first.
+	quotaWrites map[string][]openstack.QuotaLimits
+	capacity    openstack.Capacity
+	bundles     map[string]*fakeBundle // project/name → bundle
 	// unusableExternal are external network names that resolve to no one usable
 	// network: why, by name.
 	unusableExternal map[string]string
-	servers  map[string]*fakeServer
-	created  []openstack.ServerCreate
+	servers          map[string]*fakeServer
+	created          []openstack.ServerCreate
 	// instanceLimit refuses servers beyond it, for quota (-1: none).
 	instanceLimit int
 	// bootFault, when set, sends every server booted to ERROR with this fault.
@@ -82,16 +84,17 @@ var _ interface {
 // bootstrap).
 func New() *Cloud {
 	c := &Cloud{state: &state{
-		projects: map[string]*openstack.Project{},
-		domains:  map[string]string{"default": "default", "Default": "default"},
-		roles:    map[string]string{},
-		groups:   map[string]string{},
-		users:    map[string]string{},
-		assigned: map[string]map[openstack.Assignment]bool{},
-		contents: map[string]openstack.Contents{},
-		quotas:   map[string]map[openstack.QuotaService]*openstack.QuotaReading{},
-		bundles:  map[string]*fakeBundle{},
-		servers:  map[string]*fakeServer{},
+		projects:    map[string]*openstack.Project{},
+		domains:     map[string]string{"default": "default", "Default": "default"},
+		roles:       map[string]string{},
+		groups:      map[string]string{},
+		users:       map[string]string{},
+		assigned:    map[string]map[openstack.Assignment]bool{},
+		contents:    map[string]openstack.Contents{},
+		quotas:      map[string]map[openstack.QuotaService]*openstack.QuotaReading{},
+		quotaWrites: map[string][]openstack.QuotaLimits{},
+		bundles:     map[string]*fakeBundle{},
+		servers:     map[string]*fakeServer{},
 
 		instanceLimit: -1,
 		serverGroups:  map[string]string{},
@@ -521,7 +524,25 @@ func (c *Cloud) SetQuota(_ context.Context, service openstack.QuotaService, proj
 		}
 	}
 	maps.Copy(q.Limits, limits)
+	key := projectID + "/" + string(service)
+	c.quotaWrites[key] = append(c.quotaWrites[key], maps.Clone(limits))
 	return nil
+}
+
+// QuotaWrites returns what each accepted quota write of a project in a service set, by
+// field name (cores, …), oldest first.
+func (c *Cloud) QuotaWrites(projectID string, service openstack.QuotaService) []map[string]int64 {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	var out []map[string]int64
+	for _, w := range c.quotaWrites[projectID+"/"+string(service)] {
+		named := map[string]int64{}
+		for f, v := range w {
+			named[f.Name()] = v
+		}
+		out = append(out, named)
+	}
+	return out
 }
 
 // SetCapacity sets what Placement reports.

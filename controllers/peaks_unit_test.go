@@ -1,0 +1,117 @@
+package controllers
+
+import (
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/utils/ptr"
+
+	whv1 "github.com/whitehall-cloud/whitehall-operator/api/v1alpha1"
+	"github.com/whitehall-cloud/whitehall-operator/internal/openstack"
+)
+
+func TestPlanLower(t *testing.T) {
+	cores, ram := openstack.QuotaCores, openstack.QuotaRAMMiB
+	cases := []struct {
+		reason     string
+		target     openstack.QuotaLimits
+		reading    openstack.QuotaReading
+		hold       bool
+		wantDiff   openstack.QuotaLimits
+		wantRaises openstack.QuotaLimits
+		wantWanted openstack.QuotaLimits
+	}{
+		{"a lower limit is written, a raise held",
+			openstack.QuotaLimits{cores: 20, ram: 4096},
+			openstack.QuotaReading{Limits: openstack.QuotaLimits{cores: 100, ram: 1024}},
+			false, openstack.QuotaLimits{cores: 20}, openstack.QuotaLimits{ram: 4096}, openstack.QuotaLimits{cores: 20, ram: 1024}},
+		{"unlimited comes down to a number; a number is not raised to unlimited",
+			openstack.QuotaLimits{cores: 20, ram: -1},
+			openstack.QuotaReading{Limits: openstack.QuotaLimits{cores: -1, ram: 1024}},
+			false, openstack.QuotaLimits{cores: 20}, openstack.QuotaLimits{ram: -1}, openstack.QuotaLimits{cores: 20, ram: 1024}},
+		{"equal limits write nothing and hold nothing",
+			openstack.QuotaLimits{cores: 20},
+			openstack.QuotaReading{Limits: openstack.QuotaLimits{cores: 20}},
+			false, openstack.QuotaLimits{}, openstack.QuotaLimits{}, openstack.QuotaLimits{cores: 20}},
+		{"a service that refuses a limit below usage comes down only to usage",
+			openstack.QuotaLimits{cores: 20},
+			openstack.QuotaReading{Limits: openstack.QuotaLimits{cores: 100}, InUse: openstack.QuotaLimits{cores: 30}},
+			true, openstack.QuotaLimits{cores: 30}, openstack.QuotaLimits{}, openstack.QuotaLimits{cores: 20}},
+		{"usage above the limit never turns a lowering into a raise",
+			openstack.QuotaLimits{cores: 20},
+			openstack.QuotaReading{Limits: openstack.QuotaLimits{cores: 25}, InUse: openstack.QuotaLimits{cores: 30}},
+			true, openstack.QuotaLimits{}, openstack.QuotaLimits{}, openstack.QuotaLimits{cores: 20}},
+		{"a limit the service does not report is left alone",
+			openstack.QuotaLimits{cores: 20},
+			openstack.QuotaReading{Limits: openstack.QuotaLimits{}},
+			false, openstack.QuotaLimits{}, openstack.QuotaLimits{}, openstack.QuotaLimits{}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.reason, func(t *testing.T) {
+			plan, wanted, raises := planLower(tc.target, tc.reading, tc.hold)
+			if diff := cmp.Diff(tc.wantDiff, plan.diff); diff != "" {
+				t.Errorf("written (-want +got):\n%s", diff)
+			}
+			if diff := cmp.Diff(tc.wantRaises, raises); diff != "" {
+				t.Errorf("raises held (-want +got):\n%s", diff)
+			}
+			if diff := cmp.Diff(tc.wantWanted, wanted); diff != "" {
+				t.Errorf("wanted (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
+func TestRaisesHeld(t *testing.T) {
+	got := raisesHeld(appliedQuota{
+		wanted: openstack.QuotaLimits{openstack.QuotaCores: 20, openstack.QuotaRAMMiB: 1024},
+		raises: openstack.QuotaLimits{openstack.QuotaCores: 100, openstack.QuotaRAMMiB: -1},
+	})
+	want := "raises are not written: compute.cores held at 20 (wanted 100), compute.ramMiB held at 1024 (wanted unlimited); limits that come down are still written"
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("(-want +got):\n%s", diff)
+	}
+	if got := raisesHeld(appliedQuota{}); got != "no raise is pending; limits that come down are still written" {
+		t.Errorf("nothing held: %q", got)
+	}
+}
+
+func TestDefaultProjectName(t *testing.T) {
+	tenant := func(ns, name string, edit ...func(*whv1.Tenant)) *whv1.Tenant {
+		t := &whv1.Tenant{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name}}
+		for _, e := range edit {
+			e(t)
+		}
+		return t
+	}
+	cases := []struct {
+		reason string
+		tenant *whv1.Tenant
+		want   string
+	}{
+		{"namespace, then the Tenant", tenant("dwp", "universal-credit"), "dwp_universal-credit"},
+		{"the other side of the old collision", tenant("dwp-universal", "credit"), "dwp-universal_credit"},
+		{"a project recorded under the old default keeps its name", tenant("dwp", "universal-credit",
+			func(t *whv1.Tenant) { t.Status.ProjectName = "dwp-universal-credit" }), "dwp-universal-credit"},
+		{"spec.project.name wins", tenant("dwp", "universal-credit",
+			func(t *whv1.Tenant) { t.Spec.Project.Name = ptr.To("uc") }), "uc"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.reason, func(t *testing.T) {
+			if got := tc.tenant.ProjectName(); got != tc.want {
+				t.Errorf("ProjectName() = %q, want %q", got, tc.want)
+			}
+		})
+	}
+	if a, b := tenant("dwp-universal", "credit"), tenant("dwp", "universal-credit"); a.LegacyProjectName() != b.LegacyProjectName() {
+		t.Errorf("the old default no longer collides: %q, %q (the legacy name must stay what it was)", a.LegacyProjectName(), b.LegacyProjectName())
+	}
+}
+
+func TestForeignFinalizers(t *testing.T) {
+	env := &whv1.TestEnvironment{ObjectMeta: metav1.ObjectMeta{Finalizers: []string{"example.org/backup", whv1.TestEnvironmentFinalizer, "x/y"}}}
+	if diff := cmp.Diff([]string{"example.org/backup", "x/y"}, foreignFinalizers(env, whv1.TestEnvironmentFinalizer)); diff != "" {
+		t.Errorf("(-want +got):\n%s", diff)
+	}
+}
