@@ -67,7 +67,7 @@ func TestInstallUpgradeUninstall(t *testing.T) {
 
 	// Everything the API server can hold is on; the ServiceMonitor needs a CRD a bare
 	// API server does not have.
-	sets := append([]string{"dashboards.enabled=true", "networkPolicy.enabled=true"}, networkPolicyCIDRs...)
+	sets := append([]string{"dashboards.enabled=true"}, requiredValues...)
 	helmArgs := func(verb string, flags []string, extraSets ...string) []string {
 		args := append([]string{verb, release, chartDir, "--namespace", namespace, "--kubeconfig", kubeconfig, "--timeout", "60s"}, flags...)
 		for _, s := range slices.Concat(sets, extraSets) {
@@ -239,6 +239,7 @@ func TestInstallUpgradeUninstall(t *testing.T) {
 	})
 
 	t.Run("user roles", func(t *testing.T) { testUserRoles(ctx, t, k8s) })
+	t.Run("only the platform team changes whitehall.cloud namespace labels", func(t *testing.T) { testNamespaceLabels(ctx, t, cfg, k8s) })
 
 	deployment := &appsv1.Deployment{ObjectMeta: metav1.ObjectMeta{Name: fullname, Namespace: namespace}}
 	g.Expect(k8s.Get(ctx, client.ObjectKeyFromObject(deployment), deployment)).To(gomega.Succeed())
