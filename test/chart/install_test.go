@@ -80,7 +80,8 @@ func TestInstallUpgradeUninstall(t *testing.T) {
 	out := helm(t, helmArgs("install", []string{"--create-namespace"})...)
 	t.Logf("helm install: %v\n%s", time.Since(start).Round(time.Millisecond), out)
 	for _, next := range []string{"create secret generic openstack-admin", "--from-file=clouds.yaml=", "kind: Tenant", "kubectl get whitehall -A", "leader election on",
-		"--clusterrole=" + fullname + "-metrics-reader"} {
+		"--clusterrole=" + fullname + "-metrics-reader", "OpenStack endpoints keystone (192.0.2.10/32); nova neutron (198.51.100.0/24, 2001:db8::1/128).",
+		"ClusterRole whitehall-finance"} {
 		if !strings.Contains(out, next) {
 			t.Errorf("NOTES do not tell %q", next)
 		}
