@@ -8,7 +8,7 @@
 #   config/rbac/role.yaml rules -> charts/whitehall-operator/templates/clusterrole.yaml
 #     (the rules block verbatim under a templated header).
 #   config/admission/NAME.yaml -> charts/whitehall-operator/templates/admission-NAME.yaml
-#     (policies.yaml, department-policies.yaml, …) each wrapped in
+#     (policies.yaml, department-policies.yaml, namespace-labels.yaml, …) each wrapped in
 #     `{{- if .Values.admissionPolicies.enabled }}` … `{{- end }}`, under a header naming
 #     its source, with the chart's labels added to each object. A generated template whose
 #     source is gone is removed; hand-written admission-*.yaml templates are left alone.

@@ -37,7 +37,7 @@ type config struct {
 	concurrency       int
 	rateLimit         openstack.RateLimit
 	operatorNamespace string
-	grantableRoles    string
+	grantable         grantableFlags
 	usageInterval     time.Duration
 	login             openstack.LoginPolicy
 	allowedAuthURLs   string
@@ -56,8 +56,7 @@ func main() {
 	flag.IntVar(&cfg.rateLimit.Burst, "openstack-burst", 100, "Requests to one cloud allowed at once above the steady rate.")
 	flag.StringVar(&cfg.operatorNamespace, "operator-namespace", defaultOperatorNamespace(),
 		"The operator's own namespace: every Cloud's credentials Secret and the project identities live there (default: $POD_NAMESPACE, else whitehall-system).")
-	flag.StringVar(&cfg.grantableRoles, "grantable-roles", strings.Join(controllers.DefaultGrantableRoles, ","),
-		"Comma-separated Keystone roles a Tenant may grant (role assignments and application credentials); admin only if listed.")
+	cfg.grantable.bind(flag.CommandLine)
 	flag.DurationVar(&cfg.usageInterval, "usage-interval", controllers.DefaultUsageInterval,
 		"How often each Cloud's usage is read (one all-projects Nova call and one volume listing per read).")
 	flag.DurationVar(&cfg.login.Timeout, "openstack-login-timeout", openstack.DefaultLoginTimeout, "Deadline of one Keystone login, all its requests included.")
@@ -90,9 +89,9 @@ func defaultOperatorNamespace() string {
 }
 
 func run(cfg config) error {
-	roles := splitList(cfg.grantableRoles)
-	if len(roles) == 0 {
-		return fmt.Errorf("--grantable-roles is empty: a Tenant could grant no role at all")
+	roles, err := cfg.grantable.grantableRoles()
+	if err != nil {
+		return err
 	}
 	scheme := runtime.NewScheme()
 	utilruntime.Must(clientgoscheme.AddToScheme(scheme))

@@ -15,6 +15,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -101,7 +102,21 @@ func helm(t *testing.T, args ...string) string {
 	return out
 }
 
-// render runs helm template with the given --set values and returns the objects.
+// requiredValues are the values the chart cannot be rendered without: the addresses
+// its NetworkPolicy (on by default) lets the manager reach. Every render and install of
+// the tests starts from them; TestNetworkPolicyRequired renders without.
+var requiredValues = []string{
+	"networkPolicy.apiServer.cidrs={10.0.0.1/32}",
+	"networkPolicy.openstack.endpoints[0].name=keystone",
+	"networkPolicy.openstack.endpoints[0].cidrs={192.0.2.10/32}",
+	"networkPolicy.openstack.endpoints[0].ports={5000}",
+	"networkPolicy.openstack.endpoints[1].name=nova neutron",
+	"networkPolicy.openstack.endpoints[1].cidrs={198.51.100.0/24,2001:db8::1/128}",
+	"networkPolicy.openstack.endpoints[1].ports={8774,9696}",
+}
+
+// render runs helm template with requiredValues and the given --set values and returns
+// the objects.
 func render(t *testing.T, sets ...string) objects {
 	t.Helper()
 	out, err := renderErr(sets...)
@@ -115,7 +130,13 @@ func render(t *testing.T, sets ...string) objects {
 	return objs
 }
 
+// renderErr is render's helm template, returning its output or its error.
 func renderErr(sets ...string) (string, error) {
+	return renderBare(append(slices.Clone(requiredValues), sets...)...)
+}
+
+// renderBare runs helm template with the given --set values only.
+func renderBare(sets ...string) (string, error) {
 	args := []string{"template", release, chartDir, "--namespace", namespace}
 	for _, s := range sets {
 		args = append(args, "--set", s)

@@ -67,7 +67,7 @@ func TestInstallUpgradeUninstall(t *testing.T) {
 
 	// Everything the API server can hold is on; the ServiceMonitor needs a CRD a bare
 	// API server does not have.
-	sets := append([]string{"dashboards.enabled=true", "networkPolicy.enabled=true"}, networkPolicyCIDRs...)
+	sets := append([]string{"dashboards.enabled=true"}, requiredValues...)
 	helmArgs := func(verb string, flags []string, extraSets ...string) []string {
 		args := append([]string{verb, release, chartDir, "--namespace", namespace, "--kubeconfig", kubeconfig, "--timeout", "60s"}, flags...)
 		for _, s := range slices.Concat(sets, extraSets) {
@@ -80,7 +80,8 @@ func TestInstallUpgradeUninstall(t *testing.T) {
 	out := helm(t, helmArgs("install", []string{"--create-namespace"})...)
 	t.Logf("helm install: %v\n%s", time.Since(start).Round(time.Millisecond), out)
 	for _, next := range []string{"create secret generic openstack-admin", "--from-file=clouds.yaml=", "kind: Tenant", "kubectl get whitehall -A", "leader election on",
-		"--clusterrole=" + fullname + "-metrics-reader"} {
+		"--clusterrole=" + fullname + "-metrics-reader", "OpenStack endpoints keystone (192.0.2.10/32); nova neutron (198.51.100.0/24, 2001:db8::1/128).",
+		"ClusterRole whitehall-finance"} {
 		if !strings.Contains(out, next) {
 			t.Errorf("NOTES do not tell %q", next)
 		}
@@ -239,6 +240,7 @@ func TestInstallUpgradeUninstall(t *testing.T) {
 	})
 
 	t.Run("user roles", func(t *testing.T) { testUserRoles(ctx, t, k8s) })
+	t.Run("only the platform team changes whitehall.cloud namespace labels", func(t *testing.T) { testNamespaceLabels(ctx, t, cfg, k8s) })
 
 	deployment := &appsv1.Deployment{ObjectMeta: metav1.ObjectMeta{Name: fullname, Namespace: namespace}}
 	g.Expect(k8s.Get(ctx, client.ObjectKeyFromObject(deployment), deployment)).To(gomega.Succeed())

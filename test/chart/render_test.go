@@ -22,19 +22,18 @@ import (
 
 const fullname = "whitehall-operator"
 
-// networkPolicyCIDRs are the values a NetworkPolicy cannot be rendered without.
-var networkPolicyCIDRs = []string{
-	"networkPolicy.apiServer.cidrs={10.0.0.1/32}",
-	"networkPolicy.openstack.cidrs={192.0.2.0/24,198.51.100.10/32}",
-}
-
 func TestLint(t *testing.T) {
 	t.Parallel()
-	out := helm(t, "lint", "--strict", chartDir)
-	t.Log(out)
+	lint := func(sets ...string) string {
+		args := []string{"lint", "--strict", chartDir}
+		for _, s := range append(slices.Clone(requiredValues), sets...) {
+			args = append(args, "--set", s)
+		}
+		return helm(t, args...)
+	}
+	t.Log(lint())
 	// Lint with every optional object on, so their templates are linted too.
-	sets := append([]string{"serviceMonitor.enabled=true", "dashboards.enabled=true", "networkPolicy.enabled=true", "metrics.certSecret=whitehall-metrics-cert"}, networkPolicyCIDRs...)
-	helm(t, "lint", "--strict", chartDir, "--set", strings.Join(sets, ","))
+	lint("serviceMonitor.enabled=true", "dashboards.enabled=true", "metrics.certSecret=whitehall-metrics-cert", "networkPolicy.probes.cidrs={10.0.0.0/24}")
 }
 
 func TestDefaultRender(t *testing.T) {
@@ -54,6 +53,10 @@ func TestDefaultRender(t *testing.T) {
 		"ClusterRole/" + fullname + "-view",
 		"ClusterRole/" + fullname + "-edit",
 		"ClusterRole/whitehall-platform-admin",
+		"ClusterRole/whitehall-finance",
+		"NetworkPolicy/" + fullname,
+		"ValidatingAdmissionPolicy/whitehall-namespace-labels",
+		"ValidatingAdmissionPolicyBinding/whitehall-namespace-labels",
 		"ValidatingAdmissionPolicy/whitehall-tenant-project-name",
 		"ValidatingAdmissionPolicyBinding/whitehall-tenant-project-name",
 		"ValidatingAdmissionPolicy/whitehall-user-data-secrets",
@@ -349,7 +352,7 @@ func TestOptions(t *testing.T) {
 	}, {
 		name:   "metrics port",
 		reason: "metrics.port moves the listener, the container port, the Service and what the NetworkPolicy admits together",
-		sets:   append([]string{"metrics.port=9443", "networkPolicy.enabled=true"}, networkPolicyCIDRs...),
+		sets:   []string{"metrics.port=9443"},
 		check: func(t *testing.T, objs objects) {
 			d := get[appsv1.Deployment](t, objs, "Deployment", fullname)
 			c := d.Spec.Template.Spec.Containers[0]
@@ -367,39 +370,6 @@ func TestOptions(t *testing.T) {
 			np := get[networkingv1.NetworkPolicy](t, objs, "NetworkPolicy", fullname)
 			if len(np.Spec.Ingress) != 1 || len(np.Spec.Ingress[0].Ports) != 1 || named[np.Spec.Ingress[0].Ports[0].Port.String()] != 9443 {
 				t.Errorf("ingress %+v: want the container's port 9443", np.Spec.Ingress)
-			}
-		},
-	}, {
-		name:   "network policy",
-		reason: "networkPolicy.enabled adds a NetworkPolicy: DNS, API server and OpenStack out, metrics in",
-		sets:   append([]string{"networkPolicy.enabled=true"}, networkPolicyCIDRs...),
-		check: func(t *testing.T, objs objects) {
-			np := get[networkingv1.NetworkPolicy](t, objs, "NetworkPolicy", fullname)
-			if !slices.Equal(np.Spec.PolicyTypes, []networkingv1.PolicyType{"Ingress", "Egress"}) {
-				t.Errorf("policyTypes %v", np.Spec.PolicyTypes)
-			}
-			d := get[appsv1.Deployment](t, objs, "Deployment", fullname)
-			if !isSubset(np.Spec.PodSelector.MatchLabels, d.Spec.Template.Labels) {
-				t.Errorf("podSelector %v does not select the manager", np.Spec.PodSelector)
-			}
-			var cidrs []string
-			dns := false
-			for _, rule := range np.Spec.Egress {
-				for _, peer := range rule.To {
-					if peer.IPBlock != nil {
-						cidrs = append(cidrs, peer.IPBlock.CIDR)
-					}
-				}
-				for _, p := range rule.Ports {
-					dns = dns || p.Port.IntValue() == 53
-				}
-			}
-			if diff := cmp.Diff([]string{"10.0.0.1/32", "192.0.2.0/24", "198.51.100.10/32"}, cidrs); diff != "" || !dns {
-				t.Errorf("egress CIDRs (-want +got):\n%s; DNS allowed: %v", diff, dns)
-			}
-			if len(np.Spec.Ingress) != 1 || len(np.Spec.Ingress[0].Ports) != 1 || np.Spec.Ingress[0].Ports[0].Port.String() != "https" ||
-				np.Spec.Ingress[0].From[0].NamespaceSelector.MatchLabels["kubernetes.io/metadata.name"] != "monitoring" {
-				t.Errorf("ingress %+v: want the metrics port (https) from the monitoring namespace", np.Spec.Ingress)
 			}
 		},
 	}, {
@@ -526,8 +496,14 @@ func TestRejectedValues(t *testing.T) {
 		{"the resync period is a Go duration", []string{"resyncPeriod=ten minutes"}, "resyncPeriod"},
 		{"the log encoder is json or console", []string{"logFormat=xml"}, "logFormat"},
 		{"at least one concurrent create", []string{"maxConcurrentServerCreates=0"}, "maxConcurrentServerCreates"},
-		{"a NetworkPolicy needs the API server's addresses", []string{"networkPolicy.enabled=true", "networkPolicy.openstack.cidrs={192.0.2.0/24}"}, "networkPolicy.apiServer.cidrs is required"},
-		{"a NetworkPolicy needs OpenStack's addresses", []string{"networkPolicy.enabled=true", "networkPolicy.apiServer.cidrs={10.0.0.1/32}"}, "networkPolicy.openstack.cidrs is required"},
+		{"a NetworkPolicy needs the API server's addresses", []string{"networkPolicy.apiServer.cidrs=null"}, "networkPolicy.apiServer.cidrs is required"},
+		{"a NetworkPolicy needs OpenStack's addresses", []string{"networkPolicy.openstack.endpoints=null"}, "networkPolicy.openstack.endpoints is required"},
+		{"an OpenStack endpoint names its ports: never every port", []string{"networkPolicy.openstack.endpoints[0].ports=null"}, "ports"},
+		{"a NetworkPolicy matches addresses, not host names", []string{"networkPolicy.openstack.endpoints[0].cidrs={keystone.example.org}"}, "cidrs"},
+		{"the old single list of OpenStack CIDRs is gone", []string{"networkPolicy.openstack.cidrs={192.0.2.0/24}"}, "cidrs"},
+		{"a privileged grantable role needs the allowance", []string{"grantableRoles={member,Admin}"}, "privileged role(s) Admin"},
+		{"service is privileged too", []string{"grantableRoles={service}"}, "allowPrivilegedGrantableRoles=true"},
+		{"Swift's ResellerAdmin is privileged too", []string{"grantableRoles={ResellerAdmin}"}, "privileged role(s) ResellerAdmin"},
 		{"without creating a ServiceAccount one must be named", []string{"serviceAccount.create=false"}, "serviceAccount.name is required"},
 	} {
 		t.Run(tc.reason, func(t *testing.T) {

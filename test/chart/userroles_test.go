@@ -20,6 +20,7 @@ import (
 const (
 	group             = "whitehall.cloud"
 	platformAdminRole = "whitehall-platform-admin"
+	financeRole       = "whitehall-finance"
 	aggregateToView   = "rbac.authorization.k8s.io/aggregate-to-view"
 	aggregateToEdit   = "rbac.authorization.k8s.io/aggregate-to-edit"
 	aggregateToAdmin  = "rbac.authorization.k8s.io/aggregate-to-admin"
@@ -69,9 +70,17 @@ func TestUserRolesRender(t *testing.T) {
 			}
 		}
 	}
-	for _, res := range []string{"tenants", "computequotas", "testenvironments", "peakseasons", "clouds", "departmentpolicies", "usagereports"} {
+	for _, res := range []string{"tenants", "computequotas", "testenvironments", "peakseasons", "departmentpolicies"} {
 		if !grants(view.Rules, group, res, "get", "list", "watch") || !grants(view.Rules, group, res+"/status", "get") {
 			t.Errorf("view does not read %s and its status: %+v", res, view.Rules)
+		}
+	}
+	// Every department's costs: a Cloud's status.usage and the UsageReports.
+	for _, res := range []string{"clouds", "clouds/status", "usagereports", "usagereports/status"} {
+		for _, role := range []*rbacv1.ClusterRole{view, edit} {
+			if grants(role.Rules, group, res) {
+				t.Errorf("%s grants %s, which carries every department's costs: %+v", role.Name, res, role.Rules)
+			}
 		}
 	}
 	for _, rule := range edit.Rules {
@@ -93,9 +102,10 @@ func TestUserRolesRender(t *testing.T) {
 	}{
 		{"rbac.aggregateToDefaultRoles=false", []string{fullname + "-view", fullname + "-edit"}},
 		{"rbac.platformAdminRole=false", []string{platformAdminRole}},
+		{"rbac.financeRole=false", []string{financeRole}},
 	} {
 		objs := render(t, tc.set)
-		for _, name := range append([]string{fullname + "-view", fullname + "-edit", platformAdminRole}, fullname) {
+		for _, name := range append([]string{fullname + "-view", fullname + "-edit", platformAdminRole, financeRole}, fullname) {
 			if present, want := objs.find("ClusterRole", name) != nil, !slices.Contains(tc.gone, name); present != want {
 				t.Errorf("with %s: ClusterRole %s rendered: %v, want %v", tc.set, name, present, want)
 			}
@@ -130,13 +140,27 @@ func testUserRoles(ctx context.Context, t *testing.T, k8s client.Client) {
 		RoleRef:    rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "ClusterRole", Name: platformAdminRole},
 		Subjects:   []rbacv1.Subject{{APIGroup: rbacv1.GroupName, Kind: rbacv1.UserKind, Name: "platform"}},
 	}
-	if err := k8s.Create(ctx, crb); err != nil {
-		t.Fatal(err)
+	// Cluster-wide readers: an auditor bound to the built-in view everywhere, and
+	// finance bound to whitehall-finance.
+	auditor := &rbacv1.ClusterRoleBinding{
+		ObjectMeta: metav1.ObjectMeta{Name: "auditors"},
+		RoleRef:    rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "ClusterRole", Name: "view"},
+		Subjects:   []rbacv1.Subject{{APIGroup: rbacv1.GroupName, Kind: rbacv1.UserKind, Name: "auditor"}},
 	}
-	t.Cleanup(func() {
-		// The install test goes on to uninstall and reinstall; leave it the cluster it had.
-		_ = k8s.Delete(context.Background(), crb)
-	})
+	finance := &rbacv1.ClusterRoleBinding{
+		ObjectMeta: metav1.ObjectMeta{Name: "finance"},
+		RoleRef:    rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "ClusterRole", Name: financeRole},
+		Subjects:   []rbacv1.Subject{{APIGroup: rbacv1.GroupName, Kind: rbacv1.UserKind, Name: "finance"}},
+	}
+	for _, b := range []*rbacv1.ClusterRoleBinding{crb, auditor, finance} {
+		if err := k8s.Create(ctx, b); err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() {
+			// The install test goes on to uninstall and reinstall; leave it the cluster it had.
+			_ = k8s.Delete(context.Background(), b)
+		})
+	}
 
 	type check struct {
 		user     string
@@ -170,6 +194,15 @@ func testUserRoles(ctx context.Context, t *testing.T, k8s client.Client) {
 		{"platform", "create", "peakseasons", ""},
 		{"platform", "create", "clouds", ""},
 		{"platform", "update", "clouds", ""},
+		{"platform", "list", "usagereports", ""},
+		{"auditor", "list", "tenants", ""}, // view, cluster-wide, still reads the rest
+		{"auditor", "get", "peakseasons", ""},
+		{"auditor", "list", "departmentpolicies", ""},
+		{"finance", "list", "usagereports", ""},
+		{"finance", "get", "usagereports", ""},
+		{"finance", "watch", "usagereports", ""},
+		{"finance", "list", "clouds", ""},
+		{"finance", "get", "clouds/status", ""},
 	}
 	denied := []check{
 		{"viewer", "create", "testenvironments", ns},
@@ -193,6 +226,16 @@ func testUserRoles(ctx context.Context, t *testing.T, k8s client.Client) {
 		{"ns-admin", "update", "computequotas", ns},
 		{"ns-admin", "create", "clouds", ns},
 		{"platform", "create", "testenvironments", ns},
+		// Every department's costs are not the built-in roles' to read.
+		{"auditor", "list", "usagereports", ""},
+		{"auditor", "get", "usagereports", ""},
+		{"auditor", "list", "clouds", ""},
+		{"auditor", "get", "clouds/status", ""},
+		{"viewer", "list", "usagereports", ns},
+		{"ns-admin", "get", "clouds", ns},
+		{"finance", "create", "usagereports", ""},
+		{"finance", "update", "clouds", ""},
+		{"finance", "list", "tenants", ""},
 	}
 	review := func(c check) (bool, error) {
 		attr := &authorizationv1.ResourceAttributes{Group: group, Verb: c.verb, Namespace: c.ns}

@@ -64,3 +64,22 @@ app.kubernetes.io/component: manager
 {{- define "whitehall-operator.leaderElect" -}}
 {{- if or .Values.leaderElection.enabled (gt (int .Values.replicas) 1) }}true{{ end }}
 {{- end }}
+
+{{/*
+grantableRoles joined for --grantable-roles. A privileged role (the manager's list:
+admin, service, ResellerAdmin, in any casing) fails the render unless
+allowPrivilegedGrantableRoles is set, as the manager refuses to start without
+--allow-privileged-grantable-roles: the chart never renders what the manager refuses.
+*/}}
+{{- define "whitehall-operator.grantableRoles" -}}
+{{- $privileged := list }}
+{{- range .Values.grantableRoles }}
+{{- if has (lower .) (list "admin" "service" "reselleradmin") }}
+{{- $privileged = append $privileged . }}
+{{- end }}
+{{- end }}
+{{- if and $privileged (not .Values.allowPrivilegedGrantableRoles) }}
+{{- fail (printf "grantableRoles lists the privileged role(s) %s: every department could grant itself rights beyond its own project; remove them, or also set allowPrivilegedGrantableRoles=true if that is really meant" (join ", " $privileged)) }}
+{{- end }}
+{{- join "," .Values.grantableRoles }}
+{{- end }}
