@@ -283,12 +283,12 @@ var _ = Describe("Tenant controller", func() {
 		Eventually(ready(t)).Should(Not(BeNil()))
 		got := get(t)
 		Expect(got.Status.Network).NotTo(BeNil())
-		bundle := cloud.NetworkBundle(got.Status.ProjectID, ns+"-net")
+		bundle := cloud.NetworkBundle(got.Status.ProjectID, ns+"_net")
 		Expect(bundle).NotTo(BeNil())
 		Expect(*got.Status.Network).To(Equal(whv1.TenantNetworkStatus{CIDR: "10.20.0.0/24", NetworkID: bundle.NetworkID, SubnetID: bundle.SubnetID, RouterID: bundle.RouterID}))
 		Expect(bundle.RouterID).NotTo(BeEmpty())
 
-		cloud.DeleteRouterDirectly(got.Status.ProjectID, ns+"-net")
+		cloud.DeleteRouterDirectly(got.Status.ProjectID, ns+"_net")
 		Eventually(func() string { return get(t).Status.Network.RouterID }).ShouldNot(Or(BeEmpty(), Equal(bundle.RouterID)))
 
 		// The router's own interface port is the operator's: it does not block deletion.
@@ -296,7 +296,7 @@ var _ = Describe("Tenant controller", func() {
 		cloud.SetContents(got.Status.ProjectID, openstack.Contents{Ports: []string{routerID + "/interface"}})
 		Expect(k8s.Delete(ctx, t)).To(Succeed())
 		Eventually(gone(t)).Should(BeTrue())
-		Expect(cloud.NetworkBundle(got.Status.ProjectID, ns+"-net")).To(BeNil())
+		Expect(cloud.NetworkBundle(got.Status.ProjectID, ns+"_net")).To(BeNil())
 		Expect(cloud.Project(got.Status.ProjectID)).To(BeNil())
 	})
 
@@ -331,7 +331,7 @@ var _ = Describe("Tenant controller", func() {
 		t := newTenant("conflict")
 		Eventually(ready(t)).Should(Not(BeNil()))
 		id := get(t).Status.ProjectID
-		handMade := cloud.AddNetworkDirectly(id, ns+"-conflict", "10.9.0.0/24")
+		handMade := cloud.AddNetworkDirectly(id, ns+"_conflict", "10.9.0.0/24")
 		calls := cloud.Calls("EnsureNetworkBundle")
 
 		got := get(t)
@@ -342,13 +342,13 @@ var _ = Describe("Tenant controller", func() {
 		Expect(cond.Status).To(Equal(metav1.ConditionFalse))
 		Expect(cond.Message).To(And(ContainSubstring(handMade.NetworkID), ContainSubstring("10.9.0.0/24"), ContainSubstring("10.20.0.0/24")))
 		Expect(cloud.Calls("EnsureNetworkBundle")).To(BeNumerically(">", calls))
-		Expect(cloud.NetworkBundle(id, ns+"-conflict")).To(PointTo(Equal(handMade)), "the department's network is unchanged")
+		Expect(cloud.NetworkBundle(id, ns+"_conflict")).To(PointTo(Equal(handMade)), "the department's network is unchanged")
 		Expect(get(t).Status.Network).To(PointTo(Equal(whv1.TenantNetworkStatus{CIDR: "10.20.0.0/24"})), "only the range asked for: nothing of the network is recorded as the Tenant's")
 
 		// The Tenant goes; the department's network stays, and holds the project.
 		Expect(k8s.Delete(ctx, t)).To(Succeed())
-		Eventually(condition(t, whv1.ReasonDeletionBlocked)).Should(HaveField("Message", ContainSubstring("1 network(s): "+ns+"-conflict")))
-		cloud.RemoveNetworkDirectly(id, ns+"-conflict")
+		Eventually(condition(t, whv1.ReasonDeletionBlocked)).Should(HaveField("Message", ContainSubstring("1 network(s): "+ns+"_conflict")))
+		cloud.RemoveNetworkDirectly(id, ns+"_conflict")
 		Eventually(gone(t)).Should(BeTrue())
 	})
 
@@ -356,7 +356,7 @@ var _ = Describe("Tenant controller", func() {
 		t := newTenant("exact")
 		Eventually(ready(t)).Should(Not(BeNil()))
 		id := get(t).Status.ProjectID
-		handMade := cloud.AddNetworkDirectly(id, ns+"-exact", "10.20.0.0/24")
+		handMade := cloud.AddNetworkDirectly(id, ns+"_exact", "10.20.0.0/24")
 		got := get(t)
 		got.Spec.Network = &whv1.TenantNetwork{CIDR: "10.20.0.0/24"}
 		Expect(k8s.Update(ctx, got)).To(Succeed())
@@ -365,8 +365,8 @@ var _ = Describe("Tenant controller", func() {
 		})))
 		Expect(k8s.Delete(ctx, t)).To(Succeed())
 		Eventually(condition(t, whv1.ReasonDeletionBlocked)).Should(HaveField("Message", ContainSubstring("1 network(s)")))
-		Expect(cloud.NetworkBundle(id, ns+"-exact")).NotTo(BeNil())
-		cloud.RemoveNetworkDirectly(id, ns+"-exact")
+		Expect(cloud.NetworkBundle(id, ns+"_exact")).NotTo(BeNil())
+		cloud.RemoveNetworkDirectly(id, ns+"_exact")
 		Eventually(gone(t)).Should(BeTrue())
 	})
 
@@ -377,14 +377,14 @@ var _ = Describe("Tenant controller", func() {
 		Eventually(ready(t)).Should(Not(BeNil()))
 		before := get(t).Status
 		Expect(before.Network.RouterID).NotTo(BeEmpty())
-		Expect(cloud.RouterGateway(before.ProjectID, ns+"-no-gateway")).To(Equal("net-public"))
+		Expect(cloud.RouterGateway(before.ProjectID, ns+"_no-gateway")).To(Equal("net-public"))
 
 		edit := get(t)
 		edit.Spec.Network.ExternalNetwork = nil
 		Expect(k8s.Update(ctx, edit)).To(Succeed())
-		Eventually(func() string { return cloud.RouterGateway(before.ProjectID, ns+"-no-gateway") }).Should(BeEmpty())
+		Eventually(func() string { return cloud.RouterGateway(before.ProjectID, ns+"_no-gateway") }).Should(BeEmpty())
 		Eventually(ready(t)).Should(HaveField("Status.Network.RouterID", Equal(before.Network.RouterID)))
-		Expect(cloud.NetworkBundle(before.ProjectID, ns+"-no-gateway").RouterID).To(Equal(before.Network.RouterID))
+		Expect(cloud.NetworkBundle(before.ProjectID, ns+"_no-gateway").RouterID).To(Equal(before.Network.RouterID))
 	})
 
 	It("gives a project recreated by hand a new network bundle", func() {
@@ -399,7 +399,7 @@ var _ = Describe("Tenant controller", func() {
 		Eventually(func(g Gomega) string { return ready(t)(g).Status.ProjectID }).ShouldNot(Equal(before.ProjectID))
 		after := get(t).Status
 		Expect(after.Network.NetworkID).NotTo(Equal(before.Network.NetworkID))
-		Expect(cloud.NetworkBundle(after.ProjectID, ns+"-recreated")).To(PointTo(HaveField("NetworkID", after.Network.NetworkID)))
+		Expect(cloud.NetworkBundle(after.ProjectID, ns+"_recreated")).To(PointTo(HaveField("NetworkID", after.Network.NetworkID)))
 	})
 
 	It("lets a Tenant go whose credentials never worked", func() {
