@@ -25,7 +25,7 @@ import (
 // external network of their own (names.external), made by the admin like the dev
 // cloud's "public": networks named "public" would upset the other suites' Tenants
 // while they run.
-var _ = Describe("Names", Ordered, func() {
+var _ = Describe("Name resolution across departments", Ordered, func() {
 	const (
 		nsA, nsB = "e2e-names-a", "e2e-names-b"
 		external = "e2e-names-public"
@@ -138,8 +138,10 @@ var _ = Describe("Names", Ordered, func() {
 		if gophercloud.ResponseCodeIs(err, 403) {
 			// This cloud's policy forbids it: an admin's second external network of the name
 			// shows the same.
-			GinkgoWriter.Printf("Neutron refused department A's access_as_external policy (403): the admin makes the duplicate\n")
+			By("Neutron refused department A's access_as_external policy (403): the admin makes the duplicate")
 			_, err = namesCreateExternal(ctx, external, "e2e-names duplicate", "198.51.101.0/24")
+		} else {
+			By("Neutron made department A's network external for C's project")
 		}
 		Expect(err).NotTo(HaveOccurred())
 
