@@ -42,8 +42,8 @@ type state struct {
 	// unusableExternal are external network names that resolve to no one usable
 	// network: why, by name.
 	unusableExternal map[string]string
-	servers  map[string]*fakeServer
-	created  []openstack.ServerCreate
+	servers          map[string]*fakeServer
+	created          []openstack.ServerCreate
 	// instanceLimit refuses servers beyond it, for quota (-1: none).
 	instanceLimit int
 	// bootFault, when set, sends every server booted to ERROR with this fault.
