@@ -63,8 +63,10 @@ func TestExternalNetworkID(t *testing.T) {
 	}, {
 		name: "by ID", project: "p1", nameOrID: "ext-id", want: "ext-id",
 	}, {
-		name:    "an ID of a network that is not external",
-		setup:   func(n *miniNeutron) { n.add("networks", map[string]any{"id": "dept-net", "name": "x", "project_id": "p2"}) },
+		name: "an ID of a network that is not external",
+		setup: func(n *miniNeutron) {
+			n.add("networks", map[string]any{"id": "dept-net", "name": "x", "project_id": "p2"})
+		},
 		project: "p1", nameOrID: "dept-net", wantErr: "not an external network",
 	}, {
 		name:    "a second external network of the name the project may use: the count, never the first",

@@ -8,6 +8,7 @@ import (
 	"github.com/gophercloud/gophercloud/v2"
 	"github.com/gophercloud/gophercloud/v2/openstack"
 	"github.com/gophercloud/gophercloud/v2/openstack/config"
+	"github.com/gophercloud/gophercloud/v2/openstack/image/v2/images"
 	"github.com/gophercloud/gophercloud/v2/openstack/networking/v2/extensions/external"
 	"github.com/gophercloud/gophercloud/v2/openstack/networking/v2/extensions/rbacpolicies"
 	"github.com/gophercloud/gophercloud/v2/openstack/networking/v2/networks"
@@ -15,17 +16,21 @@ import (
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
 	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	whv1 "github.com/whitehall-cloud/whitehall-operator/api/v1alpha1"
 )
 
 // One department's networks, named like the external network another department's
-// Tenant names, never take that Tenant's router nor its credential. The specs use an
+// Tenant names, never take that Tenant's router nor its credential; its private image,
+// named like one an images rule lists, never passes the rule. The specs use an
 // external network of their own (names.external), made by the admin like the dev
 // cloud's "public": networks named "public" would upset the other suites' Tenants
 // while they run.
-var _ = Describe("Names", Ordered, func() {
+var _ = Describe("Name resolution across departments", Ordered, func() {
 	const (
 		nsA, nsB = "e2e-names-a", "e2e-names-b"
 		external = "e2e-names-public"
@@ -35,19 +40,26 @@ var _ = Describe("Names", Ordered, func() {
 	)
 	var (
 		externalID string
-		// deptA is the network service as department A's own credential reaches it.
-		deptA *gophercloud.ServiceClient
+		// deptA and deptAImages are the network and image services as department A's own
+		// credential reaches them.
+		deptA, deptAImages *gophercloud.ServiceClient
 	)
 
 	BeforeAll(func() {
+		Expect(namesDeleteImages(ctx, "e2e-names-image")).To(Succeed(), "leftovers of an earlier run")
 		Expect(deleteLeftoverProjects(ctx, nsA+"-dept", nsB+"-b", nsB+"-c")).To(Succeed())
 		Expect(namesDeleteNetworks(ctx, external, func(n namesNetwork) bool { return n.Description != externalMark })).To(Succeed(), "leftovers of an earlier run")
 		var err error
 		externalID, err = namesExternalNetwork(ctx, external, externalMark)
 		Expect(err).NotTo(HaveOccurred())
-		for _, ns := range []string{nsA, nsB} {
-			departmentNamespace(ns)
-		}
+		departmentNamespace(nsB)
+		// Governed by the images rule of the last spec, nothing else.
+		apply(`apiVersion: v1
+kind: Namespace
+metadata:
+  name: ` + nsA + `
+  labels: {whitehall.cloud/department: "true", whitehall.cloud/e2e-names: "true"}
+`)
 
 		By("department A gets its credential")
 		apply(tenantYAML(nsA, "dept", "applicationCredential: {secretName: openstack, roles: [member]}"))
@@ -61,11 +73,14 @@ var _ = Describe("Names", Ordered, func() {
 		Expect(err).NotTo(HaveOccurred())
 		deptA, err = openstack.NewNetworkV2(provider, gophercloud.EndpointOpts{Region: "RegionOne"})
 		Expect(err).NotTo(HaveOccurred())
+		deptAImages, err = openstack.NewImageV2(provider, gophercloud.EndpointOpts{Region: "RegionOne"})
+		Expect(err).NotTo(HaveOccurred())
 	})
 
 	AfterAll(func() {
-		// The departments' networks first: a Tenant's deletion waits for them.
+		// The departments' networks and images first: a Tenant's deletion waits for them.
 		Expect(namesDeleteNetworks(ctx, external, func(n namesNetwork) bool { return n.Description != externalMark })).To(Succeed())
+		Expect(namesDeleteImages(ctx, "e2e-names-image")).To(Succeed())
 		for _, ns := range []string{nsA, nsB} {
 			_, _ = tryKubectl("delete", "namespace", ns, "--ignore-not-found", "--timeout=300s")
 		}
@@ -138,8 +153,10 @@ var _ = Describe("Names", Ordered, func() {
 		if gophercloud.ResponseCodeIs(err, 403) {
 			// This cloud's policy forbids it: an admin's second external network of the name
 			// shows the same.
-			GinkgoWriter.Printf("Neutron refused department A's access_as_external policy (403): the admin makes the duplicate\n")
+			By("Neutron refused department A's access_as_external policy (403): the admin makes the duplicate")
 			_, err = namesCreateExternal(ctx, external, "e2e-names duplicate", "198.51.101.0/24")
+		} else {
+			By("Neutron made department A's network external for C's project")
 		}
 		Expect(err).NotTo(HaveOccurred())
 
@@ -164,6 +181,44 @@ var _ = Describe("Names", Ordered, func() {
 		Expect(namesDeleteNetworks(ctx, external, func(n namesNetwork) bool { return n.Description != externalMark })).To(Succeed())
 		kubectl("-n", nsB, "wait", "--for=condition=Ready", "tenant/c", "--timeout=120s")
 		Expect(gateway(nsB, "c")(Default)).To(Equal(externalID))
+	})
+
+	It("does not let a department's private image pass an images rule by its name", func() {
+		const image = "e2e-names-image"
+		apply(`apiVersion: whitehall.cloud/v1alpha1
+kind: DepartmentPolicy
+metadata: {name: e2e-names}
+spec:
+  namespaceSelector: {matchLabels: {whitehall.cloud/e2e-names: "true"}}
+  environments: {images: [` + image + `]}
+`)
+		DeferCleanup(func() { _, _ = tryKubectl("delete", "departmentpolicy", "e2e-names", "--ignore-not-found") })
+		img, err := images.Create(ctx, deptAImages, images.CreateOpts{
+			Name: image, Visibility: ptr.To(images.ImageVisibilityPrivate), ContainerFormat: "bare", DiskFormat: "raw",
+		}).Extract()
+		Expect(err).NotTo(HaveOccurred(), "department A makes a private image named like the listed one")
+
+		apply(`apiVersion: whitehall.cloud/v1alpha1
+kind: TestEnvironment
+metadata: {name: private-image, namespace: ` + nsA + `}
+spec:
+  tenantRef: {name: dept}
+  replicas: 1
+  template: {flavor: m1.tiny, image: ` + image + `}
+`)
+		Eventually(func(g Gomega) metav1.Condition {
+			env := &whv1.TestEnvironment{}
+			g.Expect(k8s.Get(ctx, client.ObjectKey{Namespace: nsA, Name: "private-image"}, env)).To(Succeed())
+			c := meta.FindStatusCondition(env.Status.Conditions, whv1.ConditionReady)
+			g.Expect(c).NotTo(BeNil())
+			return *c
+		}).Should(isoRefused(whv1.ReasonNameNotUsable, "no public image has this name"))
+		servers, err := admin.ProjectServers(ctx, tenantReady(nsA, "dept")(Default).Status.ProjectID)
+		Expect(err).NotTo(HaveOccurred())
+		Expect(servers).To(BeEmpty(), "nothing was booted from the department's image")
+		kubectl("-n", nsA, "delete", "testenvironment", "private-image", "--timeout=120s")
+		// Here, not deferred: the department's image would hold its Tenant's deletion.
+		Expect(images.Delete(ctx, deptAImages, img.ID).ExtractErr()).To(Succeed())
 	})
 })
 
@@ -195,6 +250,29 @@ func namesDeleteNetworks(ctx context.Context, name string, match func(namesNetwo
 			if err := networks.Delete(ctx, admin.Network, n.ID).ExtractErr(); err != nil && !gophercloud.ResponseCodeIs(err, 404) {
 				errs = append(errs, err)
 			}
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// namesDeleteImages deletes every project's images of a name, as the admin.
+func namesDeleteImages(ctx context.Context, name string) error {
+	sc, err := openstack.NewImageV2(admin.Network.ProviderClient, gophercloud.EndpointOpts{Region: "RegionOne"})
+	if err != nil {
+		return err
+	}
+	pages, err := images.List(sc, images.ListOpts{Name: name, Visibility: images.ImageVisibility("all")}).AllPages(ctx)
+	if err != nil {
+		return err
+	}
+	list, err := images.ExtractImages(pages)
+	if err != nil {
+		return err
+	}
+	var errs []error
+	for _, img := range list {
+		if err := images.Delete(ctx, sc, img.ID).ExtractErr(); err != nil && !gophercloud.ResponseCodeIs(err, 404) {
+			errs = append(errs, err)
 		}
 	}
 	return errors.Join(errs...)
