@@ -60,11 +60,19 @@ func TestWatchesPassWhatDependentsRead(t *testing.T) {
 		want: map[string]bool{"tenant→quota": true, "tenant→environment": true, "tenant→policy": true},
 	}, {
 		reason: "the usage reader writes the Cloud's status.usage",
-		old:    cloud, new: func() client.Object { c := cloud.DeepCopy(); c.Status.Usage = &whv1.CloudUsage{Month: "2026-12"}; return c }(),
+		old:    cloud, new: func() client.Object {
+			c := cloud.DeepCopy()
+			c.Status.Usage = &whv1.CloudUsage{Month: "2026-12"}
+			return c
+		}(),
 		want: map[string]bool{"cloud→tenant": false},
 	}, {
 		reason: "the Cloud stops being Ready",
-		old:    cloud, new: func() client.Object { c := cloud.DeepCopy(); c.Status.Conditions = readyCondition(metav1.ConditionFalse); return c }(),
+		old:    cloud, new: func() client.Object {
+			c := cloud.DeepCopy()
+			c.Status.Conditions = readyCondition(metav1.ConditionFalse)
+			return c
+		}(),
 		want: map[string]bool{"cloud→tenant": true},
 	}, {
 		reason: "a ComputeQuota's resync reads the project's usage",

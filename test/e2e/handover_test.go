@@ -35,7 +35,7 @@ var _ = Describe("a manager stopped with SIGTERM while a server create is in fli
 	)
 	var (
 		proxy     *faultproxy.Proxy
-		posts     atomic.Int32  // POSTs that create hand-0
+		posts     atomic.Int32 // POSTs that create hand-0
 		held      = make(chan struct{})
 		holdOnce  sync.Once
 		projectID string
@@ -106,7 +106,7 @@ spec:
   replicas: 1
   template: {flavor: m1.tiny, image: cirros}
 `, ns))
-		Eventually(held).WithTimeout(3 * time.Minute).Should(BeClosed(), "the create of hand-0 reached the proxy")
+		Eventually(held).WithTimeout(3*time.Minute).Should(BeClosed(), "the create of hand-0 reached the proxy")
 
 		stopping := time.Now()
 		stopManager(syscall.SIGTERM)
@@ -115,7 +115,7 @@ spec:
 
 		Eventually(servers).WithTimeout(3*time.Minute).Should(Equal(map[string][]string{"hand-0": {"ACTIVE"}}),
 			"exactly one server for index 0")
-		Consistently(servers).WithTimeout(10*time.Second).WithPolling(time.Second).Should(HaveLen(1))
+		Consistently(servers).WithTimeout(10 * time.Second).WithPolling(time.Second).Should(HaveLen(1))
 		Expect(posts.Load()).To(Equal(int32(1)), "Nova was asked for hand-0 once")
 	})
 })
