@@ -165,8 +165,6 @@ type SeasonWindowUsage struct {
 	// usage minus its share, where positive, summed.
 	ExtraVCPUHours string `json:"extraVCPUHours"`
 	// departments counted.
-	// +kubebuilder:validation:Minimum=-2147483648
-	// +kubebuilder:validation:Maximum=2147483647
 	Departments int32 `json:"departments"`
 }
 

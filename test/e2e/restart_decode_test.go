@@ -283,7 +283,7 @@ func worstReport() map[string]any {
 			"costCode": repeat("c", 63), "vcpuHours": repeat("9", 32), "cost": repeat("9", 29) + ".99", "currency": "BHD",
 		}
 	}
-	return object("UsageReport", "", "e2e-decode-9999-12", map[string]any{
+	return object("UsageReport", "", "9999-12.e2e-decode-worst", map[string]any{
 		"month": "9999-12", "cloud": "e2e-decode-worst", "timeZone": "Pacific/Kiritimati",
 		"tariff":   map[string]any{"currency": "BHD", "vcpuHour": maxDecimal},
 		"currency": "BHD", "departmentCount": 2147483647, "departments": departments,

@@ -325,6 +325,19 @@ func seedObject(crd *apiextv1.CustomResourceDefinition, name string, path []stri
 	return u
 }
 
+// nameUsageReport names a UsageReport for its month and a cloud of its own name, as the
+// API server requires (YYYY-MM.<cloud>).
+func nameUsageReport(u *unstructured.Unstructured) {
+	if u.GetKind() != "UsageReport" {
+		return
+	}
+	spec := u.Object["spec"].(map[string]any)
+	spec["cloud"] = u.GetName()
+	if month, ok := spec["month"].(string); ok {
+		u.SetName(month + "." + u.GetName())
+	}
+}
+
 func seedStatus(kind string) map[string]any {
 	return parseSeed(seedConditions + seedStatuses[kind])
 }
