@@ -160,7 +160,7 @@ var _ = Describe("decode: every value the API server admits decodes in Go", Orde
 			}
 		}
 		AddReportEntry("decode corpus", strings.Join(table, "\n"))
-		fmt.Fprintln(GinkgoWriter, strings.Join(table, "\n"))
+		GinkgoWriter.Println(strings.Join(table, "\n"))
 		Expect(strings.Join(failures, "\n")).To(BeEmpty(), "admitted by the API server, yet Go cannot decode or parse them")
 	})
 })
