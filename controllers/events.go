@@ -35,12 +35,15 @@ func notify(ctx context.Context, rec recorder.EventRecorder, obj runtime.Object,
 }
 
 // cutNote shortens s to at most maxNote bytes, on a rune boundary, marking the cut.
-func cutNote(s string) string {
-	if len(s) <= maxNote {
+func cutNote(s string) string { return cutText(s, maxNote, "…") }
+
+// cutText shortens s to at most limit bytes, on a rune boundary, ending with mark when
+// it was cut.
+func cutText(s string, limit int, mark string) string {
+	if len(s) <= limit {
 		return s
 	}
-	const mark = "…"
-	cut := maxNote - len(mark)
+	cut := limit - len(mark)
 	for cut > 0 && !utf8.RuneStart(s[cut]) {
 		cut--
 	}

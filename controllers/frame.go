@@ -258,13 +258,13 @@ func (o outcome) apply(conditions *[]metav1.Condition, generation int64, withPro
 		progressing = metav1.ConditionTrue
 	}
 	meta.SetStatusCondition(conditions, metav1.Condition{
-		Type: whv1.ConditionReady, Status: ready, Reason: o.reason, Message: o.message, ObservedGeneration: generation,
+		Type: whv1.ConditionReady, Status: ready, Reason: o.reason, Message: boundedMessage(o.message), ObservedGeneration: generation,
 	})
 	if !withProgressing {
 		return
 	}
 	meta.SetStatusCondition(conditions, metav1.Condition{
-		Type: whv1.ConditionProgressing, Status: progressing, Reason: o.reason, Message: o.message, ObservedGeneration: generation,
+		Type: whv1.ConditionProgressing, Status: progressing, Reason: o.reason, Message: boundedMessage(o.message), ObservedGeneration: generation,
 	})
 }
 

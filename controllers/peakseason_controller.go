@@ -78,7 +78,9 @@ func (r *PeakSeasonReconciler) reconcile(ctx context.Context, ps *whv1.PeakSeaso
 	}
 	ps.Status.Active = active
 	ps.Status.CurrentWindow = nil
-	if active {
+	// A season whose ramps join its windows into one without end has no window to show:
+	// a zero start or end would make the API server refuse the whole status.
+	if active && !current.Start.IsZero() && !current.End.IsZero() {
 		ps.Status.CurrentWindow = &whv1.TimeWindow{Start: metav1.NewTime(current.Start), End: metav1.NewTime(current.End)}
 	}
 	recordSeasonMetrics(ps)

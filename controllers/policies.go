@@ -87,7 +87,7 @@ func (pc policyChecker) check(ctx context.Context, obj client.Object, conditions
 		Message: "within DepartmentPolicy " + strings.Join(names, ", "), ObservedGeneration: obj.GetGeneration(),
 	}
 	if len(breaches) > 0 {
-		cond.Status, cond.Reason, cond.Message = metav1.ConditionTrue, whv1.ReasonPolicyViolation, breachMessage(breaches)
+		cond.Status, cond.Reason, cond.Message = metav1.ConditionTrue, whv1.ReasonPolicyViolation, boundedMessage(breachMessage(breaches))
 	}
 	prev := meta.FindStatusCondition(*conditions, whv1.ConditionPolicyViolation)
 	if len(breaches) > 0 && (prev == nil || prev.Status != metav1.ConditionTrue || prev.Message != cond.Message) {

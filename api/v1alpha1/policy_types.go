@@ -123,15 +123,11 @@ const DefaultPrefixLength = 24
 type DepartmentPolicyStatus struct {
 	// namespaces is how many namespaces the policy selects.
 	// +optional
-	// +kubebuilder:validation:Minimum=-2147483648
-	// +kubebuilder:validation:Maximum=2147483647
 	Namespaces *int32 `json:"namespaces,omitempty"`
 
 	// violations is how many existing Tenants, ComputeQuotas and TestEnvironments in
 	// those namespaces break it.
 	// +optional
-	// +kubebuilder:validation:Minimum=-2147483648
-	// +kubebuilder:validation:Maximum=2147483647
 	Violations *int32 `json:"violations,omitempty"`
 
 	// observedGeneration is the generation of the spec that status describes.

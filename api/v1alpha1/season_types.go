@@ -155,7 +155,7 @@ type SeasonWindowUsage struct {
 	// +kubebuilder:validation:XValidation:rule="self >= timestamp('0001-01-01T00:00:00Z')",message="must be an RFC 3339 date-time such as 2027-04-01T00:00:00Z"
 	Start metav1.Time `json:"start"`
 	// +kubebuilder:validation:XValidation:rule="self >= timestamp('0001-01-01T00:00:00Z')",message="must be an RFC 3339 date-time such as 2027-04-01T00:00:00Z"
-	End   metav1.Time `json:"end"`
+	End metav1.Time `json:"end"`
 	// vcpuHours the departments using the season ran during the window (Nova).
 	VCPUHours string `json:"vcpuHours"`
 	// baselineVCPUHours is their baseline share: baseline cores × the window's hours,
@@ -165,8 +165,6 @@ type SeasonWindowUsage struct {
 	// usage minus its share, where positive, summed.
 	ExtraVCPUHours string `json:"extraVCPUHours"`
 	// departments counted.
-	// +kubebuilder:validation:Minimum=-2147483648
-	// +kubebuilder:validation:Maximum=2147483647
 	Departments int32 `json:"departments"`
 }
 
@@ -175,7 +173,7 @@ type TimeWindow struct {
 	// +kubebuilder:validation:XValidation:rule="self >= timestamp('0001-01-01T00:00:00Z')",message="must be an RFC 3339 date-time such as 2027-04-01T00:00:00Z"
 	Start metav1.Time `json:"start"`
 	// +kubebuilder:validation:XValidation:rule="self >= timestamp('0001-01-01T00:00:00Z')",message="must be an RFC 3339 date-time such as 2027-04-01T00:00:00Z"
-	End   metav1.Time `json:"end"`
+	End metav1.Time `json:"end"`
 }
 
 // CapacityAmounts are amounts of compute resources; -1 means unlimited.

@@ -210,18 +210,12 @@ type SecretKeyReference struct {
 type TestEnvironmentStatus struct {
 	// replicas is the number of servers that exist.
 	// +optional
-	// +kubebuilder:validation:Minimum=-2147483648
-	// +kubebuilder:validation:Maximum=2147483647
 	Replicas int32 `json:"replicas"`
 	// desiredReplicas is what the environment aims for now: replicas, or a larger peak.
 	// +optional
-	// +kubebuilder:validation:Minimum=-2147483648
-	// +kubebuilder:validation:Maximum=2147483647
 	DesiredReplicas int32 `json:"desiredReplicas"`
 	// readyReplicas is the number of ACTIVE servers.
 	// +optional
-	// +kubebuilder:validation:Minimum=-2147483648
-	// +kubebuilder:validation:Maximum=2147483647
 	ReadyReplicas int32 `json:"readyReplicas"`
 	// selector is the label selector of the scale subresource (the environment has no
 	// pods; HPA and KEDA need the field).
@@ -298,8 +292,6 @@ type ServerFailure struct {
 	ServerID string `json:"serverID,omitempty"`
 	// count of failures in a row at this index.
 	// +optional
-	// +kubebuilder:validation:Minimum=-2147483648
-	// +kubebuilder:validation:Maximum=2147483647
 	Count int32 `json:"count,omitempty"`
 	// fault is Nova's fault message of the last failure.
 	// +optional

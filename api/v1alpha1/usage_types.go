@@ -135,8 +135,6 @@ type UsageReportSpec struct {
 
 	// departmentCount is the number of departments listed.
 	// +optional
-	// +kubebuilder:validation:Minimum=-2147483648
-	// +kubebuilder:validation:Maximum=2147483647
 	DepartmentCount int32 `json:"departmentCount"`
 
 	// departments are every project metered in the month, by namespace and Tenant.
@@ -177,8 +175,6 @@ type CostCodeTotal struct {
 	// +kubebuilder:validation:MaxLength=63
 	CostCode string `json:"costCode"`
 	// departments charged to the cost code.
-	// +kubebuilder:validation:Minimum=-2147483648
-	// +kubebuilder:validation:Maximum=2147483647
 	Departments int32 `json:"departments"`
 
 	UsageFigures `json:",inline"`

@@ -149,9 +149,9 @@ var patternClasses = map[string]*valueClass{
 	monthPattern: {
 		name: "month", good: "2027-04",
 		spellings: []any{"0000-01", "9999-12", "2027-13", "2027-00", "2027-4", "２０２７-04"},
-		parse: func(v any, _ runtime.Object) error { _, err := usage.ParseMonth(v.(string), time.UTC); return err },
+		parse:     func(v any, _ runtime.Object) error { _, err := usage.ParseMonth(v.(string), time.UTC); return err },
 	},
-	`^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$`: dnsSubdomainClass,
+	`^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$`:                                  dnsSubdomainClass,
 	`^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$`: dnsSubdomainClass,
 	keystonePattern: {
 		name: "keystone name", good: "x",
@@ -323,6 +323,19 @@ func seedObject(crd *apiextv1.CustomResourceDefinition, name string, path []stri
 	}
 	u.Object["spec"] = parseSeed(spec)
 	return u
+}
+
+// nameUsageReport names a UsageReport for its month and a cloud of its own name, as the
+// API server requires (YYYY-MM.<cloud>).
+func nameUsageReport(u *unstructured.Unstructured) {
+	if u.GetKind() != "UsageReport" {
+		return
+	}
+	spec := u.Object["spec"].(map[string]any)
+	spec["cloud"] = u.GetName()
+	if month, ok := spec["month"].(string); ok {
+		u.SetName(month + "." + u.GetName())
+	}
 }
 
 func seedStatus(kind string) map[string]any {
