@@ -50,11 +50,13 @@ var _ = Describe("A department rotating its own credential", func() {
 		}).Should(Succeed())
 		return st
 	}
-	// asEditor is a department member with the built-in edit role in the namespace only.
+	// asEditor is a department member with the built-in edit role in the namespace only:
+	// its rules, system:aggregate-to-edit, since envtest runs no controller to aggregate
+	// them into edit.
 	asEditor := func() client.Client {
 		Expect(k8s.Create(ctx, &rbacv1.RoleBinding{
 			ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "memory-editor"},
-			RoleRef:    rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "ClusterRole", Name: "edit"},
+			RoleRef:    rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "ClusterRole", Name: "system:aggregate-to-edit"},
 			Subjects:   []rbacv1.Subject{{APIGroup: rbacv1.GroupName, Kind: rbacv1.UserKind, Name: "memory-editor"}},
 		})).To(Succeed())
 		c := rest.CopyConfig(cfg)
