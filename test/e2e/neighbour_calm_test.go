@@ -46,6 +46,10 @@ func (s *nbState) setUp() {
 	s.noisyProject = nbTenantStatus(Default, nbNoisy, "noisy").Status.ProjectID
 	s.brokeProject = nbTenantStatus(Default, nbNoisy, "broke").Status.ProjectID
 	Eventually(s.cores).Should(Equal(nbCores))
+	// The noisy department's servers, booted before anything is measured: stopping them
+	// is one of its attacks.
+	apply(nbEnvYAML(nbNoisy, "stopped", "noisy", 3))
+	Eventually(s.noisyServers).WithTimeout(5 * time.Minute).WithPolling(time.Second).Should(And(HaveLen(3), HaveEach("ACTIVE")))
 	cloud := &whv1.Cloud{}
 	Expect(k8s.Get(ctx, client.ObjectKey{Name: "whitehall"}, cloud)).To(Succeed())
 	s.authURL = cloud.Status.AuthURL

@@ -70,28 +70,29 @@ func (s *nbState) attackPublicNetworks(g Gomega, t *nbTask) {
 	t.note("the calm department's new Tenant Ready, gateway on %s, in %s", external[0], time.Since(start).Round(100*time.Millisecond))
 }
 
-// attackStoppedServers: the noisy department boots 3 servers and stops them itself
-// (SHUTOFF). The operator leaves them as they are: same servers, still SHUTOFF.
-func (s *nbState) attackStoppedServers(g Gomega, t *nbTask) {
-	out, err := nbTryApply(s.dir, nbEnvYAML(nbNoisy, "stopped", "noisy", 3))
-	g.Expect(err).NotTo(HaveOccurred(), out)
-	servers := func(g Gomega) map[string]string {
-		list, err := admin.ProjectServers(ctx, s.noisyProject)
-		g.Expect(err).NotTo(HaveOccurred())
-		out := map[string]string{}
-		for _, srv := range list {
-			out[srv.ID] = srv.Status
-		}
-		return out
+// noisyServers returns ID → status of the servers in the noisy department's project.
+func (s *nbState) noisyServers(g Gomega) map[string]string {
+	list, err := admin.ProjectServers(ctx, s.noisyProject)
+	g.Expect(err).NotTo(HaveOccurred())
+	out := map[string]string{}
+	for _, srv := range list {
+		out[srv.ID] = srv.Status
 	}
-	g.Eventually(servers).WithTimeout(5 * time.Minute).WithPolling(time.Second).Should(And(HaveLen(3), HaveEach("ACTIVE")))
+	return out
+}
+
+// attackStoppedServers: the noisy department stops its 3 servers itself (SHUTOFF). The
+// operator leaves them as they are: same servers, still SHUTOFF.
+func (s *nbState) attackStoppedServers(g Gomega, t *nbTask) {
 	dept := s.department(g)
-	for id := range servers(g) {
+	running := s.noisyServers(g)
+	g.Expect(running).To(And(HaveLen(3), HaveEach("ACTIVE")))
+	for id := range running {
 		g.Expect(dept.StopServer(ctx, id)).To(Succeed(), "the department stops its own server")
 	}
-	g.Eventually(servers).WithTimeout(2 * time.Minute).Should(And(HaveLen(3), HaveEach("SHUTOFF")))
-	stopped := servers(g)
-	g.Consistently(servers).WithTimeout(3*resyncPeriod).WithPolling(2*time.Second).Should(Equal(stopped),
+	g.Eventually(s.noisyServers).WithTimeout(2 * time.Minute).Should(And(HaveLen(3), HaveEach("SHUTOFF")))
+	stopped := s.noisyServers(g)
+	g.Consistently(s.noisyServers).WithTimeout(3*resyncPeriod).WithPolling(2*time.Second).Should(Equal(stopped),
 		"the operator changed servers the department stopped itself")
 	env := &whv1.TestEnvironment{}
 	g.Expect(k8s.Get(ctx, client.ObjectKey{Namespace: nbNoisy, Name: "stopped"}, env)).To(Succeed())
