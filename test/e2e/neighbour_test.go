@@ -184,11 +184,11 @@ spec:
 `, nbCalm, nbCores, nbSeason, nbPeakCores) + nbEnvYAML(nbCalm, "calm", "calm", 0)
 }
 
-// nbNoisyYAML is the noisy department's own Tenants: one with an application
-// credential, and one whose quota allows no server.
+// nbNoisyYAML is the noisy department's own Tenants, each with a network for its
+// servers: one with an application credential, and one whose quota allows no server.
 func nbNoisyYAML() string {
-	return tenantYAML(nbNoisy, "noisy", "applicationCredential: {secretName: openstack}") + "---\n" +
-		tenantYAML(nbNoisy, "broke", "") + fmt.Sprintf(`---
+	return tenantYAML(nbNoisy, "noisy", "network: {cidr: 10.95.0.0/24}\n  applicationCredential: {secretName: openstack}") + "---\n" +
+		tenantYAML(nbNoisy, "broke", "network: {cidr: 10.96.0.0/24}") + fmt.Sprintf(`---
 apiVersion: whitehall.cloud/v1alpha1
 kind: ComputeQuota
 metadata: {name: broke, namespace: %s}
