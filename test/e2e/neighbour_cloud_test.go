@@ -82,7 +82,8 @@ func (s *nbState) noisyServers(g Gomega) map[string]string {
 }
 
 // attackStoppedServers: the noisy department stops its 3 servers itself (SHUTOFF). The
-// operator leaves them as they are: same servers, still SHUTOFF.
+// operator leaves them as they are (same servers, still SHUTOFF) and does not count them
+// as still building.
 func (s *nbState) attackStoppedServers(g Gomega, t *nbTask) {
 	dept := s.department(g)
 	running := s.noisyServers(g)
@@ -94,11 +95,18 @@ func (s *nbState) attackStoppedServers(g Gomega, t *nbTask) {
 	stopped := s.noisyServers(g)
 	g.Consistently(s.noisyServers).WithTimeout(3*resyncPeriod).WithPolling(2*time.Second).Should(Equal(stopped),
 		"the operator changed servers the department stopped itself")
-	env := &whv1.TestEnvironment{}
-	g.Expect(k8s.Get(ctx, client.ObjectKey{Namespace: nbNoisy, Name: "stopped"}, env)).To(Succeed())
-	if c := meta.FindStatusCondition(env.Status.Conditions, whv1.ConditionReady); c != nil {
-		t.note("3 servers SHUTOFF; the environment says %s: %s", c.Reason, c.Message)
+	ready := func(g Gomega) metav1.Condition {
+		env := &whv1.TestEnvironment{}
+		g.Expect(k8s.Get(ctx, client.ObjectKey{Namespace: nbNoisy, Name: "stopped"}, env)).To(Succeed())
+		c := meta.FindStatusCondition(env.Status.Conditions, whv1.ConditionReady)
+		g.Expect(c).NotTo(BeNil())
+		return *c
 	}
+	c := ready(g)
+	t.note("3 servers SHUTOFF; the environment says %s: %s", c.Reason, c.Message)
+	// Stopped servers are not still building: they wait for the resync, not a few seconds.
+	g.Eventually(ready).WithTimeout(3*resyncPeriod).Should(HaveField("Reason", Not(Equal(whv1.ReasonServersBuilding))),
+		"servers the department stopped itself are reported as still building")
 }
 
 // attackQuotaZero: an environment in a project whose quota allows no instance is

@@ -99,7 +99,7 @@ var _ = Describe("hostile neighbour: one namespace attacks while another departm
 		s.tasks["e public networks"].expect(5 * time.Minute)
 	})
 
-	It("f: servers the noisy department stopped itself are left as they are", func() {
+	It("f: servers the noisy department stopped itself are left as they are, and not as still building", func() {
 		s.tasks["f stopped servers"].expect(6 * time.Minute)
 	})
 
