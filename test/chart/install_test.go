@@ -187,7 +187,11 @@ func TestInstallUpgradeUninstall(t *testing.T) {
 			{"writes department credential Secrets", authorizationv1.ResourceAttributes{Resource: "secrets", Verb: "create", Namespace: "hmrc"}, true},
 			{"reads Namespaces for a Cloud's selector", authorizationv1.ResourceAttributes{Resource: "namespaces", Verb: "watch"}, true},
 			{"never deletes Namespaces", authorizationv1.ResourceAttributes{Resource: "namespaces", Verb: "delete"}, false},
-			{"never writes Clouds", authorizationv1.ResourceAttributes{Group: "whitehall.cloud", Resource: "clouds", Verb: "update"}, false},
+			// A Cloud carries a finalizer while Tenants use it, so the operator patches its
+			// metadata; it never makes or removes a Cloud.
+			{"sets Cloud finalizers", authorizationv1.ResourceAttributes{Group: "whitehall.cloud", Resource: "clouds", Verb: "patch"}, true},
+			{"never creates Clouds", authorizationv1.ResourceAttributes{Group: "whitehall.cloud", Resource: "clouds", Verb: "create"}, false},
+			{"never deletes Clouds", authorizationv1.ResourceAttributes{Group: "whitehall.cloud", Resource: "clouds", Verb: "delete"}, false},
 			{"never deletes Tenants", authorizationv1.ResourceAttributes{Group: "whitehall.cloud", Resource: "tenants", Verb: "delete", Namespace: "hmrc"}, false},
 			{"never touches CRDs", authorizationv1.ResourceAttributes{Group: "apiextensions.k8s.io", Resource: "customresourcedefinitions", Verb: "update"}, false},
 		} {
