@@ -27,7 +27,7 @@ var _ = Describe("creds: a department's credentials are data, never paths or pro
 	var hole *credsBlackhole
 
 	BeforeAll(func() {
-		Expect(admin.DeleteOwnedProjects(ctx, other+"-plain", other+"-meanwhile")).To(Succeed(), "leftovers of an earlier run")
+		Expect(admin.DeleteOwnedProjects(ctx, other+"_plain", other+"_meanwhile")).To(Succeed(), "leftovers of an earlier run")
 		hole = newCredsBlackhole()
 		good, err := os.ReadFile(cloudsYAML)
 		Expect(err).NotTo(HaveOccurred())

@@ -55,7 +55,7 @@ var _ = Describe("a manager stopped with SIGTERM while a server create is in fli
 	}
 
 	BeforeAll(func() {
-		Expect(admin.DeleteOwnedProjects(ctx, ns+"-dept")).To(Succeed(), "leftovers of an earlier run")
+		Expect(admin.DeleteOwnedProjects(ctx, ns+"_dept")).To(Succeed(), "leftovers of an earlier run")
 		devCloud := faultsReadCloudsYAML(cloudsYAML)
 		var err error
 		proxy, err = faultproxy.Start(faultsAuthURL(devCloud, "dev"), faultproxy.Config{
@@ -83,7 +83,7 @@ var _ = Describe("a manager stopped with SIGTERM while a server create is in fli
 
 	AfterAll(func() {
 		_, _ = tryKubectl("-n", ns, "delete", "testenvironments,tenants", "--all", "--timeout=180s")
-		Expect(admin.FindProject(ctx, ns+"-dept")).To(BeEmpty(), "the Tenant's project was deleted with it")
+		Expect(admin.FindProject(ctx, ns+"_dept")).To(BeEmpty(), "the Tenant's project was deleted with it")
 		_, _ = tryKubectl("delete", "namespace", ns, "--wait=false")
 	})
 

@@ -97,7 +97,7 @@ var _ = Describe("department isolation: another department's project", Ordered, 
 		kubectl("-n", nsA, "wait", "--for=condition=Ready", "tenant/owner", "--timeout=120s")
 		owner = isoTenant(nsA, "owner")
 		before = isoProject(Default, owner.Status.ProjectID)
-		Expect(before.Name).To(Equal(nsA + "-owner"))
+		Expect(before.Name).To(Equal(nsA + "_owner"))
 		Expect(before.Owner).To(Equal([3]string{string(owner.UID), nsA, "owner"}), "Keystone records the owning Tenant and its namespace")
 		id, err := admin.FindProject(ctx, "admin")
 		Expect(err).NotTo(HaveOccurred())

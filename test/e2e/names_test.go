@@ -47,7 +47,7 @@ var _ = Describe("Name resolution across departments", Ordered, func() {
 
 	BeforeAll(func() {
 		Expect(namesDeleteImages(ctx, "e2e-names-image")).To(Succeed(), "leftovers of an earlier run")
-		Expect(deleteLeftoverProjects(ctx, nsA+"-dept", nsB+"-b", nsB+"-c")).To(Succeed())
+		Expect(deleteLeftoverProjects(ctx, nsA+"_dept", nsB+"_b", nsB+"_c")).To(Succeed())
 		Expect(namesDeleteNetworks(ctx, external, func(n namesNetwork) bool { return n.Description != externalMark })).To(Succeed(), "leftovers of an earlier run")
 		var err error
 		externalID, err = namesExternalNetwork(ctx, external, externalMark)

@@ -30,7 +30,7 @@ const (
 )
 
 // nbProjects are the Keystone projects the suite's Tenants make (default names).
-var nbProjects = []string{nbCalm + "-calm", nbCalm + "-late", nbNoisy + "-noisy", nbNoisy + "-broke"}
+var nbProjects = []string{nbCalm + "_calm", nbCalm + "_late", nbNoisy + "_noisy", nbNoisy + "_broke"}
 
 var _ = Describe("hostile neighbour: one namespace attacks while another department works on time", Ordered, ContinueOnFailure, Label("neighbour"), func() {
 	s := &nbState{tasks: map[string]*nbTask{}}

@@ -19,7 +19,7 @@ var _ = Describe("decode: a restart with the worst admissible objects", Ordered,
 	const (
 		worstNS = "e2e-decode-worst" // no Cloud admits it: nothing reaches OpenStack
 		plainNS = "e2e-decode-plain" // an ordinary department of the Cloud whitehall
-		project = plainNS + "-after-restart"
+		project = plainNS + "_after-restart"
 	)
 	var worst []map[string]any
 

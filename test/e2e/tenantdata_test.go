@@ -70,7 +70,7 @@ var _ = Describe("Tenant data", Ordered, func() {
 
 		kubectl("-n", ns, "delete", "tenant", "conflict", "--wait=false")
 		Eventually(ready("conflict")).Should(And(HaveField("Reason", whv1.ReasonDeletionBlocked),
-			HaveField("Message", ContainSubstring("1 network(s): "+ns+"-conflict ("+netID+")"))))
+			HaveField("Message", ContainSubstring("1 network(s): "+ns+"_conflict ("+netID+")"))))
 		Expect(project(id)).NotTo(BeNil(), "a project holding a department's network is not deleted")
 		Expect(admin.GetNetwork(ctx, netID)).NotTo(BeNil())
 
