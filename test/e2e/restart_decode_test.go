@@ -253,7 +253,8 @@ func worstTenant(ns string) map[string]any {
 		},
 		"applicationCredential": map[string]any{
 			"secretName": repeat("a", 253), "roles": names("r", 16, 255),
-			"expiresAfter": "8760h", "rotateBefore": yearTTL, "gracePeriod": "168h",
+			// the longest rotateBefore that leaves a gracePeriod between rotations
+			"expiresAfter": "8760h", "rotateBefore": "8592h", "gracePeriod": "168h",
 		},
 		"deletionPolicy": "Retain",
 	})
