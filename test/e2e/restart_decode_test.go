@@ -173,8 +173,11 @@ func object(kind, ns, name string, spec map[string]any) map[string]any {
 
 // worstObjects are the most extreme object of every kind, in namespace ns.
 func worstObjects(ns string) []map[string]any {
+	// The policy comes last: it selects the worst namespace and requires labels its
+	// objects lack, so once the admission policy sees it, it would refuse them. Added
+	// after them, it reports their breaches (as a policy added later does).
 	return []map[string]any{
-		worstCloud(), worstPolicy(), worstSeason(), worstTenant(ns), worstQuota(ns), worstEnvironment(ns), worstReport(),
+		worstCloud(), worstSeason(), worstTenant(ns), worstQuota(ns), worstEnvironment(ns), worstReport(), worstPolicy(),
 	}
 }
 
