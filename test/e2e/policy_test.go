@@ -9,6 +9,7 @@ import (
 	. "github.com/onsi/gomega"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	whv1 "github.com/whitehall-cloud/whitehall-operator/api/v1alpha1"
@@ -107,18 +108,19 @@ spec:
 		apply(tenantYAML(ns, "c", ""))
 		kubectl("-n", ns, "wait", "--for=condition=Ready", "tenant/c", "--timeout=180s")
 		projectC := tenantOf("c")(Default).Status.ProjectID
+		// A breach holds raises only (a lower limit is always written): give the project
+		// 2 cores by hand, so the quota's 3 is a raise.
+		Expect(admin.SetComputeQuota(ctx, projectC, ptr.To(2), nil)).To(Succeed())
 		before, err := admin.GetQuota(ctx, projectC)
 		Expect(err).NotTo(HaveOccurred())
-		// A breach holds raises only (a lower limit is always written): ask for more cores
-		// than the project holds.
-		Expect(before.Cores).To(BeNumerically("<", 30), "the spec needs a default below 30 cores to tell a raise from none")
+		Expect(before.Cores).To(Equal(2))
 
 		apply(policyQuotaYAML(ns, "a", "a", 6))
 		kubectl("-n", ns, "wait", "--for=condition=Ready", "computequota/a", "--timeout=60s")
 		projectA := tenantOf("a")(Default).Status.ProjectID
 		Expect(admin.GetQuota(ctx, projectA)).To(HaveField("Cores", 6))
 
-		apply(policyQuotaYAML(ns, "c", "c", 30)) // 6 + 30 > 8
+		apply(policyQuotaYAML(ns, "c", "c", 3)) // 6 + 3 > 8
 		c := &whv1.ComputeQuota{}
 		c.Namespace, c.Name = ns, "c"
 		Eventually(readyOf(c, func() []metaCondition { return c.Status.Conditions })).Should(And(
