@@ -17,6 +17,7 @@ import (
 
 	whv1 "github.com/whitehall-cloud/whitehall-operator/api/v1alpha1"
 	"github.com/whitehall-cloud/whitehall-operator/internal/openstack"
+	"github.com/whitehall-cloud/whitehall-operator/internal/season"
 )
 
 // quotaChange is one limit written to OpenStack.
@@ -242,9 +243,10 @@ func planLower(target openstack.QuotaLimits, reading openstack.QuotaReading, hol
 	return p, wanted, raises
 }
 
-// comesDown reports whether the limit want is lower than have (-1 is unlimited).
+// comesDown reports whether the limit want is lower than have, in the order where
+// unlimited is above any number (season.Max).
 func comesDown(have, want int64) bool {
-	return want != -1 && (have == -1 || want < have)
+	return season.Max(have, want) != want
 }
 
 // lowersKnown reports whether desired lowers any limit known to be higher.
