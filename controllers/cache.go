@@ -32,7 +32,8 @@ func CacheOptions(operatorNamespace string) cache.Options {
 	return cache.Options{
 		DefaultTransform: stripUnread,
 		ByObject: map[client.Object]cache.ByObject{
-			&corev1.Secret{}: {Namespaces: map[string]cache.Config{operatorNamespace: {}}, Transform: stripUnread},
+			// The Secret config inherits DefaultTransform (cache.Options defaults it).
+			&corev1.Secret{}: {Namespaces: map[string]cache.Config{operatorNamespace: {}}},
 		},
 	}
 }
