@@ -62,7 +62,7 @@ func credentialSecretSource(mgr ctrl.Manager, operatorNamespace string) (source.
 	if err != nil {
 		return nil, err
 	}
-	named, err := labels.NewRequirement(tenantNameLabel, selection.Exists, nil)
+	named, err := labels.NewRequirement(TenantNameLabel, selection.Exists, nil)
 	if err != nil {
 		return nil, err
 	}

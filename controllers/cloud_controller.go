@@ -45,16 +45,16 @@ type CloudReconciler struct {
 
 // Reconcile logs in with the Cloud's credentials and writes status once.
 func (r *CloudReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result, error) {
-	return reconcileKind(ctx, req, &whv1.Cloud{}, kind[*whv1.Cloud]{
-		client:    r.Client,
-		intervals: r.Intervals,
-		status: func(c *whv1.Cloud) statusFields {
-			return statusFields{&c.Status, &c.Status.Conditions, &c.Status.ObservedGeneration}
+	return Reconcile(ctx, req, &whv1.Cloud{}, Kind[*whv1.Cloud]{
+		Client:    r.Client,
+		Intervals: r.Intervals,
+		Status: func(c *whv1.Cloud) StatusFields {
+			return StatusFields{&c.Status, &c.Status.Conditions, &c.Status.ObservedGeneration}
 		},
 		// Held while Tenants name the Cloud: their cleanup needs its credentials.
-		finalizer: whv1.CloudFinalizer,
-		reconcile: r.reconcile,
-		delete:    r.reconcileDelete,
+		Finalizer: whv1.CloudFinalizer,
+		Reconcile: r.reconcile,
+		Delete:    r.reconcileDelete,
 	})
 }
 
@@ -62,10 +62,10 @@ func (r *CloudReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl
 // project, service user and credential) logs in with the Cloud's credentials: a Cloud
 // deleted under its Tenants would leave their projects behind, and every Tenant stuck.
 // The Cloud and its Tenants are the platform team's view, so they are named.
-func (r *CloudReconciler) reconcileDelete(ctx context.Context, cloud *whv1.Cloud) (step, error) {
+func (r *CloudReconciler) reconcileDelete(ctx context.Context, cloud *whv1.Cloud) (Step, error) {
 	var tenants whv1.TenantList
-	if err := r.List(ctx, &tenants, client.MatchingFields{cloudRefIndex: cloud.Name}); err != nil {
-		return step{}, err
+	if err := r.List(ctx, &tenants, client.MatchingFields{CloudRefIndex: cloud.Name}); err != nil {
+		return Step{}, err
 	}
 	if n := len(tenants.Items); n > 0 {
 		names := make([]string, 0, n)
@@ -74,29 +74,29 @@ func (r *CloudReconciler) reconcileDelete(ctx context.Context, cloud *whv1.Cloud
 		}
 		slices.Sort(names)
 		more := ""
-		if n > maxListed {
-			names, more = names[:maxListed], fmt.Sprintf(" and %d more", n-maxListed)
+		if n > MaxListed {
+			names, more = names[:MaxListed], fmt.Sprintf(" and %d more", n-MaxListed)
 		}
 		msg := fmt.Sprintf("%d Tenant(s) still use this Cloud: %s%s; it is deleted once they are gone (their cleanup needs its credentials)",
 			n, strings.Join(names, ", "), more)
 		if ready := meta.FindStatusCondition(cloud.Status.Conditions, whv1.ConditionReady); ready == nil || ready.Message != msg {
-			notify(ctx, r.Recorder, cloud, corev1.EventTypeWarning, whv1.ReasonDeletionBlocked, "DeleteCloud", "%s", msg)
+			Notify(ctx, r.Recorder, cloud, corev1.EventTypeWarning, whv1.ReasonDeletionBlocked, "DeleteCloud", "%s", msg)
 		}
-		return step{}, &blockedError{message: msg}
+		return Step{}, &BlockedError{Message: msg}
 	}
-	if _, err := setFinalizer(ctx, r.Client, cloud, whv1.CloudFinalizer, false); err != nil {
-		return step{}, client.IgnoreNotFound(err)
+	if _, err := SetFinalizer(ctx, r.Client, cloud, whv1.CloudFinalizer, false); err != nil {
+		return Step{}, client.IgnoreNotFound(err)
 	}
-	return step{released: true}, nil
+	return Step{Released: true}, nil
 }
 
-func (r *CloudReconciler) reconcile(ctx context.Context, cloud *whv1.Cloud) (step, error) {
-	login, err := r.Clouds.Cloud(ctx, r.Access.cloudRef(cloud))
+func (r *CloudReconciler) reconcile(ctx context.Context, cloud *whv1.Cloud) (Step, error) {
+	login, err := r.Clouds.Cloud(ctx, r.Access.CloudRef(cloud))
 	if err != nil {
-		return step{}, err
+		return Step{}, err
 	}
 	r.reportEndpoint(ctx, cloud, login.Endpoint())
-	return step{message: fmt.Sprintf("logged in to %s", r.Access.cloudRef(cloud))}, nil
+	return Step{Message: fmt.Sprintf("logged in to %s", r.Access.CloudRef(cloud))}, nil
 }
 
 // reportEndpoint records where the cloud is, and warns when TLS is not verified.
@@ -108,7 +108,7 @@ func (r *CloudReconciler) reportEndpoint(ctx context.Context, cloud *whv1.Cloud,
 		cond.Status, cond.Reason = metav1.ConditionTrue, whv1.ReasonVerifyDisabled
 		cond.Message = "clouds.yaml sets verify: false: the operator does not check the cloud's TLS certificate, so anyone on the path can read its admin credentials; give the Secret a cacert instead"
 		if !meta.IsStatusConditionTrue(cloud.Status.Conditions, whv1.ConditionInsecureTLS) {
-			notify(ctx, r.Recorder, cloud, corev1.EventTypeWarning, whv1.ReasonVerifyDisabled, "Login", "%s", cond.Message)
+			Notify(ctx, r.Recorder, cloud, corev1.EventTypeWarning, whv1.ReasonVerifyDisabled, "Login", "%s", cond.Message)
 		}
 	}
 	meta.SetStatusCondition(&cloud.Status.Conditions, cond)
@@ -118,7 +118,7 @@ func (r *CloudReconciler) reportEndpoint(ctx context.Context, cloud *whv1.Cloud,
 // namespace they name, and the Tenants that hold a Cloud being deleted.
 func (r *CloudReconciler) SetupWithManager(mgr ctrl.Manager) error {
 	return ctrl.NewControllerManagedBy(mgr).
-		For(&whv1.Cloud{}, builder.WithPredicates(predicate.Or(predicate.GenerationChangedPredicate{}, deletionPredicate()))).
+		For(&whv1.Cloud{}, builder.WithPredicates(predicate.Or(predicate.GenerationChangedPredicate{}, DeletionPredicate()))).
 		Watches(&corev1.Secret{}, handler.EnqueueRequestsFromMapFunc(r.cloudsOfSecret)).
 		// The last Tenant gone lets a Cloud being deleted go at once.
 		Watches(&whv1.Tenant{}, handler.EnqueueRequestsFromMapFunc(r.cloudOfTenant), builder.WithPredicates(tenantGone)).
@@ -130,7 +130,7 @@ func (r *CloudReconciler) cloudsOfSecret(ctx context.Context, secret client.Obje
 	if secret.GetNamespace() != r.Access.OperatorNamespace {
 		return nil
 	}
-	return listRequests(ctx, r.Client, &whv1.CloudList{}, client.MatchingFields{cloudSecretIndex: secret.GetName()})
+	return ListRequests(ctx, r.Client, &whv1.CloudList{}, client.MatchingFields{CloudSecretIndex: secret.GetName()})
 }
 
 // tenantGone passes only the deletion of a Tenant: nothing else of a Tenant matters to

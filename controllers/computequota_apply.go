@@ -276,15 +276,15 @@ func joinChanges(changes []quotaChange) string {
 	parts := make([]string, 0, len(changes))
 	for _, c := range changes {
 		if c.fromUnknown {
-			parts = append(parts, fmt.Sprintf("%s %s", c.field, limitString(c.to)))
+			parts = append(parts, fmt.Sprintf("%s %s", c.field, LimitString(c.to)))
 			continue
 		}
-		parts = append(parts, fmt.Sprintf("%s %s→%s", c.field, limitString(c.from), limitString(c.to)))
+		parts = append(parts, fmt.Sprintf("%s %s→%s", c.field, LimitString(c.from), LimitString(c.to)))
 	}
 	return strings.Join(parts, ", ")
 }
 
-func limitString(v int64) string {
+func LimitString(v int64) string {
 	if v == -1 {
 		return "unlimited"
 	}
@@ -307,12 +307,12 @@ func (r *ComputeQuotaReconciler) announceSeasons(ctx context.Context, cq *whv1.C
 	}
 	for _, s := range after {
 		if !slices.Contains(before, s) {
-			notify(ctx, r.Recorder, cq, corev1.EventTypeNormal, "SeasonStarted", "RaiseQuota", "Season %s is active: %s", s, started)
+			Notify(ctx, r.Recorder, cq, corev1.EventTypeNormal, "SeasonStarted", "RaiseQuota", "Season %s is active: %s", s, started)
 		}
 	}
 	for _, s := range before {
 		if !slices.Contains(after, s) {
-			notify(ctx, r.Recorder, cq, corev1.EventTypeNormal, "SeasonEnded", "LowerQuota", "Season %s is over: its peak no longer applies", s)
+			Notify(ctx, r.Recorder, cq, corev1.EventTypeNormal, "SeasonEnded", "LowerQuota", "Season %s is over: its peak no longer applies", s)
 		}
 	}
 }
@@ -347,7 +347,7 @@ func (r *ComputeQuotaReconciler) checkUsage(ctx context.Context, cq *whv1.Comput
 		cond.Status, cond.Reason = metav1.ConditionTrue, whv1.ReasonLimitBelowUsage
 		cond.Message = strings.Join(below, "; ") + ": new resources of these kinds will be refused"
 		if !meta.IsStatusConditionTrue(cq.Status.Conditions, whv1.ConditionBelowUsage) {
-			notify(ctx, r.Recorder, cq, corev1.EventTypeWarning, whv1.ReasonLimitBelowUsage, "SetQuota", "%s", cond.Message)
+			Notify(ctx, r.Recorder, cq, corev1.EventTypeWarning, whv1.ReasonLimitBelowUsage, "SetQuota", "%s", cond.Message)
 		}
 	case len(unread) > 0:
 		cond.Status, cond.Reason = metav1.ConditionUnknown, whv1.ReasonUsageNotRead
@@ -371,7 +371,7 @@ func raisesHeld(applied appliedQuota) string {
 	parts := make([]string, 0, len(applied.raises))
 	for _, field := range slices.SortedFunc(maps.Keys(applied.raises), byName) {
 		parts = append(parts, fmt.Sprintf("%s held at %s (wanted %s)", field,
-			limitString(applied.wanted[field]), limitString(applied.raises[field])))
+			LimitString(applied.wanted[field]), LimitString(applied.raises[field])))
 	}
 	return "raises are not written: " + strings.Join(parts, ", ") + "; limits that come down are still written"
 }

@@ -62,22 +62,22 @@ type ComputeQuotaReconciler struct {
 // Reconcile computes the effective quota, writes what differs, and writes status once.
 func (r *ComputeQuotaReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result, error) {
 	ctx = openstack.WithNamespace(ctx, req.Namespace) // the cloud's rate limit serves namespaces in turn
-	return reconcileKind(ctx, req, &whv1.ComputeQuota{}, kind[*whv1.ComputeQuota]{
-		client:    r.Client,
-		intervals: r.Intervals,
+	return Reconcile(ctx, req, &whv1.ComputeQuota{}, Kind[*whv1.ComputeQuota]{
+		Client:    r.Client,
+		Intervals: r.Intervals,
 		// Held until a peak is undone: the project goes back to its baseline first.
-		finalizer: whv1.ComputeQuotaFinalizer,
-		status: func(cq *whv1.ComputeQuota) statusFields {
-			return statusFields{&cq.Status, &cq.Status.Conditions, &cq.Status.ObservedGeneration}
+		Finalizer: whv1.ComputeQuotaFinalizer,
+		Status: func(cq *whv1.ComputeQuota) StatusFields {
+			return StatusFields{&cq.Status, &cq.Status.Conditions, &cq.Status.ObservedGeneration}
 		},
-		reconcile: func(ctx context.Context, cq *whv1.ComputeQuota) (step, error) {
+		Reconcile: func(ctx context.Context, cq *whv1.ComputeQuota) (Step, error) {
 			// Wake exactly at the next season boundary, not a poll later.
 			wake, err := r.reconcile(ctx, cq, r.Now())
-			return step{wake: wake, message: fmt.Sprintf("quota of project %s is up to date", cq.Status.ProjectID)}, err
+			return Step{Wake: wake, Message: fmt.Sprintf("quota of project %s is up to date", cq.Status.ProjectID)}, err
 		},
-		delete: r.reconcileDelete,
-		forget: forgetQuotaMetrics, // published again once it can be read
-		published: func(cq *whv1.ComputeQuota) {
+		Delete: r.reconcileDelete,
+		Forget: forgetQuotaMetrics, // published again once it can be read
+		Published: func(cq *whv1.ComputeQuota) {
 			if ready := meta.FindStatusCondition(cq.Status.Conditions, whv1.ConditionReady); ready.Reason != whv1.ReasonConflict {
 				// The Tenant's metrics belong to the ComputeQuota that writes its quota.
 				recordQuotaMetrics(cq)
@@ -94,18 +94,18 @@ func (r *ComputeQuotaReconciler) reconcile(ctx context.Context, cq *whv1.Compute
 	if err != nil {
 		return 0, err
 	}
-	seasons, missing, err := loadSeasons(ctx, r.Client, seasonsOf(cq))
+	seasons, missing, err := LoadSeasons(ctx, r.Client, SeasonsOf(cq))
 	if err != nil {
 		return 0, err
 	}
 	active := season.Active(seasons, now)
-	wake, next, ok := untilNext(seasons, now)
+	wake, next, ok := UntilNext(seasons, now)
 	boundary := cq.Status.NextTransition // the boundary this reconcile may be the one for
 	cq.Status.NextTransition = nil
 	if ok {
 		cq.Status.NextTransition = &metav1.Time{Time: next}
 	}
-	effective := effectiveQuota(cq, active)
+	effective := EffectiveQuota(cq, active)
 
 	tenant, cloud, err := r.tenantCloud(ctx, cq)
 	if err != nil {
@@ -120,7 +120,7 @@ func (r *ComputeQuotaReconciler) reconcile(ctx context.Context, cq *whv1.Compute
 			return wake, err
 		}
 		r.record(ctx, cq, project, active, applied.wanted, applied, boundary, now)
-		return wake, policyViolation(breaches, raisesHeld(applied))
+		return wake, PolicyViolation(breaches, raisesHeld(applied))
 	}
 	last, fresh := r.lastApplied(cq, project, now)
 	cq.Status.ProjectID = project
@@ -139,15 +139,15 @@ func (r *ComputeQuotaReconciler) reconcile(ctx context.Context, cq *whv1.Compute
 
 // tenantCloud returns cq's Tenant, ready, and the cloud its project is in.
 func (r *ComputeQuotaReconciler) tenantCloud(ctx context.Context, cq *whv1.ComputeQuota) (*whv1.Tenant, QuotaCloud, error) {
-	tenant, err := readyTenant(ctx, r.Client, cq.Namespace, cq.Spec.TenantRef.Name)
+	tenant, err := ReadyTenant(ctx, r.Client, cq.Namespace, cq.Spec.TenantRef.Name)
 	if err != nil {
 		return nil, nil, err
 	}
-	acc, err := r.Access.forTenant(ctx, tenant, false)
+	acc, err := r.Access.ForTenant(ctx, tenant, false)
 	if err != nil {
 		return nil, nil, err
 	}
-	cloud, err := r.Clouds.Cloud(ctx, acc.ref)
+	cloud, err := r.Clouds.Cloud(ctx, acc.Ref)
 	return tenant, cloud, err
 }
 
@@ -159,7 +159,7 @@ func (r *ComputeQuotaReconciler) record(ctx context.Context, cq *whv1.ComputeQuo
 	if len(applied.changes) > 0 {
 		observeTransitionLag(boundary, now)
 		cq.Status.LastAppliedTime = &metav1.Time{Time: now}
-		notify(ctx, r.Recorder, cq, "Normal", "QuotaApplied", "SetQuota", "Set %s on project %s%s",
+		Notify(ctx, r.Recorder, cq, "Normal", "QuotaApplied", "SetQuota", "Set %s on project %s%s",
 			joinChanges(applied.changes), project, seasonNote(active))
 	}
 	if !slices.Equal(active, cq.Status.ActiveSeasons) {
@@ -169,8 +169,8 @@ func (r *ComputeQuotaReconciler) record(ctx context.Context, cq *whv1.ComputeQuo
 	// effective in status is what OpenStack holds: a limit held at usage shows as held.
 	holds := maps.Clone(wanted)
 	maps.Copy(holds, applied.held)
-	cq.Status.Effective = quotaSetOf(holds)
-	cq.Status.Usage = quotaSetOf(applied.usage)
+	cq.Status.Effective = QuotaSetOf(holds)
+	cq.Status.Usage = QuotaSetOf(applied.usage)
 	r.checkUsage(ctx, cq, wanted, applied)
 	return holds
 }
@@ -184,7 +184,7 @@ func (r *ComputeQuotaReconciler) mayWrite(ctx context.Context, cq *whv1.ComputeQ
 	if err != nil {
 		return nil, err
 	}
-	writer, err := quotaWriter(ctx, r.Client, cq)
+	writer, err := QuotaWriter(ctx, r.Client, cq)
 	if err != nil {
 		return nil, err
 	}
@@ -194,7 +194,7 @@ func (r *ComputeQuotaReconciler) mayWrite(ctx context.Context, cq *whv1.ComputeQ
 		cq.Status.NextTransition, cq.Status.ActiveSeasons = nil, nil
 		cq.Status.Effective, cq.Status.Usage = whv1.QuotaSet{}, whv1.QuotaSet{}
 		meta.RemoveStatusCondition(&cq.Status.Conditions, whv1.ConditionBelowUsage)
-		return nil, newSpecError(whv1.ReasonConflict, fmt.Sprintf(
+		return nil, NewSpecError(whv1.ReasonConflict, fmt.Sprintf(
 			"ComputeQuota %q already manages the quota of Tenant %q: one ComputeQuota per Tenant, the oldest writes; this one takes over if that one is deleted",
 			writer.Name, cq.Spec.TenantRef.Name))
 	}
@@ -212,7 +212,7 @@ func (r *ComputeQuotaReconciler) lastApplied(cq *whv1.ComputeQuota, project stri
 	}
 	last := heldQuota{project: project}
 	if cq.Status.ProjectID == project && quotaApplied(cq) {
-		last.limits, last.usage = limitsOf(cq.Status.Effective), limitsOf(cq.Status.Usage)
+		last.limits, last.usage = LimitsOf(cq.Status.Effective), LimitsOf(cq.Status.Usage)
 	}
 	return last, false
 }
@@ -232,31 +232,31 @@ func quotaApplied(cq *whv1.ComputeQuota) bool {
 	return ready != nil && (ready.Status == metav1.ConditionTrue || ready.Reason == whv1.ReasonSeasonNotFound)
 }
 
-// effectiveQuota overlays the baseline with the peaks of the active seasons.
-func effectiveQuota(cq *whv1.ComputeQuota, active []string) openstack.QuotaLimits {
+// EffectiveQuota overlays the baseline with the peaks of the active seasons.
+func EffectiveQuota(cq *whv1.ComputeQuota, active []string) openstack.QuotaLimits {
 	var peaks []openstack.QuotaLimits
 	for _, p := range cq.Spec.Peaks {
 		if slices.Contains(active, p.Season) {
-			peaks = append(peaks, limitsOf(p.QuotaSet))
+			peaks = append(peaks, LimitsOf(p.QuotaSet))
 		}
 	}
-	return season.Overlay(limitsOf(cq.Spec.Baseline), peaks...)
+	return season.Overlay(LimitsOf(cq.Spec.Baseline), peaks...)
 }
 
-// quotaWriter returns the one ComputeQuota that writes the quota of cq's Tenant: of
+// QuotaWriter returns the one ComputeQuota that writes the quota of cq's Tenant: of
 // those in cq's namespace (and only there) naming that Tenant, the oldest by
 // creationTimestamp, then name. cq itself counts even if the cache does not hold it yet.
-func quotaWriter(ctx context.Context, c client.Reader, cq *whv1.ComputeQuota) (*whv1.ComputeQuota, error) {
+func QuotaWriter(ctx context.Context, c client.Reader, cq *whv1.ComputeQuota) (*whv1.ComputeQuota, error) {
 	var list whv1.ComputeQuotaList
-	if err := c.List(ctx, &list, client.InNamespace(cq.Namespace), client.MatchingFields{tenantRefIndex: cq.Spec.TenantRef.Name}); err != nil {
+	if err := c.List(ctx, &list, client.InNamespace(cq.Namespace), client.MatchingFields{TenantRefIndex: cq.Spec.TenantRef.Name}); err != nil {
 		return nil, err
 	}
-	return oldestQuota(append(list.Items, *cq)), nil
+	return OldestQuota(append(list.Items, *cq)), nil
 }
 
-// oldestQuota returns the earliest created of items (by name when created in the same
+// OldestQuota returns the earliest created of items (by name when created in the same
 // second), skipping those being deleted.
-func oldestQuota(items []whv1.ComputeQuota) *whv1.ComputeQuota {
+func OldestQuota(items []whv1.ComputeQuota) *whv1.ComputeQuota {
 	var oldest *whv1.ComputeQuota
 	for i := range items {
 		q := &items[i]
@@ -276,21 +276,21 @@ func (r *ComputeQuotaReconciler) SetupWithManager(mgr ctrl.Manager) error {
 	if r.Now == nil {
 		r.Now = time.Now
 	}
-	quotas := dependents{r.Client, func() client.ObjectList { return &whv1.ComputeQuotaList{} }}
+	quotas := Dependents{r.Client, func() client.ObjectList { return &whv1.ComputeQuotaList{} }}
 	return ctrl.NewControllerManagedBy(mgr).
-		For(&whv1.ComputeQuota{}, builder.WithPredicates(predicate.Or(predicate.GenerationChangedPredicate{}, deletionPredicate()))).
-		Watches(&whv1.Tenant{}, handler.EnqueueRequestsFromMapFunc(quotas.ofTenant), builder.WithPredicates(tenantForQuotas())).
+		For(&whv1.ComputeQuota{}, builder.WithPredicates(predicate.Or(predicate.GenerationChangedPredicate{}, DeletionPredicate()))).
+		Watches(&whv1.Tenant{}, handler.EnqueueRequestsFromMapFunc(quotas.OfTenant), builder.WithPredicates(tenantForQuotas())).
 		// A ComputeQuota that comes or goes changes which of its Tenant's quotas writes,
 		// and the namespace's sum.
 		Watches(&whv1.ComputeQuota{}, handler.EnqueueRequestsFromMapFunc(r.siblingQuotas),
 			builder.WithPredicates(predicate.GenerationChangedPredicate{})).
-		Watches(&whv1.DepartmentPolicy{}, handler.EnqueueRequestsFromMapFunc(governedBy(r.Client, quotas.newList)),
+		Watches(&whv1.DepartmentPolicy{}, handler.EnqueueRequestsFromMapFunc(GovernedBy(r.Client, quotas.NewList)),
 			builder.WithPredicates(predicate.GenerationChangedPredicate{})).
-		Watches(&corev1.Namespace{}, handler.EnqueueRequestsFromMapFunc(inNamespace(r.Client, quotas.newList)),
+		Watches(&corev1.Namespace{}, handler.EnqueueRequestsFromMapFunc(InNamespace(r.Client, quotas.NewList)),
 			builder.WithPredicates(predicate.LabelChangedPredicate{})).
-		Watches(&whv1.PeakSeason{}, handler.EnqueueRequestsFromMapFunc(quotas.usingSeason),
+		Watches(&whv1.PeakSeason{}, handler.EnqueueRequestsFromMapFunc(quotas.UsingSeason),
 			builder.WithPredicates(predicate.GenerationChangedPredicate{})).
-		WithOptions(controller.Options{MaxConcurrentReconciles: max(r.Concurrency, 1), NewQueue: newFairQueue}).
+		WithOptions(controller.Options{MaxConcurrentReconciles: max(r.Concurrency, 1), NewQueue: NewFairQueue}).
 		Named("computequota").
 		Complete(r)
 }

@@ -15,18 +15,18 @@ import (
 // reconcileDelete returns the project to its baseline before the ComputeQuota goes, so a
 // peak never outlives the object that raised it, then lets it go. Deleting a
 // ComputeQuota otherwise stops managing the quota: the baseline limits stay as they are.
-func (r *ComputeQuotaReconciler) reconcileDelete(ctx context.Context, cq *whv1.ComputeQuota) (step, error) {
+func (r *ComputeQuotaReconciler) reconcileDelete(ctx context.Context, cq *whv1.ComputeQuota) (Step, error) {
 	if controllerutil.ContainsFinalizer(cq, whv1.ComputeQuotaFinalizer) {
 		if err := r.restoreBaseline(ctx, cq); err != nil {
-			return step{}, err
+			return Step{}, err
 		}
-		if _, err := setFinalizer(ctx, r.Client, cq, whv1.ComputeQuotaFinalizer, false); err != nil {
-			return step{}, client.IgnoreNotFound(err)
+		if _, err := SetFinalizer(ctx, r.Client, cq, whv1.ComputeQuotaFinalizer, false); err != nil {
+			return Step{}, client.IgnoreNotFound(err)
 		}
 	}
 	r.held.Delete(cq.UID)
 	forgetQuotaMetrics(client.ObjectKeyFromObject(cq))
-	return step{released: true}, nil
+	return Step{Released: true}, nil
 }
 
 // restoreBaseline lowers every limit the baseline manages that OpenStack holds higher (a
@@ -35,7 +35,7 @@ func (r *ComputeQuotaReconciler) reconcileDelete(ctx context.Context, cq *whv1.C
 // ends. Nothing is written when cq does not write its Tenant's quota (another
 // ComputeQuota does, or takes over), or when the project is gone or going.
 func (r *ComputeQuotaReconciler) restoreBaseline(ctx context.Context, cq *whv1.ComputeQuota) error {
-	baseline := limitsOf(cq.Spec.Baseline)
+	baseline := LimitsOf(cq.Spec.Baseline)
 	if len(baseline) == 0 {
 		return nil
 	}
@@ -54,11 +54,11 @@ func (r *ComputeQuotaReconciler) restoreBaseline(ctx context.Context, cq *whv1.C
 	case !tenant.DeletionTimestamp.IsZero() && tenant.EffectiveDeletionPolicy() == whv1.DeletionPolicyDelete:
 		return nil // the project goes with its Tenant
 	}
-	acc, err := r.Access.forTenant(ctx, tenant, true)
+	acc, err := r.Access.ForTenant(ctx, tenant, true)
 	if err != nil {
 		return err
 	}
-	cloud, err := r.Clouds.CloudForCleanup(ctx, acc.ref)
+	cloud, err := r.Clouds.CloudForCleanup(ctx, acc.Ref)
 	if err != nil {
 		return err
 	}
@@ -67,7 +67,7 @@ func (r *ComputeQuotaReconciler) restoreBaseline(ctx context.Context, cq *whv1.C
 		return err
 	}
 	if len(applied.changes) > 0 {
-		notify(ctx, r.Recorder, cq, corev1.EventTypeNormal, "QuotaRestored", "LowerQuota",
+		Notify(ctx, r.Recorder, cq, corev1.EventTypeNormal, "QuotaRestored", "LowerQuota",
 			"Set %s on project %s: back to the baseline before the ComputeQuota goes", joinChanges(applied.changes), tenant.Status.ProjectID)
 	}
 	return nil
@@ -78,7 +78,7 @@ func (r *ComputeQuotaReconciler) restoreBaseline(ctx context.Context, cq *whv1.C
 // younger.
 func (r *ComputeQuotaReconciler) lastWriter(ctx context.Context, cq *whv1.ComputeQuota) (bool, error) {
 	var list whv1.ComputeQuotaList
-	if err := r.List(ctx, &list, client.InNamespace(cq.Namespace), client.MatchingFields{tenantRefIndex: cq.Spec.TenantRef.Name}); err != nil {
+	if err := r.List(ctx, &list, client.InNamespace(cq.Namespace), client.MatchingFields{TenantRefIndex: cq.Spec.TenantRef.Name}); err != nil {
 		return false, err
 	}
 	for i := range list.Items {

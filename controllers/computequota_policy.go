@@ -17,7 +17,7 @@ func (r *ComputeQuotaReconciler) checkPolicies(ctx context.Context, cq *whv1.Com
 	var quotas []whv1.ComputeQuota
 	var listErr error
 	listed := false
-	breaches, err := policyChecker{r.Client, r.Recorder}.check(ctx, cq, &cq.Status.Conditions, func(p *whv1.DepartmentPolicy) []policy.Breach {
+	breaches, err := PolicyChecker{r.Client, r.Recorder}.Check(ctx, cq, &cq.Status.Conditions, func(p *whv1.DepartmentPolicy) []policy.Breach {
 		out := policy.QuotaBreaches(p, cq)
 		if p.Spec.QuotaCeiling == nil {
 			return out
@@ -54,14 +54,14 @@ func namespaceQuotas(ctx context.Context, c client.Reader, cq *whv1.ComputeQuota
 // see it: those naming its Tenant (which one writes), and every one in its namespace
 // when a policy there bounds the namespace's sum.
 func (r *ComputeQuotaReconciler) siblingQuotas(ctx context.Context, o client.Object) []reconcile.Request {
-	quotas := dependents{r.Client, func() client.ObjectList { return &whv1.ComputeQuotaList{} }}
-	governing, err := governingPolicies(ctx, r.Client, o.GetNamespace())
+	quotas := Dependents{r.Client, func() client.ObjectList { return &whv1.ComputeQuotaList{} }}
+	governing, err := GoverningPolicies(ctx, r.Client, o.GetNamespace())
 	if err == nil {
 		for _, p := range governing {
 			if p.Spec.QuotaCeiling != nil {
-				return listRequests(ctx, r.Client, &whv1.ComputeQuotaList{}, client.InNamespace(o.GetNamespace()))
+				return ListRequests(ctx, r.Client, &whv1.ComputeQuotaList{}, client.InNamespace(o.GetNamespace()))
 			}
 		}
 	}
-	return quotas.ofQuotaTenant(ctx, o)
+	return quotas.OfQuotaTenant(ctx, o)
 }

@@ -150,7 +150,7 @@ func TestOldestQuota(t *testing.T) {
 	}
 	for _, tc := range cases {
 		got := ""
-		if o := oldestQuota(tc.items); o != nil {
+		if o := OldestQuota(tc.items); o != nil {
 			got = o.Name
 		}
 		if got != tc.want {

@@ -4,6 +4,6 @@ package controllers
 // makes the API server refuse the whole status write, so the object would never show why.
 const maxConditionMessage = 32768
 
-// boundedMessage cuts m to fit a condition and says it was cut. A message quotes what
+// BoundedMessage cuts m to fit a condition and says it was cut. A message quotes what
 // users wrote (a policy's 64 flavors and 64 images), so it can be long.
-func boundedMessage(m string) string { return cutText(m, maxConditionMessage, " … (message cut)") }
+func BoundedMessage(m string) string { return CutText(m, maxConditionMessage, " … (message cut)") }

@@ -17,7 +17,7 @@ func TestBoundedMessage(t *testing.T) {
 		{"multi-byte runes across the cut", strings.Repeat("é", maxConditionMessage)},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			got := boundedMessage(tc.in)
+			got := BoundedMessage(tc.in)
 			if len(got) > maxConditionMessage || !utf8.ValidString(got) {
 				t.Fatalf("len %d, valid UTF-8 %v", len(got), utf8.ValidString(got))
 			}

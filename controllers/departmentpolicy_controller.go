@@ -34,36 +34,36 @@ type DepartmentPolicyReconciler struct {
 
 // Reconcile counts the namespaces the policy selects and the objects there that break it.
 func (r *DepartmentPolicyReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result, error) {
-	return reconcileKind(ctx, req, &whv1.DepartmentPolicy{}, kind[*whv1.DepartmentPolicy]{
-		client:        r.Client,
-		intervals:     r.Intervals,
-		noProgressing: true,
-		status: func(p *whv1.DepartmentPolicy) statusFields {
-			return statusFields{&p.Status, &p.Status.Conditions, &p.Status.ObservedGeneration}
+	return Reconcile(ctx, req, &whv1.DepartmentPolicy{}, Kind[*whv1.DepartmentPolicy]{
+		Client:        r.Client,
+		Intervals:     r.Intervals,
+		NoProgressing: true,
+		Status: func(p *whv1.DepartmentPolicy) StatusFields {
+			return StatusFields{&p.Status, &p.Status.Conditions, &p.Status.ObservedGeneration}
 		},
-		reconcile: r.reconcile,
-		forget:    forgetPolicyMetrics,
+		Reconcile: r.reconcile,
+		Forget:    forgetPolicyMetrics,
 	})
 }
 
-func (r *DepartmentPolicyReconciler) reconcile(ctx context.Context, p *whv1.DepartmentPolicy) (step, error) {
+func (r *DepartmentPolicyReconciler) reconcile(ctx context.Context, p *whv1.DepartmentPolicy) (Step, error) {
 	if _, err := metav1.LabelSelectorAsSelector(&p.Spec.NamespaceSelector); err != nil {
 		forgetPolicyMetrics(client.ObjectKeyFromObject(p))
-		return step{}, newSpecError(whv1.ReasonInvalidConfiguration, fmt.Sprintf("namespaceSelector: %v", err))
+		return Step{}, NewSpecError(whv1.ReasonInvalidConfiguration, fmt.Sprintf("namespaceSelector: %v", err))
 	}
 	var namespaces corev1.NamespaceList
 	if err := r.List(ctx, &namespaces); err != nil {
-		return step{}, err
+		return Step{}, err
 	}
 	tally := policyTally{violations: map[string]int{}, tenants: map[client.ObjectKey]bool{}}
 	selected := int32(0)
 	for i := range namespaces.Items {
-		if !selects(p, &namespaces.Items[i]) {
+		if !Selects(p, &namespaces.Items[i]) {
 			continue
 		}
 		selected++
 		if err := r.countViolations(ctx, p, namespaces.Items[i].Name, &tally); err != nil {
-			return step{}, err
+			return Step{}, err
 		}
 	}
 	tally.overlaps(p)
@@ -74,7 +74,7 @@ func (r *DepartmentPolicyReconciler) reconcile(ctx context.Context, p *whv1.Depa
 	// Pointers, so that 0 is written and shown, not left out.
 	p.Status.Namespaces, p.Status.Violations = ptr.To(selected), ptr.To(total)
 	recordPolicyMetrics(p.Name, tally.violations)
-	return step{message: fmt.Sprintf("governs %d namespace(s); %d object(s) break it", selected, total)}, nil
+	return Step{Message: fmt.Sprintf("governs %d namespace(s); %d object(s) break it", selected, total)}, nil
 }
 
 // policyTally counts what breaks one policy: by kind, and the Tenants (counted once
@@ -159,5 +159,5 @@ func (r *DepartmentPolicyReconciler) SetupWithManager(mgr ctrl.Manager) error {
 }
 
 func (r *DepartmentPolicyReconciler) allPolicies(ctx context.Context, _ client.Object) []reconcile.Request {
-	return listRequests(ctx, r.Client, &whv1.DepartmentPolicyList{})
+	return ListRequests(ctx, r.Client, &whv1.DepartmentPolicyList{})
 }

@@ -15,11 +15,11 @@ import (
 // refused and the event lost.
 const maxNote = 1024
 
-// notify records an event a person cares about and logs the same line, so the
+// Notify records an event a person cares about and logs the same line, so the
 // operator's log tells the story the events tell. A note longer than the events API
 // accepts is cut; the log has it whole. Messages never hold credentials: they are built
 // from names and IDs only.
-func notify(ctx context.Context, rec recorder.EventRecorder, obj runtime.Object, eventType, reason, action, format string, args ...any) {
+func Notify(ctx context.Context, rec recorder.EventRecorder, obj runtime.Object, eventType, reason, action, format string, args ...any) {
 	msg := fmt.Sprintf(format, args...)
 	note := cutNote(msg)
 	rec.Eventf(obj, nil, eventType, reason, action, "%s", note)
@@ -35,11 +35,11 @@ func notify(ctx context.Context, rec recorder.EventRecorder, obj runtime.Object,
 }
 
 // cutNote shortens s to at most maxNote bytes, on a rune boundary, marking the cut.
-func cutNote(s string) string { return cutText(s, maxNote, "…") }
+func cutNote(s string) string { return CutText(s, maxNote, "…") }
 
-// cutText shortens s to at most limit bytes, on a rune boundary, ending with mark when
+// CutText shortens s to at most limit bytes, on a rune boundary, ending with mark when
 // it was cut.
-func cutText(s string, limit int, mark string) string {
+func CutText(s string, limit int, mark string) string {
 	if len(s) <= limit {
 		return s
 	}

@@ -67,7 +67,7 @@ func TestNotifyCutsTheNoteAndLogsItWhole(t *testing.T) {
 	ctx := ctrl.LoggerInto(context.Background(), zap.New(zap.WriteTo(&logged)))
 	rec := &noteRecorder{}
 	leftovers := strings.Repeat("server-ü, ", 400)
-	notify(ctx, rec, &corev1.ConfigMap{}, corev1.EventTypeWarning, "DeletionBlocked", "DeleteProject", "project p1 still holds %s", leftovers)
+	Notify(ctx, rec, &corev1.ConfigMap{}, corev1.EventTypeWarning, "DeletionBlocked", "DeleteProject", "project p1 still holds %s", leftovers)
 	if len(rec.notes) != 1 || len(rec.notes[0]) > maxNote || !utf8.ValidString(rec.notes[0]) {
 		t.Fatalf("notes %d, first of %d bytes; want one of at most %d, valid UTF-8", len(rec.notes), len(rec.notes[0]), maxNote)
 	}

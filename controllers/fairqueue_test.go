@@ -17,7 +17,7 @@ func request(namespace, name string) reconcile.Request {
 
 func testQueue(t *testing.T) workqueue.TypedRateLimitingInterface[reconcile.Request] {
 	t.Helper()
-	q := newFairQueue("", workqueue.NewTypedItemExponentialFailureRateLimiter[reconcile.Request](time.Millisecond, time.Second))
+	q := NewFairQueue("", workqueue.NewTypedItemExponentialFailureRateLimiter[reconcile.Request](time.Millisecond, time.Second))
 	t.Cleanup(q.ShutDown)
 	return q
 }

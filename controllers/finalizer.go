@@ -7,11 +7,11 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
 )
 
-// setFinalizer adds (present) or removes the operator's finalizer with a patch of
+// SetFinalizer adds (present) or removes the operator's finalizer with a patch of
 // metadata.finalizers alone, under an optimistic lock. An Update would send the whole
 // spec back in Go's canonical form (a ttl of 72h as 72h0m0s): the user's spec is never
 // written by the operator. It reports whether anything was patched.
-func setFinalizer(ctx context.Context, c client.Writer, obj client.Object, finalizer string, present bool) (bool, error) {
+func SetFinalizer(ctx context.Context, c client.Writer, obj client.Object, finalizer string, present bool) (bool, error) {
 	orig, ok := obj.DeepCopyObject().(client.Object)
 	if !ok {
 		return false, nil

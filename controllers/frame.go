@@ -22,101 +22,101 @@ import (
 // and an error; settle turns them into the conditions and the requeue. This file answers
 // what is retried, how soon, and what status says.
 
-// step is what one reconcile or delete of an object reports besides its error.
-type step struct {
-	// reason, without an error, is why the object is not Ready yet (servers building,
+// Step is what one reconcile or delete of an object reports besides its error.
+type Step struct {
+	// Reason, without an error, is why the object is not Ready yet (servers building,
 	// deleting): Ready is False and Progressing True with it. Empty: Ready.
-	reason string
-	// message is the Ready condition's message when there is no error.
-	message string
-	// busy: work is under way that no watch reports (servers building or going): the
+	Reason string
+	// Message is the Ready condition's Message when there is no error.
+	Message string
+	// Busy: work is under way that no watch reports (servers building or going): the
 	// object is looked at again after the kind's poll interval.
-	busy bool
-	// wake is how long until a known moment (a season boundary, a TTL, a credential
+	Busy bool
+	// Wake is how long until a known moment (a season boundary, a TTL, a credential
 	// rotation); the object is looked at again then at the latest. Zero: none.
-	wake time.Duration
-	// released: deletion is finished and the finalizer gone; nothing more is written.
-	released bool
+	Wake time.Duration
+	// Released: deletion is finished and the finalizer gone; nothing more is written.
+	Released bool
 }
 
-// deletion is the step of a delete that either finished or is still under way.
-func deletion(done bool, message string) step {
+// Deletion is the step of a delete that either finished or is still under way.
+func Deletion(done bool, message string) Step {
 	if done {
-		return step{released: true}
+		return Step{Released: true}
 	}
-	return step{reason: whv1.ReasonDeleting, message: message, busy: true}
+	return Step{Reason: whv1.ReasonDeleting, Message: message, Busy: true}
 }
 
-// statusFields are the parts of a kind's status the frame reads and writes.
-type statusFields struct {
+// StatusFields are the parts of a kind's status the frame reads and writes.
+type StatusFields struct {
 	whole              any // the status, compared to decide whether to patch
 	conditions         *[]metav1.Condition
 	observedGeneration *int64
 }
 
-// kind is what the frame needs to know of one kind of object.
-type kind[T client.Object] struct {
-	client client.Client
-	// reader reads the object when a stale read from the cache would do harm; nil: client.
-	reader    client.Reader
-	intervals Intervals
-	// finalizer is held while the object may have something in OpenStack; "" for none.
-	finalizer string
-	// noProgressing: the kind has no Progressing condition (a season progresses toward
+// Kind is what the frame needs to know of one Kind of object.
+type Kind[T client.Object] struct {
+	Client client.Client
+	// Reader reads the object when a stale read from the cache would do harm; nil: client.
+	Reader    client.Reader
+	Intervals Intervals
+	// Finalizer is held while the object may have something in OpenStack; "" for none.
+	Finalizer string
+	// NoProgressing: the kind has no Progressing condition (a season progresses toward
 	// nothing).
-	noProgressing bool
-	status        func(T) statusFields
-	reconcile     func(context.Context, T) (step, error)
-	// delete runs once the object is being deleted; nil: it is reconciled as usual.
-	delete func(context.Context, T) (step, error)
-	// poll is how soon a busy object is looked at again; nil: minRequeue.
-	poll func(T) time.Duration
-	// forget drops the metrics of an object that is gone; published publishes them once
+	NoProgressing bool
+	Status        func(T) StatusFields
+	Reconcile     func(context.Context, T) (Step, error)
+	// Delete runs once the object is being deleted; nil: it is reconciled as usual.
+	Delete func(context.Context, T) (Step, error)
+	// Poll is how soon a busy object is looked at again; nil: minRequeue.
+	Poll func(T) time.Duration
+	// Forget drops the metrics of an object that is gone; published publishes them once
 	// its status is written.
-	forget    func(client.ObjectKey)
-	published func(T)
+	Forget    func(client.ObjectKey)
+	Published func(T)
 }
 
-// reconcileKind is the frame: get, finalizer, snapshot, reconcile or delete, settle,
+// Reconcile is the frame: get, finalizer, snapshot, reconcile or delete, settle,
 // one status patch when status changed, result. An object whose deletion is finished is
 // left alone: its finalizer is gone and it may be gone too.
-func reconcileKind[T client.Object](ctx context.Context, req ctrl.Request, obj T, k kind[T]) (ctrl.Result, error) {
-	reader := k.reader
+func Reconcile[T client.Object](ctx context.Context, req ctrl.Request, obj T, k Kind[T]) (ctrl.Result, error) {
+	reader := k.Reader
 	if reader == nil {
-		reader = k.client
+		reader = k.Client
 	}
 	if err := reader.Get(ctx, req.NamespacedName, obj); err != nil {
-		if apierrors.IsNotFound(err) && k.forget != nil {
-			k.forget(req.NamespacedName)
+		if apierrors.IsNotFound(err) && k.Forget != nil {
+			k.Forget(req.NamespacedName)
 		}
 		return ctrl.Result{}, client.IgnoreNotFound(err)
 	}
 	deleting := !obj.GetDeletionTimestamp().IsZero()
-	if !deleting && k.finalizer != "" {
+	if !deleting && k.Finalizer != "" {
 		// Before anything exists in OpenStack, so nothing can be created that the
 		// operator would not clean up.
-		if _, err := setFinalizer(ctx, k.client, obj, k.finalizer, true); err != nil {
+		if _, err := SetFinalizer(ctx, k.Client, obj, k.Finalizer, true); err != nil {
 			return ctrl.Result{}, err
 		}
 	}
 	orig, _ := obj.DeepCopyObject().(T)
 
-	run := k.reconcile
-	if deleting && k.delete != nil {
-		run = k.delete
+	run := k.Reconcile
+	if deleting && k.Delete != nil {
+		run = k.Delete
 	}
 	s, err := run(ctx, obj)
-	if s.released {
+	if s.Released {
 		return ctrl.Result{}, nil
 	}
 	result, err := k.settle(obj, s, err)
-	if !equality.Semantic.DeepEqual(k.status(orig).whole, k.status(obj).whole) {
-		if perr := k.client.Status().Patch(ctx, obj, client.MergeFrom(orig)); perr != nil {
+	if !equality.Semantic.DeepEqual(k.Status(orig).whole, k.Status(obj).whole) {
+		if perr := k.Client.Status().Patch(ctx, obj, client.MergeFrom(orig)); perr != nil {
 			return ctrl.Result{}, client.IgnoreNotFound(perr) // gone while we worked
 		}
 	}
-	if k.published != nil {
-		k.published(obj)
+	if k.Published != nil {
+		k.Published(obj)
 	}
 	return result, err
 }
@@ -125,28 +125,28 @@ func reconcileKind[T client.Object](ctx context.Context, req ctrl.Request, obj T
 // (classify); a step with a reason is progress, a busy one polled; otherwise the object
 // is Ready and resyncs. A known moment sooner than that is kept, unless the error backs
 // off. Conditions and observedGeneration are written for the object's generation.
-func (k kind[T]) settle(obj T, s step, err error) (ctrl.Result, error) {
-	o := classify(err, s.message, k.intervals)
-	if later := (*retryLater)(nil); errors.As(err, &later) {
-		o.requeueAfter = later.after
+func (k Kind[T]) settle(obj T, s Step, err error) (ctrl.Result, error) {
+	o := Classify(err, s.Message, k.Intervals)
+	if later := (*RetryLater)(nil); errors.As(err, &later) {
+		o.requeueAfter = later.After
 	}
-	if err == nil && s.reason != "" {
-		o = outcome{reason: s.reason, message: s.message, progressing: true}
-		if s.busy && k.poll != nil {
-			o.requeueAfter = k.poll(obj)
+	if err == nil && s.Reason != "" {
+		o = outcome{reason: s.Reason, message: s.Message, progressing: true}
+		if s.Busy && k.Poll != nil {
+			o.requeueAfter = k.Poll(obj)
 		}
 	}
 	if !o.retry {
-		o.requeueAfter = earliest(o.requeueAfter, s.wake)
+		o.requeueAfter = Earliest(o.requeueAfter, s.Wake)
 	}
-	st := k.status(obj)
-	o.apply(st.conditions, obj.GetGeneration(), !k.noProgressing)
+	st := k.Status(obj)
+	o.apply(st.conditions, obj.GetGeneration(), !k.NoProgressing)
 	*st.observedGeneration = obj.GetGeneration()
 	return o.result(err)
 }
 
-// earliest is the sooner of two waits, where zero or less means none.
-func earliest(a, b time.Duration) time.Duration {
+// Earliest is the sooner of two waits, where zero or less means none.
+func Earliest(a, b time.Duration) time.Duration {
 	switch {
 	case a <= 0:
 		return b
@@ -172,23 +172,23 @@ func DefaultIntervals(resync time.Duration) Intervals {
 	return Intervals{Resync: resync, Dependency: time.Minute, Blocked: 30 * time.Second}
 }
 
-// specError is a problem with the spec or with the cloud's state that retrying cannot
+// SpecError is a problem with the spec or with the cloud's state that retrying cannot
 // fix: it is reported with its reason and the object waits for a change.
-type specError struct {
-	reason  string
-	message string
+type SpecError struct {
+	Reason  string
+	Message string
 }
 
-func (e *specError) Error() string { return e.message }
+func (e *SpecError) Error() string { return e.Message }
 
-func newSpecError(reason, message string) error {
-	return &specError{reason: reason, message: message}
+func NewSpecError(reason, message string) error {
+	return &SpecError{Reason: reason, Message: message}
 }
 
-// blockedError means deletion waits for something outside the operator's hands.
-type blockedError struct{ message string }
+// BlockedError means deletion waits for something outside the operator's hands.
+type BlockedError struct{ Message string }
 
-func (e *blockedError) Error() string { return e.message }
+func (e *BlockedError) Error() string { return e.Message }
 
 // outcome is what settle decided: the Ready and Progressing conditions and the requeue.
 type outcome struct {
@@ -202,18 +202,18 @@ type outcome struct {
 	retry bool
 }
 
-func classify(err error, readyMessage string, iv Intervals) outcome {
-	var spec *specError
-	var blocked *blockedError
+func Classify(err error, readyMessage string, iv Intervals) outcome {
+	var spec *SpecError
+	var blocked *BlockedError
 	var name *openstack.NameError
 	switch {
 	case err == nil:
 		return outcome{reason: whv1.ReasonReady, message: readyMessage, requeueAfter: jitter(iv.Resync)}
 	case errors.As(err, &spec):
 		// A spec problem is re-checked at the resync period, never hammered.
-		return outcome{reason: spec.reason, message: spec.message, requeueAfter: jitter(iv.Resync)}
+		return outcome{reason: spec.Reason, message: spec.Message, requeueAfter: jitter(iv.Resync)}
 	case errors.As(err, &blocked):
-		return outcome{reason: whv1.ReasonDeletionBlocked, message: blocked.message, progressing: true, requeueAfter: iv.Blocked}
+		return outcome{reason: whv1.ReasonDeletionBlocked, message: blocked.Message, progressing: true, requeueAfter: iv.Blocked}
 	case openstack.IsCredentialsError(err):
 		// The Secret watch brings the object back when the credentials change.
 		return outcome{reason: whv1.ReasonCredentialsError, message: openstack.Message(err), requeueAfter: jitter(iv.Resync)}
@@ -258,13 +258,13 @@ func (o outcome) apply(conditions *[]metav1.Condition, generation int64, withPro
 		progressing = metav1.ConditionTrue
 	}
 	meta.SetStatusCondition(conditions, metav1.Condition{
-		Type: whv1.ConditionReady, Status: ready, Reason: o.reason, Message: boundedMessage(o.message), ObservedGeneration: generation,
+		Type: whv1.ConditionReady, Status: ready, Reason: o.reason, Message: BoundedMessage(o.message), ObservedGeneration: generation,
 	})
 	if !withProgressing {
 		return
 	}
 	meta.SetStatusCondition(conditions, metav1.Condition{
-		Type: whv1.ConditionProgressing, Status: progressing, Reason: o.reason, Message: boundedMessage(o.message), ObservedGeneration: generation,
+		Type: whv1.ConditionProgressing, Status: progressing, Reason: o.reason, Message: BoundedMessage(o.message), ObservedGeneration: generation,
 	})
 }
 

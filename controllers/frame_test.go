@@ -56,7 +56,7 @@ func TestJitterStaysPositiveAndBounded(t *testing.T) {
 }
 
 func TestClassifyCapsRetryAfterAndResync(t *testing.T) {
-	o := classify(nil, "ok", Intervals{Resync: math.MaxInt64})
+	o := Classify(nil, "ok", Intervals{Resync: math.MaxInt64})
 	if res, _ := o.result(nil); res.RequeueAfter != maxRequeue {
 		t.Errorf("a resync period of centuries requeues after %v, want %v", res.RequeueAfter, maxRequeue)
 	}

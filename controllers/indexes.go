@@ -14,20 +14,20 @@ import (
 
 // Field indexes that let a change to one object find the objects that depend on it.
 const (
-	// cloudRefIndex: Tenants and PeakSeasons by the Cloud they name.
-	cloudRefIndex = "spec.cloudRef.name"
-	// cloudSecretIndex: Clouds by the name of their credentials Secret.
-	cloudSecretIndex = "spec.credentialsSecretRef.name"
-	// tenantRefIndex: ComputeQuotas and TestEnvironments by the name of their Tenant.
-	tenantRefIndex = "spec.tenantRef.name"
-	// peakSeasonIndex: ComputeQuotas and TestEnvironments by the PeakSeasons their peaks name.
-	peakSeasonIndex = "spec.peaks.season"
+	// CloudRefIndex: Tenants and PeakSeasons by the Cloud they name.
+	CloudRefIndex = "spec.cloudRef.name"
+	// CloudSecretIndex: Clouds by the name of their credentials Secret.
+	CloudSecretIndex = "spec.credentialsSecretRef.name"
+	// TenantRefIndex: ComputeQuotas and TestEnvironments by the name of their Tenant.
+	TenantRefIndex = "spec.tenantRef.name"
+	// PeakSeasonIndex: ComputeQuotas and TestEnvironments by the PeakSeasons their peaks name.
+	PeakSeasonIndex = "spec.peaks.season"
 )
 
 // SetupIndexes registers every field index the controllers use, once per manager.
 func SetupIndexes(ctx context.Context, mgr ctrl.Manager) error {
 	idx := mgr.GetFieldIndexer()
-	if err := idx.IndexField(ctx, &whv1.Tenant{}, cloudRefIndex, func(o client.Object) []string {
+	if err := idx.IndexField(ctx, &whv1.Tenant{}, CloudRefIndex, func(o client.Object) []string {
 		if ref := o.(*whv1.Tenant).Spec.CloudRef; ref != nil {
 			return []string{ref.Name}
 		}
@@ -35,7 +35,7 @@ func SetupIndexes(ctx context.Context, mgr ctrl.Manager) error {
 	}); err != nil {
 		return err
 	}
-	if err := idx.IndexField(ctx, &whv1.PeakSeason{}, cloudRefIndex, func(o client.Object) []string {
+	if err := idx.IndexField(ctx, &whv1.PeakSeason{}, CloudRefIndex, func(o client.Object) []string {
 		if ref := o.(*whv1.PeakSeason).Spec.CloudRef; ref != nil {
 			return []string{ref.Name}
 		}
@@ -43,29 +43,29 @@ func SetupIndexes(ctx context.Context, mgr ctrl.Manager) error {
 	}); err != nil {
 		return err
 	}
-	if err := idx.IndexField(ctx, &whv1.Cloud{}, cloudSecretIndex, func(o client.Object) []string {
+	if err := idx.IndexField(ctx, &whv1.Cloud{}, CloudSecretIndex, func(o client.Object) []string {
 		return []string{o.(*whv1.Cloud).Spec.CredentialsSecretRef.Name}
 	}); err != nil {
 		return err
 	}
-	if err := idx.IndexField(ctx, &whv1.ComputeQuota{}, tenantRefIndex, func(o client.Object) []string {
+	if err := idx.IndexField(ctx, &whv1.ComputeQuota{}, TenantRefIndex, func(o client.Object) []string {
 		return []string{o.(*whv1.ComputeQuota).Spec.TenantRef.Name}
 	}); err != nil {
 		return err
 	}
-	if err := idx.IndexField(ctx, &whv1.ComputeQuota{}, peakSeasonIndex, seasonsOf); err != nil {
+	if err := idx.IndexField(ctx, &whv1.ComputeQuota{}, PeakSeasonIndex, SeasonsOf); err != nil {
 		return err
 	}
-	if err := idx.IndexField(ctx, &whv1.TestEnvironment{}, tenantRefIndex, func(o client.Object) []string {
+	if err := idx.IndexField(ctx, &whv1.TestEnvironment{}, TenantRefIndex, func(o client.Object) []string {
 		return []string{o.(*whv1.TestEnvironment).Spec.TenantRef.Name}
 	}); err != nil {
 		return err
 	}
-	return idx.IndexField(ctx, &whv1.TestEnvironment{}, peakSeasonIndex, seasonsOf)
+	return idx.IndexField(ctx, &whv1.TestEnvironment{}, PeakSeasonIndex, SeasonsOf)
 }
 
-// seasonsOf names the PeakSeasons a ComputeQuota's or TestEnvironment's peaks use.
-func seasonsOf(o client.Object) []string {
+// SeasonsOf names the PeakSeasons a ComputeQuota's or TestEnvironment's peaks use.
+func SeasonsOf(o client.Object) []string {
 	var names []string
 	switch o := o.(type) {
 	case *whv1.ComputeQuota:
@@ -80,31 +80,31 @@ func seasonsOf(o client.Object) []string {
 	return names
 }
 
-// dependents enqueues the ComputeQuotas or TestEnvironments (whichever newList lists,
+// Dependents enqueues the ComputeQuotas or TestEnvironments (whichever newList lists,
 // into a fresh list each call) that depend on a Tenant or a PeakSeason.
-type dependents struct {
-	client  client.Reader
-	newList func() client.ObjectList
+type Dependents struct {
+	Reader  client.Reader
+	NewList func() client.ObjectList
 }
 
-// ofTenant enqueues those that name the Tenant t.
-func (d dependents) ofTenant(ctx context.Context, t client.Object) []reconcile.Request {
-	return listRequests(ctx, d.client, d.newList(), client.InNamespace(t.GetNamespace()), client.MatchingFields{tenantRefIndex: t.GetName()})
+// OfTenant enqueues those that name the Tenant t.
+func (d Dependents) OfTenant(ctx context.Context, t client.Object) []reconcile.Request {
+	return ListRequests(ctx, d.Reader, d.NewList(), client.InNamespace(t.GetNamespace()), client.MatchingFields{TenantRefIndex: t.GetName()})
 }
 
-// ofQuotaTenant enqueues those that name the Tenant the ComputeQuota o names.
-func (d dependents) ofQuotaTenant(ctx context.Context, o client.Object) []reconcile.Request {
+// OfQuotaTenant enqueues those that name the Tenant the ComputeQuota o names.
+func (d Dependents) OfQuotaTenant(ctx context.Context, o client.Object) []reconcile.Request {
 	cq := o.(*whv1.ComputeQuota)
-	return listRequests(ctx, d.client, d.newList(), client.InNamespace(cq.Namespace), client.MatchingFields{tenantRefIndex: cq.Spec.TenantRef.Name})
+	return ListRequests(ctx, d.Reader, d.NewList(), client.InNamespace(cq.Namespace), client.MatchingFields{TenantRefIndex: cq.Spec.TenantRef.Name})
 }
 
-// usingSeason enqueues those whose peaks name the PeakSeason ps.
-func (d dependents) usingSeason(ctx context.Context, ps client.Object) []reconcile.Request {
-	return listRequests(ctx, d.client, d.newList(), client.MatchingFields{peakSeasonIndex: ps.GetName()})
+// UsingSeason enqueues those whose peaks name the PeakSeason ps.
+func (d Dependents) UsingSeason(ctx context.Context, ps client.Object) []reconcile.Request {
+	return ListRequests(ctx, d.Reader, d.NewList(), client.MatchingFields{PeakSeasonIndex: ps.GetName()})
 }
 
-// listRequests lists objects and turns them into reconcile requests.
-func listRequests(ctx context.Context, c client.Reader, list client.ObjectList, opts ...client.ListOption) []reconcile.Request {
+// ListRequests lists objects and turns them into reconcile requests.
+func ListRequests(ctx context.Context, c client.Reader, list client.ObjectList, opts ...client.ListOption) []reconcile.Request {
 	if err := c.List(ctx, list, opts...); err != nil {
 		ctrl.LoggerFrom(ctx).Error(err, "listing dependent objects")
 		return nil

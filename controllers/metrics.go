@@ -85,11 +85,11 @@ func init() {
 
 // quotaSeries, serverSeries and seasonSeries remember the series each object published.
 var (
-	quotaSeries  = newPublished()
-	serverSeries = newPublished()
-	seasonSeries = newPublished()
-	usageSeries  = newPublished()
-	policySeries = newPublished()
+	quotaSeries  = NewPublished()
+	serverSeries = NewPublished()
+	seasonSeries = NewPublished()
+	usageSeries  = NewPublished()
+	policySeries = NewPublished()
 )
 
 // recordQuotaMetrics publishes a ComputeQuota's status as gauges, and deletes the series
@@ -97,28 +97,28 @@ var (
 // longer managed, the series of the Tenant it named before. While its Tenant is gone or
 // has no project, nothing is in force that it manages: it publishes nothing.
 func recordQuotaMetrics(cq *whv1.ComputeQuota) {
-	var samples []sample
+	var samples []Sample
 	if ready := meta.FindStatusCondition(cq.Status.Conditions, whv1.ConditionReady); ready == nil || ready.Reason != whv1.ReasonTenantNotReady {
 		tenant := cq.Spec.TenantRef.Name
-		for field, v := range limitsOf(cq.Status.Effective) {
-			samples = append(samples, sample{quotaLimit, []string{cq.Namespace, tenant, field.String()}, float64(v)})
+		for field, v := range LimitsOf(cq.Status.Effective) {
+			samples = append(samples, Sample{quotaLimit, []string{cq.Namespace, tenant, field.String()}, float64(v)})
 		}
-		for field, v := range limitsOf(cq.Status.Usage) {
-			samples = append(samples, sample{quotaInUse, []string{cq.Namespace, tenant, field.String()}, float64(v)})
+		for field, v := range LimitsOf(cq.Status.Usage) {
+			samples = append(samples, Sample{quotaInUse, []string{cq.Namespace, tenant, field.String()}, float64(v)})
 		}
 		for _, p := range cq.Spec.Peaks {
 			v := 0.0
 			if slices.Contains(cq.Status.ActiveSeasons, p.Season) {
 				v = 1
 			}
-			samples = append(samples, sample{quotaSeasonActive, []string{cq.Namespace, tenant, p.Season}, v})
+			samples = append(samples, Sample{quotaSeasonActive, []string{cq.Namespace, tenant, p.Season}, v})
 		}
 	}
-	quotaSeries.publish(types.NamespacedName{Namespace: cq.Namespace, Name: cq.Name}, samples)
+	quotaSeries.Publish(types.NamespacedName{Namespace: cq.Namespace, Name: cq.Name}, samples)
 }
 
 // forgetQuotaMetrics deletes the series of a ComputeQuota that is gone or going.
-func forgetQuotaMetrics(key types.NamespacedName) { quotaSeries.forget(key) }
+func forgetQuotaMetrics(key types.NamespacedName) { quotaSeries.Forget(key) }
 
 // recordServerMetrics publishes an environment's servers by status.
 func recordServerMetrics(env *whv1.TestEnvironment) {
@@ -126,16 +126,16 @@ func recordServerMetrics(env *whv1.TestEnvironment) {
 	for _, s := range env.Status.Servers {
 		counts[s.Status]++
 	}
-	samples := make([]sample, 0, len(counts))
+	samples := make([]Sample, 0, len(counts))
 	for status, n := range counts {
-		samples = append(samples, sample{environmentServers, []string{env.Namespace, env.Name, status}, float64(n)})
+		samples = append(samples, Sample{environmentServers, []string{env.Namespace, env.Name, status}, float64(n)})
 	}
-	serverSeries.publish(types.NamespacedName{Namespace: env.Namespace, Name: env.Name}, samples)
+	serverSeries.Publish(types.NamespacedName{Namespace: env.Namespace, Name: env.Name}, samples)
 }
 
 // forgetServerMetrics drops the series of an environment.
 func forgetServerMetrics(namespace, name string) {
-	serverSeries.forget(types.NamespacedName{Namespace: namespace, Name: name})
+	serverSeries.Forget(types.NamespacedName{Namespace: namespace, Name: name})
 }
 
 // recordSeasonMetrics publishes whether a PeakSeason is active.
@@ -144,11 +144,11 @@ func recordSeasonMetrics(ps *whv1.PeakSeason) {
 	if ps.Status.Active {
 		v = 1
 	}
-	seasonSeries.publish(types.NamespacedName{Name: ps.Name}, []sample{{seasonActive, []string{ps.Name}, v}})
+	seasonSeries.Publish(types.NamespacedName{Name: ps.Name}, []Sample{{seasonActive, []string{ps.Name}, v}})
 }
 
 // forgetSeasonMetrics drops the series of a PeakSeason.
-func forgetSeasonMetrics(key types.NamespacedName) { seasonSeries.forget(key) }
+func forgetSeasonMetrics(key types.NamespacedName) { seasonSeries.Forget(key) }
 
 // The kinds a DepartmentPolicy governs, as whitehall_policy_violations names them.
 const (
@@ -160,21 +160,21 @@ const (
 // recordPolicyMetrics publishes how many objects of each kind break a policy (zero
 // included, so a mended breach shows as 0).
 func recordPolicyMetrics(name string, violations map[string]int) {
-	samples := make([]sample, 0, 3)
+	samples := make([]Sample, 0, 3)
 	for _, kind := range []string{policyKindTenant, policyKindQuota, policyKindEnvironment} {
-		samples = append(samples, sample{policyViolations, []string{name, kind}, float64(violations[kind])})
+		samples = append(samples, Sample{policyViolations, []string{name, kind}, float64(violations[kind])})
 	}
-	policySeries.publish(types.NamespacedName{Name: name}, samples)
+	policySeries.Publish(types.NamespacedName{Name: name}, samples)
 }
 
 // forgetPolicyMetrics drops the series of a DepartmentPolicy that is gone.
-func forgetPolicyMetrics(key types.NamespacedName) { policySeries.forget(key) }
+func forgetPolicyMetrics(key types.NamespacedName) { policySeries.Forget(key) }
 
-// sample is one gauge value to publish.
-type sample struct {
-	vec    *prometheus.GaugeVec
-	labels []string
-	value  float64
+// Sample is one gauge value to publish.
+type Sample struct {
+	Vec    *prometheus.GaugeVec
+	Labels []string
+	Value  float64
 }
 
 // series names one gauge series: its vector and its label values, joined.
@@ -185,28 +185,28 @@ type series struct {
 
 const labelSep = "\x00"
 
-// published remembers the series each object published, so that the series of a deleted
+// Published remembers the series each object Published, so that the series of a deleted
 // object, or one it no longer publishes, are deleted rather than kept for good. A series
 // two objects publish (two ComputeQuotas naming one Tenant, one of them refused) goes
 // only when neither publishes it.
-type published struct {
+type Published struct {
 	mu       sync.Mutex
 	byObject map[types.NamespacedName]map[series]struct{}
 	holders  map[series]int
 }
 
-func newPublished() *published {
-	return &published{byObject: map[types.NamespacedName]map[series]struct{}{}, holders: map[series]int{}}
+func NewPublished() *Published {
+	return &Published{byObject: map[types.NamespacedName]map[series]struct{}{}, holders: map[series]int{}}
 }
 
-// publish sets obj's samples and deletes the series obj published last time and not now.
-func (p *published) publish(obj types.NamespacedName, samples []sample) {
+// Publish sets obj's samples and deletes the series obj published last time and not now.
+func (p *Published) Publish(obj types.NamespacedName, samples []Sample) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	now := make(map[series]struct{}, len(samples))
 	for _, s := range samples {
-		s.vec.WithLabelValues(s.labels...).Set(s.value)
-		key := series{s.vec, strings.Join(s.labels, labelSep)}
+		s.Vec.WithLabelValues(s.Labels...).Set(s.Value)
+		key := series{s.Vec, strings.Join(s.Labels, labelSep)}
 		if _, dup := now[key]; dup {
 			continue
 		}
@@ -227,11 +227,11 @@ func (p *published) publish(obj types.NamespacedName, samples []sample) {
 	p.byObject[obj] = now
 }
 
-// forget deletes every series of obj.
-func (p *published) forget(obj types.NamespacedName) { p.publish(obj, nil) }
+// Forget deletes every series of obj.
+func (p *Published) Forget(obj types.NamespacedName) { p.Publish(obj, nil) }
 
 // release drops one holder of key, and the series with the last.
-func (p *published) release(key series) {
+func (p *Published) release(key series) {
 	if p.holders[key]--; p.holders[key] > 0 {
 		return
 	}

@@ -50,31 +50,31 @@ type PeakSeasonReconciler struct {
 
 // Reconcile computes the season's state and capacity, and writes status once.
 func (r *PeakSeasonReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result, error) {
-	return reconcileKind(ctx, req, &whv1.PeakSeason{}, kind[*whv1.PeakSeason]{
-		client:        r.Client,
-		intervals:     r.Intervals,
-		noProgressing: true,
-		status: func(ps *whv1.PeakSeason) statusFields {
-			return statusFields{&ps.Status, &ps.Status.Conditions, &ps.Status.ObservedGeneration}
+	return Reconcile(ctx, req, &whv1.PeakSeason{}, Kind[*whv1.PeakSeason]{
+		Client:        r.Client,
+		Intervals:     r.Intervals,
+		NoProgressing: true,
+		Status: func(ps *whv1.PeakSeason) StatusFields {
+			return StatusFields{&ps.Status, &ps.Status.Conditions, &ps.Status.ObservedGeneration}
 		},
-		reconcile: r.reconcile,
-		forget:    forgetSeasonMetrics,
+		Reconcile: r.reconcile,
+		Forget:    forgetSeasonMetrics,
 	})
 }
 
 // reconcile wakes exactly at the season's next transition.
-func (r *PeakSeasonReconciler) reconcile(ctx context.Context, ps *whv1.PeakSeason) (step, error) {
-	s, err := compileSeason(ps)
+func (r *PeakSeasonReconciler) reconcile(ctx context.Context, ps *whv1.PeakSeason) (Step, error) {
+	s, err := CompileSeason(ps)
 	if err != nil {
-		return step{}, newSpecError(whv1.ReasonInvalidConfiguration, err.Error())
+		return Step{}, NewSpecError(whv1.ReasonInvalidConfiguration, err.Error())
 	}
 	now := r.Now()
 	active, current := s.ActiveAt(now)
 	switch {
 	case active && !ps.Status.Active:
-		notify(ctx, r.Recorder, ps, corev1.EventTypeNormal, "SeasonOpened", "Transition", "Season %s is active until %s", ps.Name, current.End.Format(time.RFC3339))
+		Notify(ctx, r.Recorder, ps, corev1.EventTypeNormal, "SeasonOpened", "Transition", "Season %s is active until %s", ps.Name, current.End.Format(time.RFC3339))
 	case !active && ps.Status.Active:
-		notify(ctx, r.Recorder, ps, corev1.EventTypeNormal, "SeasonClosed", "Transition", "Season %s is over", ps.Name)
+		Notify(ctx, r.Recorder, ps, corev1.EventTypeNormal, "SeasonClosed", "Transition", "Season %s is over", ps.Name)
 	}
 	ps.Status.Active = active
 	ps.Status.CurrentWindow = nil
@@ -84,7 +84,7 @@ func (r *PeakSeasonReconciler) reconcile(ctx context.Context, ps *whv1.PeakSeaso
 		ps.Status.CurrentWindow = &whv1.TimeWindow{Start: metav1.NewTime(current.Start), End: metav1.NewTime(current.End)}
 	}
 	recordSeasonMetrics(ps)
-	wake, next, ok := untilNext(map[string]*season.Season{ps.Name: s}, now)
+	wake, next, ok := UntilNext(map[string]*season.Season{ps.Name: s}, now)
 	ps.Status.NextTransition = nil
 	if ok {
 		ps.Status.NextTransition = &metav1.Time{Time: next}
@@ -96,11 +96,11 @@ func (r *PeakSeasonReconciler) reconcile(ctx context.Context, ps *whv1.PeakSeaso
 
 	committed, err := r.committed(ctx, ps.Name)
 	if err != nil {
-		return step{wake: wake}, err
+		return Step{Wake: wake}, err
 	}
 	ps.Status.Committed = committed
 	r.checkCapacity(ctx, ps)
-	return step{wake: wake, message: message}, nil
+	return Step{Wake: wake, Message: message}, nil
 }
 
 // committed sums, per resource, the peak quota every ComputeQuota using this season
@@ -108,7 +108,7 @@ func (r *PeakSeasonReconciler) reconcile(ctx context.Context, ps *whv1.PeakSeaso
 // that loses a Conflict writes nothing and is not counted.
 func (r *PeakSeasonReconciler) committed(ctx context.Context, name string) (*whv1.CapacityAmounts, error) {
 	var list whv1.ComputeQuotaList
-	if err := r.List(ctx, &list, client.MatchingFields{peakSeasonIndex: name}); err != nil {
+	if err := r.List(ctx, &list, client.MatchingFields{PeakSeasonIndex: name}); err != nil {
 		return nil, err
 	}
 	amounts := &whv1.CapacityAmounts{}
@@ -118,14 +118,14 @@ func (r *PeakSeasonReconciler) committed(ctx context.Context, name string) (*whv
 	}
 	for i := range list.Items {
 		cq := &list.Items[i]
-		writer, err := quotaWriter(ctx, r.Client, cq)
+		writer, err := QuotaWriter(ctx, r.Client, cq)
 		if err != nil {
 			return nil, err
 		}
 		if writer == nil || writer.UID != cq.UID {
 			continue // being deleted, or in Conflict: it writes nothing, so it commits nothing
 		}
-		during := effectiveQuota(cq, []string{name})
+		during := EffectiveQuota(cq, []string{name})
 		for field, sum := range sums {
 			if v, ok := during[field]; ok {
 				if *sum != nil {
@@ -160,10 +160,10 @@ func (r *PeakSeasonReconciler) checkCapacity(ctx context.Context, ps *whv1.PeakS
 		return
 	}
 	var capacity openstack.Capacity
-	target, err := r.Access.cloud(ctx, ref.Name)
+	target, err := r.Access.Cloud(ctx, ref.Name)
 	if err == nil {
 		var cloud CapacityCloud
-		if cloud, err = r.Clouds.Cloud(ctx, r.Access.cloudRef(target)); err == nil {
+		if cloud, err = r.Clouds.Cloud(ctx, r.Access.CloudRef(target)); err == nil {
 			capacity, err = cloud.Capacity(ctx)
 		}
 	}
@@ -178,10 +178,10 @@ func (r *PeakSeasonReconciler) checkCapacity(ctx context.Context, ps *whv1.PeakS
 	var over []string
 	c := ps.Status.Committed
 	if exceeds(c.Cores, capacity.Cores) {
-		over = append(over, fmt.Sprintf("%s cores committed, the cloud holds %d", limitString(*c.Cores), capacity.Cores))
+		over = append(over, fmt.Sprintf("%s cores committed, the cloud holds %d", LimitString(*c.Cores), capacity.Cores))
 	}
 	if exceeds(c.RAMMiB, capacity.RAMMiB) {
-		over = append(over, fmt.Sprintf("%s MiB of RAM committed, the cloud holds %d", limitString(*c.RAMMiB), capacity.RAMMiB))
+		over = append(over, fmt.Sprintf("%s MiB of RAM committed, the cloud holds %d", LimitString(*c.RAMMiB), capacity.RAMMiB))
 	}
 	cond.Status, cond.Reason = metav1.ConditionFalse, whv1.ReasonWithinCapacity
 	cond.Message = "the peak quota committed to this season fits in the cloud"
@@ -189,7 +189,7 @@ func (r *PeakSeasonReconciler) checkCapacity(ctx context.Context, ps *whv1.PeakS
 		cond.Status, cond.Reason = metav1.ConditionTrue, whv1.ReasonOvercommitted
 		cond.Message = strings.Join(over, "; ")
 		if !meta.IsStatusConditionTrue(ps.Status.Conditions, whv1.ConditionCapacityAtRisk) {
-			notify(ctx, r.Recorder, ps, corev1.EventTypeWarning, whv1.ReasonOvercommitted, "CheckCapacity", "%s", cond.Message)
+			Notify(ctx, r.Recorder, ps, corev1.EventTypeWarning, whv1.ReasonOvercommitted, "CheckCapacity", "%s", cond.Message)
 		}
 	}
 	meta.SetStatusCondition(&ps.Status.Conditions, cond)
@@ -214,7 +214,7 @@ func (r *PeakSeasonReconciler) SetupWithManager(mgr ctrl.Manager) error {
 }
 
 func seasonsOfQuota(_ context.Context, o client.Object) []reconcile.Request {
-	names := seasonsOf(o)
+	names := SeasonsOf(o)
 	slices.Sort(names)
 	reqs := make([]reconcile.Request, 0, len(names))
 	for _, n := range slices.Compact(names) {

@@ -22,11 +22,11 @@ import (
 // +kubebuilder:rbac:groups=whitehall.cloud,resources=departmentpolicies,verbs=get;list;watch
 // +kubebuilder:rbac:groups="",resources=namespaces,verbs=get;list;watch
 
-// governingPolicies returns the DepartmentPolicies whose namespaceSelector selects the
+// GoverningPolicies returns the DepartmentPolicies whose namespaceSelector selects the
 // namespace, by name. A namespace no policy selects is governed by none. A policy whose
 // selector cannot be parsed governs nothing (the API refuses such selectors; this is a
 // guard, not a rule).
-func governingPolicies(ctx context.Context, c client.Reader, namespace string) ([]whv1.DepartmentPolicy, error) {
+func GoverningPolicies(ctx context.Context, c client.Reader, namespace string) ([]whv1.DepartmentPolicy, error) {
 	var list whv1.DepartmentPolicyList
 	if err := c.List(ctx, &list); err != nil {
 		return nil, err
@@ -40,7 +40,7 @@ func governingPolicies(ctx context.Context, c client.Reader, namespace string) (
 	}
 	var out []whv1.DepartmentPolicy
 	for _, p := range list.Items {
-		if selects(&p, ns) {
+		if Selects(&p, ns) {
 			out = append(out, p)
 		}
 	}
@@ -48,27 +48,27 @@ func governingPolicies(ctx context.Context, c client.Reader, namespace string) (
 	return out, nil
 }
 
-// selects reports whether the policy governs the namespace.
-func selects(p *whv1.DepartmentPolicy, ns *corev1.Namespace) bool {
+// Selects reports whether the policy governs the namespace.
+func Selects(p *whv1.DepartmentPolicy, ns *corev1.Namespace) bool {
 	selector, err := metav1.LabelSelectorAsSelector(&p.Spec.NamespaceSelector)
 	return err == nil && selector.Matches(labels.Set(ns.Labels))
 }
 
-// policyChecker evaluates the DepartmentPolicies governing one object's namespace, the
+// PolicyChecker evaluates the DepartmentPolicies governing one object's namespace, the
 // one path the Tenant, ComputeQuota and TestEnvironment controllers share. An object no
 // policy governs has no PolicyViolation condition; one governed has it True (reason
 // PolicyViolation, the breaches) or False (WithinPolicy), and a Warning event when a
 // breach is new. The caller decides what a breach holds back: never tearing down.
-type policyChecker struct {
-	reader   client.Reader
-	recorder recorder.EventRecorder
+type PolicyChecker struct {
+	Reader   client.Reader
+	Recorder recorder.EventRecorder
 }
 
-// check returns the breaches of obj (rules gives them for one policy) and records them
+// Check returns the breaches of obj (rules gives them for one policy) and records them
 // in conditions.
-func (pc policyChecker) check(ctx context.Context, obj client.Object, conditions *[]metav1.Condition,
+func (pc PolicyChecker) Check(ctx context.Context, obj client.Object, conditions *[]metav1.Condition,
 	rules func(*whv1.DepartmentPolicy) []policy.Breach) ([]policy.Breach, error) {
-	governing, err := governingPolicies(ctx, pc.reader, obj.GetNamespace())
+	governing, err := GoverningPolicies(ctx, pc.Reader, obj.GetNamespace())
 	if err != nil {
 		return nil, err
 	}
@@ -87,11 +87,11 @@ func (pc policyChecker) check(ctx context.Context, obj client.Object, conditions
 		Message: "within DepartmentPolicy " + strings.Join(names, ", "), ObservedGeneration: obj.GetGeneration(),
 	}
 	if len(breaches) > 0 {
-		cond.Status, cond.Reason, cond.Message = metav1.ConditionTrue, whv1.ReasonPolicyViolation, boundedMessage(breachMessage(breaches))
+		cond.Status, cond.Reason, cond.Message = metav1.ConditionTrue, whv1.ReasonPolicyViolation, BoundedMessage(breachMessage(breaches))
 	}
 	prev := meta.FindStatusCondition(*conditions, whv1.ConditionPolicyViolation)
 	if len(breaches) > 0 && (prev == nil || prev.Status != metav1.ConditionTrue || prev.Message != cond.Message) {
-		notify(ctx, pc.recorder, obj, corev1.EventTypeWarning, whv1.ReasonPolicyViolation, "CheckPolicy", "%s", cond.Message)
+		Notify(ctx, pc.Recorder, obj, corev1.EventTypeWarning, whv1.ReasonPolicyViolation, "CheckPolicy", "%s", cond.Message)
 	}
 	meta.SetStatusCondition(conditions, cond)
 	return breaches, nil
@@ -106,17 +106,17 @@ func breachMessage(breaches []policy.Breach) string {
 	return strings.Join(msgs, "; ")
 }
 
-// policyViolation is the error of an object a breach holds back: it is not Ready, with
+// PolicyViolation is the error of an object a breach holds back: it is not Ready, with
 // reason PolicyViolation, and waits for a change to it or to a policy.
-func policyViolation(breaches []policy.Breach, consequence string) error {
-	return newSpecError(whv1.ReasonPolicyViolation, breachMessage(breaches)+": "+consequence)
+func PolicyViolation(breaches []policy.Breach, consequence string) error {
+	return NewSpecError(whv1.ReasonPolicyViolation, breachMessage(breaches)+": "+consequence)
 }
 
-// governedBy returns a map function that enqueues the objects newList lists in the
+// GovernedBy returns a map function that enqueues the objects newList lists in the
 // namespaces a DepartmentPolicy selects: a policy added, changed or removed re-checks
 // them (an update maps both the old and the new policy, so namespaces it no longer
 // selects are re-checked too).
-func governedBy(c client.Reader, newList func() client.ObjectList) handler.MapFunc {
+func GovernedBy(c client.Reader, newList func() client.ObjectList) handler.MapFunc {
 	return func(ctx context.Context, o client.Object) []reconcile.Request {
 		p := o.(*whv1.DepartmentPolicy)
 		var namespaces corev1.NamespaceList
@@ -126,18 +126,18 @@ func governedBy(c client.Reader, newList func() client.ObjectList) handler.MapFu
 		}
 		var reqs []reconcile.Request
 		for i := range namespaces.Items {
-			if selects(p, &namespaces.Items[i]) {
-				reqs = append(reqs, listRequests(ctx, c, newList(), client.InNamespace(namespaces.Items[i].Name))...)
+			if Selects(p, &namespaces.Items[i]) {
+				reqs = append(reqs, ListRequests(ctx, c, newList(), client.InNamespace(namespaces.Items[i].Name))...)
 			}
 		}
 		return reqs
 	}
 }
 
-// inNamespace returns a map function that enqueues the objects newList lists in the
+// InNamespace returns a map function that enqueues the objects newList lists in the
 // namespace o (a namespace's labels decide which policies govern it).
-func inNamespace(c client.Reader, newList func() client.ObjectList) handler.MapFunc {
+func InNamespace(c client.Reader, newList func() client.ObjectList) handler.MapFunc {
 	return func(ctx context.Context, o client.Object) []reconcile.Request {
-		return listRequests(ctx, c, newList(), client.InNamespace(o.GetName()))
+		return ListRequests(ctx, c, newList(), client.InNamespace(o.GetName()))
 	}
 }

@@ -10,9 +10,9 @@ import (
 	whv1 "github.com/whitehall-cloud/whitehall-operator/api/v1alpha1"
 )
 
-// deletionPredicate passes the update that marks an object for deletion, which changes
+// DeletionPredicate passes the update that marks an object for deletion, which changes
 // neither its generation nor its annotations.
-func deletionPredicate() predicate.Predicate {
+func DeletionPredicate() predicate.Predicate {
 	return predicate.Funcs{
 		UpdateFunc: func(e event.UpdateEvent) bool {
 			return e.ObjectOld.GetDeletionTimestamp().IsZero() && !e.ObjectNew.GetDeletionTimestamp().IsZero()
@@ -29,8 +29,8 @@ func deletionPredicate() predicate.Predicate {
 // ComputeQuota, TestEnvironment and DepartmentPolicy of the cloud (each a round of
 // OpenStack calls) for nothing. Creates and deletes always pass.
 
-// changedIn passes an update only when view differs between the old and the new object.
-func changedIn[T client.Object](view func(T) any) predicate.Predicate {
+// ChangedIn passes an update only when view differs between the old and the new object.
+func ChangedIn[T client.Object](view func(T) any) predicate.Predicate {
 	return predicate.Funcs{UpdateFunc: func(e event.UpdateEvent) bool {
 		old, okOld := e.ObjectOld.(T)
 		updated, okNew := e.ObjectNew.(T)
@@ -44,7 +44,7 @@ func changedIn[T client.Object](view func(T) any) predicate.Predicate {
 // conditionState is what a dependent reads of a condition: not its time nor message.
 type conditionState struct{ Type, Status, Reason string }
 
-func conditionStates(conditions []metav1.Condition) []conditionState {
+func ConditionStates(conditions []metav1.Condition) []conditionState {
 	out := make([]conditionState, 0, len(conditions))
 	for _, c := range conditions {
 		out = append(out, conditionState{c.Type, string(c.Status), c.Reason})
@@ -60,44 +60,44 @@ type objectState struct {
 	Labels     map[string]string
 }
 
-func objectStateOf(o client.Object) objectState {
+func ObjectStateOf(o client.Object) objectState {
 	return objectState{o.GetGeneration(), !o.GetDeletionTimestamp().IsZero(), o.GetLabels()}
 }
 
 // cloudForTenants: a Tenant reads its Cloud's spec and whether it is Ready, never its
 // usage.
 func cloudForTenants() predicate.Predicate {
-	return changedIn(func(c *whv1.Cloud) any {
-		return []any{objectStateOf(c), conditionStates(c.Status.Conditions)}
+	return ChangedIn(func(c *whv1.Cloud) any {
+		return []any{ObjectStateOf(c), ConditionStates(c.Status.Conditions)}
 	})
 }
 
 // tenantForQuotas: a ComputeQuota reads its Tenant's spec, project and readiness.
 func tenantForQuotas() predicate.Predicate {
-	return changedIn(func(t *whv1.Tenant) any {
-		return []any{objectStateOf(t), t.Status.ProjectID, conditionStates(t.Status.Conditions)}
+	return ChangedIn(func(t *whv1.Tenant) any {
+		return []any{ObjectStateOf(t), t.Status.ProjectID, ConditionStates(t.Status.Conditions)}
 	})
 }
 
 // tenantForEnvironments: a TestEnvironment also reads the Tenant's service user and
 // network.
 func tenantForEnvironments() predicate.Predicate {
-	return changedIn(func(t *whv1.Tenant) any {
-		return []any{objectStateOf(t), t.Status.ProjectID, t.Status.ServiceUserID, t.Status.Network, conditionStates(t.Status.Conditions)}
+	return ChangedIn(func(t *whv1.Tenant) any {
+		return []any{ObjectStateOf(t), t.Status.ProjectID, t.Status.ServiceUserID, t.Status.Network, ConditionStates(t.Status.Conditions)}
 	})
 }
 
 // tenantForPolicies: a policy weighs the Tenant's spec, labels and allocated network.
 func tenantForPolicies() predicate.Predicate {
-	return changedIn(func(t *whv1.Tenant) any {
-		return []any{objectStateOf(t), t.Status.Network}
+	return ChangedIn(func(t *whv1.Tenant) any {
+		return []any{ObjectStateOf(t), t.Status.Network}
 	})
 }
 
 // quotaForEnvironments: a refused burst waits for its ComputeQuota's limits (effective)
 // and readiness, not the usage each of its resyncs reads.
 func quotaForEnvironments() predicate.Predicate {
-	return changedIn(func(cq *whv1.ComputeQuota) any {
-		return []any{objectStateOf(cq), cq.Status.Effective, conditionStates(cq.Status.Conditions)}
+	return ChangedIn(func(cq *whv1.ComputeQuota) any {
+		return []any{ObjectStateOf(cq), cq.Status.Effective, ConditionStates(cq.Status.Conditions)}
 	})
 }

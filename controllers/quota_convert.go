@@ -63,8 +63,8 @@ func part[T any](p **T, create bool) *T {
 	}
 }
 
-// limitsOf returns the fields a QuotaSet sets.
-func limitsOf(q whv1.QuotaSet) openstack.QuotaLimits {
+// LimitsOf returns the fields a QuotaSet sets.
+func LimitsOf(q whv1.QuotaSet) openstack.QuotaLimits {
 	out := openstack.QuotaLimits{}
 	for f, slot := range quotaSlots {
 		if v := *slot(&q, false); v != nil {
@@ -74,8 +74,8 @@ func limitsOf(q whv1.QuotaSet) openstack.QuotaLimits {
 	return out
 }
 
-// quotaSetOf is the inverse of limitsOf.
-func quotaSetOf(l openstack.QuotaLimits) whv1.QuotaSet {
+// QuotaSetOf is the inverse of LimitsOf.
+func QuotaSetOf(l openstack.QuotaLimits) whv1.QuotaSet {
 	var out whv1.QuotaSet
 	for f, v := range l {
 		*quotaSlots[f](&out, true) = ptr.To(v)

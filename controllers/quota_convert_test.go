@@ -17,7 +17,7 @@ func TestQuotaSlots(t *testing.T) {
 	for _, service := range openstack.QuotaServices {
 		for i, f := range openstack.QuotaFieldsOf(service) {
 			all[f] = int64(i) - 1
-			got, err := json.Marshal(quotaSetOf(openstack.QuotaLimits{f: 7}))
+			got, err := json.Marshal(QuotaSetOf(openstack.QuotaLimits{f: 7}))
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -29,10 +29,10 @@ func TestQuotaSlots(t *testing.T) {
 	if len(all) != len(quotaSlots) {
 		t.Errorf("%d quota fields, %d slots", len(all), len(quotaSlots))
 	}
-	if diff := cmp.Diff(all, limitsOf(quotaSetOf(all))); diff != "" {
-		t.Errorf("limitsOf(quotaSetOf(x)) (-x +got):\n%s", diff)
+	if diff := cmp.Diff(all, LimitsOf(QuotaSetOf(all))); diff != "" {
+		t.Errorf("LimitsOf(QuotaSetOf(x)) (-x +got):\n%s", diff)
 	}
-	if got := limitsOf(quotaSetOf(nil)); len(got) != 0 {
+	if got := LimitsOf(QuotaSetOf(nil)); len(got) != 0 {
 		t.Errorf("an empty QuotaSet has limits %v", got)
 	}
 }

@@ -14,8 +14,8 @@ import (
 	"github.com/whitehall-cloud/whitehall-operator/internal/season"
 )
 
-// compileSeason turns a PeakSeason's spec into a calendar.
-func compileSeason(ps *whv1.PeakSeason) (*season.Season, error) {
+// CompileSeason turns a PeakSeason's spec into a calendar.
+func CompileSeason(ps *whv1.PeakSeason) (*season.Season, error) {
 	spec := season.Spec{TimeZone: ps.Spec.TimeZone}
 	if ps.Spec.RampUp != nil {
 		spec.RampUp = ps.Spec.RampUp.Duration
@@ -33,13 +33,13 @@ func compileSeason(ps *whv1.PeakSeason) (*season.Season, error) {
 	return season.Compile(spec)
 }
 
-// loadSeasons reads and compiles the named PeakSeasons. A season that is missing or
+// LoadSeasons reads and compiles the named PeakSeasons. A season that is missing or
 // invalid loses only its own peak: it is left out of seasons and named in problem, a
 // spec error with reason SeasonNotFound for the caller to report once it has applied
 // everything else (the baseline, the other peaks). The PeakSeason watch brings the
 // object back when the season appears or is fixed. An invalid season's own Ready
 // condition says what is wrong with it; err is a failure to read.
-func loadSeasons(ctx context.Context, c client.Reader, names []string) (seasons map[string]*season.Season, problem, err error) {
+func LoadSeasons(ctx context.Context, c client.Reader, names []string) (seasons map[string]*season.Season, problem, err error) {
 	seasons = make(map[string]*season.Season, len(names))
 	var missing []string
 	seen := map[string]bool{}
@@ -56,7 +56,7 @@ func loadSeasons(ctx context.Context, c client.Reader, names []string) (seasons 
 			}
 			return nil, nil, err
 		}
-		s, err := compileSeason(&ps)
+		s, err := CompileSeason(&ps)
 		if err != nil {
 			missing = append(missing, fmt.Sprintf("PeakSeason %q is invalid (its Ready condition says why)", name))
 			continue
@@ -64,14 +64,14 @@ func loadSeasons(ctx context.Context, c client.Reader, names []string) (seasons 
 		seasons[name] = s
 	}
 	if len(missing) > 0 {
-		problem = newSpecError(whv1.ReasonSeasonNotFound, strings.Join(missing, "; ")+": its peak is not applied, the rest is")
+		problem = NewSpecError(whv1.ReasonSeasonNotFound, strings.Join(missing, "; ")+": its peak is not applied, the rest is")
 	}
 	return seasons, problem, nil
 }
 
-// untilNext returns how long until the earliest next transition of seasons, and that
+// UntilNext returns how long until the earliest next transition of seasons, and that
 // instant; ok is false when none of them will ever change again.
-func untilNext(seasons map[string]*season.Season, now time.Time) (time.Duration, time.Time, bool) {
+func UntilNext(seasons map[string]*season.Season, now time.Time) (time.Duration, time.Time, bool) {
 	next, ok := season.Next(seasons, now)
 	if !ok {
 		return 0, time.Time{}, false

@@ -86,7 +86,7 @@ func (r *TenantReconciler) reconcileAssignments(ctx context.Context, cloud Tenan
 	t.Status.RoleAssignments = appliedAssignments(desired)
 	if len(changes) > 0 {
 		slices.Sort(changes)
-		notify(ctx, r.Recorder, t, corev1.EventTypeNormal, "RolesUpdated", "UpdateRoleAssignments",
+		Notify(ctx, r.Recorder, t, corev1.EventTypeNormal, "RolesUpdated", "UpdateRoleAssignments",
 			"On project %s: %s", t.Status.ProjectID, strings.Join(changes, "; "))
 	}
 	return skipped, nil
@@ -94,7 +94,7 @@ func (r *TenantReconciler) reconcileAssignments(ctx context.Context, cloud Tenan
 
 // withholdRoles drops from desired the withheld roles a principal does not hold yet,
 // and says which. The service user keeps the role the operator acts with
-// (projectUserRole) whatever the policy: it is the operator's, not the department's.
+// (ProjectUserRole) whatever the policy: it is the operator's, not the department's.
 func withholdRoles(ctx context.Context, dir openstack.Directory, desired map[principal][]string, held map[openstack.Assignment]bool,
 	withheld []string, serviceUser principal) ([]string, error) {
 	var skipped []string
@@ -104,7 +104,7 @@ func withholdRoles(ctx context.Context, dir openstack.Directory, desired map[pri
 			return nil, err
 		}
 		for p, roles := range desired {
-			if p == serviceUser && role == projectUserRole || !slices.Contains(roles, id) ||
+			if p == serviceUser && role == ProjectUserRole || !slices.Contains(roles, id) ||
 				held[openstack.Assignment{GroupID: p.groupID, UserID: p.userID, RoleID: id}] {
 				continue
 			}

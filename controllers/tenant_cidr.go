@@ -60,11 +60,11 @@ func (a *addressSpace) forget(key client.ObjectKey) {
 // pool of the first policy (by name) governing the namespace that has one. It is recorded
 // in status. A step is returned when the reconcile stops here: a block just allocated is
 // written to status before the network is made.
-func (r *TenantReconciler) tenantCIDR(ctx context.Context, t *whv1.Tenant) (string, *step, error) {
+func (r *TenantReconciler) tenantCIDR(ctx context.Context, t *whv1.Tenant) (string, *Step, error) {
 	if t.Spec.Network == nil {
 		return "", nil, nil
 	}
-	governing, err := governingPolicies(ctx, r.Client, t.Namespace)
+	governing, err := GoverningPolicies(ctx, r.Client, t.Namespace)
 	if err != nil {
 		return "", nil, err
 	}
@@ -93,7 +93,7 @@ func (r *TenantReconciler) tenantCIDR(ctx context.Context, t *whv1.Tenant) (stri
 	}
 	self, err := netip.ParsePrefix(cidr)
 	if err != nil {
-		return "", nil, newSpecError(whv1.ReasonInvalidConfiguration, fmt.Sprintf("network cidr %q is not a CIDR", cidr))
+		return "", nil, NewSpecError(whv1.ReasonInvalidConfiguration, fmt.Sprintf("network cidr %q is not a CIDR", cidr))
 	}
 	others, err := r.contenders(ctx, t)
 	if err != nil {
@@ -101,12 +101,12 @@ func (r *TenantReconciler) tenantCIDR(ctx context.Context, t *whv1.Tenant) (stri
 	}
 	me := policy.Claim{Namespace: t.Namespace, Name: t.Name, Prefix: self, Created: t.CreationTimestamp.Time, Held: r.holds(t)}
 	if blocking := policy.Blocking(me, others); len(blocking) > 0 {
-		msg := policy.Breach{Policy: pools[0].Name, Rule: policy.RulePool, Detail: policy.OverlapDetail(me, blocking, maxListed) +
+		msg := policy.Breach{Policy: pools[0].Name, Rule: policy.RulePool, Detail: policy.OverlapDetail(me, blocking, MaxListed) +
 			"; nothing is created for it until the range is free"}.String()
 		if c := meta.FindStatusCondition(t.Status.Conditions, whv1.ConditionReady); c == nil || c.Message != msg {
-			notify(ctx, r.Recorder, t, corev1.EventTypeWarning, whv1.ReasonPolicyViolation, "CreateNetwork", "%s", msg)
+			Notify(ctx, r.Recorder, t, corev1.EventTypeWarning, whv1.ReasonPolicyViolation, "CreateNetwork", "%s", msg)
 		}
-		return "", nil, newSpecError(whv1.ReasonPolicyViolation, msg)
+		return "", nil, NewSpecError(whv1.ReasonPolicyViolation, msg)
 	}
 	me.Held = true
 	a.claims[t.UID] = rangeClaim{key: client.ObjectKeyFromObject(t), prefix: self}
@@ -118,15 +118,15 @@ func (r *TenantReconciler) tenantCIDR(ctx context.Context, t *whv1.Tenant) (stri
 // a Tenant of a governed namespace holds or may still get (policy.Taken), and of every
 // block given and not yet seen in the cache. The block is claimed at once and written to
 // status before anything else.
-func (r *TenantReconciler) allocate(ctx context.Context, t *whv1.Tenant, pools []whv1.DepartmentPolicy) (string, *step, error) {
+func (r *TenantReconciler) allocate(ctx context.Context, t *whv1.Tenant, pools []whv1.DepartmentPolicy) (string, *Step, error) {
 	if len(pools) == 0 {
-		return "", nil, newSpecError(whv1.ReasonInvalidConfiguration, fmt.Sprintf(
+		return "", nil, NewSpecError(whv1.ReasonInvalidConfiguration, fmt.Sprintf(
 			"spec.network.cidr is required: no DepartmentPolicy with networks.pool governs namespace %s", t.Namespace))
 	}
 	p := pools[0]
 	pool, err := netip.ParsePrefix(p.Spec.Networks.Pool)
 	if err != nil {
-		return "", nil, newSpecError(whv1.ReasonInvalidConfiguration, fmt.Sprintf("DepartmentPolicy %s: networks.pool %q is not a CIDR", p.Name, p.Spec.Networks.Pool))
+		return "", nil, NewSpecError(whv1.ReasonInvalidConfiguration, fmt.Sprintf("DepartmentPolicy %s: networks.pool %q is not a CIDR", p.Name, p.Spec.Networks.Pool))
 	}
 	bits := whv1.DefaultPrefixLength
 	if l := p.Spec.Networks.PrefixLength; l != nil {
@@ -145,17 +145,17 @@ func (r *TenantReconciler) allocate(ctx context.Context, t *whv1.Tenant, pools [
 	block, err := policy.Allocate(pool, bits, used)
 	switch {
 	case errors.Is(err, policy.ErrPoolExhausted):
-		return "", nil, newSpecError(whv1.ReasonPoolExhausted, policy.Breach{Policy: p.Name, Rule: policy.RulePool, Detail: fmt.Sprintf(
+		return "", nil, NewSpecError(whv1.ReasonPoolExhausted, policy.Breach{Policy: p.Name, Rule: policy.RulePool, Detail: fmt.Sprintf(
 			"no free /%d left in %s; a block is freed when a Tenant holding one is deleted", bits, pool.Masked())}.String())
 	case err != nil:
-		return "", nil, newSpecError(whv1.ReasonInvalidConfiguration, policy.Breach{Policy: p.Name, Rule: policy.RulePool, Detail: err.Error()}.String())
+		return "", nil, NewSpecError(whv1.ReasonInvalidConfiguration, policy.Breach{Policy: p.Name, Rule: policy.RulePool, Detail: err.Error()}.String())
 	}
 	r.cidrs.claims[t.UID] = rangeClaim{key: client.ObjectKeyFromObject(t), prefix: block}
 	setStatusCIDR(t, block.String())
 	msg := fmt.Sprintf("allocated %s from the pool of DepartmentPolicy %s; the network is created next", block, p.Name)
-	notify(ctx, r.Recorder, t, corev1.EventTypeNormal, whv1.ReasonNetworkAllocated, "AllocateNetwork", "Allocated %s from the pool of DepartmentPolicy %s", block, p.Name)
+	Notify(ctx, r.Recorder, t, corev1.EventTypeNormal, whv1.ReasonNetworkAllocated, "AllocateNetwork", "Allocated %s from the pool of DepartmentPolicy %s", block, p.Name)
 	// Stop here: the frame writes status, and the next pass (at once) makes the network.
-	return "", &step{reason: whv1.ReasonNetworkAllocated, message: msg, wake: time.Millisecond}, nil
+	return "", &Step{Reason: whv1.ReasonNetworkAllocated, Message: msg, Wake: time.Millisecond}, nil
 }
 
 // holds reports whether the Tenant's range is its own already: its network exists, the
@@ -213,7 +213,7 @@ func (r *TenantReconciler) poolNamespaces(ctx context.Context) (func(string) boo
 	in := map[string]bool{}
 	for i := range namespaces.Items {
 		for j := range list.Items {
-			if p := &list.Items[j]; p.Spec.Networks != nil && p.Spec.Networks.Pool != "" && selects(p, &namespaces.Items[i]) {
+			if p := &list.Items[j]; p.Spec.Networks != nil && p.Spec.Networks.Pool != "" && Selects(p, &namespaces.Items[i]) {
 				in[namespaces.Items[i].Name] = true
 				break
 			}
@@ -239,7 +239,7 @@ func setStatusCIDR(t *whv1.Tenant, cidr string) {
 func (r *TenantReconciler) reportKept(ctx context.Context, t *whv1.Tenant, policyName string, me policy.Claim, others []policy.Claim) {
 	msg := ""
 	if over := policy.Overlapping(me, others); len(over) > 0 {
-		msg = policy.Breach{Policy: policyName, Rule: policy.RulePool, Detail: policy.OverlapDetail(me, over, maxListed) +
+		msg = policy.Breach{Policy: policyName, Rule: policy.RulePool, Detail: policy.OverlapDetail(me, over, MaxListed) +
 			"; both keep running: nothing is torn down"}.String()
 	}
 	if msg == r.cidrs.reported[t.UID] {
@@ -247,7 +247,7 @@ func (r *TenantReconciler) reportKept(ctx context.Context, t *whv1.Tenant, polic
 	}
 	r.cidrs.reported[t.UID] = msg
 	if msg != "" {
-		notify(ctx, r.Recorder, t, corev1.EventTypeWarning, whv1.ReasonPolicyViolation, "CheckNetwork", "%s", msg)
+		Notify(ctx, r.Recorder, t, corev1.EventTypeWarning, whv1.ReasonPolicyViolation, "CheckNetwork", "%s", msg)
 	}
 }
 
@@ -261,8 +261,8 @@ func (r *TenantReconciler) tenantsOfPolicy(ctx context.Context, o client.Object)
 	}
 	var reqs []reconcile.Request
 	for i := range namespaces.Items {
-		if selects(p, &namespaces.Items[i]) {
-			reqs = append(reqs, listRequests(ctx, r.Client, &whv1.TenantList{}, client.InNamespace(namespaces.Items[i].Name))...)
+		if Selects(p, &namespaces.Items[i]) {
+			reqs = append(reqs, ListRequests(ctx, r.Client, &whv1.TenantList{}, client.InNamespace(namespaces.Items[i].Name))...)
 		}
 	}
 	return reqs

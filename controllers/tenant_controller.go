@@ -76,64 +76,64 @@ type TenantReconciler struct {
 // Reconcile reads the Tenant, acts on OpenStack, and writes status once.
 func (r *TenantReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result, error) {
 	ctx = openstack.WithNamespace(ctx, req.Namespace) // the cloud's rate limit serves namespaces in turn
-	return reconcileKind(ctx, req, &whv1.Tenant{}, kind[*whv1.Tenant]{
-		client: r.Client,
+	return Reconcile(ctx, req, &whv1.Tenant{}, Kind[*whv1.Tenant]{
+		Client: r.Client,
 		// Live: a reconcile right after the last one (its own Secret writes trigger it)
 		// would otherwise see the status before that one's patch, and make again an
 		// application credential that was just handed out.
-		reader:    r.APIReader,
-		intervals: r.Intervals,
-		finalizer: whv1.TenantFinalizer,
-		status: func(t *whv1.Tenant) statusFields {
-			return statusFields{&t.Status, &t.Status.Conditions, &t.Status.ObservedGeneration}
+		Reader:    r.APIReader,
+		Intervals: r.Intervals,
+		Finalizer: whv1.TenantFinalizer,
+		Status: func(t *whv1.Tenant) StatusFields {
+			return StatusFields{&t.Status, &t.Status.Conditions, &t.Status.ObservedGeneration}
 		},
-		reconcile: r.reconcile,
-		forget:    r.cidrs.forget,
-		delete: func(ctx context.Context, t *whv1.Tenant) (step, error) {
+		Reconcile: r.reconcile,
+		Forget:    r.cidrs.forget,
+		Delete: func(ctx context.Context, t *whv1.Tenant) (Step, error) {
 			done, err := r.reconcileDelete(ctx, t)
-			return deletion(done, ""), err
+			return Deletion(done, ""), err
 		},
 	})
 }
 
 // reconcile wakes before the next resync when a credential rotates or a replaced one goes.
-func (r *TenantReconciler) reconcile(ctx context.Context, t *whv1.Tenant) (step, error) {
-	acc, err := r.Access.forTenant(ctx, t, false)
+func (r *TenantReconciler) reconcile(ctx context.Context, t *whv1.Tenant) (Step, error) {
+	acc, err := r.Access.ForTenant(ctx, t, false)
 	if err != nil {
-		return step{}, err
+		return Step{}, err
 	}
 	// Checked before any OpenStack call: a role beyond --grantable-roles is never sent.
 	if err := checkRoles(t, r.GrantableRoles); err != nil {
-		return step{}, err
+		return Step{}, err
 	}
 	// A role outside a DepartmentPolicy's roles is not granted; one already held is kept.
 	var withheld []string
-	breaches, err := policyChecker{r.Client, r.Recorder}.check(ctx, t, &t.Status.Conditions, func(p *whv1.DepartmentPolicy) []policy.Breach {
+	breaches, err := PolicyChecker{r.Client, r.Recorder}.Check(ctx, t, &t.Status.Conditions, func(p *whv1.DepartmentPolicy) []policy.Breach {
 		withheld = append(withheld, policy.DisallowedRoles(p, policy.TenantRoles(t))...)
 		return policy.TenantBreaches(p, t)
 	})
 	if err != nil {
-		return step{}, err
+		return Step{}, err
 	}
 	// Also before any OpenStack call: the network's range, allocated or contested. A
 	// range refused stops a new Tenant before anything is made; a project that exists is
 	// still kept in line (its credential rotates), without the network.
 	cidr, stop, cidrErr := r.tenantCIDR(ctx, t)
-	var refused *specError
+	var refused *SpecError
 	if stop != nil || (cidrErr != nil && (t.Status.ProjectID == "" || !errors.As(cidrErr, &refused))) {
-		return ptr.Deref(stop, step{}), cidrErr
+		return ptr.Deref(stop, Step{}), cidrErr
 	}
-	cloud, err := r.Clouds.Cloud(ctx, acc.ref)
+	cloud, err := r.Clouds.Cloud(ctx, acc.Ref)
 	if err != nil {
-		return step{}, err
+		return Step{}, err
 	}
 	created, err := r.reconcileProject(ctx, cloud, acc, t)
 	if err != nil {
-		return step{}, err
+		return Step{}, err
 	}
 	newUser := t.Status.ServiceUserID == ""
 	if err := r.reconcileServiceUser(ctx, cloud, t); err != nil {
-		return step{}, err
+		return Step{}, err
 	}
 	skipped, err := r.reconcileAssignments(ctx, cloud, t, created, withheld)
 	if err != nil {
@@ -142,7 +142,7 @@ func (r *TenantReconciler) reconcile(ctx context.Context, t *whv1.Tenant) (step,
 			// now would be refused. The next pass finds it again by name.
 			t.Status.ServiceUserID = ""
 		}
-		return step{}, err
+		return Step{}, err
 	}
 	// The credential never waits behind the network: a network that cannot be made (a
 	// name that resolves to nothing usable, a conflict) must not keep a department from
@@ -155,9 +155,9 @@ func (r *TenantReconciler) reconcile(ctx context.Context, t *whv1.Tenant) (step,
 	wake, err := r.reconcileCredential(ctx, acc, cloud, t, r.Now())
 	err = cmp.Or(err, netErr, cidrErr)
 	if err == nil && len(skipped) > 0 {
-		err = policyViolation(breaches, fmt.Sprintf("not granted: %s; the assignments held are kept", strings.Join(skipped, ", ")))
+		err = PolicyViolation(breaches, fmt.Sprintf("not granted: %s; the assignments held are kept", strings.Join(skipped, ", ")))
 	}
-	return step{wake: wake, message: fmt.Sprintf("project %s (%s) is up to date", t.Status.ProjectName, t.Status.ProjectID)}, err
+	return Step{Wake: wake, Message: fmt.Sprintf("project %s (%s) is up to date", t.Status.ProjectName, t.Status.ProjectID)}, err
 }
 
 // checkRoles refuses roles the operator may not grant, in role assignments and in the
@@ -177,7 +177,7 @@ func checkRoles(t *whv1.Tenant, grantable []string) error {
 		}
 	}
 	if len(refused) > 0 {
-		return newSpecError(whv1.ReasonRoleNotAllowed, fmt.Sprintf(
+		return NewSpecError(whv1.ReasonRoleNotAllowed, fmt.Sprintf(
 			"role(s) %s may not be granted by this operator; grantable roles are %s", strings.Join(refused, ", "), strings.Join(grantable, ", ")))
 	}
 	return nil
@@ -194,7 +194,7 @@ func (r *TenantReconciler) SetupWithManager(mgr ctrl.Manager) error {
 		return err
 	}
 	return ctrl.NewControllerManagedBy(mgr).
-		For(&whv1.Tenant{}, builder.WithPredicates(predicate.Or(predicate.GenerationChangedPredicate{}, predicate.AnnotationChangedPredicate{}, deletionPredicate()))).
+		For(&whv1.Tenant{}, builder.WithPredicates(predicate.Or(predicate.GenerationChangedPredicate{}, predicate.AnnotationChangedPredicate{}, DeletionPredicate()))).
 		// Secrets in the cache: the operator's own namespace (Clouds' credentials, identity
 		// stores). The credential Secrets it wrote for Tenants: by their metadata alone.
 		Watches(&corev1.Secret{}, handler.EnqueueRequestsFromMapFunc(r.tenantsOfSecret)).
@@ -217,7 +217,7 @@ func (r *TenantReconciler) SetupWithManager(mgr ctrl.Manager) error {
 				CreateFunc: func(event.CreateEvent) bool { return false },
 				UpdateFunc: func(event.UpdateEvent) bool { return false },
 			})).
-		WithOptions(controller.Options{MaxConcurrentReconciles: max(r.Concurrency, 1), NewQueue: newFairQueue}).
+		WithOptions(controller.Options{MaxConcurrentReconciles: max(r.Concurrency, 1), NewQueue: NewFairQueue}).
 		Named("tenant").
 		Complete(r)
 }
@@ -232,7 +232,7 @@ func (r *TenantReconciler) tenantsOfSecret(ctx context.Context, secret client.Ob
 		return nil // not cached; credential Secrets come through credentialSecretSource
 	}
 	var clouds whv1.CloudList
-	if err := r.List(ctx, &clouds, client.MatchingFields{cloudSecretIndex: secret.GetName()}); err != nil {
+	if err := r.List(ctx, &clouds, client.MatchingFields{CloudSecretIndex: secret.GetName()}); err != nil {
 		return nil
 	}
 	var reqs []reconcile.Request
@@ -243,9 +243,9 @@ func (r *TenantReconciler) tenantsOfSecret(ctx context.Context, secret client.Ob
 }
 
 func (r *TenantReconciler) tenantsOfCloud(ctx context.Context, cloud client.Object) []reconcile.Request {
-	return listRequests(ctx, r.Client, &whv1.TenantList{}, client.MatchingFields{cloudRefIndex: cloud.GetName()})
+	return ListRequests(ctx, r.Client, &whv1.TenantList{}, client.MatchingFields{CloudRefIndex: cloud.GetName()})
 }
 
 func (r *TenantReconciler) tenantsInNamespace(ctx context.Context, ns client.Object) []reconcile.Request {
-	return inNamespace(r.Client, func() client.ObjectList { return &whv1.TenantList{} })(ctx, ns)
+	return InNamespace(r.Client, func() client.ObjectList { return &whv1.TenantList{} })(ctx, ns)
 }

@@ -27,17 +27,17 @@ const cacertPath = "/etc/openstack/cacert"
 // rotated on schedule, at once when the rotate annotation or the roles change, the old
 // one deleted after the grace period, and the department's Secret rewritten whenever it
 // differs. It returns how long until the next rotation or deletion.
-func (r *TenantReconciler) reconcileCredential(ctx context.Context, acc cloudAccess, admin TenantCloud, t *whv1.Tenant, now time.Time) (time.Duration, error) {
+func (r *TenantReconciler) reconcileCredential(ctx context.Context, acc CloudAccess, admin TenantCloud, t *whv1.Tenant, now time.Time) (time.Duration, error) {
 	spec := t.Spec.ApplicationCredential
 	if spec == nil && t.Status.ApplicationCredential == nil {
 		return 0, nil
 	}
 	// Live, like the Tenant: the store is what a rotation writes first.
-	user, store, err := r.Access.projectUser(ctx, r.APIReader, t)
+	user, store, err := r.Access.ProjectUser(ctx, r.APIReader, t)
 	if err != nil {
 		return 0, err
 	}
-	cloud, err := r.Clouds.ProjectCloud(ctx, acc.ref, user)
+	cloud, err := r.Clouds.ProjectCloud(ctx, acc.Ref, user)
 	if err != nil {
 		return 0, err
 	}
@@ -87,8 +87,8 @@ func (r *TenantReconciler) reconcileCredential(ctx context.Context, acc cloudAcc
 // credential is the newest, and the department may already have it. It is kept, not
 // made again; the one status named starts its grace period.
 func adoptStored(t *whv1.Tenant, st *whv1.ApplicationCredentialStatus, store *corev1.Secret, requested string, now time.Time) {
-	id := string(store.Data[storeAppCredIDKey])
-	if id == "" || id == st.ID || len(store.Data[storeAppCredKey]) == 0 {
+	id := string(store.Data[StoreAppCredIDKey])
+	if id == "" || id == st.ID || len(store.Data[StoreAppCredKey]) == 0 {
 		return
 	}
 	// Its real expiry is at most the one recorded: it was made no later than now.
@@ -117,7 +117,7 @@ func switchTo(t *whv1.Tenant, st *whv1.ApplicationCredentialStatus, id, requeste
 // rotationReason says why a new credential is needed now, or "" when none is.
 func rotationReason(t *whv1.Tenant, st *whv1.ApplicationCredentialStatus, store *corev1.Secret, requested string, now time.Time) string {
 	switch {
-	case st.ID == "" || string(store.Data[storeAppCredIDKey]) != st.ID || len(store.Data[storeAppCredKey]) == 0:
+	case st.ID == "" || string(store.Data[StoreAppCredIDKey]) != st.ID || len(store.Data[StoreAppCredKey]) == 0:
 		return "created"
 	case requested != "" && requested != st.SecretRotation:
 		return fmt.Sprintf("rotated on request (annotation %s on Secret %s)", whv1.RotateAnnotation, t.Spec.ApplicationCredential.SecretName)
@@ -147,14 +147,14 @@ func (r *TenantReconciler) rotate(ctx context.Context, cloud TenantCloud, t *whv
 		return err
 	}
 	patch := client.MergeFrom(store.DeepCopy())
-	store.Data[storeAppCredIDKey] = []byte(created.ID)
-	store.Data[storeAppCredKey] = []byte(created.Secret)
+	store.Data[StoreAppCredIDKey] = []byte(created.ID)
+	store.Data[StoreAppCredKey] = []byte(created.Secret)
 	if err := r.Patch(ctx, store, patch); err != nil {
 		// Unrecorded, it is an orphan: the next rotation deletes it (see retire).
 		return err
 	}
 	switchTo(t, st, created.ID, requested, now)
-	notify(ctx, r.Recorder, t, corev1.EventTypeNormal, "CredentialRotated", "CreateApplicationCredential",
+	Notify(ctx, r.Recorder, t, corev1.EventTypeNormal, "CredentialRotated", "CreateApplicationCredential",
 		"Application credential %s %s; it expires at %s", created.ID, reason, expires.UTC().Format(time.RFC3339))
 	return nil
 }
@@ -174,7 +174,7 @@ func (r *TenantReconciler) retire(ctx context.Context, cloud TenantCloud, t *whv
 			if err := cloud.DeleteApplicationCredential(ctx, old.ID); err != nil {
 				return err
 			}
-			notify(ctx, r.Recorder, t, corev1.EventTypeNormal, "CredentialDeleted", "DeleteApplicationCredential",
+			Notify(ctx, r.Recorder, t, corev1.EventTypeNormal, "CredentialDeleted", "DeleteApplicationCredential",
 				"Deleted replaced application credential %s", old.ID)
 			continue
 		}
@@ -237,10 +237,10 @@ func rotationRequested(t *whv1.Tenant, secret *corev1.Secret) string {
 // hold the current credential as a ready clouds.yaml, repairing it when edited or
 // deleted by hand. A Secret of that name that the operator did not write is never
 // overwritten.
-func (r *TenantReconciler) writeCredentialSecret(ctx context.Context, acc cloudAccess, admin TenantCloud, t *whv1.Tenant, store, secret *corev1.Secret) error {
+func (r *TenantReconciler) writeCredentialSecret(ctx context.Context, acc CloudAccess, admin TenantCloud, t *whv1.Tenant, store, secret *corev1.Secret) error {
 	endpoint := admin.Endpoint()
-	cloudsYAML, err := openstack.ApplicationCredentialCloudsYAML(endpoint, acc.cloudName,
-		string(store.Data[storeAppCredIDKey]), string(store.Data[storeAppCredKey]), cacertPath)
+	cloudsYAML, err := openstack.ApplicationCredentialCloudsYAML(endpoint, acc.CloudName,
+		string(store.Data[StoreAppCredIDKey]), string(store.Data[StoreAppCredKey]), cacertPath)
 	if err != nil {
 		return err
 	}
@@ -258,13 +258,13 @@ func (r *TenantReconciler) writeCredentialSecret(ctx context.Context, acc cloudA
 		if err := r.Create(ctx, secret); err != nil {
 			return err // made meanwhile by someone: read again on the retry
 		}
-		notify(ctx, r.Recorder, t, corev1.EventTypeNormal, "SecretWritten", "WriteSecret", "Wrote Secret %s with a clouds.yaml for cloud %q", name, acc.cloudName)
+		Notify(ctx, r.Recorder, t, corev1.EventTypeNormal, "SecretWritten", "WriteSecret", "Wrote Secret %s with a clouds.yaml for cloud %q", name, acc.CloudName)
 		return r.deleteCredentialSecret(ctx, t, name)
 	}
 	if !metav1.IsControlledBy(secret, t) {
 		return secretConflict(t, name)
 	}
-	if maps.EqualFunc(secret.Data, want, bytes.Equal) && secret.Labels[ManagedByLabel] == ManagedByValue && secret.Labels[tenantNameLabel] == t.Name {
+	if maps.EqualFunc(secret.Data, want, bytes.Equal) && secret.Labels[ManagedByLabel] == ManagedByValue && secret.Labels[TenantNameLabel] == t.Name {
 		return nil
 	}
 	patch := client.MergeFrom(secret.DeepCopy())
@@ -275,7 +275,7 @@ func (r *TenantReconciler) writeCredentialSecret(ctx context.Context, acc cloudA
 	if err := r.Patch(ctx, secret, patch); err != nil {
 		return err
 	}
-	notify(ctx, r.Recorder, t, corev1.EventTypeNormal, "SecretWritten", "WriteSecret", "Rewrote Secret %s with the current application credential", name)
+	Notify(ctx, r.Recorder, t, corev1.EventTypeNormal, "SecretWritten", "WriteSecret", "Rewrote Secret %s with the current application credential", name)
 	return nil
 }
 
@@ -286,7 +286,7 @@ func (r *TenantReconciler) ownSecret(t *whv1.Tenant, secret *corev1.Secret) erro
 		secret.Labels = map[string]string{}
 	}
 	secret.Labels[ManagedByLabel] = ManagedByValue
-	secret.Labels[tenantNameLabel] = t.Name
+	secret.Labels[TenantNameLabel] = t.Name
 	return controllerutil.SetControllerReference(t, secret, r.Scheme())
 }
 
@@ -294,7 +294,7 @@ func (r *TenantReconciler) ownSecret(t *whv1.Tenant, secret *corev1.Secret) erro
 // a renamed spec.applicationCredential.secretName leaves no stale copy behind.
 func (r *TenantReconciler) deleteCredentialSecret(ctx context.Context, t *whv1.Tenant, keep string) error {
 	var list corev1.SecretList
-	if err := r.APIReader.List(ctx, &list, client.InNamespace(t.Namespace), client.MatchingLabels{ManagedByLabel: ManagedByValue, tenantNameLabel: t.Name}); err != nil {
+	if err := r.APIReader.List(ctx, &list, client.InNamespace(t.Namespace), client.MatchingLabels{ManagedByLabel: ManagedByValue, TenantNameLabel: t.Name}); err != nil {
 		return err
 	}
 	for i := range list.Items {
@@ -329,13 +329,13 @@ func (r *TenantReconciler) keepRetiringBounded(ctx context.Context, cloud Tenant
 			return err
 		}
 		st.Retiring = slices.Delete(st.Retiring, oldest, oldest+1)
-		notify(ctx, r.Recorder, t, corev1.EventTypeWarning, "CredentialDeleted", "DeleteApplicationCredential",
+		Notify(ctx, r.Recorder, t, corev1.EventTypeWarning, "CredentialDeleted", "DeleteApplicationCredential",
 			"Deleted replaced application credential %s before its grace period ended: at most %d replaced credentials are kept", id, maxRetiring)
 	}
 	return nil
 }
 
 func secretConflict(t *whv1.Tenant, name string) error {
-	return newSpecError(whv1.ReasonSecretConflict, fmt.Sprintf(
+	return NewSpecError(whv1.ReasonSecretConflict, fmt.Sprintf(
 		"Secret %s/%s exists and was not written for this Tenant; it is left alone: choose another spec.applicationCredential.secretName, or delete it", t.Namespace, name))
 }

@@ -15,8 +15,8 @@ import (
 	"github.com/whitehall-cloud/whitehall-operator/internal/openstack"
 )
 
-// maxListed bounds how many leftovers a DeletionBlocked message names.
-const maxListed = 5
+// MaxListed bounds how many leftovers a DeletionBlocked message names.
+const MaxListed = 5
 
 // reconcileDelete deletes or releases the project and then lets the Tenant go. It
 // reports done once the finalizer is removed. Whatever the policy, the project's
@@ -51,7 +51,7 @@ func (r *TenantReconciler) reconcileDelete(ctx context.Context, t *whv1.Tenant) 
 	}
 	if t.EffectiveDeletionPolicy() == whv1.DeletionPolicyRetain {
 		if t.Status.ProjectID != "" {
-			notify(ctx, r.Recorder, t, corev1.EventTypeNormal, "Retained", "ReleaseProject",
+			Notify(ctx, r.Recorder, t, corev1.EventTypeNormal, "Retained", "ReleaseProject",
 				"Left project %s in OpenStack (deletionPolicy Retain)", t.Status.ProjectID)
 		}
 		return r.release(ctx, t)
@@ -69,8 +69,8 @@ func (r *TenantReconciler) reconcileDelete(ctx context.Context, t *whv1.Tenant) 
 		if !contents.IsEmpty() {
 			msg := fmt.Sprintf("project %s still holds %s; delete them, or set deletionPolicy: Retain to keep the project",
 				project.ID, describeContents(contents))
-			notify(ctx, r.Recorder, t, corev1.EventTypeWarning, whv1.ReasonDeletionBlocked, "DeleteProject", "%s", msg)
-			return false, &blockedError{message: msg}
+			Notify(ctx, r.Recorder, t, corev1.EventTypeWarning, whv1.ReasonDeletionBlocked, "DeleteProject", "%s", msg)
+			return false, &BlockedError{Message: msg}
 		}
 		// Only the pieces the Tenant made: none adopted from the department is left, or
 		// the project would not be empty.
@@ -83,7 +83,7 @@ func (r *TenantReconciler) reconcileDelete(ctx context.Context, t *whv1.Tenant) 
 		if err := cloud.DeleteProject(ctx, project.ID); err != nil {
 			return false, err
 		}
-		notify(ctx, r.Recorder, t, corev1.EventTypeNormal, "Deleted", "DeleteProject", "Deleted project %s", project.ID)
+		Notify(ctx, r.Recorder, t, corev1.EventTypeNormal, "Deleted", "DeleteProject", "Deleted project %s", project.ID)
 	}
 	return r.release(ctx, t)
 }
@@ -91,19 +91,19 @@ func (r *TenantReconciler) reconcileDelete(ctx context.Context, t *whv1.Tenant) 
 // cleanupCloud is the admin cloud for removing what the Tenant made: a Cloud that no
 // longer admits the namespace still lets it clean up, and a department Secret already
 // deleted with its namespace falls back to the last login made with it.
-func (r *TenantReconciler) cleanupCloud(ctx context.Context, t *whv1.Tenant) (cloudAccess, TenantCloud, error) {
-	acc, err := r.Access.forTenant(ctx, t, true)
+func (r *TenantReconciler) cleanupCloud(ctx context.Context, t *whv1.Tenant) (CloudAccess, TenantCloud, error) {
+	acc, err := r.Access.ForTenant(ctx, t, true)
 	if err != nil {
 		return acc, nil, err
 	}
-	cloud, err := r.Clouds.CloudForCleanup(ctx, acc.ref)
+	cloud, err := r.Clouds.CloudForCleanup(ctx, acc.Ref)
 	return acc, cloud, err
 }
 
 // ownProject is the project to delete: the one status records, or one this Tenant made
 // just before a crash lost its ID. It is deleted only if Keystone records this Tenant as
 // its owner and it is not protected: a Tenant never deletes a project it does not own.
-func (r *TenantReconciler) ownProject(ctx context.Context, cloud TenantCloud, acc cloudAccess, t *whv1.Tenant) (*openstack.Project, error) {
+func (r *TenantReconciler) ownProject(ctx context.Context, cloud TenantCloud, acc CloudAccess, t *whv1.Tenant) (*openstack.Project, error) {
 	var (
 		p   *openstack.Project
 		err error
@@ -116,7 +116,7 @@ func (r *TenantReconciler) ownProject(ctx context.Context, cloud TenantCloud, ac
 	default:
 		p, err = unrecordedProject(ctx, cloud, acc, t)
 	}
-	var spec *specError
+	var spec *SpecError
 	switch {
 	case openstack.IsNotFound(err):
 		return nil, nil
@@ -129,7 +129,7 @@ func (r *TenantReconciler) ownProject(ctx context.Context, cloud TenantCloud, ac
 	}
 	if err != nil {
 		// The Tenant goes; the project it does not own stays, whatever its policy.
-		notify(ctx, r.Recorder, t, corev1.EventTypeWarning, classify(err, "", r.Intervals).reason, "DeleteProject", "Not deleted: %s", err)
+		Notify(ctx, r.Recorder, t, corev1.EventTypeWarning, Classify(err, "", r.Intervals).reason, "DeleteProject", "Not deleted: %s", err)
 		return nil, nil
 	}
 	return p, nil
@@ -137,7 +137,7 @@ func (r *TenantReconciler) ownProject(ctx context.Context, cloud TenantCloud, ac
 
 // unrecordedProject is the project this Tenant made but never recorded: by its name, or
 // by the old default name (legacyProject).
-func unrecordedProject(ctx context.Context, cloud TenantCloud, acc cloudAccess, t *whv1.Tenant) (*openstack.Project, error) {
+func unrecordedProject(ctx context.Context, cloud TenantCloud, acc CloudAccess, t *whv1.Tenant) (*openstack.Project, error) {
 	domainID, err := cloud.DomainID(ctx, t.Spec.Project.Domain)
 	if err != nil {
 		return nil, err
@@ -158,7 +158,7 @@ func unrecordedProject(ctx context.Context, cloud TenantCloud, acc cloudAccess, 
 // rather than wait silently.
 func (r *TenantReconciler) deleteEnvironments(ctx context.Context, t *whv1.Tenant) error {
 	var list whv1.TestEnvironmentList
-	if err := r.List(ctx, &list, client.InNamespace(t.Namespace), client.MatchingFields{tenantRefIndex: t.Name}); err != nil {
+	if err := r.List(ctx, &list, client.InNamespace(t.Namespace), client.MatchingFields{TenantRefIndex: t.Name}); err != nil {
 		return err
 	}
 	if len(list.Items) == 0 {
@@ -182,7 +182,7 @@ func (r *TenantReconciler) deleteEnvironments(ctx context.Context, t *whv1.Tenan
 	if len(foreign) > 0 {
 		msg += fmt.Sprintf("; held by finalizers the operator does not own, which whoever added them must remove: %s", strings.Join(foreign, "; "))
 	}
-	return &blockedError{message: msg}
+	return &BlockedError{Message: msg}
 }
 
 // foreignFinalizers are obj's finalizers other than the operator's own.
@@ -198,7 +198,7 @@ func foreignFinalizers(obj client.Object, own string) []string {
 
 // release removes the finalizer, letting the Tenant go.
 func (r *TenantReconciler) release(ctx context.Context, t *whv1.Tenant) (bool, error) {
-	if _, err := setFinalizer(ctx, r.Client, t, whv1.TenantFinalizer, false); err != nil {
+	if _, err := SetFinalizer(ctx, r.Client, t, whv1.TenantFinalizer, false); err != nil {
 		return false, err
 	}
 	return true, nil
@@ -209,10 +209,10 @@ func describeContents(c openstack.Contents) string {
 	var parts []string
 	for _, group := range c.Kinds() {
 		n := len(group.Items)
-		shown := group.Items[:min(n, maxListed)]
+		shown := group.Items[:min(n, MaxListed)]
 		more := ""
-		if n > maxListed {
-			more = fmt.Sprintf(" and %d more", n-maxListed)
+		if n > MaxListed {
+			more = fmt.Sprintf(" and %d more", n-MaxListed)
 		}
 		parts = append(parts, fmt.Sprintf("%d %s(s): %s%s", n, group.Kind, strings.Join(shown, ", "), more))
 	}

@@ -21,14 +21,14 @@ import (
 // application credential's secret, live in a Secret of the operator's own namespace,
 // the identity store: never in a department's namespace, never in status.
 
-// projectUserRole is the role the service user holds so the operator can boot servers.
-const projectUserRole = "member"
+// ProjectUserRole is the role the service user holds so the operator can boot servers.
+const ProjectUserRole = "member"
 
 // Keys of the identity store.
 const (
-	storePasswordKey  = "password"
-	storeAppCredIDKey = "applicationCredentialID"
-	storeAppCredKey   = "applicationCredentialSecret"
+	StorePasswordKey  = "password"
+	StoreAppCredIDKey = "applicationCredentialID"
+	StoreAppCredKey   = "applicationCredentialSecret"
 )
 
 // Labels on the Secrets the operator writes; the cache holds only Secrets of the
@@ -36,41 +36,41 @@ const (
 const (
 	ManagedByLabel       = "app.kubernetes.io/managed-by"
 	ManagedByValue       = "whitehall-operator"
-	tenantNamespaceLabel = "whitehall.cloud/tenant-namespace"
-	tenantNameLabel      = "whitehall.cloud/tenant"
+	TenantNamespaceLabel = "whitehall.cloud/tenant-namespace"
+	TenantNameLabel      = "whitehall.cloud/tenant"
 )
 
-// identityStoreName is the identity store of a Tenant, by UID: a Tenant recreated with
+// IdentityStoreName is the identity store of a Tenant, by UID: a Tenant recreated with
 // the same name never inherits another's identity.
-func identityStoreName(t *whv1.Tenant) string { return "whitehall-tenant-" + string(t.UID) }
+func IdentityStoreName(t *whv1.Tenant) string { return "whitehall-tenant-" + string(t.UID) }
 
-// serviceUserName is the project's service user in Keystone.
-func serviceUserName(projectID string) string { return "whitehall-project-" + projectID }
+// ServiceUserName is the project's service user in Keystone.
+func ServiceUserName(projectID string) string { return "whitehall-project-" + projectID }
 
-// identityStore reads the Tenant's identity store with r.
-func (a Access) identityStore(ctx context.Context, r client.Reader, t *whv1.Tenant) (*corev1.Secret, error) {
+// IdentityStore reads the Tenant's identity store with r.
+func (a Access) IdentityStore(ctx context.Context, r client.Reader, t *whv1.Tenant) (*corev1.Secret, error) {
 	store := &corev1.Secret{}
-	return store, r.Get(ctx, client.ObjectKey{Namespace: a.OperatorNamespace, Name: identityStoreName(t)}, store)
+	return store, r.Get(ctx, client.ObjectKey{Namespace: a.OperatorNamespace, Name: IdentityStoreName(t)}, store)
 }
 
-// ensureIdentityStore reads the identity store, making it (with a new password) when it
+// EnsureIdentityStore reads the identity store, making it (with a new password) when it
 // does not exist. It is written before the user is made, so a crash between the two
 // never loses the password.
-func (a Access) ensureIdentityStore(ctx context.Context, r client.Reader, w client.Writer, t *whv1.Tenant) (*corev1.Secret, error) {
-	store, err := a.identityStore(ctx, r, t)
+func (a Access) EnsureIdentityStore(ctx context.Context, r client.Reader, w client.Writer, t *whv1.Tenant) (*corev1.Secret, error) {
+	store, err := a.IdentityStore(ctx, r, t)
 	if !apierrors.IsNotFound(err) {
 		return store, err
 	}
-	password, err := randomPassword()
+	password, err := RandomPassword()
 	if err != nil {
 		return nil, err
 	}
 	store = &corev1.Secret{
 		ObjectMeta: metav1.ObjectMeta{
-			Namespace: a.OperatorNamespace, Name: identityStoreName(t),
-			Labels: map[string]string{ManagedByLabel: ManagedByValue, tenantNamespaceLabel: t.Namespace, tenantNameLabel: t.Name},
+			Namespace: a.OperatorNamespace, Name: IdentityStoreName(t),
+			Labels: map[string]string{ManagedByLabel: ManagedByValue, TenantNamespaceLabel: t.Namespace, TenantNameLabel: t.Name},
 		},
-		Data: map[string][]byte{storePasswordKey: []byte(password)},
+		Data: map[string][]byte{StorePasswordKey: []byte(password)},
 	}
 	if err := w.Create(ctx, store); err != nil {
 		return nil, err
@@ -78,21 +78,21 @@ func (a Access) ensureIdentityStore(ctx context.Context, r client.Reader, w clie
 	return store, nil
 }
 
-// projectUser is how the operator logs in to the Tenant's project as its service user,
+// ProjectUser is how the operator logs in to the Tenant's project as its service user,
 // with the identity store (read with r) it comes from.
-func (a Access) projectUser(ctx context.Context, r client.Reader, t *whv1.Tenant) (openstack.ProjectUser, *corev1.Secret, error) {
-	notYet := newSpecError(whv1.ReasonTenantNotReady, fmt.Sprintf("Tenant %q has no project identity yet", t.Name))
+func (a Access) ProjectUser(ctx context.Context, r client.Reader, t *whv1.Tenant) (openstack.ProjectUser, *corev1.Secret, error) {
+	notYet := NewSpecError(whv1.ReasonTenantNotReady, fmt.Sprintf("Tenant %q has no project identity yet", t.Name))
 	if t.Status.ProjectID == "" || t.Status.ServiceUserID == "" {
 		return openstack.ProjectUser{}, nil, notYet
 	}
-	store, err := a.identityStore(ctx, r, t)
+	store, err := a.IdentityStore(ctx, r, t)
 	if apierrors.IsNotFound(err) {
 		return openstack.ProjectUser{}, nil, notYet
 	}
 	if err != nil {
 		return openstack.ProjectUser{}, nil, err
 	}
-	return openstack.ProjectUser{UserID: t.Status.ServiceUserID, Password: string(store.Data[storePasswordKey]), ProjectID: t.Status.ProjectID}, store, nil
+	return openstack.ProjectUser{UserID: t.Status.ServiceUserID, Password: string(store.Data[StorePasswordKey]), ProjectID: t.Status.ProjectID}, store, nil
 }
 
 // needsIdentity reports whether the project needs its service user: for the
@@ -103,7 +103,7 @@ func (r *TenantReconciler) needsIdentity(ctx context.Context, t *whv1.Tenant) (b
 		return true, nil
 	}
 	var envs whv1.TestEnvironmentList
-	if err := r.List(ctx, &envs, client.InNamespace(t.Namespace), client.MatchingFields{tenantRefIndex: t.Name}); err != nil {
+	if err := r.List(ctx, &envs, client.InNamespace(t.Namespace), client.MatchingFields{TenantRefIndex: t.Name}); err != nil {
 		return false, err
 	}
 	return len(envs.Items) > 0, nil
@@ -117,23 +117,23 @@ func (r *TenantReconciler) reconcileServiceUser(ctx context.Context, cloud Tenan
 		return err
 	}
 	if t.Status.ServiceUserID != "" {
-		_, err := r.Access.identityStore(ctx, r.APIReader, t)
+		_, err := r.Access.IdentityStore(ctx, r.APIReader, t)
 		if !apierrors.IsNotFound(err) {
 			return err
 		}
 		// The store was deleted by hand: a new password, set on the same user below.
 		ctrl.LoggerFrom(ctx).Info("identity store missing; giving the service user a new password", "user", t.Status.ServiceUserID)
 	}
-	store, err := r.Access.ensureIdentityStore(ctx, r.APIReader, r.Client, t)
+	store, err := r.Access.EnsureIdentityStore(ctx, r.APIReader, r.Client, t)
 	if err != nil {
 		return err
 	}
 	id, err := cloud.EnsureServiceUser(ctx, openstack.ServiceUser{
 		ID:          t.Status.ServiceUserID,
-		Name:        serviceUserName(t.Status.ProjectID),
+		Name:        ServiceUserName(t.Status.ProjectID),
 		DomainID:    t.Status.DomainID,
 		ProjectID:   t.Status.ProjectID,
-		Password:    string(store.Data[storePasswordKey]),
+		Password:    string(store.Data[StorePasswordKey]),
 		Description: fmt.Sprintf("whitehall-operator: acts inside project %s for Tenant %s/%s", t.Status.ProjectID, t.Namespace, t.Name),
 	})
 	if err != nil {
@@ -146,7 +146,7 @@ func (r *TenantReconciler) reconcileServiceUser(ctx context.Context, cloud Tenan
 // serviceUserRoles are the roles the service user holds on the project: what the
 // operator needs, and what the department's application credential may carry.
 func serviceUserRoles(t *whv1.Tenant) []string {
-	roles := []string{projectUserRole}
+	roles := []string{ProjectUserRole}
 	if ac := t.Spec.ApplicationCredential; ac != nil {
 		roles = append(roles, ac.Roles...)
 	}
@@ -161,11 +161,11 @@ func (r *TenantReconciler) deleteIdentity(ctx context.Context, cloud TenantCloud
 			return err
 		}
 	}
-	store := &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: r.Access.OperatorNamespace, Name: identityStoreName(t)}}
+	store := &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: r.Access.OperatorNamespace, Name: IdentityStoreName(t)}}
 	return client.IgnoreNotFound(r.Delete(ctx, store))
 }
 
-func randomPassword() (string, error) {
+func RandomPassword() (string, error) {
 	b := make([]byte, 32)
 	if _, err := rand.Read(b); err != nil {
 		return "", err

@@ -33,12 +33,12 @@ func (r *TenantReconciler) reconcileNetwork(ctx context.Context, cloud TenantClo
 	// confirmed in the project (stale, or in conflict) is not recorded.
 	t.Status.Network = &whv1.TenantNetworkStatus{CIDR: cidr, NetworkID: bundle.NetworkID, SubnetID: bundle.SubnetID, RouterID: bundle.RouterID, Adopted: bundle.Adopted}
 	if len(created) > 0 {
-		notify(ctx, r.Recorder, t, corev1.EventTypeNormal, "NetworkCreated", "CreateNetwork",
+		Notify(ctx, r.Recorder, t, corev1.EventTypeNormal, "NetworkCreated", "CreateNetwork",
 			"Created %s in project %s", strings.Join(created, ", "), t.Status.ProjectID)
 	}
 	var conflict *openstack.NetworkConflictError
 	if errors.As(err, &conflict) {
-		return newSpecError(whv1.ReasonNetworkConflict, conflict.Error()+"; rename or remove it, or change spec.network")
+		return NewSpecError(whv1.ReasonNetworkConflict, conflict.Error()+"; rename or remove it, or change spec.network")
 	}
 	return err
 }

@@ -20,7 +20,7 @@ import (
 // reconcileProject finds, adopts or creates the project, repairs any drift in it, and
 // records it in status. It reports whether it created the project just now. It never
 // touches a project that does not record this Tenant as its owner, nor a protected one.
-func (r *TenantReconciler) reconcileProject(ctx context.Context, cloud TenantCloud, acc cloudAccess, t *whv1.Tenant) (bool, error) {
+func (r *TenantReconciler) reconcileProject(ctx context.Context, cloud TenantCloud, acc CloudAccess, t *whv1.Tenant) (bool, error) {
 	domainID, err := cloud.DomainID(ctx, t.Spec.Project.Domain)
 	if err != nil {
 		return false, err
@@ -49,14 +49,14 @@ func (r *TenantReconciler) reconcileProject(ctx context.Context, cloud TenantClo
 		return false, err
 	}
 	t.Status.ProjectName = t.ProjectName()
-	notify(ctx, r.Recorder, t, corev1.EventTypeNormal, "Updated", "UpdateProject",
+	Notify(ctx, r.Recorder, t, corev1.EventTypeNormal, "Updated", "UpdateProject",
 		"Set %s of project %s to match the spec", strings.Join(changed, ", "), project.ID)
 	return created, nil
 }
 
 // observeProject returns the project this Tenant owns, adopting an imported one, or nil
 // when the project is still to be created.
-func (r *TenantReconciler) observeProject(ctx context.Context, cloud TenantCloud, acc cloudAccess, t *whv1.Tenant, domainID string) (*openstack.Project, error) {
+func (r *TenantReconciler) observeProject(ctx context.Context, cloud TenantCloud, acc CloudAccess, t *whv1.Tenant, domainID string) (*openstack.Project, error) {
 	if t.Status.ProjectID != "" {
 		p, err := cloud.GetProject(ctx, t.Status.ProjectID)
 		switch {
@@ -65,7 +65,7 @@ func (r *TenantReconciler) observeProject(ctx context.Context, cloud TenantCloud
 		case !openstack.IsNotFound(err):
 			return nil, err
 		case t.Status.Adopted:
-			return nil, newSpecError(whv1.ReasonDependencyNotFound,
+			return nil, NewSpecError(whv1.ReasonDependencyNotFound,
 				fmt.Sprintf("the imported project %s no longer exists in OpenStack", t.Status.ProjectID))
 		}
 		// Deleted by hand: it is recreated, like any other drift.
@@ -85,7 +85,7 @@ func (r *TenantReconciler) observeProject(ctx context.Context, cloud TenantCloud
 // (<namespace>-<name>) and never recorded: found by that name and taken only if it
 // records this Tenant as its owner, so it keeps its name. The old default could name
 // another namespace's project, which is never taken. Nil when there is none.
-func legacyProject(ctx context.Context, cloud TenantCloud, acc cloudAccess, t *whv1.Tenant, domainID string) (*openstack.Project, error) {
+func legacyProject(ctx context.Context, cloud TenantCloud, acc CloudAccess, t *whv1.Tenant, domainID string) (*openstack.Project, error) {
 	if t.Spec.Project.Name != nil {
 		return nil, nil
 	}
@@ -103,12 +103,12 @@ func legacyProject(ctx context.Context, cloud TenantCloud, acc cloudAccess, t *w
 
 // ownedBy refuses a project that is protected or does not record t as its owner: two
 // Tenants never manage one project, whatever their status or spec says.
-func ownedBy(acc cloudAccess, t *whv1.Tenant, p *openstack.Project) error {
+func ownedBy(acc CloudAccess, t *whv1.Tenant, p *openstack.Project) error {
 	switch {
-	case acc.isProtected(p):
-		return newSpecError(whv1.ReasonProjectProtected, fmt.Sprintf("project %s is protected by the Cloud: no Tenant may import, change or delete it", p.ID))
+	case acc.IsProtected(p):
+		return NewSpecError(whv1.ReasonProjectProtected, fmt.Sprintf("project %s is protected by the Cloud: no Tenant may import, change or delete it", p.ID))
 	case p.Owner != string(t.UID):
-		return newSpecError(whv1.ReasonAlreadyOwned, fmt.Sprintf("project %s does not record this Tenant as its owner; it is left alone", p.ID))
+		return NewSpecError(whv1.ReasonAlreadyOwned, fmt.Sprintf("project %s does not record this Tenant as its owner; it is left alone", p.ID))
 	}
 	return nil
 }
@@ -125,19 +125,19 @@ func existingProject(ctx context.Context, cloud TenantCloud, t *whv1.Tenant, dom
 	case string(t.UID):
 		return p, nil
 	case "":
-		return nil, newSpecError(whv1.ReasonAlreadyExists, fmt.Sprintf(
+		return nil, NewSpecError(whv1.ReasonAlreadyExists, fmt.Sprintf(
 			"project %q already exists in domain %s (%s) and was not created by this Tenant; to adopt it, have the cloud admin hand it over (tag %s%s) and set spec.import, or choose another spec.project.name",
 			p.Name, domainID, p.ID, whv1.HandoverTagPrefix, t.Namespace))
 	default:
 		// Which Tenant is not said: that would tell one department about another.
-		return nil, newSpecError(whv1.ReasonAlreadyOwned, fmt.Sprintf(
+		return nil, NewSpecError(whv1.ReasonAlreadyOwned, fmt.Sprintf(
 			"project name %q in domain %s belongs to another Tenant; choose another spec.project.name", p.Name, domainID))
 	}
 }
 
 // adoptProject takes over a project the cloud admin handed over to this namespace, and
 // records this Tenant as its owner, so no other Tenant can import it after.
-func (r *TenantReconciler) adoptProject(ctx context.Context, cloud TenantCloud, acc cloudAccess, t *whv1.Tenant, domainID string) (*openstack.Project, error) {
+func (r *TenantReconciler) adoptProject(ctx context.Context, cloud TenantCloud, acc CloudAccess, t *whv1.Tenant, domainID string) (*openstack.Project, error) {
 	imp := t.Spec.Import
 	var (
 		p   *openstack.Project
@@ -163,18 +163,18 @@ func (r *TenantReconciler) adoptProject(ctx context.Context, cloud TenantCloud, 
 	}
 	t.Status.Adopted = true
 	t.Status.ProjectName = p.Name
-	notify(ctx, r.Recorder, t, corev1.EventTypeNormal, "Adopted", "AdoptProject", "Adopted project %s (%s), handed over to namespace %s", p.Name, p.ID, t.Namespace)
+	Notify(ctx, r.Recorder, t, corev1.EventTypeNormal, "Adopted", "AdoptProject", "Adopted project %s (%s), handed over to namespace %s", p.Name, p.ID, t.Namespace)
 	return p, nil
 }
 
 // mayAdopt says why a project cannot be imported, or nil when it was handed over to the
 // Tenant's namespace and belongs to no live Tenant.
-func (r *TenantReconciler) mayAdopt(ctx context.Context, acc cloudAccess, t *whv1.Tenant, p *openstack.Project, domainID string) error {
-	if acc.isProtected(p) {
-		return newSpecError(whv1.ReasonProjectProtected, fmt.Sprintf("project %s is protected by the Cloud: no Tenant may import it", p.ID))
+func (r *TenantReconciler) mayAdopt(ctx context.Context, acc CloudAccess, t *whv1.Tenant, p *openstack.Project, domainID string) error {
+	if acc.IsProtected(p) {
+		return NewSpecError(whv1.ReasonProjectProtected, fmt.Sprintf("project %s is protected by the Cloud: no Tenant may import it", p.ID))
 	}
 	if p.DomainID != domainID {
-		return newSpecError(whv1.ReasonInvalidConfiguration, fmt.Sprintf(
+		return NewSpecError(whv1.ReasonInvalidConfiguration, fmt.Sprintf(
 			"project %s to import is in domain %s, not in spec.project.domain %q (%s)", p.ID, p.DomainID, t.Spec.Project.Domain, domainID))
 	}
 	if p.Owner != "" {
@@ -183,7 +183,7 @@ func (r *TenantReconciler) mayAdopt(ctx context.Context, acc cloudAccess, t *whv
 			return err
 		}
 		if live {
-			return newSpecError(whv1.ReasonAlreadyOwned, fmt.Sprintf("project %s belongs to another Tenant; it cannot be imported", p.ID))
+			return NewSpecError(whv1.ReasonAlreadyOwned, fmt.Sprintf("project %s belongs to another Tenant; it cannot be imported", p.ID))
 		}
 	}
 	handedTo := ""
@@ -196,9 +196,9 @@ func (r *TenantReconciler) mayAdopt(ctx context.Context, acc cloudAccess, t *whv
 		}
 	}
 	if handedTo != "" {
-		return newSpecError(whv1.ReasonAlreadyOwned, fmt.Sprintf("project %s was handed over to another namespace, not %s", p.ID, t.Namespace))
+		return NewSpecError(whv1.ReasonAlreadyOwned, fmt.Sprintf("project %s was handed over to another namespace, not %s", p.ID, t.Namespace))
 	}
-	return newSpecError(whv1.ReasonImportNotAllowed, fmt.Sprintf(
+	return NewSpecError(whv1.ReasonImportNotAllowed, fmt.Sprintf(
 		"project %s was not handed over to namespace %s: the cloud admin tags it %s%s to allow the import; nothing was changed",
 		p.ID, t.Namespace, whv1.HandoverTagPrefix, t.Namespace))
 }
@@ -221,10 +221,10 @@ func (r *TenantReconciler) liveOwner(ctx context.Context, p *openstack.Project) 
 
 // createProject creates the project, or finds this Tenant's own when Keystone says it
 // exists; created tells which.
-func (r *TenantReconciler) createProject(ctx context.Context, cloud TenantCloud, acc cloudAccess, t *whv1.Tenant, domainID string) (*openstack.Project, bool, error) {
+func (r *TenantReconciler) createProject(ctx context.Context, cloud TenantCloud, acc CloudAccess, t *whv1.Tenant, domainID string) (*openstack.Project, bool, error) {
 	name := t.ProjectName()
-	if slices.Contains(acc.protected, name) {
-		return nil, false, newSpecError(whv1.ReasonProjectProtected, fmt.Sprintf("project name %q is protected by the Cloud", name))
+	if slices.Contains(acc.Protected, name) {
+		return nil, false, NewSpecError(whv1.ReasonProjectProtected, fmt.Sprintf("project name %q is protected by the Cloud", name))
 	}
 	p, err := cloud.CreateProject(ctx, openstack.ProjectCreate{
 		Name:           name,
@@ -244,7 +244,7 @@ func (r *TenantReconciler) createProject(ctx context.Context, cloud TenantCloud,
 		return nil, false, err
 	}
 	t.Status.ProjectName = p.Name
-	notify(ctx, r.Recorder, t, corev1.EventTypeNormal, "Created", "CreateProject", "Created project %s (%s)", p.Name, p.ID)
+	Notify(ctx, r.Recorder, t, corev1.EventTypeNormal, "Created", "CreateProject", "Created project %s (%s)", p.Name, p.ID)
 	return p, true, nil
 }
 

@@ -99,11 +99,11 @@ func TestClassify(t *testing.T) {
 		backoff     bool // the controller's exponential back-off, not a fixed interval
 	}{
 		{"success", nil, whv1.ReasonReady, false, false},
-		{"a spec problem waits for a change", newSpecError(whv1.ReasonAlreadyExists, "x"), whv1.ReasonAlreadyExists, false, false},
+		{"a spec problem waits for a change", NewSpecError(whv1.ReasonAlreadyExists, "x"), whv1.ReasonAlreadyExists, false, false},
 		{"credentials", openstack.ErrCredentials, whv1.ReasonCredentialsError, false, false},
 		{"a missing group", openstack.ErrNotFound, whv1.ReasonDependencyNotFound, true, false},
 		{"a reset connection backs off", &url.Error{Op: "Get", URL: "u", Err: errors.New("reset")}, whv1.ReasonTransientError, true, true},
-		{"deletion blocked", &blockedError{message: "m"}, whv1.ReasonDeletionBlocked, true, false},
+		{"deletion blocked", &BlockedError{Message: "m"}, whv1.ReasonDeletionBlocked, true, false},
 		{"a Kubernetes update conflict backs off", fmt.Errorf("removing finalizer: %w",
 			apierrors.NewConflict(schema.GroupResource{Group: "whitehall.cloud", Resource: "tenants"}, "sa", errors.New("the object has been modified"))),
 			whv1.ReasonTransientError, true, true},
@@ -113,7 +113,7 @@ func TestClassify(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.reason, func(t *testing.T) {
-			o := classify(tc.err, "ok", iv)
+			o := Classify(tc.err, "ok", iv)
 			if o.reason != tc.wantReason || o.progressing != tc.progressing {
 				t.Errorf("classify() = %s progressing=%v; want %s progressing=%v", o.reason, o.progressing, tc.wantReason, tc.progressing)
 			}

@@ -75,25 +75,25 @@ type TestEnvironmentReconciler struct {
 // Reconcile brings the servers to the desired count and writes status once.
 func (r *TestEnvironmentReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result, error) {
 	ctx = openstack.WithNamespace(ctx, req.Namespace) // the cloud's rate limit serves namespaces in turn
-	return reconcileKind(ctx, req, &whv1.TestEnvironment{}, kind[*whv1.TestEnvironment]{
-		client:    r.Client,
-		intervals: r.Intervals,
-		finalizer: whv1.TestEnvironmentFinalizer,
-		status: func(env *whv1.TestEnvironment) statusFields {
-			return statusFields{&env.Status, &env.Status.Conditions, &env.Status.ObservedGeneration}
+	return Reconcile(ctx, req, &whv1.TestEnvironment{}, Kind[*whv1.TestEnvironment]{
+		Client:    r.Client,
+		Intervals: r.Intervals,
+		Finalizer: whv1.TestEnvironmentFinalizer,
+		Status: func(env *whv1.TestEnvironment) StatusFields {
+			return StatusFields{&env.Status, &env.Status.Conditions, &env.Status.ObservedGeneration}
 		},
-		reconcile: func(ctx context.Context, env *whv1.TestEnvironment) (step, error) {
+		Reconcile: func(ctx context.Context, env *whv1.TestEnvironment) (Step, error) {
 			env.Status.Selector = selectorFor(env)
 			return r.reconcile(ctx, env, r.Now())
 		},
-		delete: func(ctx context.Context, env *whv1.TestEnvironment) (step, error) {
+		Delete: func(ctx context.Context, env *whv1.TestEnvironment) (Step, error) {
 			env.Status.Selector = selectorFor(env)
 			done, err := r.reconcileDelete(ctx, env)
-			return deletion(done, "deleting servers"), err
+			return Deletion(done, "deleting servers"), err
 		},
-		poll:      r.pollInterval,
-		forget:    func(key client.ObjectKey) { forgetServerMetrics(key.Namespace, key.Name) },
-		published: recordServerMetrics,
+		Poll:      r.pollInterval,
+		Forget:    func(key client.ObjectKey) { forgetServerMetrics(key.Namespace, key.Name) },
+		Published: recordServerMetrics,
 	})
 }
 
@@ -105,50 +105,50 @@ func (r *TestEnvironmentReconciler) pollInterval(env *whv1.TestEnvironment) time
 	return r.BuildPoll * time.Duration(min(1+max(waiting, 0)/10, 5))
 }
 
-func (r *TestEnvironmentReconciler) reconcile(ctx context.Context, env *whv1.TestEnvironment, now time.Time) (step, error) {
+func (r *TestEnvironmentReconciler) reconcile(ctx context.Context, env *whv1.TestEnvironment, now time.Time) (Step, error) {
 	var err error
 	ttlWake, expired := r.checkTTL(ctx, env, now)
 	if expired {
-		notify(ctx, r.Recorder, env, corev1.EventTypeNormal, whv1.ReasonExpired, "Delete", "TTL passed at %s: deleting the environment", env.Status.ExpiresAt.Format(time.RFC3339))
+		Notify(ctx, r.Recorder, env, corev1.EventTypeNormal, whv1.ReasonExpired, "Delete", "TTL passed at %s: deleting the environment", env.Status.ExpiresAt.Format(time.RFC3339))
 		if err := r.Delete(ctx, env); err != nil && !apierrors.IsNotFound(err) {
-			return step{}, err
+			return Step{}, err
 		}
-		return step{busy: true, reason: whv1.ReasonExpired, message: "TTL passed: deleting"}, nil
+		return Step{Busy: true, Reason: whv1.ReasonExpired, Message: "TTL passed: deleting"}, nil
 	}
 
 	// A breach boots nothing new (only maxReplicas: nothing above it); what runs keeps
 	// running, and scaling down still works.
 	hold := bootHold{limit: -1}
-	hold.breaches, err = policyChecker{r.Client, r.Recorder}.check(ctx, env, &env.Status.Conditions,
+	hold.breaches, err = PolicyChecker{r.Client, r.Recorder}.Check(ctx, env, &env.Status.Conditions,
 		func(p *whv1.DepartmentPolicy) []policy.Breach { return hold.add(p, policy.EnvironmentBreaches(p, env)) })
 	if err != nil {
-		return step{wake: ttlWake}, err
+		return Step{Wake: ttlWake}, err
 	}
-	seasons, missing, err := loadSeasons(ctx, r.Client, seasonsOf(env))
+	seasons, missing, err := LoadSeasons(ctx, r.Client, SeasonsOf(env))
 	if err != nil {
-		return step{wake: ttlWake}, err
+		return Step{Wake: ttlWake}, err
 	}
 	active := season.Active(seasons, now)
 	env.Status.ActiveSeasons = active
 	env.Status.DesiredReplicas = desiredReplicas(env, active)
-	seasonWake, _, _ := untilNext(seasons, now)
-	wake := earliest(ttlWake, seasonWake)
+	seasonWake, _, _ := UntilNext(seasons, now)
+	wake := Earliest(ttlWake, seasonWake)
 
-	tenant, err := readyTenant(ctx, r.Client, env.Namespace, env.Spec.TenantRef.Name)
+	tenant, err := ReadyTenant(ctx, r.Client, env.Namespace, env.Spec.TenantRef.Name)
 	if err != nil {
-		return step{wake: wake}, err
+		return Step{Wake: wake}, err
 	}
 	cloud, err := r.projectCloud(ctx, tenant)
 	if err != nil {
-		return step{wake: wake}, err
+		return Step{Wake: wake}, err
 	}
 	if recorded, err := r.recordIdentity(ctx, env, tenant); err != nil || !recorded {
-		return step{busy: true, reason: whv1.ReasonDeleting, wake: wake,
-			message: fmt.Sprintf("deleting the servers left in project %s before booting in project %s", env.Status.ProjectID, tenant.Status.ProjectID)}, err
+		return Step{Busy: true, Reason: whv1.ReasonDeleting, Wake: wake,
+			Message: fmt.Sprintf("deleting the servers left in project %s before booting in project %s", env.Status.ProjectID, tenant.Status.ProjectID)}, err
 	}
 	step, err := r.scale(ctx, cloud, env, tenant, hold)
-	step.wake = earliest(step.wake, wake)
-	if err == nil && !step.busy && missing != nil {
+	step.Wake = Earliest(step.Wake, wake)
+	if err == nil && !step.Busy && missing != nil {
 		// A missing season cost only its own peak; say so once the servers are settled.
 		err = missing
 	}
@@ -186,33 +186,33 @@ func (h *bootHold) add(p *whv1.DepartmentPolicy, breaches []policy.Breach) []pol
 // projectCloud logs in to the Tenant's project as its service user. (Deletion logs in
 // with the identity recorded in status instead: see recordedCloud.)
 func (r *TestEnvironmentReconciler) projectCloud(ctx context.Context, tenant *whv1.Tenant) (EnvironmentCloud, error) {
-	acc, err := r.Access.forTenant(ctx, tenant, false)
+	acc, err := r.Access.ForTenant(ctx, tenant, false)
 	if err != nil {
 		return nil, err
 	}
-	user, _, err := r.Access.projectUser(ctx, r.Client, tenant)
+	user, _, err := r.Access.ProjectUser(ctx, r.Client, tenant)
 	if err != nil {
 		return nil, err
 	}
-	return r.Clouds.ProjectCloud(ctx, acc.ref, user)
+	return r.Clouds.ProjectCloud(ctx, acc.Ref, user)
 }
 
-// readyTenant returns the named Tenant once it has a project and is not being deleted:
+// ReadyTenant returns the named Tenant once it has a project and is not being deleted:
 // a Tenant on its way out gets no new servers and no quota. Otherwise it returns a
 // TenantNotReady error; the Tenant watch brings the object back.
-func readyTenant(ctx context.Context, c client.Reader, namespace, name string) (*whv1.Tenant, error) {
+func ReadyTenant(ctx context.Context, c client.Reader, namespace, name string) (*whv1.Tenant, error) {
 	tenant := &whv1.Tenant{}
 	if err := c.Get(ctx, client.ObjectKey{Namespace: namespace, Name: name}, tenant); err != nil {
 		if apierrors.IsNotFound(err) {
-			return nil, newSpecError(whv1.ReasonTenantNotReady, fmt.Sprintf("Tenant %q does not exist in namespace %s", name, namespace))
+			return nil, NewSpecError(whv1.ReasonTenantNotReady, fmt.Sprintf("Tenant %q does not exist in namespace %s", name, namespace))
 		}
 		return nil, err
 	}
 	switch {
 	case !tenant.DeletionTimestamp.IsZero():
-		return nil, newSpecError(whv1.ReasonTenantNotReady, fmt.Sprintf("Tenant %q is being deleted: nothing new is made for it", tenant.Name))
+		return nil, NewSpecError(whv1.ReasonTenantNotReady, fmt.Sprintf("Tenant %q is being deleted: nothing new is made for it", tenant.Name))
 	case tenant.Status.ProjectID == "":
-		return nil, newSpecError(whv1.ReasonTenantNotReady, fmt.Sprintf("Tenant %q has no project yet", tenant.Name))
+		return nil, NewSpecError(whv1.ReasonTenantNotReady, fmt.Sprintf("Tenant %q has no project yet", tenant.Name))
 	}
 	return tenant, nil
 }
@@ -236,7 +236,7 @@ func (r *TestEnvironmentReconciler) checkTTL(ctx context.Context, env *whv1.Test
 	}
 	if !env.Status.ExpiryWarned {
 		env.Status.ExpiryWarned = true
-		notify(ctx, r.Recorder, env, corev1.EventTypeNormal, "Expiring", "Warn",
+		Notify(ctx, r.Recorder, env, corev1.EventTypeNormal, "Expiring", "Warn",
 			"The environment deletes itself at %s (TTL %s)", expires.Format(time.RFC3339), ttl)
 	}
 	return expires.Sub(now), false
@@ -281,18 +281,18 @@ func (r *TestEnvironmentReconciler) SetupWithManager(mgr ctrl.Manager) error {
 	if r.ServerRetry <= 0 {
 		r.ServerRetry = 30 * time.Second
 	}
-	envs := dependents{r.Client, func() client.ObjectList { return &whv1.TestEnvironmentList{} }}
+	envs := Dependents{r.Client, func() client.ObjectList { return &whv1.TestEnvironmentList{} }}
 	return ctrl.NewControllerManagedBy(mgr).
-		For(&whv1.TestEnvironment{}, builder.WithPredicates(predicate.Or(predicate.GenerationChangedPredicate{}, deletionPredicate()))).
-		Watches(&whv1.Tenant{}, handler.EnqueueRequestsFromMapFunc(envs.ofTenant), builder.WithPredicates(tenantForEnvironments())).
-		Watches(&whv1.ComputeQuota{}, handler.EnqueueRequestsFromMapFunc(envs.ofQuotaTenant), builder.WithPredicates(quotaForEnvironments())).
-		Watches(&whv1.PeakSeason{}, handler.EnqueueRequestsFromMapFunc(envs.usingSeason),
+		For(&whv1.TestEnvironment{}, builder.WithPredicates(predicate.Or(predicate.GenerationChangedPredicate{}, DeletionPredicate()))).
+		Watches(&whv1.Tenant{}, handler.EnqueueRequestsFromMapFunc(envs.OfTenant), builder.WithPredicates(tenantForEnvironments())).
+		Watches(&whv1.ComputeQuota{}, handler.EnqueueRequestsFromMapFunc(envs.OfQuotaTenant), builder.WithPredicates(quotaForEnvironments())).
+		Watches(&whv1.PeakSeason{}, handler.EnqueueRequestsFromMapFunc(envs.UsingSeason),
 			builder.WithPredicates(predicate.GenerationChangedPredicate{})).
-		Watches(&whv1.DepartmentPolicy{}, handler.EnqueueRequestsFromMapFunc(governedBy(r.Client, envs.newList)),
+		Watches(&whv1.DepartmentPolicy{}, handler.EnqueueRequestsFromMapFunc(GovernedBy(r.Client, envs.NewList)),
 			builder.WithPredicates(predicate.GenerationChangedPredicate{})).
-		Watches(&corev1.Namespace{}, handler.EnqueueRequestsFromMapFunc(inNamespace(r.Client, envs.newList)),
+		Watches(&corev1.Namespace{}, handler.EnqueueRequestsFromMapFunc(InNamespace(r.Client, envs.NewList)),
 			builder.WithPredicates(predicate.LabelChangedPredicate{})).
-		WithOptions(controller.Options{MaxConcurrentReconciles: max(r.Concurrency, 1), NewQueue: newFairQueue}).
+		WithOptions(controller.Options{MaxConcurrentReconciles: max(r.Concurrency, 1), NewQueue: NewFairQueue}).
 		Named("testenvironment").
 		Complete(r)
 }

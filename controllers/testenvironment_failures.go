@@ -65,7 +65,7 @@ func (r *TestEnvironmentReconciler) noteFailures(ctx context.Context, cloud Envi
 			f = whv1.ServerFailure{Name: s.Name, ServerID: s.ID, Count: f.Count + 1, Fault: fault}
 			f.RetryAt = &metav1.Time{Time: now.Add(retryDelay(cmp.Or(r.ServerRetry, 30*time.Second), f.Count)).Truncate(time.Second)}
 			failures[s.Name] = f
-			notify(ctx, r.Recorder, env, corev1.EventTypeWarning, whv1.ReasonServerFailed, "ReplaceServer",
+			Notify(ctx, r.Recorder, env, corev1.EventTypeWarning, whv1.ReasonServerFailed, "ReplaceServer",
 				"Server %s (%s) went to ERROR (%d in a row): %s; deleting it and booting it again at %s",
 				s.Name, s.ID, f.Count, fault, f.RetryAt.UTC().Format(time.RFC3339))
 		}
@@ -136,10 +136,10 @@ func quotaRetry(env *whv1.TestEnvironment, base time.Duration, now time.Time) ti
 	return min(max(now.Sub(c.LastTransitionTime.Time), base), maxQuotaRetry*base)
 }
 
-// retryLater is an error retried after a wait of its own rather than its kind's.
-type retryLater struct {
+// RetryLater is an error retried after a wait of its own rather than its kind's.
+type RetryLater struct {
 	error
-	after time.Duration
+	After time.Duration
 }
 
-func (e *retryLater) Unwrap() error { return e.error }
+func (e *RetryLater) Unwrap() error { return e.error }

@@ -46,7 +46,7 @@ func (r *TestEnvironmentReconciler) recordIdentity(ctx context.Context, env *whv
 		if err != nil || !done {
 			return false, err
 		}
-		notify(ctx, r.Recorder, env, corev1.EventTypeNormal, "ProjectChanged", "DeleteServers",
+		Notify(ctx, r.Recorder, env, corev1.EventTypeNormal, "ProjectChanged", "DeleteServers",
 			"Tenant %q now has project %s: the servers left in project %s are gone", tenant.Name, tenant.Status.ProjectID, env.Status.ProjectID)
 	}
 	if !sameProject {
@@ -98,26 +98,26 @@ func (r *TestEnvironmentReconciler) recordedTenant(ctx context.Context, env *whv
 // recordedCloud logs in to the recorded project with the recorded identity. The
 // identity store must belong to the environment's namespace: status names it, and
 // status is no proof of anything.
-func (r *TestEnvironmentReconciler) recordedCloud(ctx context.Context, t *whv1.Tenant) (EnvironmentCloud, cloudAccess, error) {
-	acc, err := r.Access.forTenant(ctx, t, true)
+func (r *TestEnvironmentReconciler) recordedCloud(ctx context.Context, t *whv1.Tenant) (EnvironmentCloud, CloudAccess, error) {
+	acc, err := r.Access.ForTenant(ctx, t, true)
 	if err != nil {
-		var spec *specError
+		var spec *SpecError
 		if errors.As(err, &spec) {
-			return nil, acc, &noCredentialError{cause: spec.message}
+			return nil, acc, &noCredentialError{cause: spec.Message}
 		}
 		return nil, acc, err
 	}
-	store, err := r.Access.identityStore(ctx, r.Client, t)
+	store, err := r.Access.IdentityStore(ctx, r.Client, t)
 	switch {
 	case kerrors.IsNotFound(err):
 		return nil, acc, &noCredentialError{cause: fmt.Sprintf("the identity of project %s is gone", t.Status.ProjectID)}
 	case err != nil:
 		return nil, acc, err
-	case store.Labels[tenantNamespaceLabel] != t.Namespace:
+	case store.Labels[TenantNamespaceLabel] != t.Namespace:
 		return nil, acc, &noCredentialError{cause: fmt.Sprintf("the recorded identity of project %s is not this namespace's", t.Status.ProjectID)}
 	}
-	user := openstack.ProjectUser{UserID: t.Status.ServiceUserID, Password: string(store.Data[storePasswordKey]), ProjectID: t.Status.ProjectID}
-	cloud, err := r.Clouds.ProjectCloud(ctx, acc.ref, user)
+	user := openstack.ProjectUser{UserID: t.Status.ServiceUserID, Password: string(store.Data[StorePasswordKey]), ProjectID: t.Status.ProjectID}
+	cloud, err := r.Clouds.ProjectCloud(ctx, acc.Ref, user)
 	if errors.Is(err, openstack.ErrCredentials) {
 		return nil, acc, &noCredentialError{cause: fmt.Sprintf("the service user of project %s cannot log in: %s", t.Status.ProjectID, openstack.Message(err))}
 	}
@@ -167,15 +167,15 @@ func (r *TestEnvironmentReconciler) removeServers(ctx context.Context, env *whv1
 // withoutCredential decides when no credential for the recorded project is left: done
 // if the admin's credentials show the project is gone; otherwise the servers may still
 // run, so the environment stays (CredentialsGone) and an event names them.
-func (r *TestEnvironmentReconciler) withoutCredential(ctx context.Context, env *whv1.TestEnvironment, acc *cloudAccess, cause *noCredentialError) (bool, error) {
+func (r *TestEnvironmentReconciler) withoutCredential(ctx context.Context, env *whv1.TestEnvironment, acc *CloudAccess, cause *noCredentialError) (bool, error) {
 	project := env.Status.ProjectID
 	why := cause.cause
-	if acc != nil && acc.ref.SecretName != "" {
-		admin, err := r.Clouds.CloudForCleanup(ctx, acc.ref)
+	if acc != nil && acc.Ref.SecretName != "" {
+		admin, err := r.Clouds.CloudForCleanup(ctx, acc.Ref)
 		if err == nil {
 			_, err = admin.GetProject(ctx, project)
 			if openstack.IsNotFound(err) {
-				notify(ctx, r.Recorder, env, corev1.EventTypeNormal, "ProjectGone", "DeleteServers",
+				Notify(ctx, r.Recorder, env, corev1.EventTypeNormal, "ProjectGone", "DeleteServers",
 					"Project %s is gone and no credential for it is left: nothing more to delete", project)
 				return true, nil
 			}
@@ -198,7 +198,7 @@ func (r *TestEnvironmentReconciler) withoutCredential(ctx context.Context, env *
 	msg := fmt.Sprintf("%s; %s in project %s cannot be deleted, so the environment stays until the project is gone (or its finalizer %s is removed by hand after deleting them)",
 		why, listed, project, whv1.TestEnvironmentFinalizer)
 	if c := meta.FindStatusCondition(env.Status.Conditions, whv1.ConditionReady); c == nil || c.Reason != whv1.ReasonCredentialsGone {
-		notify(ctx, r.Recorder, env, corev1.EventTypeWarning, whv1.ReasonCredentialsGone, "DeleteServers", "%s", msg)
+		Notify(ctx, r.Recorder, env, corev1.EventTypeWarning, whv1.ReasonCredentialsGone, "DeleteServers", "%s", msg)
 	}
-	return false, newSpecError(whv1.ReasonCredentialsGone, msg)
+	return false, NewSpecError(whv1.ReasonCredentialsGone, msg)
 }

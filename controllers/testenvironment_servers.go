@@ -135,14 +135,14 @@ func planServers(env *whv1.TestEnvironment, servers []openstack.Server, desired 
 // breaches a DepartmentPolicy boots nothing the hold does not allow: it is not Ready if
 // it wanted more servers.
 func (r *TestEnvironmentReconciler) scale(ctx context.Context, cloud EnvironmentCloud, env *whv1.TestEnvironment, tenant *whv1.Tenant,
-	hold bootHold) (step, error) {
+	hold bootHold) (Step, error) {
 	template, err := r.prepareBoot(ctx, cloud, env, tenant, hold.images)
 	if err != nil {
-		return step{}, err
+		return Step{}, err
 	}
 	servers, err := ownServers(ctx, cloud, env)
 	if err != nil {
-		return step{}, err
+		return Step{}, err
 	}
 	desired := int(env.Status.DesiredReplicas)
 	now := r.Now()
@@ -158,27 +158,27 @@ func (r *TestEnvironmentReconciler) scale(ctx context.Context, cloud Environment
 
 	for _, s := range p.remove {
 		if err := cloud.DeleteServer(ctx, s.ID); err != nil {
-			return step{}, err
+			return Step{}, err
 		}
 	}
 	if len(p.remove) > 0 {
-		notify(ctx, r.Recorder, env, corev1.EventTypeNormal, "ServersDeleted", "DeleteServers", "Deleting %s", serverNames(p.remove))
+		Notify(ctx, r.Recorder, env, corev1.EventTypeNormal, "ServersDeleted", "DeleteServers", "Deleting %s", serverNames(p.remove))
 	}
 	b := r.boot(ctx, cloud, env, template, p.create)
 	created := b.servers
 	if len(created) > 0 {
-		notify(ctx, r.Recorder, env, corev1.EventTypeNormal, "ServersCreated", "CreateServers", "Booting %s", serverNames(created))
+		Notify(ctx, r.Recorder, env, corev1.EventTypeNormal, "ServersCreated", "CreateServers", "Booting %s", serverNames(created))
 	}
 	r.recordServers(env, append(p.keep, created...), len(p.remove))
 	setQuotaCondition(env, b.quotaErr)
 	if b.err != nil {
-		return step{}, b.err
+		return Step{}, b.err
 	}
 	if b.quotaErr != nil {
-		return step{}, &retryLater{error: b.quotaErr, after: quotaRetry(env, r.Intervals.Blocked, now)}
+		return Step{}, &RetryLater{error: b.quotaErr, After: quotaRetry(env, r.Intervals.Blocked, now)}
 	}
 	if withheld > 0 {
-		return step{}, policyViolation(hold.breaches, fmt.Sprintf("%d new server(s) are not booted; the %d existing keep running",
+		return Step{}, PolicyViolation(hold.breaches, fmt.Sprintf("%d new server(s) are not booted; the %d existing keep running",
 			withheld, len(p.keep)))
 	}
 	return settledStep(env, now, p, servers, len(created), len(held), len(backingOff))
@@ -188,7 +188,7 @@ func (r *TestEnvironmentReconciler) scale(ctx context.Context, cloud Environment
 // polled; an index backing off after ERROR wakes the environment when its back-off ends;
 // a server the department stopped itself is left as it is and looked at on the resync
 // (Nova has no watch, and stopping is not building).
-func settledStep(env *whv1.TestEnvironment, now time.Time, p plan, servers []openstack.Server, created, held, waiting int) (step, error) {
+func settledStep(env *whv1.TestEnvironment, now time.Time, p plan, servers []openstack.Server, created, held, waiting int) (Step, error) {
 	desired, ready := int(env.Status.DesiredReplicas), int(env.Status.ReadyReplicas)
 	var stopped []string
 	for _, s := range p.keep {
@@ -198,19 +198,19 @@ func settledStep(env *whv1.TestEnvironment, now time.Time, p plan, servers []ope
 	}
 	message := fmt.Sprintf("%d of %d servers ACTIVE", ready, desired)
 	if ready+len(stopped)+waiting < desired || len(p.remove) > 0 || held > 0 || len(servers)-len(p.remove)+created+waiting != desired {
-		return step{busy: true, reason: whv1.ReasonServersBuilding, message: message}, nil
+		return Step{Busy: true, Reason: whv1.ReasonServersBuilding, Message: message}, nil
 	}
 	if waiting > 0 {
 		// Nothing to look at until the first back-off ends.
 		f, wake := nextRetry(env, now)
-		return step{reason: whv1.ReasonServerFailed, wake: wake, message: fmt.Sprintf(
+		return Step{Reason: whv1.ReasonServerFailed, Wake: wake, Message: fmt.Sprintf(
 			"%s; %d failed: %s went to ERROR (%d in a row): %s; booted again at %s", message, waiting, f.Name, f.Count, f.Fault, f.RetryAt.UTC().Format(time.RFC3339))}, nil
 	}
 	if len(stopped) > 0 {
-		return step{}, newSpecError(whv1.ReasonServersStopped, fmt.Sprintf(
+		return Step{}, NewSpecError(whv1.ReasonServersStopped, fmt.Sprintf(
 			"%s; stopped in OpenStack by the department, left as they are and looked at again on the resync: %s", message, joinNames(stopped)))
 	}
-	return step{message: message}, nil
+	return Step{Message: message}, nil
 }
 
 // stoppedByDepartment reports a state only the project's own users put a server in: the
@@ -369,12 +369,12 @@ func (r *TestEnvironmentReconciler) prepareBoot(ctx context.Context, cloud Envir
 	if len(t.Networks) == 0 {
 		switch n := tenant.Status.Network; {
 		case tenant.Spec.Network == nil:
-			return out, newSpecError(whv1.ReasonInvalidConfiguration, fmt.Sprintf(
+			return out, NewSpecError(whv1.ReasonInvalidConfiguration, fmt.Sprintf(
 				"no network for the servers: set spec.template.networks, or give Tenant %q a spec.network", tenant.Name))
 		case n == nil || n.NetworkID == "" || n.SubnetID == "":
 			// Nova refuses a network without a subnet: wait for the whole bundle. The
 			// Tenant watch brings the environment back when it is complete.
-			return out, newSpecError(whv1.ReasonTenantNotReady, fmt.Sprintf("the network of Tenant %q is not complete yet", tenant.Name))
+			return out, NewSpecError(whv1.ReasonTenantNotReady, fmt.Sprintf("the network of Tenant %q is not complete yet", tenant.Name))
 		}
 		out.NetworkIDs = []string{tenant.Status.Network.NetworkID}
 	}
@@ -387,7 +387,7 @@ func (r *TestEnvironmentReconciler) prepareBoot(ctx context.Context, cloud Envir
 			return out, err
 		}
 		if g.Policy != *policy {
-			return out, newSpecError(whv1.ReasonServerGroupMismatch, fmt.Sprintf(
+			return out, NewSpecError(whv1.ReasonServerGroupMismatch, fmt.Sprintf(
 				"server group %s (%s) has policy %q, not %q: it is left as it is and no server is booted", g.Name, g.ID, g.Policy, *policy))
 		}
 		out.ServerGroupID, env.Status.ServerGroupID = g.ID, g.ID
@@ -409,23 +409,23 @@ func (r *TestEnvironmentReconciler) userData(ctx context.Context, env *whv1.Test
 	var secret corev1.Secret
 	if err := r.APIReader.Get(ctx, client.ObjectKey{Namespace: env.Namespace, Name: ref.Name}, &secret); err != nil {
 		if client.IgnoreNotFound(err) == nil {
-			return nil, newSpecError(whv1.ReasonInvalidConfiguration, fmt.Sprintf("user data Secret %q does not exist in namespace %s", ref.Name, env.Namespace))
+			return nil, NewSpecError(whv1.ReasonInvalidConfiguration, fmt.Sprintf("user data Secret %q does not exist in namespace %s", ref.Name, env.Namespace))
 		}
 		return nil, err
 	}
 	// Whatever is in user data can be read from inside the servers: only a Secret made
 	// for it may be used, and never one holding credentials.
 	if secret.Labels[whv1.UserDataLabel] != "true" {
-		return nil, newSpecError(whv1.ReasonUserDataNotAllowed, fmt.Sprintf(
+		return nil, NewSpecError(whv1.ReasonUserDataNotAllowed, fmt.Sprintf(
 			"Secret %q is not labelled %s: \"true\"; only Secrets made for user data can become user data", ref.Name, whv1.UserDataLabel))
 	}
 	if _, creds := secret.Data[openstack.CloudsYAMLKey]; creds {
-		return nil, newSpecError(whv1.ReasonUserDataNotAllowed, fmt.Sprintf(
+		return nil, NewSpecError(whv1.ReasonUserDataNotAllowed, fmt.Sprintf(
 			"Secret %q holds a %s key: credentials never become user data", ref.Name, openstack.CloudsYAMLKey))
 	}
 	data, ok := secret.Data[ref.Key]
 	if !ok {
-		return nil, newSpecError(whv1.ReasonInvalidConfiguration, fmt.Sprintf("user data Secret %q has no key %q", ref.Name, ref.Key))
+		return nil, NewSpecError(whv1.ReasonInvalidConfiguration, fmt.Sprintf("user data Secret %q has no key %q", ref.Name, ref.Key))
 	}
 	return data, nil
 }
@@ -486,9 +486,9 @@ func (r *TestEnvironmentReconciler) reconcileDelete(ctx context.Context, env *wh
 		return false, err
 	}
 	if booted {
-		notify(ctx, r.Recorder, env, corev1.EventTypeNormal, "Deleted", "DeleteServers", "Every server of the environment is gone")
+		Notify(ctx, r.Recorder, env, corev1.EventTypeNormal, "Deleted", "DeleteServers", "Every server of the environment is gone")
 	}
-	if _, err := setFinalizer(ctx, r.Client, env, whv1.TestEnvironmentFinalizer, false); err != nil {
+	if _, err := SetFinalizer(ctx, r.Client, env, whv1.TestEnvironmentFinalizer, false); err != nil {
 		return false, err
 	}
 	r.pending.forget(env.UID)

@@ -43,10 +43,10 @@ func TestSettledStepLeavesStoppedServersToTheResync(t *testing.T) {
 		e := env.DeepCopy()
 		e.Status.DesiredReplicas, e.Status.ReadyReplicas = int32(len(servers)), ready
 		s, err := settledStep(e, time.Now(), plan{keep: servers}, servers, 0, 0, 0)
-		got := want{busy: s.busy, reason: s.reason}
-		var spec *specError
+		got := want{busy: s.Busy, reason: s.Reason}
+		var spec *SpecError
 		if errors.As(err, &spec) {
-			got.reason = spec.reason
+			got.reason = spec.Reason
 		} else if err != nil {
 			t.Errorf("%s: unexpected error %v", tc.reason, err)
 		}

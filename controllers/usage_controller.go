@@ -73,7 +73,7 @@ func (r *UsageReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl
 		_, err = tariffOf(cloud)
 	}
 	if err != nil { // the spec must change before anything can be read
-		notify(ctx, r.Recorder, cloud, corev1.EventTypeWarning, whv1.ReasonInvalidConfiguration, "ReadUsage", "usage is not read: %v", err)
+		Notify(ctx, r.Recorder, cloud, corev1.EventTypeWarning, whv1.ReasonInvalidConfiguration, "ReadUsage", "usage is not read: %v", err)
 		return ctrl.Result{}, nil
 	}
 	now := r.Now()
@@ -102,7 +102,7 @@ func (r *UsageReconciler) due(st *whv1.CloudUsage, current usage.Month, now time
 // read closes the months that ended since the last read, meters the current one, and
 // writes what it found.
 func (r *UsageReconciler) read(ctx context.Context, cloud *whv1.Cloud, current usage.Month, now time.Time) error {
-	os, err := r.Clouds.Cloud(ctx, r.Access.cloudRef(cloud))
+	os, err := r.Clouds.Cloud(ctx, r.Access.CloudRef(cloud))
 	if err != nil {
 		return err
 	}
@@ -202,7 +202,7 @@ func (r *UsageReconciler) closeMonth(ctx context.Context, os UsageCloud, cloud *
 		if report.Spec.Total != "" {
 			total = "total " + report.Spec.Total + " " + report.Spec.Currency
 		}
-		notify(ctx, r.Recorder, cloud, corev1.EventTypeNormal, "UsageReportWritten", "CloseMonth",
+		Notify(ctx, r.Recorder, cloud, corev1.EventTypeNormal, "UsageReportWritten", "CloseMonth",
 			"UsageReport %s: %d departments, %s", name, report.Spec.DepartmentCount, total)
 	}
 	for _, d := range report.Spec.Departments {
@@ -229,7 +229,7 @@ func (r *UsageReconciler) reportName(ctx context.Context, cloud *whv1.Cloud, mon
 // so no department's usage ever shows in another's namespace.
 func (r *UsageReconciler) departments(ctx context.Context, cloud *whv1.Cloud) ([]*whv1.Tenant, error) {
 	var list whv1.TenantList
-	if err := r.List(ctx, &list, client.MatchingFields{cloudRefIndex: cloud.Name}); err != nil {
+	if err := r.List(ctx, &list, client.MatchingFields{CloudRefIndex: cloud.Name}); err != nil {
 		return nil, err
 	}
 	byProject := map[string][]*whv1.Tenant{}
@@ -238,8 +238,8 @@ func (r *UsageReconciler) departments(ctx context.Context, cloud *whv1.Cloud) ([
 		if t.Status.ProjectID == "" {
 			continue
 		}
-		if err := r.Access.admits(ctx, cloud, t.Namespace); err != nil {
-			var spec *specError
+		if err := r.Access.Admits(ctx, cloud, t.Namespace); err != nil {
+			var spec *SpecError
 			if errors.As(err, &spec) {
 				continue
 			}

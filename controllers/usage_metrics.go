@@ -11,23 +11,23 @@ import (
 // recordUsageMetrics publishes the month so far of each department a Cloud meters whose
 // Tenant is still there; a gone Tenant's series are deleted.
 func recordUsageMetrics(cloud string, deps []whv1.MeteredDepartment) {
-	var samples []sample
+	var samples []Sample
 	for _, d := range deps {
 		if d.Deleted {
 			forgetUsageCounters(d)
 			continue
 		}
 		labels := []string{d.Namespace, d.Tenant, d.CostCode}
-		samples = append(samples, sample{usageMonthVCPUHours, labels, number(d.VCPUHours)})
+		samples = append(samples, Sample{usageMonthVCPUHours, labels, number(d.VCPUHours)})
 		if d.Cost != "" {
-			samples = append(samples, sample{usageMonthCost, append(labels, d.Currency), number(d.Cost)})
+			samples = append(samples, Sample{usageMonthCost, append(labels, d.Currency), number(d.Cost)})
 		}
 	}
-	usageSeries.publish(types.NamespacedName{Name: cloud}, samples)
+	usageSeries.Publish(types.NamespacedName{Name: cloud}, samples)
 }
 
 // forgetUsageMetrics drops the month-to-date series of a Cloud that is gone.
-func forgetUsageMetrics(cloud string) { usageSeries.forget(types.NamespacedName{Name: cloud}) }
+func forgetUsageMetrics(cloud string) { usageSeries.Forget(types.NamespacedName{Name: cloud}) }
 
 // countUsage adds to the counters what each department used between two readings of one
 // month (before may be of the month so far, after of the same month later or closed).

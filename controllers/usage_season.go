@@ -17,7 +17,7 @@ import (
 // share: one all-projects Nova call per window, never repeated.
 func (r *UsageReconciler) seasonWindows(ctx context.Context, os UsageCloud, cloud *whv1.Cloud, tenants []*whv1.Tenant, now time.Time) error {
 	var seasons whv1.PeakSeasonList
-	if err := r.List(ctx, &seasons, client.MatchingFields{cloudRefIndex: cloud.Name}); err != nil {
+	if err := r.List(ctx, &seasons, client.MatchingFields{CloudRefIndex: cloud.Name}); err != nil {
 		return err
 	}
 	projects := map[client.ObjectKey]string{}
@@ -26,7 +26,7 @@ func (r *UsageReconciler) seasonWindows(ctx context.Context, os UsageCloud, clou
 	}
 	for i := range seasons.Items {
 		ps := &seasons.Items[i]
-		s, err := compileSeason(ps)
+		s, err := CompileSeason(ps)
 		if err != nil {
 			continue // the PeakSeason controller reports it
 		}
@@ -54,7 +54,7 @@ func (r *UsageReconciler) seasonWindows(ctx context.Context, os UsageCloud, clou
 // their quota), their project's vCPU-hours in [start, end) and their baseline share.
 func (r *UsageReconciler) windowUsage(ctx context.Context, os UsageCloud, season string, projects map[client.ObjectKey]string, start, end time.Time) (*whv1.SeasonWindowUsage, error) {
 	var quotas whv1.ComputeQuotaList
-	if err := r.List(ctx, &quotas, client.MatchingFields{peakSeasonIndex: season}); err != nil {
+	if err := r.List(ctx, &quotas, client.MatchingFields{PeakSeasonIndex: season}); err != nil {
 		return nil, err
 	}
 	compute, err := os.ComputeUsage(ctx, start, end)
@@ -66,7 +66,7 @@ func (r *UsageReconciler) windowUsage(ctx context.Context, os UsageCloud, season
 	for i := range quotas.Items {
 		cq := &quotas.Items[i]
 		project, ok := projects[client.ObjectKey{Namespace: cq.Namespace, Name: cq.Spec.TenantRef.Name}]
-		if writer, err := quotaWriter(ctx, r.Client, cq); err != nil || !ok || writer == nil || writer.UID != cq.UID {
+		if writer, err := QuotaWriter(ctx, r.Client, cq); err != nil || !ok || writer == nil || writer.UID != cq.UID {
 			continue // no project on this Cloud, or a quota in Conflict that writes nothing
 		}
 		u := compute[project]
