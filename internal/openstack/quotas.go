@@ -6,125 +6,12 @@ import (
 	"fmt"
 
 	"github.com/gophercloud/gophercloud/v2"
+
+	"github.com/whitehall-cloud/whitehall-operator/internal/quota"
 )
 
-// QuotaService names one of the three services that hold quota.
-type QuotaService string
-
-// The quota services.
-const (
-	QuotaServiceCompute      QuotaService = "compute"
-	QuotaServiceNetwork      QuotaService = "network"
-	QuotaServiceBlockStorage QuotaService = "blockStorage"
-)
-
-// QuotaServices lists the quota services in a stable order.
-var QuotaServices = []QuotaService{QuotaServiceCompute, QuotaServiceNetwork, QuotaServiceBlockStorage}
-
-// QuotaField is one quota limit the operator manages, in one of the quota services.
-type QuotaField int
-
-// The quota fields, by service.
-const (
-	QuotaCores QuotaField = iota
-	QuotaInstances
-	QuotaRAMMiB
-	QuotaServerGroups
-	QuotaServerGroupMembers
-	QuotaKeyPairs
-	QuotaMetadataItems
-
-	QuotaNetworks
-	QuotaSubnets
-	QuotaPorts
-	QuotaRouters
-	QuotaFloatingIPs
-	QuotaSecurityGroups
-	QuotaSecurityGroupRules
-
-	QuotaVolumes
-	QuotaGigabytes
-	QuotaSnapshots
-	QuotaBackups
-	QuotaBackupGigabytes
-
-	numQuotaFields
-)
-
-// quotaFields is the one table of quota names: for each field, its service, the
-// operator's name (the ComputeQuota API's JSON name, as in messages and metrics) and
-// the service API's name.
-var quotaFields = [numQuotaFields]struct {
-	service   QuotaService
-	name, api string
-}{
-	QuotaCores:              {QuotaServiceCompute, "cores", "cores"},
-	QuotaInstances:          {QuotaServiceCompute, "instances", "instances"},
-	QuotaRAMMiB:             {QuotaServiceCompute, "ramMiB", "ram"},
-	QuotaServerGroups:       {QuotaServiceCompute, "serverGroups", "server_groups"},
-	QuotaServerGroupMembers: {QuotaServiceCompute, "serverGroupMembers", "server_group_members"},
-	QuotaKeyPairs:           {QuotaServiceCompute, "keyPairs", "key_pairs"},
-	QuotaMetadataItems:      {QuotaServiceCompute, "metadataItems", "metadata_items"},
-
-	QuotaNetworks:           {QuotaServiceNetwork, "networks", "network"},
-	QuotaSubnets:            {QuotaServiceNetwork, "subnets", "subnet"},
-	QuotaPorts:              {QuotaServiceNetwork, "ports", "port"},
-	QuotaRouters:            {QuotaServiceNetwork, "routers", "router"},
-	QuotaFloatingIPs:        {QuotaServiceNetwork, "floatingIPs", "floatingip"},
-	QuotaSecurityGroups:     {QuotaServiceNetwork, "securityGroups", "security_group"},
-	QuotaSecurityGroupRules: {QuotaServiceNetwork, "securityGroupRules", "security_group_rule"},
-
-	QuotaVolumes:         {QuotaServiceBlockStorage, "volumes", "volumes"},
-	QuotaGigabytes:       {QuotaServiceBlockStorage, "gigabytes", "gigabytes"},
-	QuotaSnapshots:       {QuotaServiceBlockStorage, "snapshots", "snapshots"},
-	QuotaBackups:         {QuotaServiceBlockStorage, "backups", "backups"},
-	QuotaBackupGigabytes: {QuotaServiceBlockStorage, "backupGigabytes", "backup_gigabytes"},
-}
-
-// Service is the service that holds the field.
-func (f QuotaField) Service() QuotaService { return quotaFields[f].service }
-
-// Name is the field's name within its service, e.g. ramMiB.
-func (f QuotaField) Name() string { return quotaFields[f].name }
-
-// String is "<service>.<field>", e.g. compute.ramMiB: the name in messages and metrics.
-func (f QuotaField) String() string { return string(f.Service()) + "." + f.Name() }
-
-// QuotaFieldsOf returns the fields of a service, in table order.
-func QuotaFieldsOf(service QuotaService) []QuotaField {
-	var out []QuotaField
-	for f := range numQuotaFields {
-		if f.Service() == service {
-			out = append(out, f)
-		}
-	}
-	return out
-}
-
-// QuotaFieldNamed returns the field of a service with the operator's name, e.g. cores.
-func QuotaFieldNamed(service QuotaService, name string) (QuotaField, bool) {
-	for _, f := range QuotaFieldsOf(service) {
-		if f.Name() == name {
-			return f, true
-		}
-	}
-	return 0, false
-}
-
-// QuotaLimits maps quota fields to limits (-1: unlimited); a field absent is not
-// managed: never written nor reset. QuotaReading.InUse holds usage in the same shape.
-type QuotaLimits map[QuotaField]int64
-
-// Of returns the limits of one service.
-func (l QuotaLimits) Of(service QuotaService) QuotaLimits {
-	out := QuotaLimits{}
-	for f, v := range l {
-		if f.Service() == service {
-			out[f] = v
-		}
-	}
-	return out
-}
+// The fields, their names and what unlimited is are internal/quota's; this file holds
+// only how each service's quota API is spoken: paths, envelopes, force and refusals.
 
 // quotaAPI describes how one service exposes quota: where to read limits with usage,
 // where to write them, the JSON envelope and the usage field's name.
@@ -141,16 +28,16 @@ type quotaAPI struct {
 	refusesBelowUsage bool
 }
 
-var quotaAPIs = map[QuotaService]quotaAPI{
-	QuotaServiceCompute: {
+var quotaAPIs = map[quota.Service]quotaAPI{
+	quota.ComputeService: {
 		catalogType: "compute", readPath: "os-quota-sets/%s/detail", writePath: "os-quota-sets/%s",
 		envelope: "quota_set", usedField: "in_use", force: true,
 	},
-	QuotaServiceNetwork: {
+	quota.NetworkService: {
 		catalogType: "network", readPath: "quotas/%s/details", writePath: "quotas/%s",
 		envelope: "quota", usedField: "used",
 	},
-	QuotaServiceBlockStorage: {
+	quota.BlockStorageService: {
 		catalogType: "block-storage", readPath: "os-quota-sets/%s?usage=true", writePath: "os-quota-sets/%s",
 		envelope: "quota_set", usedField: "in_use", refusesBelowUsage: true,
 	},
@@ -158,23 +45,23 @@ var quotaAPIs = map[QuotaService]quotaAPI{
 
 // QuotaReading is a project's quota in one service: limits and usage by field.
 type QuotaReading struct {
-	Limits QuotaLimits
-	InUse  QuotaLimits
+	Limits quota.Limits
+	InUse  quota.Limits
 }
 
 // Quotas reads and writes project quota: one call per service each way.
 type Quotas interface {
-	GetQuota(ctx context.Context, service QuotaService, projectID string) (QuotaReading, error)
+	GetQuota(ctx context.Context, service quota.Service, projectID string) (QuotaReading, error)
 	// SetQuota writes only the limits given; every other limit is left as it is. A limit
 	// below usage is applied where the service allows it (Nova, with force; Neutron);
 	// see RefusesBelowUsage for the one that does not.
-	SetQuota(ctx context.Context, service QuotaService, projectID string, limits QuotaLimits) error
+	SetQuota(ctx context.Context, service quota.Service, projectID string, limits quota.Limits) error
 }
 
 var _ Quotas = (*Cloud)(nil)
 
 // GetQuota implements Quotas.
-func (c *Cloud) GetQuota(ctx context.Context, service QuotaService, projectID string) (_ QuotaReading, err error) {
+func (c *Cloud) GetQuota(ctx context.Context, service quota.Service, projectID string) (_ QuotaReading, err error) {
 	defer c.convert(&err)
 	api, sc, err := c.quotaClient(service)
 	if err != nil {
@@ -184,10 +71,10 @@ func (c *Cloud) GetQuota(ctx context.Context, service QuotaService, projectID st
 	if _, err := sc.Get(ctx, sc.ServiceURL(fmt.Sprintf(api.readPath, projectID)), &body, nil); err != nil {
 		return QuotaReading{}, fmt.Errorf("reading %s quota of project %s: %w", service, projectID, err)
 	}
-	out := QuotaReading{Limits: QuotaLimits{}, InUse: QuotaLimits{}}
+	out := QuotaReading{Limits: quota.Limits{}, InUse: quota.Limits{}}
 	fields := body[api.envelope]
-	for _, f := range QuotaFieldsOf(service) {
-		theirs := quotaFields[f].api
+	for _, f := range quota.FieldsOf(service) {
+		theirs := f.OpenStackName()
 		raw, ok := fields[theirs]
 		if !ok {
 			continue // this cloud does not have the resource (an extension is off)
@@ -207,7 +94,7 @@ func (c *Cloud) GetQuota(ctx context.Context, service QuotaService, projectID st
 }
 
 // SetQuota implements Quotas.
-func (c *Cloud) SetQuota(ctx context.Context, service QuotaService, projectID string, limits QuotaLimits) (err error) {
+func (c *Cloud) SetQuota(ctx context.Context, service quota.Service, projectID string, limits quota.Limits) (err error) {
 	defer c.convert(&err)
 	if len(limits) == 0 {
 		return nil
@@ -228,13 +115,13 @@ func (c *Cloud) SetQuota(ctx context.Context, service QuotaService, projectID st
 
 // RefusesBelowUsage reports whether a service refuses a limit below what is in use,
 // with no way to force it: the caller holds such a limit at usage instead.
-func RefusesBelowUsage(service QuotaService) bool {
+func RefusesBelowUsage(service quota.Service) bool {
 	return quotaAPIs[service].refusesBelowUsage
 }
 
 // quotaBody is the body of a quota write: the limits under the service's API names, and
 // force where the service needs it to take a limit below usage.
-func quotaBody(service QuotaService, limits QuotaLimits) (map[string]any, error) {
+func quotaBody(service quota.Service, limits quota.Limits) (map[string]any, error) {
 	api := quotaAPIs[service]
 	fields := make(map[string]any, len(limits)+1)
 	if api.force {
@@ -244,12 +131,12 @@ func quotaBody(service QuotaService, limits QuotaLimits) (map[string]any, error)
 		if f.Service() != service {
 			return nil, fmt.Errorf("%s is not a %s quota", f, service)
 		}
-		fields[quotaFields[f].api] = v
+		fields[f.OpenStackName()] = v
 	}
 	return map[string]any{api.envelope: fields}, nil
 }
 
-func (c *Cloud) quotaClient(service QuotaService) (quotaAPI, *gophercloud.ServiceClient, error) {
+func (c *Cloud) quotaClient(service quota.Service) (quotaAPI, *gophercloud.ServiceClient, error) {
 	api, ok := quotaAPIs[service]
 	if !ok {
 		return quotaAPI{}, nil, fmt.Errorf("unknown quota service %q", service)

@@ -1,7 +1,6 @@
 package policy
 
 import (
-	"encoding/json"
 	"fmt"
 	"maps"
 	"net/netip"
@@ -11,6 +10,7 @@ import (
 	"k8s.io/apimachinery/pkg/types"
 
 	whv1 "github.com/whitehall-cloud/whitehall-operator/api/v1alpha1"
+	"github.com/whitehall-cloud/whitehall-operator/internal/quota"
 )
 
 // The single-object rules, in the words admission uses for the same breach
@@ -142,13 +142,10 @@ func EnvironmentBreaches(p *whv1.DepartmentPolicy, env *whv1.TestEnvironment) []
 	return out
 }
 
-// unlimited is the quota value that means no limit.
-const unlimited int64 = -1
-
 // QuotaBreaches returns the quotaCeiling breaches one ComputeQuota shows alone: a field
-// the ceiling bounds (a ceiling of -1 bounds nothing) that its baseline or a peak (a peak
-// overlays the baseline, so each of its values is one the project may hold) sets over
-// the ceiling, or to -1.
+// the ceiling bounds (an unlimited ceiling bounds nothing) that its baseline or a peak (a
+// peak overlays the baseline, so each of its values is one the project may hold) sets
+// above the ceiling, unlimited included.
 func QuotaBreaches(p *whv1.DepartmentPolicy, cq *whv1.ComputeQuota) []Breach {
 	if p.Spec.QuotaCeiling == nil {
 		return nil
@@ -156,12 +153,9 @@ func QuotaBreaches(p *whv1.DepartmentPolicy, cq *whv1.ComputeQuota) []Breach {
 	ceiling := ceilingOf(p)
 	var out []Breach
 	check := func(where string, q whv1.QuotaSet) {
-		values := quotaFieldsOf(q)
+		values := quota.FromAPI(q)
 		for _, f := range sortedFields(ceiling) {
-			v, set := values[f]
-			switch {
-			case !set:
-			case v == unlimited || v > ceiling[f]:
+			if v, set := values[f]; set && quota.Above(v, ceiling[f]) {
 				out = append(out, Breach{p.Name, RuleQuotaCeiling, fmt.Sprintf("%s %s %s is over the ceiling %d", where, f, limitText(v), ceiling[f])})
 			}
 		}
@@ -199,14 +193,9 @@ func QuotaSum(p *whv1.DepartmentPolicy, quotas []whv1.ComputeQuota) map[types.UI
 				if !set {
 					continue
 				}
-				if v == unlimited || sum == unlimited {
-					sum = unlimited
-				} else {
-					sum += v
-				}
+				sum = quota.Add(sum, v)
 				// Over the ceiling alone, it breaches the single rule (QuotaBreaches) instead.
-				alone := v == unlimited || v > ceiling[f]
-				if !alone && (sum == unlimited || sum > ceiling[f]) {
+				if !quota.Above(v, ceiling[f]) && quota.Above(sum, ceiling[f]) {
 					out[cq.UID] = append(out[cq.UID], Breach{p.Name, RuleQuotaCeiling, sumDetail(f, v, sum, ceiling[f], counted)})
 				}
 				counted = append(counted, fmt.Sprintf("%q (%s)", cq.Name, limitText(v)))
@@ -217,7 +206,7 @@ func QuotaSum(p *whv1.DepartmentPolicy, quotas []whv1.ComputeQuota) map[types.UI
 }
 
 // sumDetail says how a namespace's sum of a field goes over the ceiling.
-func sumDetail(field string, own, sum, ceiling int64, others []string) string {
+func sumDetail(field quota.Field, own, sum, ceiling int64, others []string) string {
 	with := ""
 	switch len(others) {
 	case 0:
@@ -230,10 +219,10 @@ func sumDetail(field string, own, sum, ceiling int64, others []string) string {
 		field, limitText(own), with, limitText(sum), ceiling)
 }
 
-// limitText writes a limit as admission does, -1 as "-1 (unlimited)".
+// limitText writes a limit as admission does, unlimited as "-1 (unlimited)".
 func limitText(v int64) string {
-	if v == unlimited {
-		return "-1 (unlimited)"
+	if v == quota.Unlimited {
+		return fmt.Sprintf("%d (unlimited)", v)
 	}
 	return fmt.Sprint(v)
 }
@@ -281,56 +270,28 @@ func OlderQuota(a, b *whv1.ComputeQuota) bool {
 }
 
 // largestOf returns, per field, the largest limit a ComputeQuota may set: its baseline
-// or any peak, -1 beating every number.
-func largestOf(cq *whv1.ComputeQuota) map[string]int64 {
-	out := quotaFieldsOf(cq.Spec.Baseline)
+// or any peak, unlimited beating every number.
+func largestOf(cq *whv1.ComputeQuota) quota.Limits {
+	all := []quota.Limits{quota.FromAPI(cq.Spec.Baseline)}
 	for _, peak := range cq.Spec.Peaks {
-		for f, v := range quotaFieldsOf(peak.QuotaSet) {
-			if prev, ok := out[f]; !ok || v == unlimited || (prev != unlimited && v > prev) {
-				out[f] = v
-			}
-		}
+		all = append(all, quota.FromAPI(peak.QuotaSet))
 	}
+	return quota.Largest(all...)
+}
+
+// ceilingOf returns the limits p's quotaCeiling bounds: an unlimited ceiling bounds
+// nothing, as at admission.
+func ceilingOf(p *whv1.DepartmentPolicy) quota.Limits {
+	out := quota.FromAPI(*p.Spec.QuotaCeiling)
+	maps.DeleteFunc(out, func(_ quota.Field, v int64) bool { return v == quota.Unlimited })
 	return out
 }
 
-// ceilingOf returns the limits p's quotaCeiling bounds: a ceiling of -1 (unlimited)
-// bounds nothing, as at admission.
-func ceilingOf(p *whv1.DepartmentPolicy) map[string]int64 {
-	out := quotaFieldsOf(*p.Spec.QuotaCeiling)
-	maps.DeleteFunc(out, func(_ string, v int64) bool { return v == unlimited })
-	return out
-}
-
-// quotaFieldsOf returns the fields a QuotaSet sets, by their API names as
-// "<service>.<field>" (compute.cores, blockStorage.gigabytes), the names messages use.
-// The API's JSON form is the table, so a field added to the API is bounded too.
-func quotaFieldsOf(q whv1.QuotaSet) map[string]int64 {
-	raw, err := json.Marshal(q)
-	if err != nil {
-		return map[string]int64{}
-	}
-	var services map[string]map[string]int64
-	if err := json.Unmarshal(raw, &services); err != nil {
-		return map[string]int64{}
-	}
-	out := map[string]int64{}
-	for service, fields := range services {
-		for name, v := range fields {
-			out[service+"."+name] = v
-		}
-	}
-	return out
-}
-
-// sortedFields returns a quota's field names in order, so messages are stable.
-func sortedFields(q map[string]int64) []string {
-	out := make([]string, 0, len(q))
-	for f := range q {
-		out = append(out, f)
-	}
-	slices.Sort(out)
-	return out
+// sortedFields returns a quota's fields in the order of their names
+// ("<service>.<field>": blockStorage.gigabytes before compute.cores), so messages are
+// stable.
+func sortedFields(q quota.Limits) []quota.Field {
+	return slices.SortedFunc(maps.Keys(q), func(a, b quota.Field) int { return strings.Compare(a.String(), b.String()) })
 }
 
 // specCIDR is the range a Tenant names itself, "" when it leaves it to the pool.

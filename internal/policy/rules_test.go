@@ -116,7 +116,7 @@ func TestEnvironmentBreaches(t *testing.T) {
 		"DepartmentPolicy central: environments.maxTTL: a ttl is required, at most 336h0m0s")
 }
 
-func quota(name string, created int, baseline whv1.QuotaSet, peaks ...whv1.QuotaPeak) whv1.ComputeQuota {
+func computeQuota(name string, created int, baseline whv1.QuotaSet, peaks ...whv1.QuotaPeak) whv1.ComputeQuota {
 	return whv1.ComputeQuota{
 		ObjectMeta: metav1.ObjectMeta{
 			Name: name, Namespace: "dept", UID: types.UID(name),
@@ -137,12 +137,12 @@ func TestQuotaBreaches(t *testing.T) {
 			BlockStorage: &whv1.BlockStorageLimits{Gigabytes: ptr.To[int64](1000)},
 		},
 	}}
-	good := quota("a", 0, whv1.QuotaSet{
+	good := computeQuota("a", 0, whv1.QuotaSet{
 		Compute: &whv1.ComputeLimits{Cores: ptr.To[int64](100), Instances: ptr.To[int64](-1)}, // instances unbounded
 	}, whv1.QuotaPeak{Season: "winter", QuotaSet: cores(80)})
 	expectMessages(t, QuotaBreaches(p, &good))
 
-	bad := quota("b", 0, whv1.QuotaSet{
+	bad := computeQuota("b", 0, whv1.QuotaSet{
 		Compute:      &whv1.ComputeLimits{Cores: ptr.To[int64](-1)},
 		BlockStorage: &whv1.BlockStorageLimits{Gigabytes: ptr.To[int64](1001)},
 	}, whv1.QuotaPeak{Season: "winter", QuotaSet: cores(101)})
@@ -166,21 +166,21 @@ func TestQuotaSum(t *testing.T) {
 		QuotaCeiling: &whv1.QuotaSet{Compute: &whv1.ComputeLimits{Cores: ptr.To[int64](100)}},
 	}}
 	// Listed out of order: the sum follows creation order.
-	e := quota("e", 5, cores(5))
-	f := quota("f", 6, cores(-1)) // over alone: QuotaBreaches says so, not the sum
-	d := quota("d", 4, cores(11))
-	c := quota("c", 3, whv1.QuotaSet{Network: &whv1.NetworkLimits{Ports: ptr.To[int64](500)}}) // no cores: fine
-	b := quota("b", 2, cores(20), whv1.QuotaPeak{Season: "winter", QuotaSet: cores(50)})       // counts its peak
-	a := quota("a", 1, cores(40))
+	e := computeQuota("e", 5, cores(5))
+	f := computeQuota("f", 6, cores(-1)) // over alone: QuotaBreaches says so, not the sum
+	d := computeQuota("d", 4, cores(11))
+	c := computeQuota("c", 3, whv1.QuotaSet{Network: &whv1.NetworkLimits{Ports: ptr.To[int64](500)}}) // no cores: fine
+	b := computeQuota("b", 2, cores(20), whv1.QuotaPeak{Season: "winter", QuotaSet: cores(50)})       // counts its peak
+	a := computeQuota("a", 1, cores(40))
 	// A second ComputeQuota for a's Tenant writes nothing, so it does not count.
-	dup := quota("a-dup", 0, cores(1000))
+	dup := computeQuota("a-dup", 0, cores(1000))
 	dup.Spec.TenantRef.Name = "t-a"
 	dup.CreationTimestamp = metav1.NewTime(a.CreationTimestamp.Add(time.Hour))
 	// One being deleted does not count either.
-	gone := quota("gone", 0, cores(1000))
+	gone := computeQuota("gone", 0, cores(1000))
 	gone.DeletionTimestamp = ptr.To(metav1.Now())
 	// Nor one in another namespace.
-	other := quota("other", 0, cores(99))
+	other := computeQuota("other", 0, cores(99))
 	other.Namespace = "elsewhere"
 
 	got := QuotaSum(p, []whv1.ComputeQuota{f, e, d, c, dup, b, gone, other, a})

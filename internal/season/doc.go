@@ -1,5 +1,6 @@
-// Package season is the calendar and quota-overlay logic behind PeakSeason and
-// ComputeQuota. It is pure Go: no Kubernetes, no OpenStack, no clock of its own.
+// Package season is the calendar logic behind PeakSeason and ComputeQuota: when a
+// season is active. It is pure Go: no Kubernetes, no OpenStack, no clock of its own.
+// What an active season does to a quota (the overlay of its peaks) is internal/quota's.
 //
 // # Windows
 //
@@ -47,12 +48,4 @@
 // Windows whose ramped intervals join up for more than a century either way
 // make a season that is always active: the far bounds are reported as the zero
 // time.Time and NextTransition reports none.
-//
-// # Quotas
-//
-// A quota maps a field (of the caller's own type) to a limit. An absent field
-// is not managed, and -1 (Unlimited) beats any number. Overlay lays the active peaks over the
-// baseline field by field: where any active peak sets a field, the larger peak
-// value wins and replaces the baseline value, even when it is lower, because
-// the peak is what the department asked for during the season.
 package season

@@ -6,6 +6,8 @@ import (
 	"math/big"
 	"regexp"
 	"time"
+
+	"github.com/whitehall-cloud/whitehall-operator/internal/quota"
 )
 
 // QuantityPlaces is how many decimal places usage quantities keep.
@@ -215,10 +217,10 @@ func ExtraAbove(used, share *big.Rat) *big.Rat {
 	return d
 }
 
-// BaselineShare is baseline cores × the hours of [from, to); nil for an unlimited (-1)
+// BaselineShare is baseline cores × the hours of [from, to); nil for an unlimited
 // baseline.
 func BaselineShare(cores int64, from, to time.Time) *big.Rat {
-	if cores < 0 {
+	if cores == quota.Unlimited {
 		return nil
 	}
 	h := hours(from, to)

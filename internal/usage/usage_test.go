@@ -4,6 +4,8 @@ import (
 	"math/big"
 	"testing"
 	"time"
+
+	"github.com/whitehall-cloud/whitehall-operator/internal/quota"
 )
 
 func zone(t *testing.T, name string) *time.Location {
@@ -272,7 +274,7 @@ func TestExtraAboveTheBaseline(t *testing.T) {
 	if e := ExtraAbove(big.NewRat(100, 1), share); e.Sign() != 0 {
 		t.Errorf("below the baseline: extra = %s, want 0", e.FloatString(3))
 	}
-	if e := ExtraAbove(big.NewRat(100, 1), BaselineShare(-1, from, to)); e.Sign() != 0 {
+	if e := ExtraAbove(big.NewRat(100, 1), BaselineShare(quota.Unlimited, from, to)); e.Sign() != 0 {
 		t.Errorf("unlimited baseline: extra = %s, want 0", e.FloatString(3))
 	}
 }

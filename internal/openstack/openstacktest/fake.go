@@ -14,6 +14,7 @@ import (
 	"sync"
 
 	"github.com/whitehall-cloud/whitehall-operator/internal/openstack"
+	"github.com/whitehall-cloud/whitehall-operator/internal/quota"
 )
 
 // Cloud is a fake OpenStack. The zero value is not usable; call New. New's cloud is the
@@ -36,9 +37,9 @@ type state struct {
 	users    map[string]string
 	assigned map[string]map[openstack.Assignment]bool // project ID → assignments
 	contents map[string]openstack.Contents
-	quotas   map[string]map[openstack.QuotaService]*openstack.QuotaReading // project → service
+	quotas   map[string]map[quota.Service]*openstack.QuotaReading // project → service
 	// quotaWrites are the accepted quota writes, by "<project>/<service>", oldest first.
-	quotaWrites map[string][]openstack.QuotaLimits
+	quotaWrites map[string][]quota.Limits
 	capacity    openstack.Capacity
 	bundles     map[string]*fakeBundle // project/name → bundle
 	// unusableExternal are external network names that resolve to no one usable
@@ -91,8 +92,8 @@ func New() *Cloud {
 		users:       map[string]string{},
 		assigned:    map[string]map[openstack.Assignment]bool{},
 		contents:    map[string]openstack.Contents{},
-		quotas:      map[string]map[openstack.QuotaService]*openstack.QuotaReading{},
-		quotaWrites: map[string][]openstack.QuotaLimits{},
+		quotas:      map[string]map[quota.Service]*openstack.QuotaReading{},
+		quotaWrites: map[string][]quota.Limits{},
 		bundles:     map[string]*fakeBundle{},
 		servers:     map[string]*fakeServer{},
 
@@ -441,14 +442,14 @@ func (c *Cloud) DeleteSecurityGroups(_ context.Context, _ string) error {
 
 // quota returns the quota of a project in a service, creating the defaults of a new
 // project (every resource 10, nothing in use). Callers hold c.mu.
-func (c *Cloud) quota(projectID string, service openstack.QuotaService) *openstack.QuotaReading {
+func (c *Cloud) quota(projectID string, service quota.Service) *openstack.QuotaReading {
 	if c.quotas[projectID] == nil {
-		c.quotas[projectID] = map[openstack.QuotaService]*openstack.QuotaReading{}
+		c.quotas[projectID] = map[quota.Service]*openstack.QuotaReading{}
 	}
 	q := c.quotas[projectID][service]
 	if q == nil {
-		q = &openstack.QuotaReading{Limits: openstack.QuotaLimits{}, InUse: openstack.QuotaLimits{}}
-		for _, f := range openstack.QuotaFieldsOf(service) {
+		q = &openstack.QuotaReading{Limits: quota.Limits{}, InUse: quota.Limits{}}
+		for _, f := range quota.FieldsOf(service) {
 			q.Limits[f], q.InUse[f] = 10, 0
 		}
 		c.quotas[projectID][service] = q
@@ -457,7 +458,7 @@ func (c *Cloud) quota(projectID string, service openstack.QuotaService) *opensta
 }
 
 // Quota returns a copy of a project's limits in a service, by field name (cores, …).
-func (c *Cloud) Quota(projectID string, service openstack.QuotaService) map[string]int64 {
+func (c *Cloud) Quota(projectID string, service quota.Service) map[string]int64 {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	out := map[string]int64{}
@@ -468,21 +469,21 @@ func (c *Cloud) Quota(projectID string, service openstack.QuotaService) map[stri
 }
 
 // SetLimitDirectly changes a limit behind the operator's back.
-func (c *Cloud) SetLimitDirectly(projectID string, service openstack.QuotaService, field string, v int64) {
+func (c *Cloud) SetLimitDirectly(projectID string, service quota.Service, field string, v int64) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.quota(projectID, service).Limits[mustField(service, field)] = v
 }
 
 // SetInUse sets what a project uses of a resource.
-func (c *Cloud) SetInUse(projectID string, service openstack.QuotaService, field string, v int64) {
+func (c *Cloud) SetInUse(projectID string, service quota.Service, field string, v int64) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.quota(projectID, service).InUse[mustField(service, field)] = v
 }
 
-func mustField(service openstack.QuotaService, name string) openstack.QuotaField {
-	f, ok := openstack.QuotaFieldNamed(service, name)
+func mustField(service quota.Service, name string) quota.Field {
+	f, ok := quota.FieldNamed(service, name)
 	if !ok {
 		panic(fmt.Sprintf("fake: %s has no quota field %q", service, name))
 	}
@@ -490,7 +491,7 @@ func mustField(service openstack.QuotaService, name string) openstack.QuotaField
 }
 
 // GetQuota implements openstack.Quotas.
-func (c *Cloud) GetQuota(_ context.Context, service openstack.QuotaService, projectID string) (openstack.QuotaReading, error) {
+func (c *Cloud) GetQuota(_ context.Context, service quota.Service, projectID string) (openstack.QuotaReading, error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if err := c.call("GetQuota."+string(service), projectID); err != nil {
@@ -502,7 +503,7 @@ func (c *Cloud) GetQuota(_ context.Context, service openstack.QuotaService, proj
 
 // SetQuota implements openstack.Quotas. Like the real services, a limit below usage is
 // taken by Nova (the adapter forces it) and Neutron, and refused with 400 by Cinder.
-func (c *Cloud) SetQuota(_ context.Context, service openstack.QuotaService, projectID string, limits openstack.QuotaLimits) error {
+func (c *Cloud) SetQuota(_ context.Context, service quota.Service, projectID string, limits quota.Limits) error {
 	if len(limits) == 0 {
 		return nil
 	}
@@ -513,9 +514,9 @@ func (c *Cloud) SetQuota(_ context.Context, service openstack.QuotaService, proj
 	}
 	q := c.quota(projectID, service)
 	if openstack.RefusesBelowUsage(service) {
-		byName := func(a, b openstack.QuotaField) int { return strings.Compare(a.Name(), b.Name()) }
+		byName := func(a, b quota.Field) int { return strings.Compare(a.Name(), b.Name()) }
 		for _, field := range slices.SortedFunc(maps.Keys(limits), byName) {
-			if v, used := limits[field], q.InUse[field]; v != -1 && v < used {
+			if v, used := limits[field], q.InUse[field]; quota.Above(used, v) {
 				return &openstack.Error{
 					Service: "block-storage", Operation: "PUT /v3/os-quota-sets/" + projectID, StatusCode: 400,
 					CloudMessage: fmt.Sprintf("Quota %s limit must be equal or greater than existing resources. Current usage is %d and the requested limit is %d.", field.Name(), used, v),
@@ -531,7 +532,7 @@ func (c *Cloud) SetQuota(_ context.Context, service openstack.QuotaService, proj
 
 // QuotaWrites returns what each accepted quota write of a project in a service set, by
 // field name (cores, …), oldest first.
-func (c *Cloud) QuotaWrites(projectID string, service openstack.QuotaService) []map[string]int64 {
+func (c *Cloud) QuotaWrites(projectID string, service quota.Service) []map[string]int64 {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	var out []map[string]int64
