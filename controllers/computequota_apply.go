@@ -17,12 +17,12 @@ import (
 
 	whv1 "github.com/whitehall-cloud/whitehall-operator/api/v1alpha1"
 	"github.com/whitehall-cloud/whitehall-operator/internal/openstack"
-	"github.com/whitehall-cloud/whitehall-operator/internal/season"
+	"github.com/whitehall-cloud/whitehall-operator/internal/quota"
 )
 
 // quotaChange is one limit written to OpenStack.
 type quotaChange struct {
-	field       openstack.QuotaField
+	field       quota.Field
 	from, to    int64
 	fromUnknown bool // written without knowing the previous limit
 }
@@ -30,18 +30,18 @@ type quotaChange struct {
 // appliedQuota is what applyQuota or lowerQuota left in OpenStack.
 type appliedQuota struct {
 	// usage of the managed fields, where known.
-	usage openstack.QuotaLimits
+	usage quota.Limits
 	// changes are the limits written.
 	changes []quotaChange
 	// held are limits a service refused to take below usage, by field: the limit was held
 	// at usage instead (the value), and comes down the rest of the way as usage falls.
-	held openstack.QuotaLimits
+	held quota.Limits
 	// wanted is, for lowerQuota, the limit each field was brought to (the target where it
 	// comes down, what OpenStack held where the target is a raise).
-	wanted openstack.QuotaLimits
+	wanted quota.Limits
 	// raises are, for lowerQuota, the limits a raise was held back from, by field (the
 	// value wanted): nothing was written for them.
-	raises openstack.QuotaLimits
+	raises quota.Limits
 }
 
 // applyQuota makes each service's quota match effective. A service with no managed
@@ -56,8 +56,8 @@ type appliedQuota struct {
 // With fresh set (the last full read is younger than the resync period, as when the
 // operator wakes at a season boundary), a service whose wanted limits did not move is
 // not even read: a boundary costs one write per service it changes, nothing else.
-func applyQuota(ctx context.Context, cloud QuotaCloud, projectID string, effective, known, knownUsage openstack.QuotaLimits, fresh bool) (appliedQuota, error) {
-	return perService(ctx, effective, func(ctx context.Context, service openstack.QuotaService, desired openstack.QuotaLimits) (appliedQuota, error) {
+func applyQuota(ctx context.Context, cloud QuotaCloud, projectID string, effective, known, knownUsage quota.Limits, fresh bool) (appliedQuota, error) {
+	return perService(ctx, effective, func(ctx context.Context, service quota.Service, desired quota.Limits) (appliedQuota, error) {
 		return applyServiceQuota(ctx, cloud, service, projectID, desired, known.Of(service), knownUsage.Of(service), fresh)
 	})
 }
@@ -66,8 +66,8 @@ func applyQuota(ctx context.Context, cloud QuotaCloud, projectID string, effecti
 // that come down to it; a limit that target would raise is held where it is (raises).
 // It is how a peak still comes down while a DepartmentPolicy holds raises back, and how
 // a deleted ComputeQuota returns its project to the baseline.
-func lowerQuota(ctx context.Context, cloud QuotaCloud, projectID string, target openstack.QuotaLimits) (appliedQuota, error) {
-	return perService(ctx, target, func(ctx context.Context, service openstack.QuotaService, target openstack.QuotaLimits) (appliedQuota, error) {
+func lowerQuota(ctx context.Context, cloud QuotaCloud, projectID string, target quota.Limits) (appliedQuota, error) {
+	return perService(ctx, target, func(ctx context.Context, service quota.Service, target quota.Limits) (appliedQuota, error) {
 		reading, err := cloud.GetQuota(ctx, service, projectID)
 		if err != nil {
 			return appliedQuota{}, err
@@ -79,7 +79,7 @@ func lowerQuota(ctx context.Context, cloud QuotaCloud, projectID string, target 
 			}
 			quotaWrites.WithLabelValues(string(service)).Inc()
 		}
-		usage := openstack.QuotaLimits{}
+		usage := quota.Limits{}
 		for field := range target {
 			if used, ok := reading.InUse[field]; ok {
 				usage[field] = used
@@ -91,12 +91,12 @@ func lowerQuota(ctx context.Context, cloud QuotaCloud, projectID string, target 
 
 // perService runs one step per quota service that holds a field of limits, given that
 // service's fields, all at the same time, and merges what they left.
-func perService(ctx context.Context, limits openstack.QuotaLimits,
-	run func(context.Context, openstack.QuotaService, openstack.QuotaLimits) (appliedQuota, error)) (appliedQuota, error) {
+func perService(ctx context.Context, limits quota.Limits,
+	run func(context.Context, quota.Service, quota.Limits) (appliedQuota, error)) (appliedQuota, error) {
 	var mu sync.Mutex
-	out := appliedQuota{usage: openstack.QuotaLimits{}, held: openstack.QuotaLimits{}, wanted: openstack.QuotaLimits{}, raises: openstack.QuotaLimits{}}
+	out := appliedQuota{usage: quota.Limits{}, held: quota.Limits{}, wanted: quota.Limits{}, raises: quota.Limits{}}
 	g, gctx := errgroup.WithContext(ctx)
-	for _, service := range openstack.QuotaServices {
+	for _, service := range quota.Services {
 		desired := limits.Of(service)
 		if len(desired) == 0 {
 			continue
@@ -131,7 +131,7 @@ func perService(ctx context.Context, limits openstack.QuotaLimits,
 // usage is flagged in the same status update (after the write for Nova, which is forced,
 // and Neutron, which takes it; before it for Cinder, which refuses it: there the limit is
 // held at usage, and each later reconcile lowers it as far as usage then allows).
-func applyServiceQuota(ctx context.Context, cloud QuotaCloud, service openstack.QuotaService, projectID string, desired, known, knownUsage openstack.QuotaLimits, fresh bool) (appliedQuota, error) {
+func applyServiceQuota(ctx context.Context, cloud QuotaCloud, service quota.Service, projectID string, desired, known, knownUsage quota.Limits, fresh bool) (appliedQuota, error) {
 	reading := openstack.QuotaReading{Limits: known, InUse: knownUsage}
 	covered, differs := compareKnown(known, desired)
 	if fresh && covered && !differs {
@@ -174,7 +174,7 @@ func applyServiceQuota(ctx context.Context, cloud QuotaCloud, service openstack.
 			return appliedQuota{}, err
 		}
 	}
-	usage := openstack.QuotaLimits{}
+	usage := quota.Limits{}
 	for field := range desired {
 		if used, ok := reading.InUse[field]; ok {
 			usage[field] = used
@@ -186,18 +186,18 @@ func applyServiceQuota(ctx context.Context, cloud QuotaCloud, service openstack.
 // writePlan is one service's write: the limits to send, the changes they make, and the
 // limits held at usage.
 type writePlan struct {
-	diff    openstack.QuotaLimits
+	diff    quota.Limits
 	changes []quotaChange
-	held    openstack.QuotaLimits
+	held    quota.Limits
 }
 
 // planWrite compares desired with reading. With hold set (the service refuses a limit
 // below usage, and reading's usage is fresh), a limit is never planned below usage.
-func planWrite(desired openstack.QuotaLimits, reading openstack.QuotaReading, hold bool) writePlan {
-	p := writePlan{diff: openstack.QuotaLimits{}, held: openstack.QuotaLimits{}}
+func planWrite(desired quota.Limits, reading openstack.QuotaReading, hold bool) writePlan {
+	p := writePlan{diff: quota.Limits{}, held: quota.Limits{}}
 	for _, field := range slices.Sorted(maps.Keys(desired)) {
 		want := desired[field]
-		if used, ok := reading.InUse[field]; hold && ok && want != -1 && used > want {
+		if used, ok := reading.InUse[field]; hold && ok && quota.Above(used, want) {
 			want = used
 			p.held[field] = used
 		}
@@ -214,16 +214,16 @@ func planWrite(desired openstack.QuotaLimits, reading openstack.QuotaReading, ho
 // returned in raises (by the value wanted). wanted is each field's limit after the plan,
 // before usage: with hold set (the service refuses a limit below usage) a limit comes
 // down only as far as usage, and is listed in the plan's held.
-func planLower(target openstack.QuotaLimits, reading openstack.QuotaReading, hold bool) (p writePlan, wanted, raises openstack.QuotaLimits) {
-	p = writePlan{diff: openstack.QuotaLimits{}, held: openstack.QuotaLimits{}}
-	wanted, raises = openstack.QuotaLimits{}, openstack.QuotaLimits{}
+func planLower(target quota.Limits, reading openstack.QuotaReading, hold bool) (p writePlan, wanted, raises quota.Limits) {
+	p = writePlan{diff: quota.Limits{}, held: quota.Limits{}}
+	wanted, raises = quota.Limits{}, quota.Limits{}
 	for _, field := range slices.SortedFunc(maps.Keys(target), byName) {
 		want := target[field]
 		have, ok := reading.Limits[field]
 		switch {
 		case !ok:
 			continue // a limit the service does not report is not touched
-		case !comesDown(have, want):
+		case !quota.Above(have, want):
 			wanted[field] = have
 			if want != have {
 				raises[field] = want
@@ -233,7 +233,7 @@ func planLower(target openstack.QuotaLimits, reading openstack.QuotaReading, hol
 		wanted[field] = want
 		if used, ok := reading.InUse[field]; hold && ok && used > want {
 			p.held[field] = used
-			if want = used; !comesDown(have, want) {
+			if want = used; !quota.Above(have, want) {
 				continue
 			}
 		}
@@ -243,16 +243,10 @@ func planLower(target openstack.QuotaLimits, reading openstack.QuotaReading, hol
 	return p, wanted, raises
 }
 
-// comesDown reports whether the limit want is lower than have, in the order where
-// unlimited is above any number (season.Max).
-func comesDown(have, want int64) bool {
-	return season.Max(have, want) != want
-}
-
 // lowersKnown reports whether desired lowers any limit known to be higher.
-func lowersKnown(known, desired openstack.QuotaLimits) bool {
+func lowersKnown(known, desired quota.Limits) bool {
 	for field, want := range desired {
-		if have, ok := known[field]; ok && comesDown(have, want) {
+		if have, ok := known[field]; ok && quota.Above(have, want) {
 			return true
 		}
 	}
@@ -261,7 +255,7 @@ func lowersKnown(known, desired openstack.QuotaLimits) bool {
 
 // compareKnown reports whether known holds every desired field, and whether any of them
 // differs from what is wanted.
-func compareKnown(known, desired openstack.QuotaLimits) (covered, differs bool) {
+func compareKnown(known, desired quota.Limits) (covered, differs bool) {
 	for field, want := range desired {
 		have, ok := known[field]
 		if !ok {
@@ -276,19 +270,12 @@ func joinChanges(changes []quotaChange) string {
 	parts := make([]string, 0, len(changes))
 	for _, c := range changes {
 		if c.fromUnknown {
-			parts = append(parts, fmt.Sprintf("%s %s", c.field, LimitString(c.to)))
+			parts = append(parts, fmt.Sprintf("%s %s", c.field, quota.Format(c.to)))
 			continue
 		}
-		parts = append(parts, fmt.Sprintf("%s %s→%s", c.field, LimitString(c.from), LimitString(c.to)))
+		parts = append(parts, fmt.Sprintf("%s %s→%s", c.field, quota.Format(c.from), quota.Format(c.to)))
 	}
 	return strings.Join(parts, ", ")
-}
-
-func LimitString(v int64) string {
-	if v == -1 {
-		return "unlimited"
-	}
-	return fmt.Sprint(v)
 }
 
 func seasonNote(active []string) string {
@@ -322,7 +309,7 @@ func (r *ComputeQuotaReconciler) announceSeasons(ctx context.Context, cq *whv1.C
 // resources fail. A service that refuses it holds the limit at usage, and the message
 // says so. Before the first full read the usage of some limits is not known: the
 // condition is Unknown then, unless a known one is already below.
-func (r *ComputeQuotaReconciler) checkUsage(ctx context.Context, cq *whv1.ComputeQuota, effective openstack.QuotaLimits, applied appliedQuota) {
+func (r *ComputeQuotaReconciler) checkUsage(ctx context.Context, cq *whv1.ComputeQuota, effective quota.Limits, applied appliedQuota) {
 	var below, unread []string
 	for _, field := range slices.SortedFunc(maps.Keys(effective), byName) {
 		limit := effective[field]
@@ -330,7 +317,7 @@ func (r *ComputeQuotaReconciler) checkUsage(ctx context.Context, cq *whv1.Comput
 		switch {
 		case !ok:
 			unread = append(unread, field.String())
-		case limit != -1 && used > limit:
+		case quota.Above(used, limit):
 			line := fmt.Sprintf("%s limit %d < %d in use", field, limit, used)
 			if held, ok := applied.held[field]; ok {
 				line += fmt.Sprintf(" (held at %d: the service refuses a limit below usage; it comes down as usage falls, at a resync)", held)
@@ -359,7 +346,7 @@ func (r *ComputeQuotaReconciler) checkUsage(ctx context.Context, cq *whv1.Comput
 
 // byName orders quota fields as their names sort, "<service>.<field>", the order
 // messages and events list them in.
-func byName(a, b openstack.QuotaField) int { return strings.Compare(a.String(), b.String()) }
+func byName(a, b quota.Field) int { return strings.Compare(a.String(), b.String()) }
 
 // raisesHeld says, for a PolicyViolation's message, what the breach held back: the
 // raises not written (from what OpenStack holds to what is wanted). Limits that come
@@ -371,7 +358,7 @@ func raisesHeld(applied appliedQuota) string {
 	parts := make([]string, 0, len(applied.raises))
 	for _, field := range slices.SortedFunc(maps.Keys(applied.raises), byName) {
 		parts = append(parts, fmt.Sprintf("%s held at %s (wanted %s)", field,
-			LimitString(applied.wanted[field]), LimitString(applied.raises[field])))
+			quota.Format(applied.wanted[field]), quota.Format(applied.raises[field])))
 	}
 	return "raises are not written: " + strings.Join(parts, ", ") + "; limits that come down are still written"
 }

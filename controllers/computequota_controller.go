@@ -22,6 +22,7 @@ import (
 	whv1 "github.com/whitehall-cloud/whitehall-operator/api/v1alpha1"
 	"github.com/whitehall-cloud/whitehall-operator/internal/openstack"
 	"github.com/whitehall-cloud/whitehall-operator/internal/policy"
+	"github.com/whitehall-cloud/whitehall-operator/internal/quota"
 	"github.com/whitehall-cloud/whitehall-operator/internal/season"
 )
 
@@ -155,7 +156,7 @@ func (r *ComputeQuotaReconciler) tenantCloud(ctx context.Context, cq *whv1.Compu
 // seasons, the limits OpenStack holds (wanted, or usage where a service held a limit
 // there) and usage. It returns those limits.
 func (r *ComputeQuotaReconciler) record(ctx context.Context, cq *whv1.ComputeQuota, project string, active []string,
-	wanted openstack.QuotaLimits, applied appliedQuota, boundary *metav1.Time, now time.Time) openstack.QuotaLimits {
+	wanted quota.Limits, applied appliedQuota, boundary *metav1.Time, now time.Time) quota.Limits {
 	if len(applied.changes) > 0 {
 		observeTransitionLag(boundary, now)
 		cq.Status.LastAppliedTime = &metav1.Time{Time: now}
@@ -169,8 +170,8 @@ func (r *ComputeQuotaReconciler) record(ctx context.Context, cq *whv1.ComputeQuo
 	// effective in status is what OpenStack holds: a limit held at usage shows as held.
 	holds := maps.Clone(wanted)
 	maps.Copy(holds, applied.held)
-	cq.Status.Effective = QuotaSetOf(holds)
-	cq.Status.Usage = QuotaSetOf(applied.usage)
+	cq.Status.Effective = quota.ToAPI(holds)
+	cq.Status.Usage = quota.ToAPI(applied.usage)
 	r.checkUsage(ctx, cq, wanted, applied)
 	return holds
 }
@@ -212,7 +213,7 @@ func (r *ComputeQuotaReconciler) lastApplied(cq *whv1.ComputeQuota, project stri
 	}
 	last := heldQuota{project: project}
 	if cq.Status.ProjectID == project && quotaApplied(cq) {
-		last.limits, last.usage = LimitsOf(cq.Status.Effective), LimitsOf(cq.Status.Usage)
+		last.limits, last.usage = quota.FromAPI(cq.Status.Effective), quota.FromAPI(cq.Status.Usage)
 	}
 	return last, false
 }
@@ -221,7 +222,7 @@ func (r *ComputeQuotaReconciler) lastApplied(cq *whv1.ComputeQuota, project stri
 // service was last read.
 type heldQuota struct {
 	project       string
-	limits, usage openstack.QuotaLimits
+	limits, usage quota.Limits
 	fullRead      time.Time
 }
 
@@ -233,14 +234,14 @@ func quotaApplied(cq *whv1.ComputeQuota) bool {
 }
 
 // EffectiveQuota overlays the baseline with the peaks of the active seasons.
-func EffectiveQuota(cq *whv1.ComputeQuota, active []string) openstack.QuotaLimits {
-	var peaks []openstack.QuotaLimits
+func EffectiveQuota(cq *whv1.ComputeQuota, active []string) quota.Limits {
+	var peaks []quota.Limits
 	for _, p := range cq.Spec.Peaks {
 		if slices.Contains(active, p.Season) {
-			peaks = append(peaks, LimitsOf(p.QuotaSet))
+			peaks = append(peaks, quota.FromAPI(p.QuotaSet))
 		}
 	}
-	return season.Overlay(LimitsOf(cq.Spec.Baseline), peaks...)
+	return quota.Overlay(quota.FromAPI(cq.Spec.Baseline), peaks...)
 }
 
 // QuotaWriter returns the one ComputeQuota that writes the quota of cq's Tenant: of

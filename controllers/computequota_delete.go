@@ -10,6 +10,7 @@ import (
 
 	whv1 "github.com/whitehall-cloud/whitehall-operator/api/v1alpha1"
 	"github.com/whitehall-cloud/whitehall-operator/internal/policy"
+	"github.com/whitehall-cloud/whitehall-operator/internal/quota"
 )
 
 // reconcileDelete returns the project to its baseline before the ComputeQuota goes, so a
@@ -35,7 +36,7 @@ func (r *ComputeQuotaReconciler) reconcileDelete(ctx context.Context, cq *whv1.C
 // ends. Nothing is written when cq does not write its Tenant's quota (another
 // ComputeQuota does, or takes over), or when the project is gone or going.
 func (r *ComputeQuotaReconciler) restoreBaseline(ctx context.Context, cq *whv1.ComputeQuota) error {
-	baseline := LimitsOf(cq.Spec.Baseline)
+	baseline := quota.FromAPI(cq.Spec.Baseline)
 	if len(baseline) == 0 {
 		return nil
 	}

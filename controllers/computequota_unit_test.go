@@ -12,8 +12,8 @@ import (
 
 	whv1 "github.com/whitehall-cloud/whitehall-operator/api/v1alpha1"
 
-	"github.com/whitehall-cloud/whitehall-operator/internal/openstack"
 	"github.com/whitehall-cloud/whitehall-operator/internal/openstack/openstacktest"
+	"github.com/whitehall-cloud/whitehall-operator/internal/quota"
 )
 
 func TestApplyQuotaBelowUsage(t *testing.T) {
@@ -21,68 +21,68 @@ func TestApplyQuotaBelowUsage(t *testing.T) {
 	type calls struct{ reads, writes int }
 	cases := []struct {
 		reason      string
-		service     openstack.QuotaService
+		service     quota.Service
 		inUse       map[string]int64
-		known       openstack.QuotaLimits // what the last reconcile saw
-		desired     openstack.QuotaLimits
+		known       quota.Limits // what the last reconcile saw
+		desired     quota.Limits
 		wantLimits  map[string]int64
-		wantUsage   openstack.QuotaLimits
-		wantHeld    openstack.QuotaLimits
+		wantUsage   quota.Limits
+		wantHeld    quota.Limits
 		wantCalls   calls
 		wantChanges int
 	}{
 		{
 			reason:  "a season's end lowers Nova below usage: written (forced), then read once for the usage",
-			service: openstack.QuotaServiceCompute, inUse: map[string]int64{"cores": 3},
-			known: openstack.QuotaLimits{openstack.QuotaCores: 6}, desired: openstack.QuotaLimits{openstack.QuotaCores: 1},
-			wantLimits: map[string]int64{"cores": 1}, wantUsage: openstack.QuotaLimits{openstack.QuotaCores: 3},
+			service: quota.ComputeService, inUse: map[string]int64{"cores": 3},
+			known: quota.Limits{quota.Cores: 6}, desired: quota.Limits{quota.Cores: 1},
+			wantLimits: map[string]int64{"cores": 1}, wantUsage: quota.Limits{quota.Cores: 3},
 			wantCalls: calls{reads: 1, writes: 1}, wantChanges: 1,
 		},
 		{
 			reason:  "Neutron takes a limit below usage; the read after the write shows it",
-			service: openstack.QuotaServiceNetwork, inUse: map[string]int64{"ports": 7},
-			known: openstack.QuotaLimits{openstack.QuotaPorts: 50}, desired: openstack.QuotaLimits{openstack.QuotaPorts: 2},
-			wantLimits: map[string]int64{"ports": 2}, wantUsage: openstack.QuotaLimits{openstack.QuotaPorts: 7},
+			service: quota.NetworkService, inUse: map[string]int64{"ports": 7},
+			known: quota.Limits{quota.Ports: 50}, desired: quota.Limits{quota.Ports: 2},
+			wantLimits: map[string]int64{"ports": 2}, wantUsage: quota.Limits{quota.Ports: 7},
 			wantCalls: calls{reads: 1, writes: 1}, wantChanges: 1,
 		},
 		{
 			reason:  "a raise needs no read",
-			service: openstack.QuotaServiceCompute, inUse: map[string]int64{"cores": 3},
-			known: openstack.QuotaLimits{openstack.QuotaCores: 6}, desired: openstack.QuotaLimits{openstack.QuotaCores: 10},
-			wantLimits: map[string]int64{"cores": 10}, wantUsage: openstack.QuotaLimits{},
+			service: quota.ComputeService, inUse: map[string]int64{"cores": 3},
+			known: quota.Limits{quota.Cores: 6}, desired: quota.Limits{quota.Cores: 10},
+			wantLimits: map[string]int64{"cores": 10}, wantUsage: quota.Limits{},
 			wantCalls: calls{writes: 1}, wantChanges: 1,
 		},
 		{
 			reason:  "Cinder refuses a limit below usage: read first, hold the limit at usage",
-			service: openstack.QuotaServiceBlockStorage, inUse: map[string]int64{"gigabytes": 8, "volumes": 2},
-			known:      openstack.QuotaLimits{openstack.QuotaGigabytes: 100, openstack.QuotaVolumes: 10},
-			desired:    openstack.QuotaLimits{openstack.QuotaGigabytes: 5, openstack.QuotaVolumes: 4},
+			service: quota.BlockStorageService, inUse: map[string]int64{"gigabytes": 8, "volumes": 2},
+			known:      quota.Limits{quota.Gigabytes: 100, quota.Volumes: 10},
+			desired:    quota.Limits{quota.Gigabytes: 5, quota.Volumes: 4},
 			wantLimits: map[string]int64{"gigabytes": 8, "volumes": 4},
-			wantUsage:  openstack.QuotaLimits{openstack.QuotaGigabytes: 8, openstack.QuotaVolumes: 2},
-			wantHeld:   openstack.QuotaLimits{openstack.QuotaGigabytes: 8},
+			wantUsage:  quota.Limits{quota.Gigabytes: 8, quota.Volumes: 2},
+			wantHeld:   quota.Limits{quota.Gigabytes: 8},
 			wantCalls:  calls{reads: 1, writes: 1}, wantChanges: 2,
 		},
 		{
 			reason:  "Cinder written blind (nothing known) and refused: read, hold at usage, write once more",
-			service: openstack.QuotaServiceBlockStorage, inUse: map[string]int64{"gigabytes": 8},
-			desired:    openstack.QuotaLimits{openstack.QuotaGigabytes: 5},
-			wantLimits: map[string]int64{"gigabytes": 8}, wantUsage: openstack.QuotaLimits{openstack.QuotaGigabytes: 8},
-			wantHeld:  openstack.QuotaLimits{openstack.QuotaGigabytes: 8},
+			service: quota.BlockStorageService, inUse: map[string]int64{"gigabytes": 8},
+			desired:    quota.Limits{quota.Gigabytes: 5},
+			wantLimits: map[string]int64{"gigabytes": 8}, wantUsage: quota.Limits{quota.Gigabytes: 8},
+			wantHeld:  quota.Limits{quota.Gigabytes: 8},
 			wantCalls: calls{reads: 1, writes: 2}, wantChanges: 1,
 		},
 		{
 			reason:  "Cinder held at usage, usage unchanged: one read, no write",
-			service: openstack.QuotaServiceBlockStorage, inUse: map[string]int64{"gigabytes": 8},
-			known: openstack.QuotaLimits{openstack.QuotaGigabytes: 8}, desired: openstack.QuotaLimits{openstack.QuotaGigabytes: 5},
-			wantLimits: map[string]int64{"gigabytes": 8}, wantUsage: openstack.QuotaLimits{openstack.QuotaGigabytes: 8},
-			wantHeld:  openstack.QuotaLimits{openstack.QuotaGigabytes: 8},
+			service: quota.BlockStorageService, inUse: map[string]int64{"gigabytes": 8},
+			known: quota.Limits{quota.Gigabytes: 8}, desired: quota.Limits{quota.Gigabytes: 5},
+			wantLimits: map[string]int64{"gigabytes": 8}, wantUsage: quota.Limits{quota.Gigabytes: 8},
+			wantHeld:  quota.Limits{quota.Gigabytes: 8},
 			wantCalls: calls{reads: 1}, wantChanges: 0,
 		},
 		{
 			reason:  "Cinder held at usage, usage fell: lowered the rest of the way",
-			service: openstack.QuotaServiceBlockStorage, inUse: map[string]int64{"gigabytes": 3},
-			known: openstack.QuotaLimits{openstack.QuotaGigabytes: 8}, desired: openstack.QuotaLimits{openstack.QuotaGigabytes: 5},
-			wantLimits: map[string]int64{"gigabytes": 5}, wantUsage: openstack.QuotaLimits{openstack.QuotaGigabytes: 3},
+			service: quota.BlockStorageService, inUse: map[string]int64{"gigabytes": 3},
+			known: quota.Limits{quota.Gigabytes: 8}, desired: quota.Limits{quota.Gigabytes: 5},
+			wantLimits: map[string]int64{"gigabytes": 5}, wantUsage: quota.Limits{quota.Gigabytes: 3},
 			wantCalls: calls{reads: 1, writes: 1}, wantChanges: 1,
 		},
 	}
@@ -95,9 +95,9 @@ func TestApplyQuotaBelowUsage(t *testing.T) {
 			for field, v := range tc.inUse {
 				cloud.SetInUse(project, tc.service, field, v)
 			}
-			var knownUsage openstack.QuotaLimits
+			var knownUsage quota.Limits
 			if tc.known != nil {
-				knownUsage = openstack.QuotaLimits{}
+				knownUsage = quota.Limits{}
 			}
 			got, err := applyQuota(context.Background(), cloud, project, tc.desired, tc.known, knownUsage, false)
 			if err != nil {

@@ -13,6 +13,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/metrics"
 
 	whv1 "github.com/whitehall-cloud/whitehall-operator/api/v1alpha1"
+	"github.com/whitehall-cloud/whitehall-operator/internal/quota"
 )
 
 var (
@@ -100,10 +101,10 @@ func recordQuotaMetrics(cq *whv1.ComputeQuota) {
 	var samples []Sample
 	if ready := meta.FindStatusCondition(cq.Status.Conditions, whv1.ConditionReady); ready == nil || ready.Reason != whv1.ReasonTenantNotReady {
 		tenant := cq.Spec.TenantRef.Name
-		for field, v := range LimitsOf(cq.Status.Effective) {
+		for field, v := range quota.FromAPI(cq.Status.Effective) {
 			samples = append(samples, Sample{quotaLimit, []string{cq.Namespace, tenant, field.String()}, float64(v)})
 		}
-		for field, v := range LimitsOf(cq.Status.Usage) {
+		for field, v := range quota.FromAPI(cq.Status.Usage) {
 			samples = append(samples, Sample{quotaInUse, []string{cq.Namespace, tenant, field.String()}, float64(v)})
 		}
 		for _, p := range cq.Spec.Peaks {

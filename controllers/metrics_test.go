@@ -41,7 +41,7 @@ func seriesOf(t *testing.T, vec prometheus.Collector, namespace string) []string
 	return out
 }
 
-func quota(namespace, name, tenant string, cores, ram *int64, peaks ...string) *whv1.ComputeQuota {
+func computeQuota(namespace, name, tenant string, cores, ram *int64, peaks ...string) *whv1.ComputeQuota {
 	cq := &whv1.ComputeQuota{ObjectMeta: metav1.ObjectMeta{Namespace: namespace, Name: name}}
 	cq.Spec.TenantRef.Name = tenant
 	for _, p := range peaks {
@@ -58,7 +58,7 @@ func TestQuotaMetricsFollowTheObject(t *testing.T) {
 	cores, ram := int64(8), int64(4096)
 	key := types.NamespacedName{Namespace: ns, Name: "sa"}
 
-	recordQuotaMetrics(quota(ns, "sa", "sa", &cores, &ram, "january", "april"))
+	recordQuotaMetrics(computeQuota(ns, "sa", "sa", &cores, &ram, "january", "april"))
 	if diff := cmp.Diff([]string{"resource=compute.cores,tenant=sa,", "resource=compute.ramMiB,tenant=sa,"}, seriesOf(t, quotaLimit, ns)); diff != "" {
 		t.Errorf("limits (-want +got):\n%s", diff)
 	}
@@ -67,7 +67,7 @@ func TestQuotaMetricsFollowTheObject(t *testing.T) {
 	}
 
 	// The april peak and the RAM field are removed: their series go.
-	recordQuotaMetrics(quota(ns, "sa", "sa", &cores, nil, "january"))
+	recordQuotaMetrics(computeQuota(ns, "sa", "sa", &cores, nil, "january"))
 	if diff := cmp.Diff([]string{"resource=compute.cores,tenant=sa,"}, seriesOf(t, quotaLimit, ns)); diff != "" {
 		t.Errorf("limits after the RAM field went (-want +got):\n%s", diff)
 	}
@@ -76,7 +76,7 @@ func TestQuotaMetricsFollowTheObject(t *testing.T) {
 	}
 
 	// The Tenant is gone: nothing the quota manages is in force.
-	gone := quota(ns, "sa", "sa", &cores, nil, "january")
+	gone := computeQuota(ns, "sa", "sa", &cores, nil, "january")
 	gone.Status.Conditions = []metav1.Condition{{Type: whv1.ConditionReady, Status: metav1.ConditionFalse, Reason: whv1.ReasonTenantNotReady}}
 	recordQuotaMetrics(gone)
 	for _, vec := range []prometheus.Collector{quotaLimit, quotaInUse, quotaSeasonActive} {
@@ -86,7 +86,7 @@ func TestQuotaMetricsFollowTheObject(t *testing.T) {
 	}
 
 	// The ComputeQuota is deleted.
-	recordQuotaMetrics(quota(ns, "sa", "sa", &cores, &ram, "january"))
+	recordQuotaMetrics(computeQuota(ns, "sa", "sa", &cores, &ram, "january"))
 	forgetQuotaMetrics(key)
 	for _, vec := range []prometheus.Collector{quotaLimit, quotaInUse, quotaSeasonActive} {
 		if got := seriesOf(t, vec, ns); len(got) != 0 {
@@ -101,8 +101,8 @@ func TestQuotaMetricsFollowTheObject(t *testing.T) {
 func TestQuotaMetricsSharedByTwoObjectsGoWithTheLast(t *testing.T) {
 	const ns = "metrics-shared"
 	cores := int64(4)
-	recordQuotaMetrics(quota(ns, "first", "sa", &cores, nil))
-	recordQuotaMetrics(quota(ns, "second", "sa", &cores, nil))
+	recordQuotaMetrics(computeQuota(ns, "first", "sa", &cores, nil))
+	recordQuotaMetrics(computeQuota(ns, "second", "sa", &cores, nil))
 	forgetQuotaMetrics(types.NamespacedName{Namespace: ns, Name: "second"})
 	if got := seriesOf(t, quotaLimit, ns); len(got) != 1 {
 		t.Fatalf("after the second ComputeQuota went, series %v; want the first's", got)

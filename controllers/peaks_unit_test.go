@@ -9,43 +9,44 @@ import (
 
 	whv1 "github.com/whitehall-cloud/whitehall-operator/api/v1alpha1"
 	"github.com/whitehall-cloud/whitehall-operator/internal/openstack"
+	"github.com/whitehall-cloud/whitehall-operator/internal/quota"
 )
 
 func TestPlanLower(t *testing.T) {
-	cores, ram := openstack.QuotaCores, openstack.QuotaRAMMiB
+	cores, ram := quota.Cores, quota.RAMMiB
 	cases := []struct {
 		reason     string
-		target     openstack.QuotaLimits
+		target     quota.Limits
 		reading    openstack.QuotaReading
 		hold       bool
-		wantDiff   openstack.QuotaLimits
-		wantRaises openstack.QuotaLimits
-		wantWanted openstack.QuotaLimits
+		wantDiff   quota.Limits
+		wantRaises quota.Limits
+		wantWanted quota.Limits
 	}{
 		{"a lower limit is written, a raise held",
-			openstack.QuotaLimits{cores: 20, ram: 4096},
-			openstack.QuotaReading{Limits: openstack.QuotaLimits{cores: 100, ram: 1024}},
-			false, openstack.QuotaLimits{cores: 20}, openstack.QuotaLimits{ram: 4096}, openstack.QuotaLimits{cores: 20, ram: 1024}},
+			quota.Limits{cores: 20, ram: 4096},
+			openstack.QuotaReading{Limits: quota.Limits{cores: 100, ram: 1024}},
+			false, quota.Limits{cores: 20}, quota.Limits{ram: 4096}, quota.Limits{cores: 20, ram: 1024}},
 		{"unlimited comes down to a number; a number is not raised to unlimited",
-			openstack.QuotaLimits{cores: 20, ram: -1},
-			openstack.QuotaReading{Limits: openstack.QuotaLimits{cores: -1, ram: 1024}},
-			false, openstack.QuotaLimits{cores: 20}, openstack.QuotaLimits{ram: -1}, openstack.QuotaLimits{cores: 20, ram: 1024}},
+			quota.Limits{cores: 20, ram: -1},
+			openstack.QuotaReading{Limits: quota.Limits{cores: -1, ram: 1024}},
+			false, quota.Limits{cores: 20}, quota.Limits{ram: -1}, quota.Limits{cores: 20, ram: 1024}},
 		{"equal limits write nothing and hold nothing",
-			openstack.QuotaLimits{cores: 20},
-			openstack.QuotaReading{Limits: openstack.QuotaLimits{cores: 20}},
-			false, openstack.QuotaLimits{}, openstack.QuotaLimits{}, openstack.QuotaLimits{cores: 20}},
+			quota.Limits{cores: 20},
+			openstack.QuotaReading{Limits: quota.Limits{cores: 20}},
+			false, quota.Limits{}, quota.Limits{}, quota.Limits{cores: 20}},
 		{"a service that refuses a limit below usage comes down only to usage",
-			openstack.QuotaLimits{cores: 20},
-			openstack.QuotaReading{Limits: openstack.QuotaLimits{cores: 100}, InUse: openstack.QuotaLimits{cores: 30}},
-			true, openstack.QuotaLimits{cores: 30}, openstack.QuotaLimits{}, openstack.QuotaLimits{cores: 20}},
+			quota.Limits{cores: 20},
+			openstack.QuotaReading{Limits: quota.Limits{cores: 100}, InUse: quota.Limits{cores: 30}},
+			true, quota.Limits{cores: 30}, quota.Limits{}, quota.Limits{cores: 20}},
 		{"usage above the limit never turns a lowering into a raise",
-			openstack.QuotaLimits{cores: 20},
-			openstack.QuotaReading{Limits: openstack.QuotaLimits{cores: 25}, InUse: openstack.QuotaLimits{cores: 30}},
-			true, openstack.QuotaLimits{}, openstack.QuotaLimits{}, openstack.QuotaLimits{cores: 20}},
+			quota.Limits{cores: 20},
+			openstack.QuotaReading{Limits: quota.Limits{cores: 25}, InUse: quota.Limits{cores: 30}},
+			true, quota.Limits{}, quota.Limits{}, quota.Limits{cores: 20}},
 		{"a limit the service does not report is left alone",
-			openstack.QuotaLimits{cores: 20},
-			openstack.QuotaReading{Limits: openstack.QuotaLimits{}},
-			false, openstack.QuotaLimits{}, openstack.QuotaLimits{}, openstack.QuotaLimits{}},
+			quota.Limits{cores: 20},
+			openstack.QuotaReading{Limits: quota.Limits{}},
+			false, quota.Limits{}, quota.Limits{}, quota.Limits{}},
 	}
 	for _, tc := range cases {
 		t.Run(tc.reason, func(t *testing.T) {
@@ -65,8 +66,8 @@ func TestPlanLower(t *testing.T) {
 
 func TestRaisesHeld(t *testing.T) {
 	got := raisesHeld(appliedQuota{
-		wanted: openstack.QuotaLimits{openstack.QuotaCores: 20, openstack.QuotaRAMMiB: 1024},
-		raises: openstack.QuotaLimits{openstack.QuotaCores: 100, openstack.QuotaRAMMiB: -1},
+		wanted: quota.Limits{quota.Cores: 20, quota.RAMMiB: 1024},
+		raises: quota.Limits{quota.Cores: 100, quota.RAMMiB: -1},
 	})
 	want := "raises are not written: compute.cores held at 20 (wanted 100), compute.ramMiB held at 1024 (wanted unlimited); limits that come down are still written"
 	if diff := cmp.Diff(want, got); diff != "" {

@@ -21,6 +21,7 @@ import (
 
 	whv1 "github.com/whitehall-cloud/whitehall-operator/api/v1alpha1"
 	"github.com/whitehall-cloud/whitehall-operator/internal/openstack"
+	"github.com/whitehall-cloud/whitehall-operator/internal/quota"
 	"github.com/whitehall-cloud/whitehall-operator/internal/season"
 )
 
@@ -113,8 +114,8 @@ func (r *PeakSeasonReconciler) committed(ctx context.Context, name string) (*whv
 	}
 	amounts := &whv1.CapacityAmounts{}
 	// The quota fields that use the cloud's capacity, and where each sum goes.
-	sums := map[openstack.QuotaField]**int64{
-		openstack.QuotaCores: &amounts.Cores, openstack.QuotaRAMMiB: &amounts.RAMMiB, openstack.QuotaInstances: &amounts.Instances,
+	sums := map[quota.Field]**int64{
+		quota.Cores: &amounts.Cores, quota.RAMMiB: &amounts.RAMMiB, quota.Instances: &amounts.Instances,
 	}
 	for i := range list.Items {
 		cq := &list.Items[i]
@@ -129,21 +130,13 @@ func (r *PeakSeasonReconciler) committed(ctx context.Context, name string) (*whv
 		for field, sum := range sums {
 			if v, ok := during[field]; ok {
 				if *sum != nil {
-					v = addLimits(**sum, v)
+					v = quota.Add(**sum, v)
 				}
 				*sum = ptr.To(v)
 			}
 		}
 	}
 	return amounts, nil
-}
-
-// addLimits adds two limits where -1 is unlimited.
-func addLimits(a, b int64) int64 {
-	if a == -1 || b == -1 {
-		return -1
-	}
-	return a + b
 }
 
 // checkCapacity reads the cloud's capacity and sets CapacityAtRisk. A capacity that
@@ -178,10 +171,10 @@ func (r *PeakSeasonReconciler) checkCapacity(ctx context.Context, ps *whv1.PeakS
 	var over []string
 	c := ps.Status.Committed
 	if exceeds(c.Cores, capacity.Cores) {
-		over = append(over, fmt.Sprintf("%s cores committed, the cloud holds %d", LimitString(*c.Cores), capacity.Cores))
+		over = append(over, fmt.Sprintf("%s cores committed, the cloud holds %d", quota.Format(*c.Cores), capacity.Cores))
 	}
 	if exceeds(c.RAMMiB, capacity.RAMMiB) {
-		over = append(over, fmt.Sprintf("%s MiB of RAM committed, the cloud holds %d", LimitString(*c.RAMMiB), capacity.RAMMiB))
+		over = append(over, fmt.Sprintf("%s MiB of RAM committed, the cloud holds %d", quota.Format(*c.RAMMiB), capacity.RAMMiB))
 	}
 	cond.Status, cond.Reason = metav1.ConditionFalse, whv1.ReasonWithinCapacity
 	cond.Message = "the peak quota committed to this season fits in the cloud"
@@ -196,7 +189,7 @@ func (r *PeakSeasonReconciler) checkCapacity(ctx context.Context, ps *whv1.PeakS
 }
 
 func exceeds(committed *int64, capacity int64) bool {
-	return committed != nil && (*committed == -1 || *committed > capacity)
+	return committed != nil && quota.Above(*committed, capacity)
 }
 
 // SetupWithManager registers the controller: PeakSeasons, and the ComputeQuotas that

@@ -9,6 +9,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	whv1 "github.com/whitehall-cloud/whitehall-operator/api/v1alpha1"
+	"github.com/whitehall-cloud/whitehall-operator/internal/quota"
 	"github.com/whitehall-cloud/whitehall-operator/internal/usage"
 )
 
@@ -71,7 +72,7 @@ func (r *UsageReconciler) windowUsage(ctx context.Context, os UsageCloud, season
 		}
 		u := compute[project]
 		vcpu := usage.FromNova(u.VCPUHours, 0, 0).VCPUHours
-		cores := int64(-1)
+		cores := quota.Unlimited
 		if c := cq.Spec.Baseline.Compute; c != nil && c.Cores != nil {
 			cores = *c.Cores
 		}

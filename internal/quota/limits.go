@@ -1,6 +1,9 @@
 package quota
 
-import "maps"
+import (
+	"fmt"
+	"maps"
+)
 
 // Unlimited is the limit that means no limit; it is above any number.
 const Unlimited int64 = -1
@@ -64,4 +67,12 @@ func Overlay(baseline Limits, peaks ...Limits) Limits {
 	maps.Copy(out, baseline)
 	maps.Copy(out, Largest(peaks...))
 	return out
+}
+
+// Format writes a limit as messages show it: a number, or "unlimited".
+func Format(v int64) string {
+	if v == Unlimited {
+		return "unlimited"
+	}
+	return fmt.Sprint(v)
 }

@@ -16,6 +16,7 @@ import (
 
 	whv1 "github.com/whitehall-cloud/whitehall-operator/api/v1alpha1"
 	"github.com/whitehall-cloud/whitehall-operator/internal/openstack"
+	"github.com/whitehall-cloud/whitehall-operator/internal/quota"
 )
 
 // newCloud creates a Cloud with its own admin Secret in the operator's namespace, and
@@ -230,7 +231,7 @@ var _ = Describe("A Cloud's namespaceSelector", func() {
 			g.Expect(tenantClouds.Asked(creds())).To(Equal(before))
 			g.Expect(cloud.Calls("GetProject/" + projectID)).To(Equal(reads))
 		}).Should(Succeed())
-		for _, service := range []openstack.QuotaService{openstack.QuotaServiceCompute, openstack.QuotaServiceNetwork, openstack.QuotaServiceBlockStorage} {
+		for _, service := range []quota.Service{quota.ComputeService, quota.NetworkService, quota.BlockStorageService} {
 			Expect(cloud.Calls("GetQuota." + string(service) + "/" + projectID)).To(BeZero())
 			Expect(cloud.Calls("SetQuota." + string(service) + "/" + projectID)).To(BeZero())
 		}

@@ -12,6 +12,7 @@ import (
 
 	whv1 "github.com/whitehall-cloud/whitehall-operator/api/v1alpha1"
 	"github.com/whitehall-cloud/whitehall-operator/internal/openstack"
+	"github.com/whitehall-cloud/whitehall-operator/internal/quota"
 )
 
 // A peak always comes down, policy or not; nothing is deleted out from under a Tenant;
@@ -20,9 +21,9 @@ var _ = Describe("peaks: limits come down and nothing goes out from under a Tena
 	const peaksLabel = "whitehall.cloud/peaks-test"
 
 	compute := func(projectID string) func() map[string]int64 {
-		return func() map[string]int64 { return cloud.Quota(projectID, openstack.QuotaServiceCompute) }
+		return func() map[string]int64 { return cloud.Quota(projectID, quota.ComputeService) }
 	}
-	quota := func(ns, name string, baseline whv1.QuotaSet, peaks ...whv1.QuotaPeak) *whv1.ComputeQuota {
+	computeQuota := func(ns, name string, baseline whv1.QuotaSet, peaks ...whv1.QuotaPeak) *whv1.ComputeQuota {
 		cq := &whv1.ComputeQuota{
 			ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name},
 			Spec:       whv1.ComputeQuotaSpec{TenantRef: whv1.LocalObjectReference{Name: "dept"}, Baseline: baseline, Peaks: peaks},
@@ -36,7 +37,7 @@ var _ = Describe("peaks: limits come down and nothing goes out from under a Tena
 		setNamespaceLabel(ns, peaksLabel, ns)
 		// Made before the policy, so admission does not refuse it; its Tenant comes later,
 		// so nothing is written before the policy holds it.
-		cq := quota(ns, "held", whv1.QuotaSet{Compute: &whv1.ComputeLimits{Cores: ptr.To[int64](5), RAMMiB: ptr.To[int64](4096)}})
+		cq := computeQuota(ns, "held", whv1.QuotaSet{Compute: &whv1.ComputeLimits{Cores: ptr.To[int64](5), RAMMiB: ptr.To[int64](4096)}})
 		p := &whv1.DepartmentPolicy{ObjectMeta: metav1.ObjectMeta{GenerateName: "peaks-"}, Spec: whv1.DepartmentPolicySpec{
 			NamespaceSelector: metav1.LabelSelector{MatchLabels: map[string]string{peaksLabel: ns}},
 			QuotaCeiling:      &whv1.QuotaSet{Compute: &whv1.ComputeLimits{RAMMiB: ptr.To[int64](1024)}},
@@ -50,7 +51,7 @@ var _ = Describe("peaks: limits come down and nothing goes out from under a Tena
 		Eventually(conditionOf(cq, whv1.ConditionReady)).Should(notReadyBecause(whv1.ReasonPolicyViolation,
 			"raises are not written: compute.ramMiB held at 10 (wanted 4096); limits that come down are still written"))
 		Consistently(compute(projectID)).Should(HaveKeyWithValue("ramMiB", int64(10)), "the raise is held")
-		Expect(cloud.QuotaWrites(projectID, openstack.QuotaServiceCompute)).To(Equal([]map[string]int64{{"cores": 5}}))
+		Expect(cloud.QuotaWrites(projectID, quota.ComputeService)).To(Equal([]map[string]int64{{"cores": 5}}))
 		Expect(fetch(cq).Status.Effective.Compute).To(Equal(&whv1.ComputeLimits{Cores: ptr.To[int64](5), RAMMiB: ptr.To[int64](10)}),
 			"status shows what OpenStack holds")
 
@@ -59,7 +60,7 @@ var _ = Describe("peaks: limits come down and nothing goes out from under a Tena
 		Eventually(conditionOf(cq, whv1.ConditionReady)).Should(HaveField("Message", ContainSubstring("compute.cores held at 5 (wanted 8)")))
 		change(cq, func(q *whv1.ComputeQuota) { q.Spec.Baseline.Compute.Cores = ptr.To[int64](3) })
 		Eventually(compute(projectID)).Should(HaveKeyWithValue("cores", int64(3)))
-		Expect(cloud.QuotaWrites(projectID, openstack.QuotaServiceCompute)).To(Equal([]map[string]int64{{"cores": 5}, {"cores": 3}}),
+		Expect(cloud.QuotaWrites(projectID, quota.ComputeService)).To(Equal([]map[string]int64{{"cores": 5}, {"cores": 3}}),
 			"only lowers were ever written")
 
 		By("removing the policy: the raise is written")
@@ -75,7 +76,7 @@ var _ = Describe("peaks: limits come down and nothing goes out from under a Tena
 		}}
 		Expect(k8s.Create(ctx, season)).To(Succeed())
 		DeferCleanup(func() { _ = k8s.Delete(ctx, season) })
-		cq := quota(ns, "peak",
+		cq := computeQuota(ns, "peak",
 			whv1.QuotaSet{Compute: &whv1.ComputeLimits{Cores: ptr.To[int64](20), Instances: ptr.To[int64](5)}},
 			whv1.QuotaPeak{Season: season.Name, QuotaSet: whv1.QuotaSet{
 				Compute:      &whv1.ComputeLimits{Cores: ptr.To[int64](100)},
@@ -90,16 +91,16 @@ var _ = Describe("peaks: limits come down and nothing goes out from under a Tena
 		// Read once it is gone, without waiting: the baseline was written before the
 		// finalizer went.
 		Expect(compute(projectID)()).To(And(HaveKeyWithValue("cores", int64(20)), HaveKeyWithValue("instances", int64(5))))
-		writes := cloud.QuotaWrites(projectID, openstack.QuotaServiceCompute)
+		writes := cloud.QuotaWrites(projectID, quota.ComputeService)
 		Expect(writes[len(writes)-1]).To(Equal(map[string]int64{"cores": 20}), "only what came down was written")
-		Expect(cloud.Quota(projectID, openstack.QuotaServiceBlockStorage)).To(HaveKeyWithValue("gigabytes", int64(500)),
+		Expect(cloud.Quota(projectID, quota.BlockStorageService)).To(HaveKeyWithValue("gigabytes", int64(500)),
 			"a field the baseline leaves out is not managed: it stays, as when a season ends")
 		Eventually(func(g Gomega) []string { return eventReasons(g, ns) }).Should(ContainElement("QuotaRestored"))
 	})
 
 	It("peaks: lets a ComputeQuota whose Tenant is gone go at once", func() {
 		ns := newNamespace()
-		cq := quota(ns, "orphan", whv1.QuotaSet{Compute: &whv1.ComputeLimits{Cores: ptr.To[int64](4)}})
+		cq := computeQuota(ns, "orphan", whv1.QuotaSet{Compute: &whv1.ComputeLimits{Cores: ptr.To[int64](4)}})
 		Eventually(func() []string { return fetch(cq).Finalizers }).Should(ContainElement(whv1.ComputeQuotaFinalizer))
 		Expect(k8s.Delete(ctx, cq)).To(Succeed())
 		Eventually(isGone(cq)).Should(BeTrue())

@@ -15,6 +15,7 @@ import (
 
 	whv1 "github.com/whitehall-cloud/whitehall-operator/api/v1alpha1"
 	"github.com/whitehall-cloud/whitehall-operator/internal/openstack"
+	"github.com/whitehall-cloud/whitehall-operator/internal/quota"
 )
 
 // policyTestLabel marks the namespaces of one spec, so the policies it creates select
@@ -95,7 +96,7 @@ var _ = Describe("DepartmentPolicy on existing objects and across objects", func
 		return cq
 	}
 	cores := func(project string) func() int64 {
-		return func() int64 { return cloud.Quota(project, openstack.QuotaServiceCompute)["cores"] }
+		return func() int64 { return cloud.Quota(project, quota.ComputeService)["cores"] }
 	}
 	noCondition := func(obj client.Object, condType string) func(Gomega) {
 		return func(g Gomega) {

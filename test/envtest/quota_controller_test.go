@@ -14,6 +14,7 @@ import (
 
 	whv1 "github.com/whitehall-cloud/whitehall-operator/api/v1alpha1"
 	"github.com/whitehall-cloud/whitehall-operator/internal/openstack"
+	"github.com/whitehall-cloud/whitehall-operator/internal/quota"
 )
 
 var london = func() *time.Location {
@@ -85,7 +86,7 @@ var _ = Describe("ComputeQuota and PeakSeason controllers", func() {
 	cqReason := func(cq *whv1.ComputeQuota, condType string) func() string {
 		return reason(func() []metav1.Condition { return getCQ(cq).Status.Conditions }, condType)
 	}
-	cores := func() int64 { return cloud.Quota(projectID, openstack.QuotaServiceCompute)["cores"] }
+	cores := func() int64 { return cloud.Quota(projectID, quota.ComputeService)["cores"] }
 
 	// A ready Tenant "dept" in a fresh namespace.
 	BeforeEach(func() {
@@ -94,7 +95,7 @@ var _ = Describe("ComputeQuota and PeakSeason controllers", func() {
 	})
 
 	It("writes the baseline, only the fields it manages, and nothing for a service it does not manage", func() {
-		cloud.SetLimitDirectly(projectID, openstack.QuotaServiceCompute, "ramMiB", 77)
+		cloud.SetLimitDirectly(projectID, quota.ComputeService, "ramMiB", 77)
 		cq := newQuota("baseline")
 		var first *whv1.ComputeQuota // the status the first Ready came with
 		Eventually(func() string {
@@ -104,10 +105,10 @@ var _ = Describe("ComputeQuota and PeakSeason controllers", func() {
 		By("writing first, without a read: usage is not known yet")
 		Expect(first.Status.Usage.Compute).To(BeNil())
 		Expect(reason(func() []metav1.Condition { return first.Status.Conditions }, whv1.ConditionBelowUsage)()).To(Equal(whv1.ReasonUsageNotRead))
-		Expect(cloud.Quota(projectID, openstack.QuotaServiceCompute)).To(And(
+		Expect(cloud.Quota(projectID, quota.ComputeService)).To(And(
 			HaveKeyWithValue("cores", int64(20)), HaveKeyWithValue("instances", int64(5)),
 			HaveKeyWithValue("ramMiB", int64(77)), HaveKeyWithValue("serverGroups", int64(10))))
-		Expect(cloud.Quota(projectID, openstack.QuotaServiceNetwork)).To(HaveKeyWithValue("ports", int64(50)))
+		Expect(cloud.Quota(projectID, quota.NetworkService)).To(HaveKeyWithValue("ports", int64(50)))
 		Expect(cloud.Calls("GetQuota.blockStorage/"+projectID)).To(BeZero(), "no block storage field is managed: Cinder is not even read")
 
 		By("reading usage at the resync")
@@ -124,10 +125,10 @@ var _ = Describe("ComputeQuota and PeakSeason controllers", func() {
 	It("repairs a limit changed by hand and never touches one it does not manage", func() {
 		cq := newQuota("drift")
 		Eventually(cores).Should(Equal(int64(20)))
-		cloud.SetLimitDirectly(projectID, openstack.QuotaServiceCompute, "cores", 3)
-		cloud.SetLimitDirectly(projectID, openstack.QuotaServiceCompute, "keyPairs", 99)
+		cloud.SetLimitDirectly(projectID, quota.ComputeService, "cores", 3)
+		cloud.SetLimitDirectly(projectID, quota.ComputeService, "keyPairs", 99)
 		Eventually(cores).Should(Equal(int64(20)))
-		Consistently(func() int64 { return cloud.Quota(projectID, openstack.QuotaServiceCompute)["keyPairs"] }).
+		Consistently(func() int64 { return cloud.Quota(projectID, quota.ComputeService)["keyPairs"] }).
 			WithTimeout(2 * resync).Should(Equal(int64(99)))
 		_ = cq
 	})
@@ -183,7 +184,7 @@ var _ = Describe("ComputeQuota and PeakSeason controllers", func() {
 	})
 
 	It("applies a limit below usage and flags it", func() {
-		cloud.SetInUse(projectID, openstack.QuotaServiceCompute, "cores", 30)
+		cloud.SetInUse(projectID, quota.ComputeService, "cores", 30)
 		cq := newQuota("below")
 		Eventually(cqReason(cq, whv1.ConditionBelowUsage)).Should(Equal(whv1.ReasonLimitBelowUsage))
 		Expect(cores()).To(Equal(int64(20)), "the limit is applied anyway")

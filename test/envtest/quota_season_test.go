@@ -10,7 +10,7 @@ import (
 	"k8s.io/utils/ptr"
 
 	whv1 "github.com/whitehall-cloud/whitehall-operator/api/v1alpha1"
-	"github.com/whitehall-cloud/whitehall-operator/internal/openstack"
+	"github.com/whitehall-cloud/whitehall-operator/internal/quota"
 )
 
 // Seasons that close over usage, seasons that are missing or broken, and two objects
@@ -37,7 +37,7 @@ var _ = Describe("Quota at a season's end, missing seasons, and one writer per q
 	}
 	cores := func(n int64) whv1.QuotaSet { return whv1.QuotaSet{Compute: &whv1.ComputeLimits{Cores: ptr.To(n)}} }
 	peak := func(season string, n int64) whv1.QuotaPeak { return whv1.QuotaPeak{Season: season, QuotaSet: cores(n)} }
-	limit := func(service openstack.QuotaService, field string) func() int64 {
+	limit := func(service quota.Service, field string) func() int64 {
 		return func() int64 { return cloud.Quota(projectID, service)[field] }
 	}
 
@@ -50,13 +50,13 @@ var _ = Describe("Quota at a season's end, missing seasons, and one writer per q
 		name := "closing-" + ns
 		closes := time.Now().Truncate(time.Second).Add(5 * time.Second)
 		createSeason(name, "", whv1.SeasonWindow{From: ptr.To(localStamp(closes.Add(-time.Hour))), To: ptr.To(localStamp(closes))})
-		cloud.SetInUse(projectID, openstack.QuotaServiceCompute, "cores", 3)
+		cloud.SetInUse(projectID, quota.ComputeService, "cores", 3)
 		cq := createQuota("sa", cores(1), peak(name, 8))
-		Eventually(limit(openstack.QuotaServiceCompute, "cores")).Should(Equal(int64(8)))
+		Eventually(limit(quota.ComputeService, "cores")).Should(Equal(int64(8)))
 		Eventually(conditionOf(cq, whv1.ConditionBelowUsage)).WithTimeout(10*time.Second).Should(HaveField("Reason", whv1.ReasonWithinUsage),
 			"usage read at a resync while the peak is on")
 
-		Eventually(limit(openstack.QuotaServiceCompute, "cores")).WithTimeout(20 * time.Second).Should(Equal(int64(1)))
+		Eventually(limit(quota.ComputeService, "cores")).WithTimeout(20 * time.Second).Should(Equal(int64(1)))
 		var got *whv1.ComputeQuota
 		Eventually(func() []string { got = fetch(cq); return got.Status.ActiveSeasons }).Should(BeEmpty())
 		c := meta.FindStatusCondition(got.Status.Conditions, whv1.ConditionBelowUsage)
@@ -69,16 +69,16 @@ var _ = Describe("Quota at a season's end, missing seasons, and one writer per q
 	})
 
 	It("holds a Cinder limit at usage, says so, and lowers it the rest of the way once usage falls", func() {
-		cloud.SetInUse(projectID, openstack.QuotaServiceBlockStorage, "gigabytes", 8)
+		cloud.SetInUse(projectID, quota.BlockStorageService, "gigabytes", 8)
 		cq := createQuota("volumes", whv1.QuotaSet{BlockStorage: &whv1.BlockStorageLimits{Gigabytes: ptr.To[int64](5)}})
 		Eventually(conditionOf(cq, whv1.ConditionBelowUsage)).Should(And(HaveField("Status", metav1.ConditionTrue),
 			HaveField("Message", ContainSubstring("blockStorage.gigabytes limit 5 < 8 in use (held at 8"))))
-		Expect(limit(openstack.QuotaServiceBlockStorage, "gigabytes")()).To(Equal(int64(8)))
+		Expect(limit(quota.BlockStorageService, "gigabytes")()).To(Equal(int64(8)))
 		Expect(fetch(cq).Status.Effective.BlockStorage.Gigabytes).To(Equal(ptr.To[int64](8)), "status shows what Cinder holds")
 		Eventually(conditionOf(cq, whv1.ConditionReady)).Should(HaveField("Status", metav1.ConditionTrue))
 
-		cloud.SetInUse(projectID, openstack.QuotaServiceBlockStorage, "gigabytes", 3)
-		Eventually(limit(openstack.QuotaServiceBlockStorage, "gigabytes")).WithTimeout(4 * resync).Should(Equal(int64(5)))
+		cloud.SetInUse(projectID, quota.BlockStorageService, "gigabytes", 3)
+		Eventually(limit(quota.BlockStorageService, "gigabytes")).WithTimeout(4 * resync).Should(Equal(int64(5)))
 		Eventually(conditionOf(cq, whv1.ConditionBelowUsage)).Should(HaveField("Reason", whv1.ReasonWithinUsage))
 	})
 
@@ -89,7 +89,7 @@ var _ = Describe("Quota at a season's end, missing seasons, and one writer per q
 		// the hour the clocks skip. A zone Go cannot load is refused at apply.
 		createSeason(broken, "", whv1.SeasonWindow{From: ptr.To("2027-03-28T01:00:00"), To: ptr.To("2027-03-28T01:30:00")})
 		cq := createQuota("partial", cores(4), peak(present, 64), peak(gone, 128), peak(broken, 256))
-		Eventually(limit(openstack.QuotaServiceCompute, "cores")).Should(Equal(int64(64)), "the peak of the season that exists")
+		Eventually(limit(quota.ComputeService, "cores")).Should(Equal(int64(64)), "the peak of the season that exists")
 		Eventually(conditionOf(cq, whv1.ConditionReady)).Should(And(
 			notReadyBecause(whv1.ReasonSeasonNotFound, `PeakSeason "`+gone+`" does not exist`),
 			HaveField("Message", ContainSubstring(`PeakSeason "`+broken+`" is invalid`))))
@@ -97,26 +97,26 @@ var _ = Describe("Quota at a season's end, missing seasons, and one writer per q
 
 		By("deleting the active season")
 		Expect(k8s.Delete(ctx, &whv1.PeakSeason{ObjectMeta: metav1.ObjectMeta{Name: present}})).To(Succeed())
-		Eventually(limit(openstack.QuotaServiceCompute, "cores")).Should(Equal(int64(4)), "back to the baseline")
+		Eventually(limit(quota.ComputeService, "cores")).Should(Equal(int64(4)), "back to the baseline")
 		Eventually(conditionOf(cq, whv1.ConditionReady)).Should(notReadyBecause(whv1.ReasonSeasonNotFound, `PeakSeason "`+present+`" does not exist`))
 
 		By("a season coming back")
 		createSeason(gone, "", allYear)
-		Eventually(limit(openstack.QuotaServiceCompute, "cores")).Should(Equal(int64(128)))
+		Eventually(limit(quota.ComputeService, "cores")).Should(Equal(int64(128)))
 	})
 
 	It("lets only the oldest ComputeQuota of a Tenant write; a later one is in Conflict until the first goes", func() {
 		first := createQuota("first", cores(20))
-		Eventually(limit(openstack.QuotaServiceCompute, "cores")).Should(Equal(int64(20)))
+		Eventually(limit(quota.ComputeService, "cores")).Should(Equal(int64(20)))
 		Eventually(conditionOf(first, whv1.ConditionReady)).Should(HaveField("Status", metav1.ConditionTrue))
 		second := createQuota("second", cores(30))
 		Eventually(conditionOf(second, whv1.ConditionReady)).Should(notReadyBecause(whv1.ReasonConflict, `ComputeQuota "first" already manages the quota of Tenant "dept"`))
-		Consistently(limit(openstack.QuotaServiceCompute, "cores")).WithTimeout(2 * resync).Should(Equal(int64(20)))
+		Consistently(limit(quota.ComputeService, "cores")).WithTimeout(2 * resync).Should(Equal(int64(20)))
 		Expect(fetch(second).Status.Effective.Compute).To(BeNil(), "it holds nothing, so it reports nothing")
 		Expect(conditionOf(first, whv1.ConditionReady)(Default).Status).To(Equal(metav1.ConditionTrue), "the first keeps working")
 
 		Expect(k8s.Delete(ctx, first)).To(Succeed())
-		Eventually(limit(openstack.QuotaServiceCompute, "cores")).Should(Equal(int64(30)), "the second takes over")
+		Eventually(limit(quota.ComputeService, "cores")).Should(Equal(int64(30)), "the second takes over")
 		Eventually(conditionOf(second, whv1.ConditionReady)).Should(HaveField("Status", metav1.ConditionTrue))
 	})
 
