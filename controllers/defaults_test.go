@@ -5,10 +5,11 @@ import (
 	"path/filepath"
 	"testing"
 
+	whv1 "github.com/whitehall-cloud/whitehall-operator/api/v1alpha1"
+
 	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
 	"sigs.k8s.io/yaml"
 
-	whv1 "github.com/whitehall-cloud/whitehall-operator/api/v1alpha1"
 	"github.com/whitehall-cloud/whitehall-operator/internal/season"
 )
 

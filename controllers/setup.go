@@ -5,8 +5,19 @@ import (
 	"time"
 
 	ctrl "sigs.k8s.io/controller-runtime"
+
 	"sigs.k8s.io/controller-runtime/pkg/recorder"
 
+	"github.com/whitehall-cloud/whitehall-operator/controllers/access"
+	"github.com/whitehall-cloud/whitehall-operator/controllers/cloud"
+	"github.com/whitehall-cloud/whitehall-operator/controllers/computequota"
+	"github.com/whitehall-cloud/whitehall-operator/controllers/departmentpolicy"
+	"github.com/whitehall-cloud/whitehall-operator/controllers/frame"
+	"github.com/whitehall-cloud/whitehall-operator/controllers/lookups"
+	"github.com/whitehall-cloud/whitehall-operator/controllers/peakseason"
+	"github.com/whitehall-cloud/whitehall-operator/controllers/tenant"
+	"github.com/whitehall-cloud/whitehall-operator/controllers/testenvironment"
+	"github.com/whitehall-cloud/whitehall-operator/controllers/usage"
 	"github.com/whitehall-cloud/whitehall-operator/internal/openstack"
 )
 
@@ -14,7 +25,7 @@ import (
 type Options struct {
 	Recorder  recorder.EventRecorder
 	Factory   *openstack.Factory
-	Intervals Intervals
+	Intervals frame.Intervals
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
 	// MaxConcurrentCreates bounds the servers one TestEnvironment boots at once.
@@ -44,24 +55,24 @@ var DefaultGrantableRoles = []string{"member", "reader"}
 // Setup registers the field indexes and every controller with the manager.
 func Setup(ctx context.Context, mgr ctrl.Manager, o Options) error {
 	return SetupWith(ctx, mgr, o, Connectors{
-		Cloud:    FactoryConnector[CloudLogin](o.Factory),
-		Tenant:   FactoryConnector[TenantCloud](o.Factory),
-		Quota:    FactoryConnector[QuotaCloud](o.Factory),
-		Capacity: FactoryConnector[CapacityCloud](o.Factory),
-		Servers:  FactoryConnector[EnvironmentCloud](o.Factory),
-		Usage:    FactoryConnector[UsageCloud](o.Factory),
+		Cloud:    access.FactoryConnector[cloud.Login](o.Factory),
+		Tenant:   access.FactoryConnector[tenant.Cloud](o.Factory),
+		Quota:    access.FactoryConnector[computequota.Cloud](o.Factory),
+		Capacity: access.FactoryConnector[peakseason.Cloud](o.Factory),
+		Servers:  access.FactoryConnector[testenvironment.Cloud](o.Factory),
+		Usage:    access.FactoryConnector[usage.Cloud](o.Factory),
 	})
 }
 
 // Connectors hand each controller its cloud; tests pass fakes.
 type Connectors struct {
-	Cloud    CloudConnector[CloudLogin]
-	Tenant   CloudConnector[TenantCloud]
-	Quota    CloudConnector[QuotaCloud]
-	Capacity CloudConnector[CapacityCloud]
-	Servers  CloudConnector[EnvironmentCloud]
+	Cloud    access.CloudConnector[cloud.Login]
+	Tenant   access.CloudConnector[tenant.Cloud]
+	Quota    access.CloudConnector[computequota.Cloud]
+	Capacity access.CloudConnector[peakseason.Cloud]
+	Servers  access.CloudConnector[testenvironment.Cloud]
 	// Usage, when set, runs the usage reader.
-	Usage CloudConnector[UsageCloud]
+	Usage access.CloudConnector[usage.Cloud]
 }
 
 // SetupWith is Setup with explicit connectors.
@@ -75,34 +86,34 @@ func SetupWith(ctx context.Context, mgr ctrl.Manager, o Options, c Connectors) e
 	if o.GrantableRoles == nil {
 		o.GrantableRoles = DefaultGrantableRoles
 	}
-	if err := SetupIndexes(ctx, mgr); err != nil {
+	if err := lookups.SetupIndexes(ctx, mgr); err != nil {
 		return err
 	}
-	access := Access{Reader: mgr.GetClient(), OperatorNamespace: o.OperatorNamespace}
-	if err := (&CloudReconciler{Client: mgr.GetClient(), Recorder: o.Recorder, Clouds: c.Cloud, Access: access, Intervals: o.Intervals}).SetupWithManager(mgr); err != nil {
+	access := access.Access{Reader: mgr.GetClient(), OperatorNamespace: o.OperatorNamespace}
+	if err := (&cloud.Reconciler{Client: mgr.GetClient(), Recorder: o.Recorder, Clouds: c.Cloud, Access: access, Intervals: o.Intervals}).SetupWithManager(mgr); err != nil {
 		return err
 	}
-	if err := (&TenantReconciler{
+	if err := (&tenant.Reconciler{
 		Client: mgr.GetClient(), APIReader: mgr.GetAPIReader(), Recorder: o.Recorder, Clouds: c.Tenant, Access: access,
 		GrantableRoles: o.GrantableRoles, Intervals: o.Intervals, Now: o.Now, Concurrency: o.Concurrency,
 	}).SetupWithManager(mgr); err != nil {
 		return err
 	}
-	if err := (&ComputeQuotaReconciler{Client: mgr.GetClient(), Recorder: o.Recorder, Clouds: c.Quota, Access: access, Intervals: o.Intervals, Now: o.Now, Concurrency: o.Concurrency}).SetupWithManager(mgr); err != nil {
+	if err := (&computequota.Reconciler{Client: mgr.GetClient(), Recorder: o.Recorder, Clouds: c.Quota, Access: access, Intervals: o.Intervals, Now: o.Now, Concurrency: o.Concurrency}).SetupWithManager(mgr); err != nil {
 		return err
 	}
-	if err := (&DepartmentPolicyReconciler{Client: mgr.GetClient(), Intervals: o.Intervals}).SetupWithManager(mgr); err != nil {
+	if err := (&departmentpolicy.Reconciler{Client: mgr.GetClient(), Intervals: o.Intervals}).SetupWithManager(mgr); err != nil {
 		return err
 	}
-	if err := (&PeakSeasonReconciler{Client: mgr.GetClient(), Recorder: o.Recorder, Clouds: c.Capacity, Access: access, Intervals: o.Intervals, Now: o.Now}).SetupWithManager(mgr); err != nil {
+	if err := (&peakseason.Reconciler{Client: mgr.GetClient(), Recorder: o.Recorder, Clouds: c.Capacity, Access: access, Intervals: o.Intervals, Now: o.Now}).SetupWithManager(mgr); err != nil {
 		return err
 	}
 	if c.Usage != nil {
-		if err := (&UsageReconciler{Client: mgr.GetClient(), Recorder: o.Recorder, Clouds: c.Usage, Access: access, Interval: o.UsageInterval, Now: o.Now}).SetupWithManager(mgr); err != nil {
+		if err := (&usage.Reconciler{Client: mgr.GetClient(), Recorder: o.Recorder, Clouds: c.Usage, Access: access, Interval: o.UsageInterval, Now: o.Now}).SetupWithManager(mgr); err != nil {
 			return err
 		}
 	}
-	return (&TestEnvironmentReconciler{
+	return (&testenvironment.Reconciler{
 		Client: mgr.GetClient(), Recorder: o.Recorder, Clouds: c.Servers, Access: access, APIReader: mgr.GetAPIReader(),
 		Intervals: o.Intervals, Now: o.Now, MaxConcurrentCreates: o.MaxConcurrentCreates, BuildPoll: o.BuildPoll, Concurrency: o.Concurrency,
 		ServerRetry: o.ServerRetry,

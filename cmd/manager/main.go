@@ -19,6 +19,8 @@ import (
 
 	whv1 "github.com/whitehall-cloud/whitehall-operator/api/v1alpha1"
 	"github.com/whitehall-cloud/whitehall-operator/controllers"
+	"github.com/whitehall-cloud/whitehall-operator/controllers/frame"
+	"github.com/whitehall-cloud/whitehall-operator/controllers/usage"
 	"github.com/whitehall-cloud/whitehall-operator/internal/openstack"
 )
 
@@ -57,7 +59,7 @@ func main() {
 	flag.StringVar(&cfg.operatorNamespace, "operator-namespace", defaultOperatorNamespace(),
 		"The operator's own namespace: every Cloud's credentials Secret and the project identities live there (default: $POD_NAMESPACE, else whitehall-system).")
 	cfg.grantable.bind(flag.CommandLine)
-	flag.DurationVar(&cfg.usageInterval, "usage-interval", controllers.DefaultUsageInterval,
+	flag.DurationVar(&cfg.usageInterval, "usage-interval", usage.DefaultInterval,
 		"How often each Cloud's usage is read (one all-projects Nova call and one volume listing per read).")
 	flag.DurationVar(&cfg.login.Timeout, "openstack-login-timeout", openstack.DefaultLoginTimeout, "Deadline of one Keystone login, all its requests included.")
 	flag.BoolVar(&cfg.login.AllowHTTP, "allow-http-auth-url", false, "Let a department's own clouds.yaml (Tenant cloudCredentialsRef) use a plain http auth_url (a dev cloud); default https only.")
@@ -131,7 +133,7 @@ func run(cfg config) error {
 	if err := controllers.Setup(ctx, mgr, controllers.Options{
 		Recorder:             mgr.GetEventRecorder("whitehall-operator"),
 		Factory:              factory,
-		Intervals:            controllers.DefaultIntervals(cfg.resyncPeriod),
+		Intervals:            frame.DefaultIntervals(cfg.resyncPeriod),
 		MaxConcurrentCreates: cfg.maxCreates,
 		Concurrency:          cfg.concurrency,
 		OperatorNamespace:    cfg.operatorNamespace,

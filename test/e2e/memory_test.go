@@ -17,7 +17,7 @@ import (
 	"sigs.k8s.io/yaml"
 
 	whv1 "github.com/whitehall-cloud/whitehall-operator/api/v1alpha1"
-	"github.com/whitehall-cloud/whitehall-operator/controllers"
+	"github.com/whitehall-cloud/whitehall-operator/controllers/access"
 )
 
 var _ = Describe("the operator's memory", func() {
@@ -40,7 +40,7 @@ var _ = Describe("the operator's memory", func() {
 		for i := range 300 {
 			Expect(k8s.Create(ctx, &corev1.Secret{
 				ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: fmt.Sprintf("memory-%03d", i), Labels: map[string]string{
-					controllers.ManagedByLabel: controllers.ManagedByValue, "whitehall.cloud/tenant": "memory",
+					access.ManagedByLabel: access.ManagedByValue, "whitehall.cloud/tenant": "memory",
 				}},
 				Data: map[string][]byte{"clouds.yaml": data},
 			})).To(Succeed())

@@ -15,7 +15,7 @@ import (
 	"sigs.k8s.io/yaml"
 
 	whv1 "github.com/whitehall-cloud/whitehall-operator/api/v1alpha1"
-	"github.com/whitehall-cloud/whitehall-operator/controllers"
+	"github.com/whitehall-cloud/whitehall-operator/controllers/access"
 	"github.com/whitehall-cloud/whitehall-operator/internal/openstack"
 )
 
@@ -95,7 +95,7 @@ var _ = Describe("A project's identity and application credential", func() {
 		secret := written(t)
 		Expect(secret.OwnerReferences).To(ConsistOf(And(
 			HaveField("Kind", "Tenant"), HaveField("Name", "sa"), HaveField("UID", got.UID), HaveField("Controller", ptr.To(true)))))
-		Expect(secret.Labels).To(HaveKeyWithValue(controllers.ManagedByLabel, controllers.ManagedByValue))
+		Expect(secret.Labels).To(HaveKeyWithValue(access.ManagedByLabel, access.ManagedByValue))
 		Expect(secret.Data).To(HaveLen(1))
 		Expect(secret.Data).To(HaveKey(openstack.CloudsYAMLKey))
 		var clouds departmentClouds
@@ -171,13 +171,13 @@ var _ = Describe("A project's identity and application credential", func() {
 		Eventually(func() map[string][]byte { return fetch(secretOf(t)).Data }).Should(Equal(orig.Data))
 
 		change(secretOf(t), func(s *corev1.Secret) {
-			delete(s.Labels, controllers.ManagedByLabel)
+			delete(s.Labels, access.ManagedByLabel)
 			s.Data[openstack.CloudsYAMLKey] = []byte("clouds: {}")
 		})
 		Eventually(func(g Gomega) {
 			s := fetch(secretOf(t))
 			g.Expect(s.Data).To(Equal(orig.Data))
-			g.Expect(s.Labels).To(HaveKeyWithValue(controllers.ManagedByLabel, controllers.ManagedByValue))
+			g.Expect(s.Labels).To(HaveKeyWithValue(access.ManagedByLabel, access.ManagedByValue))
 		}).Should(Succeed())
 	})
 

@@ -34,6 +34,12 @@ import (
 
 	whv1 "github.com/whitehall-cloud/whitehall-operator/api/v1alpha1"
 	"github.com/whitehall-cloud/whitehall-operator/controllers"
+	cloudkind "github.com/whitehall-cloud/whitehall-operator/controllers/cloud"
+	"github.com/whitehall-cloud/whitehall-operator/controllers/computequota"
+	"github.com/whitehall-cloud/whitehall-operator/controllers/frame"
+	"github.com/whitehall-cloud/whitehall-operator/controllers/peakseason"
+	"github.com/whitehall-cloud/whitehall-operator/controllers/tenant"
+	"github.com/whitehall-cloud/whitehall-operator/controllers/testenvironment"
 	"github.com/whitehall-cloud/whitehall-operator/internal/openstack"
 	"github.com/whitehall-cloud/whitehall-operator/internal/openstack/openstacktest"
 )
@@ -62,10 +68,10 @@ var (
 	cancelMgr context.CancelFunc
 
 	// The connectors each controller got: they count who asked for a cloud.
-	tenantClouds   *fakeConnector[controllers.TenantCloud]
-	quotaClouds    *fakeConnector[controllers.QuotaCloud]
-	capacityClouds *fakeConnector[controllers.CapacityCloud]
-	serverClouds   *fakeConnector[controllers.EnvironmentCloud]
+	tenantClouds   *fakeConnector[tenant.Cloud]
+	quotaClouds    *fakeConnector[computequota.Cloud]
+	capacityClouds *fakeConnector[peakseason.Cloud]
+	serverClouds   *fakeConnector[testenvironment.Cloud]
 )
 
 func TestEnvtest(t *testing.T) {
@@ -117,18 +123,18 @@ var _ = BeforeSuite(func() {
 	cloud = openstacktest.New()
 	// As the real factory: the operator's Secrets from the cache, any other live.
 	secrets := secretReader{cached: mgr.GetClient(), live: mgr.GetAPIReader()}
-	tenantClouds = newFakeConnector[controllers.TenantCloud](secrets)
-	quotaClouds = newFakeConnector[controllers.QuotaCloud](secrets)
-	capacityClouds = newFakeConnector[controllers.CapacityCloud](secrets)
-	serverClouds = newFakeConnector[controllers.EnvironmentCloud](secrets)
+	tenantClouds = newFakeConnector[tenant.Cloud](secrets)
+	quotaClouds = newFakeConnector[computequota.Cloud](secrets)
+	capacityClouds = newFakeConnector[peakseason.Cloud](secrets)
+	serverClouds = newFakeConnector[testenvironment.Cloud](secrets)
 	Expect(controllers.SetupWith(ctx, mgr, controllers.Options{
 		Recorder:          mgr.GetEventRecorder("whitehall-operator"),
-		Intervals:         controllers.Intervals{Resync: resync, Dependency: time.Second, Blocked: time.Second},
+		Intervals:         frame.Intervals{Resync: resync, Dependency: time.Second, Blocked: time.Second},
 		BuildPoll:         200 * time.Millisecond,
 		ServerRetry:       time.Second,
 		OperatorNamespace: operatorNamespace,
 	}, controllers.Connectors{
-		Cloud:    newFakeConnector[controllers.CloudLogin](secrets),
+		Cloud:    newFakeConnector[cloudkind.Login](secrets),
 		Tenant:   tenantClouds,
 		Quota:    quotaClouds,
 		Capacity: capacityClouds,

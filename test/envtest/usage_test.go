@@ -16,7 +16,9 @@ import (
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 
 	whv1 "github.com/whitehall-cloud/whitehall-operator/api/v1alpha1"
-	"github.com/whitehall-cloud/whitehall-operator/controllers"
+	"github.com/whitehall-cloud/whitehall-operator/controllers/access"
+	"github.com/whitehall-cloud/whitehall-operator/controllers/lookups"
+	"github.com/whitehall-cloud/whitehall-operator/controllers/usage"
 	"github.com/whitehall-cloud/whitehall-operator/internal/openstack"
 )
 
@@ -102,11 +104,11 @@ var _ = Describe("Usage and the monthly statement", Ordered, func() {
 			Controller: config.Controller{SkipNameValidation: ptr.To(true)},
 		})
 		Expect(err).NotTo(HaveOccurred())
-		Expect(controllers.SetupIndexes(ctx, mgr)).To(Succeed())
-		Expect((&controllers.UsageReconciler{
+		Expect(lookups.SetupIndexes(ctx, mgr)).To(Succeed())
+		Expect((&usage.Reconciler{
 			Client: mgr.GetClient(), Recorder: mgr.GetEventRecorder("whitehall-operator"),
-			Clouds:   newFakeConnector[controllers.UsageCloud](secretReader{cached: mgr.GetAPIReader(), live: mgr.GetAPIReader()}),
-			Access:   controllers.Access{Reader: mgr.GetClient(), OperatorNamespace: operatorNamespace},
+			Clouds:   newFakeConnector[usage.Cloud](secretReader{cached: mgr.GetAPIReader(), live: mgr.GetAPIReader()}),
+			Access:   access.Access{Reader: mgr.GetClient(), OperatorNamespace: operatorNamespace},
 			Interval: 300 * time.Millisecond, Now: clock.Now,
 		}).SetupWithManager(mgr)).To(Succeed())
 		var mgrCtx context.Context

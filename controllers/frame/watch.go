@@ -1,0 +1,64 @@
+package frame
+
+import (
+	"k8s.io/apimachinery/pkg/api/equality"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/event"
+	"sigs.k8s.io/controller-runtime/pkg/predicate"
+)
+
+// What a watch passes on is what the watching kind depends on, never a status field
+// another writer keeps: the usage reader writes every Tenant's and Cloud's status.usage
+// each hour, and a watch that passed those writes would reconcile every Tenant,
+// ComputeQuota, TestEnvironment and DepartmentPolicy of the cloud (each a round of
+// OpenStack calls) for nothing. Creates and deletes always pass.
+
+// DeletionPredicate passes the update that marks an object for deletion, which changes
+// neither its generation nor its annotations.
+func DeletionPredicate() predicate.Predicate {
+	return predicate.Funcs{
+		UpdateFunc: func(e event.UpdateEvent) bool {
+			return e.ObjectOld.GetDeletionTimestamp().IsZero() && !e.ObjectNew.GetDeletionTimestamp().IsZero()
+		},
+		CreateFunc:  func(event.CreateEvent) bool { return true },
+		DeleteFunc:  func(event.DeleteEvent) bool { return true },
+		GenericFunc: func(event.GenericEvent) bool { return true },
+	}
+}
+
+// ChangedIn passes an update only when view differs between the old and the new object.
+func ChangedIn[T client.Object](view func(T) any) predicate.Predicate {
+	return predicate.Funcs{UpdateFunc: func(e event.UpdateEvent) bool {
+		old, okOld := e.ObjectOld.(T)
+		updated, okNew := e.ObjectNew.(T)
+		if !okOld || !okNew {
+			return true
+		}
+		return !equality.Semantic.DeepEqual(view(old), view(updated))
+	}}
+}
+
+// conditionState is what a dependent reads of a condition: not its time nor message.
+type conditionState struct{ Type, Status, Reason string }
+
+func ConditionStates(conditions []metav1.Condition) []conditionState {
+	out := make([]conditionState, 0, len(conditions))
+	for _, c := range conditions {
+		out = append(out, conditionState{c.Type, string(c.Status), c.Reason})
+	}
+	return out
+}
+
+// objectState is what every dependent reads of the object it watches: its spec (by
+// generation), whether it is going, its labels (policies and selectors read them).
+type objectState struct {
+	Generation int64
+	Deleting   bool
+	Labels     map[string]string
+}
+
+func ObjectStateOf(o client.Object) objectState {
+	return objectState{o.GetGeneration(), !o.GetDeletionTimestamp().IsZero(), o.GetLabels()}
+}
