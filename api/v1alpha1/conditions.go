@@ -46,7 +46,9 @@ func (t *Tenant) StatusValue() any { return t.Status }
 func (c *ComputeQuota) StatusConditions() *[]metav1.Condition { return &c.Status.Conditions }
 
 // SetObservedGeneration implements StatusObject.
-func (c *ComputeQuota) SetObservedGeneration(generation int64) { c.Status.ObservedGeneration = generation }
+func (c *ComputeQuota) SetObservedGeneration(generation int64) {
+	c.Status.ObservedGeneration = generation
+}
 
 // StatusValue implements StatusObject.
 func (c *ComputeQuota) StatusValue() any { return c.Status }
@@ -55,7 +57,9 @@ func (c *ComputeQuota) StatusValue() any { return c.Status }
 func (p *PeakSeason) StatusConditions() *[]metav1.Condition { return &p.Status.Conditions }
 
 // SetObservedGeneration implements StatusObject.
-func (p *PeakSeason) SetObservedGeneration(generation int64) { p.Status.ObservedGeneration = generation }
+func (p *PeakSeason) SetObservedGeneration(generation int64) {
+	p.Status.ObservedGeneration = generation
+}
 
 // StatusValue implements StatusObject.
 func (p *PeakSeason) StatusValue() any { return p.Status }
@@ -64,7 +68,9 @@ func (p *PeakSeason) StatusValue() any { return p.Status }
 func (d *DepartmentPolicy) StatusConditions() *[]metav1.Condition { return &d.Status.Conditions }
 
 // SetObservedGeneration implements StatusObject.
-func (d *DepartmentPolicy) SetObservedGeneration(generation int64) { d.Status.ObservedGeneration = generation }
+func (d *DepartmentPolicy) SetObservedGeneration(generation int64) {
+	d.Status.ObservedGeneration = generation
+}
 
 // StatusValue implements StatusObject.
 func (d *DepartmentPolicy) StatusValue() any { return d.Status }
@@ -73,7 +79,9 @@ func (d *DepartmentPolicy) StatusValue() any { return d.Status }
 func (t *TestEnvironment) StatusConditions() *[]metav1.Condition { return &t.Status.Conditions }
 
 // SetObservedGeneration implements StatusObject.
-func (t *TestEnvironment) SetObservedGeneration(generation int64) { t.Status.ObservedGeneration = generation }
+func (t *TestEnvironment) SetObservedGeneration(generation int64) {
+	t.Status.ObservedGeneration = generation
+}
 
 // StatusValue implements StatusObject.
 func (t *TestEnvironment) StatusValue() any { return t.Status }

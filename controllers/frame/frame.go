@@ -24,6 +24,11 @@ import (
 // and has its status written once, here. A kind's reconcile or delete reports one step
 // and an error; settle turns them into the conditions and the requeue. This file answers
 // what is retried, how soon, and what status says.
+//
+// A kind's status is written here and nowhere else, with one exception: the usage
+// reader (controllers/usage) writes Tenant.status.usage, Cloud.status.usage and
+// PeakSeason.status.lastWindow with server-side apply under its own field manager, so
+// it owns those fields alone and never races the kinds' own status writes.
 
 // Step is what one reconcile or delete of an object reports besides its error.
 type Step struct {
@@ -40,6 +45,18 @@ type Step struct {
 	Wake time.Duration
 	// Released: deletion is finished and the finalizer gone; nothing more is written.
 	Released bool
+	// Degraded is a problem a step met and stepped round, doing the rest (a season that
+	// is missing costs only its own peak; a role a policy withholds, only that role).
+	// Once the rest is done (the step is not Busy) the object is reported as with that
+	// error; set it with Degrade.
+	Degraded error
+}
+
+// Degrade records a problem the step stepped round; the first one is reported.
+func (s *Step) Degrade(err error) {
+	if s.Degraded == nil {
+		s.Degraded = err
+	}
 }
 
 // Deletion is the step of a delete that either finished or is still under way.
@@ -108,6 +125,9 @@ func Reconcile[T Object](ctx context.Context, req ctrl.Request, obj T, k Kind[T]
 		run = k.Delete
 	}
 	s, err := run(ctx, obj)
+	if err == nil && !s.Busy {
+		err = s.Degraded // done, degraded: reported as the problem it met
+	}
 	if s.Released {
 		return ctrl.Result{}, nil
 	}
