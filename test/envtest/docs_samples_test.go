@@ -155,7 +155,8 @@ func blockObjects(b docBlock) []*unstructured.Unstructured {
 }
 
 // checkDocObject creates obj with a dry run in the namespace it names (made first, for
-// real), and expects it admitted, or refused with what the marker says.
+// real, unlabelled: no DepartmentPolicy another spec makes governs it), and expects it
+// admitted, or refused with what the marker says.
 func checkDocObject(b docBlock, obj *unstructured.Unstructured) {
 	if ns := obj.GetNamespace(); ns != "" {
 		err := k8s.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}})
