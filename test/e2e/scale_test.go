@@ -15,8 +15,8 @@ import (
 )
 
 // /scale as other controllers drive it: the real HorizontalPodAutoscaler controller of
-// the local kube-controller-manager, and the README's KEDA ScaledObject checked against
-// KEDA's own CRD.
+// the local kube-controller-manager, and the KEDA ScaledObject of docs/test-environments.md
+// checked against KEDA's own CRD.
 var _ = Describe("TestEnvironment /scale driven by other controllers", Ordered, func() {
 	const (
 		ns     = "hmrc"
@@ -90,19 +90,19 @@ spec:
 		}).WithTimeout(time.Minute).Should(Equal("1"))
 	})
 
-	It("the README's KEDA ScaledObject is valid against KEDA's own CRD, and a misspelt field is refused", func() {
+	It("the docs' KEDA ScaledObject is valid against KEDA's own CRD, and a misspelt field is refused", func() {
 		kubectl("apply", "--server-side", "-f", filepath.Join(repoRoot, "test", "e2e", "testdata", "keda", "keda.sh_scaledobjects.yaml"))
 		kubectl("wait", "--for=condition=Established", "crd/scaledobjects.keda.sh", "--timeout=60s")
 
-		readme, err := os.ReadFile(filepath.Join(repoRoot, "README.md"))
+		page, err := os.ReadFile(filepath.Join(repoRoot, "docs", "test-environments.md"))
 		Expect(err).NotTo(HaveOccurred())
 		var example string
-		for _, m := range regexp.MustCompile("(?s)```yaml\n(.*?)```").FindAllStringSubmatch(string(readme), -1) {
+		for _, m := range regexp.MustCompile("(?s)```yaml\n(.*?)```").FindAllStringSubmatch(string(page), -1) {
 			if strings.Contains(m[1], "kind: ScaledObject") {
 				example = m[1]
 			}
 		}
-		Expect(example).NotTo(BeEmpty(), "the README has a ScaledObject example")
+		Expect(example).NotTo(BeEmpty(), "docs/test-environments.md has a ScaledObject example")
 
 		path := filepath.Join(GinkgoT().TempDir(), "scaledobject.yaml")
 		Expect(os.WriteFile(path, []byte(example), 0o644)).To(Succeed())
