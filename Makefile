@@ -63,7 +63,7 @@ vet: ## go vet.
 	go vet ./...
 
 .PHONY: lint
-lint: $(GOLANGCI_LINT) ## golangci-lint (.golangci.yml): depguard keeps gophercloud inside internal/openstack and test/; vet, staticcheck, errcheck, ginkgolinter, unused, misspell.
+lint: $(GOLANGCI_LINT) ## golangci-lint (.golangci.yml): depguard keeps gophercloud inside internal/openstack and test/ and the walls between the kinds; vet, staticcheck, errcheck, ginkgolinter, unused, misspell.
 	$(GOLANGCI_LINT) run ./...
 
 .PHONY: verify
