@@ -3,8 +3,6 @@ package computequota
 import (
 	"context"
 	"fmt"
-	"maps"
-	"slices"
 	"sync"
 	"time"
 
@@ -51,11 +49,11 @@ type Reconciler struct {
 	// Now is the clock; tests move it.
 	Now func() time.Time
 
-	// held is, per ComputeQuota UID, what its last successful reconcile left in
-	// OpenStack (a heldQuota). It is newer than any cached status, so a reconcile on a
+	// lastApplied is, per ComputeQuota UID, what its last successful reconcile left in
+	// OpenStack (an observation). It is newer than any cached status, so a reconcile on a
 	// stale cache neither reads nor writes again; until a resync period has passed since
 	// the last full read, a season boundary only writes what it changes.
-	held sync.Map
+	lastApplied sync.Map
 	// Concurrency is how many objects are reconciled at once.
 	Concurrency int
 }
@@ -72,12 +70,10 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Resu
 	return frame.Reconcile(ctx, req, &whv1.ComputeQuota{}, frame.Kind[*whv1.ComputeQuota]{
 		Client:    r.Client,
 		Intervals: r.Intervals,
-		// Held until a peak is undone: the project goes back to its baseline first.
+		// Kept until a peak is undone: the project goes back to its baseline first.
 		Finalizer: whv1.ComputeQuotaFinalizer,
 		Reconcile: func(ctx context.Context, cq *whv1.ComputeQuota) (frame.Step, error) {
-			// Wake exactly at the next season boundary, not a poll later.
-			wake, err := r.reconcile(ctx, cq, r.Now())
-			return frame.Step{Wake: wake, Message: fmt.Sprintf("quota of project %s is up to date", cq.Status.ProjectID)}, err
+			return r.reconcile(ctx, cq, r.Now())
 		},
 		Delete: r.reconcileDelete,
 		Forget: forgetQuotaMetrics, // published again once it can be read
@@ -90,55 +86,69 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Resu
 	})
 }
 
-// reconcile returns how long until the next season transition (0 for never). While a
-// DepartmentPolicy is breached, raises are held back and limits that come down are still
-// written: a peak always comes down.
-func (r *Reconciler) reconcile(ctx context.Context, cq *whv1.ComputeQuota, now time.Time) (time.Duration, error) {
+// reconcile brings cq's project to its effective quota and wakes exactly at the next
+// season boundary, not a poll later. A season that is missing or invalid costs only its
+// own peak: the step is done, degraded by it.
+func (r *Reconciler) reconcile(ctx context.Context, cq *whv1.ComputeQuota, now time.Time) (frame.Step, error) {
 	breaches, err := r.mayWrite(ctx, cq)
 	if err != nil {
-		return 0, err
+		return frame.Step{}, err
 	}
 	seasons, missing, err := lookups.LoadSeasons(ctx, r.Client, lookups.SeasonsOf(cq))
 	if err != nil {
-		return 0, err
+		return frame.Step{}, err
 	}
+	var done frame.Step
+	done.Degrade(missing)
 	active := season.Active(seasons, now)
 	wake, next, ok := lookups.UntilNext(seasons, now)
+	done.Wake = wake
 	boundary := cq.Status.NextTransition // the boundary this reconcile may be the one for
 	cq.Status.NextTransition = nil
 	if ok {
 		cq.Status.NextTransition = &metav1.Time{Time: next}
 	}
-	effective := lookups.EffectiveQuota(cq, active)
+	err = r.sync(ctx, cq, active, boundary, breaches, now)
+	done.Message = fmt.Sprintf("quota of project %s is up to date", cq.Status.ProjectID)
+	return done, err
+}
 
+// sync writes the effective quota of the seasons active to cq's project and records it.
+// While a DepartmentPolicy is breached, raises are withheld and limits that come down
+// are still written: a peak always comes down.
+func (r *Reconciler) sync(ctx context.Context, cq *whv1.ComputeQuota, active []string, boundary *metav1.Time,
+	breaches []policy.Breach, now time.Time) error {
+	effective := lookups.EffectiveQuota(cq, active)
 	tenant, cloud, err := r.tenantCloud(ctx, cq)
 	if err != nil {
-		return wake, err
+		return err
 	}
 	project := tenant.Status.ProjectID
+	w := quotaWrite{cloud: cloud, project: project, trustSince: now.Add(-r.Intervals.Resync)}
 	if len(breaches) > 0 {
-		r.held.Delete(cq.UID) // status is not Ready: the next write reads afresh
+		r.lastApplied.Delete(cq.UID) // status is not Ready: the next write reads afresh
 		cq.Status.ProjectID = project
-		applied, err := lowerQuota(ctx, cloud, project, effective)
+		applied, err := w.lower(ctx, effective)
 		if err != nil {
-			return wake, err
+			return err
 		}
 		r.record(ctx, cq, project, active, applied.wanted, applied, boundary, now)
-		return wake, lookups.PolicyViolation(breaches, raisesHeld(applied))
+		return lookups.PolicyViolation(breaches, raisesWithheld(applied))
 	}
-	last, fresh := r.lastApplied(cq, project, now)
+	last := r.observe(cq, project)
 	cq.Status.ProjectID = project
-
-	applied, err := applyQuota(ctx, cloud, project, effective, last.limits, last.usage, fresh)
+	applied, err := w.apply(ctx, effective, last)
 	if err != nil {
-		return wake, err
+		return err
 	}
-	if !fresh {
-		last.fullRead = now
+	seen := observation{project: project, readAt: last.readAt}
+	if !w.fresh(last) {
+		seen.readAt = now // every service was read or written just now
 	}
-	holds := r.record(ctx, cq, project, active, effective, applied, boundary, now)
-	r.held.Store(cq.UID, heldQuota{project: project, limits: holds, usage: applied.usage, fullRead: last.fullRead})
-	return wake, missing
+	seen.Limits = r.record(ctx, cq, project, active, effective, applied, boundary, now)
+	seen.InUse = applied.usage
+	r.lastApplied.Store(cq.UID, seen)
+	return nil
 }
 
 // tenantCloud returns cq's Tenant, ready, and the cloud its project is in.
@@ -155,31 +165,7 @@ func (r *Reconciler) tenantCloud(ctx context.Context, cq *whv1.ComputeQuota) (*w
 	return tenant, cloud, err
 }
 
-// record puts what a reconcile left in OpenStack into status and events: the writes, the
-// seasons, the limits OpenStack holds (wanted, or usage where a service held a limit
-// there) and usage. It returns those limits.
-func (r *Reconciler) record(ctx context.Context, cq *whv1.ComputeQuota, project string, active []string,
-	wanted quota.Limits, applied appliedQuota, boundary *metav1.Time, now time.Time) quota.Limits {
-	if len(applied.changes) > 0 {
-		observeTransitionLag(boundary, now)
-		cq.Status.LastAppliedTime = &metav1.Time{Time: now}
-		frame.Notify(ctx, r.Recorder, cq, "Normal", "QuotaApplied", "SetQuota", "Set %s on project %s%s",
-			joinChanges(applied.changes), project, seasonNote(active))
-	}
-	if !slices.Equal(active, cq.Status.ActiveSeasons) {
-		r.announceSeasons(ctx, cq, cq.Status.ActiveSeasons, active, len(applied.raises) > 0)
-	}
-	cq.Status.ActiveSeasons = active
-	// effective in status is what OpenStack holds: a limit held at usage shows as held.
-	holds := maps.Clone(wanted)
-	maps.Copy(holds, applied.held)
-	cq.Status.Effective = quota.ToAPI(holds)
-	cq.Status.Usage = quota.ToAPI(applied.usage)
-	r.checkUsage(ctx, cq, wanted, applied)
-	return holds
-}
-
-// mayWrite returns the DepartmentPolicy breaches that hold cq's raises back, or why cq
+// mayWrite returns the DepartmentPolicy breaches that withhold cq's raises, or why cq
 // may not write its Tenant's quota at all: another ComputeQuota of the Tenant writes it
 // (Conflict). Then nothing is written, the limits in OpenStack stay as they are, and
 // they are read afresh once cq may write again.
@@ -194,7 +180,7 @@ func (r *Reconciler) mayWrite(ctx context.Context, cq *whv1.ComputeQuota) ([]pol
 	}
 	if writer.UID != cq.UID {
 		// It writes nothing, so it reports nothing of the project's quota.
-		r.held.Delete(cq.UID)
+		r.lastApplied.Delete(cq.UID)
 		cq.Status.NextTransition, cq.Status.ActiveSeasons = nil, nil
 		cq.Status.Effective, cq.Status.Usage = whv1.QuotaSet{}, whv1.QuotaSet{}
 		meta.RemoveStatusCondition(&cq.Status.Conditions, whv1.ConditionBelowUsage)
@@ -205,32 +191,24 @@ func (r *Reconciler) mayWrite(ctx context.Context, cq *whv1.ComputeQuota) ([]pol
 	return breaches, nil
 }
 
-// lastApplied is what cq's quota in project is known to be — remembered from the last
+// observe is what cq's quota in project is known to be: remembered from the last
 // reconcile (newer than any cached status), else from status when that says it was
-// applied — and whether every service was read within the resync period. The memory is
-// taken: it is kept again only when this reconcile succeeds.
-func (r *Reconciler) lastApplied(cq *whv1.ComputeQuota, project string, now time.Time) (heldQuota, bool) {
-	mem, _ := r.held.LoadAndDelete(cq.UID)
-	if last, ok := mem.(heldQuota); ok && last.project == project {
-		return last, now.Sub(last.fullRead) < r.Intervals.Resync
+// applied, never read in full as far as this process knows. The memory is taken: it is
+// kept again only when this reconcile succeeds.
+func (r *Reconciler) observe(cq *whv1.ComputeQuota, project string) observation {
+	mem, _ := r.lastApplied.LoadAndDelete(cq.UID)
+	if last, ok := mem.(observation); ok && last.project == project {
+		return last
 	}
-	last := heldQuota{project: project}
+	last := observation{project: project}
 	if cq.Status.ProjectID == project && quotaApplied(cq) {
-		last.limits, last.usage = quota.FromAPI(cq.Status.Effective), quota.FromAPI(cq.Status.Usage)
+		last.Limits, last.InUse = quota.FromAPI(cq.Status.Effective), quota.FromAPI(cq.Status.Usage)
 	}
-	return last, false
-}
-
-// heldQuota is what one ComputeQuota's last reconcile left in OpenStack, and when every
-// service was last read.
-type heldQuota struct {
-	project       string
-	limits, usage quota.Limits
-	fullRead      time.Time
+	return last
 }
 
 // quotaApplied reports whether the last reconcile applied the quota, so status.effective
-// is what OpenStack held then: Ready, or not Ready only for a missing season's peak.
+// is what OpenStack had then: Ready, or not Ready only for a missing season's peak.
 func quotaApplied(cq *whv1.ComputeQuota) bool {
 	ready := meta.FindStatusCondition(cq.Status.Conditions, whv1.ConditionReady)
 	return ready != nil && (ready.Status == metav1.ConditionTrue || ready.Reason == whv1.ReasonSeasonNotFound)

@@ -29,12 +29,12 @@ func (r *Reconciler) reconcileDelete(ctx context.Context, cq *whv1.ComputeQuota)
 			return frame.Step{}, client.IgnoreNotFound(err)
 		}
 	}
-	r.held.Delete(cq.UID)
+	r.lastApplied.Delete(cq.UID)
 	forgetQuotaMetrics(client.ObjectKeyFromObject(cq))
 	return frame.Step{Released: true}, nil
 }
 
-// restoreBaseline lowers every limit the baseline manages that OpenStack holds higher (a
+// restoreBaseline lowers every limit the baseline manages that OpenStack has higher (a
 // peak still active, or one the last reconcile did not see end); it never raises one.
 // A field only a peak sets is not managed by the baseline and stays, as when a season
 // ends. Nothing is written when cq does not write its Tenant's quota (another
@@ -67,7 +67,7 @@ func (r *Reconciler) restoreBaseline(ctx context.Context, cq *whv1.ComputeQuota)
 	if err != nil {
 		return err
 	}
-	applied, err := lowerQuota(ctx, cloud, tenant.Status.ProjectID, baseline)
+	applied, err := quotaWrite{cloud: cloud, project: tenant.Status.ProjectID}.lower(ctx, baseline)
 	if err != nil {
 		return err
 	}

@@ -12,13 +12,13 @@ import (
 func TestPlanLower(t *testing.T) {
 	cores, ram := quota.Cores, quota.RAMMiB
 	cases := []struct {
-		reason     string
-		target     quota.Limits
-		reading    openstack.QuotaReading
-		hold       bool
-		wantDiff   quota.Limits
-		wantRaises quota.Limits
-		wantWanted quota.Limits
+		reason      string
+		target      quota.Limits
+		reading     openstack.QuotaReading
+		keepAtUsage bool
+		wantDiff    quota.Limits
+		wantRaises  quota.Limits
+		wantWanted  quota.Limits
 	}{
 		{"a lower limit is written, a raise held",
 			quota.Limits{cores: 20, ram: 4096},
@@ -47,7 +47,7 @@ func TestPlanLower(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.reason, func(t *testing.T) {
-			plan, wanted, raises := planLower(tc.target, tc.reading, tc.hold)
+			plan, wanted, raises := planLower(tc.target, tc.reading, tc.keepAtUsage)
 			if diff := cmp.Diff(tc.wantDiff, plan.diff); diff != "" {
 				t.Errorf("written (-want +got):\n%s", diff)
 			}
@@ -61,8 +61,8 @@ func TestPlanLower(t *testing.T) {
 	}
 }
 
-func TestRaisesHeld(t *testing.T) {
-	got := raisesHeld(appliedQuota{
+func TestRaisesWithheld(t *testing.T) {
+	got := raisesWithheld(appliedQuota{
 		wanted: quota.Limits{quota.Cores: 20, quota.RAMMiB: 1024},
 		raises: quota.Limits{quota.Cores: 100, quota.RAMMiB: -1},
 	})
@@ -70,7 +70,7 @@ func TestRaisesHeld(t *testing.T) {
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("(-want +got):\n%s", diff)
 	}
-	if got := raisesHeld(appliedQuota{}); got != "no raise is pending; limits that come down are still written" {
+	if got := raisesWithheld(appliedQuota{}); got != "no raise is pending; limits that come down are still written" {
 		t.Errorf("nothing held: %q", got)
 	}
 }

@@ -41,6 +41,7 @@ var (
 	})
 )
 
+// init registers the quota metrics with the registry the manager serves.
 func init() {
 	metrics.Registry.MustRegister(quotaLimit, quotaInUse, quotaSeasonActive, quotaWrites, transitionLag)
 }
@@ -49,7 +50,7 @@ func init() {
 var quotaSeries = frame.NewPublished()
 
 // recordQuotaMetrics publishes a ComputeQuota's status as gauges, and deletes the series
-// it published before that no longer hold: a peak removed from the spec, a field no
+// it published before that no longer apply: a peak removed from the spec, a field no
 // longer managed, the series of the Tenant it named before. While its Tenant is gone or
 // has no project, nothing is in force that it manages: it publishes nothing.
 func recordQuotaMetrics(cq *whv1.ComputeQuota) {

@@ -14,6 +14,7 @@ import (
 	"k8s.io/utils/ptr"
 
 	"github.com/whitehall-cloud/whitehall-operator/controllers/lookups"
+	"github.com/whitehall-cloud/whitehall-operator/internal/openstack"
 	"github.com/whitehall-cloud/whitehall-operator/internal/openstack/openstacktest"
 	"github.com/whitehall-cloud/whitehall-operator/internal/quota"
 )
@@ -29,7 +30,7 @@ func TestApplyQuotaBelowUsage(t *testing.T) {
 		desired     quota.Limits
 		wantLimits  map[string]int64
 		wantUsage   quota.Limits
-		wantHeld    quota.Limits
+		wantKept    quota.Limits
 		wantCalls   calls
 		wantChanges int
 	}{
@@ -61,7 +62,7 @@ func TestApplyQuotaBelowUsage(t *testing.T) {
 			desired:    quota.Limits{quota.Gigabytes: 5, quota.Volumes: 4},
 			wantLimits: map[string]int64{"gigabytes": 8, "volumes": 4},
 			wantUsage:  quota.Limits{quota.Gigabytes: 8, quota.Volumes: 2},
-			wantHeld:   quota.Limits{quota.Gigabytes: 8},
+			wantKept:   quota.Limits{quota.Gigabytes: 8},
 			wantCalls:  calls{reads: 1, writes: 1}, wantChanges: 2,
 		},
 		{
@@ -69,7 +70,7 @@ func TestApplyQuotaBelowUsage(t *testing.T) {
 			service: quota.BlockStorageService, inUse: map[string]int64{"gigabytes": 8},
 			desired:    quota.Limits{quota.Gigabytes: 5},
 			wantLimits: map[string]int64{"gigabytes": 8}, wantUsage: quota.Limits{quota.Gigabytes: 8},
-			wantHeld:  quota.Limits{quota.Gigabytes: 8},
+			wantKept:  quota.Limits{quota.Gigabytes: 8},
 			wantCalls: calls{reads: 1, writes: 2}, wantChanges: 1,
 		},
 		{
@@ -77,7 +78,7 @@ func TestApplyQuotaBelowUsage(t *testing.T) {
 			service: quota.BlockStorageService, inUse: map[string]int64{"gigabytes": 8},
 			known: quota.Limits{quota.Gigabytes: 8}, desired: quota.Limits{quota.Gigabytes: 5},
 			wantLimits: map[string]int64{"gigabytes": 8}, wantUsage: quota.Limits{quota.Gigabytes: 8},
-			wantHeld:  quota.Limits{quota.Gigabytes: 8},
+			wantKept:  quota.Limits{quota.Gigabytes: 8},
 			wantCalls: calls{reads: 1}, wantChanges: 0,
 		},
 		{
@@ -101,7 +102,8 @@ func TestApplyQuotaBelowUsage(t *testing.T) {
 			if tc.known != nil {
 				knownUsage = quota.Limits{}
 			}
-			got, err := applyQuota(context.Background(), cloud, project, tc.desired, tc.known, knownUsage, false)
+			known := observation{QuotaReading: openstack.QuotaReading{Limits: tc.known, InUse: knownUsage}}
+			got, err := quotaWrite{cloud: cloud, project: project}.apply(context.Background(), tc.desired, known)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -114,8 +116,8 @@ func TestApplyQuotaBelowUsage(t *testing.T) {
 			if diff := cmp.Diff(tc.wantUsage, got.usage, cmpopts.EquateEmpty()); diff != "" {
 				t.Errorf("usage (-want +got):\n%s", diff)
 			}
-			if diff := cmp.Diff(tc.wantHeld, got.held, cmpopts.EquateEmpty()); diff != "" {
-				t.Errorf("held (-want +got):\n%s", diff)
+			if diff := cmp.Diff(tc.wantKept, got.keptAtUsage, cmpopts.EquateEmpty()); diff != "" {
+				t.Errorf("kept at usage (-want +got):\n%s", diff)
 			}
 			gotCalls := calls{
 				reads:  cloud.Calls("GetQuota." + string(tc.service) + "/" + project),
