@@ -293,40 +293,6 @@ func metered(known []whv1.MeteredDepartment, tenants []*whv1.Tenant, m meter) []
 	return out
 }
 
-// writeCloud patches the Cloud's status.usage alone.
-func (r *Reconciler) writeCloud(ctx context.Context, cloud *whv1.Cloud, st *whv1.CloudUsage) error {
-	orig := cloud.DeepCopy()
-	cloud.Status.Usage = st
-	return client.IgnoreNotFound(r.Status().Patch(ctx, cloud, client.MergeFrom(orig)))
-}
-
-// writeTenants patches each Tenant's status.usage with its own project's figures only.
-func (r *Reconciler) writeTenants(ctx context.Context, tenants []*whv1.Tenant, st *whv1.CloudUsage, closed map[string]*whv1.MonthUsage) error {
-	current := map[string]whv1.MeteredDepartment{}
-	for _, d := range st.Departments {
-		current[d.ProjectID] = d
-	}
-	month, _ := usage.ParseMonth(st.Month, time.UTC)
-	var errs []error
-	for _, t := range tenants {
-		orig := t.DeepCopy()
-		u := &whv1.TenantUsage{ReadAt: st.ReadAt}
-		d := current[t.Status.ProjectID]
-		u.CurrentMonth = &whv1.MonthUsage{Month: st.Month, UsageFigures: d.UsageFigures}
-		switch last := orig.Status.Usage; {
-		case closed[t.Status.ProjectID] != nil:
-			u.LastMonth = closed[t.Status.ProjectID]
-		case last != nil && last.LastMonth != nil && last.LastMonth.Month == month.Prev().String():
-			u.LastMonth = last.LastMonth
-		}
-		t.Status.Usage = u
-		if err := r.Status().Patch(ctx, t, client.MergeFrom(orig)); client.IgnoreNotFound(err) != nil {
-			errs = append(errs, err)
-		}
-	}
-	return errors.Join(errs...)
-}
-
 // SetupWithManager registers the reader: one reconcile per Cloud, woken by its spec and
 // by its own schedule.
 func (r *Reconciler) SetupWithManager(mgr ctrl.Manager) error {

@@ -45,9 +45,7 @@ func (r *Reconciler) seasonWindows(ctx context.Context, os Cloud, cloud *whv1.Cl
 		if err != nil {
 			return err
 		}
-		orig := ps.DeepCopy()
-		ps.Status.LastWindow = window
-		if err := r.Status().Patch(ctx, ps, client.MergeFrom(orig)); client.IgnoreNotFound(err) != nil {
+		if err := applyStatus(ctx, r.Client, ps, "lastWindow", window); err != nil {
 			return err
 		}
 	}
