@@ -54,7 +54,7 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Resu
 	return frame.Reconcile(ctx, req, &whv1.Cloud{}, frame.Kind[*whv1.Cloud]{
 		Client:    r.Client,
 		Intervals: r.Intervals,
-		// Held while Tenants name the Cloud: their cleanup needs its credentials.
+		// Kept while Tenants name the Cloud: their cleanup needs its credentials.
 		Finalizer: whv1.CloudFinalizer,
 		Reconcile: r.reconcile,
 		Delete:    r.reconcileDelete,
@@ -118,7 +118,7 @@ func (r *Reconciler) reportEndpoint(ctx context.Context, cloud *whv1.Cloud, e op
 }
 
 // SetupWithManager registers the controller: Clouds, the Secrets of the operator's
-// namespace they name, and the Tenants that hold a Cloud being deleted.
+// namespace they name, and the Tenants that keep a Cloud being deleted.
 func (r *Reconciler) SetupWithManager(mgr ctrl.Manager) error {
 	return ctrl.NewControllerManagedBy(mgr).
 		For(&whv1.Cloud{}, builder.WithPredicates(predicate.Or(predicate.GenerationChangedPredicate{}, frame.DeletionPredicate()))).

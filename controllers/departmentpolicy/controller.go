@@ -26,7 +26,7 @@ import (
 
 // Reconciler reports what a DepartmentPolicy governs and how much of it
 // breaks the policy: in its status and in whitehall_policy_violations. It writes nothing
-// else; the controllers of the governed kinds hold their objects to it.
+// else; the controllers of the governed kinds enforce it on their objects.
 type Reconciler struct {
 	client.Client
 	Intervals frame.Intervals

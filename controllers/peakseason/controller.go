@@ -40,7 +40,7 @@ type Cloud interface {
 var _ Cloud = (*openstack.Cloud)(nil)
 
 // Reconciler reports whether a season is on and when it next changes, waking
-// exactly then, and holds the peak quota departments committed against the cloud's
+// exactly then, and checks the peak quota departments committed against the cloud's
 // capacity.
 type Reconciler struct {
 	client.Client
@@ -109,7 +109,7 @@ func (r *Reconciler) reconcile(ctx context.Context, ps *whv1.PeakSeason) (frame.
 }
 
 // committed sums, per resource, the peak quota every ComputeQuota using this season
-// would hold during it: its baseline overlaid with this season's peak. A ComputeQuota
+// would write during it: its baseline overlaid with this season's peak. A ComputeQuota
 // that loses a Conflict writes nothing and is not counted.
 func (r *Reconciler) committed(ctx context.Context, name string) (*whv1.CapacityAmounts, error) {
 	var list whv1.ComputeQuotaList

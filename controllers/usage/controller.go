@@ -25,7 +25,7 @@ import (
 	"github.com/whitehall-cloud/whitehall-operator/controllers/lookups"
 	"github.com/whitehall-cloud/whitehall-operator/internal/openstack"
 	"github.com/whitehall-cloud/whitehall-operator/internal/season"
-	"github.com/whitehall-cloud/whitehall-operator/internal/usage"
+	showback "github.com/whitehall-cloud/whitehall-operator/internal/usage"
 )
 
 // DefaultInterval is how often a Cloud's usage is read unless --usage-interval says
@@ -82,7 +82,7 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Resu
 		return ctrl.Result{}, nil
 	}
 	now := r.Now()
-	current := usage.MonthOf(now, loc)
+	current := showback.MonthOf(now, loc)
 	if wait := r.due(cloud.Status.Usage, current, now); wait > 0 {
 		return ctrl.Result{RequeueAfter: wait}, nil
 	}
@@ -96,7 +96,7 @@ func (r *Reconciler) interval() time.Duration { return cmp.Or(r.Interval, Defaul
 
 // due is how long until the next read: zero when one is due now (none yet, the interval
 // has passed, or the month has turned).
-func (r *Reconciler) due(st *whv1.CloudUsage, current usage.Month, now time.Time) time.Duration {
+func (r *Reconciler) due(st *whv1.CloudUsage, current showback.Month, now time.Time) time.Duration {
 	if st == nil || st.ReadAt == nil || st.Month != current.String() {
 		return 0
 	}
@@ -106,8 +106,8 @@ func (r *Reconciler) due(st *whv1.CloudUsage, current usage.Month, now time.Time
 
 // read closes the months that ended since the last read, meters the current one, and
 // writes what it found.
-func (r *Reconciler) read(ctx context.Context, cloud *whv1.Cloud, current usage.Month, now time.Time) error {
-	os, err := r.Clouds.Cloud(ctx, r.Access.CloudRef(cloud))
+func (r *Reconciler) read(ctx context.Context, cloud *whv1.Cloud, current showback.Month, now time.Time) error {
+	osCloud, err := r.Clouds.Cloud(ctx, r.Access.CloudRef(cloud))
 	if err != nil {
 		return err
 	}
@@ -120,14 +120,14 @@ func (r *Reconciler) read(ctx context.Context, cloud *whv1.Cloud, current usage.
 	closed := map[string]*whv1.MonthUsage{}
 	// A month is closed once, however long the operator was away (up to a year).
 	for i := 0; st != nil && st.Month != "" && st.Month != current.String() && i < 12; i++ {
-		if st, err = r.closeMonth(ctx, os, cloud, tariff, current.Loc, st, tenants, closed); err != nil {
+		if st, err = r.closeMonth(ctx, osCloud, cloud, tariff, current.Loc, st, tenants, closed); err != nil {
 			return err
 		}
 	}
 	if st == nil || st.Month != current.String() {
 		st = &whv1.CloudUsage{Month: current.String(), ReadAt: &metav1.Time{Time: current.Start()}}
 	}
-	m, err := r.meter(ctx, os, current, tariff, st, now)
+	m, err := r.meter(ctx, osCloud, current, tariff, st, now)
 	if err != nil {
 		return err
 	}
@@ -142,18 +142,18 @@ func (r *Reconciler) read(ctx context.Context, cloud *whv1.Cloud, current usage.
 	if err := r.writeTenants(ctx, tenants, st, closed); err != nil {
 		return err
 	}
-	return r.seasonWindows(ctx, os, cloud, tenants, now)
+	return r.seasonWindows(ctx, osCloud, cloud, tenants, now)
 }
 
 // meter reads a month's usage up to until: one all-projects Nova call for the month so
 // far, and the volumes integrated since the last read.
-func (r *Reconciler) meter(ctx context.Context, os Cloud, month usage.Month, tariff usage.Tariff, st *whv1.CloudUsage, until time.Time) (meter, error) {
-	compute, err := os.ComputeUsage(ctx, month.Start(), until)
+func (r *Reconciler) meter(ctx context.Context, osCloud Cloud, month showback.Month, tariff showback.Tariff, st *whv1.CloudUsage, until time.Time) (meter, error) {
+	compute, err := osCloud.ComputeUsage(ctx, month.Start(), until)
 	if err != nil {
 		return meter{}, err
 	}
 	m := meter{month: month, tariff: tariff, compute: compute}
-	vols, ok, err := os.Volumes(ctx)
+	vols, ok, err := osCloud.Volumes(ctx)
 	if err != nil {
 		return meter{}, err
 	}
@@ -170,14 +170,14 @@ func (r *Reconciler) meter(ctx context.Context, os Cloud, month usage.Month, tar
 // closeMonth meters st's month to its end, writes its UsageReport (or keeps the one
 // already written) and records each project's final figures in closed. It returns the
 // state of the month after.
-func (r *Reconciler) closeMonth(ctx context.Context, os Cloud, cloud *whv1.Cloud, tariff usage.Tariff, loc *time.Location,
+func (r *Reconciler) closeMonth(ctx context.Context, osCloud Cloud, cloud *whv1.Cloud, tariff showback.Tariff, loc *time.Location,
 	st *whv1.CloudUsage, tenants []*whv1.Tenant, closed map[string]*whv1.MonthUsage,
 ) (*whv1.CloudUsage, error) {
-	month, err := usage.ParseMonth(st.Month, loc)
+	month, err := showback.ParseMonth(st.Month, loc)
 	if err != nil {
 		return nil, err
 	}
-	m, err := r.meter(ctx, os, month, tariff, st, month.End())
+	m, err := r.meter(ctx, osCloud, month, tariff, st, month.End())
 	if err != nil {
 		return nil, err
 	}
@@ -218,7 +218,7 @@ func (r *Reconciler) closeMonth(ctx context.Context, os Cloud, cloud *whv1.Cloud
 
 // reportName is YYYY-MM, or YYYY-MM.<cloud> when the operator meters more than one
 // Cloud, so two Clouds never write one statement.
-func (r *Reconciler) reportName(ctx context.Context, cloud *whv1.Cloud, month usage.Month) (string, error) {
+func (r *Reconciler) reportName(ctx context.Context, cloud *whv1.Cloud, month showback.Month) (string, error) {
 	var clouds whv1.CloudList
 	if err := r.List(ctx, &clouds); err != nil {
 		return "", err
@@ -285,46 +285,12 @@ func metered(known []whv1.MeteredDepartment, tenants []*whv1.Tenant, m meter) []
 		d.UsageFigures = m.figures(m.quantities(d.ProjectID))
 		d.VolumeGiBHours = ""
 		if m.volumes != nil && m.volumes[d.ProjectID] != nil {
-			d.VolumeGiBHours = usage.Format(m.volumes[d.ProjectID], volumeHoursPlaces)
+			d.VolumeGiBHours = showback.Format(m.volumes[d.ProjectID], volumeHoursPlaces)
 		}
 		out = append(out, *d)
 	}
 	sortDepartments(out)
 	return out
-}
-
-// writeCloud patches the Cloud's status.usage alone.
-func (r *Reconciler) writeCloud(ctx context.Context, cloud *whv1.Cloud, st *whv1.CloudUsage) error {
-	orig := cloud.DeepCopy()
-	cloud.Status.Usage = st
-	return client.IgnoreNotFound(r.Status().Patch(ctx, cloud, client.MergeFrom(orig)))
-}
-
-// writeTenants patches each Tenant's status.usage with its own project's figures only.
-func (r *Reconciler) writeTenants(ctx context.Context, tenants []*whv1.Tenant, st *whv1.CloudUsage, closed map[string]*whv1.MonthUsage) error {
-	current := map[string]whv1.MeteredDepartment{}
-	for _, d := range st.Departments {
-		current[d.ProjectID] = d
-	}
-	month, _ := usage.ParseMonth(st.Month, time.UTC)
-	var errs []error
-	for _, t := range tenants {
-		orig := t.DeepCopy()
-		u := &whv1.TenantUsage{ReadAt: st.ReadAt}
-		d := current[t.Status.ProjectID]
-		u.CurrentMonth = &whv1.MonthUsage{Month: st.Month, UsageFigures: d.UsageFigures}
-		switch last := orig.Status.Usage; {
-		case closed[t.Status.ProjectID] != nil:
-			u.LastMonth = closed[t.Status.ProjectID]
-		case last != nil && last.LastMonth != nil && last.LastMonth.Month == month.Prev().String():
-			u.LastMonth = last.LastMonth
-		}
-		t.Status.Usage = u
-		if err := r.Status().Patch(ctx, t, client.MergeFrom(orig)); client.IgnoreNotFound(err) != nil {
-			errs = append(errs, err)
-		}
-	}
-	return errors.Join(errs...)
 }
 
 // SetupWithManager registers the reader: one reconcile per Cloud, woken by its spec and

@@ -9,7 +9,7 @@ import (
 	whv1 "github.com/whitehall-cloud/whitehall-operator/api/v1alpha1"
 
 	"github.com/whitehall-cloud/whitehall-operator/internal/openstack"
-	"github.com/whitehall-cloud/whitehall-operator/internal/usage"
+	showback "github.com/whitehall-cloud/whitehall-operator/internal/usage"
 )
 
 // volumeHoursPlaces is how many decimal places the running GiB-hours keep in status.
@@ -17,32 +17,32 @@ const volumeHoursPlaces = 6
 
 // meter is the usage of one Cloud's month, worked out from one read of OpenStack.
 type meter struct {
-	month   usage.Month
-	tariff  usage.Tariff
+	month   showback.Month
+	tariff  showback.Tariff
 	compute map[string]openstack.ProjectUsage
 	// volumes are the running GiB-hours per project; nil without a volume service.
 	volumes map[string]*big.Rat
 }
 
 // quantities are a project's quantities in the month so far (or all of it).
-func (m meter) quantities(projectID string) usage.Quantities {
+func (m meter) quantities(projectID string) showback.Quantities {
 	u := m.compute[projectID]
-	q := usage.FromNova(u.VCPUHours, u.RAMMiBHours, u.LocalGiBHours)
+	q := showback.FromNova(u.VCPUHours, u.RAMMiBHours, u.LocalGiBHours)
 	if m.volumes != nil {
-		q.VolumeGiBMonths = usage.GiBMonths(m.volumes[projectID], m.month)
+		q.VolumeGiBMonths = showback.GiBMonths(m.volumes[projectID], m.month)
 	}
 	return q
 }
 
 // figures writes quantities, and their cost at the tariff, as the API's decimal strings.
-func (m meter) figures(q usage.Quantities) whv1.UsageFigures {
+func (m meter) figures(q showback.Quantities) whv1.UsageFigures {
 	f := whv1.UsageFigures{
-		VCPUHours:    usage.Format(q.VCPUHours, usage.QuantityPlaces),
-		RAMGiBHours:  usage.Format(q.RAMGiBHours, usage.QuantityPlaces),
-		DiskGiBHours: usage.Format(q.DiskGiBHours, usage.QuantityPlaces),
+		VCPUHours:    showback.Format(q.VCPUHours, showback.QuantityPlaces),
+		RAMGiBHours:  showback.Format(q.RAMGiBHours, showback.QuantityPlaces),
+		DiskGiBHours: showback.Format(q.DiskGiBHours, showback.QuantityPlaces),
 	}
 	if q.VolumeGiBMonths != nil {
-		f.VolumeGiBMonths = usage.Format(q.VolumeGiBMonths, usage.QuantityPlaces)
+		f.VolumeGiBMonths = showback.Format(q.VolumeGiBMonths, showback.QuantityPlaces)
 	}
 	if cost, ok := m.tariff.Cost(q); ok {
 		f.Cost, f.Currency = m.tariff.FormatCost(cost), m.tariff.Currency
@@ -51,28 +51,28 @@ func (m meter) figures(q usage.Quantities) whv1.UsageFigures {
 }
 
 // tariffOf parses a Cloud's tariff; a Cloud without one prices nothing.
-func tariffOf(cloud *whv1.Cloud) (usage.Tariff, error) {
+func tariffOf(cloud *whv1.Cloud) (showback.Tariff, error) {
 	t := cloud.Spec.Tariff
 	if t == nil {
-		return usage.Tariff{}, nil
+		return showback.Tariff{}, nil
 	}
-	return usage.ParseTariff(t.Currency, t.VCPUHour, t.RAMGiBHour, t.VolumeGiBMonth)
+	return showback.ParseTariff(t.Currency, t.VCPUHour, t.RAMGiBHour, t.VolumeGiBMonth)
 }
 
 // integrate adds the volumes' GiB-hours over [since, until) to the running sums.
 func integrate(running map[string]*big.Rat, since, until time.Time, vols []openstack.VolumeSize) map[string]*big.Rat {
-	in := make([]usage.Volume, 0, len(vols))
+	in := make([]showback.Volume, 0, len(vols))
 	for _, v := range vols {
-		in = append(in, usage.Volume{ProjectID: v.ProjectID, SizeGiB: v.SizeGiB, Created: v.Created})
+		in = append(in, showback.Volume{ProjectID: v.ProjectID, SizeGiB: v.SizeGiB, Created: v.Created})
 	}
-	return usage.IntegrateVolumes(running, since, until, in)
+	return showback.IntegrateVolumes(running, since, until, in)
 }
 
 // runningVolumes reads the GiB-hours the Cloud's status carries for the month.
 func runningVolumes(deps []whv1.MeteredDepartment) map[string]*big.Rat {
 	out := map[string]*big.Rat{}
 	for _, d := range deps {
-		if r, err := usage.ParseDecimal(d.VolumeGiBHours); err == nil {
+		if r, err := showback.ParseDecimal(d.VolumeGiBHours); err == nil {
 			out[d.ProjectID] = r
 		}
 	}
@@ -91,9 +91,9 @@ func statement(name string, cloud *whv1.Cloud, m meter, deps []whv1.MeteredDepar
 	if m.tariff.Priced() {
 		r.Spec.Currency = m.tariff.Currency
 	}
-	byCode := map[string]usage.Quantities{}
+	byCode := map[string]showback.Quantities{}
 	counts := map[string]int32{}
-	total := usage.Zero(m.volumes != nil)
+	total := showback.Zero(m.volumes != nil)
 	totalCost := new(big.Rat)
 	for _, d := range deps {
 		q := m.quantities(d.ProjectID)

@@ -13,13 +13,13 @@ import (
 
 	"github.com/whitehall-cloud/whitehall-operator/controllers/lookups"
 	"github.com/whitehall-cloud/whitehall-operator/internal/quota"
-	"github.com/whitehall-cloud/whitehall-operator/internal/usage"
+	showback "github.com/whitehall-cloud/whitehall-operator/internal/usage"
 )
 
 // seasonWindows gives each PeakSeason that names this Cloud, once per closed window, the
 // vCPU-hours the departments using it ran in its last window above their baseline
 // share: one all-projects Nova call per window, never repeated.
-func (r *Reconciler) seasonWindows(ctx context.Context, os Cloud, cloud *whv1.Cloud, tenants []*whv1.Tenant, now time.Time) error {
+func (r *Reconciler) seasonWindows(ctx context.Context, osCloud Cloud, cloud *whv1.Cloud, tenants []*whv1.Tenant, now time.Time) error {
 	var seasons whv1.PeakSeasonList
 	if err := r.List(ctx, &seasons, client.MatchingFields{lookups.CloudRefIndex: cloud.Name}); err != nil {
 		return err
@@ -41,13 +41,11 @@ func (r *Reconciler) seasonWindows(ctx context.Context, os Cloud, cloud *whv1.Cl
 		if w := ps.Status.LastWindow; w != nil && w.Start.Equal(&metav1.Time{Time: last.Start}) && w.End.Equal(&metav1.Time{Time: last.End}) {
 			continue
 		}
-		window, err := r.windowUsage(ctx, os, ps.Name, projects, last.Start, last.End)
+		window, err := r.windowUsage(ctx, osCloud, ps.Name, projects, last.Start, last.End)
 		if err != nil {
 			return err
 		}
-		orig := ps.DeepCopy()
-		ps.Status.LastWindow = window
-		if err := r.Status().Patch(ctx, ps, client.MergeFrom(orig)); client.IgnoreNotFound(err) != nil {
+		if err := applyStatus(ctx, r.Client, ps, "lastWindow", window); err != nil {
 			return err
 		}
 	}
@@ -56,12 +54,12 @@ func (r *Reconciler) seasonWindows(ctx context.Context, os Cloud, cloud *whv1.Cl
 
 // windowUsage sums, over the ComputeQuotas with a peak in the season (those that write
 // their quota), their project's vCPU-hours in [start, end) and their baseline share.
-func (r *Reconciler) windowUsage(ctx context.Context, os Cloud, season string, projects map[client.ObjectKey]string, start, end time.Time) (*whv1.SeasonWindowUsage, error) {
+func (r *Reconciler) windowUsage(ctx context.Context, osCloud Cloud, seasonName string, projects map[client.ObjectKey]string, start, end time.Time) (*whv1.SeasonWindowUsage, error) {
 	var quotas whv1.ComputeQuotaList
-	if err := r.List(ctx, &quotas, client.MatchingFields{lookups.PeakSeasonIndex: season}); err != nil {
+	if err := r.List(ctx, &quotas, client.MatchingFields{lookups.PeakSeasonIndex: seasonName}); err != nil {
 		return nil, err
 	}
-	compute, err := os.ComputeUsage(ctx, start, end)
+	compute, err := osCloud.ComputeUsage(ctx, start, end)
 	if err != nil {
 		return nil, err
 	}
@@ -74,23 +72,23 @@ func (r *Reconciler) windowUsage(ctx context.Context, os Cloud, season string, p
 			continue // no project on this Cloud, or a quota in Conflict that writes nothing
 		}
 		u := compute[project]
-		vcpu := usage.FromNova(u.VCPUHours, 0, 0).VCPUHours
+		vcpu := showback.FromNova(u.VCPUHours, 0, 0).VCPUHours
 		cores := quota.Unlimited
 		if c := cq.Spec.Baseline.Compute; c != nil && c.Cores != nil {
 			cores = *c.Cores
 		}
-		share := usage.BaselineShare(cores, start, end)
+		share := showback.BaselineShare(cores, start, end)
 		used.Add(used, vcpu)
 		if share != nil {
 			baseline.Add(baseline, share)
 		}
-		extra.Add(extra, usage.ExtraAbove(vcpu, share))
+		extra.Add(extra, showback.ExtraAbove(vcpu, share))
 		n++
 	}
 	return &whv1.SeasonWindowUsage{
 		Start: metav1.NewTime(start), End: metav1.NewTime(end), Departments: n,
-		VCPUHours:         usage.Format(used, usage.QuantityPlaces),
-		BaselineVCPUHours: usage.Format(baseline, usage.QuantityPlaces),
-		ExtraVCPUHours:    usage.Format(extra, usage.QuantityPlaces),
+		VCPUHours:         showback.Format(used, showback.QuantityPlaces),
+		BaselineVCPUHours: showback.Format(baseline, showback.QuantityPlaces),
+		ExtraVCPUHours:    showback.Format(extra, showback.QuantityPlaces),
 	}, nil
 }

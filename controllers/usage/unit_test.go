@@ -13,7 +13,7 @@ import (
 	"k8s.io/utils/ptr"
 
 	"github.com/whitehall-cloud/whitehall-operator/internal/openstack"
-	"github.com/whitehall-cloud/whitehall-operator/internal/usage"
+	showback "github.com/whitehall-cloud/whitehall-operator/internal/usage"
 )
 
 func TestStatementTotalsAreTheSumOfItsLines(t *testing.T) {
@@ -25,7 +25,7 @@ func TestStatementTotalsAreTheSumOfItsLines(t *testing.T) {
 		t.Fatal(err)
 	}
 	m := meter{
-		month: usage.Month{Year: 2027, Month: time.January, Loc: time.UTC}, tariff: tariff,
+		month: showback.Month{Year: 2027, Month: time.January, Loc: time.UTC}, tariff: tariff,
 		compute: map[string]openstack.ProjectUsage{"a": {VCPUHours: 1}, "b": {VCPUHours: 1}, "c": {VCPUHours: 3}},
 	}
 	deps := []whv1.MeteredDepartment{
