@@ -7,12 +7,10 @@ import (
 
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
-
-	whv1 "github.com/whitehall-cloud/whitehall-operator/api/v1alpha1"
-
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/client/apiutil"
 
+	whv1 "github.com/whitehall-cloud/whitehall-operator/api/v1alpha1"
 	showback "github.com/whitehall-cloud/whitehall-operator/internal/usage"
 )
 
