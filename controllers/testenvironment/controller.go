@@ -148,13 +148,12 @@ func (r *Reconciler) reconcile(ctx context.Context, env *whv1.TestEnvironment, n
 		return frame.Step{Busy: true, Reason: whv1.ReasonDeleting, Wake: wake,
 			Message: fmt.Sprintf("deleting the servers left in project %s before booting in project %s", env.Status.ProjectID, tenant.Status.ProjectID)}, err
 	}
-	step, err := r.scale(ctx, cloud, env, tenant, hold)
-	step.Wake = frame.Earliest(step.Wake, wake)
-	if err == nil && !step.Busy && missing != nil {
-		// A missing season cost only its own peak; say so once the servers are settled.
-		err = missing
-	}
-	return step, err
+	progress, err := r.scale(ctx, cloud, env, tenant, hold)
+	progress.Wake = frame.Earliest(progress.Wake, wake)
+	// A missing season cost only its own peak; the frame says so once the servers are
+	// settled.
+	progress.Degrade(missing)
+	return progress, err
 }
 
 // bootHold is what DepartmentPolicies let an environment boot: servers up to limit
