@@ -51,7 +51,7 @@ type Reconciler struct {
 	client.Client
 	// APIReader reads live, not from the cache: the Tenant itself, whose credential
 	// rotation must never act on a status the cache has not caught up with yet, and
-	// Secrets the cache does not hold.
+	// Secrets the cache does not have.
 	APIReader client.Reader
 	Recorder  recorder.EventRecorder
 	Clouds    access.CloudConnector[Cloud]
@@ -108,7 +108,7 @@ func (r *Reconciler) reconcile(ctx context.Context, t *whv1.Tenant) (frame.Step,
 	if err := checkRoles(t, r.GrantableRoles); err != nil {
 		return frame.Step{}, err
 	}
-	// A role outside a DepartmentPolicy's roles is not granted; one already held is kept.
+	// A role outside a DepartmentPolicy's roles is not granted; one granted already is kept.
 	var withheld []string
 	breaches, err := lookups.PolicyChecker{Reader: r.Client, Recorder: r.Recorder}.Check(ctx, t, &t.Status.Conditions, func(p *whv1.DepartmentPolicy) []policy.Breach {
 		withheld = append(withheld, policy.DisallowedRoles(p, policy.TenantRoles(t))...)
@@ -143,7 +143,7 @@ func (r *Reconciler) reconcile(ctx context.Context, t *whv1.Tenant) (frame.Step,
 	skipped, err := r.reconcileAssignments(ctx, cloud, t, created, withheld)
 	if err != nil {
 		if newUser {
-			// Not published until it holds its role: a TestEnvironment logging in as it
+			// Not published until it is granted its role: a TestEnvironment logging in as it
 			// now would be refused. The next pass finds it again by name.
 			t.Status.ServiceUserID = ""
 		}
