@@ -18,7 +18,7 @@ import (
 	"github.com/whitehall-cloud/whitehall-operator/internal/openstack"
 )
 
-// ProjectUserRole is the role the service user holds so the operator can boot servers.
+// ProjectUserRole is the role the service user is granted so the operator can boot servers.
 const ProjectUserRole = "member"
 
 // Keys of the identity store.
@@ -28,7 +28,7 @@ const (
 	StoreAppCredKey   = "applicationCredentialSecret"
 )
 
-// Labels on the Secrets the operator writes; the cache holds only Secrets of the
+// Labels on the Secrets the operator writes; the cache has only Secrets of the
 // operator's namespace and, elsewhere, those carrying ManagedByLabel.
 const (
 	ManagedByLabel       = "app.kubernetes.io/managed-by"

@@ -19,7 +19,7 @@ const maxNote = 1024
 
 // Notify records an event a person cares about and logs the same line, so the
 // operator's log tells the story the events tell. A note longer than the events API
-// accepts is cut; the log has it whole. Messages never hold credentials: they are built
+// accepts is cut; the log has it whole. Messages never contain credentials: they are built
 // from names and IDs only.
 func Notify(ctx context.Context, rec recorder.EventRecorder, obj runtime.Object, eventType, reason, action, format string, args ...any) {
 	msg := fmt.Sprintf(format, args...)

@@ -75,6 +75,6 @@ func TestNotifyCutsTheNoteAndLogsItWhole(t *testing.T) {
 	}
 	line := logged.String()
 	if strings.Count(line, "\n") != 1 || !strings.Contains(line, strings.TrimSpace(leftovers)) || !strings.Contains(line, `"eventNoteCut":true`) {
-		t.Errorf("the log line does not hold the whole message and the mark of the cut: %.300s…", line)
+		t.Errorf("the log line does not contain the whole message and the mark of the cut: %.300s…", line)
 	}
 }

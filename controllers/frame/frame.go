@@ -80,7 +80,7 @@ type Kind[T Object] struct {
 	// Reader reads the object when a stale read from the cache would do harm; nil: client.
 	Reader    client.Reader
 	Intervals Intervals
-	// Finalizer is held while the object may have something in OpenStack; "" for none.
+	// Finalizer stays on the object while it may have something in OpenStack; "" for none.
 	Finalizer string
 	// NoProgressing: the kind has no Progressing condition (a season progresses toward
 	// nothing).

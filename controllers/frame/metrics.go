@@ -30,11 +30,11 @@ const labelSep = "\x00"
 type Published struct {
 	mu       sync.Mutex
 	byObject map[types.NamespacedName]map[series]struct{}
-	holders  map[series]int
+	refs     map[series]int
 }
 
 func NewPublished() *Published {
-	return &Published{byObject: map[types.NamespacedName]map[series]struct{}{}, holders: map[series]int{}}
+	return &Published{byObject: map[types.NamespacedName]map[series]struct{}{}, refs: map[series]int{}}
 }
 
 // Publish sets obj's samples and deletes the series obj published last time and not now.
@@ -50,7 +50,7 @@ func (p *Published) Publish(obj types.NamespacedName, samples []Sample) {
 		}
 		now[key] = struct{}{}
 		if _, had := p.byObject[obj][key]; !had {
-			p.holders[key]++
+			p.refs[key]++
 		}
 	}
 	for key := range p.byObject[obj] {
@@ -68,12 +68,12 @@ func (p *Published) Publish(obj types.NamespacedName, samples []Sample) {
 // Forget deletes every series of obj.
 func (p *Published) Forget(obj types.NamespacedName) { p.Publish(obj, nil) }
 
-// release drops one holder of key, and the series with the last.
+// release drops one reference to key, and the series with the last.
 func (p *Published) release(key series) {
-	if p.holders[key]--; p.holders[key] > 0 {
+	if p.refs[key]--; p.refs[key] > 0 {
 		return
 	}
-	delete(p.holders, key)
+	delete(p.refs, key)
 	key.vec.DeleteLabelValues(strings.Split(key.labels, labelSep)...)
 }
 

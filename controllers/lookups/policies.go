@@ -63,7 +63,7 @@ func Selects(p *whv1.DepartmentPolicy, ns *corev1.Namespace) bool {
 // one path the Tenant, ComputeQuota and TestEnvironment controllers share. An object no
 // policy governs has no PolicyViolation condition; one governed has it True (reason
 // PolicyViolation, the breaches) or False (WithinPolicy), and a Warning event when a
-// breach is new. The caller decides what a breach holds back: never tearing down.
+// breach is new. The caller decides what a breach withholds: never tearing down.
 type PolicyChecker struct {
 	Reader   client.Reader
 	Recorder recorder.EventRecorder
@@ -111,8 +111,8 @@ func breachMessage(breaches []policy.Breach) string {
 	return strings.Join(msgs, "; ")
 }
 
-// PolicyViolation is the error of an object a breach holds back: it is not Ready, with
-// reason PolicyViolation, and waits for a change to it or to a policy.
+// PolicyViolation is the error of an object a breach withholds something from: it is
+// not Ready, with reason PolicyViolation, and waits for a change to it or to a policy.
 func PolicyViolation(breaches []policy.Breach, consequence string) error {
 	return frame.NewSpecError(whv1.ReasonPolicyViolation, breachMessage(breaches)+": "+consequence)
 }

@@ -24,7 +24,7 @@ func EffectiveQuota(cq *whv1.ComputeQuota, active []string) quota.Limits {
 
 // QuotaWriter returns the one ComputeQuota that writes the quota of cq's Tenant: of
 // those in cq's namespace (and only there) naming that Tenant, the oldest by
-// creationTimestamp, then name. cq itself counts even if the cache does not hold it yet.
+// creationTimestamp, then name. cq itself counts even if the cache does not have it yet.
 func QuotaWriter(ctx context.Context, c client.Reader, cq *whv1.ComputeQuota) (*whv1.ComputeQuota, error) {
 	var list whv1.ComputeQuotaList
 	if err := c.List(ctx, &list, client.InNamespace(cq.Namespace), client.MatchingFields{TenantRefIndex: cq.Spec.TenantRef.Name}); err != nil {

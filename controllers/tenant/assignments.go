@@ -29,9 +29,9 @@ func (p principal) String() string {
 
 // reconcileAssignments makes the roles of every principal the Tenant manages exactly
 // those in the spec: one list call, then only the grants and revocations that differ.
-// A project created just now holds no assignment: it is not listed. Roles withheld (a
-// DepartmentPolicy's roles leave them out) are not granted, and kept where already held;
-// it returns the grants withheld.
+// A project created just now has no assignment: it is not listed. Roles withheld (a
+// DepartmentPolicy's roles leave them out) are not granted, and kept where they exist
+// already; it returns the grants withheld.
 func (r *Reconciler) reconcileAssignments(ctx context.Context, cloud Cloud, t *whv1.Tenant, projectCreated bool, withheld []string) ([]string, error) {
 	desired, err := desiredAssignments(ctx, cloud, t)
 	if err != nil {
@@ -54,11 +54,11 @@ func (r *Reconciler) reconcileAssignments(ctx context.Context, cloud Cloud, t *w
 			return nil, err
 		}
 	}
-	held := map[openstack.Assignment]bool{}
+	existing := map[openstack.Assignment]bool{}
 	for _, a := range actual {
-		held[a] = true
+		existing[a] = true
 	}
-	skipped, err := withholdRoles(ctx, cloud, desired, held, withheld, principal{userID: t.Status.ServiceUserID})
+	skipped, err := withholdRoles(ctx, cloud, desired, existing, withheld, principal{userID: t.Status.ServiceUserID})
 	if err != nil {
 		return nil, err
 	}
@@ -67,7 +67,7 @@ func (r *Reconciler) reconcileAssignments(ctx context.Context, cloud Cloud, t *w
 	for p, roles := range desired {
 		for _, role := range roles {
 			a := openstack.Assignment{GroupID: p.groupID, UserID: p.userID, RoleID: role}
-			if held[a] {
+			if existing[a] {
 				continue
 			}
 			if err := cloud.Grant(ctx, t.Status.ProjectID, a); err != nil {
@@ -76,7 +76,7 @@ func (r *Reconciler) reconcileAssignments(ctx context.Context, cloud Cloud, t *w
 			changes = append(changes, fmt.Sprintf("granted role %s to %s", role, p))
 		}
 	}
-	for a := range held {
+	for a := range existing {
 		p := principal{a.GroupID, a.UserID}
 		if !managed[p] || slices.Contains(desired[p], a.RoleID) {
 			continue
@@ -96,10 +96,10 @@ func (r *Reconciler) reconcileAssignments(ctx context.Context, cloud Cloud, t *w
 	return skipped, nil
 }
 
-// withholdRoles drops from desired the withheld roles a principal does not hold yet,
+// withholdRoles drops from desired the withheld roles a principal is not granted yet,
 // and says which. The service user keeps the role the operator acts with
 // (ProjectUserRole) whatever the policy: it is the operator's, not the department's.
-func withholdRoles(ctx context.Context, dir openstack.Directory, desired map[principal][]string, held map[openstack.Assignment]bool,
+func withholdRoles(ctx context.Context, dir openstack.Directory, desired map[principal][]string, existing map[openstack.Assignment]bool,
 	withheld []string, serviceUser principal) ([]string, error) {
 	var skipped []string
 	for _, role := range withheld {
@@ -109,7 +109,7 @@ func withholdRoles(ctx context.Context, dir openstack.Directory, desired map[pri
 		}
 		for p, roles := range desired {
 			if p == serviceUser && role == access.ProjectUserRole || !slices.Contains(roles, id) ||
-				held[openstack.Assignment{GroupID: p.groupID, UserID: p.userID, RoleID: id}] {
+				existing[openstack.Assignment{GroupID: p.groupID, UserID: p.userID, RoleID: id}] {
 				continue
 			}
 			desired[p] = slices.DeleteFunc(roles, func(r string) bool { return r == id })
@@ -121,7 +121,7 @@ func withholdRoles(ctx context.Context, dir openstack.Directory, desired map[pri
 }
 
 // desiredAssignments resolves the spec's names to IDs: principal → sorted role IDs. The
-// project's service user is one of them: it holds the roles the operator acts with
+// project's service user is one of them: it is granted the roles the operator acts with
 // inside the project.
 func desiredAssignments(ctx context.Context, cloud Cloud, t *whv1.Tenant) (map[principal][]string, error) {
 	out := map[principal][]string{}

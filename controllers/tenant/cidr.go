@@ -42,7 +42,7 @@ type rangeClaim struct {
 	prefix netip.Prefix
 }
 
-// release forgets what a Tenant held: it is gone.
+// release forgets the claims of a Tenant that is gone.
 func (a *addressSpace) release(match func(types.UID, rangeClaim) bool) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
@@ -103,7 +103,7 @@ func (r *Reconciler) tenantCIDR(ctx context.Context, t *whv1.Tenant) (string, *f
 	if err != nil {
 		return "", nil, err
 	}
-	me := policy.Claim{Namespace: t.Namespace, Name: t.Name, Prefix: self, Created: t.CreationTimestamp.Time, Held: r.holds(t)}
+	me := policy.Claim{Namespace: t.Namespace, Name: t.Name, Prefix: self, Created: t.CreationTimestamp.Time, Held: r.ownsRange(t)}
 	if blocking := policy.Blocking(me, others); len(blocking) > 0 {
 		msg := policy.Breach{Policy: pools[0].Name, Rule: policy.RulePool, Detail: policy.OverlapDetail(me, blocking, frame.MaxListed) +
 			"; nothing is created for it until the range is free"}.String()
@@ -119,7 +119,7 @@ func (r *Reconciler) tenantCIDR(ctx context.Context, t *whv1.Tenant) (string, *f
 }
 
 // allocate gives the Tenant the next free block of the first pool: free of every range
-// a Tenant of a governed namespace holds or may still get (policy.Taken), and of every
+// a Tenant of a governed namespace owns or may still get (policy.Taken), and of every
 // block given and not yet seen in the cache. The block is claimed at once and written to
 // status before anything else.
 func (r *Reconciler) allocate(ctx context.Context, t *whv1.Tenant, pools []whv1.DepartmentPolicy) (string, *frame.Step, error) {
@@ -162,10 +162,10 @@ func (r *Reconciler) allocate(ctx context.Context, t *whv1.Tenant, pools []whv1.
 	return "", &frame.Step{Reason: whv1.ReasonNetworkAllocated, Message: msg, Wake: time.Millisecond}, nil
 }
 
-// holds reports whether the Tenant's range is its own already: its network exists, the
+// ownsRange reports whether the Tenant's range is its own already: its network exists, the
 // range was allocated to it (status without spec), or it was found free and taken.
-// Called with the lock held.
-func (r *Reconciler) holds(t *whv1.Tenant) bool {
+// Called with the lock taken.
+func (r *Reconciler) ownsRange(t *whv1.Tenant) bool {
 	if _, ok := r.cidrs.claims[t.UID]; ok {
 		return true
 	}
@@ -175,7 +175,7 @@ func (r *Reconciler) holds(t *whv1.Tenant) bool {
 
 // contenders are the ranges of the other Tenants, in any namespace governed by a policy
 // with a pool, as the cache has them and as this writer gave them (a status the cache
-// has not caught up with). Called with the lock held.
+// has not caught up with). Called with the lock taken.
 func (r *Reconciler) contenders(ctx context.Context, t *whv1.Tenant) ([]policy.Claim, error) {
 	var tenants whv1.TenantList
 	// Read only, under the lock, on every reconcile of a networked Tenant: no copies.
@@ -199,7 +199,7 @@ func (r *Reconciler) contenders(ctx context.Context, t *whv1.Tenant) ([]policy.C
 		if err != nil {
 			continue // no range yet
 		}
-		out = append(out, policy.Claim{Namespace: u.Namespace, Name: u.Name, Prefix: prefix, Created: u.CreationTimestamp.Time, Held: r.holds(u)})
+		out = append(out, policy.Claim{Namespace: u.Namespace, Name: u.Name, Prefix: prefix, Created: u.CreationTimestamp.Time, Held: r.ownsRange(u)})
 	}
 	return out, nil
 }
@@ -238,8 +238,8 @@ func setStatusCIDR(t *whv1.Tenant, cidr string) {
 }
 
 // reportKept tells in an event, once per change, that the Tenant's range, its own
-// already, overlaps another Tenant's that is held too (both were made before a policy
-// said they may not be): neither is torn down. Called with the lock held.
+// already, overlaps another Tenant's that is its own too (both were made before a policy
+// said they may not be): neither is torn down. Called with the lock taken.
 func (r *Reconciler) reportKept(ctx context.Context, t *whv1.Tenant, policyName string, me policy.Claim, others []policy.Claim) {
 	msg := ""
 	if over := policy.Overlapping(me, others); len(over) > 0 {
@@ -273,7 +273,7 @@ func (r *Reconciler) tenantsOfPolicy(ctx context.Context, o client.Object) []rec
 }
 
 // tenantsAwaitingRange releases the range of a Tenant that is gone and enqueues the
-// Tenants waiting for one (pool exhausted, or a range another Tenant held).
+// Tenants waiting for one (pool exhausted, or a range another Tenant owned).
 func (r *Reconciler) tenantsAwaitingRange(ctx context.Context, o client.Object) []reconcile.Request {
 	r.cidrs.release(func(uid types.UID, _ rangeClaim) bool { return uid == o.GetUID() })
 	var tenants whv1.TenantList

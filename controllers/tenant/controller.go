@@ -1,7 +1,6 @@
 package tenant
 
 import (
-	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -52,7 +51,7 @@ type Reconciler struct {
 	client.Client
 	// APIReader reads live, not from the cache: the Tenant itself, whose credential
 	// rotation must never act on a status the cache has not caught up with yet, and
-	// Secrets the cache does not hold.
+	// Secrets the cache does not have.
 	APIReader client.Reader
 	Recorder  recorder.EventRecorder
 	Clouds    access.CloudConnector[Cloud]
@@ -109,7 +108,7 @@ func (r *Reconciler) reconcile(ctx context.Context, t *whv1.Tenant) (frame.Step,
 	if err := checkRoles(t, r.GrantableRoles); err != nil {
 		return frame.Step{}, err
 	}
-	// A role outside a DepartmentPolicy's roles is not granted; one already held is kept.
+	// A role outside a DepartmentPolicy's roles is not granted; one granted already is kept.
 	var withheld []string
 	breaches, err := lookups.PolicyChecker{Reader: r.Client, Recorder: r.Recorder}.Check(ctx, t, &t.Status.Conditions, func(p *whv1.DepartmentPolicy) []policy.Breach {
 		withheld = append(withheld, policy.DisallowedRoles(p, policy.TenantRoles(t))...)
@@ -126,6 +125,9 @@ func (r *Reconciler) reconcile(ctx context.Context, t *whv1.Tenant) (frame.Step,
 	if stop != nil || (cidrErr != nil && (t.Status.ProjectID == "" || !errors.As(cidrErr, &refused))) {
 		return ptr.Deref(stop, frame.Step{}), cidrErr
 	}
+	// A range refused to a project that exists: the rest is done without the network.
+	var done frame.Step
+	done.Degrade(cidrErr)
 	cloud, err := r.Clouds.Cloud(ctx, acc.Ref)
 	if err != nil {
 		return frame.Step{}, err
@@ -141,7 +143,7 @@ func (r *Reconciler) reconcile(ctx context.Context, t *whv1.Tenant) (frame.Step,
 	skipped, err := r.reconcileAssignments(ctx, cloud, t, created, withheld)
 	if err != nil {
 		if newUser {
-			// Not published until it holds its role: a TestEnvironment logging in as it
+			// Not published until it is granted its role: a TestEnvironment logging in as it
 			// now would be refused. The next pass finds it again by name.
 			t.Status.ServiceUserID = ""
 		}
@@ -150,17 +152,16 @@ func (r *Reconciler) reconcile(ctx context.Context, t *whv1.Tenant) (frame.Step,
 	// The credential never waits behind the network: a network that cannot be made (a
 	// name that resolves to nothing usable, a conflict) must not keep a department from
 	// its credential or its rotation. The network's failure is still what status shows
-	// when the credential step succeeds.
-	var netErr error
+	// when the credential step succeeds, before any role withheld.
 	if cidrErr == nil {
-		netErr = r.reconcileNetwork(ctx, cloud, t, cidr)
+		done.Degrade(r.reconcileNetwork(ctx, cloud, t, cidr))
 	}
-	wake, err := r.reconcileCredential(ctx, acc, cloud, t, r.Now())
-	err = cmp.Or(err, netErr, cidrErr)
-	if err == nil && len(skipped) > 0 {
-		err = lookups.PolicyViolation(breaches, fmt.Sprintf("not granted: %s; the assignments held are kept", strings.Join(skipped, ", ")))
+	if len(skipped) > 0 {
+		done.Degrade(lookups.PolicyViolation(breaches, fmt.Sprintf("not granted: %s; the assignments held are kept", strings.Join(skipped, ", "))))
 	}
-	return frame.Step{Wake: wake, Message: fmt.Sprintf("project %s (%s) is up to date", t.Status.ProjectName, t.Status.ProjectID)}, err
+	done.Wake, err = r.reconcileCredential(ctx, acc, cloud, t, r.Now())
+	done.Message = fmt.Sprintf("project %s (%s) is up to date", t.Status.ProjectName, t.Status.ProjectID)
+	return done, err
 }
 
 // checkRoles refuses roles the operator may not grant, in role assignments and in the

@@ -86,7 +86,7 @@ func (r *Reconciler) reconcileCredential(ctx context.Context, acc access.CloudAc
 	return max(wake, time.Second), nil
 }
 
-// adoptStored takes into status a credential the identity store holds and status does
+// adoptStored takes into status a credential the identity store has and status does
 // not: the store is written first, so after a crash between the two writes the store's
 // credential is the newest, and the department may already have it. It is kept, not
 // made again; the one status named starts its grace period.
@@ -212,7 +212,7 @@ func (r *Reconciler) retire(ctx context.Context, cloud Cloud, t *whv1.Tenant, no
 	return nil
 }
 
-// credentialSecret reads the department's credential Secret live (the cache holds no
+// credentialSecret reads the department's credential Secret live (the cache has no
 // department Secret); nil when there is none.
 func (r *Reconciler) credentialSecret(ctx context.Context, t *whv1.Tenant) (*corev1.Secret, error) {
 	secret := &corev1.Secret{}
@@ -238,7 +238,7 @@ func rotationRequested(t *whv1.Tenant, secret *corev1.Secret) string {
 }
 
 // writeCredentialSecret makes the department's Secret (secret, as read; nil when absent)
-// hold the current credential as a ready clouds.yaml, repairing it when edited or
+// contain the current credential as a ready clouds.yaml, repairing it when edited or
 // deleted by hand. A Secret of that name that the operator did not write is never
 // overwritten.
 func (r *Reconciler) writeCredentialSecret(ctx context.Context, acc access.CloudAccess, admin Cloud, t *whv1.Tenant, store, secret *corev1.Secret) error {

@@ -155,7 +155,7 @@ func unrecordedProject(ctx context.Context, cloud Cloud, acc access.CloudAccess,
 }
 
 // deleteEnvironments deletes the Tenant's TestEnvironments and reports, as a blocked
-// deletion, those still removing their servers, naming those held by finalizers the
+// deletion, those still removing their servers, naming those kept by finalizers the
 // operator does not own (a department's own): it cannot remove them, so it says so
 // rather than wait silently.
 func (r *Reconciler) deleteEnvironments(ctx context.Context, t *whv1.Tenant) error {

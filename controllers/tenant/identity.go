@@ -71,7 +71,7 @@ func (r *Reconciler) reconcileServiceUser(ctx context.Context, cloud Cloud, t *w
 	return nil
 }
 
-// serviceUserRoles are the roles the service user holds on the project: what the
+// serviceUserRoles are the roles the service user is granted on the project: what the
 // operator needs, and what the department's application credential may carry.
 func serviceUserRoles(t *whv1.Tenant) []string {
 	roles := []string{access.ProjectUserRole}

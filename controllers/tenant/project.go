@@ -275,7 +275,7 @@ func projectDrift(t *whv1.Tenant, p *openstack.Project) (openstack.ProjectUpdate
 	return u, changed
 }
 
-// sameSet reports whether a and b hold the same strings, in any order.
+// sameSet reports whether a and b contain the same strings, in any order.
 func sameSet(a, b []string) bool {
 	a, b = slices.Clone(a), slices.Clone(b)
 	slices.Sort(a)

@@ -55,16 +55,16 @@ type Reconciler struct {
 	BuildPoll time.Duration
 	// Concurrency is how many objects are reconciled at once.
 	Concurrency int
-	// UncertainCreateHold is how long an index whose create got no clear answer waits
+	// UncertainCreateWait is how long an index whose create got no clear answer waits
 	// for Nova to list its server before it is booted again (default 30s).
-	UncertainCreateHold time.Duration
+	UncertainCreateWait time.Duration
 	// ServerRetry is how long an index whose server went to ERROR waits before it is
 	// booted again, doubling with each failure in a row up to 20 times it (default 30s,
 	// so at most 10m).
 	ServerRetry time.Duration
 
 	// Access resolves the Tenant's cloud; APIReader reads user-data Secrets live (the
-	// cache holds no department Secret the operator did not write).
+	// cache has no department Secret the operator did not write).
 	Access    access.Access
 	APIReader client.Reader
 
@@ -120,9 +120,11 @@ func (r *Reconciler) reconcile(ctx context.Context, env *whv1.TestEnvironment, n
 
 	// A breach boots nothing new (only maxReplicas: nothing above it); what runs keeps
 	// running, and scaling down still works.
-	hold := bootHold{limit: -1}
-	hold.breaches, err = lookups.PolicyChecker{Reader: r.Client, Recorder: r.Recorder}.Check(ctx, env, &env.Status.Conditions,
-		func(p *whv1.DepartmentPolicy) []policy.Breach { return hold.add(p, policy.EnvironmentBreaches(p, env)) })
+	limit := bootLimit{servers: -1}
+	limit.breaches, err = lookups.PolicyChecker{Reader: r.Client, Recorder: r.Recorder}.Check(ctx, env, &env.Status.Conditions,
+		func(p *whv1.DepartmentPolicy) []policy.Breach {
+			return limit.add(p, policy.EnvironmentBreaches(p, env))
+		})
 	if err != nil {
 		return frame.Step{Wake: ttlWake}, err
 	}
@@ -148,38 +150,37 @@ func (r *Reconciler) reconcile(ctx context.Context, env *whv1.TestEnvironment, n
 		return frame.Step{Busy: true, Reason: whv1.ReasonDeleting, Wake: wake,
 			Message: fmt.Sprintf("deleting the servers left in project %s before booting in project %s", env.Status.ProjectID, tenant.Status.ProjectID)}, err
 	}
-	step, err := r.scale(ctx, cloud, env, tenant, hold)
-	step.Wake = frame.Earliest(step.Wake, wake)
-	if err == nil && !step.Busy && missing != nil {
-		// A missing season cost only its own peak; say so once the servers are settled.
-		err = missing
-	}
-	return step, err
+	progress, err := r.scale(ctx, cloud, env, tenant, limit)
+	progress.Wake = frame.Earliest(progress.Wake, wake)
+	// A missing season cost only its own peak; the frame says so once the servers are
+	// settled.
+	progress.Degrade(missing)
+	return progress, err
 }
 
-// bootHold is what DepartmentPolicies let an environment boot: servers up to limit
+// bootLimit is what DepartmentPolicies let an environment boot: servers up to servers
 // (-1: no bound), and the breaches that bound it.
-type bootHold struct {
+type bootLimit struct {
 	breaches []policy.Breach
-	limit    int
+	servers  int
 	// images: a policy lists the images the environment may use, so its image resolves
 	// among public images only (a private one named like a listed one cannot pass).
 	images openstack.ImageScope
 }
 
-// add bounds the hold by one policy's breaches, and returns them: a breach of
+// add bounds the limit by one policy's breaches, and returns them: a breach of
 // maxReplicas alone lets servers boot up to it; any other breach, none.
-func (h *bootHold) add(p *whv1.DepartmentPolicy, breaches []policy.Breach) []policy.Breach {
+func (l *bootLimit) add(p *whv1.DepartmentPolicy, breaches []policy.Breach) []policy.Breach {
 	if p.Spec.Environments != nil && len(p.Spec.Environments.Images) > 0 {
-		h.images = openstack.PublicImages
+		l.images = openstack.PublicImages
 	}
 	for _, b := range breaches {
 		limit := 0
 		if b.Rule == policy.RuleMaxReplicas {
 			limit = int(*p.Spec.Environments.MaxReplicas)
 		}
-		if h.limit < 0 || limit < h.limit {
-			h.limit = limit
+		if l.servers < 0 || limit < l.servers {
+			l.servers = limit
 		}
 	}
 	return breaches

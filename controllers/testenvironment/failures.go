@@ -18,12 +18,12 @@ import (
 	"github.com/whitehall-cloud/whitehall-operator/internal/openstack"
 )
 
-// A server that goes to ERROR is deleted at once (it holds quota), and its index is
+// A server that goes to ERROR is deleted at once (it uses quota), and its index is
 // booted again only after a back-off that doubles with each failure in a row: a flavor
 // no host can take costs a few creates an hour per index, not one every few seconds.
 // The failures live in status, so a restarted operator keeps to them.
 
-// maxFaultLength bounds Nova's fault message in status and events (whose notes hold
+// maxFaultLength bounds Nova's fault message in status and events (whose notes take
 // at most 1 KiB).
 const maxFaultLength = 512
 
@@ -125,7 +125,7 @@ func union(a, b map[int]bool) map[int]bool {
 // the refusals last (base, 2×, 4×… the time since the first, at most maxQuotaRetry×base),
 // so a project at its limit costs Nova a few refused creates an hour, not one every
 // half-minute per environment. The wait is measured from the QuotaExceeded condition, so
-// it holds across restarts; a change to the project's ComputeQuota still wakes the
+// it lasts across restarts; a change to the project's ComputeQuota still wakes the
 // environment at once.
 const maxQuotaRetry = 10
 

@@ -59,7 +59,7 @@ func (r *Reconciler) recordIdentity(ctx context.Context, env *whv1.TestEnvironme
 		env.Status.ServerGroupID, env.Status.Servers, env.Status.Failures = "", nil, nil
 	}
 	env.Status.ProjectID, env.Status.Identity = tenant.Status.ProjectID, &want
-	// Patch a copy: the answer holds the stored status, without what this pass worked
+	// Patch a copy: the answer carries the stored status, without what this pass worked
 	// out so far (desired replicas, seasons).
 	stored := env.DeepCopy()
 	return true, r.Status().Patch(ctx, stored, client.MergeFrom(orig))

@@ -76,7 +76,7 @@ func ownServers(ctx context.Context, cloud Cloud, env *whv1.TestEnvironment) ([]
 	}), nil
 }
 
-// serverIndexes returns the indexes the servers hold.
+// serverIndexes returns the servers' indexes.
 func serverIndexes(env *whv1.TestEnvironment, servers []openstack.Server) map[int]bool {
 	out := map[int]bool{}
 	for _, s := range servers {
@@ -85,8 +85,8 @@ func serverIndexes(env *whv1.TestEnvironment, servers []openstack.Server) map[in
 	return out
 }
 
-// plan is what one pass does to the servers.
-type plan struct {
+// serverPlan is what one pass does to the servers.
+type serverPlan struct {
 	create []int              // indexes to boot
 	remove []openstack.Server // servers to delete, highest index first
 	keep   []openstack.Server // servers that stay
@@ -96,9 +96,9 @@ type plan struct {
 // ERROR is deleted and its index booted again once it has gone, a second server with the
 // same index goes, and every missing index below desired is booted.
 //
-// held are indexes whose create may still be under way in Nova: they are not booted.
-func planServers(env *whv1.TestEnvironment, servers []openstack.Server, desired int, held map[int]bool) plan {
-	var p plan
+// uncertain are indexes whose create may still be under way in Nova: they are not booted.
+func planServers(env *whv1.TestEnvironment, servers []openstack.Server, desired int, uncertain map[int]bool) serverPlan {
+	var p serverPlan
 	byIndex := map[int]openstack.Server{}
 	for _, s := range servers {
 		i := serverIndex(env, s.Name)
@@ -115,7 +115,7 @@ func planServers(env *whv1.TestEnvironment, servers []openstack.Server, desired 
 			byIndex[i] = s
 		}
 	}
-	busy := maps.Clone(held) // an index whose old server is still going, or held
+	busy := maps.Clone(uncertain) // an index whose old server is still going, or uncertain
 	if busy == nil {
 		busy = map[int]bool{}
 	}
@@ -137,11 +137,11 @@ func planServers(env *whv1.TestEnvironment, servers []openstack.Server, desired 
 
 // scale lists the environment's servers, deletes and boots what the plan says (boots
 // with bounded concurrency), and records the servers in status. An environment that
-// breaches a DepartmentPolicy boots nothing the hold does not allow: it is not Ready if
+// breaches a DepartmentPolicy boots nothing its limit does not allow: it is not Ready if
 // it wanted more servers.
 func (r *Reconciler) scale(ctx context.Context, cloud Cloud, env *whv1.TestEnvironment, tenant *whv1.Tenant,
-	hold bootHold) (frame.Step, error) {
-	template, err := r.prepareBoot(ctx, cloud, env, tenant, hold.images)
+	limit bootLimit) (frame.Step, error) {
+	template, err := r.prepareBoot(ctx, cloud, env, tenant, limit.images)
 	if err != nil {
 		return frame.Step{}, err
 	}
@@ -152,12 +152,12 @@ func (r *Reconciler) scale(ctx context.Context, cloud Cloud, env *whv1.TestEnvir
 	desired := int(env.Status.DesiredReplicas)
 	now := r.Now()
 	r.noteFailures(ctx, cloud, env, servers, desired, now)
-	held := r.pending.held(env.UID, serverIndexes(env, servers), now)
+	uncertain := r.pending.uncertain(env.UID, serverIndexes(env, servers), now)
 	backingOff := backingOff(env, now)
-	p := planServers(env, servers, desired, union(held, backingOff))
+	p := planServers(env, servers, desired, union(uncertain, backingOff))
 	withheld := 0
-	if hold.limit >= 0 {
-		allowed := slices.DeleteFunc(slices.Clone(p.create), func(i int) bool { return i >= hold.limit })
+	if limit.servers >= 0 {
+		allowed := slices.DeleteFunc(slices.Clone(p.create), func(i int) bool { return i >= limit.servers })
 		withheld, p.create = len(p.create)-len(allowed), allowed
 	}
 
@@ -183,17 +183,17 @@ func (r *Reconciler) scale(ctx context.Context, cloud Cloud, env *whv1.TestEnvir
 		return frame.Step{}, frame.RetryAfter(b.quotaErr, quotaRetry(env, r.Intervals.Blocked, now))
 	}
 	if withheld > 0 {
-		return frame.Step{}, lookups.PolicyViolation(hold.breaches, fmt.Sprintf("%d new server(s) are not booted; the %d existing keep running",
+		return frame.Step{}, lookups.PolicyViolation(limit.breaches, fmt.Sprintf("%d new server(s) are not booted; the %d existing keep running",
 			withheld, len(p.keep)))
 	}
-	return settledStep(env, now, p, servers, len(created), len(held), len(backingOff))
+	return settledStep(env, now, p, servers, len(created), len(uncertain), len(backingOff))
 }
 
 // settledStep says whether the servers have settled. Servers still on their way are
 // polled; an index backing off after ERROR wakes the environment when its back-off ends;
 // a server the department stopped itself is left as it is and looked at on the resync
 // (Nova has no watch, and stopping is not building).
-func settledStep(env *whv1.TestEnvironment, now time.Time, p plan, servers []openstack.Server, created, held, waiting int) (frame.Step, error) {
+func settledStep(env *whv1.TestEnvironment, now time.Time, p serverPlan, servers []openstack.Server, created, uncertain, waiting int) (frame.Step, error) {
 	desired, ready := int(env.Status.DesiredReplicas), int(env.Status.ReadyReplicas)
 	var stopped []string
 	for _, s := range p.keep {
@@ -202,7 +202,7 @@ func settledStep(env *whv1.TestEnvironment, now time.Time, p plan, servers []ope
 		}
 	}
 	message := fmt.Sprintf("%d of %d servers ACTIVE", ready, desired)
-	if ready+len(stopped)+waiting < desired || len(p.remove) > 0 || held > 0 || len(servers)-len(p.remove)+created+waiting != desired {
+	if ready+len(stopped)+waiting < desired || len(p.remove) > 0 || uncertain > 0 || len(servers)-len(p.remove)+created+waiting != desired {
 		return frame.Step{Busy: true, Reason: whv1.ReasonServersBuilding, Message: message}, nil
 	}
 	if waiting > 0 {
@@ -239,8 +239,8 @@ type booted struct {
 // boot creates servers for the given indexes, at most MaxConcurrentCreates at a time. A
 // failure stops further boots but never cancels one already sent: Nova would finish it
 // after the client gave up, and the next pass would boot the index again. An index whose
-// create may have reached Nova (no answer, or a 5xx) is held, so a server still being
-// registered is not booted twice.
+// create may have reached Nova (no answer, or a 5xx) waits until Nova lists it, so a
+// server still being registered is not booted twice.
 func (r *Reconciler) boot(ctx context.Context, cloud Cloud, env *whv1.TestEnvironment, template openstack.ServerCreate, indexes []int) booted {
 	var (
 		mu       sync.Mutex
@@ -273,7 +273,7 @@ func (r *Reconciler) boot(ctx context.Context, cloud Cloud, env *whv1.TestEnviro
 			default:
 				errs = append(errs, err)
 				if createMayHaveHappened(err) {
-					r.pending.hold(env.UID, i, r.Now().Add(r.uncertainHold()))
+					r.pending.await(env.UID, i, r.Now().Add(r.uncertainWait()))
 				}
 			}
 			stopped = true
@@ -291,47 +291,47 @@ func createMayHaveHappened(err error) bool {
 	return code == 0 || code >= 500
 }
 
-func (r *Reconciler) uncertainHold() time.Duration {
-	if r.UncertainCreateHold > 0 {
-		return r.UncertainCreateHold
+func (r *Reconciler) uncertainWait() time.Duration {
+	if r.UncertainCreateWait > 0 {
+		return r.UncertainCreateWait
 	}
 	return 30 * time.Second
 }
 
 // pendingCreates remembers, per environment, indexes whose create may have reached Nova
-// without an answer, until Nova lists the server or the hold ends.
+// without an answer, until Nova lists the server or the wait ends.
 type pendingCreates struct {
-	mu    sync.Mutex
-	holds map[types.UID]map[int]time.Time
+	mu        sync.Mutex
+	deadlines map[types.UID]map[int]time.Time
 }
 
-func (p *pendingCreates) hold(uid types.UID, index int, until time.Time) {
+func (p *pendingCreates) await(uid types.UID, index int, until time.Time) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	if p.holds == nil {
-		p.holds = map[types.UID]map[int]time.Time{}
+	if p.deadlines == nil {
+		p.deadlines = map[types.UID]map[int]time.Time{}
 	}
-	if p.holds[uid] == nil {
-		p.holds[uid] = map[int]time.Time{}
+	if p.deadlines[uid] == nil {
+		p.deadlines[uid] = map[int]time.Time{}
 	}
-	p.holds[uid][index] = until
+	p.deadlines[uid][index] = until
 }
 
-// held returns the indexes still on hold at now, forgetting holds that ended and
+// uncertain returns the indexes still awaited at now, forgetting waits that ended and
 // indexes Nova now lists (present).
-func (p *pendingCreates) held(uid types.UID, present map[int]bool, now time.Time) map[int]bool {
+func (p *pendingCreates) uncertain(uid types.UID, present map[int]bool, now time.Time) map[int]bool {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	out := map[int]bool{}
-	for i, until := range p.holds[uid] {
+	for i, until := range p.deadlines[uid] {
 		if present[i] || !now.Before(until) {
-			delete(p.holds[uid], i)
+			delete(p.deadlines[uid], i)
 			continue
 		}
 		out[i] = true
 	}
-	if len(p.holds[uid]) == 0 {
-		delete(p.holds, uid)
+	if len(p.deadlines[uid]) == 0 {
+		delete(p.deadlines, uid)
 	}
 	return out
 }
@@ -339,7 +339,7 @@ func (p *pendingCreates) held(uid types.UID, present map[int]bool, now time.Time
 func (p *pendingCreates) forget(uid types.UID) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	delete(p.holds, uid)
+	delete(p.deadlines, uid)
 }
 
 // prepareBoot makes what every boot of this pass starts from: the template's names
@@ -419,7 +419,7 @@ func (r *Reconciler) userData(ctx context.Context, env *whv1.TestEnvironment) ([
 		return nil, err
 	}
 	// Whatever is in user data can be read from inside the servers: only a Secret made
-	// for it may be used, and never one holding credentials.
+	// for it may be used, and never one containing credentials.
 	if secret.Labels[whv1.UserDataLabel] != "true" {
 		return nil, frame.NewSpecError(whv1.ReasonUserDataNotAllowed, fmt.Sprintf(
 			"Secret %q is not labelled %s: \"true\"; only Secrets made for user data can become user data", ref.Name, whv1.UserDataLabel))

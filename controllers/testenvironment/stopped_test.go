@@ -44,7 +44,7 @@ func TestSettledStepLeavesStoppedServersToTheResync(t *testing.T) {
 		}
 		e := env.DeepCopy()
 		e.Status.DesiredReplicas, e.Status.ReadyReplicas = int32(len(servers)), ready
-		s, err := settledStep(e, time.Now(), plan{keep: servers}, servers, 0, 0, 0)
+		s, err := settledStep(e, time.Now(), serverPlan{keep: servers}, servers, 0, 0, 0)
 		got := want{busy: s.Busy, reason: s.Reason}
 		var spec *frame.SpecError
 		if errors.As(err, &spec) {

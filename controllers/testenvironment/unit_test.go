@@ -60,7 +60,7 @@ func (c *lossyCloud) CreateServer(ctx context.Context, o openstack.ServerCreate)
 	return s, err
 }
 
-func TestBootHoldsAnIndexWhoseAnswerWasLost(t *testing.T) {
+func TestBootWaitsForAnIndexWhoseAnswerWasLost(t *testing.T) {
 	ctx := context.Background()
 	cloud := &lossyCloud{Cloud: openstacktest.New(), lose: map[string]bool{"burst-1": true}}
 	now := time.Date(2027, 1, 10, 9, 0, 0, 0, time.UTC)
@@ -82,48 +82,48 @@ func TestBootHoldsAnIndexWhoseAnswerWasLost(t *testing.T) {
 
 	// Nova does not list burst-1 yet (still registering): the next pass must not boot it.
 	listed := []openstack.Server{created[0]}
-	held := r.pending.held(env.UID, serverIndexes(env, listed), now)
-	p := planServers(env, listed, 3, held)
+	uncertain := r.pending.uncertain(env.UID, serverIndexes(env, listed), now)
+	p := planServers(env, listed, 3, uncertain)
 	if fmt.Sprint(p.create) != "[2]" {
 		t.Errorf("plan creates %v while burst-1's create is uncertain, want [2]", p.create)
 	}
-	// Once Nova lists it, the hold is gone and nothing is booted twice.
+	// Once Nova lists it, the wait is over and nothing is booted twice.
 	listed, err = ownServers(ctx, cloud, env)
 	if err != nil {
 		t.Fatal(err)
 	}
-	held = r.pending.held(env.UID, serverIndexes(env, listed), now)
-	if len(held) != 0 {
-		t.Errorf("held %v after Nova listed the server", held)
+	uncertain = r.pending.uncertain(env.UID, serverIndexes(env, listed), now)
+	if len(uncertain) != 0 {
+		t.Errorf("still uncertain %v after Nova listed the server", uncertain)
 	}
-	if p := planServers(env, listed, 3, held); fmt.Sprint(p.create) != "[2]" || len(p.remove) != 0 {
+	if p := planServers(env, listed, 3, uncertain); fmt.Sprint(p.create) != "[2]" || len(p.remove) != 0 {
 		t.Errorf("plan %+v, want only burst-2 created", p)
 	}
 }
 
-func TestBootHoldEndsWhenNovaNeverListsTheServer(t *testing.T) {
+func TestUncertainCreateWaitEndsWhenNovaNeverListsTheServer(t *testing.T) {
 	now := time.Date(2027, 1, 10, 9, 0, 0, 0, time.UTC)
-	r := &Reconciler{MaxConcurrentCreates: 2, Now: func() time.Time { return now }, UncertainCreateHold: 10 * time.Second}
+	r := &Reconciler{MaxConcurrentCreates: 2, Now: func() time.Time { return now }, UncertainCreateWait: 10 * time.Second}
 	env := &whv1.TestEnvironment{ObjectMeta: metav1.ObjectMeta{Name: "burst", UID: "uid-2"}}
 	unavailable := &openstack.Error{Service: "compute", Operation: "POST /v2.1/servers", StatusCode: 503}
 	cloud := &lossyCloud{Cloud: openstacktest.New(), refuse: map[string]error{"burst-0": unavailable}}
 	if err := r.boot(context.Background(), cloud, env, openstack.ServerCreate{}, []int{0}).err; err == nil {
 		t.Fatal("boot() succeeded, want the 503")
 	}
-	if held := r.pending.held(env.UID, nil, now.Add(9*time.Second)); !held[0] {
-		t.Errorf("index 0 not held 9s after a 503 on its create")
+	if uncertain := r.pending.uncertain(env.UID, nil, now.Add(9*time.Second)); !uncertain[0] {
+		t.Errorf("index 0 not awaited 9s after a 503 on its create")
 	}
-	if held := r.pending.held(env.UID, nil, now.Add(10*time.Second)); len(held) != 0 {
-		t.Errorf("still held after the hold ended: %v", held)
+	if uncertain := r.pending.uncertain(env.UID, nil, now.Add(10*time.Second)); len(uncertain) != 0 {
+		t.Errorf("still awaited after the wait ended: %v", uncertain)
 	}
 
-	// A clear refusal (4xx) proves nothing was made: nothing is held.
+	// A clear refusal (4xx) proves nothing was made: nothing is awaited.
 	cloud.refuse["burst-0"] = &openstack.Error{Service: "compute", Operation: "POST /v2.1/servers", StatusCode: 400}
 	if err := r.boot(context.Background(), cloud, env, openstack.ServerCreate{}, []int{0}).err; err == nil {
 		t.Fatal("boot() succeeded, want the 400")
 	}
-	if held := r.pending.held(env.UID, nil, now); len(held) != 0 {
-		t.Errorf("held %v after a 400", held)
+	if uncertain := r.pending.uncertain(env.UID, nil, now); len(uncertain) != 0 {
+		t.Errorf("awaited %v after a 400", uncertain)
 	}
 }
 
@@ -296,7 +296,7 @@ func TestNoteFailuresCountsEachFailedServerOnceWithNovasFault(t *testing.T) {
 	}
 }
 
-func TestBootHold(t *testing.T) {
+func TestBootLimit(t *testing.T) {
 	maxReplicas := func(name string, n int32) *whv1.DepartmentPolicy {
 		return &whv1.DepartmentPolicy{ObjectMeta: metav1.ObjectMeta{Name: name},
 			Spec: whv1.DepartmentPolicySpec{Environments: &whv1.EnvironmentRules{MaxReplicas: ptr.To(n)}}}
@@ -306,23 +306,23 @@ func TestBootHold(t *testing.T) {
 	}
 	for _, tc := range []struct {
 		name string
-		add  func(h *bootHold)
+		add  func(l *bootLimit)
 		want int
 	}{
-		{"no breach: no bound", func(h *bootHold) { h.add(maxReplicas("a", 3), nil) }, -1},
-		{"maxReplicas alone: up to it", func(h *bootHold) { h.add(maxReplicas("a", 3), over(maxReplicas("a", 3))) }, 3},
-		{"two policies: the lower", func(h *bootHold) {
-			h.add(maxReplicas("a", 3), over(maxReplicas("a", 3)))
-			h.add(maxReplicas("b", 2), over(maxReplicas("b", 2)))
+		{"no breach: no bound", func(l *bootLimit) { l.add(maxReplicas("a", 3), nil) }, -1},
+		{"maxReplicas alone: up to it", func(l *bootLimit) { l.add(maxReplicas("a", 3), over(maxReplicas("a", 3))) }, 3},
+		{"two policies: the lower", func(l *bootLimit) {
+			l.add(maxReplicas("a", 3), over(maxReplicas("a", 3)))
+			l.add(maxReplicas("b", 2), over(maxReplicas("b", 2)))
 		}, 2},
-		{"any other rule: nothing new", func(h *bootHold) {
-			h.add(maxReplicas("a", 3), append(over(maxReplicas("a", 3)), policy.Breach{Policy: "a", Rule: policy.RuleFlavors}))
+		{"any other rule: nothing new", func(l *bootLimit) {
+			l.add(maxReplicas("a", 3), append(over(maxReplicas("a", 3)), policy.Breach{Policy: "a", Rule: policy.RuleFlavors}))
 		}, 0},
 	} {
-		h := bootHold{limit: -1}
-		tc.add(&h)
-		if h.limit != tc.want {
-			t.Errorf("%s: limit %d, want %d", tc.name, h.limit, tc.want)
+		l := bootLimit{servers: -1}
+		tc.add(&l)
+		if l.servers != tc.want {
+			t.Errorf("%s: limit %d, want %d", tc.name, l.servers, tc.want)
 		}
 	}
 }

@@ -26,7 +26,7 @@ import (
 type Access struct {
 	// Reader reads Clouds, Namespaces and the operator's own Secrets.
 	Reader client.Reader
-	// OperatorNamespace holds every Cloud's credentials and the project identities'
+	// OperatorNamespace has every Cloud's credentials and the project identities'
 	// passwords.
 	OperatorNamespace string
 }
