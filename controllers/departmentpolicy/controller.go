@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net/netip"
+	"sync"
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -30,6 +31,10 @@ import (
 type Reconciler struct {
 	client.Client
 	Intervals frame.Intervals
+
+	// counted is, per policy UID, the violations by kind its last reconcile counted
+	// (nil: its selector is invalid and it counts nothing), for the Published hook.
+	counted sync.Map
 }
 
 // +kubebuilder:rbac:groups=whitehall.cloud,resources=departmentpolicies,verbs=get;list;watch
@@ -45,12 +50,27 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Resu
 		NoProgressing: true,
 		Reconcile:     r.reconcile,
 		Forget:        forgetPolicyMetrics,
+		Published:     r.publish,
 	})
+}
+
+// publish publishes what the last reconcile of p counted; a policy that counts nothing
+// (an invalid selector) has no series. A reconcile that failed before counting leaves
+// the series as they were.
+func (r *Reconciler) publish(p *whv1.DepartmentPolicy) {
+	v, ok := r.counted.LoadAndDelete(p.UID)
+	switch violations, _ := v.(map[string]int); {
+	case !ok:
+	case violations == nil:
+		forgetPolicyMetrics(client.ObjectKeyFromObject(p))
+	default:
+		recordPolicyMetrics(p.Name, violations)
+	}
 }
 
 func (r *Reconciler) reconcile(ctx context.Context, p *whv1.DepartmentPolicy) (frame.Step, error) {
 	if _, err := metav1.LabelSelectorAsSelector(&p.Spec.NamespaceSelector); err != nil {
-		forgetPolicyMetrics(client.ObjectKeyFromObject(p))
+		r.counted.Store(p.UID, map[string]int(nil))
 		return frame.Step{}, frame.NewSpecError(whv1.ReasonInvalidConfiguration, fmt.Sprintf("namespaceSelector: %v", err))
 	}
 	var namespaces corev1.NamespaceList
@@ -75,7 +95,7 @@ func (r *Reconciler) reconcile(ctx context.Context, p *whv1.DepartmentPolicy) (f
 	}
 	// Pointers, so that 0 is written and shown, not left out.
 	p.Status.Namespaces, p.Status.Violations = ptr.To(selected), ptr.To(total)
-	recordPolicyMetrics(p.Name, tally.violations)
+	r.counted.Store(p.UID, tally.violations)
 	return frame.Step{Message: fmt.Sprintf("governs %d namespace(s); %d object(s) break it", selected, total)}, nil
 }
 

@@ -64,6 +64,7 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Resu
 		NoProgressing: true,
 		Reconcile:     r.reconcile,
 		Forget:        forgetSeasonMetrics,
+		Published:     recordSeasonMetrics,
 	})
 }
 
@@ -88,7 +89,6 @@ func (r *Reconciler) reconcile(ctx context.Context, ps *whv1.PeakSeason) (frame.
 	if active && !current.Start.IsZero() && !current.End.IsZero() {
 		ps.Status.CurrentWindow = &whv1.TimeWindow{Start: metav1.NewTime(current.Start), End: metav1.NewTime(current.End)}
 	}
-	recordSeasonMetrics(ps)
 	wake, next, ok := lookups.UntilNext(map[string]*season.Season{ps.Name: s}, now)
 	ps.Status.NextTransition = nil
 	if ok {
