@@ -118,7 +118,7 @@ func (r *Reconciler) reconcile(ctx context.Context, cq *whv1.ComputeQuota, now t
 // are still written: a peak always comes down.
 func (r *Reconciler) sync(ctx context.Context, cq *whv1.ComputeQuota, active []string, boundary *metav1.Time,
 	breaches []policy.Breach, now time.Time) error {
-	effective := lookups.EffectiveQuota(cq, active)
+	effective := quota.Effective(cq, active)
 	tenant, cloud, err := r.tenantCloud(ctx, cq)
 	if err != nil {
 		return err

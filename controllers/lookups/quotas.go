@@ -2,25 +2,12 @@ package lookups
 
 import (
 	"context"
-	"slices"
 
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	whv1 "github.com/whitehall-cloud/whitehall-operator/api/v1alpha1"
 	"github.com/whitehall-cloud/whitehall-operator/internal/policy"
-	"github.com/whitehall-cloud/whitehall-operator/internal/quota"
 )
-
-// EffectiveQuota overlays the baseline with the peaks of the active seasons.
-func EffectiveQuota(cq *whv1.ComputeQuota, active []string) quota.Limits {
-	var peaks []quota.Limits
-	for _, p := range cq.Spec.Peaks {
-		if slices.Contains(active, p.Season) {
-			peaks = append(peaks, quota.FromAPI(p.QuotaSet))
-		}
-	}
-	return quota.Overlay(quota.FromAPI(cq.Spec.Baseline), peaks...)
-}
 
 // QuotaWriter returns the one ComputeQuota that writes the quota of cq's Tenant: of
 // those in cq's namespace (and only there) naming that Tenant, the oldest by

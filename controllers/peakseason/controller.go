@@ -130,7 +130,7 @@ func (r *Reconciler) committed(ctx context.Context, name string) (*whv1.Capacity
 		if writer == nil || writer.UID != cq.UID {
 			continue // being deleted, or in Conflict: it writes nothing, so it commits nothing
 		}
-		during := lookups.EffectiveQuota(cq, []string{name})
+		during := quota.Effective(cq, []string{name})
 		for field, sum := range sums {
 			if v, ok := during[field]; ok {
 				if *sum != nil {

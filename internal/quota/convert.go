@@ -1,6 +1,8 @@
 package quota
 
 import (
+	"slices"
+
 	"k8s.io/utils/ptr"
 
 	whv1 "github.com/whitehall-cloud/whitehall-operator/api/v1alpha1"
@@ -54,4 +56,16 @@ func part[T any](p **T, create bool) *T {
 	default:
 		return new(T)
 	}
+}
+
+// Effective is the quota a ComputeQuota asks for while the seasons named in active are
+// on: its baseline overlaid with those seasons' peaks.
+func Effective(cq *whv1.ComputeQuota, active []string) Limits {
+	var peaks []Limits
+	for _, p := range cq.Spec.Peaks {
+		if slices.Contains(active, p.Season) {
+			peaks = append(peaks, FromAPI(p.QuotaSet))
+		}
+	}
+	return Overlay(FromAPI(cq.Spec.Baseline), peaks...)
 }
