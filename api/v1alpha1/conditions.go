@@ -6,6 +6,7 @@ import metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 // the conditions it sets, the generation they were computed for, and the whole status,
 // compared to decide whether a status write is needed. One interface, so no controller
 // builds a wrapper around its kind's status.
+// +kubebuilder:object:generate=false
 type StatusObject interface {
 	// StatusConditions returns the status's conditions, for meta.SetStatusCondition.
 	StatusConditions() *[]metav1.Condition
