@@ -6,6 +6,15 @@ const (
 	ConditionReady = "Ready"
 	// ConditionProgressing is True while the operator is still acting to reach the spec.
 	ConditionProgressing = "Progressing"
+	// ConditionReconciling is True, with Progressing's reason and message, while the
+	// operator is still acting to reach the spec, and absent otherwise. It is the
+	// abnormal-true condition kstatus (Flux's health checks, kubectl wait in cli-utils)
+	// reads as InProgress; Progressing alone it does not read.
+	ConditionReconciling = "Reconciling"
+	// ConditionStalled is True, with Ready's reason and message, when the object failed
+	// and waits for a change (to its spec, its Secret, the cloud or an object it names)
+	// rather than retrying on its own, and absent otherwise. kstatus reads it as Failed.
+	ConditionStalled = "Stalled"
 )
 
 // Condition reasons shared by every kind. Each names what a person should look at.

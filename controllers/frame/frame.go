@@ -211,7 +211,8 @@ type BlockedError struct{ Message string }
 
 func (e *BlockedError) Error() string { return e.Message }
 
-// outcome is what settle decided: the Ready and Progressing conditions and the requeue.
+// outcome is what settle decided: the Ready, Progressing, Reconciling and Stalled
+// conditions and the requeue.
 type outcome struct {
 	reason      string
 	message     string
@@ -268,24 +269,41 @@ func isKubernetesError(err error) bool {
 }
 
 // apply writes the outcome into conditions for the given generation: Ready, and
-// Progressing for kinds that have it.
+// Progressing for kinds that have it; and for every kind the conditions kstatus reads
+// (Flux's health checks): Reconciling while progressing, Stalled while failed and
+// waiting for a change. Those two are abnormal-true, so they are removed rather than
+// written False, as cluster-api and Flux's own controllers do; kstatus reads their
+// absence, with status.observedGeneration current, as Current.
 func (o outcome) apply(conditions *[]metav1.Condition, generation int64, withProgressing bool) {
 	ready := metav1.ConditionFalse
 	if o.reason == whv1.ReasonReady {
 		ready = metav1.ConditionTrue
 	}
-	progressing := metav1.ConditionFalse
-	if o.progressing {
-		progressing = metav1.ConditionTrue
-	}
+	message := BoundedMessage(o.message)
 	meta.SetStatusCondition(conditions, metav1.Condition{
-		Type: whv1.ConditionReady, Status: ready, Reason: o.reason, Message: BoundedMessage(o.message), ObservedGeneration: generation,
+		Type: whv1.ConditionReady, Status: ready, Reason: o.reason, Message: message, ObservedGeneration: generation,
 	})
-	if !withProgressing {
+	if withProgressing {
+		progressing := metav1.ConditionFalse
+		if o.progressing {
+			progressing = metav1.ConditionTrue
+		}
+		meta.SetStatusCondition(conditions, metav1.Condition{
+			Type: whv1.ConditionProgressing, Status: progressing, Reason: o.reason, Message: message, ObservedGeneration: generation,
+		})
+	}
+	setWhile(conditions, whv1.ConditionReconciling, o.progressing, o.reason, message, generation)
+	setWhile(conditions, whv1.ConditionStalled, ready == metav1.ConditionFalse && !o.progressing, o.reason, message, generation)
+}
+
+// setWhile writes the condition True while on holds and removes it otherwise.
+func setWhile(conditions *[]metav1.Condition, conditionType string, on bool, reason, message string, generation int64) {
+	if !on {
+		meta.RemoveStatusCondition(conditions, conditionType)
 		return
 	}
 	meta.SetStatusCondition(conditions, metav1.Condition{
-		Type: whv1.ConditionProgressing, Status: progressing, Reason: o.reason, Message: BoundedMessage(o.message), ObservedGeneration: generation,
+		Type: conditionType, Status: metav1.ConditionTrue, Reason: reason, Message: message, ObservedGeneration: generation,
 	})
 }
 
