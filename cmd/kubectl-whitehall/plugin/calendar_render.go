@@ -30,7 +30,7 @@ func RenderCalendar(out io.Writer, cal Calendar) error {
 	if err := tw.Flush(); err != nil {
 		return err
 	}
-	fmt.Fprintf(out, "\nTransitions from %s to %s (UTC):\n", cal.From.UTC().Format(calendarTime), cal.To.UTC().Format(calendarTime))
+	fmt.Fprintf(out, "\nTransitions from %s to %s, each in its season's zone:\n", cal.From.UTC().Format(calendarTime), cal.To.UTC().Format(calendarTime))
 	if len(cal.Transitions) == 0 {
 		_, err := fmt.Fprintln(out, "  none")
 		return err
@@ -83,7 +83,7 @@ func seasonState(s SeasonSummary) string {
 func capacityVerdict(s SeasonSummary) string {
 	switch {
 	case s.Fits == nil:
-		return "against unknown capacity"
+		return "against a capacity not known"
 	case *s.Fits:
 		return "fit the capacity"
 	}

@@ -18,7 +18,7 @@ type Line struct {
 	// Kind is what the line shows: Tenant, Project, People, Group, User, Network,
 	// Credential, ComputeQuota, Limit, TestEnvironment or Policy.
 	Kind string `json:"kind"`
-	// Name of the object or part, when it has one.
+	// Name of the object or part, when it has one (a credential: its Secret).
 	Name string `json:"name,omitempty"`
 	// Detail is what a person wants to know of the part (IDs, counts, limits).
 	Detail string `json:"detail,omitempty"`

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"slices"
 	"strings"
-	"time"
 
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -102,6 +101,8 @@ func setPart(l *Line, t *whv1.Tenant, recorded bool) {
 		l.Ready, l.Reason, l.Message = string(ready.Status), ready.Reason, ready.Message
 	case recorded:
 		l.Ready = string(metav1.ConditionTrue)
+	case t.Status.ProjectID == "":
+		l.Ready, l.Reason, l.Message = string(metav1.ConditionUnknown), "Pending", "waits for the project"
 	default:
 		l.Ready, l.Reason, l.Message = string(metav1.ConditionUnknown), "Pending", "not in the Tenant's status yet"
 	}
@@ -126,7 +127,7 @@ func projectLine(t *whv1.Tenant) *Line {
 
 func peopleLine(t *whv1.Tenant) *Line {
 	l := &Line{Kind: partPeople, Detail: fmt.Sprintf("%d in spec, %d applied", len(t.Spec.RoleAssignments), len(t.Status.RoleAssignments))}
-	setPart(l, t, len(t.Status.RoleAssignments) == len(t.Spec.RoleAssignments))
+	setPart(l, t, t.Status.ProjectID != "" && len(t.Status.RoleAssignments) == len(t.Spec.RoleAssignments))
 	for _, a := range t.Spec.RoleAssignments {
 		kind, name, domain := "User", ptr.Deref(a.User, ""), a.UserDomain
 		if a.Group != nil {
@@ -152,8 +153,7 @@ func networkLine(t *whv1.Tenant) *Line {
 		recorded = recorded && s.RouterID != ""
 	}
 	if s != nil {
-		l.Name = s.CIDR
-		l.Detail = joinSet("network", s.NetworkID, "subnet", s.SubnetID, "router", s.RouterID)
+		l.Detail = joinSet("cidr", s.CIDR, "network", s.NetworkID, "subnet", s.SubnetID, "router", s.RouterID)
 		if len(s.Adopted) > 0 {
 			l.Detail += ", adopted " + strings.Join(s.Adopted, "+")
 		}
@@ -170,7 +170,7 @@ func credentialLine(t *whv1.Tenant) *Line {
 	}
 	l := &Line{Kind: partCredential}
 	if t.Spec.ApplicationCredential != nil {
-		l.Name = "secret/" + t.Spec.ApplicationCredential.SecretName
+		l.Name = t.Spec.ApplicationCredential.SecretName
 	}
 	if s != nil {
 		l.Detail = joinSet("id", s.ID, "expires", timeText(s.ExpiresAt), "rotates", timeText(s.RotateAt))
@@ -275,7 +275,7 @@ func timeText(t *metav1.Time) string {
 	if t == nil {
 		return ""
 	}
-	return t.UTC().Format(time.RFC3339)
+	return t.UTC().Format("2006-01-02T15:04Z")
 }
 
 func appendIf(lines []*Line, more ...*Line) []*Line {
@@ -310,9 +310,13 @@ func worst(l *Line) int {
 	return r
 }
 
-// sortLines puts failing lines first at every level, keeping the order otherwise.
+// sortLines puts failing lines first at every level, keeping the order otherwise: by
+// the worst state under a line, then by its own (a failing Tenant before a Ready one
+// with a failing quota).
 func sortLines(lines []*Line) {
-	slices.SortStableFunc(lines, func(a, b *Line) int { return cmp.Compare(worst(a), worst(b)) })
+	slices.SortStableFunc(lines, func(a, b *Line) int {
+		return cmp.Or(cmp.Compare(worst(a), worst(b)), cmp.Compare(rank(a.Ready), rank(b.Ready)))
+	})
 	for _, l := range lines {
 		sortLines(l.Children)
 	}
