@@ -74,6 +74,18 @@ func healthyQuota() whv1.ComputeQuota {
 	}
 }
 
+// plainTenant is a Ready Tenant with a project and nothing else.
+func plainTenant(ns, name string) *whv1.Tenant {
+	return &whv1.Tenant{
+		ObjectMeta: objectMeta(ns, name),
+		Spec:       whv1.TenantSpec{CloudCredentialsRef: &whv1.CloudCredentialsReference{SecretName: "clouds", CloudName: "dev"}},
+		Status: whv1.TenantStatus{
+			ProjectID: "p-" + ns, ProjectName: ns + "_" + name,
+			Conditions: []metav1.Condition{ready(whv1.ReasonReady, "")},
+		},
+	}
+}
+
 // failingTenant's project name belongs to another Tenant.
 func failingTenant() *whv1.Tenant {
 	return &whv1.Tenant{

@@ -47,28 +47,27 @@ Tenant/dwp/benefits                 True   Ready            cloud whitehall     
 `,
 		},
 		{
-			reason: "the failing department comes first, the failing part first within it",
+			reason: "a failing Tenant comes before a Ready one whose quota fails, the failing part first within it",
 			departments: []Department{
-				{Namespace: "dwp", TenantName: "benefits", Tenant: healthyTenant()},
+				{Namespace: "dwp", TenantName: "benefits", Tenant: plainTenant("dwp", "benefits"), Quotas: []whv1.ComputeQuota{healthyQuota()}},
 				{
 					Namespace: "hmrc", TenantName: "tax", Tenant: failingTenant(),
 					Environments: []whv1.TestEnvironment{environment("hmrc", "ci", "tax", 0, 2, notReady("TenantNotReady", "Tenant tax has no project yet"))},
 				},
 			},
 			want: `
-NAME                          READY    REASON          DETAIL                                                        MESSAGE
-Tenant/hmrc/tax               False    AlreadyOwned    cloud whitehall                                               project name "hmrc_tax" in domain default belongs to another Tenant
-├─ Project/hmrc_tax           False    AlreadyOwned                                                                  project name "hmrc_tax" in domain default belongs to another Tenant
-├─ TestEnvironment/ci         False    TenantNotReady  ready 0/2                                                     Tenant tax has no project yet
-└─ People                     Unknown  Pending         0 in spec, 0 applied                                          waits for the project
-Tenant/dwp/benefits           True     Ready           cloud whitehall                                               project, people, network and credential match the spec
-├─ Project/dwp_benefits       True                     id p-dwp
-├─ People                     True                     2 in spec, 2 applied
-│  ├─ Group/dwp-devops                                 member, reader
-│  └─ User/alice@staff                                 reader
-├─ Network                    True                     cidr 10.20.0.0/24, network n1, subnet s1, router r1
-├─ Credential/benefits-cloud  True                     id ac1, expires 2027-03-01T09:00Z, rotates 2027-01-30T09:00Z
-└─ Policy                     True     WithinPolicy                                                                  every policy holds
+NAME                                READY    REASON           DETAIL                           MESSAGE
+Tenant/hmrc/tax                     False    AlreadyOwned     cloud whitehall                  project name "hmrc_tax" in domain default belongs to another Tenant
+├─ Project/hmrc_tax                 False    AlreadyOwned                                      project name "hmrc_tax" in domain default belongs to another Tenant
+├─ TestEnvironment/ci               False    TenantNotReady   ready 0/2                        Tenant tax has no project yet
+└─ People                           Unknown  Pending          0 in spec, 0 applied             waits for the project
+Tenant/dwp/benefits                 True     Ready            own credentials secret/clouds
+├─ ComputeQuota/benefits            True     Ready            seasons self-assessment
+│  ├─ Limit/compute.ramMiB          False    LimitBelowUsage  used 90000 of 81920              the project uses more than the limit: new resources fail
+│  ├─ Limit/compute.cores                                     used 12 of 40
+│  └─ Limit/blockStorage.gigabytes                            limit unlimited, usage not read
+├─ Project/dwp_benefits             True                      id p-dwp
+└─ People                           True                      0 in spec, 0 applied
 `,
 		},
 		{
