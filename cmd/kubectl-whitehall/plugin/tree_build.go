@@ -58,7 +58,7 @@ func departmentLine(d Department) *Line {
 		root.Message = "named by the objects below, but there is no such Tenant"
 	} else {
 		t := d.Tenant
-		setReady(root, t.Status.Conditions)
+		setReady(root, t.Status.Conditions, t.Generation)
 		root.Detail = tenantDetail(t)
 		root.Children = append(root.Children, projectLine(t), peopleLine(t))
 		root.Children = appendIf(root.Children, networkLine(t), credentialLine(t), policyLine(t.Status.Conditions))
@@ -82,14 +82,19 @@ func tenantDetail(t *whv1.Tenant) string {
 	return ""
 }
 
-// setReady copies the Ready condition onto the line; a missing one is Unknown.
-func setReady(l *Line, conditions []metav1.Condition) {
+// setReady copies the Ready condition onto the line; a missing one is Unknown. A
+// condition written for an older generation says so in the message, as kstatus would
+// call the object in progress: the spec changed and the operator has not caught up.
+func setReady(l *Line, conditions []metav1.Condition, generation int64) {
 	c := meta.FindStatusCondition(conditions, whv1.ConditionReady)
 	if c == nil {
 		l.Ready, l.Reason, l.Message = string(metav1.ConditionUnknown), "NoStatus", "the operator has not reported on it yet"
 		return
 	}
 	l.Ready, l.Reason, l.Message = string(c.Status), c.Reason, c.Message
+	if c.ObservedGeneration < generation {
+		l.Message = fmt.Sprintf("(of generation %d, spec is %d) %s", c.ObservedGeneration, generation, c.Message)
+	}
 }
 
 // setPart gives a Tenant's part its state: the Tenant's failure when its reason is
@@ -206,7 +211,7 @@ func quotaLine(cq *whv1.ComputeQuota) *Line {
 	if len(cq.Status.ActiveSeasons) > 0 {
 		l.Detail = "seasons " + strings.Join(cq.Status.ActiveSeasons, ", ")
 	}
-	setReady(l, cq.Status.Conditions)
+	setReady(l, cq.Status.Conditions, cq.Generation)
 	effective, usage := quota.FromAPI(cq.Status.Effective), quota.FromAPI(cq.Status.Usage)
 	for _, f := range fieldsIn(effective) {
 		l.Children = append(l.Children, limitLine(f, effective[f], usage))
@@ -242,7 +247,7 @@ func environmentLine(te *whv1.TestEnvironment) *Line {
 	if te.Status.ExpiresAt != nil {
 		l.Detail += ", expires " + timeText(te.Status.ExpiresAt)
 	}
-	setReady(l, te.Status.Conditions)
+	setReady(l, te.Status.Conditions, te.Generation)
 	l.Children = appendIf(l.Children, policyLine(te.Status.Conditions))
 	return l
 }

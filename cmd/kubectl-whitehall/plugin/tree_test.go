@@ -11,12 +11,15 @@ import (
 	whv1 "github.com/whitehall-cloud/whitehall-operator/api/v1alpha1"
 )
 
+// treeCase is objects and the tree they make.
+type treeCase struct {
+	reason      string
+	departments []Department
+	want        string
+}
+
 func TestRenderTree(t *testing.T) {
-	cases := []struct {
-		reason      string
-		departments []Department
-		want        string
-	}{
+	cases := []treeCase{
 		{
 			reason:      "nothing in scope",
 			departments: nil,
@@ -83,6 +86,22 @@ Tenant/cabinet/gone    False    NotFound                   named by the objects 
 `,
 		},
 	}
+	stale := environment("cabinet", "ci", "office", 2, 2, ready(whv1.ReasonReady, "2 servers ACTIVE"))
+	stale.Generation, stale.Status.Conditions[0].ObservedGeneration = 3, 2
+	cases = append(cases, treeCase{
+		reason: "a Ready condition of an older generation says so",
+		departments: []Department{{
+			Namespace: "cabinet", TenantName: "office", Tenant: plainTenant("cabinet", "office"),
+			Environments: []whv1.TestEnvironment{stale},
+		}},
+		want: `
+NAME                       READY  REASON  DETAIL                         MESSAGE
+Tenant/cabinet/office      True   Ready   own credentials secret/clouds
+├─ Project/cabinet_office  True           id p-cabinet
+├─ People                  True           0 in spec, 0 applied
+└─ TestEnvironment/ci      True   Ready   ready 2/2                      (of generation 2, spec is 3) 2 servers ACTIVE
+`,
+	})
 	for _, tc := range cases {
 		t.Run(tc.reason, func(t *testing.T) {
 			var out bytes.Buffer
