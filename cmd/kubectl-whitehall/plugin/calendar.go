@@ -78,7 +78,7 @@ type CalendarOptions struct {
 }
 
 func runCalendar(ctx context.Context, env Env, args []string) error {
-	fs := newFlagSet("calendar", env)
+	fs := newFlagSet("calendar [--days N] [-n NAMESPACE | -A] [-o json]", env)
 	var kube KubeFlags
 	kube.bind(fs)
 	output := outputFlag(fs)
@@ -91,6 +91,9 @@ func runCalendar(ctx context.Context, env Env, args []string) error {
 		return errors.New("calendar takes no arguments")
 	}
 	if err := checkOutput(*output); err != nil {
+		return err
+	}
+	if err := checkDays(*days); err != nil {
 		return err
 	}
 	if !kube.AllNamespaces && kube.Namespace == "" {
@@ -107,8 +110,8 @@ func runCalendar(ctx context.Context, env Env, args []string) error {
 // ShowCalendar reads the PeakSeasons and the ComputeQuotas in scope and writes the
 // calendar of the next opts.Days days.
 func ShowCalendar(ctx context.Context, c client.Reader, opts CalendarOptions, out io.Writer) error {
-	if opts.Days < 1 || opts.Days > maxCalendarDays {
-		return fmt.Errorf("--days must be between 1 and %d", maxCalendarDays)
+	if err := checkDays(opts.Days); err != nil {
+		return err
 	}
 	var seasons whv1.PeakSeasonList
 	if err := c.List(ctx, &seasons); err != nil {
@@ -159,6 +162,13 @@ func ComputeCalendar(peakSeasons []whv1.PeakSeason, quotas []whv1.ComputeQuota, 
 		t.Quotas = quotasAt(quotas, t.Season, t.ActiveSeasons)
 	}
 	return cal
+}
+
+func checkDays(days int) error {
+	if days < 1 || days > maxCalendarDays {
+		return fmt.Errorf("--days must be between 1 and %d", maxCalendarDays)
+	}
+	return nil
 }
 
 // transitionsOf walks a season's transitions from from until to, in its own zone.

@@ -117,10 +117,15 @@ func parseInterspersed(fs *flag.FlagSet, args []string) ([]string, error) {
 	}
 }
 
-// newFlagSet makes a command's flag set that reports errors instead of exiting.
-func newFlagSet(name string, env Env) *flag.FlagSet {
-	fs := flag.NewFlagSet("kubectl whitehall "+name, flag.ContinueOnError)
+// newFlagSet makes a command's flag set that reports errors instead of exiting; -h
+// prints synopsis, then the flags.
+func newFlagSet(synopsis string, env Env) *flag.FlagSet {
+	fs := flag.NewFlagSet("kubectl whitehall", flag.ContinueOnError)
 	fs.SetOutput(env.Err)
+	fs.Usage = func() {
+		fmt.Fprintf(env.Err, "Usage: kubectl whitehall %s\n\nFlags:\n", synopsis)
+		fs.PrintDefaults()
+	}
 	return fs
 }
 

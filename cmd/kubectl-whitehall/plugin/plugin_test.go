@@ -49,6 +49,12 @@ func TestCommandLine(t *testing.T) {
 			wantCode: ExitError,
 		},
 		{
+			reason:   "--days out of bounds is refused before connecting",
+			args:     []string{"calendar", "--days=0"},
+			wantErr:  "error: --days must be between 1 and 3660\n",
+			wantCode: ExitError,
+		},
+		{
 			reason:   "an unknown output format is refused before connecting",
 			args:     []string{"tree", "-o", "yaml"},
 			wantErr:  "error: unknown output format \"yaml\": use text or json\n",

@@ -52,7 +52,7 @@ type TreeOptions struct {
 }
 
 func runTree(ctx context.Context, env Env, args []string) error {
-	fs := newFlagSet("tree", env)
+	fs := newFlagSet("tree [-n NAMESPACE | -A] [TENANT] [-o json]", env)
 	var kube KubeFlags
 	kube.bind(fs)
 	output := outputFlag(fs)
