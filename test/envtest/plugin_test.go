@@ -3,7 +3,6 @@ package envtest
 import (
 	"bytes"
 	"encoding/json"
-	"fmt"
 	"strings"
 
 	. "github.com/onsi/ginkgo/v2"
@@ -49,7 +48,7 @@ var _ = Describe("kubectl whitehall plugin", func() {
 
 	It("tree shows the failing Tenant first, its failing parts first", func() {
 		text := tree(plugin.TreeOptions{Namespace: ns, Output: "text"})
-		fmt.Fprintf(GinkgoWriter, "kubectl whitehall tree -n %s\n%s", ns, text)
+		GinkgoWriter.Printf("kubectl whitehall tree -n %s\n%s", ns, text)
 		lines := strings.Split(text, "\n")
 		Expect(lines[0]).To(HavePrefix("NAME"))
 		Expect(strings.Fields(lines[1])[0:3]).To(Equal([]string{"Tenant/" + ns + "/z-broken", "False", whv1.ReasonCloudNotFound}))

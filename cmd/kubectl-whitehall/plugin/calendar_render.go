@@ -22,32 +22,34 @@ func RenderCalendar(out io.Writer, cal Calendar) error {
 		return err
 	}
 	tw := tabwriter.NewWriter(out, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "SEASON\tZONE\tNOW\tCOMMITTED\tCAPACITY\tFITS\tCAPACITY AT RISK")
+	table := &printer{w: tw}
+	table.printf("SEASON\tZONE\tNOW\tCOMMITTED\tCAPACITY\tFITS\tCAPACITY AT RISK\n")
 	for _, s := range cal.Seasons {
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", s.Name, s.TimeZone, seasonState(s),
+		table.printf("%s\t%s\t%s\t%s\t%s\t%s\t%s\n", s.Name, s.TimeZone, seasonState(s),
 			amountsText(s.Committed), amountsText(s.Capacity), fitsText(s.Fits), riskText(s))
+	}
+	if table.err != nil {
+		return table.err
 	}
 	if err := tw.Flush(); err != nil {
 		return err
 	}
-	fmt.Fprintf(out, "\nTransitions from %s to %s, each in its season's zone:\n", cal.From.UTC().Format(calendarTime), cal.To.UTC().Format(calendarTime))
+	p := &printer{w: out}
+	p.printf("\nTransitions from %s to %s, each in its season's zone:\n", cal.From.UTC().Format(calendarTime), cal.To.UTC().Format(calendarTime))
 	if len(cal.Transitions) == 0 {
-		_, err := fmt.Fprintln(out, "  none")
-		return err
+		p.printf("  none\n")
 	}
 	seasons := map[string]SeasonSummary{}
 	for _, s := range cal.Seasons {
 		seasons[s.Name] = s
 	}
 	for _, t := range cal.Transitions {
-		if err := writeTransition(out, t, seasons[t.Season]); err != nil {
-			return err
-		}
+		writeTransition(p, t, seasons[t.Season])
 	}
-	return nil
+	return p.err
 }
 
-func writeTransition(out io.Writer, t Transition, s SeasonSummary) error {
+func writeTransition(p *printer, t Transition, s SeasonSummary) {
 	turn, active := "off", "none"
 	if t.Active {
 		turn = "on"
@@ -59,15 +61,10 @@ func writeTransition(out io.Writer, t Transition, s SeasonSummary) error {
 	if t.Active {
 		line += "; committed peaks " + capacityVerdict(s)
 	}
-	if _, err := fmt.Fprintln(out, line); err != nil {
-		return err
-	}
+	p.printf("%s\n", line)
 	for _, q := range t.Quotas {
-		if _, err := fmt.Fprintf(out, "  %s/%s: %s\n", q.Namespace, q.Name, limitsText(q.Effective)); err != nil {
-			return err
-		}
+		p.printf("  %s/%s: %s\n", q.Namespace, q.Name, limitsText(q.Effective))
 	}
-	return nil
 }
 
 func seasonState(s SeasonSummary) string {

@@ -77,22 +77,23 @@ func run(ctx context.Context, env Env, args []string) int {
 		case errors.Is(err, flag.ErrHelp):
 			return ExitOK
 		default:
-			fmt.Fprintf(env.Err, "error: %v\n", err)
+			(&printer{w: env.Err}).printf("error: %v\n", err)
 			return ExitError
 		}
 	}
-	fmt.Fprintf(env.Err, "error: unknown command %q\n", args[0])
+	(&printer{w: env.Err}).printf("error: unknown command %q\n", args[0])
 	usage(env.Err)
 	return ExitError
 }
 
+// usage goes to stderr; when even that fails there is no one left to tell.
 func usage(w io.Writer) {
-	fmt.Fprintln(w, "Usage: kubectl whitehall COMMAND [flags]")
-	fmt.Fprintln(w, "\nCommands:")
+	p := &printer{w: w}
+	p.printf("Usage: kubectl whitehall COMMAND [flags]\n\nCommands:\n")
 	for _, c := range commands {
-		fmt.Fprintf(w, "  %-10s %s\n", c.name, c.summary)
+		p.printf("  %-10s %s\n", c.name, c.summary)
 	}
-	fmt.Fprintln(w, "\nRun kubectl whitehall COMMAND -h for its flags.")
+	p.printf("\nRun kubectl whitehall COMMAND -h for its flags.\n")
 }
 
 // parseInterspersed parses flags wherever they stand among the arguments, as kubectl
@@ -123,7 +124,7 @@ func newFlagSet(synopsis string, env Env) *flag.FlagSet {
 	fs := flag.NewFlagSet("kubectl whitehall", flag.ContinueOnError)
 	fs.SetOutput(env.Err)
 	fs.Usage = func() {
-		fmt.Fprintf(env.Err, "Usage: kubectl whitehall %s\n\nFlags:\n", synopsis)
+		(&printer{w: env.Err}).printf("Usage: kubectl whitehall %s\n\nFlags:\n", synopsis)
 		fs.PrintDefaults()
 	}
 	return fs

@@ -2,7 +2,6 @@ package plugin
 
 import (
 	"bytes"
-	"fmt"
 	"io"
 	"strings"
 	"text/tabwriter"
@@ -17,9 +16,13 @@ const maxMessage = 72
 func RenderTree(out io.Writer, lines []*Line) error {
 	var buf bytes.Buffer
 	tw := tabwriter.NewWriter(&buf, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "NAME\tREADY\tREASON\tDETAIL\tMESSAGE")
+	p := &printer{w: tw}
+	p.printf("NAME\tREADY\tREASON\tDETAIL\tMESSAGE\n")
 	for _, l := range lines {
-		writeLine(tw, l, "", "")
+		writeLine(p, l, "", "")
+	}
+	if p.err != nil {
+		return p.err
 	}
 	if err := tw.Flush(); err != nil {
 		return err
@@ -33,14 +36,14 @@ func RenderTree(out io.Writer, lines []*Line) error {
 	return nil
 }
 
-func writeLine(w io.Writer, l *Line, prefix, childPrefix string) {
-	fmt.Fprintf(w, "%s%s\t%s\t%s\t%s\t%s\n", prefix, label(l), l.Ready, l.Reason, l.Detail, shortMessage(l.Message))
+func writeLine(p *printer, l *Line, prefix, childPrefix string) {
+	p.printf("%s%s\t%s\t%s\t%s\t%s\n", prefix, label(l), l.Ready, l.Reason, l.Detail, shortMessage(l.Message))
 	for i, c := range l.Children {
 		branch, indent := "├─ ", "│  "
 		if i == len(l.Children)-1 {
 			branch, indent = "└─ ", "   "
 		}
-		writeLine(w, c, childPrefix+branch, childPrefix+indent)
+		writeLine(p, c, childPrefix+branch, childPrefix+indent)
 	}
 }
 
