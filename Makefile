@@ -79,6 +79,10 @@ vulncheck: ## govulncheck (needs vuln.go.dev, which this sandbox cannot reach; n
 build: ## Build the manager binary into bin/: static (CGO off), -trimpath, version and revision stamped.
 	CGO_ENABLED=0 go build -trimpath -ldflags "$(LDFLAGS)" -o $(BIN_DIR)/manager ./cmd/manager
 
+.PHONY: plugin
+plugin: ## Build the kubectl plugin into bin/kubectl-whitehall (kubectl whitehall once on the PATH): static, -trimpath, version and revision stamped.
+	CGO_ENABLED=0 go build -trimpath -ldflags "$(LDFLAGS)" -o $(BIN_DIR)/kubectl-whitehall ./cmd/kubectl-whitehall
+
 .PHONY: image
 image: build ## Build the operator image $(IMG) with podman (installed with apt when missing), from bin/manager; no registry needed.
 	IMG=$(IMG) VERSION=$(VERSION) REVISION=$(REVISION) hack/image.sh build
