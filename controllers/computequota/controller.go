@@ -108,6 +108,13 @@ func (r *Reconciler) reconcile(ctx context.Context, cq *whv1.ComputeQuota, now t
 	if ok {
 		cq.Status.NextTransition = &metav1.Time{Time: next}
 	}
+	if cq.Observes() {
+		differences, err := r.observeOnly(ctx, cq, active, now)
+		done.Message = fmt.Sprintf("quota of project %s observed, not managed (managementPolicy Observe): %d difference(s)",
+			cq.Status.ProjectID, differences)
+		return done, err
+	}
+	lookups.ClearDrift(&cq.Status.Drift, &cq.Status.Conditions)
 	err = r.sync(ctx, cq, active, boundary, breaches, now)
 	done.Message = fmt.Sprintf("quota of project %s is up to date", cq.Status.ProjectID)
 	return done, err
