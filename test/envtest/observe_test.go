@@ -1,0 +1,176 @@
+package envtest
+
+import (
+	"strings"
+
+	. "github.com/onsi/ginkgo/v2"
+	. "github.com/onsi/gomega"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/util/retry"
+	"k8s.io/utils/ptr"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	whv1 "github.com/whitehall-cloud/whitehall-operator/api/v1alpha1"
+	"github.com/whitehall-cloud/whitehall-operator/internal/quota"
+)
+
+// writesLike are the fake's recorded writes to project that start with prefix.
+func writesLike(project, prefix string) func() []string {
+	return func() []string {
+		var out []string
+		for _, w := range cloud.Writes(project) {
+			if strings.HasPrefix(w, prefix) {
+				out = append(out, w)
+			}
+		}
+		return out
+	}
+}
+
+// driftOf polls status.drift of obj (a Tenant or a ComputeQuota) once its status
+// describes its generation.
+func driftOf(obj client.Object) func(Gomega) []whv1.DriftEntry {
+	return func(g Gomega) []whv1.DriftEntry {
+		out := obj.DeepCopyObject().(client.Object)
+		g.Expect(k8s.Get(ctx, client.ObjectKeyFromObject(obj), out)).To(Succeed())
+		switch o := out.(type) {
+		case *whv1.Tenant:
+			g.Expect(o.Status.ObservedGeneration).To(Equal(o.Generation))
+			return o.Status.Drift
+		case *whv1.ComputeQuota:
+			g.Expect(o.Status.ObservedGeneration).To(Equal(o.Generation))
+			return o.Status.Drift
+		}
+		panic("driftOf: no drift on this kind")
+	}
+}
+
+var _ = Describe("ComputeQuota under managementPolicy Observe (drift)", func() {
+	var (
+		ns        string
+		projectID string
+	)
+	BeforeEach(func() {
+		ns = newNamespace()
+		projectID = departmentProject(ns)
+	})
+
+	It("lists each quota field that differs, writes nothing, and on the switch to Manage writes exactly the drift", func() {
+		cloud.SetLimitDirectly(projectID, quota.ComputeService, "cores", 8)
+		cloud.SetLimitDirectly(projectID, quota.ComputeService, "instances", 5)
+		cq := &whv1.ComputeQuota{
+			ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "observed"},
+			Spec: whv1.ComputeQuotaSpec{
+				TenantRef: whv1.LocalObjectReference{Name: "dept"},
+				Baseline: whv1.QuotaSet{
+					Compute: &whv1.ComputeLimits{Cores: ptr.To[int64](20), Instances: ptr.To[int64](5)},
+					Network: &whv1.NetworkLimits{Ports: ptr.To[int64](50)},
+				},
+				ManagementPolicy: whv1.ManagementPolicyObserve,
+			},
+		}
+		Expect(k8s.Create(ctx, cq)).To(Succeed())
+
+		By("listing the drift, InSync False with the count, Ready saying observed")
+		Eventually(driftOf(cq)).Should(Equal([]whv1.DriftEntry{
+			{Field: "compute.cores", Desired: "20", Actual: "8"},
+			{Field: "network.ports", Desired: "50", Actual: "10"},
+		}))
+		Eventually(conditionOf(cq, whv1.ConditionInSync)).Should(And(
+			notReadyBecause(whv1.ReasonDrifted, "2 difference(s)")))
+		Eventually(conditionOf(cq, whv1.ConditionReady)).Should(And(
+			HaveField("Status", metav1.ConditionTrue), HaveField("Message", ContainSubstring("observed, not managed"))))
+		got := fetch(cq)
+		Expect(got.Status.Effective.Compute).To(Equal(&whv1.ComputeLimits{Cores: ptr.To[int64](8), Instances: ptr.To[int64](5)}),
+			"effective shows what OpenStack holds")
+
+		By("writing nothing, resync after resync")
+		Consistently(writesLike(projectID, "SetQuota")).Should(BeEmpty())
+
+		By("switching to Manage: exactly the drift is written, and nothing more")
+		change(cq, func(q *whv1.ComputeQuota) { q.Spec.ManagementPolicy = whv1.ManagementPolicyManage })
+		Eventually(writesLike(projectID, "SetQuota")).Should(ConsistOf("SetQuota compute.cores=20", "SetQuota network.ports=50"))
+		Consistently(writesLike(projectID, "SetQuota")).Should(HaveLen(2))
+		Eventually(func(g Gomega) {
+			q := fetch(cq)
+			g.Expect(q.Status.Drift).To(BeEmpty(), "no drift under Manage")
+			g.Expect(conditionsOf(q)).NotTo(ContainElement(HaveField("Type", whv1.ConditionInSync)), "no InSync under Manage")
+		}).Should(Succeed())
+
+		By("switching back to Observe: in sync")
+		change(cq, func(q *whv1.ComputeQuota) { q.Spec.ManagementPolicy = whv1.ManagementPolicyObserve })
+		Eventually(conditionOf(cq, whv1.ConditionInSync)).Should(HaveField("Reason", whv1.ReasonInSync))
+		Expect(fetch(cq).Status.Drift).To(BeEmpty())
+
+		By("deleting it under Observe: the project keeps its quota")
+		cloud.SetLimitDirectly(projectID, quota.ComputeService, "cores", 99)
+		Expect(k8s.Delete(ctx, cq)).To(Succeed())
+		Eventually(isGone(cq)).Should(BeTrue())
+		Expect(cloud.Quota(projectID, quota.ComputeService)).To(HaveKeyWithValue("cores", int64(99)))
+		Expect(writesLike(projectID, "SetQuota")()).To(HaveLen(2))
+	})
+})
+
+var _ = Describe("managementPolicy and drift validation (Observe)", func() {
+	var ns string
+	BeforeEach(func() { ns = newNamespace() })
+
+	It("defaults managementPolicy to Manage and refuses anything but Manage or Observe", func() {
+		cq := manifest(ns, `
+apiVersion: whitehall.cloud/v1alpha1
+kind: ComputeQuota
+metadata: {name: policy}
+spec:
+  tenantRef: {name: dept}
+  baseline: {compute: {cores: 4}}
+`)
+		Expect(k8s.Create(ctx, cq)).To(Succeed())
+		Expect(cq.Object["spec"]).To(HaveKeyWithValue("managementPolicy", "Manage"))
+		for _, doc := range []string{`
+apiVersion: whitehall.cloud/v1alpha1
+kind: ComputeQuota
+metadata: {name: bad-policy}
+spec:
+  tenantRef: {name: dept}
+  baseline: {compute: {cores: 4}}
+  managementPolicy: Adopt
+`, `
+apiVersion: whitehall.cloud/v1alpha1
+kind: Tenant
+metadata: {name: bad-policy}
+spec:
+  cloudRef: {name: whitehall}
+  managementPolicy: observe
+`} {
+			err := k8s.Create(ctx, manifest(ns, doc))
+			Expect(apierrors.IsInvalid(err)).To(BeTrue(), "%v", err)
+			Expect(err.Error()).To(ContainSubstring("managementPolicy"))
+		}
+	})
+
+	It("admits the longest drift the operator writes, and refuses a longer one", func() {
+		cq := &whv1.ComputeQuota{
+			ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "bounds"},
+			Spec: whv1.ComputeQuotaSpec{TenantRef: whv1.LocalObjectReference{Name: "absent"},
+				Baseline: whv1.QuotaSet{Compute: &whv1.ComputeLimits{Cores: ptr.To[int64](1)}}},
+		}
+		Expect(k8s.Create(ctx, cq)).To(Succeed())
+		// The controller writes this status too (its Tenant is missing): read afresh each time.
+		setDrift := func(drift []whv1.DriftEntry) error {
+			return retry.RetryOnConflict(retry.DefaultRetry, func() error {
+				got := fetch(cq)
+				got.Status.Drift = drift
+				return k8s.Status().Update(ctx, got)
+			})
+		}
+		long := strings.Repeat("x", whv1.MaxDriftValue)
+		full := make([]whv1.DriftEntry, whv1.MaxDrift)
+		for i := range full {
+			full[i] = whv1.DriftEntry{Field: long, Desired: long, Actual: long}
+		}
+		Expect(setDrift(full)).To(Succeed())
+		Expect(apierrors.IsInvalid(setDrift(append(full, full[0])))).To(BeTrue(), "more than MaxDrift entries")
+		Expect(apierrors.IsInvalid(setDrift([]whv1.DriftEntry{{Field: long + "x"}}))).To(BeTrue(), "a string longer than MaxDriftValue")
+	})
+})
