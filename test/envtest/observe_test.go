@@ -5,6 +5,7 @@ import (
 
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
+	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/util/retry"
@@ -12,6 +13,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	whv1 "github.com/whitehall-cloud/whitehall-operator/api/v1alpha1"
+	"github.com/whitehall-cloud/whitehall-operator/internal/openstack"
 	"github.com/whitehall-cloud/whitehall-operator/internal/quota"
 )
 
@@ -109,6 +111,93 @@ var _ = Describe("ComputeQuota under managementPolicy Observe (drift)", func() {
 		Eventually(isGone(cq)).Should(BeTrue())
 		Expect(cloud.Quota(projectID, quota.ComputeService)).To(HaveKeyWithValue("cores", int64(99)))
 		Expect(writesLike(projectID, "SetQuota")()).To(HaveLen(2))
+	})
+})
+
+var _ = Describe("Tenant under managementPolicy Observe (drift)", func() {
+	var ns string
+	BeforeEach(func() { ns = newDepartment() })
+
+	It("imports a handed-over project in Observe: lists its drift, writes nothing, and the switch to Manage makes exactly the drift", func() {
+		p := cloud.AddProject(openstack.Project{Name: "hmrc-" + ns, DomainID: "default", Enabled: true, Description: "made by hand",
+			Tags: []string{whv1.HandoverTagPrefix + ns, "legacy"}})
+		vat := cloud.AddGroup("default", ns+"-vat")
+		other := cloud.AddGroup("default", ns+"-other")
+		cloud.GrantDirectly(p.ID, openstack.Assignment{GroupID: vat, RoleID: "role-reader"})
+		cloud.GrantDirectly(p.ID, openstack.Assignment{GroupID: other, RoleID: "role-member"})
+		t := createTenant(ns, "vat", func(t *whv1.Tenant) {
+			t.Spec.ManagementPolicy = whv1.ManagementPolicyObserve
+			t.Spec.Import = &whv1.ProjectImport{ID: ptr.To(p.ID)}
+			t.Spec.Project.Description = ptr.To("VAT returns")
+			t.Spec.Project.Tags = []string{"vat"}
+			t.Spec.RoleAssignments = []whv1.RoleAssignment{{Group: ptr.To(ns + "-vat"), Roles: []string{"member"}}}
+		})
+
+		By("listing each difference, the people the spec names included")
+		want := []whv1.DriftEntry{
+			{Field: "owner", Desired: "Tenant " + ns + "/vat", Actual: "none: handed over to namespace " + ns},
+			{Field: "description", Desired: "VAT returns", Actual: "made by hand"},
+			{Field: "tags", Desired: "vat", Actual: "legacy," + whv1.HandoverTagPrefix + ns},
+			{Field: "roleAssignments", Desired: "absent", Actual: "role-reader to group " + vat},
+			{Field: "roleAssignments", Desired: "member to group " + vat, Actual: "absent"},
+		}
+		Eventually(driftOf(t)).Should(Equal(want))
+		Eventually(conditionOf(t, whv1.ConditionInSync)).Should(notReadyBecause(whv1.ReasonDrifted, "5 difference(s)"))
+		Eventually(conditionOf(t, whv1.ConditionReady)).Should(And(
+			HaveField("Status", metav1.ConditionTrue), HaveField("Message", ContainSubstring("observed, not managed"))))
+		got := fetch(t)
+		Expect(got.Status.ProjectID).To(Equal(p.ID), "recorded, so a ComputeQuota can observe its quota")
+		Expect(got.Status.Adopted).To(BeFalse())
+		Expect(got.Status.RoleAssignments).To(BeEmpty())
+
+		By("writing nothing to OpenStack, resync after resync")
+		Consistently(func() []string { return cloud.Writes(p.ID) }).Should(BeEmpty())
+		Expect(cloud.Project(p.ID).Owner).To(BeEmpty())
+
+		By("switching to Manage: exactly the drift is made")
+		change(t, func(t *whv1.Tenant) { t.Spec.ManagementPolicy = whv1.ManagementPolicyManage })
+		made := []string{
+			"UpdateProject owner=" + ns + "/vat",
+			"UpdateProject description=VAT returns",
+			"UpdateProject tags=vat",
+			"Revoke role-reader group " + vat,
+			"Grant role-member group " + vat,
+		}
+		Eventually(func() []string { return cloud.Writes(p.ID) }).Should(ConsistOf(made))
+		Consistently(func() []string { return cloud.Writes(p.ID) }).Should(HaveLen(len(made)))
+		Expect(cloud.Assignments(p.ID)).To(ContainElement(openstack.Assignment{GroupID: other, RoleID: "role-member"}),
+			"a principal the spec never named is not touched")
+		Eventually(readyTenant(t)).Should(And(HaveField("Status.Adopted", BeTrue()), HaveField("Status.Drift", BeEmpty())))
+		Expect(conditionsOf(fetch(t))).NotTo(ContainElement(HaveField("Type", whv1.ConditionInSync)))
+	})
+
+	It("refuses an import that was not handed over, even to observe it", func() {
+		p := cloud.AddProject(openstack.Project{Name: "theirs-" + ns, DomainID: "default", Enabled: true, Description: "theirs"})
+		t := createTenant(ns, "peek", func(t *whv1.Tenant) {
+			t.Spec.ManagementPolicy = whv1.ManagementPolicyObserve
+			t.Spec.Import = &whv1.ProjectImport{ID: ptr.To(p.ID)}
+		})
+		Eventually(conditionOf(t, whv1.ConditionReady)).Should(notReadyBecause(whv1.ReasonImportNotAllowed, "was not handed over"))
+		got := fetch(t)
+		Expect(got.Status.ProjectID).To(BeEmpty())
+		Expect(got.Status.Drift).To(BeEmpty(), "nothing of the project is shown")
+		Expect(cloud.Writes(p.ID)).To(BeEmpty())
+	})
+
+	It("creates nothing for a new Tenant in Observe, and lists the project as absent", func() {
+		t := createTenant(ns, "new", func(t *whv1.Tenant) {
+			t.Spec.ManagementPolicy = whv1.ManagementPolicyObserve
+			t.Spec.Project.Name = ptr.To("observe-new-" + ns)
+			t.Spec.ApplicationCredential = &whv1.ApplicationCredentialSpec{SecretName: "creds"}
+		})
+		Eventually(driftOf(t)).Should(ContainElements(
+			whv1.DriftEntry{Field: "project", Desired: "observe-new-" + ns, Actual: "absent"},
+			HaveField("Field", "serviceUser"),
+			whv1.DriftEntry{Field: "applicationCredential", Desired: "issued into Secret creds", Actual: "absent"}))
+		Consistently(func() int { return cloud.ProjectsNamed("observe-new-" + ns) }).Should(BeZero())
+		Expect(k8s.Get(ctx, client.ObjectKey{Namespace: ns, Name: "creds"}, &corev1.Secret{})).To(
+			WithTransform(apierrors.IsNotFound, BeTrue()), "no credential Secret under Observe")
+		Expect(fetch(t).Status.ServiceUserID).To(BeEmpty())
 	})
 })
 
