@@ -109,7 +109,7 @@ func (r *Reconciler) reconcile(ctx context.Context, cq *whv1.ComputeQuota, now t
 		cq.Status.NextTransition = &metav1.Time{Time: next}
 	}
 	if cq.Observes() {
-		differences, err := r.observeOnly(ctx, cq, active, now)
+		differences, err := r.observeOnly(ctx, cq, active, breaches, now)
 		done.Message = fmt.Sprintf("quota of project %s observed, not managed (managementPolicy Observe): %d difference(s)",
 			cq.Status.ProjectID, differences)
 		return done, err

@@ -8,6 +8,7 @@ import (
 
 	"github.com/whitehall-cloud/whitehall-operator/controllers/lookups"
 	"github.com/whitehall-cloud/whitehall-operator/internal/openstack"
+	"github.com/whitehall-cloud/whitehall-operator/internal/policy"
 	"github.com/whitehall-cloud/whitehall-operator/internal/quota"
 )
 
@@ -20,7 +21,11 @@ import (
 
 // observeOnly reads cq's project's quota, writes nothing, and records the drift from
 // the effective quota of the seasons active. It returns the number of differences.
-func (r *Reconciler) observeOnly(ctx context.Context, cq *whv1.ComputeQuota, active []string, now time.Time) (int, error) {
+//
+// While a DepartmentPolicy is breached the plan is Manage's then: only the limits that
+// come down, raises withheld (not Ready, PolicyViolation, as under Manage).
+func (r *Reconciler) observeOnly(ctx context.Context, cq *whv1.ComputeQuota, active []string, breaches []policy.Breach,
+	now time.Time) (int, error) {
 	effective := quota.Effective(cq, active)
 	tenant, cloud, err := r.tenantCloud(ctx, cq)
 	if err != nil {
@@ -33,7 +38,14 @@ func (r *Reconciler) observeOnly(ctx context.Context, cq *whv1.ComputeQuota, act
 		if err != nil {
 			return appliedQuota{}, err
 		}
-		p := planWrite(desired, reading, openstack.RefusesBelowUsage(service))
+		keep := openstack.RefusesBelowUsage(service)
+		if len(breaches) > 0 {
+			// As Manage's lower: only the limits that come down; raises are withheld.
+			p, _, raises := planLower(desired, reading, keep)
+			return appliedQuota{usage: usageOf(reading, desired), changes: p.changes, keptAtUsage: p.keptAtUsage,
+				wanted: heldOf(reading, desired), raises: raises}, nil
+		}
+		p := planWrite(desired, reading, keep)
 		return appliedQuota{usage: usageOf(reading, desired), changes: p.changes, keptAtUsage: p.keptAtUsage,
 			wanted: heldOf(reading, desired)}, nil
 	})
@@ -46,7 +58,13 @@ func (r *Reconciler) observeOnly(ctx context.Context, cq *whv1.ComputeQuota, act
 	r.checkUsage(ctx, cq, seen.wanted, appliedQuota{usage: seen.usage})
 	r.lastApplied.Store(cq.UID, observation{project: project, readAt: now,
 		QuotaReading: openstack.QuotaReading{Limits: seen.wanted, InUse: seen.usage}})
-	return lookups.RecordDrift(&cq.Status.Drift, &cq.Status.Conditions, quotaDrift(seen), cq.Generation), nil
+	n := lookups.RecordDrift(&cq.Status.Drift, &cq.Status.Conditions, quotaDrift(seen), cq.Generation)
+	if len(breaches) > 0 {
+		// Not Ready, as under Manage: the drift is what Manage would write while breached.
+		r.lastApplied.Delete(cq.UID)
+		return n, lookups.PolicyViolation(breaches, raisesWithheld(appliedQuota{raises: seen.raises, wanted: seen.wanted}))
+	}
+	return n, nil
 }
 
 // heldOf is the limits in reading of the fields of limits: what OpenStack holds of the
