@@ -6,6 +6,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 
 	whv1 "github.com/whitehall-cloud/whitehall-operator/api/v1alpha1"
 
@@ -199,7 +200,9 @@ func roleNames(ctx context.Context, dir openstack.Directory, t *whv1.Tenant) (ma
 
 // identityDifferences lists the service user and the department's credential that
 // Manage would make: the user (with its roles) when the project needs one and has none,
-// the application credential and its Secret when the spec asks for one and none exists.
+// the application credential and its Secret when the spec asks for one and none exists,
+// its removal when the spec no longer asks, its rotation when one is due and the deletion of a
+// replaced one whose grace period is over (none of it happens under Observe).
 func (r *Reconciler) identityDifferences(ctx context.Context, t *whv1.Tenant) ([]whv1.DriftEntry, error) {
 	var out []whv1.DriftEntry
 	needed, err := r.needsIdentity(ctx, t)
@@ -210,8 +213,22 @@ func (r *Reconciler) identityDifferences(ctx context.Context, t *whv1.Tenant) ([
 		out = append(out, lookups.Drift("serviceUser",
 			"present, with roles "+strings.Join(serviceUserRoles(t), ","), lookups.Absent))
 	}
-	if ac := t.Spec.ApplicationCredential; ac != nil && t.Status.ApplicationCredential == nil {
+	ac, st := t.Spec.ApplicationCredential, t.Status.ApplicationCredential
+	switch {
+	case ac != nil && st == nil:
 		out = append(out, lookups.Drift("applicationCredential", "issued into Secret "+ac.SecretName, lookups.Absent))
+	case ac == nil && st != nil:
+		out = append(out, lookups.Drift("applicationCredential", lookups.Absent, "credential "+st.ID))
+	case ac != nil && st.RotateAt != nil && !r.Now().Before(st.RotateAt.Time):
+		// Not rotated under Observe: Manage rotates it at once.
+		out = append(out, lookups.Drift("applicationCredential", "rotated", "rotation due since "+st.RotateAt.UTC().Format(time.RFC3339)))
+	}
+	if st != nil {
+		for _, old := range st.Retiring {
+			if !r.Now().Before(old.DeleteAt.Time) {
+				out = append(out, lookups.Drift("applicationCredential", lookups.Absent, "replaced credential "+old.ID))
+			}
+		}
 	}
 	return out, nil
 }
