@@ -130,6 +130,13 @@ func (r *Reconciler) sync(ctx context.Context, cq *whv1.ComputeQuota, active []s
 	if err != nil {
 		return err
 	}
+	if tenant.Observes() {
+		// The project is only observed (an import perhaps not adopted yet): nothing is
+		// written to it until its Tenant manages it.
+		return frame.NewSpecError(whv1.ReasonTenantNotReady, fmt.Sprintf(
+			"Tenant %q is under managementPolicy Observe: its project's quota is written only once the Tenant manages it; set this ComputeQuota's managementPolicy to Observe to see its drift",
+			tenant.Name))
+	}
 	project := tenant.Status.ProjectID
 	w := quotaWrite{cloud: cloud, project: project, trustSince: now.Add(-r.Intervals.Resync)}
 	if len(breaches) > 0 {

@@ -55,8 +55,8 @@ func (r *Reconciler) restoreBaseline(ctx context.Context, cq *whv1.ComputeQuota)
 		return nil // no Tenant, no project to return to its baseline
 	case err != nil:
 		return err
-	case tenant.Status.ProjectID == "":
-		return nil
+	case tenant.Status.ProjectID == "" || tenant.Observes():
+		return nil // no project, or one only observed
 	case !tenant.DeletionTimestamp.IsZero() && tenant.EffectiveDeletionPolicy() == whv1.DeletionPolicyDelete:
 		return nil // the project goes with its Tenant
 	}

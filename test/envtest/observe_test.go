@@ -171,6 +171,28 @@ var _ = Describe("Tenant under managementPolicy Observe (drift)", func() {
 		Expect(conditionsOf(fetch(t))).NotTo(ContainElement(HaveField("Type", whv1.ConditionInSync)))
 	})
 
+	It("lets a ComputeQuota observe an observed Tenant's project, and write to it only once the Tenant manages it", func() {
+		p := cloud.AddProject(openstack.Project{Name: "quota-" + ns, DomainID: "default", Enabled: true,
+			Tags: []string{whv1.HandoverTagPrefix + ns}})
+		cloud.SetLimitDirectly(p.ID, quota.ComputeService, "cores", 8)
+		t := createTenant(ns, "adopt", func(t *whv1.Tenant) {
+			t.Spec.ManagementPolicy = whv1.ManagementPolicyObserve
+			t.Spec.Import = &whv1.ProjectImport{ID: ptr.To(p.ID)}
+		})
+		cq := &whv1.ComputeQuota{
+			ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "adopt"},
+			Spec: whv1.ComputeQuotaSpec{TenantRef: whv1.LocalObjectReference{Name: t.Name},
+				Baseline: whv1.QuotaSet{Compute: &whv1.ComputeLimits{Cores: ptr.To[int64](16)}}},
+		}
+		Expect(k8s.Create(ctx, cq)).To(Succeed())
+		Eventually(conditionOf(cq, whv1.ConditionReady)).Should(notReadyBecause(whv1.ReasonTenantNotReady, "under managementPolicy Observe"))
+		Consistently(writesLike(p.ID, "SetQuota")).Should(BeEmpty())
+
+		change(cq, func(q *whv1.ComputeQuota) { q.Spec.ManagementPolicy = whv1.ManagementPolicyObserve })
+		Eventually(driftOf(cq)).Should(Equal([]whv1.DriftEntry{{Field: "compute.cores", Desired: "16", Actual: "8"}}))
+		Expect(cloud.Writes(p.ID)).To(BeEmpty())
+	})
+
 	It("refuses an import that was not handed over, even to observe it", func() {
 		p := cloud.AddProject(openstack.Project{Name: "theirs-" + ns, DomainID: "default", Enabled: true, Description: "theirs"})
 		t := createTenant(ns, "peek", func(t *whv1.Tenant) {
