@@ -114,7 +114,8 @@ func (r *Reconciler) observedProject(ctx context.Context, cloud Cloud, acc acces
 			return nil, false, frame.NewSpecError(whv1.ReasonDependencyNotFound,
 				fmt.Sprintf("the imported project %s no longer exists in OpenStack", t.Status.ProjectID))
 		}
-		t.Status.ProjectID = "" // deleted by hand: Manage would create it again
+		// Deleted by hand: forgotten as Manage forgets it, which would create it again.
+		t.Status.ProjectID, t.Status.RoleAssignments, t.Status.ServiceUserID = "", nil, ""
 	}
 	if p, err := legacyProject(ctx, cloud, acc, t, domainID); p != nil || err != nil {
 		return p, false, err
