@@ -43,13 +43,14 @@ func (r *Reconciler) observe(ctx context.Context, acc access.CloudAccess, t *whv
 	if err != nil {
 		return frame.Step{}, err
 	}
-	drift := projectDifferences(t, project, adopt)
 	if project != nil {
 		t.Status.ProjectID, t.Status.DomainID = project.ID, project.DomainID
 		if t.Status.ProjectName == "" {
+			// As under Manage: the name an imported project has is the name it keeps.
 			t.Status.ProjectName = project.Name
 		}
 	}
+	drift := projectDifferences(t, project, adopt)
 	plan, err := planAssignments(ctx, cloud, t, project == nil, withheld)
 	if err != nil {
 		return frame.Step{}, err
