@@ -155,7 +155,7 @@ func projectDifferences(t *whv1.Tenant, p *openstack.Project, adopt bool) []whv1
 	return out
 }
 
-// tagList is a set of tags as a drift value: sorted, comma-separated.
+// tagList is a set of tags (or roles) as a drift value: sorted, comma-separated.
 func tagList(tags []string) string {
 	sorted := slices.Sorted(slices.Values(tags))
 	return strings.Join(slices.Compact(sorted), ",")
@@ -213,7 +213,7 @@ func (r *Reconciler) identityDifferences(ctx context.Context, t *whv1.Tenant) ([
 	}
 	if needed && t.Status.ServiceUserID == "" {
 		out = append(out, lookups.Drift("serviceUser",
-			"present, with roles "+strings.Join(serviceUserRoles(t), ","), lookups.Absent))
+			"present, with roles "+tagList(serviceUserRoles(t)), lookups.Absent))
 	}
 	ac, st := t.Spec.ApplicationCredential, t.Status.ApplicationCredential
 	switch {
