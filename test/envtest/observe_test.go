@@ -2,6 +2,7 @@ package envtest
 
 import (
 	"strings"
+	"time"
 
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
@@ -210,7 +211,9 @@ var _ = Describe("Tenant under managementPolicy Observe (drift)", func() {
 		t := createTenant(ns, "new", func(t *whv1.Tenant) {
 			t.Spec.ManagementPolicy = whv1.ManagementPolicyObserve
 			t.Spec.Project.Name = ptr.To("observe-new-" + ns)
-			t.Spec.ApplicationCredential = &whv1.ApplicationCredentialSpec{SecretName: "creds"}
+			t.Spec.ApplicationCredential = &whv1.ApplicationCredentialSpec{SecretName: "creds", Roles: []string{"member"},
+				ExpiresAfter: metav1.Duration{Duration: 2160 * time.Hour}, RotateBefore: metav1.Duration{Duration: 720 * time.Hour},
+				GracePeriod: metav1.Duration{Duration: time.Hour}}
 		})
 		Eventually(driftOf(t)).Should(ContainElements(
 			whv1.DriftEntry{Field: "project", Desired: "observe-new-" + ns, Actual: "absent"},
