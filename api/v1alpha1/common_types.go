@@ -4,6 +4,9 @@ package v1alpha1
 const (
 	// ConditionReady is True when the cloud matches the spec.
 	ConditionReady = "Ready"
+	// ConditionInSync is set only under managementPolicy Observe: True when OpenStack
+	// holds what the spec asks for, False when status.drift lists differences.
+	ConditionInSync = "InSync"
 	// ConditionProgressing is True while the operator is still acting to reach the spec.
 	ConditionProgressing = "Progressing"
 	// ConditionReconciling is True, with Progressing's reason and message, while the
@@ -19,6 +22,10 @@ const (
 
 // Condition reasons shared by every kind. Each names what a person should look at.
 const (
+	// ReasonInSync: observed, and OpenStack holds what the spec asks for.
+	ReasonInSync = "InSync"
+	// ReasonDrifted: observed, and OpenStack differs from the spec; status.drift lists how.
+	ReasonDrifted = "Drifted"
 	// ReasonReady: the object is reconciled and up to date.
 	ReasonReady = "Ready"
 	// ReasonDeleting: the object is being deleted and its cloud resources removed.
@@ -102,4 +109,41 @@ type LocalObjectReference struct {
 	// +kubebuilder:validation:MinLength=1
 	// +kubebuilder:validation:MaxLength=253
 	Name string `json:"name"`
+}
+
+// ManagementPolicy says whether the operator changes OpenStack for an object.
+//
+// +kubebuilder:validation:Enum=Manage;Observe
+type ManagementPolicy string
+
+const (
+	// ManagementPolicyManage: the operator makes OpenStack match the spec.
+	ManagementPolicyManage ManagementPolicy = "Manage"
+	// ManagementPolicyObserve: the operator reads what it would manage, writes nothing to
+	// OpenStack, and lists the differences in status.drift.
+	ManagementPolicyObserve ManagementPolicy = "Observe"
+)
+
+// MaxDrift bounds status.drift; a longer list ends with an entry saying how many more.
+const MaxDrift = 64
+
+// MaxDriftValue bounds each string of a DriftEntry.
+const MaxDriftValue = 1024
+
+// DriftEntry is one difference between the spec and what OpenStack holds: what the
+// operator would change under managementPolicy Manage.
+type DriftEntry struct {
+	// field is what differs, e.g. compute.cores, tags, roleAssignments.
+	// +required
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=1024
+	Field string `json:"field"`
+	// desired is the value the spec asks for ("absent": the operator would remove it).
+	// +optional
+	// +kubebuilder:validation:MaxLength=1024
+	Desired string `json:"desired,omitempty"`
+	// actual is the value OpenStack holds ("absent": there is none).
+	// +optional
+	// +kubebuilder:validation:MaxLength=1024
+	Actual string `json:"actual,omitempty"`
 }

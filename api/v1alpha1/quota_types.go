@@ -46,6 +46,13 @@ type ComputeQuotaSpec struct {
 	// +listType=atomic
 	// +kubebuilder:validation:MaxItems=16
 	Peaks []QuotaPeak `json:"peaks,omitempty"`
+	// managementPolicy is Manage (the default: the operator writes the quota) or Observe
+	// (it reads the quota, writes nothing, and lists in status.drift what Manage would
+	// write). It may be switched either way at any time; a switch to Manage writes
+	// exactly what status.drift showed.
+	// +optional
+	// +kubebuilder:default=Manage
+	ManagementPolicy ManagementPolicy `json:"managementPolicy,omitempty"`
 }
 
 // QuotaPeak is the quota during one season.
@@ -178,7 +185,8 @@ type ComputeQuotaStatus struct {
 	// +listType=set
 	ActiveSeasons []string `json:"activeSeasons,omitempty"`
 	// effective is the quota now in force: the baseline overlaid with the active peaks,
-	// as written to OpenStack. Only managed fields appear.
+	// as written to OpenStack. Only managed fields appear. Under managementPolicy Observe
+	// it is what OpenStack holds of the managed fields, which the operator did not write.
 	// +optional
 	Effective QuotaSet `json:"effective,omitempty"`
 	// usage is what the project uses of each managed field, as the services report it.
@@ -193,10 +201,16 @@ type ComputeQuotaStatus struct {
 	// +optional
 	// +kubebuilder:validation:XValidation:rule="self >= timestamp('0001-01-01T00:00:00Z')",message="must be an RFC 3339 date-time such as 2027-04-01T00:00:00Z"
 	LastAppliedTime *metav1.Time `json:"lastAppliedTime,omitempty"`
+	// drift lists, under managementPolicy Observe, each managed limit OpenStack holds at
+	// another value than the effective quota: what Manage would write. Empty under Manage.
+	// +optional
+	// +listType=atomic
+	// +kubebuilder:validation:MaxItems=64
+	Drift []DriftEntry `json:"drift,omitempty"`
 	// observedGeneration is the generation of the spec that status describes.
 	// +optional
 	ObservedGeneration int64 `json:"observedGeneration,omitempty"`
-	// conditions: Ready, Progressing and BelowUsage.
+	// conditions: Ready, Progressing and BelowUsage; InSync under Observe.
 	// +optional
 	// +listType=map
 	// +listMapKey=type
@@ -216,6 +230,7 @@ type ComputeQuotaStatus struct {
 // +kubebuilder:printcolumn:name="Ready",type=string,JSONPath=`.status.conditions[?(@.type=="Ready")].status`
 // +kubebuilder:printcolumn:name="Below Usage",type=string,JSONPath=`.status.conditions[?(@.type=="BelowUsage")].status`,priority=1
 // +kubebuilder:printcolumn:name="Next",type=string,JSONPath=`.status.nextTransition`
+// +kubebuilder:printcolumn:name="Policy",type=string,JSONPath=`.spec.managementPolicy`,priority=1
 // +kubebuilder:printcolumn:name="Age",type=date,JSONPath=`.metadata.creationTimestamp`
 type ComputeQuota struct {
 	metav1.TypeMeta   `json:",inline"`
@@ -239,3 +254,6 @@ type ComputeQuotaList struct {
 func init() {
 	SchemeBuilder.Register(&ComputeQuota{}, &ComputeQuotaList{})
 }
+
+// Observes reports whether the ComputeQuota is under managementPolicy Observe.
+func (cq *ComputeQuota) Observes() bool { return cq.Spec.ManagementPolicy == ManagementPolicyObserve }

@@ -83,7 +83,20 @@ type TenantSpec struct {
 	// one: only an explicit Delete deletes a project that was handed over.
 	// +optional
 	DeletionPolicy DeletionPolicy `json:"deletionPolicy,omitempty"`
+
+	// managementPolicy is Manage (the default: the operator makes the project match the
+	// spec) or Observe (it reads the project, its role assignments and network, writes
+	// nothing to OpenStack and no Secret, and lists in status.drift what Manage would
+	// change). An import under Observe still needs the handover tag. It may be switched
+	// either way at any time; a switch to Manage makes exactly the changes status.drift
+	// showed. A Tenant deleted under Observe leaves the project untouched.
+	// +optional
+	// +kubebuilder:default=Manage
+	ManagementPolicy ManagementPolicy `json:"managementPolicy,omitempty"`
 }
+
+// Observes reports whether the Tenant is under managementPolicy Observe.
+func (t *Tenant) Observes() bool { return t.Spec.ManagementPolicy == ManagementPolicyObserve }
 
 // EffectiveDeletionPolicy is the deletion policy in force: the spec's, else Retain for an
 // imported project and Delete for one the Tenant created.
@@ -405,11 +418,18 @@ type TenantStatus struct {
 	// +optional
 	Usage *TenantUsage `json:"usage,omitempty"`
 
+	// drift lists, under managementPolicy Observe, each difference between the spec and
+	// what OpenStack holds: what Manage would change. Empty under Manage.
+	// +optional
+	// +listType=atomic
+	// +kubebuilder:validation:MaxItems=64
+	Drift []DriftEntry `json:"drift,omitempty"`
+
 	// observedGeneration is the generation of the spec that status describes.
 	// +optional
 	ObservedGeneration int64 `json:"observedGeneration,omitempty"`
 
-	// conditions: Ready and Progressing.
+	// conditions: Ready and Progressing; InSync under Observe.
 	// +optional
 	// +listType=map
 	// +listMapKey=type

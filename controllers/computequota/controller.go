@@ -108,6 +108,13 @@ func (r *Reconciler) reconcile(ctx context.Context, cq *whv1.ComputeQuota, now t
 	if ok {
 		cq.Status.NextTransition = &metav1.Time{Time: next}
 	}
+	if cq.Observes() {
+		differences, err := r.observeOnly(ctx, cq, active, breaches, now)
+		done.Message = fmt.Sprintf("quota of project %s observed, not managed (managementPolicy Observe): %d difference(s)",
+			cq.Status.ProjectID, differences)
+		return done, err
+	}
+	lookups.ClearDrift(&cq.Status.Drift, &cq.Status.Conditions)
 	err = r.sync(ctx, cq, active, boundary, breaches, now)
 	done.Message = fmt.Sprintf("quota of project %s is up to date", cq.Status.ProjectID)
 	return done, err
@@ -122,6 +129,13 @@ func (r *Reconciler) sync(ctx context.Context, cq *whv1.ComputeQuota, active []s
 	tenant, cloud, err := r.tenantCloud(ctx, cq)
 	if err != nil {
 		return err
+	}
+	if tenant.Observes() {
+		// The project is only observed (an import perhaps not adopted yet): nothing is
+		// written to it until its Tenant manages it.
+		return frame.NewSpecError(whv1.ReasonTenantNotReady, fmt.Sprintf(
+			"Tenant %q is under managementPolicy Observe: its project's quota is written only once the Tenant manages it; set this ComputeQuota's managementPolicy to Observe to see its drift",
+			tenant.Name))
 	}
 	project := tenant.Status.ProjectID
 	w := quotaWrite{cloud: cloud, project: project, trustSince: now.Add(-r.Intervals.Resync)}

@@ -20,6 +20,7 @@ import (
 // reconcileDelete returns the project to its baseline before the ComputeQuota goes, so a
 // peak never outlives the object that raised it, then lets it go. Deleting a
 // ComputeQuota otherwise stops managing the quota: the baseline limits stay as they are.
+// One under managementPolicy Observe goes without writing anything.
 func (r *Reconciler) reconcileDelete(ctx context.Context, cq *whv1.ComputeQuota) (frame.Step, error) {
 	if controllerutil.ContainsFinalizer(cq, whv1.ComputeQuotaFinalizer) {
 		if err := r.restoreBaseline(ctx, cq); err != nil {
@@ -41,8 +42,8 @@ func (r *Reconciler) reconcileDelete(ctx context.Context, cq *whv1.ComputeQuota)
 // ComputeQuota does, or takes over), or when the project is gone or going.
 func (r *Reconciler) restoreBaseline(ctx context.Context, cq *whv1.ComputeQuota) error {
 	baseline := quota.FromAPI(cq.Spec.Baseline)
-	if len(baseline) == 0 {
-		return nil
+	if len(baseline) == 0 || cq.Observes() {
+		return nil // under Observe nothing is written, not even on the way out
 	}
 	if last, err := r.lastWriter(ctx, cq); err != nil || !last {
 		return err
@@ -54,8 +55,8 @@ func (r *Reconciler) restoreBaseline(ctx context.Context, cq *whv1.ComputeQuota)
 		return nil // no Tenant, no project to return to its baseline
 	case err != nil:
 		return err
-	case tenant.Status.ProjectID == "":
-		return nil
+	case tenant.Status.ProjectID == "" || tenant.Observes():
+		return nil // no project, or one only observed
 	case !tenant.DeletionTimestamp.IsZero() && tenant.EffectiveDeletionPolicy() == whv1.DeletionPolicyDelete:
 		return nil // the project goes with its Tenant
 	}

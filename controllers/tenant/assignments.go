@@ -27,18 +27,57 @@ func (p principal) String() string {
 	return "user " + p.userID
 }
 
+// assignmentPlan is what reconcileAssignments would change: the grants and revocations
+// that differ, the desired set (status's form of it), and the grants withheld.
+type assignmentPlan struct {
+	grants, revokes []openstack.Assignment
+	desired         map[principal][]string
+	skipped         []string
+}
+
 // reconcileAssignments makes the roles of every principal the Tenant manages exactly
 // those in the spec: one list call, then only the grants and revocations that differ.
 // A project created just now has no assignment: it is not listed. Roles withheld (a
 // DepartmentPolicy's roles leave them out) are not granted, and kept where they exist
 // already; it returns the grants withheld.
 func (r *Reconciler) reconcileAssignments(ctx context.Context, cloud Cloud, t *whv1.Tenant, projectCreated bool, withheld []string) ([]string, error) {
-	desired, err := desiredAssignments(ctx, cloud, t)
+	plan, err := planAssignments(ctx, cloud, t, projectCreated, withheld)
 	if err != nil {
 		return nil, err
 	}
-	// Principals this Tenant manages: those in the spec now, and those it granted before
-	// (so a principal removed from the spec loses its roles).
+	var changes []string
+	for _, a := range plan.grants {
+		if err := cloud.Grant(ctx, t.Status.ProjectID, a); err != nil {
+			return nil, err
+		}
+		changes = append(changes, fmt.Sprintf("granted role %s to %s", a.RoleID, principal{a.GroupID, a.UserID}))
+	}
+	for _, a := range plan.revokes {
+		if err := cloud.Revoke(ctx, t.Status.ProjectID, a); err != nil {
+			return nil, err
+		}
+		changes = append(changes, fmt.Sprintf("revoked role %s from %s", a.RoleID, principal{a.GroupID, a.UserID}))
+	}
+
+	t.Status.RoleAssignments = appliedAssignments(plan.desired)
+	if len(changes) > 0 {
+		slices.Sort(changes)
+		frame.Notify(ctx, r.Recorder, t, corev1.EventTypeNormal, "RolesUpdated", "UpdateRoleAssignments",
+			"On project %s: %s", t.Status.ProjectID, strings.Join(changes, "; "))
+	}
+	return plan.skipped, nil
+}
+
+// planAssignments compares the spec's assignments with the project's (not listed when
+// projectCreated: a project created just now, or one that does not exist yet, has
+// none) and returns the grants and revocations that differ. Only principals the Tenant
+// manages lose roles: those in the spec, and those it granted before (status), so a
+// principal removed from the spec loses its roles and nobody else's are touched.
+func planAssignments(ctx context.Context, cloud Cloud, t *whv1.Tenant, projectCreated bool, withheld []string) (assignmentPlan, error) {
+	desired, err := desiredAssignments(ctx, cloud, t)
+	if err != nil {
+		return assignmentPlan{}, err
+	}
 	managed := map[principal]bool{}
 	for p := range desired {
 		managed[p] = true
@@ -46,54 +85,33 @@ func (r *Reconciler) reconcileAssignments(ctx context.Context, cloud Cloud, t *w
 	for _, a := range t.Status.RoleAssignments {
 		managed[principal{a.GroupID, a.UserID}] = true
 	}
-
 	var actual []openstack.Assignment
 	if !projectCreated {
-		var err error
 		if actual, err = cloud.ListAssignments(ctx, t.Status.ProjectID); err != nil {
-			return nil, err
+			return assignmentPlan{}, err
 		}
 	}
 	existing := map[openstack.Assignment]bool{}
 	for _, a := range actual {
 		existing[a] = true
 	}
-	skipped, err := withholdRoles(ctx, cloud, desired, existing, withheld, principal{userID: t.Status.ServiceUserID})
-	if err != nil {
-		return nil, err
+	plan := assignmentPlan{desired: desired}
+	if plan.skipped, err = withholdRoles(ctx, cloud, desired, existing, withheld, principal{userID: t.Status.ServiceUserID}); err != nil {
+		return assignmentPlan{}, err
 	}
-
-	var changes []string
 	for p, roles := range desired {
 		for _, role := range roles {
-			a := openstack.Assignment{GroupID: p.groupID, UserID: p.userID, RoleID: role}
-			if existing[a] {
-				continue
+			if a := (openstack.Assignment{GroupID: p.groupID, UserID: p.userID, RoleID: role}); !existing[a] {
+				plan.grants = append(plan.grants, a)
 			}
-			if err := cloud.Grant(ctx, t.Status.ProjectID, a); err != nil {
-				return nil, err
-			}
-			changes = append(changes, fmt.Sprintf("granted role %s to %s", role, p))
 		}
 	}
 	for a := range existing {
-		p := principal{a.GroupID, a.UserID}
-		if !managed[p] || slices.Contains(desired[p], a.RoleID) {
-			continue
+		if p := (principal{a.GroupID, a.UserID}); managed[p] && !slices.Contains(desired[p], a.RoleID) {
+			plan.revokes = append(plan.revokes, a)
 		}
-		if err := cloud.Revoke(ctx, t.Status.ProjectID, a); err != nil {
-			return nil, err
-		}
-		changes = append(changes, fmt.Sprintf("revoked role %s from %s", a.RoleID, p))
 	}
-
-	t.Status.RoleAssignments = appliedAssignments(desired)
-	if len(changes) > 0 {
-		slices.Sort(changes)
-		frame.Notify(ctx, r.Recorder, t, corev1.EventTypeNormal, "RolesUpdated", "UpdateRoleAssignments",
-			"On project %s: %s", t.Status.ProjectID, strings.Join(changes, "; "))
-	}
-	return skipped, nil
+	return plan, nil
 }
 
 // withholdRoles drops from desired the withheld roles a principal is not granted yet,

@@ -117,6 +117,10 @@ func (r *Reconciler) reconcile(ctx context.Context, t *whv1.Tenant) (frame.Step,
 	if err != nil {
 		return frame.Step{}, err
 	}
+	if t.Observes() {
+		return r.observe(ctx, acc, t, withheld, breaches)
+	}
+	lookups.ClearDrift(&t.Status.Drift, &t.Status.Conditions)
 	// Also before any OpenStack call: the network's range, allocated or contested. A
 	// range refused stops a new Tenant before anything is made; a project that exists is
 	// still kept in line (its credential rotates), without the network.

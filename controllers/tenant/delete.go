@@ -51,7 +51,10 @@ func (r *Reconciler) reconcileDelete(ctx context.Context, t *whv1.Tenant) (bool,
 	if err := r.deleteCredentialSecret(ctx, t, ""); err != nil {
 		return false, err
 	}
-	if t.EffectiveDeletionPolicy() == whv1.DeletionPolicyRetain {
+	// Under Observe the project is left as it is, whatever the deletion policy; only what
+	// the operator made for itself (its service user, if it managed the project before)
+	// goes.
+	if t.EffectiveDeletionPolicy() == whv1.DeletionPolicyRetain || t.Observes() {
 		if t.Status.ProjectID != "" {
 			frame.Notify(ctx, r.Recorder, t, corev1.EventTypeNormal, "Retained", "ReleaseProject",
 				"Left project %s in OpenStack (deletionPolicy Retain)", t.Status.ProjectID)

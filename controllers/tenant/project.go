@@ -62,7 +62,7 @@ func (r *Reconciler) reconcileProject(ctx context.Context, cloud Cloud, acc acce
 // observeProject returns the project this Tenant owns, adopting an imported one, or nil
 // when the project is still to be created.
 func (r *Reconciler) observeProject(ctx context.Context, cloud Cloud, acc access.CloudAccess, t *whv1.Tenant, domainID string) (*openstack.Project, error) {
-	if t.Status.ProjectID != "" {
+	if t.Status.ProjectID != "" && !observedImport(t) {
 		p, err := cloud.GetProject(ctx, t.Status.ProjectID)
 		switch {
 		case err == nil:
@@ -85,6 +85,11 @@ func (r *Reconciler) observeProject(ctx context.Context, cloud Cloud, acc access
 	// Keystone refuses (409) and createProject looks at whose it is.
 	return legacyProject(ctx, cloud, acc, t, domainID)
 }
+
+// observedImport reports whether status names a project to import that was only
+// observed (managementPolicy Observe) and never adopted: it is adopted now, its handover
+// checked, not taken for this Tenant's own.
+func observedImport(t *whv1.Tenant) bool { return t.Spec.Import != nil && !t.Status.Adopted }
 
 // legacyProject is the project this Tenant made under the old default name
 // (<namespace>-<name>) and never recorded: found by that name and taken only if it

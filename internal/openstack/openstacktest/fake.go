@@ -63,6 +63,9 @@ type state struct {
 	noVolumes bool
 
 	calls map[string]int
+	// writes are the changes made to each project through the interfaces (not the
+	// *Directly helpers), oldest first: what a test compares with a status.drift.
+	writes map[string][]string
 	// failures maps a method name to errors returned by its next calls, in order.
 	failures map[string][]error
 }
@@ -103,6 +106,7 @@ func New() *Cloud {
 		appCreds:      map[string][]fakeAppCred{},
 		endpoint:      openstack.Endpoint{AuthURL: "http://keystone.fake/v3", Region: "RegionOne", Interface: "public"},
 		calls:         map[string]int{},
+		writes:        map[string][]string{},
 		failures:      map[string][]error{},
 	}}
 	for _, r := range []string{"member", "reader", "admin"} {
@@ -215,6 +219,29 @@ func (c *state) call(method string, projects ...string) error {
 	return nil
 }
 
+// logWrite records a change made to a project. Callers hold c.mu.
+func (c *state) logWrite(projectID, format string, args ...any) {
+	c.writes[projectID] = append(c.writes[projectID], fmt.Sprintf(format, args...))
+}
+
+// Writes returns the changes made to a project through the interfaces, oldest first:
+// "CreateProject", "UpdateProject <field>=<value>", "Grant <role> <principal>",
+// "Revoke …", "SetQuota <service>.<field>=<value>", "CreateNetwork <kinds>",
+// "DeleteNetworkBundle", "DeleteProject", "CreateServiceUser".
+func (c *Cloud) Writes(projectID string) []string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return slices.Clone(c.writes[projectID])
+}
+
+// assignmentText names an assignment in the write log.
+func assignmentText(a openstack.Assignment) string {
+	if a.GroupID != "" {
+		return a.RoleID + " group " + a.GroupID
+	}
+	return a.RoleID + " user " + a.UserID
+}
+
 func (c *state) newID(kind string) string {
 	c.nextID++
 	return fmt.Sprintf("%s-%04d", kind, c.nextID)
@@ -276,6 +303,7 @@ func (c *Cloud) CreateProject(_ context.Context, o openstack.ProjectCreate) (*op
 		Owner: o.Owner, OwnerNamespace: o.OwnerNamespace, OwnerName: o.OwnerName,
 	}
 	c.projects[p.ID] = p
+	c.logWrite(p.ID, "CreateProject")
 	return clone(p), nil
 }
 
@@ -292,18 +320,23 @@ func (c *Cloud) UpdateProject(_ context.Context, id string, u openstack.ProjectU
 	}
 	if u.Name != nil {
 		p.Name = *u.Name
+		c.logWrite(id, "UpdateProject name=%s", p.Name)
 	}
 	if u.Description != nil {
 		p.Description = *u.Description
+		c.logWrite(id, "UpdateProject description=%s", p.Description)
 	}
 	if u.Tags != nil {
 		p.Tags = slices.Clone(*u.Tags)
+		c.logWrite(id, "UpdateProject tags=%s", strings.Join(p.Tags, ","))
 	}
 	if u.Enabled != nil {
 		p.Enabled = *u.Enabled
+		c.logWrite(id, "UpdateProject enabled=%t", p.Enabled)
 	}
 	if u.Owner != nil {
 		p.Owner, p.OwnerNamespace, p.OwnerName = u.Owner.UID, u.Owner.Namespace, u.Owner.Name
+		c.logWrite(id, "UpdateProject owner=%s/%s", p.OwnerNamespace, p.OwnerName)
 	}
 	return clone(p), nil
 }
@@ -317,6 +350,7 @@ func (c *Cloud) DeleteProject(_ context.Context, id string) error {
 	}
 	delete(c.projects, id)
 	delete(c.assigned, id)
+	c.logWrite(id, "DeleteProject")
 	return nil
 }
 
@@ -379,6 +413,7 @@ func (c *Cloud) Grant(_ context.Context, projectID string, a openstack.Assignmen
 		c.assigned[projectID] = map[openstack.Assignment]bool{}
 	}
 	c.assigned[projectID][a] = true
+	c.logWrite(projectID, "Grant %s", assignmentText(a))
 	return nil
 }
 
@@ -390,6 +425,7 @@ func (c *Cloud) Revoke(_ context.Context, projectID string, a openstack.Assignme
 		return err
 	}
 	delete(c.assigned[projectID], a)
+	c.logWrite(projectID, "Revoke %s", assignmentText(a))
 	return nil
 }
 
@@ -527,6 +563,9 @@ func (c *Cloud) SetQuota(_ context.Context, service quota.Service, projectID str
 	maps.Copy(q.Limits, limits)
 	key := projectID + "/" + string(service)
 	c.quotaWrites[key] = append(c.quotaWrites[key], maps.Clone(limits))
+	for _, field := range slices.SortedFunc(maps.Keys(limits), func(a, b quota.Field) int { return strings.Compare(a.String(), b.String()) }) {
+		c.logWrite(projectID, "SetQuota %s=%d", field, limits[field])
+	}
 	return nil
 }
 
@@ -602,6 +641,9 @@ func (c *Cloud) EnsureNetworkBundle(_ context.Context, spec openstack.NetworkBun
 		b.gateway = "net-" + spec.ExternalNetwork
 	}
 	b.spec = spec
+	if len(created) > 0 {
+		c.logWrite(spec.ProjectID, "CreateNetwork %s", strings.Join(created, ","))
+	}
 	return b.NetworkBundle, created, nil
 }
 
@@ -628,6 +670,7 @@ func (c *Cloud) DeleteNetworkBundle(_ context.Context, projectID string, own ope
 			delete(c.bundles, key)
 		}
 	}
+	c.logWrite(projectID, "DeleteNetworkBundle")
 	return nil
 }
 

@@ -163,6 +163,7 @@ func (c *Cloud) EnsureServiceUser(_ context.Context, u openstack.ServiceUser) (s
 	}
 	if id == "" {
 		id = c.newID("user")
+		c.logWrite(u.ProjectID, "CreateServiceUser")
 	}
 	u.ID = id
 	c.serviceUsers[id] = u
@@ -259,6 +260,7 @@ func (c *Cloud) CreateApplicationCredential(_ context.Context, o openstack.Appli
 		roles:     roleIDs,
 	}
 	c.appCreds[userID] = append(c.appCreds[userID], ac)
+	c.logWrite(c.project, "CreateApplicationCredential")
 	out := ac.ApplicationCredential
 	return &out, nil
 }

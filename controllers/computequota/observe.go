@@ -1,0 +1,96 @@
+package computequota
+
+import (
+	"context"
+	"time"
+
+	whv1 "github.com/whitehall-cloud/whitehall-operator/api/v1alpha1"
+
+	"github.com/whitehall-cloud/whitehall-operator/controllers/lookups"
+	"github.com/whitehall-cloud/whitehall-operator/internal/openstack"
+	"github.com/whitehall-cloud/whitehall-operator/internal/policy"
+	"github.com/whitehall-cloud/whitehall-operator/internal/quota"
+)
+
+// Observe before manage: under managementPolicy Observe a reconcile reads each service
+// with a managed field and plans the write exactly as Manage's repair would (plan.go),
+// and turns the plan into status.drift instead of writing it. What it read is kept as
+// the last observation (in memory, and in status.effective, which then holds what
+// OpenStack has), so the first reconcile after a switch to Manage plans from it and
+// writes exactly the limits the drift listed.
+
+// observeOnly reads cq's project's quota, writes nothing, and records the drift from
+// the effective quota of the seasons active. It returns the number of differences.
+//
+// While a DepartmentPolicy is breached the plan is Manage's then: only the limits that
+// come down, raises withheld (not Ready, PolicyViolation, as under Manage).
+func (r *Reconciler) observeOnly(ctx context.Context, cq *whv1.ComputeQuota, active []string, breaches []policy.Breach,
+	now time.Time) (int, error) {
+	effective := quota.Effective(cq, active)
+	tenant, cloud, err := r.tenantCloud(ctx, cq)
+	if err != nil {
+		return 0, err
+	}
+	project := tenant.Status.ProjectID
+	cq.Status.ProjectID = project
+	seen, err := perService(ctx, effective, func(ctx context.Context, service quota.Service, desired quota.Limits) (appliedQuota, error) {
+		reading, err := cloud.GetQuota(ctx, service, project)
+		if err != nil {
+			return appliedQuota{}, err
+		}
+		keep := openstack.RefusesBelowUsage(service)
+		if len(breaches) > 0 {
+			// As Manage's lower: only the limits that come down; raises are withheld.
+			p, _, raises := planLower(desired, reading, keep)
+			return appliedQuota{usage: usageOf(reading, desired), changes: p.changes, keptAtUsage: p.keptAtUsage,
+				wanted: heldOf(reading, desired), raises: raises}, nil
+		}
+		p := planWrite(desired, reading, keep)
+		return appliedQuota{usage: usageOf(reading, desired), changes: p.changes, keptAtUsage: p.keptAtUsage,
+			wanted: heldOf(reading, desired)}, nil
+	})
+	if err != nil {
+		return 0, err
+	}
+	cq.Status.ActiveSeasons = active
+	cq.Status.Effective = quota.ToAPI(seen.wanted)
+	cq.Status.Usage = quota.ToAPI(seen.usage)
+	r.checkUsage(ctx, cq, seen.wanted, appliedQuota{usage: seen.usage})
+	r.lastApplied.Store(cq.UID, observation{project: project, readAt: now,
+		QuotaReading: openstack.QuotaReading{Limits: seen.wanted, InUse: seen.usage}})
+	n := lookups.RecordDrift(&cq.Status.Drift, &cq.Status.Conditions, quotaDrift(seen), cq.Generation)
+	if len(breaches) > 0 {
+		// Not Ready, as under Manage: the drift is what Manage would write while breached.
+		r.lastApplied.Delete(cq.UID)
+		return n, lookups.PolicyViolation(breaches, raisesWithheld(appliedQuota{raises: seen.raises, wanted: seen.wanted}))
+	}
+	return n, nil
+}
+
+// heldOf is the limits in reading of the fields of limits: what OpenStack holds of the
+// managed fields.
+func heldOf(reading openstack.QuotaReading, limits quota.Limits) quota.Limits {
+	held := quota.Limits{}
+	for field := range limits {
+		if v, ok := reading.Limits[field]; ok {
+			held[field] = v
+		}
+	}
+	return held
+}
+
+// quotaDrift is one entry per limit Manage would write, in the order events list them.
+func quotaDrift(seen appliedQuota) []whv1.DriftEntry {
+	out := make([]whv1.DriftEntry, 0, len(seen.changes))
+	for _, c := range seen.changes {
+		desired, actual := quota.Format(c.to), quota.Format(c.from)
+		if c.fromUnknown {
+			actual = lookups.Absent
+		}
+		if _, kept := seen.keptAtUsage[c.field]; kept {
+			desired += " (kept at usage: the service refuses a lower limit)"
+		}
+		out = append(out, lookups.Drift(c.field.String(), desired, actual))
+	}
+	return out
+}

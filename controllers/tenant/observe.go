@@ -1,0 +1,257 @@
+package tenant
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	whv1 "github.com/whitehall-cloud/whitehall-operator/api/v1alpha1"
+
+	"k8s.io/utils/ptr"
+
+	"github.com/whitehall-cloud/whitehall-operator/controllers/access"
+	"github.com/whitehall-cloud/whitehall-operator/controllers/frame"
+	"github.com/whitehall-cloud/whitehall-operator/controllers/lookups"
+	"github.com/whitehall-cloud/whitehall-operator/internal/openstack"
+	"github.com/whitehall-cloud/whitehall-operator/internal/policy"
+)
+
+// Observe before manage: under managementPolicy Observe a reconcile reads what Manage
+// would change — the project, its role assignments — with the same comparisons Manage
+// makes (projectDrift, planAssignments), and lists the differences in status.drift
+// instead of making them. Nothing is written to OpenStack, and no Secret: no service
+// user, identity store or credential. An import still needs the handover: an observer
+// learns a project's people. The project observed is recorded (status.projectID), so a
+// ComputeQuota can observe its quota; one to import is adopted only on the switch to
+// Manage (observedImport).
+
+// observe is reconcile under managementPolicy Observe.
+func (r *Reconciler) observe(ctx context.Context, acc access.CloudAccess, t *whv1.Tenant, withheld []string,
+	breaches []policy.Breach) (frame.Step, error) {
+	cloud, err := r.Clouds.Cloud(ctx, acc.Ref)
+	if err != nil {
+		return frame.Step{}, err
+	}
+	domainID, err := cloud.DomainID(ctx, t.Spec.Project.Domain)
+	if err != nil {
+		return frame.Step{}, err
+	}
+	project, adopt, err := r.observedProject(ctx, cloud, acc, t, domainID)
+	if err != nil {
+		return frame.Step{}, err
+	}
+	if project != nil {
+		t.Status.ProjectID, t.Status.DomainID = project.ID, project.DomainID
+		if t.Status.ProjectName == "" {
+			// As under Manage: the name an imported project has is the name it keeps.
+			t.Status.ProjectName = project.Name
+		}
+	}
+	drift := projectDifferences(t, project, adopt)
+	plan, err := planAssignments(ctx, cloud, t, project == nil, withheld)
+	if err != nil {
+		return frame.Step{}, err
+	}
+	names, err := roleNames(ctx, cloud, t)
+	if err != nil {
+		return frame.Step{}, err
+	}
+	drift = append(drift, assignmentDifferences(plan, names)...)
+	identity, err := r.identityDifferences(ctx, t)
+	if err != nil {
+		return frame.Step{}, err
+	}
+	drift = append(drift, identity...)
+	drift = append(drift, networkDifferences(t, project)...)
+	n := lookups.RecordDrift(&t.Status.Drift, &t.Status.Conditions, drift, t.Generation)
+	var done frame.Step
+	if len(plan.skipped) > 0 {
+		done.Degrade(lookups.PolicyViolation(breaches, fmt.Sprintf("Manage would not grant: %s", strings.Join(plan.skipped, ", "))))
+	}
+	name := t.ProjectName()
+	if project != nil {
+		name = fmt.Sprintf("%s (%s)", project.Name, project.ID)
+	}
+	done.Message = fmt.Sprintf("project %s observed, not managed (managementPolicy Observe): %d difference(s)", name, n)
+	return done, nil
+}
+
+// observedProject is the project Manage would manage, read only: the one to import
+// (adopt: its owner is still to be recorded, which needs its handover), the one status
+// records, or the one bearing the project name if it is this Tenant's. Nil when Manage
+// would create it. A project Manage would refuse is refused here too, with the same
+// error: nothing of another department's project is shown.
+func (r *Reconciler) observedProject(ctx context.Context, cloud Cloud, acc access.CloudAccess, t *whv1.Tenant,
+	domainID string) (_ *openstack.Project, adopt bool, _ error) {
+	if imp := t.Spec.Import; imp != nil && !t.Status.Adopted {
+		var (
+			p   *openstack.Project
+			err error
+		)
+		if imp.ID != nil {
+			p, err = cloud.GetProject(ctx, *imp.ID)
+		} else {
+			p, err = cloud.FindProject(ctx, domainID, *imp.Name)
+		}
+		switch {
+		case err != nil:
+			return nil, false, err
+		case p.Owner == string(t.UID):
+			return p, false, ownedBy(acc, t, p)
+		}
+		return p, true, r.mayAdopt(ctx, acc, t, p, domainID)
+	}
+	if t.Status.ProjectID != "" {
+		p, err := cloud.GetProject(ctx, t.Status.ProjectID)
+		switch {
+		case err == nil:
+			return p, false, ownedBy(acc, t, p)
+		case !openstack.IsNotFound(err):
+			return nil, false, err
+		case t.Status.Adopted:
+			return nil, false, frame.NewSpecError(whv1.ReasonDependencyNotFound,
+				fmt.Sprintf("the imported project %s no longer exists in OpenStack", t.Status.ProjectID))
+		}
+		// Deleted by hand: forgotten as Manage forgets it, which would create it again.
+		t.Status.ProjectID, t.Status.RoleAssignments, t.Status.ServiceUserID = "", nil, ""
+	}
+	if p, err := legacyProject(ctx, cloud, acc, t, domainID); p != nil || err != nil {
+		return p, false, err
+	}
+	p, err := existingProject(ctx, cloud, t, domainID)
+	if openstack.IsNotFound(err) {
+		return nil, false, nil
+	}
+	return p, false, err
+}
+
+// projectDifferences lists what Manage would change of the project: create it, record
+// this Tenant as its owner (an import), or update the fields projectDrift finds.
+func projectDifferences(t *whv1.Tenant, p *openstack.Project, adopt bool) []whv1.DriftEntry {
+	if p == nil {
+		return []whv1.DriftEntry{lookups.Drift("project", t.ProjectName(), lookups.Absent)}
+	}
+	var out []whv1.DriftEntry
+	if adopt {
+		out = append(out, lookups.Drift("owner", fmt.Sprintf("Tenant %s/%s", t.Namespace, t.Name),
+			"none: handed over to namespace "+t.Namespace))
+	}
+	update, _ := projectDrift(t, p)
+	if update.Name != nil {
+		out = append(out, lookups.Drift("name", *update.Name, p.Name))
+	}
+	if update.Description != nil {
+		out = append(out, lookups.Drift("description", *update.Description, p.Description))
+	}
+	if update.Tags != nil {
+		out = append(out, lookups.Drift("tags", tagList(*update.Tags), tagList(p.Tags)))
+	}
+	if update.Enabled != nil {
+		out = append(out, lookups.Drift("enabled", strconv.FormatBool(*update.Enabled), strconv.FormatBool(p.Enabled)))
+	}
+	return out
+}
+
+// tagList is a set of tags (or roles) as a drift value: sorted, comma-separated.
+func tagList(tags []string) string {
+	sorted := slices.Sorted(slices.Values(tags))
+	return strings.Join(slices.Compact(sorted), ",")
+}
+
+// assignmentDifferences is one entry per grant or revocation Manage would make, sorted.
+func assignmentDifferences(plan assignmentPlan, names map[string]string) []whv1.DriftEntry {
+	text := func(a openstack.Assignment) string {
+		role := a.RoleID
+		if name, ok := names[role]; ok {
+			role = name
+		}
+		return fmt.Sprintf("%s to %s", role, principal{a.GroupID, a.UserID})
+	}
+	var out []whv1.DriftEntry
+	for _, a := range plan.grants {
+		out = append(out, lookups.Drift("roleAssignments", text(a), lookups.Absent))
+	}
+	for _, a := range plan.revokes {
+		out = append(out, lookups.Drift("roleAssignments", lookups.Absent, text(a)))
+	}
+	slices.SortFunc(out, func(a, b whv1.DriftEntry) int {
+		return strings.Compare(a.Desired+"\x00"+a.Actual, b.Desired+"\x00"+b.Actual)
+	})
+	return out
+}
+
+// roleNames maps the IDs of the roles the spec names back to those names, for drift.
+func roleNames(ctx context.Context, dir openstack.Directory, t *whv1.Tenant) (map[string]string, error) {
+	names := map[string]string{}
+	roles := serviceUserRoles(t)
+	for _, ra := range t.Spec.RoleAssignments {
+		roles = append(roles, ra.Roles...)
+	}
+	for _, role := range roles {
+		id, err := dir.RoleID(ctx, role)
+		if err != nil {
+			return nil, err
+		}
+		names[id] = role
+	}
+	return names, nil
+}
+
+// identityDifferences lists the service user and the department's credential that
+// Manage would make: the user (with its roles) when the project needs one and has none,
+// the application credential and its Secret when the spec asks for one and none exists,
+// its removal when the spec no longer asks, its rotation when one is due and the deletion of a
+// replaced one whose grace period is over (none of it happens under Observe).
+func (r *Reconciler) identityDifferences(ctx context.Context, t *whv1.Tenant) ([]whv1.DriftEntry, error) {
+	var out []whv1.DriftEntry
+	needed, err := r.needsIdentity(ctx, t)
+	if err != nil {
+		return nil, err
+	}
+	if needed && t.Status.ServiceUserID == "" {
+		out = append(out, lookups.Drift("serviceUser",
+			"present, with roles "+tagList(serviceUserRoles(t)), lookups.Absent))
+	}
+	ac, st := t.Spec.ApplicationCredential, t.Status.ApplicationCredential
+	switch {
+	case ac != nil && st == nil:
+		out = append(out, lookups.Drift("applicationCredential", "issued into Secret "+ac.SecretName, lookups.Absent))
+	case ac == nil && st != nil:
+		out = append(out, lookups.Drift("applicationCredential", lookups.Absent, "credential "+st.ID))
+	case ac != nil && st.RotateAt != nil && !r.Now().Before(st.RotateAt.Time):
+		// Not rotated under Observe: Manage rotates it at once.
+		out = append(out, lookups.Drift("applicationCredential", "rotated", "rotation due since "+st.RotateAt.UTC().Format(time.RFC3339)))
+	}
+	if st != nil {
+		for _, old := range st.Retiring {
+			if !r.Now().Before(old.DeleteAt.Time) {
+				out = append(out, lookups.Drift("applicationCredential", lookups.Absent, "replaced credential "+old.ID))
+			}
+		}
+	}
+	return out, nil
+}
+
+// networkDifferences lists the network bundle Manage would make. Under Observe the
+// bundle is not read from Neutron: a bundle status does not record (never made, or made
+// by hand) is listed with its actual value unknown.
+func networkDifferences(t *whv1.Tenant, p *openstack.Project) []whv1.DriftEntry {
+	n := t.Spec.Network
+	if n == nil {
+		return nil
+	}
+	desired := "network and subnet " + t.ProjectName()
+	if ptr.Deref(n.ExternalNetwork, "") != "" {
+		desired += ", router to " + *n.ExternalNetwork
+	}
+	switch {
+	case p == nil:
+		return []whv1.DriftEntry{lookups.Drift("network", desired, lookups.Absent)}
+	case t.Status.Network == nil || t.Status.Network.NetworkID == "":
+		return []whv1.DriftEntry{lookups.Drift("network", desired, "not read under Observe: Manage makes it, or adopts one by that name")}
+	}
+	return nil
+}
