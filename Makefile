@@ -102,7 +102,7 @@ test: verify lint test-unit test-envtest test-chart test-image test-e2e ## Every
 
 .PHONY: test-unit
 test-unit: ## Tier 1: pure table tests.
-	go test ./internal/... ./controllers/... -count=1
+	go test ./internal/... ./controllers/... ./cmd/... ./test/argocd/... -count=1
 
 # The randomised suites run with fixed seeds in make test, so CI never depends on luck;
 # make test-faults explores new ones. A seed that ever failed stays in these lists for good.

@@ -210,7 +210,8 @@ type ComputeQuotaStatus struct {
 	// observedGeneration is the generation of the spec that status describes.
 	// +optional
 	ObservedGeneration int64 `json:"observedGeneration,omitempty"`
-	// conditions: Ready, Progressing and BelowUsage; InSync under Observe.
+	// conditions: Ready, Progressing and BelowUsage; InSync under Observe; Reconciling
+	// while progressing and Stalled when failed (kstatus).
 	// +optional
 	// +listType=map
 	// +listMapKey=type

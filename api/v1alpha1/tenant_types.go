@@ -429,7 +429,8 @@ type TenantStatus struct {
 	// +optional
 	ObservedGeneration int64 `json:"observedGeneration,omitempty"`
 
-	// conditions: Ready and Progressing; InSync under Observe.
+	// conditions: Ready and Progressing; InSync under Observe; Reconciling while
+	// progressing and Stalled when failed (kstatus).
 	// +optional
 	// +listType=map
 	// +listMapKey=type

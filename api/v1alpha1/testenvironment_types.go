@@ -256,7 +256,8 @@ type TestEnvironmentStatus struct {
 	// observedGeneration is the generation of the spec that status describes.
 	// +optional
 	ObservedGeneration int64 `json:"observedGeneration,omitempty"`
-	// conditions: Ready, Progressing and QuotaExceeded.
+	// conditions: Ready, Progressing and QuotaExceeded; Reconciling while progressing
+	// and Stalled when failed (kstatus).
 	// +optional
 	// +listType=map
 	// +listMapKey=type
