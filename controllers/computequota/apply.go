@@ -125,7 +125,7 @@ func (w quotaWrite) repair(ctx context.Context, service quota.Service, desired q
 	if err := w.write(ctx, service, p.diff); err != nil {
 		return appliedQuota{}, err
 	}
-	return appliedQuota{usage: usageOf(reading, desired), changes: p.changes, keptAtUsage: p.keptAtUsage}, nil
+	return appliedQuota{usage: reading.InUse.Within(desired), changes: p.changes, keptAtUsage: p.keptAtUsage}, nil
 }
 
 // writeMoved writes, without a read first, what differs from known. A write that lowers
@@ -143,7 +143,7 @@ func (w quotaWrite) writeMoved(ctx context.Context, service quota.Service, desir
 			return appliedQuota{}, err
 		}
 	}
-	return appliedQuota{usage: usageOf(reading, desired), changes: p.changes, keptAtUsage: p.keptAtUsage}, nil
+	return appliedQuota{usage: reading.InUse.Within(desired), changes: p.changes, keptAtUsage: p.keptAtUsage}, nil
 }
 
 // lower reads each service with a field of target and writes only the limits that
@@ -160,7 +160,7 @@ func (w quotaWrite) lower(ctx context.Context, target quota.Limits) (appliedQuot
 		if err := w.write(ctx, service, p.diff); err != nil {
 			return appliedQuota{}, err
 		}
-		return appliedQuota{usage: usageOf(reading, target), changes: p.changes, keptAtUsage: p.keptAtUsage,
+		return appliedQuota{usage: reading.InUse.Within(target), changes: p.changes, keptAtUsage: p.keptAtUsage,
 			wanted: wanted, raises: raises}, nil
 	})
 }
@@ -174,17 +174,6 @@ func (w quotaWrite) write(ctx context.Context, service quota.Service, limits quo
 		quotaWrites.WithLabelValues(string(service)).Inc()
 	}
 	return nil
-}
-
-// usageOf is the usage in reading of the fields of limits: status shows only those.
-func usageOf(reading openstack.QuotaReading, limits quota.Limits) quota.Limits {
-	usage := quota.Limits{}
-	for field := range limits {
-		if used, ok := reading.InUse[field]; ok {
-			usage[field] = used
-		}
-	}
-	return usage
 }
 
 // perService runs one step per quota service with a field of limits, given that

@@ -42,12 +42,12 @@ func (r *Reconciler) observeOnly(ctx context.Context, cq *whv1.ComputeQuota, act
 		if len(breaches) > 0 {
 			// As Manage's lower: only the limits that come down; raises are withheld.
 			p, _, raises := planLower(desired, reading, keep)
-			return appliedQuota{usage: usageOf(reading, desired), changes: p.changes, keptAtUsage: p.keptAtUsage,
-				wanted: heldOf(reading, desired), raises: raises}, nil
+			return appliedQuota{usage: reading.InUse.Within(desired), changes: p.changes, keptAtUsage: p.keptAtUsage,
+				wanted: reading.Limits.Within(desired), raises: raises}, nil
 		}
 		p := planWrite(desired, reading, keep)
-		return appliedQuota{usage: usageOf(reading, desired), changes: p.changes, keptAtUsage: p.keptAtUsage,
-			wanted: heldOf(reading, desired)}, nil
+		return appliedQuota{usage: reading.InUse.Within(desired), changes: p.changes, keptAtUsage: p.keptAtUsage,
+			wanted: reading.Limits.Within(desired)}, nil
 	})
 	if err != nil {
 		return 0, err
@@ -65,18 +65,6 @@ func (r *Reconciler) observeOnly(ctx context.Context, cq *whv1.ComputeQuota, act
 		return n, lookups.PolicyViolation(breaches, raisesWithheld(appliedQuota{raises: seen.raises, wanted: seen.wanted}))
 	}
 	return n, nil
-}
-
-// heldOf is the limits in reading of the fields of limits: what OpenStack holds of the
-// managed fields.
-func heldOf(reading openstack.QuotaReading, limits quota.Limits) quota.Limits {
-	held := quota.Limits{}
-	for field := range limits {
-		if v, ok := reading.Limits[field]; ok {
-			held[field] = v
-		}
-	}
-	return held
 }
 
 // quotaDrift is one entry per limit Manage would write, in the order events list them.

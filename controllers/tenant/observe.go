@@ -87,15 +87,7 @@ func (r *Reconciler) observe(ctx context.Context, acc access.CloudAccess, t *whv
 func (r *Reconciler) observedProject(ctx context.Context, cloud Cloud, acc access.CloudAccess, t *whv1.Tenant,
 	domainID string) (_ *openstack.Project, adopt bool, _ error) {
 	if imp := t.Spec.Import; imp != nil && !t.Status.Adopted {
-		var (
-			p   *openstack.Project
-			err error
-		)
-		if imp.ID != nil {
-			p, err = cloud.GetProject(ctx, *imp.ID)
-		} else {
-			p, err = cloud.FindProject(ctx, domainID, *imp.Name)
-		}
+		p, err := findImported(ctx, cloud, imp, domainID)
 		switch {
 		case err != nil:
 			return nil, false, err

@@ -148,16 +148,7 @@ func existingProject(ctx context.Context, cloud Cloud, t *whv1.Tenant, domainID 
 // adoptProject takes over a project the cloud admin handed over to this namespace, and
 // records this Tenant as its owner, so no other Tenant can import it after.
 func (r *Reconciler) adoptProject(ctx context.Context, cloud Cloud, acc access.CloudAccess, t *whv1.Tenant, domainID string) (*openstack.Project, error) {
-	imp := t.Spec.Import
-	var (
-		p   *openstack.Project
-		err error
-	)
-	if imp.ID != nil {
-		p, err = cloud.GetProject(ctx, *imp.ID)
-	} else {
-		p, err = cloud.FindProject(ctx, domainID, *imp.Name)
-	}
+	p, err := findImported(ctx, cloud, t.Spec.Import, domainID)
 	if err != nil {
 		return nil, err
 	}
@@ -286,4 +277,12 @@ func sameSet(a, b []string) bool {
 	slices.Sort(a)
 	slices.Sort(b)
 	return slices.Equal(slices.Compact(a), slices.Compact(b))
+}
+
+// findImported finds the project spec.import names, by ID or by name in the domain.
+func findImported(ctx context.Context, cloud Cloud, imp *whv1.ProjectImport, domainID string) (*openstack.Project, error) {
+	if imp.ID != nil {
+		return cloud.GetProject(ctx, *imp.ID)
+	}
+	return cloud.FindProject(ctx, domainID, *imp.Name)
 }

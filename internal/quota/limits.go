@@ -23,6 +23,18 @@ func (l Limits) Of(service Service) Limits {
 	return out
 }
 
+// Within returns the limits of l for the fields that fields sets (whatever their
+// values): what a reading says of the fields a quota manages.
+func (l Limits) Within(fields Limits) Limits {
+	out := Limits{}
+	for f := range fields {
+		if v, ok := l[f]; ok {
+			out[f] = v
+		}
+	}
+	return out
+}
+
 // Max returns the larger limit, where Unlimited is larger than any number.
 func Max(a, b int64) int64 {
 	if a == Unlimited || b == Unlimited {
