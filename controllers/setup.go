@@ -2,7 +2,12 @@ package controllers
 
 import (
 	"context"
+	"fmt"
 	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	ctrl "sigs.k8s.io/controller-runtime"
 
@@ -46,7 +51,18 @@ type Options struct {
 	GrantableRoles []string
 	// UsageInterval is how often each Cloud's usage is read; zero means 1h.
 	UsageInterval time.Duration
+	// ClusterID names this cluster in the owner records of projects and in each cloud's
+	// cluster records; "" means the UID of the kube-system namespace, the cluster's own
+	// identity (as in KEP-2149's ClusterProperty id.k8s.io).
+	ClusterID string
+	// ClusterLease is how long this cluster's record in a cloud lasts unrenewed before
+	// another cluster may take back its Tenants' projects; zero means
+	// access.DefaultClusterLease.
+	ClusterLease time.Duration
 }
+
+// DefaultClusterLease is the --cluster-lease the operator runs with unless told otherwise.
+const DefaultClusterLease = access.DefaultClusterLease
 
 // DefaultGrantableRoles are the roles a Tenant may grant unless --grantable-roles says
 // otherwise: never admin.
@@ -89,13 +105,25 @@ func SetupWith(ctx context.Context, mgr ctrl.Manager, o Options, c Connectors) e
 	if err := lookups.SetupIndexes(ctx, mgr); err != nil {
 		return err
 	}
+	if o.ClusterID == "" {
+		id, err := ClusterID(ctx, mgr.GetAPIReader())
+		if err != nil {
+			return err
+		}
+		o.ClusterID = id
+	}
+	if err := openstack.CheckClusterID(o.ClusterID); err != nil {
+		return err
+	}
 	access := access.Access{Reader: mgr.GetClient(), OperatorNamespace: o.OperatorNamespace}
-	if err := (&cloud.Reconciler{Client: mgr.GetClient(), Recorder: o.Recorder, Clouds: c.Cloud, Access: access, Intervals: o.Intervals}).SetupWithManager(mgr); err != nil {
+	if err := (&cloud.Reconciler{Client: mgr.GetClient(), Recorder: o.Recorder, Clouds: c.Cloud, Access: access, Intervals: o.Intervals,
+		ClusterID: o.ClusterID, ClusterLease: o.ClusterLease, Now: o.Now}).SetupWithManager(mgr); err != nil {
 		return err
 	}
 	if err := (&tenant.Reconciler{
 		Client: mgr.GetClient(), APIReader: mgr.GetAPIReader(), Recorder: o.Recorder, Clouds: c.Tenant, Access: access,
 		GrantableRoles: o.GrantableRoles, Intervals: o.Intervals, Now: o.Now, Concurrency: o.Concurrency,
+		ClusterID: o.ClusterID, ClusterLease: o.ClusterLease,
 	}).SetupWithManager(mgr); err != nil {
 		return err
 	}
@@ -118,4 +146,14 @@ func SetupWith(ctx context.Context, mgr ctrl.Manager, o Options, c Connectors) e
 		Intervals: o.Intervals, Now: o.Now, MaxConcurrentCreates: o.MaxConcurrentCreates, BuildPoll: o.BuildPoll, Concurrency: o.Concurrency,
 		ServerRetry: o.ServerRetry,
 	}).SetupWithManager(mgr)
+}
+
+// ClusterID is the UID of the kube-system namespace: it is made with the cluster and
+// lives as long as it, so a cluster rebuilt from the same manifests has another.
+func ClusterID(ctx context.Context, reader client.Reader) (string, error) {
+	ns := &corev1.Namespace{}
+	if err := reader.Get(ctx, client.ObjectKey{Name: metav1.NamespaceSystem}, ns); err != nil {
+		return "", fmt.Errorf("reading the cluster's identity (the kube-system namespace): %w", err)
+	}
+	return string(ns.UID), nil
 }

@@ -56,6 +56,10 @@ const (
 	// ReasonAlreadyOwned: the project belongs to another Tenant (its recorded owner is a
 	// live Tenant, or it was handed over to another namespace); it is never taken over.
 	ReasonAlreadyOwned = "AlreadyOwned"
+	// ReasonOwnedByAnotherCluster: the project records this Tenant's namespace and name,
+	// but its owner lives in another cluster that still renews its record in the cloud;
+	// it is left alone, and taken back only once that record has expired.
+	ReasonOwnedByAnotherCluster = "OwnedByAnotherCluster"
 	// ReasonImportNotAllowed: the project to import was not handed over to this
 	// namespace: the cloud admin tags it whitehall.cloud:handover=<namespace> first.
 	ReasonImportNotAllowed = "ImportNotAllowed"

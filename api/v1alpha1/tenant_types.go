@@ -171,6 +171,13 @@ type ApplicationCredentialSpec struct {
 // new value it is given.
 const RotateAnnotation = "whitehall.cloud/rotate"
 
+// TakeOverAnnotation on a Tenant names a cluster (its ID) whose Tenant of the same
+// namespace and name the project records as its owner, and that the platform team
+// declares gone: the project is taken back although that cluster left no record in the
+// cloud (its Cloud signed in to another project). A cluster that still renews its
+// record is never taken from, annotation or not.
+const TakeOverAnnotation = "whitehall.cloud/take-over-from"
+
 // ApplicationCredentialStatus records the credentials of the project's identity.
 type ApplicationCredentialStatus struct {
 	// id of the application credential the Secret holds now.

@@ -41,6 +41,8 @@ type config struct {
 	operatorNamespace string
 	grantable         grantableFlags
 	usageInterval     time.Duration
+	clusterID         string
+	clusterLease      time.Duration
 	login             openstack.LoginPolicy
 	allowedAuthURLs   string
 }
@@ -59,6 +61,10 @@ func main() {
 	flag.StringVar(&cfg.operatorNamespace, "operator-namespace", defaultOperatorNamespace(),
 		"The operator's own namespace: every Cloud's credentials Secret and the project identities live there (default: $POD_NAMESPACE, else whitehall-system).")
 	cfg.grantable.bind(flag.CommandLine)
+	flag.StringVar(&cfg.clusterID, "cluster-id", "",
+		"This cluster's name in the owner records of projects and in each cloud's cluster records; default the UID of the kube-system namespace. Give each cluster its own.")
+	flag.DurationVar(&cfg.clusterLease, "cluster-lease", controllers.DefaultClusterLease,
+		"How long this cluster's record in a cloud lasts unrenewed before another cluster may take back its Tenants' projects (a cluster rebuilt or moved).")
 	flag.DurationVar(&cfg.usageInterval, "usage-interval", usage.DefaultInterval,
 		"How often each Cloud's usage is read (one all-projects Nova call and one volume listing per read).")
 	flag.DurationVar(&cfg.login.Timeout, "openstack-login-timeout", openstack.DefaultLoginTimeout, "Deadline of one Keystone login, all its requests included.")
@@ -139,6 +145,8 @@ func run(cfg config) error {
 		OperatorNamespace:    cfg.operatorNamespace,
 		GrantableRoles:       roles,
 		UsageInterval:        cfg.usageInterval,
+		ClusterID:            cfg.clusterID,
+		ClusterLease:         cfg.clusterLease,
 	}); err != nil {
 		return err
 	}

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -28,10 +29,11 @@ import (
 	"github.com/whitehall-cloud/whitehall-operator/internal/openstack"
 )
 
-// Login is what the Cloud controller needs of OpenStack: that the login works, and
-// how the cloud is reached.
+// Login is what the Cloud controller needs of OpenStack: that the login works, how the
+// cloud is reached, and this cluster's record in it.
 type Login interface {
 	Endpoint() openstack.Endpoint
+	openstack.ClusterRecords
 }
 
 var _ Login = (*openstack.Cloud)(nil)
@@ -43,6 +45,13 @@ type Reconciler struct {
 	Clouds    access.CloudConnector[Login]
 	Access    access.Access
 	Intervals frame.Intervals
+	// ClusterID names this cluster in the cloud's cluster records; "" keeps none.
+	ClusterID string
+	// ClusterLease is how long the record lasts unrenewed; it is renewed three times
+	// in each. Zero means access.DefaultClusterLease.
+	ClusterLease time.Duration
+	// Now is the clock; nil means time.Now.
+	Now func() time.Time
 }
 
 // +kubebuilder:rbac:groups=whitehall.cloud,resources=clouds,verbs=get;list;watch;update;patch
@@ -87,6 +96,7 @@ func (r *Reconciler) reconcileDelete(ctx context.Context, cloud *whv1.Cloud) (fr
 		}
 		return frame.Step{}, &frame.BlockedError{Message: msg}
 	}
+	r.leave(ctx, cloud)
 	if _, err := frame.SetFinalizer(ctx, r.Client, cloud, whv1.CloudFinalizer, false); err != nil {
 		return frame.Step{}, client.IgnoreNotFound(err)
 	}
@@ -99,7 +109,44 @@ func (r *Reconciler) reconcile(ctx context.Context, cloud *whv1.Cloud) (frame.St
 		return frame.Step{}, err
 	}
 	r.reportEndpoint(ctx, cloud, login.Endpoint())
-	return frame.Step{Message: fmt.Sprintf("logged in to %s", r.Access.CloudRef(cloud))}, nil
+	msg := fmt.Sprintf("logged in to %s", r.Access.CloudRef(cloud))
+	if r.ClusterID == "" {
+		return frame.Step{Message: msg}, nil
+	}
+	// This cluster is alive: no other cluster takes its Tenants' projects.
+	if err := login.RenewClusterRecord(ctx, r.ClusterID, r.now()); err != nil {
+		return frame.Step{}, err
+	}
+	renew := r.lease() / 3
+	return frame.Step{Message: fmt.Sprintf("%s; this cluster (%s) recorded as alive, renewed every %s", msg, r.ClusterID, renew), Wake: renew}, nil
+}
+
+// lease is the cluster lease in force.
+func (r *Reconciler) lease() time.Duration { return access.ClusterLease(r.ClusterLease) }
+
+// now reads the clock.
+func (r *Reconciler) now() time.Time {
+	if r.Now == nil {
+		return time.Now()
+	}
+	return r.Now()
+}
+
+// leave marks this cluster's record in the cloud as left, once the Cloud's last Tenant
+// is gone: another cluster may take at once the projects recorded as this one's. A
+// cloud that cannot be reached does not keep the Cloud: the record then expires.
+func (r *Reconciler) leave(ctx context.Context, cloud *whv1.Cloud) {
+	if r.ClusterID == "" {
+		return
+	}
+	login, err := r.Clouds.Cloud(ctx, r.Access.CloudRef(cloud))
+	if err == nil {
+		err = login.LeaveCloud(ctx, r.ClusterID)
+	}
+	if err != nil {
+		frame.Notify(ctx, r.Recorder, cloud, corev1.EventTypeWarning, frame.Reason(err, r.Intervals), "LeaveCloud",
+			"This cluster's record in the cloud was not marked as left (%s); it expires after %s", openstack.Message(err), r.lease())
+	}
 }
 
 // reportEndpoint records where the cloud is, and warns when TLS is not verified.

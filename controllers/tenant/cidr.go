@@ -64,7 +64,8 @@ func (a *addressSpace) forget(key client.ObjectKey) {
 // pool of the first policy (by name) governing the namespace that has one. It is recorded
 // in status. A step is returned when the reconcile stops here: a block just allocated is
 // written to status before the network is made.
-func (r *Reconciler) tenantCIDR(ctx context.Context, t *whv1.Tenant) (string, *frame.Step, error) {
+// neutron is what Neutron holds (readNeutron), read when a block is to be drawn.
+func (r *Reconciler) tenantCIDR(ctx context.Context, t *whv1.Tenant, neutron neutronView) (string, *frame.Step, error) {
 	if t.Spec.Network == nil {
 		return "", nil, nil
 	}
@@ -89,7 +90,7 @@ func (r *Reconciler) tenantCIDR(ctx context.Context, t *whv1.Tenant) (string, *f
 		cidr = t.Status.Network.CIDR
 	}
 	if cidr == "" {
-		return r.allocate(ctx, t, pools)
+		return r.allocate(ctx, t, pools, neutron)
 	}
 	setStatusCIDR(t, cidr)
 	if len(pools) == 0 {
@@ -122,7 +123,7 @@ func (r *Reconciler) tenantCIDR(ctx context.Context, t *whv1.Tenant) (string, *f
 // a Tenant of a governed namespace owns or may still get (policy.Taken), and of every
 // block given and not yet seen in the cache. The block is claimed at once and written to
 // status before anything else.
-func (r *Reconciler) allocate(ctx context.Context, t *whv1.Tenant, pools []whv1.DepartmentPolicy) (string, *frame.Step, error) {
+func (r *Reconciler) allocate(ctx context.Context, t *whv1.Tenant, pools []whv1.DepartmentPolicy, neutron neutronView) (string, *frame.Step, error) {
 	if len(pools) == 0 {
 		return "", nil, frame.NewSpecError(whv1.ReasonInvalidConfiguration, fmt.Sprintf(
 			"spec.network.cidr is required: no DepartmentPolicy with networks.pool governs namespace %s", t.Namespace))
@@ -146,7 +147,11 @@ func (r *Reconciler) allocate(ctx context.Context, t *whv1.Tenant, pools []whv1.
 			used = append(used, c.prefix)
 		}
 	}
-	block, err := policy.Allocate(pool, bits, used)
+	if own, ok := neutron.ownBlock(pool, used); ok {
+		// The range of the network this Tenant already has (its cluster lost): kept.
+		return r.claimBlock(ctx, t, p.Name, own)
+	}
+	block, err := policy.Allocate(pool, bits, append(used, neutron.used...))
 	switch {
 	case errors.Is(err, policy.ErrPoolExhausted):
 		return "", nil, frame.NewSpecError(whv1.ReasonPoolExhausted, policy.Breach{Policy: p.Name, Rule: policy.RulePool, Detail: fmt.Sprintf(
@@ -154,10 +159,16 @@ func (r *Reconciler) allocate(ctx context.Context, t *whv1.Tenant, pools []whv1.
 	case err != nil:
 		return "", nil, frame.NewSpecError(whv1.ReasonInvalidConfiguration, policy.Breach{Policy: p.Name, Rule: policy.RulePool, Detail: err.Error()}.String())
 	}
+	return r.claimBlock(ctx, t, p.Name, block)
+}
+
+// claimBlock gives the Tenant the block and stops the reconcile, so it is in status
+// before the network is made. Called with the lock taken.
+func (r *Reconciler) claimBlock(ctx context.Context, t *whv1.Tenant, policyName string, block netip.Prefix) (string, *frame.Step, error) {
 	r.cidrs.claims[t.UID] = rangeClaim{key: client.ObjectKeyFromObject(t), prefix: block}
 	setStatusCIDR(t, block.String())
-	msg := fmt.Sprintf("allocated %s from the pool of DepartmentPolicy %s; the network is created next", block, p.Name)
-	frame.Notify(ctx, r.Recorder, t, corev1.EventTypeNormal, whv1.ReasonNetworkAllocated, "AllocateNetwork", "Allocated %s from the pool of DepartmentPolicy %s", block, p.Name)
+	msg := fmt.Sprintf("allocated %s from the pool of DepartmentPolicy %s; the network is created next", block, policyName)
+	frame.Notify(ctx, r.Recorder, t, corev1.EventTypeNormal, whv1.ReasonNetworkAllocated, "AllocateNetwork", "Allocated %s from the pool of DepartmentPolicy %s", block, policyName)
 	// Stop here: the frame writes status, and the next pass (at once) makes the network.
 	return "", &frame.Step{Reason: whv1.ReasonNetworkAllocated, Message: msg, Wake: time.Millisecond}, nil
 }

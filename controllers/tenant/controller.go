@@ -40,6 +40,8 @@ type Cloud interface {
 	openstack.Networks
 	openstack.ServiceUsers
 	openstack.ApplicationCredentials
+	openstack.ClusterRecords
+	openstack.SubnetRanges
 	Endpoint() openstack.Endpoint
 }
 
@@ -64,6 +66,12 @@ type Reconciler struct {
 	Now func() time.Time
 	// Concurrency is how many objects are reconciled at once.
 	Concurrency int
+	// ClusterID names this cluster in the owner records of projects (takeback.go); ""
+	// records none.
+	ClusterID string
+	// ClusterLease is how long another cluster's record lasts unrenewed before its
+	// Tenants' projects may be taken back; zero means access.DefaultClusterLease.
+	ClusterLease time.Duration
 
 	// cidrs decides every network range drawn from a DepartmentPolicy's pool.
 	cidrs addressSpace
@@ -121,10 +129,20 @@ func (r *Reconciler) reconcile(ctx context.Context, t *whv1.Tenant) (frame.Step,
 		return r.observe(ctx, acc, t, withheld, breaches)
 	}
 	lookups.ClearDrift(&t.Status.Drift, &t.Status.Conditions)
-	// Also before any OpenStack call: the network's range, allocated or contested. A
-	// range refused stops a new Tenant before anything is made; a project that exists is
+	cloud, err := r.Clouds.Cloud(ctx, acc.Ref)
+	if err != nil {
+		return frame.Step{}, err
+	}
+	var neutron neutronView
+	if needsBlock(t) {
+		if neutron, err = r.readNeutron(ctx, cloud, acc, t); err != nil {
+			return frame.Step{}, err
+		}
+	}
+	// Before any OpenStack write: the network's range, allocated or contested. A range
+	// refused stops a new Tenant before anything is made; a project that exists is
 	// still kept in line (its credential rotates), without the network.
-	cidr, stop, cidrErr := r.tenantCIDR(ctx, t)
+	cidr, stop, cidrErr := r.tenantCIDR(ctx, t, neutron)
 	var refused *frame.SpecError
 	if stop != nil || (cidrErr != nil && (t.Status.ProjectID == "" || !errors.As(cidrErr, &refused))) {
 		return ptr.Deref(stop, frame.Step{}), cidrErr
@@ -132,11 +150,7 @@ func (r *Reconciler) reconcile(ctx context.Context, t *whv1.Tenant) (frame.Step,
 	// A range refused to a project that exists: the rest is done without the network.
 	var done frame.Step
 	done.Degrade(cidrErr)
-	cloud, err := r.Clouds.Cloud(ctx, acc.Ref)
-	if err != nil {
-		return frame.Step{}, err
-	}
-	created, err := r.reconcileProject(ctx, cloud, acc, t)
+	project, created, err := r.reconcileProject(ctx, cloud, acc, t)
 	if err != nil {
 		return frame.Step{}, err
 	}
@@ -158,7 +172,7 @@ func (r *Reconciler) reconcile(ctx context.Context, t *whv1.Tenant) (frame.Step,
 	// its credential or its rotation. The network's failure is still what status shows
 	// when the credential step succeeds, before any role withheld.
 	if cidrErr == nil {
-		done.Degrade(r.reconcileNetwork(ctx, cloud, t, cidr))
+		done.Degrade(r.reconcileNetwork(ctx, cloud, t, cidr, project.PreviousOwner))
 	}
 	if len(skipped) > 0 {
 		done.Degrade(lookups.PolicyViolation(breaches, fmt.Sprintf("not granted: %s; the assignments held are kept", strings.Join(skipped, ", "))))

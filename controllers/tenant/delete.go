@@ -119,7 +119,7 @@ func (r *Reconciler) ownProject(ctx context.Context, cloud Cloud, acc access.Clo
 	case t.Spec.Import != nil:
 		return nil, nil // never adopted: nothing of ours to delete
 	default:
-		p, err = unrecordedProject(ctx, cloud, acc, t)
+		p, err = r.unrecordedProject(ctx, cloud, acc, t)
 	}
 	var spec *frame.SpecError
 	switch {
@@ -142,17 +142,28 @@ func (r *Reconciler) ownProject(ctx context.Context, cloud Cloud, acc access.Clo
 
 // unrecordedProject is the project this Tenant made but never recorded: by its name, or
 // by the old default name (legacyProject).
-func unrecordedProject(ctx context.Context, cloud Cloud, acc access.CloudAccess, t *whv1.Tenant) (*openstack.Project, error) {
+// One this Tenant would take back (its cluster lost) is not its own yet: it is left
+// alone, never deleted.
+func (r *Reconciler) unrecordedProject(ctx context.Context, cloud Cloud, acc access.CloudAccess, t *whv1.Tenant) (*openstack.Project, error) {
 	domainID, err := cloud.DomainID(ctx, t.Spec.Project.Domain)
 	if err != nil {
 		return nil, err
 	}
-	p, err := existingProject(ctx, cloud, t, domainID)
+	p, back, err := r.existingProject(ctx, cloud, acc, t, domainID)
 	if !openstack.IsNotFound(err) {
-		return p, err
+		return notTakenBack(p, back, err)
 	}
-	if p, err = legacyProject(ctx, cloud, acc, t, domainID); err == nil && p == nil {
+	if p, back, err = r.legacyProject(ctx, cloud, acc, t, domainID); err == nil && p == nil {
 		return nil, fmt.Errorf("%w: no project of Tenant %s", openstack.ErrNotFound, t.Name)
+	}
+	return notTakenBack(p, back, err)
+}
+
+// notTakenBack refuses a project found that the Tenant has not taken back yet.
+func notTakenBack(p *openstack.Project, back bool, err error) (*openstack.Project, error) {
+	if back {
+		return nil, frame.NewSpecError(whv1.ReasonAlreadyOwned, fmt.Sprintf(
+			"project %s records this Tenant's namespace and name but was never taken back by it; it is left alone", p.ID))
 	}
 	return p, err
 }

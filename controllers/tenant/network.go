@@ -19,7 +19,8 @@ import (
 // cidr (tenantCIDR), recreating anything deleted by hand, and records its IDs. A piece
 // named like the bundle that is neither the Tenant's nor an exact match stops it
 // (NetworkConflict): nothing is changed.
-func (r *Reconciler) reconcileNetwork(ctx context.Context, cloud Cloud, t *whv1.Tenant, cidr string) error {
+// former is the owner the project was taken back from, whose pieces become the Tenant's.
+func (r *Reconciler) reconcileNetwork(ctx context.Context, cloud Cloud, t *whv1.Tenant, cidr, former string) error {
 	n := t.Spec.Network
 	if n == nil {
 		return nil
@@ -31,6 +32,7 @@ func (r *Reconciler) reconcileNetwork(ctx context.Context, cloud Cloud, t *whv1.
 		DNSNameservers:  n.DNSNameservers,
 		ExternalNetwork: ptr.Deref(n.ExternalNetwork, ""),
 		Owner:           string(t.UID),
+		FormerOwner:     former,
 	}, knownBundle(t))
 	// Record what exists even on error, so nothing created is forgotten; what was not
 	// confirmed in the project (stale, or in conflict) is not recorded.

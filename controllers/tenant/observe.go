@@ -94,7 +94,10 @@ func (r *Reconciler) observedProject(ctx context.Context, cloud Cloud, acc acces
 		case p.Owner == string(t.UID):
 			return p, false, ownedBy(acc, t, p)
 		}
-		return p, true, r.mayAdopt(ctx, acc, t, p, domainID)
+		if back, err := r.mayTakeBack(ctx, cloud, acc, t, p); back || err != nil {
+			return p, back, err
+		}
+		return p, true, r.mayAdopt(ctx, cloud, acc, t, p, domainID)
 	}
 	if t.Status.ProjectID != "" {
 		p, err := cloud.GetProject(ctx, t.Status.ProjectID)
@@ -110,14 +113,16 @@ func (r *Reconciler) observedProject(ctx context.Context, cloud Cloud, acc acces
 		// Deleted by hand: forgotten as Manage forgets it, which would create it again.
 		t.Status.ProjectID, t.Status.RoleAssignments, t.Status.ServiceUserID = "", nil, ""
 	}
-	if p, err := legacyProject(ctx, cloud, acc, t, domainID); p != nil || err != nil {
-		return p, false, err
+	// A project taken back (its cluster lost) is shown as one to adopt: Manage would
+	// record this Tenant as its owner.
+	if p, back, err := r.legacyProject(ctx, cloud, acc, t, domainID); p != nil || err != nil {
+		return p, back, err
 	}
-	p, err := existingProject(ctx, cloud, t, domainID)
+	p, back, err := r.existingProject(ctx, cloud, acc, t, domainID)
 	if openstack.IsNotFound(err) {
 		return nil, false, nil
 	}
-	return p, false, err
+	return p, back, err
 }
 
 // projectDifferences lists what Manage would change of the project: create it, record
@@ -128,8 +133,12 @@ func projectDifferences(t *whv1.Tenant, p *openstack.Project, adopt bool) []whv1
 	}
 	var out []whv1.DriftEntry
 	if adopt {
-		out = append(out, lookups.Drift("owner", fmt.Sprintf("Tenant %s/%s", t.Namespace, t.Name),
-			"none: handed over to namespace "+t.Namespace))
+		actual := "none: handed over to namespace " + t.Namespace
+		if p.Owner != "" {
+			// Its owner is gone (mayAdopt, mayTakeBack): a Tenant of this name in a lost cluster.
+			actual = fmt.Sprintf("Tenant %s/%s (%s), gone", p.OwnerNamespace, p.OwnerName, p.Owner)
+		}
+		out = append(out, lookups.Drift("owner", fmt.Sprintf("Tenant %s/%s", t.Namespace, t.Name), actual))
 	}
 	update, _ := projectDrift(t, p)
 	if update.Name != nil {

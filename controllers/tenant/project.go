@@ -25,20 +25,23 @@ import (
 // reconcileProject finds, adopts or creates the project, repairs any drift in it, and
 // records it in status. It reports whether it created the project just now. It never
 // touches a project that does not record this Tenant as its owner, nor a protected one.
-func (r *Reconciler) reconcileProject(ctx context.Context, cloud Cloud, acc access.CloudAccess, t *whv1.Tenant) (bool, error) {
+func (r *Reconciler) reconcileProject(ctx context.Context, cloud Cloud, acc access.CloudAccess, t *whv1.Tenant) (*openstack.Project, bool, error) {
 	domainID, err := cloud.DomainID(ctx, t.Spec.Project.Domain)
 	if err != nil {
-		return false, err
+		return nil, false, err
 	}
 	project, err := r.observeProject(ctx, cloud, acc, t, domainID)
 	if err != nil {
-		return false, err
+		return nil, false, err
 	}
 	created := false
 	if project == nil {
 		if project, created, err = r.createProject(ctx, cloud, acc, t, domainID); err != nil {
-			return false, err
+			return nil, false, err
 		}
+	}
+	if project, err = r.stampCluster(ctx, cloud, t, project); err != nil {
+		return nil, false, err
 	}
 	t.Status.ProjectID, t.Status.DomainID = project.ID, project.DomainID
 	if t.Status.ProjectName == "" {
@@ -48,15 +51,15 @@ func (r *Reconciler) reconcileProject(ctx context.Context, cloud Cloud, acc acce
 
 	update, changed := projectDrift(t, project)
 	if update.IsEmpty() {
-		return created, nil
+		return project, created, nil
 	}
 	if _, err := cloud.UpdateProject(ctx, project.ID, update); err != nil {
-		return false, err
+		return nil, false, err
 	}
 	t.Status.ProjectName = t.ProjectName()
 	frame.Notify(ctx, r.Recorder, t, corev1.EventTypeNormal, "Updated", "UpdateProject",
 		"Set %s of project %s to match the spec", strings.Join(changed, ", "), project.ID)
-	return created, nil
+	return project, created, nil
 }
 
 // observeProject returns the project this Tenant owns, adopting an imported one, or nil
@@ -83,7 +86,11 @@ func (r *Reconciler) observeProject(ctx context.Context, cloud Cloud, acc access
 	// Nothing recorded: the project is created, unless this Tenant made one under the
 	// old default name before a crash lost its ID. If one by the name exists already,
 	// Keystone refuses (409) and createProject looks at whose it is.
-	return legacyProject(ctx, cloud, acc, t, domainID)
+	p, back, err := r.legacyProject(ctx, cloud, acc, t, domainID)
+	if back {
+		return r.takeBack(ctx, cloud, t, p)
+	}
+	return p, err
 }
 
 // observedImport reports whether status names a project to import that was only
@@ -94,21 +101,25 @@ func observedImport(t *whv1.Tenant) bool { return t.Spec.Import != nil && !t.Sta
 // legacyProject is the project this Tenant made under the old default name
 // (<namespace>-<name>) and never recorded: found by that name and taken only if it
 // records this Tenant as its owner, so it keeps its name. The old default could name
-// another namespace's project, which is never taken. Nil when there is none.
-func legacyProject(ctx context.Context, cloud Cloud, acc access.CloudAccess, t *whv1.Tenant, domainID string) (*openstack.Project, error) {
+// another namespace's project, which is never taken. Nil when there is none; back when
+// this Tenant takes it back from its former self (mayTakeBack).
+func (r *Reconciler) legacyProject(ctx context.Context, cloud Cloud, acc access.CloudAccess, t *whv1.Tenant, domainID string) (_ *openstack.Project, back bool, _ error) {
 	if t.Spec.Project.Name != nil {
-		return nil, nil
+		return nil, false, nil
 	}
 	p, err := cloud.FindProject(ctx, domainID, t.LegacyProjectName())
 	switch {
 	case openstack.IsNotFound(err):
-		return nil, nil
+		return nil, false, nil
 	case err != nil:
-		return nil, err
+		return nil, false, err
 	case p.Owner != string(t.UID):
-		return nil, nil
+		if back, err := r.mayTakeBack(ctx, cloud, acc, t, p); back || err != nil {
+			return p, back, err
+		}
+		return nil, false, nil
 	}
-	return p, ownedBy(acc, t, p)
+	return p, false, ownedBy(acc, t, p)
 }
 
 // ownedBy refuses a project that is protected or does not record t as its owner: two
@@ -125,24 +136,27 @@ func ownedBy(acc access.CloudAccess, t *whv1.Tenant, p *openstack.Project) error
 
 // existingProject is the project that bears this Tenant's project name: its own, made
 // before a crash lost the ID (a create that failed with 409, or a deletion with no ID in
-// status), or a stranger's, which is never taken over nor deleted.
-func existingProject(ctx context.Context, cloud Cloud, t *whv1.Tenant, domainID string) (*openstack.Project, error) {
+// status), its own from a cluster that is gone (back: mayTakeBack), or a stranger's,
+// which is never taken over nor deleted.
+func (r *Reconciler) existingProject(ctx context.Context, cloud Cloud, acc access.CloudAccess, t *whv1.Tenant, domainID string) (_ *openstack.Project, back bool, _ error) {
 	p, err := cloud.FindProject(ctx, domainID, t.ProjectName())
 	if err != nil {
-		return nil, err
+		return nil, false, err
 	}
 	switch p.Owner {
 	case string(t.UID):
-		return p, nil
+		return p, false, nil
 	case "":
-		return nil, frame.NewSpecError(whv1.ReasonAlreadyExists, fmt.Sprintf(
+		return nil, false, frame.NewSpecError(whv1.ReasonAlreadyExists, fmt.Sprintf(
 			"project %q already exists in domain %s (%s) and was not created by this Tenant; to adopt it, have the cloud admin hand it over (tag %s%s) and set spec.import, or choose another spec.project.name",
 			p.Name, domainID, p.ID, whv1.HandoverTagPrefix, t.Namespace))
-	default:
-		// Which Tenant is not said: that would tell one department about another.
-		return nil, frame.NewSpecError(whv1.ReasonAlreadyOwned, fmt.Sprintf(
-			"project name %q in domain %s belongs to another Tenant; choose another spec.project.name", p.Name, domainID))
 	}
+	if back, err := r.mayTakeBack(ctx, cloud, acc, t, p); back || err != nil {
+		return p, back, err
+	}
+	// Which Tenant is not said: that would tell one department about another.
+	return nil, false, frame.NewSpecError(whv1.ReasonAlreadyOwned, fmt.Sprintf(
+		"project name %q in domain %s belongs to another Tenant; choose another spec.project.name", p.Name, domainID))
 }
 
 // adoptProject takes over a project the cloud admin handed over to this namespace, and
@@ -155,11 +169,18 @@ func (r *Reconciler) adoptProject(ctx context.Context, cloud Cloud, acc access.C
 	if p.Owner == string(t.UID) {
 		return p, ownedBy(acc, t, p) // adopted before a crash lost the status
 	}
-	if err := r.mayAdopt(ctx, acc, t, p, domainID); err != nil {
+	if back, err := r.mayTakeBack(ctx, cloud, acc, t, p); err != nil {
+		return nil, err
+	} else if back {
+		// Adopted in a cluster that is gone: taken back, no new handover needed.
+		t.Status.Adopted = true
+		return r.takeBack(ctx, cloud, t, p)
+	}
+	if err := r.mayAdopt(ctx, cloud, acc, t, p, domainID); err != nil {
 		return nil, err
 	}
-	owner := &openstack.ProjectOwner{UID: string(t.UID), Namespace: t.Namespace, Name: t.Name}
-	if p, err = cloud.UpdateProject(ctx, p.ID, openstack.ProjectUpdate{Owner: owner}); err != nil {
+	owner := r.ownerRecord(t)
+	if p, err = cloud.UpdateProject(ctx, p.ID, openstack.ProjectUpdate{Owner: &owner}); err != nil {
 		return nil, err
 	}
 	t.Status.Adopted = true
@@ -170,7 +191,7 @@ func (r *Reconciler) adoptProject(ctx context.Context, cloud Cloud, acc access.C
 
 // mayAdopt says why a project cannot be imported, or nil when it was handed over to the
 // Tenant's namespace and belongs to no live Tenant.
-func (r *Reconciler) mayAdopt(ctx context.Context, acc access.CloudAccess, t *whv1.Tenant, p *openstack.Project, domainID string) error {
+func (r *Reconciler) mayAdopt(ctx context.Context, cloud Cloud, acc access.CloudAccess, t *whv1.Tenant, p *openstack.Project, domainID string) error {
 	if acc.IsProtected(p) {
 		return frame.NewSpecError(whv1.ReasonProjectProtected, fmt.Sprintf("project %s is protected by the Cloud: no Tenant may import it", p.ID))
 	}
@@ -179,11 +200,11 @@ func (r *Reconciler) mayAdopt(ctx context.Context, acc access.CloudAccess, t *wh
 			"project %s to import is in domain %s, not in spec.project.domain %q (%s)", p.ID, p.DomainID, t.Spec.Project.Domain, domainID))
 	}
 	if p.Owner != "" {
-		live, err := r.liveOwner(ctx, p)
+		gone, err := r.ownerGone(ctx, cloud, t, p)
 		if err != nil {
 			return err
 		}
-		if live {
+		if !gone {
 			return frame.NewSpecError(whv1.ReasonAlreadyOwned, fmt.Sprintf("project %s belongs to another Tenant; it cannot be imported", p.ID))
 		}
 	}
@@ -236,9 +257,13 @@ func (r *Reconciler) createProject(ctx context.Context, cloud Cloud, acc access.
 		Owner:          string(t.UID),
 		OwnerNamespace: t.Namespace,
 		OwnerName:      t.Name,
+		OwnerCluster:   r.ClusterID,
 	})
 	if openstack.StatusCode(err) == http.StatusConflict {
-		p, err = existingProject(ctx, cloud, t, domainID)
+		p, back, err := r.existingProject(ctx, cloud, acc, t, domainID)
+		if back {
+			p, err = r.takeBack(ctx, cloud, t, p)
+		}
 		return p, false, err
 	}
 	if err != nil {

@@ -59,21 +59,39 @@ func serverIndex(env *whv1.TestEnvironment, name string) int {
 	return i
 }
 
-// serverGroupName is the environment's server group: by UID, so no two environments
-// (nor one recreated with the same name) ever share one.
-func serverGroupName(env *whv1.TestEnvironment) string {
-	return "whitehall-env-" + string(env.UID)
+// serverGroupName is the server group of the environment with this UID: no two
+// environments (nor one recreated with the same name) ever share one.
+func serverGroupName(uid types.UID) string {
+	return "whitehall-env-" + string(uid)
 }
 
-// ownServers lists the environment's servers: its name pattern and its UID.
+// ownServers lists the environment's servers: its name pattern, and its UID or its
+// namespace and name. The listing is of the department's own project, where a server
+// naming this environment was booted for it: by it, or by the same environment applied
+// before its cluster was lost (a new UID), whose servers it finds again rather than
+// boot twice. One the environment deleted is gone before its finalizer lets it go, so
+// an environment recreated under the name never inherits a live one's servers.
 func ownServers(ctx context.Context, cloud Cloud, env *whv1.TestEnvironment) ([]openstack.Server, error) {
 	list, err := cloud.ListServers(ctx, serverPattern(env))
 	if err != nil {
 		return nil, err
 	}
+	name := env.Namespace + "/" + env.Name
 	return slices.DeleteFunc(list, func(s openstack.Server) bool {
-		return s.Metadata[environmentUIDKey] != string(env.UID) || serverIndex(env, s.Name) < 0
+		mine := s.Metadata[environmentUIDKey] == string(env.UID) || s.Metadata[environmentKey] == name
+		return !mine || serverIndex(env, s.Name) < 0
 	}), nil
+}
+
+// formerUID is the UID the environment had before its cluster was lost, read from the
+// servers it finds again; its own when there are none. Its server group is named by it.
+func formerUID(env *whv1.TestEnvironment, servers []openstack.Server) types.UID {
+	for _, s := range servers {
+		if uid := s.Metadata[environmentUIDKey]; uid != "" && uid != string(env.UID) {
+			return types.UID(uid)
+		}
+	}
+	return env.UID
 }
 
 // serverIndexes returns the servers' indexes.
@@ -141,11 +159,11 @@ func planServers(env *whv1.TestEnvironment, servers []openstack.Server, desired 
 // it wanted more servers.
 func (r *Reconciler) scale(ctx context.Context, cloud Cloud, env *whv1.TestEnvironment, tenant *whv1.Tenant,
 	limit bootLimit) (frame.Step, error) {
-	template, err := r.prepareBoot(ctx, cloud, env, tenant, limit.images)
+	servers, err := ownServers(ctx, cloud, env)
 	if err != nil {
 		return frame.Step{}, err
 	}
-	servers, err := ownServers(ctx, cloud, env)
+	template, err := r.prepareBoot(ctx, cloud, env, tenant, limit.images, formerUID(env, servers))
 	if err != nil {
 		return frame.Step{}, err
 	}
@@ -344,9 +362,10 @@ func (p *pendingCreates) forget(uid types.UID) {
 
 // prepareBoot makes what every boot of this pass starts from: the template's names
 // turned into IDs (cached after the first time), the user data read, and the server
-// group the spec asks for created when missing, its ID recorded in status.
+// group the spec asks for created when missing (or found again under the UID the
+// environment's servers carry, group), its ID recorded in status.
 func (r *Reconciler) prepareBoot(ctx context.Context, cloud Cloud, env *whv1.TestEnvironment, tenant *whv1.Tenant,
-	images openstack.ImageScope) (openstack.ServerCreate, error) {
+	images openstack.ImageScope, group types.UID) (openstack.ServerCreate, error) {
 	t := env.Spec.Template
 	out := openstack.ServerCreate{
 		SecurityGroups: t.SecurityGroups, KeyName: ptr.Deref(t.KeyName, ""),
@@ -387,7 +406,7 @@ func (r *Reconciler) prepareBoot(ctx context.Context, cloud Cloud, env *whv1.Tes
 		return out, err
 	}
 	if policy := env.Spec.ServerGroupPolicy; policy != nil {
-		g, err := cloud.EnsureServerGroup(ctx, serverGroupName(env), *policy, env.Status.ServerGroupID)
+		g, err := cloud.EnsureServerGroup(ctx, serverGroupName(group), *policy, env.Status.ServerGroupID)
 		if err != nil {
 			return out, err
 		}

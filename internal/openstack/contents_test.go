@@ -57,6 +57,8 @@ func TestOwnershipOwns(t *testing.T) {
 		{"adopted: the department's", adopted, "network", "n1", "", false},
 		{"adopted network, own router", adopted, "router", "r1", "", true},
 		{"no owner, a mark with an empty UID", Ownership{}, "network", "n1", OwnerMarkPrefix, false},
+		{"marked for the owner it was taken back from", Ownership{Owner: "uid-1", Former: "uid-0"}, "network", "n9", OwnerMark("uid-0"), true},
+		{"no former owner: an empty mark is nobody's", Ownership{Owner: "uid-1"}, "network", "n9", OwnerMarkPrefix, false},
 	}
 	for _, tc := range cases {
 		if got := tc.own.Owns(tc.kind, tc.id, tc.descr); got != tc.want {
@@ -81,10 +83,12 @@ func TestJudge(t *testing.T) {
 		{"recorded before marks, matching: claimed", piece{known: true, mismatch: match}, claimOwned, ""},
 		{"recorded before marks, different: a department's", piece{known: true, mismatch: differs}, 0, "10.9.0.0/24"},
 		{"adopted before stays adopted", piece{known: true, adoptedBefore: true, mismatch: differs}, useAdopted, ""},
+		{"the former owner's mark: claimed, whatever it holds", piece{description: OwnerMark("uid-0"), mismatch: differs}, claimOwned, ""},
+		{"an empty mark is no former owner's", piece{description: OwnerMarkPrefix, mismatch: match}, 0, "made for another Tenant"},
 	}
 	for _, tc := range cases {
 		tc.p.kind, tc.p.id = "subnet", "s1"
-		got, err := judge(tc.p, "uid-1")
+		got, err := judge(tc.p, "uid-1", "uid-0")
 		if tc.wantConflict != "" {
 			var conflict *NetworkConflictError
 			if !errors.As(err, &conflict) || !strings.Contains(err.Error(), tc.wantConflict) {

@@ -15,11 +15,16 @@ import (
 // Keystone project attributes that record which Tenant owns the project: the one that
 // created or adopted it. The UID (OwnerKey) lets a project found by name after a crash be
 // recognised as ours and a stranger's project never be taken over silently; the
-// namespace and name tell a cloud admin whose it is.
+// namespace and name tell a cloud admin whose it is, and let the same Tenant applied to a
+// rebuilt cluster take its project back; the cluster (OwnerClusterKey) tells whether the
+// recorded owner can still be alive (see ClusterRecords). PreviousOwnerKey keeps the UID
+// of the owner a project was taken back from, whose marks its network still carries.
 const (
 	OwnerKey          = "whitehall_owner"
 	OwnerNamespaceKey = "whitehall_namespace"
 	OwnerNameKey      = "whitehall_tenant"
+	OwnerClusterKey   = "whitehall_cluster"
+	PreviousOwnerKey  = "whitehall_previous_owner"
 )
 
 // Project is a Keystone project as the operator sees it.
@@ -36,6 +41,11 @@ type Project struct {
 	// OwnerNamespace and OwnerName name that object (a Tenant).
 	OwnerNamespace string
 	OwnerName      string
+	// OwnerCluster is the ID of the cluster that object lives in; "" in a record written
+	// before clusters were recorded.
+	OwnerCluster string
+	// PreviousOwner is the UID of the owner the project was taken back from, if any.
+	PreviousOwner string
 }
 
 // ProjectCreate describes a project to create.
@@ -45,11 +55,12 @@ type ProjectCreate struct {
 	Description string
 	Tags        []string
 	Enabled     bool
-	// Owner, OwnerNamespace and OwnerName are the UID, namespace and name of the Tenant
-	// creating it.
+	// Owner, OwnerNamespace, OwnerName and OwnerCluster are the UID, namespace, name and
+	// cluster of the Tenant creating it.
 	Owner          string
 	OwnerNamespace string
 	OwnerName      string
+	OwnerCluster   string
 }
 
 // ProjectUpdate changes only the fields that are set.
@@ -67,11 +78,17 @@ type ProjectOwner struct {
 	UID       string
 	Namespace string
 	Name      string
+	// Cluster is the ID of the cluster the Tenant lives in.
+	Cluster string
+	// Previous is the UID of the owner it was taken back from ("" for none).
+	Previous string
 }
 
-// extra is the owner as Keystone project attributes.
+// extra is the owner as Keystone project attributes: every key is written, so a record
+// never mixes two owners.
 func (o ProjectOwner) extra() map[string]any {
-	return map[string]any{OwnerKey: o.UID, OwnerNamespaceKey: o.Namespace, OwnerNameKey: o.Name}
+	return map[string]any{OwnerKey: o.UID, OwnerNamespaceKey: o.Namespace, OwnerNameKey: o.Name,
+		OwnerClusterKey: o.Cluster, PreviousOwnerKey: o.Previous}
 }
 
 // IsEmpty reports whether the update changes nothing.
@@ -137,6 +154,8 @@ func toProject(p *projects.Project) *Project {
 		Owner:          extra(OwnerKey),
 		OwnerNamespace: extra(OwnerNamespaceKey),
 		OwnerName:      extra(OwnerNameKey),
+		OwnerCluster:   extra(OwnerClusterKey),
+		PreviousOwner:  extra(PreviousOwnerKey),
 	}
 }
 
@@ -187,7 +206,8 @@ func (c *Cloud) CreateProject(ctx context.Context, opts ProjectCreate) (_ *Proje
 		Tags:        opts.Tags,
 		Enabled:     &opts.Enabled,
 	}
-	for key, v := range map[string]string{OwnerKey: opts.Owner, OwnerNamespaceKey: opts.OwnerNamespace, OwnerNameKey: opts.OwnerName} {
+	for key, v := range map[string]string{OwnerKey: opts.Owner, OwnerNamespaceKey: opts.OwnerNamespace, OwnerNameKey: opts.OwnerName,
+		OwnerClusterKey: opts.OwnerCluster} {
 		if v != "" {
 			if create.Extra == nil {
 				create.Extra = map[string]any{}

@@ -35,7 +35,13 @@ type NetworkBundleSpec struct {
 	ExternalNetwork string // name or ID; empty: no gateway
 	// Owner is the UID of the Tenant; what the bundle creates carries OwnerMark(Owner).
 	Owner string
+	// FormerOwner is the UID of the Tenant the project was taken back from (the same
+	// Tenant in a cluster that is gone), or "": its pieces are the Tenant's, re-marked.
+	FormerOwner string
 }
+
+// owners are the marks the bundle's own pieces may carry, its owner's first.
+func (s NetworkBundleSpec) owners() []string { return []string{s.Owner, s.FormerOwner} }
 
 // NetworkBundle holds the IDs of a bundle's resources.
 type NetworkBundle struct {
@@ -80,13 +86,15 @@ var _ Networks = (*Cloud)(nil)
 // made before pieces were marked.
 type Ownership struct {
 	Owner string
-	Known NetworkBundle
+	// Former is the owner the project was taken back from (see NetworkBundleSpec).
+	Former string
+	Known  NetworkBundle
 }
 
 // Owns reports whether the piece of this kind, ID and description is the operator's.
 func (o Ownership) Owns(kind, id, description string) bool {
 	if mark, ok := strings.CutPrefix(description, OwnerMarkPrefix); ok {
-		return o.Owner != "" && mark == o.Owner
+		return o.Owner != "" && (mark == o.Owner || (o.Former != "" && mark == o.Former))
 	}
 	if id == "" || slices.Contains(o.Known.Adopted, kind) {
 		return false
@@ -123,11 +131,17 @@ type piece struct {
 	mismatch func() (string, error)
 }
 
-// judge decides whether a piece found in the project may be used, and how.
-func judge(p piece, owner string) (verdict, error) {
+// judge decides whether a piece found in the project may be used, and how. A piece
+// marked for the former owner (the same Tenant before its cluster was lost) is claimed.
+func judge(p piece, owner, former string) (verdict, error) {
 	if mark, ok := strings.CutPrefix(p.description, OwnerMarkPrefix); ok {
-		if mark == owner {
+		switch mark {
+		case owner:
 			return useOwned, nil
+		case former:
+			if former != "" {
+				return claimOwned, nil
+			}
 		}
 		// Whose is not said: that would tell one department about another.
 		return 0, &NetworkConflictError{Kind: p.kind, ID: p.id, Why: "it was made for another Tenant"}
@@ -161,7 +175,7 @@ type bundleRun struct {
 // use applies a verdict and records the piece: a claimed piece gets the mark, an
 // adopted one is listed; one in conflict is not recorded.
 func (b *bundleRun) use(p piece, update func(mark string) error) error {
-	v, err := judge(p, b.spec.Owner)
+	v, err := judge(p, b.spec.Owner, b.spec.FormerOwner)
 	var conflict *NetworkConflictError
 	if errors.As(err, &conflict) {
 		b.record(p.kind, "", false)
@@ -255,7 +269,7 @@ func (b *bundleRun) network() error {
 		if err != nil {
 			return err
 		}
-		found = preferMarked(list, b.spec.Owner, func(n networks.Network) string { return n.Description })
+		found = preferMarked(list, b.spec.owners(), func(n networks.Network) string { return n.Description })
 	}
 	if found == nil {
 		n, err := networks.Create(b.ctx, b.sc, networks.CreateOpts{
@@ -410,7 +424,7 @@ func (b *bundleRun) router(external string) error {
 		if err != nil {
 			return err
 		}
-		found = preferMarked(list, b.spec.Owner, func(r routers.Router) string { return r.Description })
+		found = preferMarked(list, b.spec.owners(), func(r routers.Router) string { return r.Description })
 	}
 	if found == nil {
 		r, err := routers.Create(b.ctx, b.sc, routers.CreateOpts{
@@ -448,11 +462,13 @@ func (b *bundleRun) router(external string) error {
 	return routers.Update(b.ctx, b.sc, found.ID, routers.UpdateOpts{GatewayInfo: &routers.GatewayInfo{NetworkID: external}}).Err
 }
 
-// preferMarked returns the item marked as owner's, else the first, else nil.
-func preferMarked[T any](list []T, owner string, description func(T) string) *T {
-	for i := range list {
-		if description(list[i]) == OwnerMark(owner) {
-			return &list[i]
+// preferMarked returns the item marked as one of owners', else the first, else nil.
+func preferMarked[T any](list []T, owners []string, description func(T) string) *T {
+	for _, owner := range owners {
+		for i := range list {
+			if owner != "" && description(list[i]) == OwnerMark(owner) {
+				return &list[i]
+			}
 		}
 	}
 	if len(list) == 0 {

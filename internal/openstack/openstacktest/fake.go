@@ -68,6 +68,8 @@ type state struct {
 	writes map[string][]string
 	// failures maps a method name to errors returned by its next calls, in order.
 	failures map[string][]error
+	// clusters are the clusters' records (clusters.go).
+	clusters clusterRecords
 }
 
 var _ interface {
@@ -300,7 +302,7 @@ func (c *Cloud) CreateProject(_ context.Context, o openstack.ProjectCreate) (*op
 	p := &openstack.Project{
 		ID: c.newID("project"), Name: o.Name, DomainID: o.DomainID, Description: o.Description,
 		Tags: slices.Clone(o.Tags), Enabled: o.Enabled,
-		Owner: o.Owner, OwnerNamespace: o.OwnerNamespace, OwnerName: o.OwnerName,
+		Owner: o.Owner, OwnerNamespace: o.OwnerNamespace, OwnerName: o.OwnerName, OwnerCluster: o.OwnerCluster,
 	}
 	c.projects[p.ID] = p
 	c.logWrite(p.ID, "CreateProject")
@@ -336,6 +338,7 @@ func (c *Cloud) UpdateProject(_ context.Context, id string, u openstack.ProjectU
 	}
 	if u.Owner != nil {
 		p.Owner, p.OwnerNamespace, p.OwnerName = u.Owner.UID, u.Owner.Namespace, u.Owner.Name
+		p.OwnerCluster, p.PreviousOwner = u.Owner.Cluster, u.Owner.Previous
 		c.logWrite(id, "UpdateProject owner=%s/%s", p.OwnerNamespace, p.OwnerName)
 	}
 	return clone(p), nil
@@ -620,6 +623,8 @@ func (c *Cloud) EnsureNetworkBundle(_ context.Context, spec openstack.NetworkBun
 	case b == nil:
 		b = &fakeBundle{project: spec.ProjectID, name: spec.Name, owner: spec.Owner, cidr: spec.CIDR}
 		c.bundles[key] = b
+	case b.owner != "" && b.owner == spec.FormerOwner && spec.FormerOwner != "":
+		b.owner = spec.Owner // claimed: re-marked for the Tenant that took the project back
 	case b.owner != "" && b.owner != spec.Owner:
 		return openstack.NetworkBundle{}, nil, &openstack.NetworkConflictError{Kind: "network", ID: b.NetworkID, Why: "it was made for another Tenant"}
 	case b.owner == "" && b.cidr != spec.CIDR:
@@ -743,7 +748,7 @@ type fakeBundle struct {
 
 // ownedBy reports whether own covers the bundle: made for its Tenant.
 func (b *fakeBundle) ownedBy(own openstack.Ownership) bool {
-	return b.owner != "" && b.owner == own.Owner
+	return b.owner != "" && (b.owner == own.Owner || (own.Former != "" && b.owner == own.Former))
 }
 
 // fakeServer is a server in the fake Nova, in the project of the view that booted it
