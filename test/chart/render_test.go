@@ -412,7 +412,7 @@ func TestOptions(t *testing.T) {
 	}, {
 		name:   "manager flags and pod placement",
 		reason: "flag values, image, placement and pod metadata come from values",
-		sets: []string{"resyncPeriod=5m", "usageInterval=15m", "openstackTimeout=30s", "maxConcurrentServerCreates=20", "logLevel=debug",
+		sets: []string{"resyncPeriod=5m", "usageInterval=15m", "clusterLease=2m", "clusterID=central-2", "openstackTimeout=30s", "maxConcurrentServerCreates=20", "logLevel=debug",
 			"logFormat=console", "image.tag=1.2.3", "image.pullPolicy=Always", "priorityClassName=system-cluster-critical",
 			"nodeSelector.role=infra", "podAnnotations.team=platform", "podLabels.tier=control",
 			"tolerations[0].key=infra", "tolerations[0].operator=Exists", "tolerations[0].effect=NoSchedule",
@@ -422,7 +422,7 @@ func TestOptions(t *testing.T) {
 			d := get[appsv1.Deployment](t, objs, "Deployment", fullname)
 			pod := d.Spec.Template
 			c := pod.Spec.Containers[0]
-			for _, arg := range []string{"--resync-period=5m", "--usage-interval=15m", "--openstack-timeout=30s", "--max-concurrent-server-creates=20", "--zap-log-level=debug", "--zap-encoder=console"} {
+			for _, arg := range []string{"--resync-period=5m", "--usage-interval=15m", "--cluster-lease=2m", "--cluster-id=central-2", "--openstack-timeout=30s", "--max-concurrent-server-creates=20", "--zap-log-level=debug", "--zap-encoder=console"} {
 				if !slices.Contains(c.Args, arg) {
 					t.Errorf("args %v lack %s", c.Args, arg)
 				}

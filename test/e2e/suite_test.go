@@ -28,6 +28,10 @@ const resyncPeriod = 5 * time.Second
 // usageInterval of the operator under test: usage appears within it.
 const usageInterval = 15 * time.Second
 
+// clusterLease of the operator under test: a cluster rebuilt takes its projects back
+// once the lost one's record is this old.
+const clusterLease = 15 * time.Second
+
 // operatorNamespace holds the admin clouds.yaml; no department namespace does.
 const operatorNamespace = "whitehall-system"
 
@@ -43,8 +47,10 @@ var (
 	cloudsYAML string
 	repoRoot   string
 	manager    *exec.Cmd
-	managerLog *os.File
-	starts     int
+	// kubeconfigDirs hold the kubeconfigs of the control planes started; removed at the end.
+	kubeconfigDirs []string
+	managerLog     *os.File
+	starts         int
 )
 
 func TestE2E(t *testing.T) {
@@ -79,33 +85,65 @@ var _ = BeforeSuite(func() {
 	Expect(err).NotTo(HaveOccurred(), "is the dev cloud up? (make dev-cloud)")
 	Expect(admin.DeleteOwnedProjects(ctx, "hmrc-self-assessment", "dwp_universal-credit", "hmrc_e2e-retain", "hmrc-e2e-import", "hmrc_e2e-quota", "hmrc_e2e-env", "hmrc_e2e-hpa", "e2e-policy_a", "e2e-policy_b", "e2e-policy_c")).To(Succeed())
 
-	By("starting a local control plane")
-	cp, err = controlplane.Start(controlplane.Options{})
-	Expect(err).NotTo(HaveOccurred())
-	env = cp.Env
-	kubeconfig, err = cp.WriteAdminKubeconfig(GinkgoT().TempDir())
-	Expect(err).NotTo(HaveOccurred())
-	k8s, err = cp.Client()
-	Expect(err).NotTo(HaveOccurred())
-
-	By("installing the CRDs with kubectl")
-	kubectl("apply", "--server-side", "-f", filepath.Join(repoRoot, "config", "crd", "bases"))
-	kubectl("wait", "--for=condition=Established", "crd", "--all", "--timeout=60s")
-
-	By("creating the operator's namespace with the only admin Secret, the Cloud, and the department namespaces")
-	kubectl("create", "namespace", operatorNamespace)
-	kubectl("-n", operatorNamespace, "create", "secret", "generic", "openstack-admin", "--from-file=clouds.yaml="+cloudsYAML)
-	kubectl("apply", "-f", filepath.Join(repoRoot, "config", "samples", "cloud_whitehall.yaml"))
-	kubectl("apply", "-f", filepath.Join(repoRoot, "config", "samples", "namespaces.yaml"))
+	installCluster()
 
 	By("starting the operator binary")
 	startManager()
 })
 
+// installCluster starts a new local control plane (empty etcd) with what a platform team
+// installs (newCluster), and makes it the one the specs use. It is also how a spec
+// rebuilds a lost cluster.
+func installCluster() {
+	c := newCluster()
+	cp, env, kubeconfig, k8s = c.cp, c.cp.Env, c.kubeconfig, c.k8s
+}
+
+// cluster is one local control plane.
+type cluster struct {
+	cp         *controlplane.ControlPlane
+	kubeconfig string
+	k8s        client.Client
+}
+
+// newCluster starts a local control plane and installs the CRDs, the operator's
+// namespace with the only admin Secret, the Cloud, and the department namespaces.
+func newCluster() cluster {
+	By("starting a local control plane")
+	var (
+		c   cluster
+		err error
+	)
+	c.cp, err = controlplane.Start(controlplane.Options{})
+	Expect(err).NotTo(HaveOccurred())
+	// Not a spec's TempDir: a spec that rebuilds the cluster leaves this one to the next.
+	dir, err := os.MkdirTemp("", "e2e-kubeconfig-")
+	Expect(err).NotTo(HaveOccurred())
+	kubeconfigDirs = append(kubeconfigDirs, dir)
+	c.kubeconfig, err = c.cp.WriteAdminKubeconfig(dir)
+	Expect(err).NotTo(HaveOccurred())
+	c.k8s, err = c.cp.Client()
+	Expect(err).NotTo(HaveOccurred())
+
+	By("installing the CRDs with kubectl")
+	kubectlOn(c.kubeconfig, "apply", "--server-side", "-f", filepath.Join(repoRoot, "config", "crd", "bases"))
+	kubectlOn(c.kubeconfig, "wait", "--for=condition=Established", "crd", "--all", "--timeout=60s")
+
+	By("creating the operator's namespace with the only admin Secret, the Cloud, and the department namespaces")
+	kubectlOn(c.kubeconfig, "create", "namespace", operatorNamespace)
+	kubectlOn(c.kubeconfig, "-n", operatorNamespace, "create", "secret", "generic", "openstack-admin", "--from-file=clouds.yaml="+cloudsYAML)
+	kubectlOn(c.kubeconfig, "apply", "-f", filepath.Join(repoRoot, "config", "samples", "cloud_whitehall.yaml"))
+	kubectlOn(c.kubeconfig, "apply", "-f", filepath.Join(repoRoot, "config", "samples", "namespaces.yaml"))
+	return c
+}
+
 var _ = AfterSuite(func() {
 	stopManager(os.Interrupt)
 	if cp != nil {
 		Expect(cp.Stop()).To(Succeed())
+	}
+	for _, dir := range kubeconfigDirs {
+		Expect(os.RemoveAll(dir)).To(Succeed())
 	}
 	if cancel != nil {
 		cancel()
@@ -123,7 +161,7 @@ func startManager() {
 	manager = exec.Command(os.Getenv("MANAGER_BIN"), "--kubeconfig", kubeconfig, "--resync-period", resyncPeriod.String(),
 		// Secure metrics, as in production: see metrics_test.go.
 		"--metrics-bind-address", metricsAddr, "--metrics-cert-dir", metricsCertDir(), "--health-probe-bind-address", "0",
-		"--usage-interval", usageInterval.String(),
+		"--usage-interval", usageInterval.String(), "--cluster-lease", clusterLease.String(),
 		// Small, so that a burst of 10 takes several rounds and a crash lands mid-burst.
 		"--max-concurrent-server-creates", "3", "--operator-namespace", operatorNamespace,
 		// The dev cloud's Keystone is plain http; departments' own credentials name it.
@@ -146,21 +184,29 @@ func stopManager(sig os.Signal) {
 
 // kubectl runs kubectl against the local control plane and returns its output; it
 // fails the test on error.
-func kubectl(args ...string) string {
-	out, err := tryKubectl(args...)
+func kubectl(args ...string) string { return kubectlOn(kubeconfig, args...) }
+
+func tryKubectl(args ...string) (string, error) { return tryKubectlOn(kubeconfig, args...) }
+
+// kubectlOn is kubectl against the control plane of this kubeconfig.
+func kubectlOn(kubeconfig string, args ...string) string {
+	out, err := tryKubectlOn(kubeconfig, args...)
 	Expect(err).NotTo(HaveOccurred(), "kubectl %s: %s", strings.Join(args, " "), out)
 	return out
 }
 
-func tryKubectl(args ...string) (string, error) {
+func tryKubectlOn(kubeconfig string, args ...string) (string, error) {
 	cmd := exec.CommandContext(ctx, kubectlBin, append([]string{"--kubeconfig", kubeconfig}, args...)...)
 	out, err := cmd.CombinedOutput()
 	return string(out), err
 }
 
 // apply applies a manifest with kubectl, as a user would.
-func apply(doc string) {
+func apply(doc string) { kubectl("apply", "-f", writeManifest(doc)) }
+
+// writeManifest writes a manifest to a file of the spec and returns its path.
+func writeManifest(doc string) string {
 	path := filepath.Join(GinkgoT().TempDir(), "manifest.yaml")
 	Expect(os.WriteFile(path, []byte(doc), 0o644)).To(Succeed())
-	kubectl("apply", "-f", path)
+	return path
 }
