@@ -125,9 +125,11 @@ spec:
 			g.Expect(code).To(Equal(plugin.ExitDrift))
 		}).Should(Succeed())
 
-		text, err := exec.CommandContext(ctx, pluginBin, "plan", "-n", ns, "--kubeconfig", kubeconfig).Output()
-		GinkgoWriter.Printf("$ kubectl whitehall plan -n %s\n%s", ns, text)
-		Expect(err).To(MatchError(ContainSubstring("exit status 2")))
+		for _, format := range []string{"text", "json"} {
+			out, err := exec.CommandContext(ctx, pluginBin, "plan", "-n", ns, "-o", format, "--kubeconfig", kubeconfig).Output()
+			GinkgoWriter.Printf("$ kubectl whitehall plan -n %s -o %s\n%s", ns, format, out)
+			Expect(err).To(MatchError(ContainSubstring("exit status 2")))
+		}
 
 		By("nothing written to OpenStack under Observe")
 		Expect(admin.GetProject(ctx, projectID)).To(Equal(before))
