@@ -171,9 +171,20 @@ var _ = Describe("kubectl whitehall plan", func() {
 		Expect(text).To(ContainSubstring("Tenant " + ns + "/peek (Observe): not yet observed\n"))
 		Expect(text).To(HaveSuffix("\n2 objects, 0 with drift, 2 not yet observed\n"))
 
-		By("a name that is neither kind is an error: exit 1")
-		var out, errOut bytes.Buffer
-		Expect(plugin.Main(ctx, plugin.Build{}, []string{"plan", "--kubeconfig", kubeconfig, "nothing"}, &out, &errOut)).To(Equal(plugin.ExitError))
-		Expect(errOut.String()).To(Equal(`error: no Tenant or ComputeQuota "nothing" in namespace "` + ns + `"` + "\n"))
+		By("a plain name of one kind only: that object")
+		code, report, _ := planOf(kubeconfig, "orphan", "-o", "json")(Default)
+		Expect(code).To(Equal(plugin.ExitNotObserved))
+		Expect(report.Objects).To(HaveExactElements(planned("ComputeQuota", "orphan", plugin.StateNotYetObserved)))
+
+		By("a name that is not of the kind named, or of neither kind, is an error: exit 1")
+		for args, want := range map[string]string{
+			"tenant/orphan": `error: Tenant "orphan" not found in namespace "` + ns + `"`,
+			"nothing":       `error: no Tenant or ComputeQuota "nothing" in namespace "` + ns + `"`,
+		} {
+			var out, errOut bytes.Buffer
+			Expect(plugin.Main(ctx, plugin.Build{}, []string{"plan", "--kubeconfig", kubeconfig, args}, &out, &errOut)).To(Equal(plugin.ExitError))
+			Expect(errOut.String()).To(Equal(want + "\n"))
+			Expect(out.String()).To(BeEmpty())
+		}
 	})
 })
