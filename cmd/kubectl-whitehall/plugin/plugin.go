@@ -47,6 +47,7 @@ type command struct {
 
 // commands is the command table; plan and adopt slot in here.
 var commands = []command{
+	{name: "plan", summary: "the drift of Tenants and ComputeQuotas: what Manage would change in OpenStack; exit 2 on drift, 3 when not yet observed", run: runPlan},
 	{name: "tree", summary: "a department at a glance: Tenant, project, people, network, credential, quota, environments, policy; failing parts first", run: runTree},
 	{name: "calendar", summary: "the season transitions of the next days, the quota each namespace gets at each, and whether the peaks fit", run: runCalendar},
 	{name: "version", summary: "print the plugin's version and git revision", run: runVersion},
@@ -71,11 +72,14 @@ func run(ctx context.Context, env Env, args []string) int {
 			continue
 		}
 		err := c.run(ctx, env, args[1:])
+		var status exitStatus
 		switch {
 		case err == nil:
 			return ExitOK
 		case errors.Is(err, flag.ErrHelp):
 			return ExitOK
+		case errors.As(err, &status): // plan's 2 and 3: the result is printed already
+			return int(status)
 		default:
 			(&printer{w: env.Err}).printf("error: %v\n", err)
 			return ExitError
