@@ -142,6 +142,12 @@ func (r *Reconciler) reconcile(ctx context.Context, env *whv1.TestEnvironment, n
 	if err != nil {
 		return frame.Step{Wake: wake}, err
 	}
+	if tenant.Observes() {
+		// An observed project has no service user to boot as, and nothing is written to
+		// it (an import perhaps not adopted yet) until its Tenant manages it.
+		return frame.Step{Wake: wake}, frame.NewSpecError(whv1.ReasonTenantNotReady, fmt.Sprintf(
+			"Tenant %q is under managementPolicy Observe: no server is booted in its project until the Tenant manages it", tenant.Name))
+	}
 	cloud, err := r.projectCloud(ctx, tenant)
 	if err != nil {
 		return frame.Step{Wake: wake}, err
