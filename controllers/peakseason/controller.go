@@ -110,7 +110,7 @@ func (r *Reconciler) reconcile(ctx context.Context, ps *whv1.PeakSeason) (frame.
 
 // committed sums, per resource, the peak quota every ComputeQuota using this season
 // would write during it: its baseline overlaid with this season's peak. A ComputeQuota
-// that loses a Conflict writes nothing and is not counted.
+// that loses a Conflict, or is only observed, writes nothing and is not counted.
 func (r *Reconciler) committed(ctx context.Context, name string) (*whv1.CapacityAmounts, error) {
 	var list whv1.ComputeQuotaList
 	if err := r.List(ctx, &list, client.MatchingFields{lookups.PeakSeasonIndex: name}); err != nil {
@@ -127,8 +127,10 @@ func (r *Reconciler) committed(ctx context.Context, name string) (*whv1.Capacity
 		if err != nil {
 			return nil, err
 		}
-		if writer == nil || writer.UID != cq.UID {
-			continue // being deleted, or in Conflict: it writes nothing, so it commits nothing
+		if writer == nil || writer.UID != cq.UID || cq.Observes() {
+			// Being deleted, in Conflict or only observed: it writes nothing, so it commits
+			// nothing.
+			continue
 		}
 		during := quota.Effective(cq, []string{name})
 		for field, sum := range sums {

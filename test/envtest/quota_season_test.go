@@ -130,6 +130,15 @@ var _ = Describe("Quota at a season's end, missing seasons, and one writer per q
 		Eventually(conditionOf(loser, whv1.ConditionReady)).Should(HaveField("Reason", whv1.ReasonConflict))
 		Consistently(func() *whv1.CapacityAmounts { return fetch(ps).Status.Committed }).WithTimeout(2 * resync).Should(Equal(&whv1.CapacityAmounts{Cores: ptr.To[int64](100)}))
 	})
+
+	It("does not count an observed ComputeQuota in a season's committed quota: it writes no peak", func() {
+		name := "observed-" + ns
+		ps := createSeason(name, "", allYear)
+		cq := createQuota("seen", cores(10), peak(name, 100))
+		Eventually(func() *whv1.CapacityAmounts { return fetch(ps).Status.Committed }).Should(Equal(&whv1.CapacityAmounts{Cores: ptr.To[int64](100)}))
+		change(cq, func(q *whv1.ComputeQuota) { q.Spec.ManagementPolicy = whv1.ManagementPolicyObserve })
+		Eventually(func() *whv1.CapacityAmounts { return fetch(ps).Status.Committed }).Should(Equal(&whv1.CapacityAmounts{}))
+	})
 })
 
 var _ = Describe("TestEnvironment peaks with missing seasons", func() {
