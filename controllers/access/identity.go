@@ -78,7 +78,7 @@ func (a Access) EnsureIdentityStore(ctx context.Context, r client.Reader, w clie
 // ProjectUser is how the operator logs in to the Tenant's project as its service user,
 // with the identity store (read with r) it comes from.
 func (a Access) ProjectUser(ctx context.Context, r client.Reader, t *whv1.Tenant) (openstack.ProjectUser, *corev1.Secret, error) {
-	notYet := frame.NewSpecError(whv1.ReasonTenantNotReady, fmt.Sprintf("Tenant %q has no project identity yet", t.Name))
+	notYet := frame.NewWaitingError(whv1.ReasonTenantNotReady, fmt.Sprintf("Tenant %q has no project identity yet", t.Name))
 	if t.Status.ProjectID == "" || t.Status.ServiceUserID == "" {
 		return openstack.ProjectUser{}, nil, notYet
 	}

@@ -25,6 +25,7 @@ func TestClassify(t *testing.T) {
 	}{
 		{"success", nil, whv1.ReasonReady, false, false},
 		{"a spec problem waits for a change", NewSpecError(whv1.ReasonAlreadyExists, "x"), whv1.ReasonAlreadyExists, false, false},
+		{"waiting for a dependency is progress", fmt.Errorf("quota: %w", NewWaitingError(whv1.ReasonTenantNotReady, "x")), whv1.ReasonTenantNotReady, true, false},
 		{"credentials", openstack.ErrCredentials, whv1.ReasonCredentialsError, false, false},
 		{"a missing group", openstack.ErrNotFound, whv1.ReasonDependencyNotFound, true, false},
 		{"a reset connection backs off", &url.Error{Op: "Get", URL: "u", Err: errors.New("reset")}, whv1.ReasonTransientError, true, true},

@@ -206,6 +206,22 @@ func NewSpecError(reason, message string) error {
 	return &SpecError{Reason: reason, Message: message}
 }
 
+// WaitingError is a dependency that is not there yet but is expected: a Tenant applied in
+// the same commit as its ComputeQuota, a project still being made. It is reported with
+// its reason as progress (Reconciling, not Stalled), so GitOps tools wait rather than
+// fail; the watch on the dependency brings the object back, the resync in any case.
+type WaitingError struct {
+	Reason  string
+	Message string
+}
+
+func (e *WaitingError) Error() string { return e.Message }
+
+// NewWaitingError returns a WaitingError.
+func NewWaitingError(reason, message string) error {
+	return &WaitingError{Reason: reason, Message: message}
+}
+
 // BlockedError means deletion waits for something outside the operator's hands.
 type BlockedError struct{ Message string }
 
@@ -226,6 +242,7 @@ type outcome struct {
 
 func classify(err error, readyMessage string, iv Intervals) outcome {
 	var spec *SpecError
+	var waiting *WaitingError
 	var blocked *BlockedError
 	var name *openstack.NameError
 	switch {
@@ -234,6 +251,8 @@ func classify(err error, readyMessage string, iv Intervals) outcome {
 	case errors.As(err, &spec):
 		// A spec problem is re-checked at the resync period, never hammered.
 		return outcome{reason: spec.Reason, message: spec.Message, requeueAfter: jitter(iv.Resync)}
+	case errors.As(err, &waiting):
+		return outcome{reason: waiting.Reason, message: waiting.Message, progressing: true, requeueAfter: jitter(iv.Resync)}
 	case errors.As(err, &blocked):
 		return outcome{reason: whv1.ReasonDeletionBlocked, message: blocked.Message, progressing: true, requeueAfter: iv.Blocked}
 	case openstack.IsCredentialsError(err):

@@ -15,20 +15,21 @@ import (
 
 // ReadyTenant returns the named Tenant once it has a project and is not being deleted:
 // a Tenant on its way out gets no new servers and no quota. Otherwise it returns a
-// TenantNotReady error; the Tenant watch brings the object back.
+// TenantNotReady error, as progress (frame.WaitingError): GitOps applies a Tenant and its
+// dependents together, and they wait for it. The Tenant watch brings the object back.
 func ReadyTenant(ctx context.Context, c client.Reader, namespace, name string) (*whv1.Tenant, error) {
 	tenant := &whv1.Tenant{}
 	if err := c.Get(ctx, client.ObjectKey{Namespace: namespace, Name: name}, tenant); err != nil {
 		if apierrors.IsNotFound(err) {
-			return nil, frame.NewSpecError(whv1.ReasonTenantNotReady, fmt.Sprintf("Tenant %q does not exist in namespace %s", name, namespace))
+			return nil, frame.NewWaitingError(whv1.ReasonTenantNotReady, fmt.Sprintf("Tenant %q does not exist in namespace %s", name, namespace))
 		}
 		return nil, err
 	}
 	switch {
 	case !tenant.DeletionTimestamp.IsZero():
-		return nil, frame.NewSpecError(whv1.ReasonTenantNotReady, fmt.Sprintf("Tenant %q is being deleted: nothing new is made for it", tenant.Name))
+		return nil, frame.NewWaitingError(whv1.ReasonTenantNotReady, fmt.Sprintf("Tenant %q is being deleted: nothing new is made for it", tenant.Name))
 	case tenant.Status.ProjectID == "":
-		return nil, frame.NewSpecError(whv1.ReasonTenantNotReady, fmt.Sprintf("Tenant %q has no project yet", tenant.Name))
+		return nil, frame.NewWaitingError(whv1.ReasonTenantNotReady, fmt.Sprintf("Tenant %q has no project yet", tenant.Name))
 	}
 	return tenant, nil
 }

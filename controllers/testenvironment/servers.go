@@ -398,7 +398,7 @@ func (r *Reconciler) prepareBoot(ctx context.Context, cloud Cloud, env *whv1.Tes
 		case n == nil || n.NetworkID == "" || n.SubnetID == "":
 			// Nova refuses a network without a subnet: wait for the whole bundle. The
 			// Tenant watch brings the environment back when it is complete.
-			return out, frame.NewSpecError(whv1.ReasonTenantNotReady, fmt.Sprintf("the network of Tenant %q is not complete yet", tenant.Name))
+			return out, frame.NewWaitingError(whv1.ReasonTenantNotReady, fmt.Sprintf("the network of Tenant %q is not complete yet", tenant.Name))
 		}
 		out.NetworkIDs = []string{tenant.Status.Network.NetworkID}
 	}
