@@ -54,7 +54,12 @@ func (c *Cloud) ObserveNetworkBundle(ctx context.Context, spec NetworkBundleSpec
 	if err != nil {
 		return ObservedNetwork{}, err
 	}
-	o := &observation{ctx: ctx, sc: sc, spec: spec, known: known}
+	return c.observe(ctx, &observation{ctx: ctx, sc: sc, spec: spec, known: known})
+}
+
+// observe reads the bundle's pieces in EnsureNetworkBundle's order.
+func (c *Cloud) observe(ctx context.Context, o *observation) (_ ObservedNetwork, err error) {
+	spec := o.spec
 	if err := o.network(); err != nil || o.out.NetworkID == "" || o.out.Conflict != nil {
 		return o.out, err
 	}
@@ -62,7 +67,7 @@ func (c *Cloud) ObserveNetworkBundle(ctx context.Context, spec NetworkBundleSpec
 		return o.out, err
 	}
 	if spec.ExternalNetwork != "" {
-		if o.out.External, err = c.externalNetworkID(ctx, sc, spec.ProjectID, spec.ExternalNetwork); err != nil {
+		if o.out.External, err = c.externalNetworkID(ctx, o.sc, spec.ProjectID, spec.ExternalNetwork); err != nil {
 			return o.out, err
 		}
 	}
@@ -79,6 +84,10 @@ type observation struct {
 	spec  NetworkBundleSpec
 	known NetworkBundle
 	out   ObservedNetwork
+	// shape: no spec to hold the bundle to (adopt reads what a project has): the router
+	// is looked for by name even without an external network, and a network's only
+	// subnet is the bundle's whatever its name.
+	shape bool
 }
 
 // judged records a piece found as judge decides Manage would take it.
@@ -185,6 +194,9 @@ func (o *observation) subnet() error {
 			return err
 		}
 		found = bundleSubnet(list, o.spec)
+		if found == nil && o.shape && len(list) == 1 {
+			found = &list[0]
+		}
 	}
 	if found == nil {
 		return nil
@@ -204,7 +216,7 @@ func (o *observation) subnet() error {
 // the one status knows (Manage then takes its gateway away, and keeps it).
 func (o *observation) router() error {
 	var list func() ([]routers.Router, error)
-	if o.spec.ExternalNetwork != "" {
+	if o.spec.ExternalNetwork != "" || o.shape {
 		list = func() ([]routers.Router, error) {
 			pages, err := routers.List(o.sc, routers.ListOpts{ProjectID: o.spec.ProjectID, Name: o.spec.Name}).AllPages(o.ctx)
 			if err != nil {

@@ -49,6 +49,7 @@ type command struct {
 var commands = []command{
 	{name: "tree", summary: "a department at a glance: Tenant, project, people, network, credential, quota, environments, policy; failing parts first", run: runTree},
 	{name: "calendar", summary: "the season transitions of the next days, the quota each namespace gets at each, and whether the peaks fit", run: runCalendar},
+	{name: "adopt", summary: "write Tenants and ComputeQuotas (Observe) that reproduce the projects no Tenant owns; --handover tags them", run: runAdopt},
 	{name: "version", summary: "print the plugin's version and git revision", run: runVersion},
 }
 
