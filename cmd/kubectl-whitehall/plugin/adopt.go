@@ -222,3 +222,9 @@ func protectedOf(c *whv1.Cloud) []string {
 	}
 	return c.Spec.ProtectedProjects
 }
+
+// Adopt runs adopt against inv instead of the cloud of clouds.yaml: for tests that hold
+// a cloud of their own.
+func Adopt(ctx context.Context, env Env, inv openstack.Inventory, args []string) error {
+	return adoptCommand{open: func(context.Context, string) (openstack.Inventory, error) { return inv, nil }}.run(ctx, env, args)
+}

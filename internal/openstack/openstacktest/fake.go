@@ -68,6 +68,9 @@ type state struct {
 	writes map[string][]string
 	// failures maps a method name to errors returned by its next calls, in order.
 	failures map[string][]error
+
+	// adminProject is the project the admin's login is scoped to (inventory.go).
+	adminProject string
 }
 
 var _ interface {
