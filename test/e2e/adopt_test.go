@@ -11,6 +11,7 @@ import (
 
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	whv1 "github.com/whitehall-cloud/whitehall-operator/api/v1alpha1"
@@ -84,6 +85,10 @@ var _ = Describe("adopt an existing cloud", Ordered, Label("adopt"), func() {
 				Expect(err).NotTo(HaveOccurred())
 			}
 		}
+		dir, err := os.MkdirTemp("", "adopt-")
+		Expect(err).NotTo(HaveOccurred())
+		DeferCleanup(os.RemoveAll, dir) // after AfterAll: the manifests outlive each It
+		manifestPath = filepath.Join(dir, "adopted.yaml")
 		kubectl("create", "namespace", ns)
 		kubectl("label", "namespace", ns, "whitehall.cloud/department=true")
 	})
@@ -103,7 +108,6 @@ var _ = Describe("adopt an existing cloud", Ordered, Label("adopt"), func() {
 
 	It("writes a Tenant and a ComputeQuota for each project, and hands each over", func() {
 		bin := pluginBinary()
-		manifestPath = filepath.Join(GinkgoT().TempDir(), "adopted.yaml")
 		cmd := exec.CommandContext(ctx, bin, "adopt", "--os-cloud", "dev", "--handover", "--namespace", ns,
 			"--match", prefix+"*", "--cloud-ref", "whitehall", "--kubeconfig", kubeconfig)
 		cmd.Env = append(os.Environ(), "OS_CLIENT_CONFIG_FILE="+cloudsYAML)
@@ -137,7 +141,7 @@ var _ = Describe("adopt an existing cloud", Ordered, Label("adopt"), func() {
 				g.Expect(k8s.Get(ctx, key, t)).To(Succeed())
 				g.Expect(t.Status.ObservedGeneration).To(Equal(t.Generation))
 				g.Expect(t.Status.Drift).To(BeEmpty())
-				g.Expect(t.Status.Conditions).To(ContainElement(And(HaveField("Type", whv1.ConditionInSync), HaveField("Status", "True"))))
+				g.Expect(t.Status.Conditions).To(ContainElement(And(HaveField("Type", whv1.ConditionInSync), HaveField("Status", metav1.ConditionTrue))))
 				g.Expect(t.Status.ProjectID).To(Equal(projectIDs[m.name]))
 			}).Should(Succeed(), "Tenant %s", name)
 			Eventually(func(g Gomega) {
@@ -145,7 +149,7 @@ var _ = Describe("adopt an existing cloud", Ordered, Label("adopt"), func() {
 				g.Expect(k8s.Get(ctx, key, cq)).To(Succeed())
 				g.Expect(cq.Status.ObservedGeneration).To(Equal(cq.Generation))
 				g.Expect(cq.Status.Drift).To(BeEmpty())
-				g.Expect(cq.Status.Conditions).To(ContainElement(And(HaveField("Type", whv1.ConditionInSync), HaveField("Status", "True"))))
+				g.Expect(cq.Status.Conditions).To(ContainElement(And(HaveField("Type", whv1.ConditionInSync), HaveField("Status", metav1.ConditionTrue))))
 			}).Should(Succeed(), "ComputeQuota %s", name)
 		}
 	})
