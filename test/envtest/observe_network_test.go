@@ -83,7 +83,7 @@ var _ = Describe("Tenant under managementPolicy Observe reads its network bundle
 		Eventually(driftOf(t)).Should(Equal(want))
 		Eventually(conditionOf(t, whv1.ConditionInSync)).Should(notReadyBecause(whv1.ReasonDrifted, "2 difference(s)"))
 		Consistently(networkWrites(p.ID)).Should(BeEmpty())
-		Expect(cloud.Calls("EnsureNetworkBundle/" + p.ID)).To(BeZero(), "Observe never calls the writer")
+		Expect(cloud.Calls("EnsureNetworkBundle/"+p.ID)).To(BeZero(), "Observe never calls the writer")
 
 		switchMakesTheDrift(t, p.ID, want)
 		Expect(fetch(t).Status.Network.Adopted).To(ConsistOf("network", "subnet"), "the department's pieces stay its own")
