@@ -150,11 +150,15 @@ func (a *Admin) CreateBundleByHand(ctx context.Context, projectID, name, cidr st
 // ProjectState is everything of a project that adopting it could change, as text: its
 // Keystone record (attributes included), its role assignments, its limits in the three
 // services, and its networks, subnets and routers with their descriptions, ranges, DNS
-// servers and gateways. Two equal states mean nothing was written.
-func (a *Admin) ProjectState(ctx context.Context, projectID string) (string, error) {
+// servers and gateways. Two equal states mean nothing was written. The attributes named
+// in ignoreExtra are left out (the operator's owner records, which an adoption writes).
+func (a *Admin) ProjectState(ctx context.Context, projectID string, ignoreExtra ...string) (string, error) {
 	p, err := projects.Get(ctx, a.Identity, projectID).Extract()
 	if err != nil {
 		return "", err
+	}
+	for _, key := range ignoreExtra {
+		delete(p.Extra, key)
 	}
 	tags := slices.Sorted(slices.Values(p.Tags))
 	project, err := json.Marshal(map[string]any{"name": p.Name, "description": p.Description, "enabled": p.Enabled,

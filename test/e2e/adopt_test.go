@@ -166,6 +166,47 @@ var _ = Describe("adopt an existing cloud", Ordered, Label("adopt"), func() {
 		}
 		Consistently(state, 4*resyncPeriod, time.Second).Should(Equal(before))
 	})
+
+	It("switched to Manage, records each Tenant as its project's owner and changes nothing else", func() {
+		for _, m := range made {
+			for _, kind := range []string{"tenant", "computequota"} {
+				kubectl("-n", ns, "patch", kind, m.name, "--type=merge", "-p", `{"spec":{"managementPolicy":"Manage"}}`)
+			}
+		}
+		for _, m := range made {
+			key := client.ObjectKey{Namespace: ns, Name: m.name}
+			Eventually(func(g Gomega) {
+				t := &whv1.Tenant{}
+				g.Expect(k8s.Get(ctx, key, t)).To(Succeed())
+				g.Expect(t.Status.ObservedGeneration).To(Equal(t.Generation))
+				g.Expect(t.Status.Conditions).To(ContainElement(And(HaveField("Type", whv1.ConditionReady), HaveField("Status", metav1.ConditionTrue))))
+				g.Expect(t.Status.Adopted).To(BeTrue())
+				if m.cidr != "" {
+					g.Expect(t.Status.Network).NotTo(BeNil())
+					g.Expect(t.Status.Network.Adopted).To(ConsistOf("network", "subnet", "router"), "the pieces made by hand stay the department's")
+				}
+				p, err := admin.GetProject(ctx, projectIDs[m.name])
+				g.Expect(err).NotTo(HaveOccurred())
+				g.Expect(p.Extra).To(HaveKeyWithValue("whitehall_owner", string(t.UID)))
+			}).Should(Succeed(), "Tenant %s", m.name)
+			Eventually(func(g Gomega) {
+				cq := &whv1.ComputeQuota{}
+				g.Expect(k8s.Get(ctx, key, cq)).To(Succeed())
+				g.Expect(cq.Status.ObservedGeneration).To(Equal(cq.Generation))
+				g.Expect(cq.Status.Conditions).To(ContainElement(And(HaveField("Type", whv1.ConditionReady), HaveField("Status", metav1.ConditionTrue))))
+			}).Should(Succeed(), "ComputeQuota %s", m.name)
+		}
+		state := func() map[string]string {
+			out := map[string]string{}
+			for _, id := range projectIDs {
+				s, err := admin.ProjectState(ctx, id, "whitehall_owner", "whitehall_namespace", "whitehall_tenant")
+				Expect(err).NotTo(HaveOccurred())
+				out[id] = s
+			}
+			return out
+		}
+		Consistently(state, 4*resyncPeriod, time.Second).Should(Equal(before))
+	})
 })
 
 // pluginBinary is the built kubectl-whitehall: PLUGIN_BIN (make plugin), else built
