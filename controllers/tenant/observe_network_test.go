@@ -35,7 +35,9 @@ func TestNetworkObserved(t *testing.T) {
 			want: []whv1.DriftEntry{{Field: "network.cidr", Desired: "subnet 10.20.0.0/24", Actual: "absent"}}},
 		{reason: "other DNS servers", seen: edit(func(o *openstack.ObservedNetwork) { o.DNSNameservers = nil }),
 			want: []whv1.DriftEntry{{Field: "network.dnsNameservers", Desired: "192.0.2.53", Actual: "none"}}},
-		{reason: "no router", seen: edit(func(o *openstack.ObservedNetwork) { o.RouterID, o.Gateway, o.GatewayName, o.Attached = "", "", "", false }),
+		{reason: "no router", seen: edit(func(o *openstack.ObservedNetwork) {
+			o.RouterID, o.Gateway, o.GatewayName, o.Attached = "", "", "", false
+		}),
 			want: []whv1.DriftEntry{{Field: "network.externalNetwork", Desired: "router to public", Actual: "absent"}}},
 		{reason: "the gateway elsewhere", seen: edit(func(o *openstack.ObservedNetwork) { o.Gateway, o.GatewayName = "other", "corp" }),
 			want: []whv1.DriftEntry{{Field: "network.externalNetwork", Desired: "public", Actual: "corp"}}},

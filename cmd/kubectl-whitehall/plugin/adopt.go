@@ -210,7 +210,7 @@ func (o adoptOptions) cloud(ctx context.Context, env Env) (string, []string, err
 	if o.cloudRef == "" {
 		return "", nil, fmt.Errorf("the cluster has %d Clouds: name one with --cloud-ref", len(clouds.Items))
 	}
-	return "", nil, fmt.Errorf("Cloud %q: %w", o.cloudRef, errNotFound)
+	return "", nil, fmt.Errorf("--cloud-ref %s: no such Cloud: %w", o.cloudRef, errNotFound)
 }
 
 var errNotFound = errors.New("not found in the cluster")

@@ -373,7 +373,7 @@ func TestAdoptRefusals(t *testing.T) {
 	cases := []struct{ reason, args, wantErr string }{
 		{"no namespace", "--os-cloud dev", "give exactly one of --namespace NS and --map GLOB=NS"},
 		{"a bad glob", "--namespace a --match [", `bad glob "[": syntax error in pattern`},
-		{"a Cloud the cluster lacks", "--namespace a --cloud-ref nope", `Cloud "nope": not found in the cluster`},
+		{"a Cloud the cluster lacks", "--namespace a --cloud-ref nope", "--cloud-ref nope: no such Cloud: not found in the cluster"},
 	}
 	for _, tc := range cases {
 		var out, errOut bytes.Buffer
