@@ -38,6 +38,7 @@ type Cloud interface {
 	openstack.RoleAssignments
 	openstack.ProjectContents
 	openstack.Networks
+	openstack.NetworkObserver
 	openstack.ServiceUsers
 	openstack.ApplicationCredentials
 	openstack.ClusterRecords

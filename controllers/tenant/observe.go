@@ -1,6 +1,7 @@
 package tenant
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"slices"
@@ -50,7 +51,7 @@ func (r *Reconciler) observe(ctx context.Context, acc access.CloudAccess, t *whv
 			t.Status.ProjectName = project.Name
 		}
 	}
-	drift := projectDifferences(t, project, adopt)
+	drift := projectDifferences(t, project)
 	plan, err := planAssignments(ctx, cloud, t, project == nil, withheld)
 	if err != nil {
 		return frame.Step{}, err
@@ -65,7 +66,11 @@ func (r *Reconciler) observe(ctx context.Context, acc access.CloudAccess, t *whv
 		return frame.Step{}, err
 	}
 	drift = append(drift, identity...)
-	drift = append(drift, networkDifferences(t, project)...)
+	network, err := networkDifferences(ctx, cloud, t, project)
+	if err != nil {
+		return frame.Step{}, err
+	}
+	drift = append(drift, network...)
 	n := lookups.RecordDrift(&t.Status.Drift, &t.Status.Conditions, drift, t.Generation)
 	var done frame.Step
 	if len(plan.skipped) > 0 {
@@ -76,6 +81,13 @@ func (r *Reconciler) observe(ctx context.Context, acc access.CloudAccess, t *whv
 		name = fmt.Sprintf("%s (%s)", project.Name, project.ID)
 	}
 	done.Message = fmt.Sprintf("project %s observed, not managed (managementPolicy Observe): %d difference(s)", name, n)
+	if adopt {
+		from := "handed over to namespace " + t.Namespace
+		if project.Owner != "" {
+			from = fmt.Sprintf("its recorded owner (%s) is gone", project.Owner) // taken back: mayTakeBack
+		}
+		done.Message += fmt.Sprintf("; %s: Manage records Tenant %s/%s as its owner", from, t.Namespace, t.Name)
+	}
 	return done, nil
 }
 
@@ -113,8 +125,8 @@ func (r *Reconciler) observedProject(ctx context.Context, cloud Cloud, acc acces
 		// Deleted by hand: forgotten as Manage forgets it, which would create it again.
 		t.Status.ProjectID, t.Status.RoleAssignments, t.Status.ServiceUserID = "", nil, ""
 	}
-	// A project taken back (its cluster lost) is shown as one to adopt: Manage would
-	// record this Tenant as its owner.
+	// A project to take back (its cluster lost) is shown as one to adopt: Manage records
+	// this Tenant as its owner.
 	if p, back, err := r.legacyProject(ctx, cloud, acc, t, domainID); p != nil || err != nil {
 		return p, back, err
 	}
@@ -125,21 +137,16 @@ func (r *Reconciler) observedProject(ctx context.Context, cloud Cloud, acc acces
 	return p, back, err
 }
 
-// projectDifferences lists what Manage would change of the project: create it, record
-// this Tenant as its owner (an import), or update the fields projectDrift finds.
-func projectDifferences(t *whv1.Tenant, p *openstack.Project, adopt bool) []whv1.DriftEntry {
+// projectDifferences lists what Manage would change of the project: create it, or
+// update the fields projectDrift finds. Recording this Tenant as the owner of a project
+// to import is not a difference: spec.import asks for it, the project's own state does
+// not change, and an adopted project that matches its spec must show no drift (adopt
+// writes such manifests, and plan gates on drift). observe's message says it instead.
+func projectDifferences(t *whv1.Tenant, p *openstack.Project) []whv1.DriftEntry {
 	if p == nil {
 		return []whv1.DriftEntry{lookups.Drift("project", t.ProjectName(), lookups.Absent)}
 	}
 	var out []whv1.DriftEntry
-	if adopt {
-		actual := "none: handed over to namespace " + t.Namespace
-		if p.Owner != "" {
-			// Its owner is gone (mayAdopt, mayTakeBack): a Tenant of this name in a lost cluster.
-			actual = fmt.Sprintf("Tenant %s/%s (%s), gone", p.OwnerNamespace, p.OwnerName, p.Owner)
-		}
-		out = append(out, lookups.Drift("owner", fmt.Sprintf("Tenant %s/%s", t.Namespace, t.Name), actual))
-	}
 	update, _ := projectDrift(t, p)
 	if update.Name != nil {
 		out = append(out, lookups.Drift("name", *update.Name, p.Name))
@@ -236,23 +243,104 @@ func (r *Reconciler) identityDifferences(ctx context.Context, t *whv1.Tenant) ([
 	return out, nil
 }
 
-// networkDifferences lists the network bundle Manage would make. Under Observe the
-// bundle is not read from Neutron: a bundle status does not record (never made, or made
-// by hand) is listed with its actual value unknown.
-func networkDifferences(t *whv1.Tenant, p *openstack.Project) []whv1.DriftEntry {
+// networkDifferences lists what Manage would do to the network bundle, read from
+// Neutron as EnsureNetworkBundle finds it (networkObserved): make it, or a piece of it,
+// repair its DNS servers or gateway, or refuse a piece that is not this Tenant's.
+func networkDifferences(ctx context.Context, cloud Cloud, t *whv1.Tenant, p *openstack.Project) ([]whv1.DriftEntry, error) {
 	n := t.Spec.Network
 	if n == nil {
-		return nil
+		return nil, nil
 	}
+	if p == nil {
+		return []whv1.DriftEntry{lookups.Drift("network", bundleText(t), lookups.Absent)}, nil
+	}
+	cidr := n.CIDR
+	if cidr == "" && t.Status.Network != nil {
+		cidr = t.Status.Network.CIDR
+	}
+	// The owner it takes the project back from (its cluster lost) made pieces that are its.
+	former := p.PreviousOwner
+	if p.Owner != string(t.UID) {
+		former = p.Owner
+	}
+	seen, err := cloud.ObserveNetworkBundle(ctx, openstack.NetworkBundleSpec{
+		ProjectID: p.ID, Name: t.ProjectName(), CIDR: cidr, DNSNameservers: n.DNSNameservers,
+		ExternalNetwork: ptr.Deref(n.ExternalNetwork, ""), Owner: string(t.UID), FormerOwner: former,
+	}, knownBundle(t))
+	if err != nil {
+		return nil, err
+	}
+	return networkObserved(t, cidr, seen), nil
+}
+
+// bundleText is the bundle a Tenant asks for, as a drift value.
+func bundleText(t *whv1.Tenant) string {
 	desired := "network and subnet " + t.ProjectName()
-	if ptr.Deref(n.ExternalNetwork, "") != "" {
-		desired += ", router to " + *n.ExternalNetwork
+	if ext := ptr.Deref(t.Spec.Network.ExternalNetwork, ""); ext != "" {
+		desired += ", router to " + ext
+	}
+	return desired
+}
+
+// networkObserved turns what Neutron holds into drift entries: network (the bundle
+// missing, a piece to mark or refused), network.cidr, network.dnsNameservers and
+// network.externalNetwork. cidr is the range Manage would use ("" when a pool's block
+// is still to be allocated).
+func networkObserved(t *whv1.Tenant, cidr string, seen openstack.ObservedNetwork) []whv1.DriftEntry {
+	n := t.Spec.Network
+	wantCIDR := cmp.Or(cidr, "a block of the DepartmentPolicy's pool")
+	if c := seen.Conflict; c != nil {
+		refused := c.Why + "; Manage refuses it (" + whv1.ReasonNetworkConflict + ")"
+		switch {
+		case c.Kind == "router":
+			return []whv1.DriftEntry{lookups.Drift("network.externalNetwork", ptr.Deref(n.ExternalNetwork, ""), refused)}
+		case seen.CIDR != "":
+			return []whv1.DriftEntry{lookups.Drift("network.cidr", wantCIDR, seen.CIDR+": "+refused)}
+		}
+		return []whv1.DriftEntry{lookups.Drift("network", bundleText(t), refused)}
+	}
+	if seen.NetworkID == "" {
+		return []whv1.DriftEntry{lookups.Drift("network", bundleText(t), lookups.Absent)}
+	}
+	var out []whv1.DriftEntry
+	for _, kind := range seen.Unmarked {
+		out = append(out, lookups.Drift("network", kind+" marked as this Tenant's", kind+" without the owner's mark"))
 	}
 	switch {
-	case p == nil:
-		return []whv1.DriftEntry{lookups.Drift("network", desired, lookups.Absent)}
-	case t.Status.Network == nil || t.Status.Network.NetworkID == "":
-		return []whv1.DriftEntry{lookups.Drift("network", desired, "not read under Observe: Manage makes it, or adopts one by that name")}
+	case seen.SubnetID == "":
+		out = append(out, lookups.Drift("network.cidr", "subnet "+wantCIDR, lookups.Absent))
+	case len(seen.DNSNameservers) > 0 || len(n.DNSNameservers) > 0:
+		if !slices.Equal(seen.DNSNameservers, n.DNSNameservers) {
+			out = append(out, lookups.Drift("network.dnsNameservers", dnsText(n.DNSNameservers), dnsText(seen.DNSNameservers)))
+		}
+	}
+	return append(out, gatewayDifferences(n, seen)...)
+}
+
+// gatewayDifferences lists what Manage would do to the router: make it, put its gateway
+// on the external network (or take it away), attach it to the subnet.
+func gatewayDifferences(n *whv1.TenantNetwork, seen openstack.ObservedNetwork) []whv1.DriftEntry {
+	ext := ptr.Deref(n.ExternalNetwork, "")
+	actual := cmp.Or(seen.GatewayName, seen.Gateway, "none")
+	switch {
+	case ext == "" && seen.Gateway != "":
+		return []whv1.DriftEntry{lookups.Drift("network.externalNetwork", "none (the router is kept)", actual)}
+	case ext == "":
+		return nil
+	case seen.RouterID == "":
+		return []whv1.DriftEntry{lookups.Drift("network.externalNetwork", "router to "+ext, lookups.Absent)}
+	case seen.Gateway != seen.External:
+		return []whv1.DriftEntry{lookups.Drift("network.externalNetwork", ext, actual)}
+	case !seen.Attached && seen.SubnetID != "":
+		return []whv1.DriftEntry{lookups.Drift("network.externalNetwork", "router interface on the subnet", lookups.Absent)}
 	}
 	return nil
+}
+
+// dnsText is a list of DNS servers as a drift value, in order (the order counts).
+func dnsText(dns []string) string {
+	if len(dns) == 0 {
+		return "none"
+	}
+	return strings.Join(dns, ",")
 }

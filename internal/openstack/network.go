@@ -291,17 +291,7 @@ func (b *bundleRun) network() error {
 			if err != nil {
 				return "", err
 			}
-			var cidrs []string
-			for _, s := range list {
-				if sameCIDR(s.CIDR, b.spec.CIDR) {
-					return "", nil
-				}
-				cidrs = append(cidrs, s.CIDR)
-			}
-			if len(cidrs) == 0 {
-				return fmt.Sprintf("it has no subnet %s", b.spec.CIDR), nil
-			}
-			return fmt.Sprintf("its subnets are %s, not %s", strings.Join(cidrs, ", "), b.spec.CIDR), nil
+			return subnetsMismatch(list, b.spec.CIDR), nil
 		},
 	}, func(mark string) error {
 		return networks.Update(b.ctx, b.sc, found.ID, networks.UpdateOpts{Description: &mark}).Err
@@ -326,19 +316,7 @@ func (b *bundleRun) subnet() error {
 		if err != nil {
 			return err
 		}
-		// By name first; else the one with the spec's CIDR (a department's network
-		// adopted with its subnet named otherwise): Neutron would refuse a second one.
-		for i := range list {
-			if list[i].Name == b.spec.Name {
-				found = &list[i]
-				break
-			}
-		}
-		for i := range list {
-			if found == nil && sameCIDR(list[i].CIDR, b.spec.CIDR) {
-				found = &list[i]
-			}
-		}
+		found = bundleSubnet(list, b.spec)
 	}
 	if found == nil {
 		version := gophercloud.IPv4
@@ -359,12 +337,7 @@ func (b *bundleRun) subnet() error {
 	err := b.use(piece{
 		kind: "subnet", id: found.ID, description: found.Description, known: known,
 		adoptedBefore: slices.Contains(b.known.Adopted, "subnet"),
-		mismatch: func() (string, error) {
-			if sameCIDR(found.CIDR, b.spec.CIDR) {
-				return "", nil
-			}
-			return fmt.Sprintf("its CIDR is %s, not %s", found.CIDR, b.spec.CIDR), nil
-		},
+		mismatch:      func() (string, error) { return subnetMismatch(found, b.spec.CIDR), nil },
 	}, func(mark string) error {
 		return subnets.Update(b.ctx, b.sc, found.ID, subnets.UpdateOpts{Description: &mark}).Err
 	})
@@ -441,15 +414,7 @@ func (b *bundleRun) router(external string) error {
 	err = b.use(piece{
 		kind: "router", id: found.ID, description: found.Description, known: known,
 		adoptedBefore: slices.Contains(b.known.Adopted, "router"),
-		mismatch: func() (string, error) {
-			if gw := found.GatewayInfo.NetworkID; gw != external {
-				if gw == "" {
-					gw = "none"
-				}
-				return fmt.Sprintf("its gateway is on %s, not on %s", gw, external), nil
-			}
-			return "", nil
-		},
+		mismatch:      func() (string, error) { return gatewayMismatch(found, external), nil },
 	}, func(mark string) error {
 		return routers.Update(b.ctx, b.sc, found.ID, routers.UpdateOpts{Description: &mark}).Err
 	})
@@ -460,6 +425,59 @@ func (b *bundleRun) router(external string) error {
 		return nil
 	}
 	return routers.Update(b.ctx, b.sc, found.ID, routers.UpdateOpts{GatewayInfo: &routers.GatewayInfo{NetworkID: external}}).Err
+}
+
+// subnetsMismatch says why a department's network is not the bundle's: it holds no
+// subnet of the range; "" when it does.
+func subnetsMismatch(list []subnets.Subnet, cidr string) string {
+	var cidrs []string
+	for _, s := range list {
+		if sameCIDR(s.CIDR, cidr) {
+			return ""
+		}
+		cidrs = append(cidrs, s.CIDR)
+	}
+	if len(cidrs) == 0 {
+		return fmt.Sprintf("it has no subnet %s", cidr)
+	}
+	return fmt.Sprintf("its subnets are %s, not %s", strings.Join(cidrs, ", "), cidr)
+}
+
+// bundleSubnet is the bundle's subnet among a network's: by name first; else the one
+// with the spec's CIDR (a department's network adopted with its subnet named otherwise):
+// Neutron would refuse a second one.
+func bundleSubnet(list []subnets.Subnet, spec NetworkBundleSpec) *subnets.Subnet {
+	for i := range list {
+		if list[i].Name == spec.Name {
+			return &list[i]
+		}
+	}
+	for i := range list {
+		if spec.CIDR != "" && sameCIDR(list[i].CIDR, spec.CIDR) {
+			return &list[i]
+		}
+	}
+	return nil
+}
+
+// subnetMismatch says how a subnet differs from the spec's range; "" when it does not.
+func subnetMismatch(s *subnets.Subnet, cidr string) string {
+	if cidr == "" || sameCIDR(s.CIDR, cidr) {
+		return ""
+	}
+	return fmt.Sprintf("its CIDR is %s, not %s", s.CIDR, cidr)
+}
+
+// gatewayMismatch says how a router's gateway differs from the external network's ID;
+// "" when it does not.
+func gatewayMismatch(r *routers.Router, external string) string {
+	if gw := r.GatewayInfo.NetworkID; gw != external {
+		if gw == "" {
+			gw = "none"
+		}
+		return fmt.Sprintf("its gateway is on %s, not on %s", gw, external)
+	}
+	return ""
 }
 
 // preferMarked returns the item marked as one of owners', else the first, else nil.

@@ -115,8 +115,6 @@ spec:
 			code, report := planJSON(g)
 			g.Expect(report.Objects).To(HaveExactElements(
 				And(HaveField("Kind", "Tenant"), HaveField("State", plugin.StateDrifted), HaveField("Drift", Equal([]plugin.PlanChange{
-					// The owner record is the adoption itself: Manage records the Tenant on the project.
-					{Action: plugin.ActionUpdate, Field: "owner", Desired: "Tenant " + ns + "/legacy", Actual: "none: handed over to namespace " + ns},
 					{Action: plugin.ActionUpdate, Field: "tags", Desired: "legacy,planned," + handed, Actual: "legacy," + handed},
 				}))),
 				And(HaveField("Kind", "ComputeQuota"), HaveField("State", plugin.StateDrifted), HaveField("Drift", Equal([]plugin.PlanChange{

@@ -136,16 +136,16 @@ var _ = Describe("Tenant under managementPolicy Observe (drift)", func() {
 
 		By("listing each difference, the people the spec names included")
 		want := []whv1.DriftEntry{
-			{Field: "owner", Desired: "Tenant " + ns + "/vat", Actual: "none: handed over to namespace " + ns},
 			{Field: "description", Desired: "VAT returns", Actual: "made by hand"},
 			{Field: "tags", Desired: "vat", Actual: "legacy," + whv1.HandoverTagPrefix + ns},
 			{Field: "roleAssignments", Desired: "absent", Actual: "role-reader to group " + vat},
 			{Field: "roleAssignments", Desired: "member to group " + vat, Actual: "absent"},
 		}
 		Eventually(driftOf(t)).Should(Equal(want))
-		Eventually(conditionOf(t, whv1.ConditionInSync)).Should(notReadyBecause(whv1.ReasonDrifted, "5 difference(s)"))
+		Eventually(conditionOf(t, whv1.ConditionInSync)).Should(notReadyBecause(whv1.ReasonDrifted, "4 difference(s)"))
 		Eventually(conditionOf(t, whv1.ConditionReady)).Should(And(
-			HaveField("Status", metav1.ConditionTrue), HaveField("Message", ContainSubstring("observed, not managed"))))
+			HaveField("Status", metav1.ConditionTrue), HaveField("Message", ContainSubstring("observed, not managed")),
+			HaveField("Message", ContainSubstring("Manage records Tenant "+ns+"/vat as its owner"))))
 		got := fetch(t)
 		Expect(got.Status.ProjectID).To(Equal(p.ID), "recorded, so a ComputeQuota can observe its quota")
 		Expect(got.Status.Adopted).To(BeFalse())
@@ -155,7 +155,7 @@ var _ = Describe("Tenant under managementPolicy Observe (drift)", func() {
 		Consistently(func() []string { return cloud.Writes(p.ID) }).Should(BeEmpty())
 		Expect(cloud.Project(p.ID).Owner).To(BeEmpty())
 
-		By("switching to Manage: exactly the drift is made")
+		By("switching to Manage: exactly the drift is made, and the owner record the import asks for")
 		change(t, func(t *whv1.Tenant) { t.Spec.ManagementPolicy = whv1.ManagementPolicyManage })
 		made := []string{
 			"UpdateProject owner=" + ns + "/vat",

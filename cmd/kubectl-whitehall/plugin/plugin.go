@@ -50,6 +50,7 @@ var commands = []command{
 	{name: "plan", summary: "the drift of Tenants and ComputeQuotas: what Manage would change in OpenStack; exit 2 on drift, 3 when not yet observed", run: runPlan},
 	{name: "tree", summary: "a department at a glance: Tenant, project, people, network, credential, quota, environments, policy; failing parts first", run: runTree},
 	{name: "calendar", summary: "the season transitions of the next days, the quota each namespace gets at each, and whether the peaks fit", run: runCalendar},
+	{name: "adopt", summary: "write Tenants and ComputeQuotas (Observe) that reproduce the projects no Tenant owns; --handover tags them", run: runAdopt},
 	{name: "version", summary: "print the plugin's version and git revision", run: runVersion},
 }
 

@@ -70,6 +70,8 @@ type state struct {
 	failures map[string][]error
 	// clusters are the clusters' records (clusters.go).
 	clusters clusterRecords
+	// adminProject is the project the admin's login is scoped to (inventory.go).
+	adminProject string
 }
 
 var _ interface {
@@ -639,16 +641,19 @@ func (c *Cloud) EnsureNetworkBundle(_ context.Context, spec openstack.NetworkBun
 		}
 	}
 	ensure(&b.NetworkID, "network")
+	if b.SubnetID == "" {
+		b.dns = slices.Clone(spec.DNSNameservers)
+	}
 	ensure(&b.SubnetID, "subnet")
-	b.gateway = ""
+	gateway := ""
 	if spec.ExternalNetwork != "" {
 		ensure(&b.RouterID, "router")
-		b.gateway = "net-" + spec.ExternalNetwork
+		gateway = "net-" + spec.ExternalNetwork
 	}
-	b.spec = spec
 	if len(created) > 0 {
 		c.logWrite(spec.ProjectID, "CreateNetwork %s", strings.Join(created, ","))
 	}
+	c.repairBundle(b, spec, gateway)
 	return b.NetworkBundle, created, nil
 }
 
@@ -744,6 +749,7 @@ type fakeBundle struct {
 	// owner is the Tenant UID the bundle was made for; "" for one made by hand.
 	owner, cidr string
 	gateway     string
+	dns         []string
 }
 
 // ownedBy reports whether own covers the bundle: made for its Tenant.
