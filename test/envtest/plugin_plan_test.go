@@ -86,7 +86,6 @@ var _ = Describe("kubectl whitehall plan", func() {
 
 		By("exit 2, with exactly the operator's drift, the managed Tenant managed")
 		wantTenant := []plugin.PlanChange{
-			{Action: plugin.ActionUpdate, Field: "owner", Desired: "Tenant " + ns + "/vat", Actual: "none: handed over to namespace " + ns},
 			{Action: plugin.ActionUpdate, Field: "tags", Desired: "legacy,vat," + whv1.HandoverTagPrefix + ns, Actual: "legacy," + whv1.HandoverTagPrefix + ns},
 		}
 		wantQuota := []plugin.PlanChange{{Action: plugin.ActionUpdate, Field: "compute.cores", Desired: "16", Actual: "8"}}
@@ -104,8 +103,7 @@ var _ = Describe("kubectl whitehall plan", func() {
 		code, _, text := planOf(kubeconfig, "vat")(Default)
 		GinkgoWriter.Printf("kubectl whitehall plan vat\n%s", text)
 		Expect(code).To(Equal(plugin.ExitDrift))
-		Expect(text).To(Equal("Tenant " + ns + "/vat (Observe): 2 to change\n" +
-			"  ~ owner: none: handed over to namespace " + ns + " → Tenant " + ns + "/vat\n" +
+		Expect(text).To(Equal("Tenant " + ns + "/vat (Observe): 1 to change\n" +
 			"  ~ tags: legacy," + whv1.HandoverTagPrefix + ns + " → legacy,vat," + whv1.HandoverTagPrefix + ns + "\n\n" +
 			"ComputeQuota " + ns + "/vat (Observe): 1 to change\n" +
 			"  ~ compute.cores: 8 → 16\n\n" +

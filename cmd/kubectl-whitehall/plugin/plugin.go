@@ -1,7 +1,8 @@
 // Package plugin holds the commands of kubectl whitehall. Each command is one file: a
 // command value in the table below parses its own flags and calls a function that takes
 // a client, so tests (unit and envtest) run the commands without kubeconfig or binary.
-// Commands only read: they never write to the cluster or to OpenStack.
+// Commands never write to the cluster; only adopt --handover writes to OpenStack (one
+// handover tag per project, with the user's own clouds.yaml), every other command reads.
 package plugin
 
 import (
