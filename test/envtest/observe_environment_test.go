@@ -21,7 +21,8 @@ var _ = Describe("TestEnvironment of a Tenant under managementPolicy Observe", f
 		})
 		Eventually(func() string { return fetch(t).Status.ProjectID }).Should(Equal(p.ID))
 		env := &whv1.TestEnvironment{
-			ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "burst"},
+			// Named for this spec: other specs count servers named burst-<i> in the whole cloud.
+			ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "observed"},
 			Spec: whv1.TestEnvironmentSpec{
 				TenantRef: whv1.LocalObjectReference{Name: t.Name},
 				Replicas:  ptr.To[int32](2),
@@ -29,6 +30,10 @@ var _ = Describe("TestEnvironment of a Tenant under managementPolicy Observe", f
 			},
 		}
 		Expect(k8s.Create(ctx, env)).To(Succeed())
+		DeferCleanup(func() {
+			_ = k8s.Delete(ctx, env)
+			Eventually(isGone(env)).Should(BeTrue())
+		})
 		Eventually(conditionOf(env, whv1.ConditionReady)).Should(notReadyBecause(whv1.ReasonTenantNotReady,
 			"under managementPolicy Observe: no server is booted in its project"))
 		Consistently(func() map[string]string { return cloud.ServersIn(p.ID) }).Should(BeEmpty())
