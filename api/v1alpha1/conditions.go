@@ -25,6 +25,42 @@ var (
 	_ StatusObject = &TestEnvironment{}
 )
 
+// SyncedObject is a kind whose status records its last full read of OpenStack
+// (status.lastSyncTime): the reconcile frame sets it, and spreads the first look at each
+// unchanged object after a restart over the resync period from it.
+// +kubebuilder:object:generate=false
+type SyncedObject interface {
+	StatusObject
+	// LastSync returns status.lastSyncTime, nil when never synced.
+	LastSync() *metav1.Time
+	// SetLastSync records a full read at t.
+	SetLastSync(t metav1.Time)
+}
+
+var (
+	_ SyncedObject = &Tenant{}
+	_ SyncedObject = &ComputeQuota{}
+	_ SyncedObject = &TestEnvironment{}
+)
+
+// LastSync implements SyncedObject.
+func (t *Tenant) LastSync() *metav1.Time { return t.Status.LastSyncTime }
+
+// SetLastSync implements SyncedObject.
+func (t *Tenant) SetLastSync(at metav1.Time) { t.Status.LastSyncTime = &at }
+
+// LastSync implements SyncedObject.
+func (c *ComputeQuota) LastSync() *metav1.Time { return c.Status.LastSyncTime }
+
+// SetLastSync implements SyncedObject.
+func (c *ComputeQuota) SetLastSync(at metav1.Time) { c.Status.LastSyncTime = &at }
+
+// LastSync implements SyncedObject.
+func (t *TestEnvironment) LastSync() *metav1.Time { return t.Status.LastSyncTime }
+
+// SetLastSync implements SyncedObject.
+func (t *TestEnvironment) SetLastSync(at metav1.Time) { t.Status.LastSyncTime = &at }
+
 // StatusConditions implements StatusObject.
 func (c *Cloud) StatusConditions() *[]metav1.Condition { return &c.Status.Conditions }
 

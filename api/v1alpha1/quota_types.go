@@ -210,6 +210,12 @@ type ComputeQuotaStatus struct {
 	// observedGeneration is the generation of the spec that status describes.
 	// +optional
 	ObservedGeneration int64 `json:"observedGeneration,omitempty"`
+	// lastSyncTime is when the operator last read everything this object manages from
+	// OpenStack and found it as the spec asks (or made it so). It survives a restart: a
+	// restarted operator looks again at an unchanged object one resync period after it,
+	// not all objects at once.
+	// +optional
+	LastSyncTime *metav1.Time `json:"lastSyncTime,omitempty"`
 	// conditions: Ready, Progressing and BelowUsage; InSync under Observe; Reconciling
 	// while progressing and Stalled when failed (kstatus).
 	// +optional

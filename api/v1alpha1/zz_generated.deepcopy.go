@@ -515,6 +515,10 @@ func (in *ComputeQuotaStatus) DeepCopyInto(out *ComputeQuotaStatus) {
 		*out = make([]DriftEntry, len(*in))
 		copy(*out, *in)
 	}
+	if in.LastSyncTime != nil {
+		in, out := &in.LastSyncTime, &out.LastSyncTime
+		*out = (*in).DeepCopy()
+	}
 	if in.Conditions != nil {
 		in, out := &in.Conditions, &out.Conditions
 		*out = make([]v1.Condition, len(*in))
@@ -1601,6 +1605,10 @@ func (in *TenantStatus) DeepCopyInto(out *TenantStatus) {
 		*out = make([]DriftEntry, len(*in))
 		copy(*out, *in)
 	}
+	if in.LastSyncTime != nil {
+		in, out := &in.LastSyncTime, &out.LastSyncTime
+		*out = (*in).DeepCopy()
+	}
 	if in.Conditions != nil {
 		in, out := &in.Conditions, &out.Conditions
 		*out = make([]v1.Condition, len(*in))
@@ -1774,6 +1782,10 @@ func (in *TestEnvironmentStatus) DeepCopyInto(out *TestEnvironmentStatus) {
 	}
 	if in.ExpiresAt != nil {
 		in, out := &in.ExpiresAt, &out.ExpiresAt
+		*out = (*in).DeepCopy()
+	}
+	if in.LastSyncTime != nil {
+		in, out := &in.LastSyncTime, &out.LastSyncTime
 		*out = (*in).DeepCopy()
 	}
 	if in.Conditions != nil {

@@ -235,8 +235,12 @@ func (r *Reconciler) SetupWithManager(mgr ctrl.Manager) error {
 		r.Now = time.Now
 	}
 	quotas := lookups.Dependents{Reader: r.Client, NewList: func() client.ObjectList { return &whv1.ComputeQuotaList{} }}
+	spread := frame.SpreadStart(r.Intervals.Resync)
 	return ctrl.NewControllerManagedBy(mgr).
-		For(&whv1.ComputeQuota{}, builder.WithPredicates(predicate.Or(predicate.GenerationChangedPredicate{}, frame.DeletionPredicate()))).
+		// After a restart, an unchanged object is first looked at a resync after its last
+		// full read, not with every other at once (frame.SpreadStart).
+		For(&whv1.ComputeQuota{}, builder.WithPredicates(predicate.And(spread.Predicate, predicate.Or(predicate.GenerationChangedPredicate{}, frame.DeletionPredicate())))).
+		Watches(&whv1.ComputeQuota{}, spread.Handler).
 		Watches(&whv1.Tenant{}, handler.EnqueueRequestsFromMapFunc(quotas.OfTenant), builder.WithPredicates(lookups.TenantForQuotas())).
 		// A ComputeQuota that comes or goes changes which of its Tenant's quotas writes,
 		// and the namespace's sum.

@@ -131,6 +131,10 @@ func Reconcile[T Object](ctx context.Context, req ctrl.Request, obj T, k Kind[T]
 	if s.Released {
 		return ctrl.Result{}, nil
 	}
+	if synced, ok := any(obj).(whv1.SyncedObject); ok && err == nil && s.Reason == "" && !deleting {
+		// Read in full and as the spec asks: when a restart may look again (start.go).
+		synced.SetLastSync(metav1.Now())
+	}
 	result, err := k.settle(obj, s, err)
 	if !equality.Semantic.DeepEqual(orig.StatusValue(), obj.StatusValue()) {
 		if perr := k.Client.Status().Patch(ctx, obj, client.MergeFrom(orig)); perr != nil {

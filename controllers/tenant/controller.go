@@ -216,8 +216,12 @@ func (r *Reconciler) SetupWithManager(mgr ctrl.Manager) error {
 	if err != nil {
 		return err
 	}
+	spread := frame.SpreadStart(r.Intervals.Resync)
 	return ctrl.NewControllerManagedBy(mgr).
-		For(&whv1.Tenant{}, builder.WithPredicates(predicate.Or(predicate.GenerationChangedPredicate{}, predicate.AnnotationChangedPredicate{}, frame.DeletionPredicate()))).
+		// After a restart, an unchanged object is first looked at a resync after its last
+		// full read, not with every other at once (frame.SpreadStart).
+		For(&whv1.Tenant{}, builder.WithPredicates(predicate.And(spread.Predicate, predicate.Or(predicate.GenerationChangedPredicate{}, predicate.AnnotationChangedPredicate{}, frame.DeletionPredicate())))).
+		Watches(&whv1.Tenant{}, spread.Handler).
 		// Secrets in the cache: the operator's own namespace (Clouds' credentials, identity
 		// stores). The credential Secrets it wrote for Tenants: by their metadata alone.
 		Watches(&corev1.Secret{}, handler.EnqueueRequestsFromMapFunc(r.tenantsOfSecret)).

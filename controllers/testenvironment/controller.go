@@ -271,8 +271,12 @@ func (r *Reconciler) SetupWithManager(mgr ctrl.Manager) error {
 		r.ServerRetry = 30 * time.Second
 	}
 	envs := lookups.Dependents{Reader: r.Client, NewList: func() client.ObjectList { return &whv1.TestEnvironmentList{} }}
+	spread := frame.SpreadStart(r.Intervals.Resync)
 	return ctrl.NewControllerManagedBy(mgr).
-		For(&whv1.TestEnvironment{}, builder.WithPredicates(predicate.Or(predicate.GenerationChangedPredicate{}, frame.DeletionPredicate()))).
+		// After a restart, an unchanged object is first looked at a resync after its last
+		// full read, not with every other at once (frame.SpreadStart).
+		For(&whv1.TestEnvironment{}, builder.WithPredicates(predicate.And(spread.Predicate, predicate.Or(predicate.GenerationChangedPredicate{}, frame.DeletionPredicate())))).
+		Watches(&whv1.TestEnvironment{}, spread.Handler).
 		Watches(&whv1.Tenant{}, handler.EnqueueRequestsFromMapFunc(envs.OfTenant), builder.WithPredicates(lookups.TenantForEnvironments())).
 		Watches(&whv1.ComputeQuota{}, handler.EnqueueRequestsFromMapFunc(envs.OfQuotaTenant), builder.WithPredicates(lookups.QuotaForEnvironments())).
 		Watches(&whv1.PeakSeason{}, handler.EnqueueRequestsFromMapFunc(envs.UsingSeason),

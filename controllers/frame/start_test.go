@@ -1,0 +1,83 @@
+package frame
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/util/workqueue"
+	"sigs.k8s.io/controller-runtime/pkg/event"
+	"sigs.k8s.io/controller-runtime/pkg/reconcile"
+
+	whv1 "github.com/whitehall-cloud/whitehall-operator/api/v1alpha1"
+)
+
+func TestStartDelay(t *testing.T) {
+	now := time.Date(2027, 1, 31, 12, 0, 0, 0, time.UTC)
+	const resync = 10 * time.Minute
+	tenant := func(lastSync time.Duration, ready metav1.ConditionStatus, observed int64, edit ...func(*whv1.Tenant)) *whv1.Tenant {
+		t := &whv1.Tenant{ObjectMeta: metav1.ObjectMeta{Name: "sa", Namespace: "hmrc", Generation: 2}}
+		if lastSync >= 0 {
+			t.Status.LastSyncTime = &metav1.Time{Time: now.Add(-lastSync)}
+		}
+		t.Status.Conditions = []metav1.Condition{{Type: whv1.ConditionReady, Status: ready, ObservedGeneration: observed}}
+		for _, e := range edit {
+			e(t)
+		}
+		return t
+	}
+	cases := []struct {
+		reason   string
+		obj      *whv1.Tenant
+		deferred bool
+		min, max time.Duration
+	}{
+		{"read 2 minutes ago: a resync after that read", tenant(2*time.Minute, metav1.ConditionTrue, 2), true, 8 * time.Minute, 8*time.Minute + 48*time.Second},
+		{"read longer ago than a period: within the next one", tenant(time.Hour, metav1.ConditionTrue, 2), true, 0, resync},
+		{"never read in full: at once", tenant(-1, metav1.ConditionTrue, 2), false, 0, 0},
+		{"not Ready: at once", tenant(time.Minute, metav1.ConditionFalse, 2), false, 0, 0},
+		{"the spec changed since: at once", tenant(time.Minute, metav1.ConditionTrue, 1), false, 0, 0},
+		{"being deleted: at once", tenant(time.Minute, metav1.ConditionTrue, 2, func(t *whv1.Tenant) {
+			t.DeletionTimestamp = &metav1.Time{Time: now}
+		}), false, 0, 0},
+	}
+	for _, tc := range cases {
+		for range 20 { // the delay is random: every draw within bounds
+			d, ok := StartDelay(tc.obj, resync, now)
+			if ok != tc.deferred || d < tc.min || d > tc.max {
+				t.Fatalf("%s: StartDelay = %s, %v; want deferred=%v within [%s, %s]", tc.reason, d, ok, tc.deferred, tc.min, tc.max)
+			}
+		}
+	}
+	if _, ok := StartDelay(tenant(time.Minute, metav1.ConditionTrue, 2), 0, now); ok {
+		t.Errorf("no resync period: nothing is deferred")
+	}
+	if _, ok := StartDelay(&whv1.Cloud{}, resync, now); ok {
+		t.Errorf("a kind without lastSyncTime is never deferred")
+	}
+}
+
+// TestSpreadStartQueuesAfterTheDelay checks the pair a controller uses: the predicate
+// drops exactly the creates the handler queues, and the handler queues them later.
+func TestSpreadStartQueuesAfterTheDelay(t *testing.T) {
+	spread := SpreadStart(10 * time.Minute)
+	synced := &whv1.Tenant{ObjectMeta: metav1.ObjectMeta{Name: "sa", Namespace: "hmrc", Generation: 1}}
+	synced.Status.LastSyncTime = &metav1.Time{Time: time.Now().Add(-time.Minute)}
+	synced.Status.Conditions = []metav1.Condition{{Type: whv1.ConditionReady, Status: metav1.ConditionTrue, ObservedGeneration: 1}}
+	fresh := &whv1.Tenant{ObjectMeta: metav1.ObjectMeta{Name: "new", Namespace: "hmrc", Generation: 1}}
+
+	if spread.Predicate.Create(event.CreateEvent{Object: synced}) {
+		t.Errorf("the For predicate passed a create the handler defers")
+	}
+	if !spread.Predicate.Create(event.CreateEvent{Object: fresh}) {
+		t.Errorf("the For predicate dropped a new object")
+	}
+	q := workqueue.NewTypedRateLimitingQueue(workqueue.DefaultTypedControllerRateLimiter[reconcile.Request]())
+	defer q.ShutDown()
+	spread.Handler.Create(context.Background(), event.CreateEvent{Object: fresh}, q)
+	spread.Handler.Create(context.Background(), event.CreateEvent{Object: synced}, q)
+	if n := q.Len(); n != 0 {
+		t.Errorf("queued at once: %d request(s); want none (the new one goes through For, the synced one later)", n)
+	}
+}
