@@ -101,3 +101,13 @@ func TestRecorderRewritesAndRecords(t *testing.T) {
 		t.Errorf("service learnt from the catalog = %q, want compute", got)
 	}
 }
+
+func TestPerSecond(t *testing.T) {
+	from := time.Date(2027, 1, 31, 12, 0, 0, 0, time.UTC)
+	at := func(d time.Duration) event { return event{Start: from.Add(d)} }
+	got := perSecond([]event{at(-time.Second), at(0), at(300 * time.Millisecond), at(999 * time.Millisecond),
+		at(1500 * time.Millisecond), at(9 * time.Second), at(10 * time.Second)}, from, 10*time.Second)
+	if want := (callRate{calls: 5, peak: 3, window: 10 * time.Second}); got != want {
+		t.Errorf("perSecond = %+v, want %+v (the call before and the one at the window's end are out)", got, want)
+	}
+}

@@ -479,6 +479,9 @@ func (b *bench) farSeason(ctx context.Context) error {
 func (b *bench) steady(ctx context.Context, n int) error {
 	res := &steadyResult{n: n, resync: b.cfg.resync}
 	b.rep.steady = res
+	// The restart itself is measured too: the calls per second of the first resync
+	// period, when every object is looked at for the first time since.
+	restartMark, restartAt := b.rec.mark(), time.Now()
 	if err := b.restartManager(b.cfg.resync); err != nil {
 		return err
 	}
@@ -499,6 +502,13 @@ func (b *bench) steady(ctx context.Context, n int) error {
 		time.Sleep(500 * time.Millisecond)
 	}
 	time.Sleep(3 * time.Second)
+	if b.rec != nil {
+		// The first period after the restart (and its jitter) is over: count it.
+		if wait := time.Until(restartAt.Add(b.cfg.resync + b.cfg.resync/10)); wait > 0 {
+			time.Sleep(wait)
+		}
+		res.restart = perSecond(b.rec.since(restartMark, "operator"), restartAt, b.cfg.resync+b.cfg.resync/10)
+	}
 	m0, err := b.mgr.scrape()
 	if err != nil {
 		return err
@@ -535,6 +545,8 @@ func reconciles(s scrape, controller string) float64 {
 }
 
 type steadyResult struct {
+	// restart is the operator's calls in the first resync period after its restart.
+	restart     callRate
 	n           int
 	resync      time.Duration
 	window      time.Duration
@@ -568,4 +580,28 @@ func (s *steadyResult) perObject(service string) (reads, writes float64, control
 		}
 	}
 	return reads / rec, writes / rec, controller
+}
+
+// callRate is how a burst of calls spread over a window: all of them, and the most in
+// any one second of it.
+type callRate struct {
+	calls, peak int
+	window      time.Duration
+}
+
+// perSecond counts the events that started within window of from, by second.
+func perSecond(events []event, from time.Time, window time.Duration) callRate {
+	out := callRate{window: window}
+	seconds := map[int64]int{}
+	for _, e := range events {
+		at := e.Start.Sub(from)
+		if at < 0 || at >= window {
+			continue
+		}
+		out.calls++
+		sec := int64(at / time.Second)
+		seconds[sec]++
+		out.peak = max(out.peak, seconds[sec])
+	}
+	return out
 }

@@ -134,6 +134,10 @@ func (r *report) markdown() string {
 		w("| b. steady state, %d depts, resync %s: writes per object per resync (identity / compute / network / block-storage) | %s | | | 0 |",
 			s.n, s.resync, strings.Join(writes, " / "))
 		w("| b. reads per object per resync (identity / compute / network / block-storage) | %s | | | ≤ 1 each |", strings.Join(reads, " / "))
+		if rs := s.restart; rs.window > 0 {
+			w("| b. after a restart, %d depts: calls in the first resync period (%s), and the most in one second | %d, peak %d/s | | | peak ≤ --openstack-qps (50) |",
+				s.n, rs.window.Round(time.Second), rs.calls, rs.peak)
+		}
 	}
 	for _, p := range r.peaks {
 		w("| c. peak switch, %d quotas: boundary → Nova acknowledged the last project's peak write (proxy) | %s (median %s, %d writes; sent from %s to %s) | | | ~2 s |",
