@@ -261,6 +261,7 @@ type TestEnvironmentStatus struct {
 	// restarted operator looks again at an unchanged object one resync period after it,
 	// not all objects at once.
 	// +optional
+	// +kubebuilder:validation:XValidation:rule="self >= timestamp('0001-01-01T00:00:00Z')",message="must be an RFC 3339 date-time such as 2027-04-01T00:00:00Z"
 	LastSyncTime *metav1.Time `json:"lastSyncTime,omitempty"`
 	// conditions: Ready, Progressing and QuotaExceeded; Reconciling while progressing
 	// and Stalled when failed (kstatus).
