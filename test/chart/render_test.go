@@ -115,6 +115,7 @@ func TestDefaultRender(t *testing.T) {
 			"--leader-elect",
 			"--resync-period=10m",
 			"--usage-interval=1h",
+			"--cluster-lease=5m",
 			"--openstack-timeout=60s",
 			"--openstack-login-timeout=10s",
 			"--max-concurrent-server-creates=10",
