@@ -199,7 +199,10 @@ var _ = Describe("adopt an existing cloud", Ordered, Label("adopt"), func() {
 		state := func() map[string]string {
 			out := map[string]string{}
 			for _, id := range projectIDs {
-				s, err := admin.ProjectState(ctx, id, "whitehall_owner", "whitehall_namespace", "whitehall_tenant")
+				// The owner record (whitehall_*: Tenant, namespace, name, cluster, previous
+				// owner) is the adoption itself; everything else stays as it was.
+				s, err := admin.ProjectState(ctx, id, "whitehall_owner", "whitehall_namespace", "whitehall_tenant",
+					"whitehall_cluster", "whitehall_previous_owner")
 				Expect(err).NotTo(HaveOccurred())
 				out[id] = s
 			}

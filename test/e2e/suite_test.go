@@ -97,6 +97,8 @@ var _ = BeforeSuite(func() {
 func installCluster() {
 	c := newCluster()
 	cp, env, kubeconfig, k8s = c.cp, c.cp.Env, c.kubeconfig, c.k8s
+	// What specs made once in the control plane before is gone with it.
+	scrapersMade, readerToken = false, ""
 }
 
 // cluster is one local control plane.
