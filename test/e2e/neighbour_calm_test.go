@@ -126,9 +126,19 @@ func (s *nbState) cores(g Gomega) int {
 	return q.Cores
 }
 
-// crossSeason checks that Nova's cores of the calm project follow the season: the peak
-// within 2 s of the window opening and never before, and the baseline likewise when it
-// closes (the tolerance of the quota specs).
+// crossSeason checks that Nova's cores of the calm project follow the season beside the
+// neighbour: never before the window opens (or closes), and not held up by it: within
+// nbSeasonSlack. The quota specs hold the operator to 2 s on a quiet cloud, and make
+// bench measures the boundary to Nova's acknowledgement beside the gophercloud floor;
+// here the dev cloud's one Nova API worker shares 2 cores with the neighbour's attack and
+// answers in 1-2 s a request (its log, 2026-12-07: the peak's PUT 1.74 s, a quota GET
+// 1.05 s, 11 requests in the 4 s around the boundary), so a 2-s bound measured Nova's
+// queue, not the operator. A starved department would wait for the neighbour's 200
+// environments: minutes.
+// nbSeasonSlack is how late beside the neighbour Nova may show a season's quota: two
+// resync periods of the operator under test.
+const nbSeasonSlack = 2 * resyncPeriod
+
 func (s *nbState) crossSeason(g Gomega, t *nbTask, opens, closes time.Time) {
 	for _, b := range []struct {
 		at           time.Time
@@ -148,11 +158,11 @@ func (s *nbState) crossSeason(g Gomega, t *nbTask, opens, closes time.Time) {
 			defer func() { answered = time.Now() }()
 			return s.cores(g)
 		}
-		g.Eventually(read).WithTimeout(time.Until(b.at)+2*time.Second).WithPolling(100*time.Millisecond).Should(Equal(b.then),
-			"Nova's cores did not follow within 2 s of the window having %s", b.what)
+		g.Eventually(read).WithTimeout(time.Until(b.at)+nbSeasonSlack).WithPolling(250*time.Millisecond).Should(Equal(b.then),
+			"Nova's cores did not follow within %s of the window having %s", nbSeasonSlack, b.what)
 		t.note("cores %d → %d seen in Nova by a read asked %s after the window %s (answered after %s)", b.before, b.then,
 			asked.Sub(b.at).Round(10*time.Millisecond), b.what, answered.Sub(b.at).Round(10*time.Millisecond))
-		g.Expect(asked.Sub(b.at)).To(BeNumerically("<=", 2*time.Second), "Nova's cores followed more than 2 s after the window %s", b.what)
+		g.Expect(asked.Sub(b.at)).To(BeNumerically("<=", nbSeasonSlack), "Nova's cores followed more than %s after the window %s", nbSeasonSlack, b.what)
 		g.Expect(answered).To(BeTemporally(">=", b.at), "the cores changed before the window %s", b.what)
 	}
 }
