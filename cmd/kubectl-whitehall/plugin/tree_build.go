@@ -131,8 +131,15 @@ func projectLine(t *whv1.Tenant) *Line {
 }
 
 func peopleLine(t *whv1.Tenant) *Line {
-	l := &Line{Kind: partPeople, Detail: fmt.Sprintf("%d in spec, %d applied", len(t.Spec.RoleAssignments), len(t.Status.RoleAssignments))}
-	setPart(l, t, t.Status.ProjectID != "" && len(t.Status.RoleAssignments) == len(t.Spec.RoleAssignments))
+	applied := 0
+	for _, a := range t.Status.RoleAssignments {
+		// The operator's own service user holds a role on the project: not one of the people.
+		if a.UserID == "" || a.UserID != t.Status.ServiceUserID {
+			applied++
+		}
+	}
+	l := &Line{Kind: partPeople, Detail: fmt.Sprintf("%d in spec, %d applied", len(t.Spec.RoleAssignments), applied)}
+	setPart(l, t, t.Status.ProjectID != "" && applied == len(t.Spec.RoleAssignments))
 	for _, a := range t.Spec.RoleAssignments {
 		kind, name, domain := "User", ptr.Deref(a.User, ""), a.UserDomain
 		if a.Group != nil {
