@@ -23,10 +23,11 @@ import (
 // controller as created: a restarted operator with a thousand departments would read
 // them all from OpenStack at once, and keep reading them together each resync after.
 // Each object's last full read is kept in its status (status.lastSyncTime, as ORC keeps
-// it), so an object that is unchanged since and Ready is first looked at one resync
-// period after that read, as if the operator had never stopped; one whose read is
-// older than a period (the operator was down longer) at a random moment of the next
-// period. Anything else — a new object, a changed spec, one not Ready, one being
+// it), so an object that is unchanged since and Ready is first looked at at a random
+// moment before its resync would have come (one period after that read): never later
+// than if the operator had never stopped, and no longer together with the objects it
+// was read with. One whose read is older than a period (the operator was down longer)
+// is looked at at a random moment of the next period. Anything else — a new object, a changed spec, one not Ready, one being
 // deleted — is looked at at once, and every other event (a spec change, a dependency's)
 // is passed on as before: only the first look is deferred.
 
@@ -67,8 +68,11 @@ func StartDelay(o client.Object, resync time.Duration, now time.Time) (time.Dura
 	if last == nil || ready == nil || ready.Status != metav1.ConditionTrue || ready.ObservedGeneration != o.GetGeneration() {
 		return 0, false
 	}
-	if due := last.Add(resync).Sub(now); due > 0 {
-		return jitter(due), true
+	// At a random moment before it is due: objects read together (created together, or
+	// one restart's herd) are read apart from then on.
+	due := last.Add(resync).Sub(now)
+	if due <= 0 {
+		due = resync // overdue: within the next period
 	}
-	return time.Duration(rand.Int64N(int64(resync))), true
+	return time.Duration(rand.Int64N(int64(due))), true
 }
