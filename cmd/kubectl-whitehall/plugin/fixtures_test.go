@@ -45,7 +45,7 @@ func healthyTenant() *whv1.Tenant {
 			// The operator's own service user is granted its role too: not one of the people.
 			RoleAssignments: []whv1.AppliedRoleAssignment{{GroupID: "g1", RoleIDs: []string{"r1", "r2"}}, {UserID: "u1", RoleIDs: []string{"r2"}},
 				{UserID: "svc", RoleIDs: []string{"r2"}}},
-			Network:         &whv1.TenantNetworkStatus{CIDR: "10.20.0.0/24", NetworkID: "n1", SubnetID: "s1", RouterID: "r1"},
+			Network: &whv1.TenantNetworkStatus{CIDR: "10.20.0.0/24", NetworkID: "n1", SubnetID: "s1", RouterID: "r1"},
 			ApplicationCredential: &whv1.ApplicationCredentialStatus{
 				ID: "ac1", ExpiresAt: &expires, RotateAt: &rotates,
 			},
