@@ -79,19 +79,15 @@ type CalendarOptions struct {
 
 func runCalendar(ctx context.Context, env Env, args []string) error {
 	fs := newFlagSet("calendar [--days N] [-n NAMESPACE | -A] [-o json]", env)
-	var kube KubeFlags
-	kube.bind(fs)
-	output := outputFlag(fs)
+	flags := bindRead(fs)
 	days := fs.Int("days", DefaultCalendarDays, "How many days ahead to look.")
-	positional, err := parseInterspersed(fs, args)
+	positional, err := flags.parse(fs, args)
 	if err != nil {
 		return err
 	}
+	kube, output := flags.kube, flags.output
 	if len(positional) > 0 {
 		return errors.New("calendar takes no arguments")
-	}
-	if err := checkOutput(*output); err != nil {
-		return err
 	}
 	if err := checkDays(*days); err != nil {
 		return err

@@ -52,16 +52,12 @@ type PlanOptions struct {
 
 func runPlan(ctx context.Context, env Env, args []string) error {
 	fs := newFlagSet("plan [-n NAMESPACE | -A] [tenant/NAME | computequota/NAME | NAME ...] [-o json]", env)
-	var kube KubeFlags
-	kube.bind(fs)
-	output := outputFlag(fs)
-	positional, err := parseInterspersed(fs, args)
+	flags := bindRead(fs)
+	positional, err := flags.parse(fs, args)
 	if err != nil {
 		return err
 	}
-	if err := checkOutput(*output); err != nil {
-		return err
-	}
+	kube, output := flags.kube, flags.output
 	targets, err := ParsePlanTargets(positional)
 	if err != nil {
 		return err

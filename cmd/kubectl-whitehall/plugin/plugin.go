@@ -144,6 +144,31 @@ func outputFlag(fs *flag.FlagSet) *string {
 	return out
 }
 
+// readFlags are the flags every reading command takes: which cluster and namespace,
+// and the output format.
+type readFlags struct {
+	kube   KubeFlags
+	output *string
+}
+
+// bindRead binds the reading commands' flags to fs.
+func bindRead(fs *flag.FlagSet) *readFlags {
+	r := &readFlags{}
+	r.kube.bind(fs)
+	r.output = outputFlag(fs)
+	return r
+}
+
+// parse parses args (flags and arguments in any order), checks the output format, and
+// returns the arguments.
+func (r *readFlags) parse(fs *flag.FlagSet, args []string) ([]string, error) {
+	positional, err := parseInterspersed(fs, args)
+	if err != nil {
+		return nil, err
+	}
+	return positional, checkOutput(*r.output)
+}
+
 func checkOutput(format string) error {
 	if format != "text" && format != "json" {
 		return fmt.Errorf("unknown output format %q: use text or json", format)

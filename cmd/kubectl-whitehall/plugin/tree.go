@@ -53,18 +53,14 @@ type TreeOptions struct {
 
 func runTree(ctx context.Context, env Env, args []string) error {
 	fs := newFlagSet("tree [-n NAMESPACE | -A] [TENANT] [-o json]", env)
-	var kube KubeFlags
-	kube.bind(fs)
-	output := outputFlag(fs)
-	positional, err := parseInterspersed(fs, args)
+	flags := bindRead(fs)
+	positional, err := flags.parse(fs, args)
 	if err != nil {
 		return err
 	}
+	kube, output := flags.kube, flags.output
 	if len(positional) > 1 {
 		return fmt.Errorf("tree takes at most one Tenant name, got %d arguments", len(positional))
-	}
-	if err := checkOutput(*output); err != nil {
-		return err
 	}
 	cluster, err := env.Connect(kube)
 	if err != nil {
