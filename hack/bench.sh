@@ -13,8 +13,9 @@
 #   BENCH_PEAK_N          sizes that also run the peak switch (default: the smallest;
 #                         BENCH_PEAK_N=20,200 adds ~2 min)
 #   BENCH_BURST=50        servers in the burst (0: skip)
-#   BENCH_RSS_OBJECTS=1000
-#   BENCH_PHASES=abcdeu   a converge, b steady state, c peak switch, d burst, e memory,
+#   BENCH_RSS_OBJECTS=10000
+#   BENCH_PHASES=abcdesu  a converge, b steady state, c peak switch, d burst, e memory,
+#                         s two shards (the largest BENCH_N, against one replica in a),
 #                         u one usage read (showback) with the largest BENCH_N
 #   BENCH_CONCURRENCY=10  BENCH_RESYNC=20s  BENCH_NAMESPACES=10  BENCH_NO_PROXY=1
 #   BENCH_SKIP_UP=1       do not run hack/dev-cloud/up.sh: use the cloud that already answers

@@ -9,6 +9,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/google/go-cmp/cmp"
 )
 
 func TestParseMetrics(t *testing.T) {
@@ -109,5 +111,34 @@ func TestPerSecond(t *testing.T) {
 		at(1500 * time.Millisecond), at(9 * time.Second), at(10 * time.Second)}, from, 10*time.Second)
 	if want := (callRate{calls: 5, peak: 3, window: 10 * time.Second}); got != want {
 		t.Errorf("perSecond = %+v, want %+v (the call before and the one at the window's end are out)", got, want)
+	}
+}
+
+// TestPerDepartment checks that the steady state's reads per department per resync leave
+// the whole-cloud listings out (counted per period apart) and divide by the periods the
+// window held.
+func TestPerDepartment(t *testing.T) {
+	s := &steadyResult{n: 10, resync: 10 * time.Second, window: 20 * time.Second,
+		byService: map[string]int{"identity GET": 4, "identity PATCH": 2, "compute GET": 20, "network GET": 2},
+		endpoints: []endpointCount{
+			{Key: "identity GET /v3/projects", Count: 2},
+			{Key: "identity GET /v3/role_assignments", Count: 2},
+			{Key: "identity PATCH /v3/projects/{id}", Count: 2},
+			{Key: "compute GET /v2.1/os-quota-sets/{id}/detail", Count: 20},
+			{Key: "network GET /v2.0/quotas", Count: 2},
+		}}
+	got := map[string][3]float64{}
+	for _, svc := range services {
+		rd, wr := s.perDepartment(svc)
+		got[svc] = [3]float64{rd, wr, float64(s.cloudReads()[svc]) / s.periods()}
+	}
+	want := map[string][3]float64{
+		"identity":      {0, 0.1, 2},
+		"compute":       {1, 0, 0},
+		"network":       {0, 0, 1},
+		"block-storage": {0, 0, 0},
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("per department (-want +got):\n%s", diff)
 	}
 }

@@ -119,6 +119,7 @@ type managerOpts struct {
 	resync                   time.Duration
 	concurrency, creates     int
 	usageInterval            time.Duration // zero: the operator's default
+	shard                    string        // --shard; empty: the default shard
 }
 
 func startManager(o managerOpts) (*manager, error) {
@@ -142,6 +143,9 @@ func startManager(o managerOpts) (*manager, error) {
 		"--allow-http-auth-url")
 	if o.usageInterval > 0 {
 		m.cmd.Args = append(m.cmd.Args, "--usage-interval", o.usageInterval.String())
+	}
+	if o.shard != "" {
+		m.cmd.Args = append(m.cmd.Args, "--shard", o.shard)
 	}
 	m.cmd.Stdout, m.cmd.Stderr = log, log
 	m.cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}

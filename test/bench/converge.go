@@ -60,7 +60,12 @@ func department(i int) benchbaseline.Department {
 
 // deptObjects are department i's Tenant and ComputeQuota, as the operator gets them.
 func (b *bench) deptObjects(i int) (*whv1.Tenant, *whv1.ComputeQuota) {
-	ns, name := b.deptNamespace(i), fmt.Sprintf("dept-%d", i)
+	return deptObjectsIn(b.deptNamespace(i), i)
+}
+
+// deptObjectsIn are department i's Tenant and ComputeQuota in namespace ns.
+func deptObjectsIn(ns string, i int) (*whv1.Tenant, *whv1.ComputeQuota) {
+	name := fmt.Sprintf("dept-%d", i)
 	labels := map[string]string{benchLabel: deptLabel}
 	t := &whv1.Tenant{
 		ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name, Labels: labels},
@@ -374,7 +379,7 @@ func (b *bench) converge(ctx context.Context, n int) error {
 
 	var errs []error
 	if b.cfg.has('c') && slices.Contains(b.cfg.peakSizes, n) {
-		if err := b.peakSwitch(ctx, n); err != nil {
+		if err := b.peakSwitch(ctx, n, base, r.ProjectIDs); err != nil {
 			errs = append(errs, fmt.Errorf("c: peak switch %d: %w", n, err))
 		}
 	}
@@ -557,16 +562,31 @@ type steadyResult struct {
 	endpoints   []endpointCount
 }
 
-// perObject returns reads and writes per object per resync for a service, with the
-// reconciles of the controller that owns that service's calls.
-func (s *steadyResult) perObject(service string) (reads, writes float64, controller string) {
-	controller = "computequota"
-	if service == "identity" {
-		controller = "tenant"
+// periods is how many resync periods the window held.
+func (s *steadyResult) periods() float64 { return s.window.Seconds() / s.resync.Seconds() }
+
+// perCloud reports whether an endpoint is a listing of the whole cloud (its path names
+// no one project: no {id}), whose cost is per Cloud, not per department.
+func perCloud(key string) bool { return !strings.Contains(key, "{id}") }
+
+// cloudReads are the GET listings of the whole cloud in the window (recorded by the
+// proxy; none without it), by service.
+func (s *steadyResult) cloudReads() map[string]int {
+	out := map[string]int{}
+	for _, e := range s.endpoints {
+		svc, rest, _ := strings.Cut(e.Key, " ")
+		if strings.HasPrefix(rest, "GET ") && perCloud(e.Key) {
+			out[svc] += e.Count
+		}
 	}
-	rec := s.reconciles[controller]
-	if rec <= 0 {
-		return math.NaN(), math.NaN(), controller
+	return out
+}
+
+// perDepartment returns a service's reads and writes per department per resync period,
+// the listings of the whole cloud left out (cloudReads counts them, per period).
+func (s *steadyResult) perDepartment(service string) (reads, writes float64) {
+	if s.n <= 0 || s.window <= 0 {
+		return math.NaN(), math.NaN()
 	}
 	for k, v := range s.byService {
 		svc, method, _ := strings.Cut(k, " ")
@@ -579,7 +599,9 @@ func (s *steadyResult) perObject(service string) (reads, writes float64, control
 			writes += float64(v)
 		}
 	}
-	return reads / rec, writes / rec, controller
+	reads -= float64(s.cloudReads()[service])
+	per := float64(s.n) * s.periods()
+	return reads / per, writes / per
 }
 
 // callRate is how a burst of calls spread over a window: all of them, and the most in

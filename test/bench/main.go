@@ -19,7 +19,11 @@
 //	   from the boundary until Nova shows the peak for every project.
 //	d  burst: a TestEnvironment 0→B servers ACTIVE, and the baseline booting B servers
 //	   at the same concurrency.
-//	e  the operator's RSS with 1,000 objects that make no cloud calls.
+//	e  the operator's RSS with 10,000 objects (Tenants, ComputeQuotas and
+//	   TestEnvironments) that make no cloud calls.
+//	s  shards: the largest N departments converged by two operator processes (the
+//	   default shard and shard b, half the namespaces labelled whitehall.cloud/shard=b),
+//	   against one replica in a.
 //	u  one usage read (showback) with the largest N departments of a in the cloud: the
 //	   OpenStack calls it costs (one all-projects Nova usage call and one volume listing).
 package main
@@ -123,12 +127,12 @@ func parseFlags() (config, error) {
 	flag.StringVar(&sizes, "n", envOr("BENCH_N", "20,200"), "departments to converge, comma-separated (env BENCH_N)")
 	flag.StringVar(&peaks, "peak-n", envOr("BENCH_PEAK_N", ""), "sizes among -n that also run the peak switch; default the smallest (20,200 adds ~2 min) (env BENCH_PEAK_N)")
 	flag.IntVar(&burst, "burst", atoiOr(os.Getenv("BENCH_BURST"), 50), "servers in the burst; 0 skips it (env BENCH_BURST)")
-	flag.IntVar(&rssN, "rss-objects", atoiOr(os.Getenv("BENCH_RSS_OBJECTS"), 1000), "objects for the RSS measurement; 0 skips it (env BENCH_RSS_OBJECTS)")
+	flag.IntVar(&rssN, "rss-objects", atoiOr(os.Getenv("BENCH_RSS_OBJECTS"), 10000), "objects for the RSS measurement; 0 skips it (env BENCH_RSS_OBJECTS)")
 	flag.IntVar(&conc, "concurrency", atoiOr(os.Getenv("BENCH_CONCURRENCY"), 10), "operator --concurrency and --max-concurrent-server-creates, and baseline workers (env BENCH_CONCURRENCY)")
 	flag.StringVar(&resync, "resync", envOr("BENCH_RESYNC", "20s"), "operator --resync-period for the steady-state measurement (env BENCH_RESYNC)")
 	flag.StringVar(&peakLead, "peak-lead", envOr("BENCH_PEAK_LEAD", "20s"), "how long after convergence the peak window opens, plus 150 ms per quota for the reconcile the season edit causes (env BENCH_PEAK_LEAD)")
 	flag.IntVar(&namespaces, "namespaces", atoiOr(os.Getenv("BENCH_NAMESPACES"), 10), "namespaces (each with its own credentials Secret) the departments are spread over (env BENCH_NAMESPACES)")
-	flag.StringVar(&cfg.phases, "phases", envOr("BENCH_PHASES", "abcdeu"), "measurements to run: any of a (converge), b (steady), c (peak), d (burst), e (RSS), u (one usage read with the largest -n, after a) (env BENCH_PHASES)")
+	flag.StringVar(&cfg.phases, "phases", envOr("BENCH_PHASES", "abcdesu"), "measurements to run: any of a (converge), b (steady), c (peak), d (burst), e (RSS), s (two shards, the largest -n, after a), u (one usage read with the largest -n, after a) (env BENCH_PHASES)")
 	flag.StringVar(&cfg.outDir, "out", envOr("BENCH_OUT", defaultResultsPath), "directory for <timestamp>.md and latest.md")
 	flag.BoolVar(&noProxy, "no-proxy", os.Getenv("BENCH_NO_PROXY") != "", "talk to the cloud directly: no per-endpoint call breakdown (env BENCH_NO_PROXY)")
 	flag.StringVar(&cfg.cloudsYAML, "clouds-yaml", os.Getenv("OS_CLIENT_CONFIG_FILE"), "the dev cloud's clouds.yaml (env OS_CLIENT_CONFIG_FILE)")
@@ -158,7 +162,7 @@ func parseFlags() (config, error) {
 		return cfg, err
 	}
 	for _, p := range cfg.phases {
-		if !strings.ContainsRune("abcdeu", p) {
+		if !strings.ContainsRune("abcdesu", p) {
 			return cfg, fmt.Errorf("unknown phase %q in -phases", p)
 		}
 	}
@@ -248,6 +252,10 @@ func run(ctx context.Context, cfg config) (failed bool, err error) {
 			break
 		}
 		phase(fmt.Sprintf("a: converge %d departments", n), func() error { return b.converge(ctx, n) })
+	}
+	if len(cfg.sizes) > 0 && cfg.has('s') {
+		n := slices.Max(cfg.sizes)
+		phase(fmt.Sprintf("s: converge %d departments on two shards", n), func() error { return b.shards(ctx, n) })
 	}
 	if cfg.burst > 0 && cfg.has('d') {
 		phase(fmt.Sprintf("d: burst of %d servers", cfg.burst), func() error { return b.burst(ctx, cfg.burst) })

@@ -7,17 +7,18 @@ import (
 
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	whv1 "github.com/whitehall-cloud/whitehall-operator/api/v1alpha1"
 )
 
 type memResult struct {
-	objects        int
-	tenants, quota int
-	rssKiB, hwmKiB int
-	settle         time.Duration // operator start → every object has a Ready condition
-	calls          int
+	objects              int
+	tenants, quota, envs int
+	rssKiB, hwmKiB       int
+	settle               time.Duration // operator start → every object has a Ready condition
+	calls                int
 }
 
 // badCloudsYAML is a valid clouds.yaml that names no cloud the Tenants ask for: the
@@ -27,10 +28,11 @@ const badCloudsYAML = `clouds:
     auth: {auth_url: "http://127.0.0.1:1/v3", username: nobody, password: nothing, project_name: none}
 `
 
-// memory measures the operator's RSS with objects that make no cloud calls: half
-// Tenants whose Secret names no such cloud (CredentialsError), half ComputeQuotas naming
-// a Tenant that does not exist (TenantNotReady). The operator is restarted with them in
-// place, so it lists and reconciles every one at start, then settles.
+// memory measures the operator's RSS with objects that make no cloud calls: a third
+// Tenants whose Secret names no such cloud (CredentialsError), a third ComputeQuotas and
+// a third TestEnvironments naming a Tenant that does not exist (TenantNotReady). The
+// operator is restarted with them in place, so it lists and reconciles every one at
+// start, then settles.
 func (b *bench) memory(ctx context.Context, objects int) error {
 	res := &memResult{objects: objects}
 	b.rep.mem = res
@@ -44,30 +46,9 @@ func (b *bench) memory(ctx context.Context, objects int) error {
 	labels := map[string]string{benchLabel: "rss"}
 	objs := make([]client.Object, 0, objects)
 	for i := range objects {
-		ns := fmt.Sprintf("bench-rss-%d", i%spaces)
-		if i%2 == 0 {
-			res.tenants++
-			objs = append(objs, &whv1.Tenant{
-				ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: fmt.Sprintf("t-%d", i), Labels: labels},
-				Spec: whv1.TenantSpec{
-					CloudCredentialsRef: &whv1.CloudCredentialsReference{SecretName: "bad-credentials", CloudName: b.cfg.cloud},
-				},
-			})
-			continue
-		}
-		res.quota++
-		objs = append(objs, &whv1.ComputeQuota{
-			ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: fmt.Sprintf("q-%d", i), Labels: labels},
-			Spec: whv1.ComputeQuotaSpec{
-				TenantRef: whv1.LocalObjectReference{Name: fmt.Sprintf("ghost-%d", i)},
-				Baseline: whv1.QuotaSet{
-					Compute: &whv1.ComputeLimits{Cores: i64(16), Instances: i64(8), RAMMiB: i64(32768)},
-					Network: &whv1.NetworkLimits{Ports: i64(100)},
-				},
-			},
-		})
+		objs = append(objs, res.rssObject(fmt.Sprintf("bench-rss-%d", i%spaces), i, b.cfg.cloud, labels))
 	}
-	logf("creating %d Tenants (no such cloud in their Secret) and %d ComputeQuotas (no such Tenant)", res.tenants, res.quota)
+	logf("creating %d Tenants (no such cloud in their Secret), %d ComputeQuotas and %d TestEnvironments (no such Tenant)", res.tenants, res.quota, res.envs)
 	if err := b.createAll(ctx, objs); err != nil {
 		return err
 	}
@@ -109,6 +90,35 @@ func (b *bench) memory(ctx context.Context, objects int) error {
 	return nil
 }
 
+// rssObject is the i-th object of the memory measurement, counted in res: Tenant,
+// ComputeQuota and TestEnvironment in turn.
+func (res *memResult) rssObject(ns string, i int, cloud string, labels map[string]string) client.Object {
+	om := metav1.ObjectMeta{Namespace: ns, Name: fmt.Sprintf("o-%d", i), Labels: labels}
+	ghost := whv1.LocalObjectReference{Name: fmt.Sprintf("ghost-%d", i)}
+	switch i % 3 {
+	case 0:
+		res.tenants++
+		return &whv1.Tenant{ObjectMeta: om, Spec: whv1.TenantSpec{
+			CloudCredentialsRef: &whv1.CloudCredentialsReference{SecretName: "bad-credentials", CloudName: cloud},
+		}}
+	case 1:
+		res.quota++
+		return &whv1.ComputeQuota{ObjectMeta: om, Spec: whv1.ComputeQuotaSpec{
+			TenantRef: ghost,
+			Baseline: whv1.QuotaSet{
+				Compute: &whv1.ComputeLimits{Cores: i64(16), Instances: i64(8), RAMMiB: i64(32768)},
+				Network: &whv1.NetworkLimits{Ports: i64(100)},
+			},
+		}}
+	default:
+		res.envs++
+		return &whv1.TestEnvironment{ObjectMeta: om, Spec: whv1.TestEnvironmentSpec{
+			TenantRef: ghost, Replicas: ptr.To[int32](2),
+			Template: whv1.ServerTemplate{Flavor: "m1.small", Image: "cirros"},
+		}}
+	}
+}
+
 // conditioned counts the RSS objects that carry a Ready condition for their generation.
 func (b *bench) conditioned(ctx context.Context) (int, error) {
 	sel := client.MatchingLabels{benchLabel: "rss"}
@@ -120,7 +130,16 @@ func (b *bench) conditioned(ctx context.Context) (int, error) {
 	if err := b.cl.k8s.List(ctx, &ql, sel); err != nil {
 		return 0, err
 	}
+	var el whv1.TestEnvironmentList
+	if err := b.cl.k8s.List(ctx, &el, sel); err != nil {
+		return 0, err
+	}
 	n := 0
+	for _, e := range el.Items {
+		if c := meta.FindStatusCondition(e.Status.Conditions, whv1.ConditionReady); c != nil && c.ObservedGeneration == e.Generation {
+			n++
+		}
+	}
 	for _, t := range tl.Items {
 		if c := meta.FindStatusCondition(t.Status.Conditions, whv1.ConditionReady); c != nil && c.ObservedGeneration == t.Generation {
 			n++

@@ -11,6 +11,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	whv1 "github.com/whitehall-cloud/whitehall-operator/api/v1alpha1"
+	"github.com/whitehall-cloud/whitehall-operator/test/benchbaseline"
 )
 
 type peakResult struct {
@@ -36,12 +37,18 @@ type peakResult struct {
 	quotaWrites         float64
 	calls               int
 	byService           map[string]int
+	// floor is the plain program writing the same peak to as many projects of its own
+	// with as many workers: start → Nova answered its last write.
+	floor time.Duration
 }
 
 // peakSwitch opens a one-off window of the departments' PeakSeason shortly after they
 // converged and times, from the boundary, until Nova shows the peak cores for every
 // project: read sequentially, project by project, by the harness.
-func (b *bench) peakSwitch(ctx context.Context, n int) error {
+//
+// The floor is measured after it: the baseline writes the same peak cores to its own n
+// projects (baseIDs) with as many workers, one Nova write each.
+func (b *bench) peakSwitch(ctx context.Context, n int, base *benchbaseline.Client, baseIDs []string) error {
 	res := &peakResult{n: n}
 	b.rep.peaks = append(b.rep.peaks, res)
 
@@ -184,5 +191,11 @@ func (b *bench) peakSwitch(ctx context.Context, n int) error {
 	if res.missing > 0 {
 		return fmt.Errorf("%d projects never showed the peak", res.missing)
 	}
+	start := time.Now()
+	if err := base.SetCores(ctx, baseIDs, peakCores, b.cfg.concurrency); err != nil {
+		return fmt.Errorf("baseline peak writes: %w", err)
+	}
+	res.floor = time.Since(start)
+	logf("peak switch: the baseline wrote %d peaks in %s", len(baseIDs), res.floor.Round(time.Millisecond))
 	return nil
 }

@@ -274,6 +274,18 @@ func (c *Client) SetQuota(ctx context.Context, projectID string, d Department) e
 	return nil
 }
 
+// SetCores writes one Nova cores limit to every project, workers at a time: what a
+// season boundary asks of the cloud, as a plain program would do it. It returns when
+// Nova has answered the last write.
+func (c *Client) SetCores(ctx context.Context, ids []string, cores, workers int) error {
+	return forEach(ctx, len(ids), workers, func(ctx context.Context, i int) error {
+		if err := computequotas.Update(ctx, c.compute, ids[i], computequotas.UpdateOpts{Cores: &cores}).Err; err != nil {
+			return fmt.Errorf("compute quota of %s: %w", ids[i], err)
+		}
+		return nil
+	})
+}
+
 // DeleteProjects deletes projects, workers at a time; one already gone is fine.
 func (c *Client) DeleteProjects(ctx context.Context, ids []string, workers int) error {
 	return forEach(ctx, len(ids), workers, func(ctx context.Context, i int) error {
