@@ -119,10 +119,11 @@ func TestPerSecond(t *testing.T) {
 // window held.
 func TestPerDepartment(t *testing.T) {
 	s := &steadyResult{n: 10, resync: 10 * time.Second, window: 20 * time.Second,
-		byService: map[string]int{"identity GET": 4, "identity PATCH": 2, "compute GET": 20, "network GET": 2},
+		byService: map[string]int{"identity GET": 14, "identity PATCH": 2, "compute GET": 20, "network GET": 2},
 		endpoints: []endpointCount{
 			{Key: "identity GET /v3/projects", Count: 2},
 			{Key: "identity GET /v3/role_assignments", Count: 2},
+			{Key: "identity GET /v3/role_assignments?scope.project.id", Count: 10},
 			{Key: "identity PATCH /v3/projects/{id}", Count: 2},
 			{Key: "compute GET /v2.1/os-quota-sets/{id}/detail", Count: 20},
 			{Key: "network GET /v2.0/quotas", Count: 2},
@@ -133,7 +134,7 @@ func TestPerDepartment(t *testing.T) {
 		got[svc] = [3]float64{rd, wr, float64(s.cloudReads()[svc]) / s.periods()}
 	}
 	want := map[string][3]float64{
-		"identity":      {0, 0.1, 2},
+		"identity":      {0.5, 0.1, 2},
 		"compute":       {1, 0, 0},
 		"network":       {0, 0, 1},
 		"block-storage": {0, 0, 0},

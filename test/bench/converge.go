@@ -565,9 +565,13 @@ type steadyResult struct {
 // periods is how many resync periods the window held.
 func (s *steadyResult) periods() float64 { return s.window.Seconds() / s.resync.Seconds() }
 
-// perCloud reports whether an endpoint is a listing of the whole cloud (its path names
-// no one project: no {id}), whose cost is per Cloud, not per department.
-func perCloud(key string) bool { return !strings.Contains(key, "{id}") }
+// perCloud reports whether an endpoint is a listing of the whole cloud, whose cost is per
+// Cloud, not per department: its path names no one object ({id}) and its query filters
+// on no project (scope.project.id, project_id, tenant_id; the proxy keeps query keys).
+func perCloud(key string) bool {
+	_, query, _ := strings.Cut(key, "?")
+	return !strings.Contains(key, "{id}") && !strings.Contains(query, "project") && !strings.Contains(query, "tenant_id")
+}
 
 // cloudReads are the GET listings of the whole cloud in the window (recorded by the
 // proxy; none without it), by service.
