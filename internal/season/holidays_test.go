@@ -31,14 +31,14 @@ func TestBankHolidaysAsPublished(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(fmt.Sprintf("%s %d", tc.calendar, tc.year), func(t *testing.T) {
-			if diff := cmp.Diff(tc.want, strings(BankHolidays(tc.calendar, tc.year))); diff != "" {
+			if diff := cmp.Diff(tc.want, dateStrings(BankHolidays(tc.calendar, tc.year))); diff != "" {
 				t.Errorf("BankHolidays (-want +got):\n%s", diff)
 			}
 		})
 	}
 }
 
-func strings(days []Date) []string {
+func dateStrings(days []Date) []string {
 	var out []string
 	for _, d := range days {
 		out = append(out, d.String())
@@ -120,7 +120,7 @@ func independentHolidays(t *testing.T, c Calendar, year int) []string {
 func TestBankHolidaysAgainstIndependentComputation(t *testing.T) {
 	for _, c := range []Calendar{EnglandAndWales, Scotland, NorthernIreland} {
 		for year := 2026; year <= 2040; year++ {
-			if diff := cmp.Diff(independentHolidays(t, c, year), strings(BankHolidays(c, year))); diff != "" {
+			if diff := cmp.Diff(independentHolidays(t, c, year), dateStrings(BankHolidays(c, year))); diff != "" {
 				t.Errorf("%s %d (-independent +BankHolidays):\n%s", c, year, diff)
 			}
 		}

@@ -1,8 +1,10 @@
 package season
 
 import (
+	"fmt"
 	"slices"
 	"sort"
+	"strings"
 	"time"
 )
 
@@ -222,17 +224,33 @@ type Transition struct {
 // Upcoming returns the first n transitions strictly after t, each with the windows
 // that make it.
 func (s *Season) Upcoming(t time.Time, n int) []Transition {
+	return s.transitions(t, func(_ Transition, count int) bool { return count < n })
+}
+
+// Between returns the transitions strictly after from and before to, each with the
+// windows that make it.
+func (s *Season) Between(from, to time.Time) []Transition {
+	return s.transitions(from, func(next Transition, _ int) bool { return next.At.Before(to) })
+}
+
+// transitions walks the transitions after t while more says to take the next one (given
+// how many are taken already).
+func (s *Season) transitions(t time.Time, more func(next Transition, count int) bool) []Transition {
 	var out []Transition
-	for at := t; len(out) < n; {
+	for at := t; ; {
 		next, ok := s.NextTransition(at)
 		if !ok {
-			break
+			return out
 		}
 		active, _ := s.ActiveAt(next)
-		out = append(out, Transition{At: next, Active: active, Rules: s.rulesAt(next, active)})
+		tr := Transition{At: next, Active: active}
+		if !more(tr, len(out)) {
+			return out
+		}
+		tr.Rules = s.rulesAt(next, active)
+		out = append(out, tr)
 		at = next
 	}
-	return out
 }
 
 // rulesAt are the windows with an occurrence starting (starting) or ending at at.
@@ -243,9 +261,33 @@ func (s *Season) rulesAt(at time.Time, starting bool) []string {
 		if starting {
 			edge = iv.Start
 		}
-		if edge.Equal(at) && !slices.Contains(rules, w.rule) {
-			rules = append(rules, w.rule)
+		rule := w.rule + s.rampNote(starting)
+		if edge.Equal(at) && !slices.Contains(rules, rule) {
+			rules = append(rules, rule)
 		}
 	})
 	return rules
+}
+
+// rampNote says, in a rule, that a ramp moved the transition: ", 48h early (rampUp)".
+func (s *Season) rampNote(starting bool) string {
+	switch {
+	case starting && s.rampUp > 0:
+		return fmt.Sprintf(", %s early (rampUp)", shortDuration(s.rampUp))
+	case !starting && s.rampDown > 0:
+		return fmt.Sprintf(", %s late (rampDown)", shortDuration(s.rampDown))
+	}
+	return ""
+}
+
+// shortDuration writes 48h rather than 48h0m0s.
+func shortDuration(d time.Duration) string {
+	text := d.String()
+	if strings.HasSuffix(text, "m0s") {
+		text = strings.TrimSuffix(text, "0s")
+	}
+	if strings.HasSuffix(text, "h0m") {
+		text = strings.TrimSuffix(text, "0m")
+	}
+	return text
 }

@@ -83,7 +83,11 @@ func (w *workingDays) holidays(year int) map[Date]bool {
 func (w *workingDays) describe() string {
 	name := map[Calendar]string{EnglandAndWales: "England and Wales", Scotland: "Scotland",
 		NorthernIreland: "Northern Ireland", CalendarNone: "no bank holidays"}[w.calendar]
-	if n := len(w.add) + len(w.remove); n > 0 {
+	switch n := len(w.add) + len(w.remove); n {
+	case 0:
+	case 1:
+		name += ", 1 date changed"
+	default:
 		name += fmt.Sprintf(", %d dates changed", n)
 	}
 	return name
