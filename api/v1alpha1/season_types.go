@@ -58,6 +58,11 @@ type PeakSeasonSpec struct {
 	// +kubebuilder:validation:XValidation:rule="duration(self) <= duration('2160h')",message="rampDown must be at most 2160h (90 days)"
 	RampDown *metav1.Duration `json:"rampDown,omitempty"`
 
+	// holidays say which weekdays are not working days, for workingDays windows; the
+	// default is England and Wales' bank holidays.
+	// +optional
+	Holidays *HolidayCalendar `json:"holidays,omitempty"`
+
 	// cloudRef names the Cloud whose capacity (Placement inventories) the committed peak
 	// is held against. A season is shared by every department, so it uses the platform
 	// team's Cloud, never a department's Secret. Without it, capacity is not checked
@@ -66,16 +71,25 @@ type PeakSeasonSpec struct {
 	CloudRef *CloudReference `json:"cloudRef,omitempty"`
 }
 
-// SeasonWindow is either a window that repeats every year (yearly) or a one-off window
-// (from and to).
+// SeasonWindow is one of: a window that repeats every year (yearly), every month
+// (monthly), a window of working days (workingDays), or a one-off window (from and to).
 //
-// +kubebuilder:validation:XValidation:rule="has(self.yearly) != (has(self.from) || has(self.to))",message="a window is either yearly, or a one-off window with from and to"
-// +kubebuilder:validation:XValidation:rule="has(self.yearly) || (has(self.from) && has(self.to))",message="a one-off window needs both from and to"
+// +kubebuilder:validation:XValidation:rule="[has(self.yearly), has(self.monthly), has(self.workingDays), has(self.from) || has(self.to)].filter(k, k).size() == 1",message="a window is exactly one of yearly, monthly, workingDays, or a one-off window with from and to"
+// +kubebuilder:validation:XValidation:rule="has(self.yearly) || has(self.monthly) || has(self.workingDays) || (has(self.from) && has(self.to))",message="a one-off window needs both from and to"
 // +kubebuilder:validation:XValidation:rule="!has(self.from) || !has(self.to) || self.to > self.from",message="to must be after from"
 type SeasonWindow struct {
 	// yearly repeats every year between two dates.
 	// +optional
 	Yearly *YearlyWindow `json:"yearly,omitempty"`
+
+	// monthly repeats every month between two days of the month.
+	// +optional
+	Monthly *MonthlyWindow `json:"monthly,omitempty"`
+
+	// workingDays covers whole working days, counted in the season's holidays: every
+	// year the last few before a date, or every month a few from (or up to) the Nth.
+	// +optional
+	WorkingDays *WorkingDaysWindow `json:"workingDays,omitempty"`
 
 	// from is the local date-time a one-off window opens, as 2027-04-01T00:00:00.
 	// +optional
@@ -112,6 +126,104 @@ type YearlyWindow struct {
 	To string `json:"to"`
 }
 
+// MonthlyWindow is a window between two days of every month, from local midnight of
+// day from to local midnight of day to (exclusive). When to is not after from it crosses
+// the month's end (25 to 3: the 25th to the 3rd of the next month). A day a month does
+// not have (31 in April) is the instant that month ends.
+//
+// +kubebuilder:validation:XValidation:rule="self.from != self.to",message="monthly.from and monthly.to must differ"
+type MonthlyWindow struct {
+	// from is the first day of the month, 1 to 31.
+	// +required
+	// +kubebuilder:validation:Minimum=1
+	// +kubebuilder:validation:Maximum=31
+	From int32 `json:"from"`
+	// to is the day after the last day, 1 to 31.
+	// +required
+	// +kubebuilder:validation:Minimum=1
+	// +kubebuilder:validation:Maximum=31
+	To int32 `json:"to"`
+}
+
+// WorkingDaysWindow is a window of whole working days (Monday to Friday less the
+// season's holidays), either every year before a date or every month:
+//
+//	workingDays: {count: 5, before: "01-31"}   # the last 5 working days before 31 January
+//	workingDays: {count: 1, ofMonth: -1}       # the last working day of every month (payday)
+//	workingDays: {count: 2, ofMonth: 1}        # the first 2 working days of every month
+//
+// +kubebuilder:validation:XValidation:rule="has(self.before) != has(self.ofMonth)",message="workingDays sets exactly one of before or ofMonth"
+type WorkingDaysWindow struct {
+	// count is how many working days the window covers.
+	// +required
+	// +kubebuilder:validation:Minimum=1
+	// +kubebuilder:validation:Maximum=23
+	Count int32 `json:"count"`
+	// before is a date of every year, as MM-DD: the window is the count working days
+	// just before it, from the first of them to local midnight of the date (the days
+	// between included). 02-29 in a year without it means 1 March.
+	// +optional
+	// +kubebuilder:validation:MaxLength=5
+	// +kubebuilder:validation:Pattern=`^(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01])$`
+	// +kubebuilder:validation:XValidation:rule="!self.matches('^(0[1-9]|1[0-2])-[0-9]{2}$') || int(self.substring(3, 5)) <= [31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31][int(self.substring(0, 2)) - 1]",message="no such day: the day is past the end of its month (02-29 is allowed)"
+	Before *string `json:"before,omitempty"`
+	// ofMonth anchors the window in every month: N is the Nth working day (1 the first)
+	// and the window runs count working days from it; -N runs count working days up to
+	// the Nth from the end (-1 the last). A month with too few working days has none.
+	// +optional
+	// +kubebuilder:validation:Minimum=-23
+	// +kubebuilder:validation:Maximum=23
+	// +kubebuilder:validation:XValidation:rule="self != 0",message="ofMonth is 1 to 23 (from the start) or -1 to -23 (from the end), never 0"
+	OfMonth *int32 `json:"ofMonth,omitempty"`
+}
+
+// HolidayCalendar says which weekdays are not working days, for workingDays windows.
+type HolidayCalendar struct {
+	// calendar is the bank holidays of one UK calendar, computed for every year
+	// (Easter, substitute days, and the moves and one-off holidays proclaimed so far):
+	// EnglandAndWales, Scotland, NorthernIreland, or None.
+	// +optional
+	// +kubebuilder:default=EnglandAndWales
+	// +kubebuilder:validation:Enum=EnglandAndWales;Scotland;NorthernIreland;None
+	Calendar string `json:"calendar,omitempty"`
+	// add are dates that are not working days either, as YYYY-MM-DD: a bank holiday
+	// proclaimed for a state occasion.
+	// +optional
+	// +listType=set
+	// +kubebuilder:validation:MaxItems=64
+	// +kubebuilder:validation:items:MaxLength=10
+	// +kubebuilder:validation:items:Pattern=`^\d{4}-(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01])$`
+	// +kubebuilder:validation:items:XValidation:rule="!self.matches('^[0-9]{4}-(0[1-9]|1[0-2])-[0-9]{2}$') || int(self.substring(8, 10)) <= (int(self.substring(5, 7)) == 2 ? (((int(self.substring(0, 4)) % 4 == 0 && int(self.substring(0, 4)) % 100 != 0) || int(self.substring(0, 4)) % 400 == 0) ? 29 : 28) : [31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31][int(self.substring(5, 7)) - 1])",message="no such day: the day is past the end of its month"
+	Add []string `json:"add,omitempty"`
+	// remove are dates that are working days after all, as YYYY-MM-DD.
+	// +optional
+	// +listType=set
+	// +kubebuilder:validation:MaxItems=64
+	// +kubebuilder:validation:items:MaxLength=10
+	// +kubebuilder:validation:items:Pattern=`^\d{4}-(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01])$`
+	// +kubebuilder:validation:items:XValidation:rule="!self.matches('^[0-9]{4}-(0[1-9]|1[0-2])-[0-9]{2}$') || int(self.substring(8, 10)) <= (int(self.substring(5, 7)) == 2 ? (((int(self.substring(0, 4)) % 4 == 0 && int(self.substring(0, 4)) % 100 != 0) || int(self.substring(0, 4)) % 400 == 0) ? 29 : 28) : [31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31][int(self.substring(5, 7)) - 1])",message="no such day: the day is past the end of its month"
+	Remove []string `json:"remove,omitempty"`
+}
+
+// SeasonTransition is a moment the season turns on or off, and the windows that make
+// it.
+type SeasonTransition struct {
+	// at is the instant.
+	// +required
+	// +kubebuilder:validation:XValidation:rule="self >= timestamp('0001-01-01T00:00:00Z')",message="must be an RFC 3339 date-time such as 2027-04-01T00:00:00Z"
+	At metav1.Time `json:"at"`
+	// active is the season's state from at on.
+	// +optional
+	Active bool `json:"active"`
+	// rules name the windows whose occurrence (ramps included) starts or ends at at,
+	// as "windows[1]: the last 5 working days before 01-31 (England and Wales)".
+	// +optional
+	// +listType=atomic
+	// +kubebuilder:validation:MaxItems=32
+	// +kubebuilder:validation:items:MaxLength=256
+	Rules []string `json:"rules,omitempty"`
+}
+
 // PeakSeasonStatus reports whether the season is on, when it next changes, and whether
 // the cloud can hold what departments have asked for during it.
 type PeakSeasonStatus struct {
@@ -125,6 +237,11 @@ type PeakSeasonStatus struct {
 	// +optional
 	// +kubebuilder:validation:XValidation:rule="self >= timestamp('0001-01-01T00:00:00Z')",message="must be an RFC 3339 date-time such as 2027-04-01T00:00:00Z"
 	NextTransition *metav1.Time `json:"nextTransition,omitempty"`
+	// upcoming are the next transitions (at most 6), each with the windows that make it.
+	// +optional
+	// +listType=atomic
+	// +kubebuilder:validation:MaxItems=6
+	Upcoming []SeasonTransition `json:"upcoming,omitempty"`
 	// committed is the peak quota that every ComputeQuota using this season would hold
 	// during it, summed.
 	// +optional

@@ -26,10 +26,19 @@ func CompileSeason(ps *whv1.PeakSeason) (*season.Season, error) {
 	if ps.Spec.RampDown != nil {
 		spec.RampDown = ps.Spec.RampDown.Duration
 	}
+	if h := ps.Spec.Holidays; h != nil {
+		spec.Holidays = &season.HolidaySpec{Calendar: season.Calendar(h.Calendar), Add: h.Add, Remove: h.Remove}
+	}
 	for _, w := range ps.Spec.Windows {
 		ws := season.WindowSpec{From: ptr.Deref(w.From, ""), To: ptr.Deref(w.To, "")}
 		if w.Yearly != nil {
 			ws.Yearly = &season.Yearly{From: w.Yearly.From, To: w.Yearly.To}
+		}
+		if w.Monthly != nil {
+			ws.Monthly = &season.Monthly{From: int(w.Monthly.From), To: int(w.Monthly.To)}
+		}
+		if wd := w.WorkingDays; wd != nil {
+			ws.WorkingDays = &season.WorkingDaysWindow{Count: int(wd.Count), Before: ptr.Deref(wd.Before, ""), OfMonth: int(ptr.Deref(wd.OfMonth, 0))}
 		}
 		spec.Windows = append(spec.Windows, ws)
 	}

@@ -94,6 +94,7 @@ func (r *Reconciler) reconcile(ctx context.Context, ps *whv1.PeakSeason) (frame.
 	if ok {
 		ps.Status.NextTransition = &metav1.Time{Time: next}
 	}
+	ps.Status.Upcoming = upcoming(s, now)
 	message := "season is inactive"
 	if active {
 		message = "season is active"
@@ -106,6 +107,24 @@ func (r *Reconciler) reconcile(ctx context.Context, ps *whv1.PeakSeason) (frame.
 	ps.Status.Committed = committed
 	r.checkCapacity(ctx, ps)
 	return frame.Step{Wake: wake, Message: message}, nil
+}
+
+// shownTransitions is how many transitions status lists: a few weeks of a calendar
+// with monthly windows, a year or more of one with yearly windows.
+const shownTransitions = 6
+
+// upcoming are the season's next transitions for status, each with the windows that
+// make it (a rule too long for status is cut, as a message is).
+func upcoming(s *season.Season, now time.Time) []whv1.SeasonTransition {
+	var out []whv1.SeasonTransition
+	for _, tr := range s.Upcoming(now, shownTransitions) {
+		st := whv1.SeasonTransition{At: metav1.NewTime(tr.At), Active: tr.Active}
+		for _, rule := range tr.Rules {
+			st.Rules = append(st.Rules, frame.CutText(rule, 256, "…"))
+		}
+		out = append(out, st)
+	}
+	return out
 }
 
 // committed sums, per resource, the peak quota every ComputeQuota using this season

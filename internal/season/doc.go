@@ -10,6 +10,24 @@
 //     "to" is not after "from" the window crosses the new year: 12-20 to 01-05 is
 //     20 December 00:00 to 5 January 00:00 of the following year.
 //   - a one-off window runs between two local date-times, 2006-01-02T15:04:05.
+//   - a monthly window runs from day D to day E of every month, end exclusive,
+//     crossing the month's end when E is not after D; a day the month does not have
+//     (31 in April) is the instant the month ends.
+//   - a working-days window covers whole working days: every year the N working days
+//     just before MM-DD (up to that date), or every month N working days from the
+//     Nth working day (or up to the Nth from the end: -1 is the last working day,
+//     payday). A month with too few working days has no occurrence.
+//
+// # Working days
+//
+// Working days are Monday to Friday less the bank holidays of a UK calendar (England
+// and Wales, the default; Scotland; Northern Ireland; or None), less the dates the
+// season adds (a one-off bank holiday for a state occasion), plus the dates it removes.
+// BankHolidays computes each calendar for any year: Easter, substitute days for a
+// fixed-date holiday at a weekend (the next weekday not already a holiday), and the
+// moves and one-off holidays proclaimed so far.
+//
+// Upcoming lists the next transitions with the windows (rules) that make each.
 //
 // Every interval is half-open, [Start, End): a season is active at Start and
 // inactive again at End.

@@ -1,8 +1,10 @@
 package season
 
 import (
+	"fmt"
 	"slices"
 	"sort"
+	"strings"
 	"time"
 )
 
@@ -19,9 +21,19 @@ func (iv Interval) Contains(t time.Time) bool {
 // Season is a compiled Spec. It is immutable and safe for concurrent use.
 type Season struct {
 	loc              *time.Location
-	yearly           []yearlyWindow
-	oneOffs          []Interval // unramped, resolved at Compile
+	windows          []window // in the spec's order
 	rampUp, rampDown time.Duration
+	days             *workingDays
+}
+
+// window is one compiled window of the spec: exactly one kind is set, and rule says
+// which it is, for the transitions it makes ("windows[1]: every year 01-01 to 02-01").
+type window struct {
+	rule    string
+	yearly  *yearlyWindow
+	oneOff  *Interval // unramped, resolved at Compile
+	monthly *monthlyWindow
+	working *workingWindow
 }
 
 type yearlyWindow struct {
@@ -102,29 +114,50 @@ func (s *Season) runWithin(t, lo, hi time.Time) (active bool, run Interval, sett
 // overlaps [lo, hi), sorted and merged where they overlap or touch.
 func (s *Season) occurrences(lo, hi time.Time) []Interval {
 	var out []Interval
-	add := func(raw Interval) {
-		iv := Interval{Start: raw.Start.Add(-s.rampUp), End: raw.End.Add(s.rampDown)}
-		if iv.Start.Before(hi) && iv.End.After(lo) {
-			out = append(out, iv)
+	s.each(lo, hi, func(iv Interval, _ *window) { out = append(out, iv) })
+	return merge(out)
+}
+
+// each calls fn with the ramped interval of every window occurrence that overlaps
+// [lo, hi), unmerged, and the window it is of.
+func (s *Season) each(lo, hi time.Time, fn func(Interval, *window)) {
+	// An occurrence starts in its own year (or month) and ends in that year or the
+	// next (that month or the next): look from the one before lo.
+	from, to := lo.Add(-s.rampDown).In(s.loc), hi.Add(s.rampUp).In(s.loc)
+	for i := range s.windows {
+		w := &s.windows[i]
+		add := func(raw Interval, ok bool) {
+			iv := Interval{Start: raw.Start.Add(-s.rampUp), End: raw.End.Add(s.rampDown)}
+			if ok && iv.Start.Before(hi) && iv.End.After(lo) {
+				fn(iv, w)
+			}
 		}
-	}
-	for _, raw := range s.oneOffs {
-		add(raw)
-	}
-	if len(s.yearly) > 0 {
-		// An occurrence starts in its own year and ends in that year or the next.
-		first := lo.Add(-s.rampDown).In(s.loc).Year() - 1
-		last := hi.Add(s.rampUp).In(s.loc).Year()
-		for year := first; year <= last; year++ {
-			for _, w := range s.yearly {
-				if raw, ok := w.occurrence(year, s.loc); ok {
-					add(raw)
+		switch {
+		case w.oneOff != nil:
+			add(*w.oneOff, true)
+		case w.yearly != nil || (w.working != nil && w.working.before != nil):
+			for year := from.Year() - 1; year <= to.Year()+1; year++ {
+				if w.yearly != nil {
+					add(w.yearly.occurrence(year, s.loc))
+				} else {
+					add(w.working.yearOccurrence(year, s))
+				}
+			}
+		default:
+			for m := monthIndex(from) - 1; m <= monthIndex(to); m++ {
+				year, month := m/12, time.Month(m%12+1)
+				if w.monthly != nil {
+					add(w.monthly.occurrence(year, month, s))
+				} else {
+					add(w.working.monthOccurrence(year, month, s))
 				}
 			}
 		}
 	}
-	return merge(out)
 }
+
+// monthIndex numbers months from year 0, so ranges of months are ranges of ints.
+func monthIndex(t time.Time) int { return t.Year()*12 + int(t.Month()) - 1 }
 
 // occurrence returns the window's occurrence that starts in year, and false
 // when that occurrence is empty (02-29 to 03-01 in a non-leap year).
@@ -176,4 +209,85 @@ func (s *Season) LastClosed(t time.Time) (Interval, bool) {
 	}
 	ok, last := s.ActiveAt(run.Start.Add(-time.Nanosecond))
 	return last, ok && !last.Start.IsZero()
+}
+
+// Transition is an instant the season turns on or off, and the windows that make it.
+type Transition struct {
+	At time.Time
+	// Active is the state from At on.
+	Active bool
+	// Rules are the windows (their rule, "windows[1]: every year 01-01 to 02-01") whose
+	// occurrence, ramps included, starts (Active) or ends (not Active) at At.
+	Rules []string
+}
+
+// Upcoming returns the first n transitions strictly after t, each with the windows
+// that make it.
+func (s *Season) Upcoming(t time.Time, n int) []Transition {
+	return s.transitions(t, func(_ Transition, count int) bool { return count < n })
+}
+
+// Between returns the transitions strictly after from and before to, each with the
+// windows that make it.
+func (s *Season) Between(from, to time.Time) []Transition {
+	return s.transitions(from, func(next Transition, _ int) bool { return next.At.Before(to) })
+}
+
+// transitions walks the transitions after t while more says to take the next one (given
+// how many are taken already).
+func (s *Season) transitions(t time.Time, more func(next Transition, count int) bool) []Transition {
+	var out []Transition
+	for at := t; ; {
+		next, ok := s.NextTransition(at)
+		if !ok {
+			return out
+		}
+		active, _ := s.ActiveAt(next)
+		tr := Transition{At: next, Active: active}
+		if !more(tr, len(out)) {
+			return out
+		}
+		tr.Rules = s.rulesAt(next, active)
+		out = append(out, tr)
+		at = next
+	}
+}
+
+// rulesAt are the windows with an occurrence starting (starting) or ending at at.
+func (s *Season) rulesAt(at time.Time, starting bool) []string {
+	var rules []string
+	s.each(at.Add(-time.Nanosecond), at.Add(time.Nanosecond), func(iv Interval, w *window) {
+		edge := iv.End
+		if starting {
+			edge = iv.Start
+		}
+		rule := w.rule + s.rampNote(starting)
+		if edge.Equal(at) && !slices.Contains(rules, rule) {
+			rules = append(rules, rule)
+		}
+	})
+	return rules
+}
+
+// rampNote says, in a rule, that a ramp moved the transition: ", 48h early (rampUp)".
+func (s *Season) rampNote(starting bool) string {
+	switch {
+	case starting && s.rampUp > 0:
+		return fmt.Sprintf(", %s early (rampUp)", shortDuration(s.rampUp))
+	case !starting && s.rampDown > 0:
+		return fmt.Sprintf(", %s late (rampDown)", shortDuration(s.rampDown))
+	}
+	return ""
+}
+
+// shortDuration writes 48h rather than 48h0m0s.
+func shortDuration(d time.Duration) string {
+	text := d.String()
+	if strings.HasSuffix(text, "m0s") {
+		text = strings.TrimSuffix(text, "0s")
+	}
+	if strings.HasSuffix(text, "h0m") {
+		text = strings.TrimSuffix(text, "0m")
+	}
+	return text
 }

@@ -23,13 +23,18 @@ type Spec struct {
 	// RampUp and RampDown widen every window: it starts RampUp early and ends
 	// RampDown late.
 	RampUp, RampDown time.Duration
+	// Holidays say which days are working days, for WorkingDays windows; nil is
+	// England and Wales.
+	Holidays *HolidaySpec
 }
 
-// WindowSpec is either a Yearly window or a one-off window from From to To,
-// both local date-times in LocalDateTimeLayout.
+// WindowSpec is one window: Yearly, Monthly, WorkingDays, or a one-off window from
+// From to To, both local date-times in LocalDateTimeLayout.
 type WindowSpec struct {
-	Yearly   *Yearly
-	From, To string
+	Yearly      *Yearly
+	Monthly     *Monthly
+	WorkingDays *WorkingDaysWindow
+	From, To    string
 }
 
 // Yearly is a window that recurs every year, from MM-DD 00:00 to MM-DD 00:00
@@ -64,7 +69,9 @@ func Compile(s Spec) (*Season, error) {
 		errs = append(errs, fmt.Errorf("rampDown: must not be negative, got %s", s.RampDown))
 	}
 
-	season := &Season{loc: loc, rampUp: s.RampUp, rampDown: s.RampDown}
+	days, holidayErrs := compileHolidays(s.Holidays)
+	errs = append(errs, holidayErrs...)
+	season := &Season{loc: loc, rampUp: s.RampUp, rampDown: s.RampDown, days: days}
 	for i, w := range s.Windows {
 		if err := season.addWindow(fmt.Sprintf("windows[%d]", i), w); err != nil {
 			errs = append(errs, err)
@@ -96,29 +103,81 @@ func loadZone(name string) (*time.Location, error) {
 }
 
 func (s *Season) addWindow(path string, w WindowSpec) error {
-	oneOff := w.From != "" || w.To != ""
+	kinds := 0
+	for _, set := range []bool{w.Yearly != nil, w.Monthly != nil, w.WorkingDays != nil, w.From != "" || w.To != ""} {
+		if set {
+			kinds++
+		}
+	}
 	switch {
-	case w.Yearly != nil && oneOff:
-		return fmt.Errorf("%s: set either yearly or from and to, not both", path)
+	case kinds > 1:
+		return fmt.Errorf("%s: set one of yearly, monthly, workingDays, or from and to", path)
 	case w.Yearly != nil:
-		return s.addYearly(path+".yearly", *w.Yearly)
-	case oneOff:
+		return s.addYearly(path, *w.Yearly)
+	case w.Monthly != nil:
+		return s.addMonthly(path, *w.Monthly)
+	case w.WorkingDays != nil:
+		return s.addWorkingDays(path, *w.WorkingDays)
+	case kinds == 1:
 		return s.addOneOff(path, w.From, w.To)
 	default:
-		return fmt.Errorf("%s: set either yearly or from and to", path)
+		return fmt.Errorf("%s: set one of yearly, monthly, workingDays, or from and to", path)
 	}
 }
 
 func (s *Season) addYearly(path string, y Yearly) error {
-	from, errFrom := parseMonthDay(path+".from", y.From)
-	to, errTo := parseMonthDay(path+".to", y.To)
+	from, errFrom := parseMonthDay(path+".yearly.from", y.From)
+	to, errTo := parseMonthDay(path+".yearly.to", y.To)
 	if err := errors.Join(errFrom, errTo); err != nil {
 		return err
 	}
 	if from == to {
-		return fmt.Errorf("%s.to: %q must differ from from, a window cannot be empty or the whole year", path, y.To)
+		return fmt.Errorf("%s.yearly.to: %q must differ from from, a window cannot be empty or the whole year", path, y.To)
 	}
-	s.yearly = append(s.yearly, yearlyWindow{from: from, to: to})
+	s.windows = append(s.windows, window{rule: fmt.Sprintf("%s: every year %s to %s", path, y.From, y.To), yearly: &yearlyWindow{from: from, to: to}})
+	return nil
+}
+
+func (s *Season) addMonthly(path string, m Monthly) error {
+	var errs []error
+	for _, f := range []struct {
+		field string
+		day   int
+	}{{"from", m.From}, {"to", m.To}} {
+		if f.day < 1 || f.day > 31 {
+			errs = append(errs, fmt.Errorf("%s.monthly.%s: %d is not a day of the month (1 to 31)", path, f.field, f.day))
+		}
+	}
+	if err := errors.Join(errs...); err != nil {
+		return err
+	}
+	if m.From == m.To {
+		return fmt.Errorf("%s.monthly.to: %d must differ from from, a window cannot be empty or the whole month", path, m.To)
+	}
+	s.windows = append(s.windows, window{rule: fmt.Sprintf("%s: every month, day %d to day %d", path, m.From, m.To), monthly: &monthlyWindow{from: m.From, to: m.To}})
+	return nil
+}
+
+func (s *Season) addWorkingDays(path string, w WorkingDaysWindow) error {
+	var errs []error
+	if w.Count < 1 || w.Count > maxWorkingDays {
+		errs = append(errs, fmt.Errorf("%s.workingDays.count: %d is not between 1 and %d", path, w.Count, maxWorkingDays))
+	}
+	win := workingWindow{count: w.Count, ofMonth: w.OfMonth}
+	switch {
+	case w.Before != "" && w.OfMonth != 0:
+		errs = append(errs, fmt.Errorf("%s.workingDays: set either before or ofMonth, not both", path))
+	case w.Before != "":
+		md, err := parseMonthDay(path+".workingDays.before", w.Before)
+		errs = append(errs, err)
+		win.before = &md
+	case w.OfMonth < -maxWorkingDays || w.OfMonth > maxWorkingDays || w.OfMonth == 0:
+		errs = append(errs, fmt.Errorf("%s.workingDays: set before (MM-DD), or ofMonth between 1 and %d or -%d and -1", path, maxWorkingDays, maxWorkingDays))
+	}
+	if err := errors.Join(errs...); err != nil {
+		return err
+	}
+	s.windows = append(s.windows, window{rule: path + ": " + win.describe(s.days), working: &win})
 	return nil
 }
 
@@ -134,7 +193,7 @@ func (s *Season) addOneOff(path, fromText, toText string) error {
 		}
 		return fmt.Errorf("%s.to: %q must be after from %q", path, toText, fromText)
 	}
-	s.oneOffs = append(s.oneOffs, Interval{Start: from, End: to})
+	s.windows = append(s.windows, window{rule: fmt.Sprintf("%s: %s to %s", path, fromText, toText), oneOff: &Interval{Start: from, End: to}})
 	return nil
 }
 

@@ -62,19 +62,41 @@ func TestCompileErrors(t *testing.T) {
 			`windows[0].to: required for a one-off window`},
 		{"a window that is both yearly and one-off",
 			Spec{Windows: []WindowSpec{{Yearly: &Yearly{From: "01-02", To: "02-01"}, From: "2027-04-01T00:00:00"}}},
-			`windows[0]: set either yearly or from and to, not both`},
+			`windows[0]: set one of yearly, monthly, workingDays, or from and to`},
 		{"an empty window",
 			Spec{Windows: []WindowSpec{{}}},
-			`windows[0]: set either yearly or from and to`},
+			`windows[0]: set one of yearly, monthly, workingDays, or from and to`},
 		{"negative ramps",
 			Spec{Windows: []WindowSpec{valid}, RampUp: -time.Hour, RampDown: -90 * time.Minute},
 			"rampUp: must not be negative, got -1h0m0s\nrampDown: must not be negative, got -1h30m0s"},
+		{"a monthly window with a day no month has, and one empty",
+			Spec{Windows: []WindowSpec{{Monthly: &Monthly{From: 0, To: 32}}, {Monthly: &Monthly{From: 5, To: 5}}}},
+			"windows[0].monthly.from: 0 is not a day of the month (1 to 31)\n" +
+				"windows[0].monthly.to: 32 is not a day of the month (1 to 31)\n" +
+				"windows[1].monthly.to: 5 must differ from from, a window cannot be empty or the whole month"},
+		{"working days: no count, both anchors, neither, a day that does not exist",
+			Spec{Windows: []WindowSpec{
+				{WorkingDays: &WorkingDaysWindow{Count: 0, OfMonth: 1}},
+				{WorkingDays: &WorkingDaysWindow{Count: 1, OfMonth: 1, Before: "01-31"}},
+				{WorkingDays: &WorkingDaysWindow{Count: 1}},
+				{WorkingDays: &WorkingDaysWindow{Count: 24, Before: "02-30"}},
+			}},
+			"windows[0].workingDays.count: 0 is not between 1 and 23\n" +
+				"windows[1].workingDays: set either before or ofMonth, not both\n" +
+				"windows[2].workingDays: set before (MM-DD), or ofMonth between 1 and 23 or -23 and -1\n" +
+				"windows[3].workingDays.count: 24 is not between 1 and 23\n" +
+				`windows[3].workingDays.before: "02-30" is not a valid MM-DD date`},
+		{"holidays: an unknown calendar and dates that are not dates",
+			Spec{Holidays: &HolidaySpec{Calendar: "Wales", Add: []string{"2027-02-30"}, Remove: []string{"27-01-01"}}},
+			`holidays.calendar: "Wales" is not one of [EnglandAndWales Scotland NorthernIreland None]` + "\n" +
+				`holidays.add[0]: "2027-02-30" is not a date of the form YYYY-MM-DD` + "\n" +
+				`holidays.remove[0]: "27-01-01" is not a date of the form YYYY-MM-DD`},
 		{"every problem at once, in field order",
 			Spec{TimeZone: "Nowhere", RampUp: -time.Hour, Windows: []WindowSpec{yearly("01-02", "01-32"), {}}},
 			`timeZone: "Nowhere" is not a known IANA time zone` + "\n" +
 				"rampUp: must not be negative, got -1h0m0s\n" +
 				`windows[0].yearly.to: "01-32" is not a valid MM-DD date` + "\n" +
-				`windows[1]: set either yearly or from and to`},
+				`windows[1]: set one of yearly, monthly, workingDays, or from and to`},
 	}
 	for _, c := range cases {
 		t.Run(c.reason, func(t *testing.T) {

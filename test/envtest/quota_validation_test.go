@@ -57,7 +57,23 @@ spec:
 		Entry("a yearly window of no length", `  windows: [{yearly: {from: "01-02", to: "01-02"}}]`, `yearly.from and yearly.to must differ`),
 		Entry("a one-off window ending before it starts", `  windows: [{from: "2027-04-15T00:00:00", to: "2027-04-01T00:00:00"}]`, `to must be after from`),
 		Entry("a one-off window without an end", `  windows: [{from: "2027-04-15T00:00:00"}]`, `a one-off window needs both from and to`),
-		Entry("both yearly and one-off", `  windows: [{yearly: {from: "01-02", to: "02-01"}, from: "2027-04-01T00:00:00", to: "2027-04-15T00:00:00"}]`, `a window is either yearly, or a one-off window with from and to`),
+		Entry("both yearly and one-off", `  windows: [{yearly: {from: "01-02", to: "02-01"}, from: "2027-04-01T00:00:00", to: "2027-04-15T00:00:00"}]`, `a window is exactly one of yearly, monthly, workingDays, or a one-off window with from and to`),
+		Entry("both monthly and working days", `  windows: [{monthly: {from: 1, to: 3}, workingDays: {count: 1, ofMonth: 1}}]`, `a window is exactly one of yearly, monthly, workingDays`),
+		Entry("a monthly day 32", `  windows: [{monthly: {from: 25, to: 32}}]`, `spec.windows[0].monthly.to: Invalid value: 32`),
+		Entry("a monthly window of no length", `  windows: [{monthly: {from: 5, to: 5}}]`, `monthly.from and monthly.to must differ`),
+		Entry("working days with both anchors", `  windows: [{workingDays: {count: 1, ofMonth: 1, before: "01-31"}}]`, `workingDays sets exactly one of before or ofMonth`),
+		Entry("working days with neither anchor", `  windows: [{workingDays: {count: 1}}]`, `workingDays sets exactly one of before or ofMonth`),
+		Entry("the 0th working day", `  windows: [{workingDays: {count: 1, ofMonth: 0}}]`, `ofMonth is 1 to 23 (from the start) or -1 to -23 (from the end), never 0`),
+		Entry("more working days than a month has", `  windows: [{workingDays: {count: 24, ofMonth: 1}}]`, `spec.windows[0].workingDays.count: Invalid value: 24`),
+		Entry("working days before 30 February", `  windows: [{workingDays: {count: 3, before: "02-30"}}]`, `no such day`),
+		Entry("a calendar that is not one", `  holidays: {calendar: Wales}
+  windows: [{workingDays: {count: 1, ofMonth: -1}}]`, `spec.holidays.calendar: Unsupported value: "Wales"`),
+		Entry("a holiday on 29 February of a common year", `  holidays: {add: ["2027-02-29"]}
+  windows: [{workingDays: {count: 1, ofMonth: -1}}]`, `no such day`),
+		Entry("a holiday that is a date-time", `  holidays: {remove: ["2027-04-01T00:00:00"]}
+  windows: [{workingDays: {count: 1, ofMonth: -1}}]`, `spec.holidays.remove[0]: Too long`),
+		Entry("a holiday in another numbering", `  holidays: {add: ["2027-4-1"]}
+  windows: [{workingDays: {count: 1, ofMonth: -1}}]`, `spec.holidays.add[0]: Invalid value: "2027-4-1"`),
 		Entry("a date-time with a zone", `  windows: [{from: "2027-04-01T00:00:00Z", to: "2027-04-15T00:00:00Z"}]`, `spec.windows[0].from: Invalid value: "2027-04-01T00:00:00Z"`),
 		Entry("a ramp that is not a duration", `  rampUp: 2 days
   windows: [{yearly: {from: "01-02", to: "02-01"}}]`, `spec.rampUp: Invalid value: "2 days"`),
@@ -96,6 +112,8 @@ spec:
 		Entry("29 February of a leap year", `[{from: "2028-02-29T00:00:00", to: "2028-03-01T00:00:00"}]`),
 		Entry("29 February of 2000", `[{from: "2000-02-29T00:00:00", to: "2000-03-01T00:00:00"}]`),
 		Entry("31 December", `[{from: "2027-12-31T00:00:00", to: "2028-01-31T23:59:59"}]`),
+		Entry("a monthly window across the month's end, on the 31st", `[{monthly: {from: 31, to: 3}}]`),
+		Entry("working days before 29 February, and the last of every month", `[{workingDays: {count: 5, before: "02-29"}}, {workingDays: {count: 1, ofMonth: -1}}]`),
 	)
 
 	It("accepts ramps of exactly 90 days", func() {

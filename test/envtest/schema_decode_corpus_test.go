@@ -14,10 +14,10 @@ import (
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/util/validation"
-	"k8s.io/utils/ptr"
 	"sigs.k8s.io/yaml"
 
 	whv1 "github.com/whitehall-cloud/whitehall-operator/api/v1alpha1"
+	"github.com/whitehall-cloud/whitehall-operator/controllers/lookups"
 	"github.com/whitehall-cloud/whitehall-operator/internal/season"
 	"github.com/whitehall-cloud/whitehall-operator/internal/usage"
 )
@@ -44,6 +44,7 @@ const (
 	decimalPattern   = `^[0-9]{1,12}(\.[0-9]{1,12})?$`
 	currencyPattern  = `^[A-Z]{3}$`
 	monthPattern     = `^[0-9]{4}-(0[1-9]|1[0-2])$`
+	datePattern      = `^\d{4}-(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01])$`
 	keystonePattern  = `^[^,/]+$`
 	// metav1.Condition's own.
 	reasonPattern = `^[A-Za-z]([A-Za-z0-9_,:]*[A-Za-z0-9_])?$`
@@ -151,6 +152,12 @@ var patternClasses = map[string]*valueClass{
 		spellings: []any{"0000-01", "9999-12", "2027-13", "2027-00", "2027-4", "２０２７-04"},
 		parse:     func(v any, _ runtime.Object) error { _, err := usage.ParseMonth(v.(string), time.UTC); return err },
 	},
+	datePattern: {
+		name: "date", good: "2027-04-01",
+		spellings: []any{"2027-02-29", "2028-02-29", "2100-02-29", "2000-02-29", "2027-04-31", "2027-13-01", "2027-00-10",
+			"0000-01-01", "9999-12-31", "2027-4-1", "2027-04-01T00:00:00", "2027-04-01 ", "٢٠٢٧-04-01", "２０２７-04-01"},
+		parse: func(v any, _ runtime.Object) error { _, err := season.ParseDate(v.(string)); return err },
+	},
 	`^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$`:                                  dnsSubdomainClass,
 	`^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$`: dnsSubdomainClass,
 	keystonePattern: {
@@ -215,7 +222,7 @@ var ipClass = &valueClass{
 // not integer literals. The typed decode is the parse.
 func integerClass(s apiextv1.JSONSchemaProps) *valueClass {
 	good := int64(0)
-	if s.Minimum != nil && *s.Minimum > 0 {
+	if s.Minimum != nil && *s.Minimum != 0 { // ofMonth: -23 to 23, never 0
 		good = int64(*s.Minimum)
 	}
 	return &valueClass{
@@ -229,16 +236,7 @@ func integerClass(s apiextv1.JSONSchemaProps) *valueClass {
 
 // compilesSeason runs the season parser on a PeakSeason as the controller converts it.
 func compilesSeason(_ any, typed runtime.Object) error {
-	ps := typed.(*whv1.PeakSeason)
-	spec := season.Spec{TimeZone: ps.Spec.TimeZone}
-	for _, w := range ps.Spec.Windows {
-		ws := season.WindowSpec{From: ptr.Deref(w.From, ""), To: ptr.Deref(w.To, "")}
-		if w.Yearly != nil {
-			ws.Yearly = &season.Yearly{From: w.Yearly.From, To: w.Yearly.To}
-		}
-		spec.Windows = append(spec.Windows, ws)
-	}
-	_, err := season.Compile(spec)
+	_, err := lookups.CompileSeason(typed.(*whv1.PeakSeason))
 	return err
 }
 
@@ -295,6 +293,7 @@ conditions: [{type: Ready, status: "True", lastTransitionTime: "2027-01-01T00:00
 var seedStatuses = map[string]string{
 	"PeakSeason": `
 currentWindow: {start: "2027-01-01T00:00:00Z", end: "2027-02-01T00:00:00Z"}
+upcoming: [{at: "2027-02-01T00:00:00Z", active: false, rules: ["windows[0]: every year 01-01 to 02-01"]}]
 lastWindow: {start: "2026-01-01T00:00:00Z", end: "2026-02-01T00:00:00Z", vcpuHours: "0", baselineVCPUHours: "0", extraVCPUHours: "0", departments: 0}`,
 	"TestEnvironment": `
 failures: [{name: e-0}]`,
@@ -302,15 +301,22 @@ failures: [{name: e-0}]`,
 applicationCredential: {retiring: [{id: x, deleteAt: "2027-01-01T00:00:00Z"}]}`,
 }
 
-// seedObject is kind's seed named name; a PeakSeason gets a yearly window when the field
-// is in one, a one-off window otherwise.
+// seedObject is kind's seed named name; a PeakSeason gets a window of the kind the field
+// is in (yearly, monthly, workingDays), a one-off window otherwise.
 func seedObject(crd *apiextv1.CustomResourceDefinition, name string, path []string) *unstructured.Unstructured {
 	kind := crd.Spec.Names.Kind
 	spec, ok := seedSpecs[kind]
 	if kind == "PeakSeason" {
 		ok, spec = true, `windows: [{from: "2000-01-01T00:00:00", to: "2100-01-01T00:00:00"}]`
-		if strings.Contains(strings.Join(path, "."), "yearly") {
+		switch at := strings.Join(path, "."); {
+		case strings.Contains(at, "yearly"):
 			spec = `windows: [{yearly: {from: "01-01", to: "02-01"}}]`
+		case strings.Contains(at, "monthly"):
+			spec = `windows: [{monthly: {from: 2, to: 3}}]`
+		case strings.Contains(at, "ofMonth"):
+			spec = `windows: [{workingDays: {count: 1, ofMonth: 1}}]`
+		case strings.Contains(at, "workingDays"):
+			spec = `windows: [{workingDays: {count: 1, before: "01-31"}}]`
 		}
 	}
 	Expect(ok).To(BeTrue(), "no seed for %s: add one to seedSpecs", kind)

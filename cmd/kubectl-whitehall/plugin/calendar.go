@@ -55,6 +55,9 @@ type Transition struct {
 	At     time.Time `json:"at"`
 	Season string    `json:"season"`
 	Active bool      `json:"active"`
+	// Rules are the windows of the season that start (or end) at At, as
+	// "windows[1]: the last 5 working days before 01-31 (England and Wales)".
+	Rules []string `json:"rules,omitempty"`
 	// ActiveSeasons are every season active from At on.
 	ActiveSeasons []string `json:"activeSeasons"`
 	// Quotas are the ComputeQuotas with a peak for Season, with the quota they get at At.
@@ -167,18 +170,14 @@ func checkDays(days int) error {
 	return nil
 }
 
-// transitionsOf walks a season's transitions from from until to, in its own zone.
+// transitionsOf is a season's transitions from from until to, in its own zone, each
+// with the windows that make it.
 func transitionsOf(name string, s *season.Season, from, to time.Time) []Transition {
 	var out []Transition
-	for at := from; ; {
-		next, ok := s.NextTransition(at)
-		if !ok || !next.Before(to) {
-			return out
-		}
-		active, _ := s.ActiveAt(next)
-		out = append(out, Transition{At: next.In(s.Location()), Season: name, Active: active})
-		at = next
+	for _, tr := range s.Between(from, to) {
+		out = append(out, Transition{At: tr.At.In(s.Location()), Season: name, Active: tr.Active, Rules: tr.Rules})
 	}
+	return out
 }
 
 // quotasAt is the effective quota, with active seasons on, of each ComputeQuota that has

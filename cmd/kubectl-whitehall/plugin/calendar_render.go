@@ -62,6 +62,9 @@ func writeTransition(p *printer, t Transition, s SeasonSummary) {
 		line += "; committed peaks " + capacityVerdict(s)
 	}
 	p.printf("%s\n", line)
+	for _, rule := range t.Rules {
+		p.printf("  by %s\n", rule)
+	}
 	for _, q := range t.Quotas {
 		p.printf("  %s/%s: %s\n", q.Namespace, q.Name, limitsText(q.Effective))
 	}

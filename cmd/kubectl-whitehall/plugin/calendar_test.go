@@ -95,6 +95,7 @@ func TestComputeCalendar(t *testing.T) {
 			{
 				// 48h before 20 January, local midnight (GMT).
 				At: time.Date(2027, 1, 18, 0, 0, 0, 0, london), Season: "self-assessment", Active: true,
+				Rules:         []string{"windows[0]: every year 01-20 to 02-01, 48h early (rampUp)"},
 				ActiveSeasons: []string{"self-assessment"},
 				Quotas: []QuotaAt{
 					dwp(&whv1.ComputeLimits{Cores: ptr.To[int64](40), RAMMiB: ptr.To[int64](40960)}),
@@ -104,6 +105,7 @@ func TestComputeCalendar(t *testing.T) {
 			{
 				// 24h after the window's end (1 February, exclusive).
 				At: time.Date(2027, 2, 2, 0, 0, 0, 0, london), Season: "self-assessment", Active: false,
+				Rules:         []string{"windows[0]: every year 01-20 to 02-01, 24h late (rampDown)"},
 				ActiveSeasons: []string{},
 				Quotas: []QuotaAt{
 					dwp(&whv1.ComputeLimits{Cores: ptr.To[int64](20), RAMMiB: ptr.To[int64](40960)}),
@@ -113,6 +115,7 @@ func TestComputeCalendar(t *testing.T) {
 			{
 				// 72h before 1 April midnight BST: 29 March, after the clocks went forward.
 				At: time.Date(2027, 3, 29, 0, 0, 0, 0, london), Season: "year-end", Active: true,
+				Rules:         []string{"windows[0]: every year 04-01 to 04-10, 72h early (rampUp)"},
 				ActiveSeasons: []string{"year-end"},
 				Quotas: []QuotaAt{
 					dwp(&whv1.ComputeLimits{Cores: ptr.To[int64](30), Instances: ptr.To[int64](10), RAMMiB: ptr.To[int64](40960)}),
@@ -151,12 +154,15 @@ year-end         Europe/London  inactive  -                        -            
 
 Transitions from 2026-12-07 12:00 UTC to 2027-04-06 12:00 UTC, each in its season's zone:
 2027-01-18 00:00 GMT  self-assessment turns on (active: self-assessment); committed peaks EXCEED the capacity (cores)
+  by windows[0]: every year 01-20 to 02-01, 48h early (rampUp)
   dwp/benefits: compute.cores=40 compute.ramMiB=40960
   hmrc/tax: compute.cores=unlimited
 2027-02-02 00:00 GMT  self-assessment turns off (active: none)
+  by windows[0]: every year 01-20 to 02-01, 24h late (rampDown)
   dwp/benefits: compute.cores=20 compute.ramMiB=40960
   hmrc/tax: compute.cores=8
 2027-03-29 00:00 BST  year-end turns on (active: year-end); committed peaks against a capacity not known
+  by windows[0]: every year 04-01 to 04-10, 72h early (rampUp)
   dwp/benefits: compute.cores=30 compute.instances=10 compute.ramMiB=40960
 `,
 		},
