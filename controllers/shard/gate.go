@@ -95,6 +95,7 @@ func (s *Shard) create(ctx context.Context, ns *corev1.Namespace) (bool, error) 
 	if err := s.client.Create(ctx, record); err != nil {
 		return false, client.IgnoreAlreadyExists(err) // another shard was first: look again
 	}
+	logf.FromContext(ctx).Info("holding a namespace: the first shard to work there", "namespace", ns.Name, "shard", s.name)
 	return true, s.cached(ctx, record)
 }
 
