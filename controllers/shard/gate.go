@@ -92,8 +92,12 @@ func (s *Shard) create(ctx context.Context, ns *corev1.Namespace) (bool, error) 
 		},
 		Spec: coordinationv1.LeaseSpec{HolderIdentity: ptr.To(s.name), AcquireTime: &now},
 	}
-	if err := s.client.Create(ctx, record); err != nil {
-		return false, client.IgnoreAlreadyExists(err) // another shard was first: look again
+	if err := s.client.Create(ctx, record); apierrors.IsAlreadyExists(err) {
+		// Another kind's reconcile of the same namespace (or another shard) was first:
+		// once the cache has its record, it says whose the namespace is.
+		return s.heldOnceCached(ctx, record)
+	} else if err != nil {
+		return false, err
 	}
 	logf.FromContext(ctx).Info("holding a namespace: the first shard to work there", "namespace", ns.Name, "shard", s.name)
 	return true, s.cached(ctx, record)
@@ -129,6 +133,16 @@ func (s *Shard) cached(ctx context.Context, written *coordinationv1.Lease) error
 		}
 		return holder(seen) == holder(written), nil
 	})
+}
+
+// heldOnceCached waits until the cache has the record that exists, and reports whether
+// this shard holds it.
+func (s *Shard) heldOnceCached(ctx context.Context, record *coordinationv1.Lease) (bool, error) {
+	seen := &coordinationv1.Lease{}
+	err := wait.PollUntilContextTimeout(ctx, 20*time.Millisecond, 10*time.Second, true, func(ctx context.Context) (bool, error) {
+		return client.IgnoreNotFound(s.cache.Get(ctx, client.ObjectKeyFromObject(record), seen)) == nil && seen.Name != "", nil
+	})
+	return err == nil && holder(seen) == s.name, err
 }
 
 // gone: no replica of shard runs, so nothing it started can still be writing. A shard
