@@ -29,14 +29,30 @@ func (s *Shard) SetupWithManager(mgr ctrl.Manager) error {
 				return err
 			}
 			if _, err := informer.AddEventHandler(cache.ResourceEventHandlerFuncs{
-				AddFunc:    func(any) { s.poke() },
-				UpdateFunc: func(any, any) { s.poke() },
+				UpdateFunc: func(old, updated any) {
+					if moves(old, updated) {
+						s.poke()
+					}
+				},
 			}); err != nil {
 				return err
 			}
 		}
 		return s.Start(ctx)
 	}))
+}
+
+// moves: an update that may start a hand-over, a Namespace's shard label changed or a
+// record written; not the leader Leases' renewals, every few seconds each.
+func moves(old, updated any) bool {
+	switch o := old.(type) {
+	case *corev1.Namespace:
+		n, ok := updated.(*corev1.Namespace)
+		return !ok || Of(o) != Of(n)
+	case *coordinationv1.Lease:
+		return o.Labels[RecordLabel] != ""
+	}
+	return false
 }
 
 func (s *Shard) poke() {

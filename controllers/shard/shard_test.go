@@ -6,6 +6,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 	coordinationv1 "k8s.io/api/coordination/v1"
+	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/utils/ptr"
 )
@@ -73,6 +74,36 @@ func TestLive(t *testing.T) {
 	}
 	for _, c := range cases {
 		if diff := cmp.Diff(c.want, live(c.lease, now)); diff != "" {
+			t.Errorf("%s: (-want +got):\n%s", c.reason, diff)
+		}
+	}
+}
+
+func TestMoves(t *testing.T) {
+	ns := func(shard string) *corev1.Namespace {
+		n := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "dept", Labels: map[string]string{"team": "a"}}}
+		if shard != "" {
+			n.Labels[Label] = shard
+		}
+		return n
+	}
+	lease := func(labels map[string]string) *coordinationv1.Lease {
+		return &coordinationv1.Lease{ObjectMeta: metav1.ObjectMeta{Name: "x", Labels: labels}}
+	}
+	cases := []struct {
+		reason       string
+		old, updated any
+		want         bool
+	}{
+		{reason: "the shard label changed", old: ns("a"), updated: ns("b"), want: true},
+		{reason: "the shard label removed", old: ns("a"), updated: ns(""), want: true},
+		{reason: "default spelt out is no move", old: ns(""), updated: ns("default"), want: false},
+		{reason: "another label changed", old: ns("a"), updated: func() *corev1.Namespace { n := ns("a"); n.Labels["team"] = "b"; return n }(), want: false},
+		{reason: "a record written", old: lease(map[string]string{RecordLabel: "true"}), updated: lease(map[string]string{RecordLabel: "true"}), want: true},
+		{reason: "a leader Lease renewed", old: lease(nil), updated: lease(nil), want: false},
+	}
+	for _, c := range cases {
+		if diff := cmp.Diff(c.want, moves(c.old, c.updated)); diff != "" {
 			t.Errorf("%s: (-want +got):\n%s", c.reason, diff)
 		}
 	}
