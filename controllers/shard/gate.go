@@ -25,10 +25,9 @@ func (s *Shard) Enter(ctx context.Context, namespace string) (leave func(), retr
 		return func() {}, 0, true
 	}
 	shard, ns, known := s.labelled(ctx, namespace)
-	switch {
-	case !known:
-		return nil, s.Retry, false // not in the cache yet: its create event comes
-	case shard != s.name:
+	if !known || shard != s.name {
+		// Another shard's; or a namespace not in the cache: gone, or not seen yet (its
+		// create event enqueues its objects again).
 		return nil, 0, false
 	}
 	held, err := s.hold(ctx, ns)

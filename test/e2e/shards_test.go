@@ -113,15 +113,18 @@ spec:
 
 	It("shards: a namespace relabelled from b to the default shard is handed over, its change applied once", func() {
 		projectID := kubectl("-n", inB, "get", "tenant", "dept", "-o", "jsonpath={.status.projectID}")
+		start := time.Now()
 		kubectl("label", "namespace", inB, "whitehall.cloud/shard-")
 		kubectl("-n", inB, "patch", "computequota", "quota", "--type=merge", "-p", `{"spec":{"baseline":{"compute":{"cores":14}}}}`)
 
 		Eventually(func() string { return recordHolderE2E(inB) }).Should(Equal("default"), "b gave the record to the default shard")
+		AddReportEntry("relabel to record handed over", time.Since(start).String())
 		Eventually(func(g Gomega) cloudtest.Quota {
 			q, err := admin.GetQuota(ctx, projectID)
 			g.Expect(err).NotTo(HaveOccurred())
 			return q
 		}).Should(HaveField("Cores", 14))
+		AddReportEntry("relabel to the change in Nova", time.Since(start).String())
 		Eventually(func(g Gomega) {
 			cq := &whv1.ComputeQuota{}
 			g.Expect(k8s.Get(ctx, client.ObjectKey{Namespace: inB, Name: "quota"}, cq)).To(Succeed())
