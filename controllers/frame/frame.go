@@ -106,9 +106,9 @@ type Gate interface {
 	Enter(ctx context.Context, namespace string) (leave func(), retry time.Duration, ok bool)
 }
 
-// Reconcile is the frame: get, finalizer, snapshot, reconcile or delete, settle,
-// one status patch when status changed, result. An object whose deletion is finished is
-// left alone: its finalizer is gone and it may be gone too.
+// Reconcile is the frame: the gate (shards), get, finalizer, snapshot, reconcile or
+// delete, settle, one status patch when status changed, result. An object whose deletion
+// is finished is left alone: its finalizer is gone and it may be gone too.
 func Reconcile[T Object](ctx context.Context, req ctrl.Request, obj T, k Kind[T]) (ctrl.Result, error) {
 	if k.Gate != nil {
 		leave, retry, ok := k.Gate.Enter(ctx, req.Namespace)
