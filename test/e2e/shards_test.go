@@ -5,6 +5,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
@@ -98,6 +99,22 @@ spec:
 		}
 		Expect(recordHolderE2E(inB)).To(Equal("b"))
 		Expect(recordHolderE2E(inD)).To(Equal("default"))
+	})
+
+	It("shards: the cluster-wide work (Clouds, seasons, policies, the usage reader) runs in the default shard alone", func() {
+		started := func(m *extraManager) []string {
+			var out []string
+			for _, line := range strings.Split(m.logText(), "\n") {
+				if _, rest, ok := strings.Cut(line, `"msg":"Starting Controller","controller":"`); ok {
+					name, _, _ := strings.Cut(rest, `"`)
+					out = append(out, name)
+				}
+			}
+			slices.Sort(out)
+			return out
+		}
+		Expect(started(defaultShard)).To(Equal([]string{"cloud", "computequota", "departmentpolicy", "peakseason", "tenant", "testenvironment", "usage"}))
+		Expect(started(shardB)).To(Equal([]string{"computequota", "tenant", "testenvironment"}))
 	})
 
 	It("shards: PeakSeason committed counts the peaks of both shards' namespaces", func() {
