@@ -1,6 +1,7 @@
 package controllers
 
 import (
+	coordinationv1 "k8s.io/api/coordination/v1"
 	corev1 "k8s.io/api/core/v1"
 
 	"k8s.io/apimachinery/pkg/api/meta"
@@ -15,7 +16,8 @@ const lastAppliedAnnotation = corev1.LastAppliedConfigAnnotation
 // CacheOptions keep in memory only what the operator reads, whatever other namespaces
 // create: Secrets of its own namespace alone (the Clouds' credentials, the identity
 // stores), since a label on a department's Secret is the department's to set; every
-// other Secret is read live. Nothing cached keeps managedFields or kubectl's
+// other Secret is read live. Leases of its own namespace alone (shards' leaders and
+// records). Nothing cached keeps managedFields or kubectl's
 // last-applied copy.
 func CacheOptions(operatorNamespace string) cache.Options {
 	return cache.Options{
@@ -23,6 +25,8 @@ func CacheOptions(operatorNamespace string) cache.Options {
 		ByObject: map[client.Object]cache.ByObject{
 			// The Secret config inherits DefaultTransform (cache.Options defaults it).
 			&corev1.Secret{}: {Namespaces: map[string]cache.Config{operatorNamespace: {}}},
+			// The shards' leader Leases and the namespaces' shard records (controllers/shard).
+			&coordinationv1.Lease{}: {Namespaces: map[string]cache.Config{operatorNamespace: {}}},
 		},
 	}
 }

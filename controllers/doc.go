@@ -23,6 +23,8 @@
 //	controllers/lookups  the look-ups several kinds make: a ready Tenant, the quota writer of a
 //	                     Tenant, governing DepartmentPolicies, seasons, field indexes, and what
 //	                     each watch passes on
+//	controllers/shard    which namespaces this process works in (--shard), the hand-over of a
+//	                     namespace from one shard to another
 //
 // The quota vocabulary (fields, limits, unlimited, peaks) is internal/quota; OpenStack is
 // spoken only by internal/openstack. make lint (depguard) holds these walls.

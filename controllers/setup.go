@@ -20,6 +20,7 @@ import (
 	"github.com/whitehall-cloud/whitehall-operator/controllers/frame"
 	"github.com/whitehall-cloud/whitehall-operator/controllers/lookups"
 	"github.com/whitehall-cloud/whitehall-operator/controllers/peakseason"
+	"github.com/whitehall-cloud/whitehall-operator/controllers/shard"
 	"github.com/whitehall-cloud/whitehall-operator/controllers/tenant"
 	"github.com/whitehall-cloud/whitehall-operator/controllers/testenvironment"
 	"github.com/whitehall-cloud/whitehall-operator/controllers/usage"
@@ -59,6 +60,9 @@ type Options struct {
 	// another cluster may take back its Tenants' projects; zero means
 	// access.DefaultClusterLease.
 	ClusterLease time.Duration
+	// Shard names the namespaces this process works in (controllers/shard); "" is the
+	// default shard, which alone also runs the cluster-wide work.
+	Shard string
 }
 
 // DefaultClusterLease is the --cluster-lease the operator runs with unless told otherwise.
@@ -116,18 +120,43 @@ func SetupWith(ctx context.Context, mgr ctrl.Manager, o Options, c Connectors) e
 		return err
 	}
 	access := access.Access{Reader: mgr.GetClient(), OperatorNamespace: o.OperatorNamespace}
-	if err := (&cloud.Reconciler{Client: mgr.GetClient(), Recorder: o.Recorder, Clouds: c.Cloud, Access: access, Intervals: o.Intervals,
-		ClusterID: o.ClusterID, ClusterLease: o.ClusterLease, Now: o.Now}).SetupWithManager(mgr); err != nil {
+	gate, err := shard.FromManager(mgr, o.Shard, o.OperatorNamespace)
+	if err != nil {
 		return err
+	}
+	if err := gate.SetupWithManager(mgr); err != nil {
+		return err
+	}
+	if gate.IsDefault() {
+		if err := setupClusterWide(mgr, o, c, access); err != nil {
+			return err
+		}
 	}
 	if err := (&tenant.Reconciler{
 		Client: mgr.GetClient(), APIReader: mgr.GetAPIReader(), Recorder: o.Recorder, Clouds: c.Tenant, Access: access,
 		GrantableRoles: o.GrantableRoles, Intervals: o.Intervals, Now: o.Now, Concurrency: o.Concurrency,
-		ClusterID: o.ClusterID, ClusterLease: o.ClusterLease,
+		ClusterID: o.ClusterID, ClusterLease: o.ClusterLease, Shard: gate,
 	}).SetupWithManager(mgr); err != nil {
 		return err
 	}
-	if err := (&computequota.Reconciler{Client: mgr.GetClient(), Recorder: o.Recorder, Clouds: c.Quota, Access: access, Intervals: o.Intervals, Now: o.Now, Concurrency: o.Concurrency}).SetupWithManager(mgr); err != nil {
+	if err := (&computequota.Reconciler{Client: mgr.GetClient(), Recorder: o.Recorder, Clouds: c.Quota, Access: access, Intervals: o.Intervals, Now: o.Now, Concurrency: o.Concurrency,
+		Shard: gate}).SetupWithManager(mgr); err != nil {
+		return err
+	}
+	return (&testenvironment.Reconciler{
+		Client: mgr.GetClient(), Recorder: o.Recorder, Clouds: c.Servers, Access: access, APIReader: mgr.GetAPIReader(),
+		Intervals: o.Intervals, Now: o.Now, MaxConcurrentCreates: o.MaxConcurrentCreates, BuildPoll: o.BuildPoll, Concurrency: o.Concurrency,
+		ServerRetry: o.ServerRetry, Shard: gate,
+	}).SetupWithManager(mgr)
+}
+
+// setupClusterWide registers what spans namespaces, run by the default shard alone: its
+// cache holds every namespace's objects, so PeakSeason committed and DepartmentPolicy
+// status count them all, each Cloud's usage is read once an interval, the UsageReport
+// and a Cloud's cluster records have one writer.
+func setupClusterWide(mgr ctrl.Manager, o Options, c Connectors, access access.Access) error {
+	if err := (&cloud.Reconciler{Client: mgr.GetClient(), Recorder: o.Recorder, Clouds: c.Cloud, Access: access, Intervals: o.Intervals,
+		ClusterID: o.ClusterID, ClusterLease: o.ClusterLease, Now: o.Now}).SetupWithManager(mgr); err != nil {
 		return err
 	}
 	if err := (&departmentpolicy.Reconciler{Client: mgr.GetClient(), Intervals: o.Intervals}).SetupWithManager(mgr); err != nil {
@@ -136,16 +165,10 @@ func SetupWith(ctx context.Context, mgr ctrl.Manager, o Options, c Connectors) e
 	if err := (&peakseason.Reconciler{Client: mgr.GetClient(), Recorder: o.Recorder, Clouds: c.Capacity, Access: access, Intervals: o.Intervals, Now: o.Now}).SetupWithManager(mgr); err != nil {
 		return err
 	}
-	if c.Usage != nil {
-		if err := (&usage.Reconciler{Client: mgr.GetClient(), Recorder: o.Recorder, Clouds: c.Usage, Access: access, Interval: o.UsageInterval, Now: o.Now}).SetupWithManager(mgr); err != nil {
-			return err
-		}
+	if c.Usage == nil {
+		return nil
 	}
-	return (&testenvironment.Reconciler{
-		Client: mgr.GetClient(), Recorder: o.Recorder, Clouds: c.Servers, Access: access, APIReader: mgr.GetAPIReader(),
-		Intervals: o.Intervals, Now: o.Now, MaxConcurrentCreates: o.MaxConcurrentCreates, BuildPoll: o.BuildPoll, Concurrency: o.Concurrency,
-		ServerRetry: o.ServerRetry,
-	}).SetupWithManager(mgr)
+	return (&usage.Reconciler{Client: mgr.GetClient(), Recorder: o.Recorder, Clouds: c.Usage, Access: access, Interval: o.UsageInterval, Now: o.Now}).SetupWithManager(mgr)
 }
 
 // ClusterID is the UID of the kube-system namespace: it is made with the cluster and

@@ -20,6 +20,7 @@ import (
 	whv1 "github.com/whitehall-cloud/whitehall-operator/api/v1alpha1"
 	"github.com/whitehall-cloud/whitehall-operator/controllers"
 	"github.com/whitehall-cloud/whitehall-operator/controllers/frame"
+	"github.com/whitehall-cloud/whitehall-operator/controllers/shard"
 	"github.com/whitehall-cloud/whitehall-operator/controllers/usage"
 	"github.com/whitehall-cloud/whitehall-operator/internal/openstack"
 )
@@ -45,6 +46,7 @@ type config struct {
 	clusterLease      time.Duration
 	login             openstack.LoginPolicy
 	allowedAuthURLs   string
+	shard             string
 }
 
 func main() {
@@ -71,6 +73,8 @@ func main() {
 	flag.BoolVar(&cfg.login.AllowHTTP, "allow-http-auth-url", false, "Let a department's own clouds.yaml (Tenant cloudCredentialsRef) use a plain http auth_url (a dev cloud); default https only.")
 	flag.StringVar(&cfg.allowedAuthURLs, "allowed-auth-urls", "",
 		"Comma-separated auth URL prefixes (https://keystone.example/v3) or hosts a department's own clouds.yaml may name; empty: any https URL.")
+	flag.StringVar(&cfg.shard, "shard", "",
+		"The shard this replica runs: it works only in namespaces labelled whitehall.cloud/shard=NAME, with its own leader Lease; empty (or default): the namespaces without the label, and the cluster-wide work.")
 	showVersion := flag.Bool("version", false, "Print the version and git revision, then exit.")
 	opts := zap.Options{Development: false, TimeEncoder: zapcore.RFC3339NanoTimeEncoder}
 	opts.BindFlags(flag.CommandLine)
@@ -101,6 +105,9 @@ func run(cfg config) error {
 	if err != nil {
 		return err
 	}
+	if err := shard.Validate(cfg.shard); err != nil {
+		return fmt.Errorf("--shard: %w", err)
+	}
 	scheme := runtime.NewScheme()
 	utilruntime.Must(clientgoscheme.AddToScheme(scheme))
 	utilruntime.Must(whv1.AddToScheme(scheme))
@@ -114,7 +121,10 @@ func run(cfg config) error {
 		Metrics:                metricsServer,
 		HealthProbeBindAddress: cfg.probeAddr,
 		LeaderElection:         cfg.leaderElect,
-		LeaderElectionID:       "whitehall-operator.whitehall.cloud",
+		// Each shard its own leader; the default shard keeps the ID it had before shards.
+		// In the operator's namespace, where the other shards look for it.
+		LeaderElectionID:        shard.LeaseID(cfg.shard),
+		LeaderElectionNamespace: cfg.operatorNamespace,
 		// Stop reconciling at once when leadership is lost, then exit.
 		LeaderElectionReleaseOnCancel: true,
 		// On SIGTERM no new server is booted, but a create already sent is waited for
@@ -147,6 +157,7 @@ func run(cfg config) error {
 		UsageInterval:        cfg.usageInterval,
 		ClusterID:            cfg.clusterID,
 		ClusterLease:         cfg.clusterLease,
+		Shard:                cfg.shard,
 	}); err != nil {
 		return err
 	}
@@ -157,7 +168,7 @@ func run(cfg config) error {
 	if err := mgr.AddReadyzCheck("readyz", healthz.Ping); err != nil {
 		return err
 	}
-	ctrl.Log.WithName("setup").Info("starting manager", "version", version, "revision", revision, "resyncPeriod", cfg.resyncPeriod, "leaderElect", cfg.leaderElect,
+	ctrl.Log.WithName("setup").Info("starting manager", "version", version, "revision", revision, "resyncPeriod", cfg.resyncPeriod, "leaderElect", cfg.leaderElect, "shard", shard.Normalize(cfg.shard),
 		"operatorNamespace", cfg.operatorNamespace, "grantableRoles", roles)
 	return mgr.Start(ctx)
 }

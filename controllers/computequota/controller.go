@@ -24,6 +24,7 @@ import (
 	"github.com/whitehall-cloud/whitehall-operator/controllers/access"
 	"github.com/whitehall-cloud/whitehall-operator/controllers/frame"
 	"github.com/whitehall-cloud/whitehall-operator/controllers/lookups"
+	"github.com/whitehall-cloud/whitehall-operator/controllers/shard"
 	"github.com/whitehall-cloud/whitehall-operator/internal/openstack"
 	"github.com/whitehall-cloud/whitehall-operator/internal/policy"
 	"github.com/whitehall-cloud/whitehall-operator/internal/quota"
@@ -41,6 +42,8 @@ var _ Cloud = (*openstack.Cloud)(nil)
 // of the seasons active now, and wakes exactly when a season opens or closes.
 type Reconciler struct {
 	client.Client
+	// Shard admits the namespaces this process works in (controllers/shard); nil: all.
+	Shard    *shard.Shard
 	Recorder recorder.EventRecorder
 	Clouds   access.CloudConnector[Cloud]
 	// Access resolves the Tenant's cloud.
@@ -72,6 +75,7 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Resu
 		Intervals: r.Intervals,
 		// Kept until a peak is undone: the project goes back to its baseline first.
 		Finalizer: whv1.ComputeQuotaFinalizer,
+		Gate:      r.Shard,
 		Reconcile: func(ctx context.Context, cq *whv1.ComputeQuota) (frame.Step, error) {
 			return r.reconcile(ctx, cq, r.Now())
 		},
@@ -239,8 +243,8 @@ func (r *Reconciler) SetupWithManager(mgr ctrl.Manager) error {
 	return ctrl.NewControllerManagedBy(mgr).
 		// After a restart, an unchanged object is first looked at a resync after its last
 		// full read, not with every other at once (frame.SpreadStart).
-		For(&whv1.ComputeQuota{}, builder.WithPredicates(predicate.And(spread.Predicate, predicate.Or(predicate.GenerationChangedPredicate{}, frame.DeletionPredicate())))).
-		Watches(&whv1.ComputeQuota{}, spread.Handler).
+		For(&whv1.ComputeQuota{}, builder.WithPredicates(r.Shard.Predicate(), predicate.And(spread.Predicate, predicate.Or(predicate.GenerationChangedPredicate{}, frame.DeletionPredicate())))).
+		Watches(&whv1.ComputeQuota{}, spread.Handler, builder.WithPredicates(r.Shard.Predicate())).
 		Watches(&whv1.Tenant{}, handler.EnqueueRequestsFromMapFunc(quotas.OfTenant), builder.WithPredicates(lookups.TenantForQuotas())).
 		// A ComputeQuota that comes or goes changes which of its Tenant's quotas writes,
 		// and the namespace's sum.

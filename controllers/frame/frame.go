@@ -94,12 +94,29 @@ type Kind[T Object] struct {
 	// its status is written.
 	Forget    func(client.ObjectKey)
 	Published func(T)
+	// Gate, when set, is asked before anything else whether this process may work in
+	// the object's namespace now (controllers/shard); nil: always.
+	Gate Gate
 }
 
-// Reconcile is the frame: get, finalizer, snapshot, reconcile or delete, settle,
-// one status patch when status changed, result. An object whose deletion is finished is
-// left alone: its finalizer is gone and it may be gone too.
+// Gate admits work in a namespace (controllers/shard.Shard). Not ok: the request is
+// dropped, or looked at again after retry when that is not zero; ok: leave is called
+// once the reconcile is over.
+type Gate interface {
+	Enter(ctx context.Context, namespace string) (leave func(), retry time.Duration, ok bool)
+}
+
+// Reconcile is the frame: the gate (shards), get, finalizer, snapshot, reconcile or
+// delete, settle, one status patch when status changed, result. An object whose deletion
+// is finished is left alone: its finalizer is gone and it may be gone too.
 func Reconcile[T Object](ctx context.Context, req ctrl.Request, obj T, k Kind[T]) (ctrl.Result, error) {
+	if k.Gate != nil {
+		leave, retry, ok := k.Gate.Enter(ctx, req.Namespace)
+		if !ok {
+			return ctrl.Result{RequeueAfter: retry}, nil
+		}
+		defer leave()
+	}
 	reader := k.Reader
 	if reader == nil {
 		reader = k.Client

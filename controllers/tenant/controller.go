@@ -27,6 +27,7 @@ import (
 	"github.com/whitehall-cloud/whitehall-operator/controllers/access"
 	"github.com/whitehall-cloud/whitehall-operator/controllers/frame"
 	"github.com/whitehall-cloud/whitehall-operator/controllers/lookups"
+	"github.com/whitehall-cloud/whitehall-operator/controllers/shard"
 	"github.com/whitehall-cloud/whitehall-operator/internal/openstack"
 	"github.com/whitehall-cloud/whitehall-operator/internal/policy"
 )
@@ -52,6 +53,8 @@ var _ Cloud = (*openstack.Cloud)(nil)
 // in line with a Tenant.
 type Reconciler struct {
 	client.Client
+	// Shard admits the namespaces this process works in (controllers/shard); nil: all.
+	Shard *shard.Shard
 	// APIReader reads live, not from the cache: the Tenant itself, whose credential
 	// rotation must never act on a status the cache has not caught up with yet, and
 	// Secrets the cache does not have.
@@ -98,6 +101,7 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Resu
 		Reader:    r.APIReader,
 		Intervals: r.Intervals,
 		Finalizer: whv1.TenantFinalizer,
+		Gate:      r.Shard,
 		Reconcile: r.reconcile,
 		Forget:    r.cidrs.forget,
 		Delete: func(ctx context.Context, t *whv1.Tenant) (frame.Step, error) {
@@ -220,8 +224,8 @@ func (r *Reconciler) SetupWithManager(mgr ctrl.Manager) error {
 	return ctrl.NewControllerManagedBy(mgr).
 		// After a restart, an unchanged object is first looked at a resync after its last
 		// full read, not with every other at once (frame.SpreadStart).
-		For(&whv1.Tenant{}, builder.WithPredicates(predicate.And(spread.Predicate, predicate.Or(predicate.GenerationChangedPredicate{}, predicate.AnnotationChangedPredicate{}, frame.DeletionPredicate())))).
-		Watches(&whv1.Tenant{}, spread.Handler).
+		For(&whv1.Tenant{}, builder.WithPredicates(r.Shard.Predicate(), predicate.And(spread.Predicate, predicate.Or(predicate.GenerationChangedPredicate{}, predicate.AnnotationChangedPredicate{}, frame.DeletionPredicate())))).
+		Watches(&whv1.Tenant{}, spread.Handler, builder.WithPredicates(r.Shard.Predicate())).
 		// Secrets in the cache: the operator's own namespace (Clouds' credentials, identity
 		// stores). The credential Secrets it wrote for Tenants: by their metadata alone.
 		Watches(&corev1.Secret{}, handler.EnqueueRequestsFromMapFunc(r.tenantsOfSecret)).

@@ -23,6 +23,7 @@ import (
 	"github.com/whitehall-cloud/whitehall-operator/controllers/access"
 	"github.com/whitehall-cloud/whitehall-operator/controllers/frame"
 	"github.com/whitehall-cloud/whitehall-operator/controllers/lookups"
+	"github.com/whitehall-cloud/whitehall-operator/controllers/shard"
 	"github.com/whitehall-cloud/whitehall-operator/internal/openstack"
 	"github.com/whitehall-cloud/whitehall-operator/internal/policy"
 	"github.com/whitehall-cloud/whitehall-operator/internal/season"
@@ -42,6 +43,8 @@ var _ Cloud = (*openstack.Cloud)(nil)
 // peak seasons, and deletes the environment when its TTL passes.
 type Reconciler struct {
 	client.Client
+	// Shard admits the namespaces this process works in (controllers/shard); nil: all.
+	Shard     *shard.Shard
 	Recorder  recorder.EventRecorder
 	Clouds    access.CloudConnector[Cloud]
 	Intervals frame.Intervals
@@ -84,6 +87,7 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Resu
 		Client:    r.Client,
 		Intervals: r.Intervals,
 		Finalizer: whv1.TestEnvironmentFinalizer,
+		Gate:      r.Shard,
 		Reconcile: func(ctx context.Context, env *whv1.TestEnvironment) (frame.Step, error) {
 			env.Status.Selector = selectorFor(env)
 			return r.reconcile(ctx, env, r.Now())
@@ -275,8 +279,8 @@ func (r *Reconciler) SetupWithManager(mgr ctrl.Manager) error {
 	return ctrl.NewControllerManagedBy(mgr).
 		// After a restart, an unchanged object is first looked at a resync after its last
 		// full read, not with every other at once (frame.SpreadStart).
-		For(&whv1.TestEnvironment{}, builder.WithPredicates(predicate.And(spread.Predicate, predicate.Or(predicate.GenerationChangedPredicate{}, frame.DeletionPredicate())))).
-		Watches(&whv1.TestEnvironment{}, spread.Handler).
+		For(&whv1.TestEnvironment{}, builder.WithPredicates(r.Shard.Predicate(), predicate.And(spread.Predicate, predicate.Or(predicate.GenerationChangedPredicate{}, frame.DeletionPredicate())))).
+		Watches(&whv1.TestEnvironment{}, spread.Handler, builder.WithPredicates(r.Shard.Predicate())).
 		Watches(&whv1.Tenant{}, handler.EnqueueRequestsFromMapFunc(envs.OfTenant), builder.WithPredicates(lookups.TenantForEnvironments())).
 		Watches(&whv1.ComputeQuota{}, handler.EnqueueRequestsFromMapFunc(envs.OfQuotaTenant), builder.WithPredicates(lookups.QuotaForEnvironments())).
 		Watches(&whv1.PeakSeason{}, handler.EnqueueRequestsFromMapFunc(envs.UsingSeason),

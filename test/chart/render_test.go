@@ -506,6 +506,8 @@ func TestRejectedValues(t *testing.T) {
 		{"service is privileged too", []string{"grantableRoles={service}"}, "allowPrivilegedGrantableRoles=true"},
 		{"Swift's ResellerAdmin is privileged too", []string{"grantableRoles={ResellerAdmin}"}, "privileged role(s) ResellerAdmin"},
 		{"without creating a ServiceAccount one must be named", []string{"serviceAccount.create=false"}, "serviceAccount.name is required"},
+		{"at least the default shard", []string{"shards=0"}, "shards"},
+		{"at most 16 shards", []string{"shards=17"}, "shards"},
 	} {
 		t.Run(tc.reason, func(t *testing.T) {
 			t.Parallel()

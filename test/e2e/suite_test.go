@@ -160,16 +160,22 @@ func startManager() {
 	var err error
 	managerLog, err = os.Create(filepath.Join(logDir, fmt.Sprintf("manager-%d.log", starts)))
 	Expect(err).NotTo(HaveOccurred())
-	manager = exec.Command(os.Getenv("MANAGER_BIN"), "--kubeconfig", kubeconfig, "--resync-period", resyncPeriod.String(),
+	manager = exec.Command(os.Getenv("MANAGER_BIN"), append(managerArgs(),
 		// Secure metrics, as in production: see metrics_test.go.
-		"--metrics-bind-address", metricsAddr, "--metrics-cert-dir", metricsCertDir(), "--health-probe-bind-address", "0",
+		"--metrics-bind-address", metricsAddr, "--metrics-cert-dir", metricsCertDir(), "--health-probe-bind-address", "0")...)
+	manager.Stdout, manager.Stderr = managerLog, managerLog
+	Expect(manager.Start()).To(Succeed())
+}
+
+// managerArgs are the flags of every operator process the suite starts, but for its
+// metrics and probe addresses.
+func managerArgs() []string {
+	return []string{"--kubeconfig", kubeconfig, "--resync-period", resyncPeriod.String(),
 		"--usage-interval", usageInterval.String(), "--cluster-lease", clusterLease.String(),
 		// Small, so that a burst of 10 takes several rounds and a crash lands mid-burst.
 		"--max-concurrent-server-creates", "3", "--operator-namespace", operatorNamespace,
 		// The dev cloud's Keystone is plain http; departments' own credentials name it.
-		"--allow-http-auth-url")
-	manager.Stdout, manager.Stderr = managerLog, managerLog
-	Expect(manager.Start()).To(Succeed())
+		"--allow-http-auth-url"}
 }
 
 // stopManager stops the operator with sig: os.Interrupt for a clean stop, os.Kill for a

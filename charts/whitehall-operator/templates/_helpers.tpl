@@ -36,11 +36,52 @@ app.kubernetes.io/part-of: whitehall-operator
 {{- end }}
 {{- end }}
 
-{{/* Labels that select the manager Pods: stable across upgrades. */}}
+{{/*
+Labels that select the manager Pods: stable across upgrades. A shard's (shards > 1:
+the context carries shardName) have a component of their own, so no Deployment selects
+another's Pods.
+*/}}
 {{- define "whitehall-operator.selectorLabels" -}}
 app.kubernetes.io/name: {{ include "whitehall-operator.name" . }}
 app.kubernetes.io/instance: {{ .Release.Name }}
-app.kubernetes.io/component: manager
+app.kubernetes.io/component: manager{{ with get . "shardName" }}-{{ . }}{{ end }}
+{{- end }}
+
+{{/* The name of a shard's objects: the full name, and -<shard> for a shard but the default. */}}
+{{- define "whitehall-operator.shardFullname" -}}
+{{- include "whitehall-operator.fullname" . }}{{ with get . "shardName" }}-{{ . }}{{ end }}
+{{- end }}
+
+{{/*
+shardContexts: one context per Deployment, as a list of shard names under "shards";
+"" is the default shard, then shard-1 .. shard-<shards-1>. Each template that renders
+per Deployment ranges over it and merges the name in as shardName.
+*/}}
+{{- define "whitehall-operator.shardNames" -}}
+{{- $names := list "" }}
+{{- range $i := untilStep 1 (int .Values.shards) 1 }}
+{{- $names = append $names (printf "shard-%d" $i) }}
+{{- end }}
+{{- toJson (dict "shards" $names) }}
+{{- end }}
+
+{{/* Selects every shard's manager Pods (or their metrics Services). */}}
+{{- define "whitehall-operator.managersSelector" -}}
+{{- if gt (int .Values.shards) 1 }}
+matchLabels:
+  app.kubernetes.io/name: {{ include "whitehall-operator.name" . }}
+  app.kubernetes.io/instance: {{ .Release.Name }}
+matchExpressions:
+  - key: app.kubernetes.io/component
+    operator: In
+    values:
+      {{- range (include "whitehall-operator.shardNames" . | fromJson).shards }}
+      - manager{{ with . }}-{{ . }}{{ end }}
+      {{- end }}
+{{- else }}
+matchLabels:
+  {{- include "whitehall-operator.selectorLabels" . | nindent 2 }}
+{{- end }}
 {{- end }}
 
 {{- define "whitehall-operator.serviceAccountName" -}}
@@ -60,9 +101,12 @@ app.kubernetes.io/component: manager
 {{- end }}
 {{- end }}
 
-{{/* Leader election is on when asked for, and always with more than one replica. */}}
+{{/*
+Leader election is on when asked for, and always with more than one replica or shard
+(a shard hands a namespace over only once the other's Lease says it stopped).
+*/}}
 {{- define "whitehall-operator.leaderElect" -}}
-{{- if or .Values.leaderElection.enabled (gt (int .Values.replicas) 1) }}true{{ end }}
+{{- if or .Values.leaderElection.enabled (gt (int .Values.replicas) 1) (gt (int .Values.shards) 1) }}true{{ end }}
 {{- end }}
 
 {{/*
