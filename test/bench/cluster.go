@@ -120,6 +120,7 @@ type managerOpts struct {
 	concurrency, creates     int
 	usageInterval            time.Duration // zero: the operator's default
 	shard                    string        // --shard; empty: the default shard
+	leaderElect              bool          // --leader-elect: shards hand namespaces over only between live leaders
 }
 
 func startManager(o managerOpts) (*manager, error) {
@@ -146,6 +147,9 @@ func startManager(o managerOpts) (*manager, error) {
 	}
 	if o.shard != "" {
 		m.cmd.Args = append(m.cmd.Args, "--shard", o.shard)
+	}
+	if o.leaderElect {
+		m.cmd.Args = append(m.cmd.Args, "--leader-elect")
 	}
 	m.cmd.Stdout, m.cmd.Stderr = log, log
 	m.cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}

@@ -280,13 +280,18 @@ func (b *bench) restartManager(resync time.Duration) error {
 // restartManagerReading (re)starts the operator with a resync period and a usage
 // interval (zero: the operator's default).
 func (b *bench) restartManagerReading(resync, usage time.Duration) error {
+	return b.restartManagerWith(managerOpts{resync: resync, usageInterval: usage})
+}
+
+// restartManagerWith (re)starts the operator with o's resync period, usage interval,
+// shard and leader election, and the bench's binary, cluster and concurrency.
+func (b *bench) restartManagerWith(o managerOpts) error {
 	b.stopManager()
 	b.mgrRuns++
-	m, err := startManager(managerOpts{
-		bin: b.cfg.managerBin, kubeconfig: b.cl.kubeconfig,
-		logPath: filepath.Join(b.cfg.repoRoot, ".local", "bench", fmt.Sprintf("manager-%d.log", b.mgrRuns)),
-		resync:  resync, concurrency: b.cfg.concurrency, creates: b.cfg.concurrency, usageInterval: usage,
-	})
+	o.bin, o.kubeconfig = b.cfg.managerBin, b.cl.kubeconfig
+	o.logPath = filepath.Join(b.cfg.repoRoot, ".local", "bench", fmt.Sprintf("manager-%d.log", b.mgrRuns))
+	o.concurrency, o.creates = b.cfg.concurrency, b.cfg.concurrency
+	m, err := startManager(o)
 	if err != nil {
 		return err
 	}

@@ -42,11 +42,12 @@ func (b *bench) shards(ctx context.Context, n int) error {
 	if err := b.shardNamespaces(ctx); err != nil {
 		return err
 	}
-	if err := b.restartManager(10 * time.Minute); err != nil {
+	// Shards run with leader election, as the chart runs them.
+	if err := b.restartManagerWith(managerOpts{resync: 10 * time.Minute, leaderElect: true}); err != nil {
 		return err
 	}
 	second, err := startManager(managerOpts{
-		bin: b.cfg.managerBin, kubeconfig: b.cl.kubeconfig, shard: otherShard,
+		bin: b.cfg.managerBin, kubeconfig: b.cl.kubeconfig, shard: otherShard, leaderElect: true,
 		logPath: filepath.Join(b.cfg.repoRoot, ".local", "bench", "manager-shard-"+otherShard+".log"),
 		resync:  10 * time.Minute, concurrency: b.cfg.concurrency, creates: b.cfg.concurrency,
 	})
