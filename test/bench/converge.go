@@ -60,19 +60,20 @@ func department(i int) benchbaseline.Department {
 
 // deptObjects are department i's Tenant and ComputeQuota, as the operator gets them.
 func (b *bench) deptObjects(i int) (*whv1.Tenant, *whv1.ComputeQuota) {
-	return deptObjectsIn(b.deptNamespace(i), i)
+	return deptObjectsIn(b.deptNamespace(i), i, deptLabel, "op-")
 }
 
-// deptObjectsIn are department i's Tenant and ComputeQuota in namespace ns.
-func deptObjectsIn(ns string, i int) (*whv1.Tenant, *whv1.ComputeQuota) {
+// deptObjectsIn are department i's Tenant and ComputeQuota in namespace ns, labelled
+// benchLabel=label, its project named projectPrefix+prefix+i.
+func deptObjectsIn(ns string, i int, label, prefix string) (*whv1.Tenant, *whv1.ComputeQuota) {
 	name := fmt.Sprintf("dept-%d", i)
-	labels := map[string]string{benchLabel: deptLabel}
+	labels := map[string]string{benchLabel: label}
 	t := &whv1.Tenant{
 		ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name, Labels: labels},
 		Spec: whv1.TenantSpec{
 			// The bench Cloud: its usage reader meters every department (phase u).
 			CloudRef:        &whv1.CloudReference{Name: usageCloudName},
-			Project:         whv1.ProjectSpec{Name: ptr.To(fmt.Sprintf("%sop-%d", projectPrefix, i))},
+			Project:         whv1.ProjectSpec{Name: ptr.To(fmt.Sprintf("%s%s%d", projectPrefix, prefix, i))},
 			RoleAssignments: []whv1.RoleAssignment{{Group: ptr.To("whitehall-devops"), Roles: []string{"member"}}},
 		},
 	}
@@ -391,6 +392,13 @@ func (b *bench) converge(ctx context.Context, n int) error {
 	if b.cfg.has('u') && n == slices.Max(b.cfg.sizes) {
 		if err := b.usageRead(ctx, n); err != nil {
 			errs = append(errs, fmt.Errorf("u: usage read: %w", err))
+		}
+	}
+	if b.cfg.has('s') && n == slices.Max(b.cfg.sizes) {
+		// Before these departments are deleted: both sides meet the cloud with the same
+		// projects deleted before them (each leaves Keystone a revocation event).
+		if err := b.shards(ctx, n); err != nil {
+			errs = append(errs, fmt.Errorf("s: two shards: %w", err))
 		}
 	}
 	if err := b.deleteDepartments(ctx, res); err != nil {

@@ -23,7 +23,7 @@
 //	   TestEnvironments) that make no cloud calls.
 //	s  shards: the largest N departments converged by two operator processes (the
 //	   default shard and shard b, half the namespaces labelled whitehall.cloud/shard=b),
-//	   against one replica in a.
+//	   against one replica in a, while a's departments are still there (after a).
 //	u  one usage read (showback) with the largest N departments of a in the cloud: the
 //	   OpenStack calls it costs (one all-projects Nova usage call and one volume listing).
 package main
@@ -252,10 +252,6 @@ func run(ctx context.Context, cfg config) (failed bool, err error) {
 			break
 		}
 		phase(fmt.Sprintf("a: converge %d departments", n), func() error { return b.converge(ctx, n) })
-	}
-	if len(cfg.sizes) > 0 && cfg.has('s') {
-		n := slices.Max(cfg.sizes)
-		phase(fmt.Sprintf("s: converge %d departments on two shards", n), func() error { return b.shards(ctx, n) })
 	}
 	if cfg.burst > 0 && cfg.has('d') {
 		phase(fmt.Sprintf("d: burst of %d servers", cfg.burst), func() error { return b.burst(ctx, cfg.burst) })

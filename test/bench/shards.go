@@ -12,6 +12,8 @@ import (
 )
 
 const (
+	// shardDeptLabel labels phase s's departments (benchLabel=shard), apart from a's.
+	shardDeptLabel = "shard"
 	// shardLabel chooses the shard that handles a namespace (DESIGN: label sharding).
 	shardLabel = "whitehall.cloud/shard"
 	// otherShard is the second shard of phase s; the first is the default shard.
@@ -35,7 +37,8 @@ type shardResult struct {
 // one labelled for shard b, so that each shard gets half the departments.
 func (b *bench) shardNamespace(i int) string { return fmt.Sprintf("bench-s-%d", i%b.cfg.namespaces) }
 
-// shards converges n departments with two shards running, then deletes them.
+// shards converges n departments of their own (benchLabel=shard, projects whbench-sh-)
+// with two shards running, then deletes them; a's departments stay for a to delete.
 func (b *bench) shards(ctx context.Context, n int) error {
 	res := &shardResult{n: n}
 	b.rep.shards = res
@@ -67,7 +70,7 @@ func (b *bench) shards(ctx context.Context, n int) error {
 	}
 	objs := make([]client.Object, 0, 2*n)
 	for i := range n {
-		t, cq := deptObjectsIn(b.shardNamespace(i), i)
+		t, cq := deptObjectsIn(b.shardNamespace(i), i, shardDeptLabel, "sh-")
 		objs = append(objs, t, cq)
 	}
 	logf("shards: creating %d Tenants and %d ComputeQuotas over two shards", n, n)
@@ -75,7 +78,7 @@ func (b *bench) shards(ctx context.Context, n int) error {
 	if err := b.createAll(ctx, objs); err != nil {
 		return err
 	}
-	readyErr := b.waitReady(ctx, deptLabel, n, max(5*time.Minute, time.Duration(n)*3*time.Second))
+	readyErr := b.waitReady(ctx, shardDeptLabel, n, max(5*time.Minute, time.Duration(n)*3*time.Second))
 	res.wall = time.Since(start)
 	for i, m := range managers {
 		after, err := m.scrape()
@@ -121,11 +124,11 @@ func (b *bench) shardNamespaces(ctx context.Context) error {
 // removes anything left (and says how much).
 func (b *bench) deleteShardDepartments(ctx context.Context, res *shardResult) error {
 	start := time.Now()
-	sel := "--selector=" + benchLabel + "=" + deptLabel
+	sel := "--selector=" + benchLabel + "=" + shardDeptLabel
 	_, err1 := b.cl.kubectl(ctx, "delete", "computequotas,tenants", "--all-namespaces", sel, "--wait=false")
-	err2 := b.waitGone(ctx, deptLabel, max(5*time.Minute, time.Duration(res.n)*3*time.Second))
+	err2 := b.waitGone(ctx, shardDeptLabel, max(5*time.Minute, time.Duration(res.n)*3*time.Second))
 	res.deleteWall = time.Since(start)
-	left, err3 := b.purgeLeftovers(ctx, projectPrefix+"op-")
+	left, err3 := b.purgeLeftovers(ctx, projectPrefix+"sh-")
 	res.leftover = left
 	logf("shards: deleted in %s; %d projects left behind", res.deleteWall.Round(time.Millisecond), left)
 	return errors.Join(err1, err2, err3)
