@@ -120,20 +120,30 @@ func atMostTimes(v, hundredths, base int64) bool {
 	return left.Cmp(right) <= 0
 }
 
-// hundredths reads a factor as validated ("1", "1.5", "2.25", at most two decimals) in
-// hundredths: 100, 150, 225.
+// hundredths reads a factor in hundredths; false when there is none or it does not
+// parse (refused at admission; an object from before is judged without it).
 func hundredths(factor *string) (int64, bool) {
 	if factor == nil {
 		return 0, false
 	}
-	whole, frac, _ := strings.Cut(*factor, ".")
-	frac = (frac + "00")[:2]
-	w, err1 := strconv.ParseInt(whole, 10, 64)
-	f, err2 := strconv.ParseInt(frac, 10, 64)
-	if err1 != nil || err2 != nil || w < 0 || w > 100 {
-		return 0, false // refused at admission; an object from before is judged without it
+	h, err := ParseFactor(*factor)
+	return h, err == nil
+}
+
+// ParseFactor reads an autoApproveFactor as admission admits it ("1", "1.5", "2.25",
+// "100": 1 to 100, at most two decimals) in hundredths: 100, 150, 225, 10000.
+func ParseFactor(factor string) (int64, error) {
+	whole, frac, dotted := strings.Cut(factor, ".")
+	if dotted && (len(frac) == 0 || len(frac) > 2) {
+		return 0, fmt.Errorf("factor %q: at most two decimals", factor)
 	}
-	return w*100 + f, true
+	w, err1 := strconv.ParseUint(whole, 10, 7)
+	f, err2 := strconv.ParseUint((frac + "00")[:2], 10, 7)
+	h := int64(w)*100 + int64(f)
+	if err1 != nil || err2 != nil || h < 100 || h > 10000 {
+		return 0, fmt.Errorf("factor %q is not a decimal from 1 to 100", factor)
+	}
+	return h, nil
 }
 
 // SameCapacity reports whether two sets of capacity values are the same, field by field.

@@ -96,3 +96,13 @@ func TestCapacityText(t *testing.T) {
 		t.Errorf("CapacityText = %q", got)
 	}
 }
+
+func TestParseFactor(t *testing.T) {
+	for text, want := range map[string]int64{"1": 100, "1.5": 150, "2.25": 225, "100": 10000, "100.00": 10000, "99.99": 9999,
+		"0": -1, "0.5": -1, "100.01": -1, "1.": -1, "1.234": -1, "+2": -1, "-1": -1, "1e2": -1, " 2": -1, "": -1, "٢": -1} {
+		got, err := ParseFactor(text)
+		if (err != nil) != (want < 0) || (err == nil && got != want) {
+			t.Errorf("ParseFactor(%q) = %d, %v; want %d", text, got, err, want)
+		}
+	}
+}
