@@ -62,6 +62,12 @@ type DepartmentPolicySpec struct {
 	// networks is the address space Tenant networks are drawn from.
 	// +optional
 	Networks *NetworkRules `json:"networks,omitempty"`
+
+	// peaks say how large a peak of a ComputeQuota in a governed namespace is approved
+	// by itself; a larger one is applied only once the platform team approves its values
+	// (ComputeQuota spec.approvals). Without it every peak applies as written.
+	// +optional
+	Peaks *PeakRules `json:"peaks,omitempty"`
 }
 
 // EnvironmentRules bound what a TestEnvironment may run.
@@ -97,6 +103,25 @@ type EnvironmentRules struct {
 	// +kubebuilder:validation:Pattern=`^([0-9]+(\.[0-9]+)?(ns|us|ms|s|m|h))+$`
 	// +kubebuilder:validation:XValidation:rule="duration(self) > duration('0s') && duration(self) <= duration('8760h')",message="maxTTL must be more than 0s and at most 8760h (a year), in h, m or s (336h, not 14d)"
 	MaxTTL *metav1.Duration `json:"maxTTL,omitempty"`
+}
+
+// PeakRules say which peaks are approved by themselves: each of a peak's cores, ramMiB
+// and instances within autoApproveUpTo, or within autoApproveFactor times the
+// baseline's value. A field the peak does not set is not judged; -1 (unlimited) is
+// within only an autoApproveUpTo of -1.
+//
+// +kubebuilder:validation:XValidation:rule="has(self.autoApproveUpTo) || has(self.autoApproveFactor)",message="peaks needs autoApproveUpTo, autoApproveFactor or both"
+type PeakRules struct {
+	// autoApproveUpTo are the largest peak values approved by themselves (-1: any).
+	// +optional
+	AutoApproveUpTo *PeakCapacity `json:"autoApproveUpTo,omitempty"`
+	// autoApproveFactor approves by itself a peak value up to this many times the
+	// baseline's (a baseline that sets the field), as a decimal from 1 to 100 with at most
+	// two decimals: "2", "1.5".
+	// +optional
+	// +kubebuilder:validation:MaxLength=6
+	// +kubebuilder:validation:Pattern=`^([1-9][0-9]?(\.[0-9]{1,2})?|100(\.0{1,2})?)$`
+	AutoApproveFactor *string `json:"autoApproveFactor,omitempty"`
 }
 
 // NetworkRules give departments address space they never coordinate by hand.

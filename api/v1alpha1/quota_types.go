@@ -20,6 +20,16 @@ const (
 	ReasonTenantNotReady = "TenantNotReady"
 	// ReasonSeasonNotFound: a peak names a PeakSeason that does not exist or is invalid.
 	ReasonSeasonNotFound = "SeasonNotFound"
+
+	// ConditionPeakApproval is True when every peak is approved (by itself, within a
+	// DepartmentPolicy's autoApproveUpTo or autoApproveFactor, or by the platform team),
+	// False while one awaits approval: that peak is not applied, the baseline is.
+	ConditionPeakApproval = "PeakApproval"
+	// ReasonPeaksApproved: every peak may be applied.
+	ReasonPeaksApproved = "Approved"
+	// ReasonApprovalPending: a peak is larger than the governing policies approve by
+	// themselves and no approval of its values is recorded; the message has the values.
+	ReasonApprovalPending = "Pending"
 )
 
 // ComputeQuotaSpec is a department project's quota: a baseline, and peaks that raise it
@@ -46,6 +56,18 @@ type ComputeQuotaSpec struct {
 	// +listType=atomic
 	// +kubebuilder:validation:MaxItems=16
 	Peaks []QuotaPeak `json:"peaks,omitempty"`
+	// approvals are the platform team's approvals of peaks larger than a governing
+	// DepartmentPolicy approves by itself (peaks.autoApproveUpTo, autoApproveFactor).
+	// Adding, changing or removing one needs the verb approve on computequotas/approval
+	// (checked at admission, config/admission/peak-approvals.yaml), and approvedBy must
+	// be the user making the change: `kubectl whitehall approve` writes it. An approval
+	// counts only while its values are the peak's; a peak changed since is pending again.
+	// +optional
+	// +listType=map
+	// +listMapKey=season
+	// +kubebuilder:validation:MaxItems=16
+	Approvals []PeakApproval `json:"approvals,omitempty"`
+
 	// managementPolicy is Manage (the default: the operator writes the quota) or Observe
 	// (it reads the quota, writes nothing, and lists in status.drift what Manage would
 	// write). It may be switched either way at any time; a switch to Manage writes
@@ -66,6 +88,61 @@ type QuotaPeak struct {
 	Season string `json:"season"`
 
 	QuotaSet `json:",inline"`
+}
+
+// PeakApproval is one peak approved: by whom, when, and the values approved.
+type PeakApproval struct {
+	// season is the PeakSeason of the peak approved.
+	// +required
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=253
+	Season string `json:"season"`
+	// compute are the peak's values approved (cores, ramMiB, instances; -1 unlimited).
+	// The approval counts only while the peak asks exactly these.
+	// +required
+	Compute PeakCapacity `json:"compute"`
+	// approvedBy is the user who approved, as the API server authenticated them.
+	// +required
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=256
+	ApprovedBy string `json:"approvedBy"`
+	// approvedAt is when, as the approver's client said.
+	// +required
+	// +kubebuilder:validation:XValidation:rule="self >= timestamp('0001-01-01T00:00:00Z')",message="must be an RFC 3339 date-time such as 2027-04-01T00:00:00Z"
+	ApprovedAt metav1.Time `json:"approvedAt"`
+}
+
+// PendingPeak is a peak awaiting approval.
+type PendingPeak struct {
+	// season is the PeakSeason of the peak.
+	// +required
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=253
+	Season string `json:"season"`
+	// compute are the values to approve.
+	// +required
+	Compute PeakCapacity `json:"compute"`
+	// opensAt is when the season next opens, ramp included; absent while it is open.
+	// +optional
+	// +kubebuilder:validation:XValidation:rule="self >= timestamp('0001-01-01T00:00:00Z')",message="must be an RFC 3339 date-time such as 2027-04-01T00:00:00Z"
+	OpensAt *metav1.Time `json:"opensAt,omitempty"`
+}
+
+// PeakCapacity is the part of a peak that takes the cloud's capacity: cores, RAM and
+// instances. -1 is unlimited.
+type PeakCapacity struct {
+	// cores is the number of vCPUs.
+	// +optional
+	// +kubebuilder:validation:Minimum=-1
+	Cores *int64 `json:"cores,omitempty"`
+	// ramMiB is memory in MiB.
+	// +optional
+	// +kubebuilder:validation:Minimum=-1
+	RAMMiB *int64 `json:"ramMiB,omitempty"`
+	// instances is the number of servers.
+	// +optional
+	// +kubebuilder:validation:Minimum=-1
+	Instances *int64 `json:"instances,omitempty"`
 }
 
 // QuotaSet holds limits for the three quota services. -1 means unlimited.
@@ -180,10 +257,18 @@ type ComputeQuotaStatus struct {
 	// projectID the quota applies to.
 	// +optional
 	ProjectID string `json:"projectID,omitempty"`
-	// activeSeasons are the seasons whose peaks apply now.
+	// activeSeasons are the seasons whose peaks apply now (a season whose peak awaits
+	// approval is not one of them).
 	// +optional
 	// +listType=set
 	ActiveSeasons []string `json:"activeSeasons,omitempty"`
+	// pendingPeaks are the peaks awaiting approval: the values to approve, and when the
+	// season next opens (absent while it is open now or never opens again).
+	// +optional
+	// +listType=map
+	// +listMapKey=season
+	// +kubebuilder:validation:MaxItems=16
+	PendingPeaks []PendingPeak `json:"pendingPeaks,omitempty"`
 	// effective is the quota now in force: the baseline overlaid with the active peaks,
 	// as written to OpenStack. Only managed fields appear. Under managementPolicy Observe
 	// it is what OpenStack holds of the managed fields, which the operator did not write.
@@ -236,6 +321,7 @@ type ComputeQuotaStatus struct {
 // +kubebuilder:printcolumn:name="Seasons",type=string,JSONPath=`.status.activeSeasons`
 // +kubebuilder:printcolumn:name="Cores",type=integer,JSONPath=`.status.effective.compute.cores`
 // +kubebuilder:printcolumn:name="Ready",type=string,JSONPath=`.status.conditions[?(@.type=="Ready")].status`
+// +kubebuilder:printcolumn:name="Approval",type=string,JSONPath=`.status.conditions[?(@.type=="PeakApproval")].reason`
 // +kubebuilder:printcolumn:name="Below Usage",type=string,JSONPath=`.status.conditions[?(@.type=="BelowUsage")].status`,priority=1
 // +kubebuilder:printcolumn:name="Next",type=string,JSONPath=`.status.nextTransition`
 // +kubebuilder:printcolumn:name="Policy",type=string,JSONPath=`.spec.managementPolicy`,priority=1

@@ -112,6 +112,10 @@ func (r *Reconciler) reconcile(ctx context.Context, cq *whv1.ComputeQuota, now t
 	if ok {
 		cq.Status.NextTransition = &metav1.Time{Time: next}
 	}
+	// A peak awaiting approval is not applied: its season is left out of active.
+	if active, err = r.approvedSeasons(ctx, cq, seasons, active, now); err != nil {
+		return frame.Step{}, err
+	}
 	if cq.Observes() {
 		differences, err := r.observeOnly(ctx, cq, active, breaches, now)
 		done.Message = fmt.Sprintf("quota of project %s observed, not managed (managementPolicy Observe): %d difference(s)",
@@ -200,8 +204,9 @@ func (r *Reconciler) mayWrite(ctx context.Context, cq *whv1.ComputeQuota) ([]pol
 		// It writes nothing, so it reports nothing of the project's quota.
 		r.lastApplied.Delete(cq.UID)
 		cq.Status.NextTransition, cq.Status.ActiveSeasons = nil, nil
-		cq.Status.Effective, cq.Status.Usage = whv1.QuotaSet{}, whv1.QuotaSet{}
+		cq.Status.Effective, cq.Status.Usage, cq.Status.PendingPeaks = whv1.QuotaSet{}, whv1.QuotaSet{}, nil
 		meta.RemoveStatusCondition(&cq.Status.Conditions, whv1.ConditionBelowUsage)
+		meta.RemoveStatusCondition(&cq.Status.Conditions, whv1.ConditionPeakApproval)
 		return nil, frame.NewSpecError(whv1.ReasonConflict, fmt.Sprintf(
 			"ComputeQuota %q already manages the quota of Tenant %q: one ComputeQuota per Tenant, the oldest writes; this one takes over if that one is deleted",
 			writer.Name, cq.Spec.TenantRef.Name))

@@ -34,6 +34,10 @@ var (
 		Name: "whitehall_quota_writes_total",
 		Help: "Quota writes to OpenStack, by service.",
 	}, []string{"service"})
+	peakPending = prometheus.NewGaugeVec(prometheus.GaugeOpts{
+		Name: "whitehall_peak_pending_approval_opens_timestamp_seconds",
+		Help: "A peak awaiting approval: when its season next opens (Unix time; 0 while it is open now). Alert: (value - time()) < 7 days.",
+	}, []string{"namespace", "computequota", "season"})
 	transitionLag = prometheus.NewHistogram(prometheus.HistogramOpts{
 		Name:    "whitehall_season_transition_lag_seconds",
 		Help:    "Time from a season boundary until the quota it changes is written to OpenStack.",
@@ -43,7 +47,7 @@ var (
 
 // init registers the quota metrics with the registry the manager serves.
 func init() {
-	metrics.Registry.MustRegister(quotaLimit, quotaInUse, quotaSeasonActive, quotaWrites, transitionLag)
+	metrics.Registry.MustRegister(quotaLimit, quotaInUse, quotaSeasonActive, quotaWrites, transitionLag, peakPending)
 }
 
 // quotaSeries remembers the series each ComputeQuota published.
@@ -70,6 +74,13 @@ func recordQuotaMetrics(cq *whv1.ComputeQuota) {
 			}
 			samples = append(samples, frame.Sample{Vec: quotaSeasonActive, Labels: []string{cq.Namespace, tenant, p.Season}, Value: v})
 		}
+	}
+	for _, p := range cq.Status.PendingPeaks {
+		opens := 0.0
+		if p.OpensAt != nil {
+			opens = float64(p.OpensAt.Unix())
+		}
+		samples = append(samples, frame.Sample{Vec: peakPending, Labels: []string{cq.Namespace, cq.Name, p.Season}, Value: opens})
 	}
 	quotaSeries.Publish(types.NamespacedName{Namespace: cq.Namespace, Name: cq.Name}, samples)
 }

@@ -54,6 +54,7 @@ func TestDefaultRender(t *testing.T) {
 		"ClusterRole/" + fullname + "-edit",
 		"ClusterRole/whitehall-platform-admin",
 		"ClusterRole/whitehall-finance",
+		"ClusterRole/whitehall-peak-approver",
 		"NetworkPolicy/" + fullname,
 		"ValidatingAdmissionPolicy/whitehall-namespace-labels",
 		"ValidatingAdmissionPolicyBinding/whitehall-namespace-labels",
@@ -63,6 +64,8 @@ func TestDefaultRender(t *testing.T) {
 		"ValidatingAdmissionPolicyBinding/whitehall-user-data-secrets",
 		"ValidatingAdmissionPolicy/whitehall-tenant-grantable-roles",
 		"ValidatingAdmissionPolicyBinding/whitehall-tenant-grantable-roles",
+		"ValidatingAdmissionPolicy/whitehall-peak-approvals",
+		"ValidatingAdmissionPolicyBinding/whitehall-peak-approvals",
 	}
 	for _, kind := range departmentPolicyKinds {
 		want = append(want, "ValidatingAdmissionPolicy/whitehall-department-policy-"+kind, "ValidatingAdmissionPolicyBinding/whitehall-department-policy-"+kind)

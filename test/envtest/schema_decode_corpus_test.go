@@ -7,9 +7,11 @@ import (
 	"net"
 	"net/netip"
 	"strings"
+	"sync"
 	"time"
 
 	. "github.com/onsi/gomega"
+	authenticationv1 "k8s.io/api/authentication/v1"
 	apiextv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
@@ -18,6 +20,7 @@ import (
 
 	whv1 "github.com/whitehall-cloud/whitehall-operator/api/v1alpha1"
 	"github.com/whitehall-cloud/whitehall-operator/controllers/lookups"
+	"github.com/whitehall-cloud/whitehall-operator/internal/policy"
 	"github.com/whitehall-cloud/whitehall-operator/internal/season"
 	"github.com/whitehall-cloud/whitehall-operator/internal/usage"
 )
@@ -45,6 +48,7 @@ const (
 	currencyPattern  = `^[A-Z]{3}$`
 	monthPattern     = `^[0-9]{4}-(0[1-9]|1[0-2])$`
 	datePattern      = `^\d{4}-(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01])$`
+	factorPattern    = `^([1-9][0-9]?(\.[0-9]{1,2})?|100(\.0{1,2})?)$`
 	keystonePattern  = `^[^,/]+$`
 	// metav1.Condition's own.
 	reasonPattern = `^[A-Za-z]([A-Za-z0-9_,:]*[A-Za-z0-9_])?$`
@@ -152,6 +156,12 @@ var patternClasses = map[string]*valueClass{
 		spellings: []any{"0000-01", "9999-12", "2027-13", "2027-00", "2027-4", "２０２７-04"},
 		parse:     func(v any, _ runtime.Object) error { _, err := usage.ParseMonth(v.(string), time.UTC); return err },
 	},
+	factorPattern: {
+		name: "factor", good: "2",
+		spellings: []any{"1", "1.5", "99.99", "100", "100.0", "100.00", "100.5", "101", "0", "0.5", "01", "1.", "1.234", "1e2",
+			"+2", " 2", "2 ", "٢", "２"},
+		parse: func(v any, _ runtime.Object) error { _, err := policy.ParseFactor(v.(string)); return err },
+	},
 	datePattern: {
 		name: "date", good: "2027-04-01",
 		spellings: []any{"2027-02-29", "2028-02-29", "2100-02-29", "2000-02-29", "2027-04-31", "2027-13-01", "2027-00-10",
@@ -256,6 +266,17 @@ func parsesTariff(_ any, typed runtime.Object) error {
 	return err
 }
 
+// approverPlaceholder stands in a seed for the suite's own user name, which an approval
+// must carry.
+const approverPlaceholder = "SUITE-USER"
+
+// suiteUser is the user the suite's client is, as the API server says (SelfSubjectReview).
+var suiteUser = sync.OnceValue(func() string {
+	review := &authenticationv1.SelfSubjectReview{}
+	Expect(k8s.Create(ctx, review)).To(Succeed())
+	return review.Status.UserInfo.Username
+})
+
 // The seeds: for each kind, an object the API server admits, with one item in each list
 // the walk goes into, so that setting one field leaves the rest valid.
 var seedSpecs = map[string]string{
@@ -266,7 +287,8 @@ tariff: {currency: GBP, vcpuHour: "1"}`,
 	"ComputeQuota": `
 tenantRef: {name: t}
 baseline: {compute: {cores: 1}}
-peaks: [{season: s, compute: {cores: 1}}]`,
+peaks: [{season: s, compute: {cores: 1}}]
+approvals: [{season: s, compute: {cores: 1}, approvedBy: ` + approverPlaceholder + `, approvedAt: "2027-01-01T00:00:00Z"}]`,
 	"DepartmentPolicy": `
 namespaceSelector: {}
 networks: {pool: 10.128.0.0/12}`,
@@ -291,6 +313,8 @@ const seedConditions = `
 conditions: [{type: Ready, status: "True", lastTransitionTime: "2027-01-01T00:00:00Z", reason: Ready, message: ""}]`
 
 var seedStatuses = map[string]string{
+	"ComputeQuota": `
+pendingPeaks: [{season: s, compute: {cores: 1}}]`,
 	"PeakSeason": `
 currentWindow: {start: "2027-01-01T00:00:00Z", end: "2027-02-01T00:00:00Z"}
 upcoming: [{at: "2027-02-01T00:00:00Z", active: false, rules: ["windows[0]: every year 01-01 to 02-01"]}]
@@ -327,7 +351,8 @@ func seedObject(crd *apiextv1.CustomResourceDefinition, name string, path []stri
 	if crd.Spec.Scope == apiextv1.NamespaceScoped {
 		u.SetNamespace(decodeNamespace)
 	}
-	u.Object["spec"] = parseSeed(spec)
+	// An approval must name who writes it (config/admission/peak-approvals.yaml).
+	u.Object["spec"] = parseSeed(strings.ReplaceAll(spec, approverPlaceholder, suiteUser()))
 	return u
 }
 

@@ -5,6 +5,7 @@ import (
 	"flag"
 	"fmt"
 
+	authenticationv1 "k8s.io/api/authentication/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/client-go/tools/clientcmd"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -32,9 +33,11 @@ func (k *KubeFlags) bind(fs *flag.FlagSet) {
 }
 
 // Cluster is what a command reads: a client that knows the operator's API, and the
-// namespace in scope ("" for every namespace).
+// namespace in scope ("" for every namespace). Writer is the same client, for the one
+// command that writes (approve); nil where a test gives a reader only.
 type Cluster struct {
 	Client    client.Reader
+	Writer    client.Client
 	Namespace string
 }
 
@@ -61,11 +64,14 @@ func Connect(k KubeFlags) (Cluster, error) {
 	if err := whv1.AddToScheme(scheme); err != nil {
 		return Cluster{}, err
 	}
+	if err := authenticationv1.AddToScheme(scheme); err != nil { // approve asks who the user is
+		return Cluster{}, err
+	}
 	c, err := client.New(cfg, client.Options{Scheme: scheme})
 	if err != nil {
 		return Cluster{}, fmt.Errorf("making a client: %w", err)
 	}
-	return Cluster{Client: c, Namespace: namespace}, nil
+	return Cluster{Client: c, Writer: c, Namespace: namespace}, nil
 }
 
 // inScope is the list option for the namespace in scope.

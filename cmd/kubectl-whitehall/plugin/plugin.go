@@ -1,8 +1,9 @@
 // Package plugin holds the commands of kubectl whitehall. Each command is one file: a
 // command value in the table below parses its own flags and calls a function that takes
 // a client, so tests (unit and envtest) run the commands without kubeconfig or binary.
-// Commands never write to the cluster; only adopt --handover writes to OpenStack (one
-// handover tag per project, with the user's own clouds.yaml), every other command reads.
+// Commands read, but two: approve writes one approval into a ComputeQuota (as the user,
+// whom the API server authorizes), and adopt --handover writes one handover tag per
+// project to OpenStack (with the user's own clouds.yaml).
 package plugin
 
 import (
@@ -51,6 +52,7 @@ var commands = []command{
 	{name: "plan", summary: "the drift of Tenants and ComputeQuotas: what Manage would change in OpenStack; exit 2 on drift, 3 when not yet observed", run: runPlan},
 	{name: "tree", summary: "a department at a glance: Tenant, project, people, network, credential, quota, environments, policy; failing parts first", run: runTree},
 	{name: "calendar", summary: "the season transitions of the next days, the quota each namespace gets at each, and whether the peaks fit", run: runCalendar},
+	{name: "approve", summary: "approve a ComputeQuota's peak for a season, with the values it asks now (needs the verb approve on computequotas/approval)", run: runApprove},
 	{name: "adopt", summary: "write Tenants and ComputeQuotas (Observe) that reproduce the projects no Tenant owns; --handover tags them", run: runAdopt},
 	{name: "version", summary: "print the plugin's version and git revision", run: runVersion},
 }
