@@ -38,6 +38,10 @@ var (
 		Name: "whitehall_peak_pending_approval_opens_timestamp_seconds",
 		Help: "A peak awaiting approval: when its season next opens (Unix time; 0 while it is open now). Alert: (value - time()) < 7 days.",
 	}, []string{"namespace", "computequota", "season"})
+	quotaNextTransition = prometheus.NewGaugeVec(prometheus.GaugeOpts{
+		Name: "whitehall_quota_next_transition_timestamp_seconds",
+		Help: "When a department's quota next changes with a season (Unix time): the dashboard's next 90 days.",
+	}, []string{"namespace", "computequota"})
 	transitionLag = prometheus.NewHistogram(prometheus.HistogramOpts{
 		Name:    "whitehall_season_transition_lag_seconds",
 		Help:    "Time from a season boundary until the quota it changes is written to OpenStack.",
@@ -47,7 +51,7 @@ var (
 
 // init registers the quota metrics with the registry the manager serves.
 func init() {
-	metrics.Registry.MustRegister(quotaLimit, quotaInUse, quotaSeasonActive, quotaWrites, transitionLag, peakPending)
+	metrics.Registry.MustRegister(quotaLimit, quotaInUse, quotaSeasonActive, quotaWrites, transitionLag, peakPending, quotaNextTransition)
 }
 
 // quotaSeries remembers the series each ComputeQuota published.
@@ -74,6 +78,9 @@ func recordQuotaMetrics(cq *whv1.ComputeQuota) {
 			}
 			samples = append(samples, frame.Sample{Vec: quotaSeasonActive, Labels: []string{cq.Namespace, tenant, p.Season}, Value: v})
 		}
+	}
+	if next := cq.Status.NextTransition; next != nil {
+		samples = append(samples, frame.Sample{Vec: quotaNextTransition, Labels: []string{cq.Namespace, cq.Name}, Value: float64(next.Unix())})
 	}
 	for _, p := range cq.Status.PendingPeaks {
 		opens := 0.0

@@ -2,6 +2,8 @@ package peakseason
 
 import (
 	"github.com/prometheus/client_golang/prometheus"
+	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 	"sigs.k8s.io/controller-runtime/pkg/metrics"
 
@@ -10,23 +12,45 @@ import (
 	"github.com/whitehall-cloud/whitehall-operator/controllers/frame"
 )
 
-var seasonActive = prometheus.NewGaugeVec(prometheus.GaugeOpts{
-	Name: "whitehall_season_active",
-	Help: "1 while a PeakSeason (ramps included) is active.",
-}, []string{"season"})
+var (
+	seasonActive = prometheus.NewGaugeVec(prometheus.GaugeOpts{
+		Name: "whitehall_season_active",
+		Help: "1 while a PeakSeason (ramps included) is active.",
+	}, []string{"season"})
+	seasonOpens = prometheus.NewGaugeVec(prometheus.GaugeOpts{
+		Name: "whitehall_season_next_opening_timestamp_seconds",
+		Help: "When a PeakSeason next turns on (Unix time); absent while it is on or when it never turns on again.",
+	}, []string{"season"})
+	seasonAtRisk = prometheus.NewGaugeVec(prometheus.GaugeOpts{
+		Name: "whitehall_season_capacity_at_risk",
+		Help: "1 while the peaks committed to a PeakSeason exceed the cloud's capacity (CapacityAtRisk True), 0 while they fit; absent when unknown.",
+	}, []string{"season"})
+)
 
-func init() { metrics.Registry.MustRegister(seasonActive) }
+func init() { metrics.Registry.MustRegister(seasonActive, seasonOpens, seasonAtRisk) }
 
 // seasonSeries remembers the series each PeakSeason published.
 var seasonSeries = frame.NewPublished()
 
-// recordSeasonMetrics publishes whether a PeakSeason is active.
+// recordSeasonMetrics publishes whether a PeakSeason is active, when it next opens, and
+// whether its committed peaks fit: what the alerts of the chart's PrometheusRule read.
 func recordSeasonMetrics(ps *whv1.PeakSeason) {
-	v := 0.0
-	if ps.Status.Active {
-		v = 1
+	labels := []string{ps.Name}
+	samples := []frame.Sample{{Vec: seasonActive, Labels: labels, Value: boolValue(ps.Status.Active)}}
+	if !ps.Status.Active && ps.Status.NextTransition != nil {
+		samples = append(samples, frame.Sample{Vec: seasonOpens, Labels: labels, Value: float64(ps.Status.NextTransition.Unix())})
 	}
-	seasonSeries.Publish(types.NamespacedName{Name: ps.Name}, []frame.Sample{{Vec: seasonActive, Labels: []string{ps.Name}, Value: v}})
+	if c := meta.FindStatusCondition(ps.Status.Conditions, whv1.ConditionCapacityAtRisk); c != nil && c.Status != metav1.ConditionUnknown {
+		samples = append(samples, frame.Sample{Vec: seasonAtRisk, Labels: labels, Value: boolValue(c.Status == metav1.ConditionTrue)})
+	}
+	seasonSeries.Publish(types.NamespacedName{Name: ps.Name}, samples)
+}
+
+func boolValue(b bool) float64 {
+	if b {
+		return 1
+	}
+	return 0
 }
 
 // forgetSeasonMetrics drops the series of a PeakSeason.

@@ -33,7 +33,7 @@ func TestLint(t *testing.T) {
 	}
 	t.Log(lint())
 	// Lint with every optional object on, so their templates are linted too.
-	lint("serviceMonitor.enabled=true", "dashboards.enabled=true", "metrics.certSecret=whitehall-metrics-cert", "networkPolicy.probes.cidrs={10.0.0.0/24}")
+	lint("serviceMonitor.enabled=true", "prometheusRules.enabled=true", "dashboards.enabled=true", "metrics.certSecret=whitehall-metrics-cert", "networkPolicy.probes.cidrs={10.0.0.0/24}")
 }
 
 func TestDefaultRender(t *testing.T) {
