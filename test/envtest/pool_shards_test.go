@@ -209,7 +209,7 @@ var _ = Describe("A network pool shared by two operator processes", Ordered, fun
 			Eventually(func(g Gomega) {
 				ready, exhausted = ranges(g, round)
 				g.Expect(ready).To(HaveLen(blocks), "every block given, each once")
-				g.Expect(exhausted).To(HaveLen(len(tenants)-blocks))
+				g.Expect(exhausted).To(HaveLen(len(tenants) - blocks))
 			}).Should(Succeed())
 
 			By("deleting one holder: its block goes to one Tenant waiting, and only one")
