@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"net/netip"
 	"path/filepath"
-	"sort"
 	"strings"
 	"sync"
 	"time"
@@ -155,24 +154,26 @@ var _ = Describe("A network pool shared by two operator processes", Ordered, fun
 		}
 	})
 
-	// ranges reads every Tenant of the round and fails at once (not eventually) when two
-	// of them hold overlapping ranges: a range once given is never taken back.
-	ranges := func(g Gomega, round int) (ready map[string]string, exhausted []string) {
+	// settle reads every Tenant named name and fails at once (not eventually) when two of
+	// them hold overlapping ranges: a range once held is never taken back. Held: given
+	// from the pool (status without spec), or its network made. It returns the range of
+	// each Ready Tenant, and the reason of each one not Ready for its generation.
+	settle := func(g Gomega, name string) (ready map[string]string, waiting map[string]string) {
 		var list whv1.TenantList
 		g.Expect(k.List(ctx, &list)).To(Succeed())
-		ready = map[string]string{}
+		ready, waiting = map[string]string{}, map[string]string{}
 		var held []netip.Prefix
 		var holders []string
 		for _, t := range list.Items {
-			if t.Name != roundName(round) {
+			if t.Name != name {
 				continue
 			}
 			key := t.Namespace + "/" + t.Name
-			if t.Status.Network != nil && t.Status.Network.CIDR != "" {
-				p := netip.MustParsePrefix(t.Status.Network.CIDR)
+			if s := t.Status.Network; s != nil && s.CIDR != "" && (s.NetworkID != "" || t.Spec.Network.CIDR == "") {
+				p := netip.MustParsePrefix(s.CIDR)
 				for i, h := range held {
 					if p.Overlaps(h) {
-						StopTrying(fmt.Sprintf("round %d: %s holds %s, overlapping %s of %s", round, key, p, h, holders[i])).Now()
+						StopTrying(fmt.Sprintf("%s holds %s, overlapping %s of %s", key, p, h, holders[i])).Now()
 					}
 				}
 				held, holders = append(held, p), append(holders, key)
@@ -182,34 +183,62 @@ var _ = Describe("A network pool shared by two operator processes", Ordered, fun
 			case c == nil || c.ObservedGeneration != t.Generation:
 			case c.Status == metav1.ConditionTrue:
 				ready[key] = t.Status.Network.CIDR
-			case c.Reason == whv1.ReasonPoolExhausted:
-				exhausted = append(exhausted, key)
+			default:
+				waiting[key] = c.Reason
 			}
 		}
-		sort.Strings(exhausted)
-		return ready, exhausted
+		return ready, waiting
+	}
+	// race creates a Tenant named name in every namespace of both shards at once, the
+	// first of shard 0 with the explicit range cidr when not "".
+	race := func(name, cidr string) []*whv1.Tenant {
+		var tenants []*whv1.Tenant
+		for s := range shards {
+			for _, ns := range shards[s] {
+				tenants = append(tenants, &whv1.Tenant{
+					ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name},
+					Spec:       whv1.TenantSpec{CloudRef: &whv1.CloudReference{Name: poolCloudNm}, Network: &whv1.TenantNetwork{}},
+				})
+			}
+		}
+		tenants[0].Spec.Network.CIDR = cidr
+		createAtOnce(k, tenants)
+		return tenants
+	}
+	// clearRound deletes the Tenants, waits until they are gone, and checks that the ledger
+	// keeps nothing of them.
+	clearRound := func(tenants []*whv1.Tenant) {
+		for _, t := range tenants {
+			Expect(client.IgnoreNotFound(k.Delete(ctx, t))).To(Succeed())
+		}
+		for _, t := range tenants {
+			Eventually(func() bool {
+				err := k.Get(ctx, client.ObjectKeyFromObject(t), &whv1.Tenant{})
+				return err != nil && client.IgnoreNotFound(err) == nil
+			}).Should(BeTrue(), "Tenant %s/%s is gone", t.Namespace, t.Name)
+		}
+		Eventually(func(g Gomega) string {
+			var cm corev1.ConfigMap
+			err := k.Get(ctx, client.ObjectKey{Namespace: operatorNamespace, Name: tenant.LedgerName}, &cm)
+			if client.IgnoreNotFound(err) == nil && err != nil {
+				return "[]" // no ledger at all: nothing in it
+			}
+			g.Expect(err).NotTo(HaveOccurred())
+			return cm.Data["claims.json"]
+		}).Should(Or(Equal("[]"), Equal("null")), "the ledger holds only claims in flight")
 	}
 
 	It("never gives one block to two Tenants, says PoolExhausted to the rest, and gives a freed block to one waiting", func() {
 		for round := range rounds {
 			By(fmt.Sprintf("round %d: one Tenant in each of %d namespaces, both processes at once", round, 2*perShard))
-			var tenants []*whv1.Tenant
-			for s := range shards {
-				for _, ns := range shards[s] {
-					tenants = append(tenants, &whv1.Tenant{
-						ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: roundName(round)},
-						Spec:       whv1.TenantSpec{CloudRef: &whv1.CloudReference{Name: poolCloudNm}, Network: &whv1.TenantNetwork{}},
-					})
-				}
-			}
-			createAtOnce(k, tenants)
-
-			var ready map[string]string
-			var exhausted []string
+			name := fmt.Sprintf("race%d", round)
+			tenants := race(name, "")
+			var ready, waiting map[string]string
 			Eventually(func(g Gomega) {
-				ready, exhausted = ranges(g, round)
+				ready, waiting = settle(g, name)
 				g.Expect(ready).To(HaveLen(blocks), "every block given, each once")
-				g.Expect(exhausted).To(HaveLen(len(tenants) - blocks))
+				g.Expect(waiting).To(HaveLen(len(tenants) - blocks))
+				g.Expect(waiting).To(HaveEach(whv1.ReasonPoolExhausted))
 			}).Should(Succeed())
 
 			By("deleting one holder: its block goes to one Tenant waiting, and only one")
@@ -218,36 +247,39 @@ var _ = Describe("A network pool shared by two operator processes", Ordered, fun
 				freedBy, freed = key, cidr
 				break
 			}
-			ns, name, _ := strings.Cut(freedBy, "/")
-			Expect(k.Delete(ctx, &whv1.Tenant{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name}})).To(Succeed())
+			ns, tenantName, _ := strings.Cut(freedBy, "/")
+			Expect(k.Delete(ctx, &whv1.Tenant{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: tenantName}})).To(Succeed())
 			Eventually(func(g Gomega) {
-				now, waiting := ranges(g, round)
+				now, waiting := settle(g, name)
 				g.Expect(now).NotTo(HaveKey(freedBy))
 				g.Expect(now).To(HaveLen(blocks))
 				g.Expect(waiting).To(HaveLen(len(tenants) - blocks - 1))
 				g.Expect(now).To(ContainElement(freed), "the freed block is given again")
 			}).Should(Succeed())
-			Consistently(func(g Gomega) { ranges(g, round) }, resync).Should(Succeed())
+			Consistently(func(g Gomega) { settle(g, name) }, resync).Should(Succeed())
+			clearRound(tenants)
+		}
+	})
 
-			By("deleting the round's Tenants: the ledger keeps nothing of them")
-			for _, t := range tenants {
-				Expect(client.IgnoreNotFound(k.Delete(ctx, t))).To(Succeed())
-			}
-			for _, t := range tenants {
-				Eventually(func() bool {
-					err := k.Get(ctx, client.ObjectKeyFromObject(t), &whv1.Tenant{})
-					return err != nil && client.IgnoreNotFound(err) == nil
-				}).Should(BeTrue(), "Tenant %s/%s is gone", t.Namespace, t.Name)
-			}
-			Eventually(func(g Gomega) string {
-				var cm corev1.ConfigMap
-				err := k.Get(ctx, client.ObjectKey{Namespace: operatorNamespace, Name: tenant.LedgerName}, &cm)
-				if client.IgnoreNotFound(err) == nil && err != nil {
-					return "[]" // no ledger at all: nothing in it
+	It("weighs an explicit range racing allocations in the other process: one of them gets each address", func() {
+		for round := range rounds {
+			By(fmt.Sprintf("round %d: 10.77.0.0/27 asked for in shard 0 while five Tenants draw /28s", round))
+			name := fmt.Sprintf("mixed%d", round)
+			tenants := race(name, "10.77.0.0/27")
+			Eventually(func(g Gomega) {
+				ready, waiting := settle(g, name)
+				g.Expect(len(ready) + len(waiting)).To(Equal(len(tenants)))
+				size := 0
+				for _, cidr := range ready {
+					size += 1 << (32 - netip.MustParsePrefix(cidr).Bits())
 				}
-				g.Expect(err).NotTo(HaveOccurred())
-				return cm.Data["claims.json"]
-			}).Should(Or(Equal("[]"), Equal("null")))
+				g.Expect(size).To(Equal(64), "the pool is given whole, each address once: %v", ready)
+				for key, reason := range waiting {
+					g.Expect(reason).To(BeElementOf(whv1.ReasonPoolExhausted, whv1.ReasonPolicyViolation), key)
+				}
+			}).Should(Succeed())
+			Consistently(func(g Gomega) { settle(g, name) }, resync).Should(Succeed())
+			clearRound(tenants)
 		}
 	})
 })
@@ -258,9 +290,6 @@ type ctrlConfig struct {
 	scheme *runtime.Scheme
 	ctx    context.Context
 }
-
-// roundName names the Tenants of one round of the pool race.
-func roundName(round int) string { return fmt.Sprintf("race%d", round) }
 
 // createAtOnce creates the Tenants concurrently, as a GitOps sync applying them together
 // would, and returns once all are created.
