@@ -319,3 +319,29 @@ func TestReleasePending(t *testing.T) {
 		t.Errorf("ledger after a's deletion (-want +got):\n%s", diff)
 	}
 }
+
+// TestTakeFullLedger: with MaxPendingClaims claims in flight, a giving waits and is
+// retried soon; nothing is given and the ledger does not grow.
+func TestTakeFullLedger(t *testing.T) {
+	r, c, a, _ := poolWorld(t, nil)
+	var claims []pendingClaim
+	for i := range MaxPendingClaims {
+		waiting := networkedTenant("dwp", fmt.Sprintf("w%d", i), "")
+		if err := c.Create(context.Background(), waiting.DeepCopy()); err != nil {
+			t.Fatal(err)
+		}
+		claims = append(claims, claimOf(waiting, "10.1.0.0/28"))
+	}
+	seedLedger(t, c, claims...)
+	_, step, err := r.tenantCIDR(context.Background(), a, neutronView{})
+	got := struct {
+		Reason string
+		Given  bool
+		Claims int
+	}{frame.Reason(err, frame.Intervals{}), step != nil || a.Status.Network != nil, len(ledgerClaims(t, c))}
+	want := got
+	want.Reason, want.Given, want.Claims = whv1.ReasonTransientError, false, MaxPendingClaims
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("a giving with the ledger full (-want +got):\n%s", diff)
+	}
+}
