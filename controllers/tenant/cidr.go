@@ -23,19 +23,24 @@ import (
 	"github.com/whitehall-cloud/whitehall-operator/internal/policy"
 )
 
-// addressSpace is the one writer of Tenant network ranges in a governed namespace: every
-// allocation and every check of an overlap happens under its lock, and what it gives is
-// remembered by Tenant UID until the Tenant is gone, so two Tenants reconciled at once
-// never get one block, even when the cache has not caught up with the other's status.
-// After a restart the cache is the memory: allocated blocks are in status before any
-// network is made, and a network that exists is recorded there; an explicit range found
-// free whose network is not made yet is weighed by age again.
+// addressSpace is this process's writer of Tenant network ranges in a governed
+// namespace: every allocation and every check of an overlap happens under its lock, and
+// what it gives is remembered by Tenant UID until the Tenant is gone, so two Tenants
+// reconciled at once never get one block, even when the cache has not caught up with the
+// other's status. Across processes (shards) every giving also goes through the claims
+// ledger in the API server (ledger.go). After a restart the cache is the memory:
+// allocated blocks are in status before any network is made, and a network that exists
+// is recorded there; an explicit range found free whose network is not made yet is
+// weighed by age again.
 type addressSpace struct {
 	mu sync.Mutex
 	// claims are the ranges given or found free, by Tenant UID.
 	claims map[types.UID]rangeClaim
 	// reported is the last overlap of an existing network told in an event, by UID.
 	reported map[types.UID]string
+	// live is the last live read of every Tenant, kept while only this process writes
+	// the ledger (liveTenants).
+	live liveRead
 }
 
 type rangeClaim struct {
@@ -223,8 +228,7 @@ func (r *Reconciler) contenders(ctx context.Context, t *whv1.Tenant) ([]policy.C
 	if err := r.List(ctx, &tenants, client.UnsafeDisableDeepCopy); err != nil {
 		return nil, err
 	}
-	given := map[types.UID]netip.Prefix{}
-	return r.claimsOf(ctx, t, tenants.Items, given)
+	return r.claimsOf(ctx, t, tenants.Items, map[types.UID]rangeClaim{})
 }
 
 // poolNamespaces reports, for a namespace, whether a policy with a pool governs it.

@@ -39,15 +39,13 @@ func (r *Reconciler) take(ctx context.Context, t *whv1.Tenant, decide decideRang
 		if led, err = r.readLedger(ctx); err != nil {
 			return netip.Prefix{}, nil, err
 		}
-		var tenants whv1.TenantList
-		// Live and after the ledger: a claim pruned before the ledger was read is in a
-		// status read here, whatever this process's cache has seen.
-		if err = r.APIReader.List(ctx, &tenants); err != nil {
+		var tenants []whv1.Tenant
+		if tenants, err = r.liveTenants(ctx, led); err != nil {
 			return netip.Prefix{}, nil, err
 		}
-		led.prune(tenants.Items)
+		led.prune(tenants)
 		var others []policy.Claim
-		if others, err = r.claimsOf(ctx, t, tenants.Items, led.given(t.UID)); err != nil {
+		if others, err = r.claimsOf(ctx, t, tenants, led.given(t.UID)); err != nil {
 			return netip.Prefix{}, nil, err
 		}
 		var block netip.Prefix
@@ -58,7 +56,8 @@ func (r *Reconciler) take(ctx context.Context, t *whv1.Tenant, decide decideRang
 			return netip.Prefix{}, nil, frame.RetryAfter(frame.NewWaitingError(whv1.ReasonTransientError, fmt.Sprintf(
 				"%d network ranges are being given at once, the most the operator keeps in flight; retrying", MaxPendingClaims)), ledgerFullRetry)
 		}
-		if err = r.writeLedger(ctx, led); err == nil {
+		if err = r.writeLedger(ctx, &led); err == nil {
+			r.cidrs.live.wrote(led.object.ResourceVersion)
 			return block, others, nil
 		}
 		if !apierrors.IsConflict(err) && !apierrors.IsAlreadyExists(err) {
@@ -71,11 +70,9 @@ func (r *Reconciler) take(ctx context.Context, t *whv1.Tenant, decide decideRang
 
 // claimsOf are the claims of the other Tenants of tenants, with the ranges given by this
 // process or the ledger (given) in place of what their status shows, held.
-func (r *Reconciler) claimsOf(ctx context.Context, t *whv1.Tenant, tenants []whv1.Tenant, given map[types.UID]netip.Prefix) ([]policy.Claim, error) {
+func (r *Reconciler) claimsOf(ctx context.Context, t *whv1.Tenant, tenants []whv1.Tenant, given map[types.UID]rangeClaim) ([]policy.Claim, error) {
 	for uid, c := range r.cidrs.claims {
-		if uid != t.UID {
-			given[uid] = c.prefix
-		}
+		given[uid] = c
 	}
 	governed, err := r.poolNamespaces(ctx)
 	if err != nil {
@@ -85,23 +82,31 @@ func (r *Reconciler) claimsOf(ctx context.Context, t *whv1.Tenant, tenants []whv
 }
 
 // otherClaims are the ranges of the Tenants other than t in namespaces governed by a
-// policy with a pool: a range in given replaces the Tenant's own and is held.
-func otherClaims(t *whv1.Tenant, tenants []whv1.Tenant, governed func(string) bool, given map[types.UID]netip.Prefix) []policy.Claim {
+// policy with a pool: a range in given replaces the Tenant's own and is held, and one of
+// a Tenant that tenants does not have yet (a read older than the giving) is held too.
+func otherClaims(t *whv1.Tenant, tenants []whv1.Tenant, governed func(string) bool, given map[types.UID]rangeClaim) []policy.Claim {
 	var out []policy.Claim
+	seen := map[types.UID]bool{t.UID: true}
 	for i := range tenants {
 		u := &tenants[i]
+		seen[u.UID] = true
 		if u.UID == t.UID || u.Spec.Network == nil || !governed(u.Namespace) {
 			continue
 		}
 		prefix, err := netip.ParsePrefix(tenantRange(u))
 		held := statusOwns(u)
-		if p, ok := given[u.UID]; ok {
-			prefix, err, held = p, nil, true
+		if c, ok := given[u.UID]; ok {
+			prefix, err, held = c.prefix, nil, true
 		}
 		if err != nil {
 			continue // no range yet
 		}
 		out = append(out, policy.Claim{Namespace: u.Namespace, Name: u.Name, Prefix: prefix, Created: u.CreationTimestamp.Time, Held: held})
+	}
+	for uid, c := range given {
+		if !seen[uid] && governed(c.key.Namespace) {
+			out = append(out, policy.Claim{Namespace: c.key.Namespace, Name: c.key.Name, Prefix: c.prefix, Held: true})
+		}
 	}
 	return out
 }
@@ -120,16 +125,22 @@ func (r *Reconciler) readLedger(ctx context.Context) (ledger, error) {
 }
 
 // writeLedger writes the ledger at the resourceVersion it was read at (an Update, never
-// a patch without it), or creates it: a conflict means another process wrote first.
-func (r *Reconciler) writeLedger(ctx context.Context, l ledger) error {
+// a patch without it), or creates it: a conflict means another process wrote first. On
+// success l holds the object written, with its new resourceVersion.
+func (r *Reconciler) writeLedger(ctx context.Context, l *ledger) error {
 	cm, err := l.encode()
 	if err != nil {
 		return err
 	}
 	if cm.ResourceVersion == "" {
-		return r.Create(ctx, cm)
+		err = r.Create(ctx, cm)
+	} else {
+		err = r.Update(ctx, cm)
 	}
-	return r.Update(ctx, cm)
+	if err == nil {
+		l.object = cm
+	}
+	return err
 }
 
 // releasePending drops the claim of a Tenant whose deletion is done, so its block is free
@@ -147,7 +158,7 @@ func (r *Reconciler) releasePending(ctx context.Context, t *whv1.Tenant) {
 		if led, err = r.readLedger(ctx); err != nil || !led.remove(t.UID) {
 			break
 		}
-		if err = r.writeLedger(ctx, led); !apierrors.IsConflict(err) {
+		if err = r.writeLedger(ctx, &led); !apierrors.IsConflict(err) {
 			break
 		}
 	}

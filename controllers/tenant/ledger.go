@@ -11,6 +11,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
+	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	whv1 "github.com/whitehall-cloud/whitehall-operator/api/v1alpha1"
 )
@@ -148,11 +149,11 @@ func (l ledger) own(uid types.UID) netip.Prefix {
 }
 
 // given are the ranges the ledger holds for Tenants other than uid.
-func (l ledger) given(uid types.UID) map[types.UID]netip.Prefix {
-	out := map[types.UID]netip.Prefix{}
+func (l ledger) given(uid types.UID) map[types.UID]rangeClaim {
+	out := map[types.UID]rangeClaim{}
 	for _, c := range l.claims {
 		if p := c.prefix(); c.UID != uid && p.IsValid() {
-			out[c.UID] = p
+			out[c.UID] = rangeClaim{key: client.ObjectKey{Namespace: c.Namespace, Name: c.Name}, prefix: p}
 		}
 	}
 	return out

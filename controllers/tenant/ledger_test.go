@@ -149,6 +149,12 @@ func TestLedgerDecode(t *testing.T) {
 // poolWorld is a namespace governed by a /26 pool of /28 blocks, with Tenants a and b
 // in two namespaces, in a fake API server whose ConfigMap writes go through intercept.
 func poolWorld(t *testing.T, intercept func(ctx context.Context, c client.WithWatch, obj client.Object, write func() error) error) (*Reconciler, client.Client, *whv1.Tenant, *whv1.Tenant) {
+	r, c, a, b, _ := countedPoolWorld(t, intercept)
+	return r, c, a, b
+}
+
+// countedPoolWorld is poolWorld, and counts the live lists of Tenants.
+func countedPoolWorld(t *testing.T, intercept func(ctx context.Context, c client.WithWatch, obj client.Object, write func() error) error) (*Reconciler, client.Client, *whv1.Tenant, *whv1.Tenant, *int) {
 	t.Helper()
 	scheme := runtime.NewScheme()
 	if err := clientgoscheme.AddToScheme(scheme); err != nil {
@@ -174,7 +180,14 @@ func poolWorld(t *testing.T, intercept func(ctx context.Context, c client.WithWa
 		}
 		return do()
 	}
+	lists := 0
 	c := fake.NewClientBuilder().WithScheme(scheme).WithObjects(objects...).WithInterceptorFuncs(interceptor.Funcs{
+		List: func(ctx context.Context, c client.WithWatch, list client.ObjectList, opts ...client.ListOption) error {
+			if _, ok := list.(*whv1.TenantList); ok {
+				lists++
+			}
+			return c.List(ctx, list, opts...)
+		},
 		Create: func(ctx context.Context, c client.WithWatch, obj client.Object, opts ...client.CreateOption) error {
 			return write(ctx, c, obj, func() error { return c.Create(ctx, obj, opts...) })
 		},
@@ -187,7 +200,7 @@ func poolWorld(t *testing.T, intercept func(ctx context.Context, c client.WithWa
 		Access: access.Access{Reader: c, OperatorNamespace: ledgerTestNamespace},
 		Now:    func() time.Time { return time.Date(2026, 12, 7, 22, 0, 0, 0, time.UTC) },
 	}
-	return r, c, a, b
+	return r, c, a, b, &lists
 }
 
 // seedLedger writes a ledger holding claims, as another process would have.
@@ -343,5 +356,74 @@ func TestTakeFullLedger(t *testing.T) {
 	want.Reason, want.Given, want.Claims = whv1.ReasonTransientError, false, MaxPendingClaims
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("a giving with the ledger full (-want +got):\n%s", diff)
+	}
+}
+
+// TestLiveReadReused: a burst of givings in one process reads every Tenant live once,
+// while the ledger is as it wrote it; a write by another process makes it read again.
+func TestLiveReadReused(t *testing.T) {
+	r, c, a, b, lists := countedPoolWorld(t, nil)
+	// c and d are made after the read: what this process gave c still keeps d from it.
+	cc, d := networkedTenant("hmrc", "c", ""), networkedTenant("dwp", "d", "")
+	var got []string
+	for i, tenant := range []*whv1.Tenant{a, b, cc, d} {
+		if i >= 2 {
+			if err := c.Create(context.Background(), tenant.DeepCopy()); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if _, _, err := r.tenantCIDR(context.Background(), tenant, neutronView{}); err != nil {
+			t.Fatal(err)
+		}
+		got = append(got, tenant.Status.Network.CIDR)
+	}
+	if diff := cmp.Diff([]string{"10.0.0.0/28", "10.0.0.16/28", "10.0.0.32/28", "10.0.0.48/28"}, got); diff != "" {
+		t.Errorf("blocks given in a row from one read (-want +got):\n%s", diff)
+	}
+	if diff := cmp.Diff(1, *lists); diff != "" {
+		t.Errorf("live reads for givings in a row (-want +got):\n%s", diff)
+	}
+	// The pool is full now; c and d leave it again for what follows.
+	r.cidrs.forget(client.ObjectKeyFromObject(cc))
+	r.cidrs.forget(client.ObjectKeyFromObject(d))
+	for _, gone := range []*whv1.Tenant{cc, d} {
+		if err := c.Delete(context.Background(), gone.DeepCopy()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// Another process gives a block: this one's read no longer says all there is.
+	var cm corev1.ConfigMap
+	if err := c.Get(context.Background(), client.ObjectKey{Namespace: ledgerTestNamespace, Name: LedgerName}, &cm); err != nil {
+		t.Fatal(err)
+	}
+	other := networkedTenant("dwp", "other", "")
+	if err := c.Create(context.Background(), other.DeepCopy()); err != nil {
+		t.Fatal(err)
+	}
+	led, err := decodeLedger(&cm)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := led.put(claimOf(other, "10.0.0.32/28")); err != nil {
+		t.Fatal(err)
+	}
+	if err := r.writeLedger(context.Background(), &led); err != nil {
+		t.Fatal(err)
+	}
+	third := networkedTenant("hmrc", "third", "")
+	if err := c.Create(context.Background(), third.DeepCopy()); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := r.tenantCIDR(context.Background(), third, neutronView{}); err != nil {
+		t.Fatal(err)
+	}
+	after := struct {
+		Lists int
+		Block string
+	}{*lists, third.Status.Network.CIDR}
+	want := after
+	want.Lists, want.Block = 2, "10.0.0.48/28"
+	if diff := cmp.Diff(want, after); diff != "" {
+		t.Errorf("a giving after another process's (-want +got):\n%s", diff)
 	}
 }
