@@ -40,10 +40,15 @@ func (r *Reconciler) take(ctx context.Context, t *whv1.Tenant, decide decideRang
 			return netip.Prefix{}, nil, err
 		}
 		var tenants []whv1.Tenant
-		if tenants, err = r.liveTenants(ctx, led); err != nil {
+		var fresh bool
+		if tenants, fresh, err = r.liveTenants(ctx, led); err != nil {
 			return netip.Prefix{}, nil, err
 		}
-		led.prune(tenants)
+		if fresh {
+			// Only from a read newer than every claim: a read used again lacks the Tenants
+			// made since, whose claims are not gone but in flight.
+			led.prune(tenants)
+		}
 		var others []policy.Claim
 		if others, err = r.claimsOf(ctx, t, tenants, led.given(t.UID)); err != nil {
 			return netip.Prefix{}, nil, err

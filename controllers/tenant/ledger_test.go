@@ -383,6 +383,10 @@ func TestLiveReadReused(t *testing.T) {
 	if diff := cmp.Diff(1, *lists); diff != "" {
 		t.Errorf("live reads for givings in a row (-want +got):\n%s", diff)
 	}
+	// Their claims stay in flight for the other processes, though the read lacks them.
+	if diff := cmp.Diff([]string{"hmrc/a 10.0.0.0/28", "dwp/b 10.0.0.16/28", "hmrc/c 10.0.0.32/28", "dwp/d 10.0.0.48/28"}, ledgerClaims(t, c)); diff != "" {
+		t.Errorf("ledger (-want +got):\n%s", diff)
+	}
 	// The pool is full now; c and d leave it again for what follows.
 	r.cidrs.forget(client.ObjectKeyFromObject(cc))
 	r.cidrs.forget(client.ObjectKeyFromObject(d))

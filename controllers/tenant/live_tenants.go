@@ -31,18 +31,18 @@ func (l *liveRead) wrote(rv string) { l.ledgerRV = rv }
 // used again when the ledger is as this process last wrote it (no other process wrote
 // since, so every claim pruned meanwhile was pruned by this process from that read) and
 // it is younger than liveReuse; what this process gave since is in its own claims.
-// Called with the lock taken.
-func (r *Reconciler) liveTenants(ctx context.Context, led ledger) ([]whv1.Tenant, error) {
+// fresh reports a new read. Called with the lock taken.
+func (r *Reconciler) liveTenants(ctx context.Context, led ledger) (tenants []whv1.Tenant, fresh bool, err error) {
 	live := &r.cidrs.live
 	if rv := led.object.ResourceVersion; rv != "" && rv == live.ledgerRV && time.Since(live.at) < liveReuse {
-		return live.tenants, nil
+		return live.tenants, false, nil
 	}
 	var list whv1.TenantList
 	if err := r.APIReader.List(ctx, &list); err != nil {
-		return nil, err
+		return nil, false, err
 	}
 	*live = liveRead{tenants: slim(list.Items), at: time.Now()}
-	return live.tenants, nil
+	return live.tenants, true, nil
 }
 
 // slim keeps of each Tenant only what its range is weighed by: the read is kept, and a
