@@ -143,8 +143,9 @@ func (r *Reconciler) refuseRange(ctx context.Context, t *whv1.Tenant, policyName
 
 // allocate gives the Tenant the next free block of the first pool: free of every range
 // a Tenant of a governed namespace owns or may still get (policy.Taken), and of every
-// block given and not yet seen in the cache. The block is claimed at once and written to
-// status before anything else.
+// block given and not yet in status, by this process or another (the ledger). The block
+// is claimed at once, in the ledger and in memory, and written to status before anything
+// else.
 func (r *Reconciler) allocate(ctx context.Context, t *whv1.Tenant, pools []whv1.DepartmentPolicy, neutron neutronView) (string, *frame.Step, error) {
 	if len(pools) == 0 {
 		return "", nil, frame.NewSpecError(whv1.ReasonInvalidConfiguration, fmt.Sprintf(
