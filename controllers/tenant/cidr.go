@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/netip"
+	"slices"
 	"sync"
 	"time"
 
@@ -22,19 +23,24 @@ import (
 	"github.com/whitehall-cloud/whitehall-operator/internal/policy"
 )
 
-// addressSpace is the one writer of Tenant network ranges in a governed namespace: every
-// allocation and every check of an overlap happens under its lock, and what it gives is
-// remembered by Tenant UID until the Tenant is gone, so two Tenants reconciled at once
-// never get one block, even when the cache has not caught up with the other's status.
-// After a restart the cache is the memory: allocated blocks are in status before any
-// network is made, and a network that exists is recorded there; an explicit range found
-// free whose network is not made yet is weighed by age again.
+// addressSpace is this process's writer of Tenant network ranges in a governed
+// namespace: every allocation and every check of an overlap happens under its lock, and
+// what it gives is remembered by Tenant UID until the Tenant is gone, so two Tenants
+// reconciled at once never get one block, even when the cache has not caught up with the
+// other's status. Across processes (shards) every giving also goes through the claims
+// ledger in the API server (ledger.go). After a restart the cache is the memory:
+// allocated blocks are in status before any network is made, and a network that exists
+// is recorded there; an explicit range found free whose network is not made yet is
+// weighed by age again.
 type addressSpace struct {
 	mu sync.Mutex
 	// claims are the ranges given or found free, by Tenant UID.
 	claims map[types.UID]rangeClaim
 	// reported is the last overlap of an existing network told in an event, by UID.
 	reported map[types.UID]string
+	// live is the last live read of every Tenant, kept while only this process writes
+	// the ledger (liveTenants).
+	live liveRead
 }
 
 type rangeClaim struct {
@@ -100,18 +106,23 @@ func (r *Reconciler) tenantCIDR(ctx context.Context, t *whv1.Tenant, neutron neu
 	if err != nil {
 		return "", nil, frame.NewSpecError(whv1.ReasonInvalidConfiguration, fmt.Sprintf("network cidr %q is not a CIDR", cidr))
 	}
-	others, err := r.contenders(ctx, t)
+	me := policy.Claim{Namespace: t.Namespace, Name: t.Name, Prefix: self, Created: t.CreationTimestamp.Time, Held: r.ownsRange(t)}
+	var others []policy.Claim
+	if me.Held {
+		others, err = r.contenders(ctx, t)
+	} else {
+		// Not its own yet: taken through the ledger, so that no other process gives any of
+		// it at the same moment; a range another Tenant was given and has not in status
+		// yet blocks it as a held one.
+		_, others, err = r.take(ctx, t, func(others []policy.Claim, _ netip.Prefix) (netip.Prefix, error) {
+			if blocking := policy.Blocking(me, others); len(blocking) > 0 {
+				return netip.Prefix{}, r.refuseRange(ctx, t, pools[0].Name, me, blocking)
+			}
+			return self.Masked(), nil
+		})
+	}
 	if err != nil {
 		return "", nil, err
-	}
-	me := policy.Claim{Namespace: t.Namespace, Name: t.Name, Prefix: self, Created: t.CreationTimestamp.Time, Held: r.ownsRange(t)}
-	if blocking := policy.Blocking(me, others); len(blocking) > 0 {
-		msg := policy.Breach{Policy: pools[0].Name, Rule: policy.RulePool, Detail: policy.OverlapDetail(me, blocking, frame.MaxListed) +
-			"; nothing is created for it until the range is free"}.String()
-		if c := meta.FindStatusCondition(t.Status.Conditions, whv1.ConditionReady); c == nil || c.Message != msg {
-			frame.Notify(ctx, r.Recorder, t, corev1.EventTypeWarning, whv1.ReasonPolicyViolation, "CreateNetwork", "%s", msg)
-		}
-		return "", nil, frame.NewSpecError(whv1.ReasonPolicyViolation, msg)
 	}
 	me.Held = true
 	a.claims[t.UID] = rangeClaim{key: client.ObjectKeyFromObject(t), prefix: self}
@@ -119,10 +130,22 @@ func (r *Reconciler) tenantCIDR(ctx context.Context, t *whv1.Tenant, neutron neu
 	return cidr, nil, nil
 }
 
+// refuseRange is the error of a range other Tenants' claims keep from the Tenant, told in
+// an event once per change.
+func (r *Reconciler) refuseRange(ctx context.Context, t *whv1.Tenant, policyName string, me policy.Claim, blocking []policy.Claim) error {
+	msg := policy.Breach{Policy: policyName, Rule: policy.RulePool, Detail: policy.OverlapDetail(me, blocking, frame.MaxListed) +
+		"; nothing is created for it until the range is free"}.String()
+	if c := meta.FindStatusCondition(t.Status.Conditions, whv1.ConditionReady); c == nil || c.Message != msg {
+		frame.Notify(ctx, r.Recorder, t, corev1.EventTypeWarning, whv1.ReasonPolicyViolation, "CreateNetwork", "%s", msg)
+	}
+	return frame.NewSpecError(whv1.ReasonPolicyViolation, msg)
+}
+
 // allocate gives the Tenant the next free block of the first pool: free of every range
 // a Tenant of a governed namespace owns or may still get (policy.Taken), and of every
-// block given and not yet seen in the cache. The block is claimed at once and written to
-// status before anything else.
+// block given and not yet in status, by this process or another (the ledger). The block
+// is claimed at once, in the ledger and in memory, and written to status before anything
+// else.
 func (r *Reconciler) allocate(ctx context.Context, t *whv1.Tenant, pools []whv1.DepartmentPolicy, neutron neutronView) (string, *frame.Step, error) {
 	if len(pools) == 0 {
 		return "", nil, frame.NewSpecError(whv1.ReasonInvalidConfiguration, fmt.Sprintf(
@@ -137,29 +160,36 @@ func (r *Reconciler) allocate(ctx context.Context, t *whv1.Tenant, pools []whv1.
 	if l := p.Spec.Networks.PrefixLength; l != nil {
 		bits = int(*l)
 	}
-	others, err := r.contenders(ctx, t)
+	block, _, err := r.take(ctx, t, func(others []policy.Claim, own netip.Prefix) (netip.Prefix, error) {
+		return drawBlock(p.Name, pool, bits, policy.Taken(others), neutron, own)
+	})
 	if err != nil {
 		return "", nil, err
 	}
-	used := policy.Taken(others)
-	for uid, c := range r.cidrs.claims {
-		if uid != t.UID {
-			used = append(used, c.prefix)
-		}
+	return r.claimBlock(ctx, t, p.Name, block)
+}
+
+// drawBlock chooses the Tenant's block of the pool, free of used (the other Tenants'
+// ranges) and of Neutron's subnets: the one the ledger holds for it already (given, its
+// status not written), else the range of the network it has (its cluster lost), else
+// the lowest free block.
+func drawBlock(policyName string, pool netip.Prefix, bits int, used []netip.Prefix, neutron neutronView, own netip.Prefix) (netip.Prefix, error) {
+	all := append(slices.Clone(used), neutron.used...)
+	if own.IsValid() && pool.Masked().Contains(own.Addr()) && own.Bits() == bits && !slices.ContainsFunc(all, func(u netip.Prefix) bool { return policy.Overlaps(own, u) }) {
+		return own, nil
 	}
 	if own, ok := neutron.ownBlock(pool, used); ok {
-		// The range of the network this Tenant already has (its cluster lost): kept.
-		return r.claimBlock(ctx, t, p.Name, own)
+		return own, nil
 	}
-	block, err := policy.Allocate(pool, bits, append(used, neutron.used...))
+	block, err := policy.Allocate(pool, bits, all)
 	switch {
 	case errors.Is(err, policy.ErrPoolExhausted):
-		return "", nil, frame.NewSpecError(whv1.ReasonPoolExhausted, policy.Breach{Policy: p.Name, Rule: policy.RulePool, Detail: fmt.Sprintf(
+		return netip.Prefix{}, frame.NewSpecError(whv1.ReasonPoolExhausted, policy.Breach{Policy: policyName, Rule: policy.RulePool, Detail: fmt.Sprintf(
 			"no free /%d left in %s; a block is freed when a Tenant holding one is deleted", bits, pool.Masked())}.String())
 	case err != nil:
-		return "", nil, frame.NewSpecError(whv1.ReasonInvalidConfiguration, policy.Breach{Policy: p.Name, Rule: policy.RulePool, Detail: err.Error()}.String())
+		return netip.Prefix{}, frame.NewSpecError(whv1.ReasonInvalidConfiguration, policy.Breach{Policy: policyName, Rule: policy.RulePool, Detail: err.Error()}.String())
 	}
-	return r.claimBlock(ctx, t, p.Name, block)
+	return block, nil
 }
 
 // claimBlock gives the Tenant the block and stops the reconcile, so it is in status
@@ -180,6 +210,12 @@ func (r *Reconciler) ownsRange(t *whv1.Tenant) bool {
 	if _, ok := r.cidrs.claims[t.UID]; ok {
 		return true
 	}
+	return statusOwns(t)
+}
+
+// statusOwns reports whether the Tenant's status shows its range as its own: its network
+// exists, or the range was allocated to it (status without spec).
+func statusOwns(t *whv1.Tenant) bool {
 	s := t.Status.Network
 	return s != nil && (s.NetworkID != "" || (s.CIDR != "" && t.Spec.Network != nil && t.Spec.Network.CIDR == ""))
 }
@@ -193,26 +229,7 @@ func (r *Reconciler) contenders(ctx context.Context, t *whv1.Tenant) ([]policy.C
 	if err := r.List(ctx, &tenants, client.UnsafeDisableDeepCopy); err != nil {
 		return nil, err
 	}
-	governed, err := r.poolNamespaces(ctx)
-	if err != nil {
-		return nil, err
-	}
-	var out []policy.Claim
-	for i := range tenants.Items {
-		u := &tenants.Items[i]
-		if u.UID == t.UID || u.Spec.Network == nil || !governed(u.Namespace) {
-			continue
-		}
-		prefix, err := netip.ParsePrefix(tenantRange(u))
-		if c, claimed := r.cidrs.claims[u.UID]; claimed {
-			prefix, err = c.prefix, nil
-		}
-		if err != nil {
-			continue // no range yet
-		}
-		out = append(out, policy.Claim{Namespace: u.Namespace, Name: u.Name, Prefix: prefix, Created: u.CreationTimestamp.Time, Held: r.ownsRange(u)})
-	}
-	return out, nil
+	return r.claimsOf(ctx, t, tenants.Items, map[types.UID]rangeClaim{})
 }
 
 // poolNamespaces reports, for a namespace, whether a policy with a pool governs it.

@@ -106,6 +106,9 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Resu
 		Forget:    r.cidrs.forget,
 		Delete: func(ctx context.Context, t *whv1.Tenant) (frame.Step, error) {
 			done, err := r.reconcileDelete(ctx, t)
+			if done {
+				r.releasePending(ctx, t) // its block is free for a Tenant waiting, at once
+			}
 			return frame.Deletion(done, ""), err
 		},
 	})

@@ -178,6 +178,11 @@ func TestInstallUpgradeUninstall(t *testing.T) {
 			{"records events", authorizationv1.ResourceAttributes{Group: "events.k8s.io", Resource: "events", Verb: "create", Namespace: "hmrc"}, true},
 			{"holds its Lease", authorizationv1.ResourceAttributes{Group: "coordination.k8s.io", Resource: "leases", Verb: "update", Namespace: namespace}, true},
 			{"records leader-election events", authorizationv1.ResourceAttributes{Resource: "events", Verb: "create", Namespace: namespace}, true},
+			// The network claims ledger: one ConfigMap of its own namespace, no other.
+			{"updates the network claims ledger", authorizationv1.ResourceAttributes{Resource: "configmaps", Name: "whitehall-network-claims", Verb: "update", Namespace: namespace}, true},
+			{"creates the network claims ledger", authorizationv1.ResourceAttributes{Resource: "configmaps", Verb: "create", Namespace: namespace}, true},
+			{"reads no other ConfigMap of its namespace", authorizationv1.ResourceAttributes{Resource: "configmaps", Name: "kube-root-ca.crt", Verb: "get", Namespace: namespace}, false},
+			{"no ConfigMaps of a department", authorizationv1.ResourceAttributes{Resource: "configmaps", Verb: "create", Namespace: "hmrc"}, false},
 			{"authenticates metrics scrapers", authorizationv1.ResourceAttributes{Group: "authentication.k8s.io", Resource: "tokenreviews", Verb: "create"}, true},
 			{"authorizes metrics scrapers", authorizationv1.ResourceAttributes{Group: "authorization.k8s.io", Resource: "subjectaccessreviews", Verb: "create"}, true},
 			{"no Leases outside its namespace", authorizationv1.ResourceAttributes{Group: "coordination.k8s.io", Resource: "leases", Verb: "create", Namespace: "default"}, false},

@@ -3,7 +3,6 @@ package envtest
 import (
 	"fmt"
 	"net/netip"
-	"sync"
 
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
@@ -108,16 +107,7 @@ var _ = Describe("Tenant networks drawn from a DepartmentPolicy's pool", func() 
 				Spec:       whv1.TenantSpec{CloudRef: &whv1.CloudReference{Name: sharedCloud}, Network: &whv1.TenantNetwork{}},
 			})
 		}
-		var wg sync.WaitGroup
-		for _, t := range tenants {
-			wg.Add(1)
-			go func() {
-				defer GinkgoRecover()
-				defer wg.Done()
-				Expect(k8s.Create(ctx, t)).To(Succeed())
-			}()
-		}
-		wg.Wait()
+		createAtOnce(k8s, tenants)
 
 		var got []string
 		for _, t := range tenants {
