@@ -74,6 +74,7 @@ func (b *bench) shards(ctx context.Context, n int) error {
 		objs = append(objs, t, cq)
 	}
 	logf("shards: creating %d Tenants and %d ComputeQuotas over two shards", n, n)
+	mark := b.rec.mark()
 	start := time.Now()
 	if err := b.createAll(ctx, objs); err != nil {
 		return err
@@ -87,6 +88,9 @@ func (b *bench) shards(ctx context.Context, n int) error {
 		}
 		res.perShard[i], _ = operatorCalls(before[i], after)
 		res.calls += res.perShard[i]
+	}
+	if b.rec != nil {
+		b.rep.addBreakdown(fmt.Sprintf("s: converge %d on two shards — both operators", n), b.rec.since(mark, "operator"), n)
 	}
 	if readyErr != nil {
 		res.incomplete = readyErr.Error()
