@@ -92,7 +92,7 @@ func (w quotaWrite) applyService(ctx context.Context, service quota.Service, des
 	case openstack.RefusesBelowUsage(service):
 		return w.keepAtUsage(ctx, service, desired, known)
 	case unmoved:
-		return w.repair(ctx, service, desired, false)
+		return w.repair(ctx, service, desired, false, known.InUse)
 	default:
 		return w.writeMoved(ctx, service, desired, known)
 	}
@@ -105,27 +105,40 @@ func (w quotaWrite) applyService(ctx context.Context, service quota.Service, des
 // again the same way.
 func (w quotaWrite) keepAtUsage(ctx context.Context, service quota.Service, desired quota.Limits, known observation) (appliedQuota, error) {
 	if known.matches(desired) || known.lowers(desired) {
-		return w.repair(ctx, service, desired, true)
+		return w.repair(ctx, service, desired, true, known.InUse)
 	}
 	applied, err := w.writeMoved(ctx, service, desired, known)
 	if err != nil && openstack.StatusCode(err) == http.StatusBadRequest {
-		return w.repair(ctx, service, desired, true) // a limit went below usage
+		return w.repair(ctx, service, desired, true, known.InUse) // a limit went below usage
 	}
 	return applied, err
 }
 
 // repair reads the service and writes only what differs from desired (drift), keeping a
-// limit at usage where keepAtUsage says the service refuses it below.
-func (w quotaWrite) repair(ctx context.Context, service quota.Service, desired quota.Limits, keepAtUsage bool) (appliedQuota, error) {
-	reading, err := w.cloud.GetQuota(ctx, service, w.project)
+// limit at usage where keepAtUsage says the service refuses it below. The read is at
+// rest: the cloud's bulk view may serve it (Neutron's limits), and then the usage last
+// read (lastUsage) is kept, as the view lists no usage.
+func (w quotaWrite) repair(ctx context.Context, service quota.Service, desired quota.Limits, keepAtUsage bool,
+	lastUsage quota.Limits) (appliedQuota, error) {
+	reading, err := w.cloud.GetQuota(openstack.AtRest(ctx), service, w.project)
 	if err != nil {
 		return appliedQuota{}, err
 	}
+	reading = keepUsage(reading, lastUsage)
 	p := planWrite(desired, reading, keepAtUsage)
 	if err := w.write(ctx, service, p.diff); err != nil {
 		return appliedQuota{}, err
 	}
 	return appliedQuota{usage: reading.InUse.Within(desired), changes: p.changes, keptAtUsage: p.keptAtUsage}, nil
+}
+
+// keepUsage is reading with, when the bulk view served it (limits only), the usage last
+// read of its service in place of the usage it does not have.
+func keepUsage(reading openstack.QuotaReading, lastUsage quota.Limits) openstack.QuotaReading {
+	if reading.FromView {
+		reading.InUse = maps.Clone(lastUsage)
+	}
+	return reading
 }
 
 // writeMoved writes, without a read first, what differs from known. A write that lowers

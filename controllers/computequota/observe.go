@@ -34,10 +34,11 @@ func (r *Reconciler) observeOnly(ctx context.Context, cq *whv1.ComputeQuota, act
 	project := tenant.Status.ProjectID
 	cq.Status.ProjectID = project
 	seen, err := perService(ctx, effective, func(ctx context.Context, service quota.Service, desired quota.Limits) (appliedQuota, error) {
-		reading, err := cloud.GetQuota(ctx, service, project)
+		reading, err := cloud.GetQuota(openstack.AtRest(ctx), service, project)
 		if err != nil {
 			return appliedQuota{}, err
 		}
+		reading = keepUsage(reading, quota.FromAPI(cq.Status.Usage).Of(service))
 		keep := openstack.RefusesBelowUsage(service)
 		if len(breaches) > 0 {
 			// As Manage's lower: only the limits that come down; raises are withheld.
