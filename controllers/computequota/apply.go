@@ -120,11 +120,10 @@ func (w quotaWrite) keepAtUsage(ctx context.Context, service quota.Service, desi
 // read (lastUsage) is kept, as the view lists no usage.
 func (w quotaWrite) repair(ctx context.Context, service quota.Service, desired quota.Limits, keepAtUsage bool,
 	lastUsage quota.Limits) (appliedQuota, error) {
-	reading, err := w.cloud.GetQuota(openstack.AtRest(ctx), service, w.project)
+	reading, err := readAtRest(ctx, w.cloud, service, w.project, desired, lastUsage)
 	if err != nil {
 		return appliedQuota{}, err
 	}
-	reading = keepUsage(reading, lastUsage)
 	p := planWrite(desired, reading, keepAtUsage)
 	if err := w.write(ctx, service, p.diff); err != nil {
 		return appliedQuota{}, err
@@ -132,13 +131,21 @@ func (w quotaWrite) repair(ctx context.Context, service quota.Service, desired q
 	return appliedQuota{usage: reading.InUse.Within(desired), changes: p.changes, keptAtUsage: p.keptAtUsage}, nil
 }
 
-// keepUsage is reading with, when the bulk view served it (limits only), the usage last
-// read of its service in place of the usage it does not have.
-func keepUsage(reading openstack.QuotaReading, lastUsage quota.Limits) openstack.QuotaReading {
-	if reading.FromView {
-		reading.InUse = maps.Clone(lastUsage)
+// readAtRest reads a service's quota at rest. The cloud's bulk view may serve it
+// (Neutron's limits, listed without usage): then the usage last read (lastUsage) stands
+// in for it, unless some field of desired has none yet, and then the read is live.
+func readAtRest(ctx context.Context, cloud Cloud, service quota.Service, project string, desired, lastUsage quota.Limits) (openstack.QuotaReading, error) {
+	reading, err := cloud.GetQuota(openstack.AtRest(ctx), service, project)
+	if err != nil || !reading.FromView {
+		return reading, err
 	}
-	return reading
+	for f := range desired {
+		if _, known := lastUsage[f]; !known {
+			return cloud.GetQuota(ctx, service, project)
+		}
+	}
+	reading.InUse = maps.Clone(lastUsage)
+	return reading, nil
 }
 
 // writeMoved writes, without a read first, what differs from known. A write that lowers

@@ -34,11 +34,10 @@ func (r *Reconciler) observeOnly(ctx context.Context, cq *whv1.ComputeQuota, act
 	project := tenant.Status.ProjectID
 	cq.Status.ProjectID = project
 	seen, err := perService(ctx, effective, func(ctx context.Context, service quota.Service, desired quota.Limits) (appliedQuota, error) {
-		reading, err := cloud.GetQuota(openstack.AtRest(ctx), service, project)
+		reading, err := readAtRest(ctx, cloud, service, project, desired, quota.FromAPI(cq.Status.Usage).Of(service))
 		if err != nil {
 			return appliedQuota{}, err
 		}
-		reading = keepUsage(reading, quota.FromAPI(cq.Status.Usage).Of(service))
 		keep := openstack.RefusesBelowUsage(service)
 		if len(breaches) > 0 {
 			// As Manage's lower: only the limits that come down; raises are withheld.

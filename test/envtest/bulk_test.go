@@ -87,7 +87,8 @@ var _ = Describe("Bulk view", func() {
 			before := atRest(id)
 			cloud.EditProject(id, drift.edit)
 			Eventually(func(g Gomega) { drift.ok(g, cloud.Project(id)) }).Should(Succeed(), drift.what)
-			Expect(cloud.Calls("GetProject/"+id)).To(Equal(before[0]), "the repair of the %s was planned from the view", drift.what)
+			// Planned from the view; the one live read allowed is the look after its own write.
+			Expect(cloud.Calls("GetProject/"+id)).To(BeNumerically("<=", before[0]+1), "the repair of the %s was planned from the view", drift.what)
 		}
 		Eventually(readyTenant(t)).Should(Not(BeNil()))
 	})
@@ -110,12 +111,13 @@ var _ = Describe("Bulk view", func() {
 		cloud.GrantDirectly(id, stranger)
 		Eventually(func() []openstack.Assignment { return cloud.Assignments(id) }).Should(ConsistOf(member, stranger),
 			"the managed group's extra role is revoked; a principal the Tenant does not manage is left alone")
-		Expect(cloud.Calls("ListAssignments/"+id)).To(Equal(before[1]), "the revocation was planned from the view")
+		// Planned from the view; the one live read allowed is the look after its own write.
+		Expect(cloud.Calls("ListAssignments/"+id)).To(BeNumerically("<=", before[1]+1), "the revocation was planned from the view")
 
 		before = atRest(id)
 		Expect(cloud.Revoke(ctx, id, member)).To(Succeed()) // as a person would, not through the operator's view
 		Eventually(func() []openstack.Assignment { return cloud.Assignments(id) }).Should(ContainElement(member))
-		Expect(cloud.Calls("ListAssignments/"+id)).To(Equal(before[1]), "the grant was planned from the view")
+		Expect(cloud.Calls("ListAssignments/"+id)).To(BeNumerically("<=", before[1]+1), "the grant was planned from the view")
 	})
 
 	It("repairs a Neutron limit changed or reset behind its back, and keeps the usage last read", func() {
@@ -139,7 +141,7 @@ var _ = Describe("Bulk view", func() {
 		before := atRest(id)
 		cloud.SetLimitDirectly(id, quota.NetworkService, "ports", 500)
 		Eventually(func() int64 { return cloud.Quota(id, quota.NetworkService)["ports"] }).Should(BeEquivalentTo(50))
-		Expect(cloud.Calls("GetQuota.network/"+id)).To(Equal(before[2]), "the repair was planned from the view")
+		Expect(cloud.Calls("GetQuota.network/"+id)).To(BeNumerically("<=", before[2]+1), "the repair was planned from the view")
 		Expect(ports(Default)).To(HaveValue(BeEquivalentTo(7)), "the view lists no usage: the usage last read is kept")
 
 		By("a quota reset to Neutron's defaults is not in the listing: read live and repaired")
