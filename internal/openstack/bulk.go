@@ -3,10 +3,12 @@ package openstack
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 
 	"github.com/gophercloud/gophercloud/v2/openstack/identity/v3/projects"
 	"github.com/gophercloud/gophercloud/v2/openstack/identity/v3/roles"
+	"github.com/gophercloud/gophercloud/v2/pagination"
 
 	"github.com/whitehall-cloud/whitehall-operator/internal/quota"
 )
@@ -21,19 +23,15 @@ var _ BulkSource = (*Cloud)(nil)
 // owner properties, in one listing (GET /v3/projects, paged as Keystone pages it).
 func (c *Cloud) ListAllProjects(ctx context.Context) (_ []Project, err error) {
 	defer c.convert(&err)
-	pages, err := projects.List(c.identity, projects.ListOpts{}).AllPages(ctx)
-	if err != nil {
-		return nil, err
-	}
-	list, err := projects.ExtractProjects(pages)
-	if err != nil {
-		return nil, err
-	}
-	out := make([]Project, 0, len(list))
-	for i := range list {
-		out = append(out, *toProject(&list[i]))
-	}
-	return out, nil
+	var out []Project
+	err = eachWhole(ctx, projects.List(c.identity, projects.ListOpts{}), func(page pagination.Page) error {
+		list, err := projects.ExtractProjects(page)
+		for i := range list {
+			out = append(out, *toProject(&list[i]))
+		}
+		return err
+	})
+	return out, err
 }
 
 // ListAllAssignments implements BulkSource: the direct role assignments on every
@@ -41,21 +39,34 @@ func (c *Cloud) ListAllProjects(ctx context.Context) (_ []Project, err error) {
 // assignments are left out: ListAssignments never returns them either.
 func (c *Cloud) ListAllAssignments(ctx context.Context) (_ map[string][]Assignment, err error) {
 	defer c.convert(&err)
-	pages, err := roles.ListAssignments(c.identity, roles.ListAssignmentsOpts{}).AllPages(ctx)
-	if err != nil {
-		return nil, err
-	}
-	list, err := roles.ExtractRoleAssignments(pages)
-	if err != nil {
-		return nil, err
-	}
 	out := map[string][]Assignment{}
-	for _, a := range list {
-		if p := a.Scope.Project.ID; p != "" {
-			out[p] = append(out[p], Assignment{GroupID: a.Group.ID, UserID: a.User.ID, RoleID: a.Role.ID})
+	err = eachWhole(ctx, roles.ListAssignments(c.identity, roles.ListAssignmentsOpts{}), func(page pagination.Page) error {
+		list, err := roles.ExtractRoleAssignments(page)
+		for _, a := range list {
+			if p := a.Scope.Project.ID; p != "" {
+				out[p] = append(out[p], Assignment{GroupID: a.Group.ID, UserID: a.User.ID, RoleID: a.Role.ID})
+			}
 		}
-	}
-	return out, nil
+		return err
+	})
+	return out, err
+}
+
+// errTruncated is a Keystone listing cut short by its list_limit.
+var errTruncated = errors.New("keystone truncated the listing (list_limit): it is not used")
+
+// eachWhole runs each page of a Keystone listing through use, and fails a listing
+// Keystone truncated (list_limit): a project missing from it would be served as having
+// no role assignment.
+func eachWhole(ctx context.Context, pager pagination.Pager, use func(pagination.Page) error) error {
+	return pager.EachPage(ctx, func(_ context.Context, page pagination.Page) (bool, error) {
+		if body, ok := page.GetBody().(map[string]any); ok {
+			if truncated, _ := body["truncated"].(bool); truncated {
+				return false, errTruncated
+			}
+		}
+		return true, use(page)
+	})
 }
 
 // ListNetworkQuotas implements BulkSource: the Neutron limits of every project that has

@@ -250,6 +250,7 @@ func (v *BulkView) list(ctx context.Context) *snapshot {
 		return nil
 	})
 	_ = g.Wait() // the listings report failure as a nil listing
+	next.keepListedProjects()
 	v.mu.Lock()
 	prev := v.snap
 	v.snap = next
@@ -260,6 +261,17 @@ func (v *BulkView) list(ctx context.Context) *snapshot {
 		v.feed.publish(changed(prev, next))
 	}
 	return next
+}
+
+// keepListedProjects drops the entries of projects the projects listing does not hold:
+// Neutron keeps the quotas of deleted projects, and the view's memory is bounded by the
+// cloud's projects. A project new since that listing is read live anyway.
+func (s *snapshot) keepListedProjects() {
+	if s.projects == nil {
+		return
+	}
+	maps.DeleteFunc(s.network, func(id string, _ quota.Limits) bool { _, ok := s.projects[id]; return !ok })
+	maps.DeleteFunc(s.assignments, func(id string, _ []Assignment) bool { _, ok := s.projects[id]; return !ok })
 }
 
 // outcome records how a listing went, and says why when it failed: until the next
