@@ -59,7 +59,7 @@ var _ = Describe("Bulk view", func() {
 		_, id := newTenant("steady")
 		before := atRest(id)
 		listings := cloud.Calls("ListAllProjects")
-		Consistently(func() []int { return liveReads(id) }).WithTimeout(3 * resync).Should(Equal(before),
+		Consistently(func() []int { return liveReads(id) }).WithTimeout(3*resync).Should(Equal(before),
 			"GetProject, ListAssignments and Neutron quota reads of the project at rest: the bulk view serves them")
 		// Every object of the suite shares the one admin cloud and its one view.
 		Expect(cloud.Calls("ListAllProjects") - listings).To(BeNumerically("<=", 3+1))
