@@ -253,14 +253,32 @@ func (v *BulkView) list(ctx context.Context) *snapshot {
 	next.keepListedProjects()
 	v.mu.Lock()
 	prev := v.snap
+	var wake []string
+	if prev != nil {
+		wake = slices.DeleteFunc(changed(prev, next), v.wroteSince(prev.seq))
+	}
 	v.snap = next
 	v.forgetWrites(next.seq)
 	v.mu.Unlock()
 	v.published(next)
-	if prev != nil {
-		v.feed.publish(changed(prev, next))
-	}
+	v.feed.publish(wake)
 	return next
+}
+
+// wroteSince reports whether the operator wrote to a project since the write count
+// seq: a change the listings show there is most likely its own, and its object needs no
+// wake (a season boundary would otherwise wake every quota it wrote, all at once, one
+// period later). A person's change made in the same period is still caught: the
+// object's own resync reads it from the view. Callers hold v.mu.
+func (v *BulkView) wroteSince(seq uint64) func(string) bool {
+	return func(id string) bool {
+		for _, l := range listings {
+			if v.wrote[l][id] >= seq {
+				return true
+			}
+		}
+		return false
+	}
 }
 
 // keepListedProjects drops the entries of projects the projects listing does not hold:

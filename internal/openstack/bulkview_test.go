@@ -273,7 +273,9 @@ func TestBulkViewPassesOnChanges(t *testing.T) {
 	cases := []struct {
 		reason string
 		change func(s *listingSource)
-		want   []string
+		// wrote is a project the operator wrote to between the two refreshes.
+		wrote string
+		want  []string
 	}{
 		{reason: "nothing changed: nothing passed on", change: func(*listingSource) {}},
 		{reason: "a name changed", change: func(s *listingSource) { s.projects[0].Name = "renamed" }, want: []string{"p1"}},
@@ -286,6 +288,10 @@ func TestBulkViewPassesOnChanges(t *testing.T) {
 		}, want: []string{"p2"}},
 		{reason: "a Neutron limit changed", change: func(s *listingSource) { s.network["p1"] = quota.Limits{quota.Networks: 9} }, want: []string{"p1"}},
 		{reason: "a Neutron quota was reset to the defaults", change: func(s *listingSource) { delete(s.network, "p1") }, want: []string{"p1"}},
+		{reason: "the operator's own write is no change to wake its object for", change: func(s *listingSource) {
+			s.network["p1"] = quota.Limits{quota.Networks: 9}
+			s.projects[1].Name = "renamed"
+		}, wrote: "p1", want: []string{"p2"}},
 	}
 	for _, tc := range cases {
 		t.Run(tc.reason, func(t *testing.T) {
@@ -297,6 +303,9 @@ func TestBulkViewPassesOnChanges(t *testing.T) {
 			s.mu.Lock()
 			tc.change(s)
 			s.mu.Unlock()
+			if tc.wrote != "" {
+				v.Wrote(NetworkListing, tc.wrote)
+			}
 			v.now = func() time.Time { return time.Now().Add(2 * time.Minute) }
 			v.current(AtRest(context.Background()))
 			var got []string
