@@ -183,9 +183,12 @@ func (v *BulkView) serving(ctx context.Context, listing Listing, id string) *sna
 	if v == nil || !atRest(ctx) || id == "" {
 		return nil
 	}
-	s := v.current(ctx)
+	v.current(ctx)
 	v.mu.Lock()
 	defer v.mu.Unlock()
+	// The snapshot current now, not the one current() saw: a refresh in between forgot
+	// the writes it has seen, and they are checked against it alone.
+	s := v.snap
 	if s == nil || !s.listed(listing) || v.wrote[listing][id] >= s.seq {
 		v.count(listing, false)
 		return nil
