@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"maps"
 	"runtime"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -328,7 +329,7 @@ func (g generatedSource) ListAllProjects(context.Context) ([]Project, error) {
 	out := make([]Project, 0, g.n)
 	for i := range g.n {
 		out = append(out, Project{ID: fmt.Sprintf("%032x", i), Name: fmt.Sprintf("department-%d-service", i), DomainID: "default",
-			Description: fmt.Sprintf("service %d of a department, managed by whitehall", i), Tags: []string{fmt.Sprint("whitehall"), fmt.Sprint("department")},
+			Description: fmt.Sprintf("service %d of a department, managed by whitehall", i), Tags: []string{strings.Clone("whitehall"), strings.Clone("department")},
 			Enabled: true, Owner: fmt.Sprintf("0b7e2a54-7d1e-4c1a-9d8e-%012x", i), OwnerNamespace: fmt.Sprintf("department-%d", i),
 			OwnerName: "service", OwnerCluster: fmt.Sprintf("4c1a9d8e-7d1e-4c1a-9d8e-%012x", 1)})
 	}
