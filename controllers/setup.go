@@ -74,7 +74,10 @@ var DefaultGrantableRoles = []string{"member", "reader"}
 
 // Setup registers the field indexes and every controller with the manager.
 func Setup(ctx context.Context, mgr ctrl.Manager, o Options) error {
+	// Each Cloud's admin login observes in bulk, once per resync period.
+	o.Factory.ObserveInBulk(o.Intervals.Resync)
 	return SetupWith(ctx, mgr, o, Connectors{
+		Views:    o.Factory.Views(),
 		Cloud:    access.FactoryConnector[cloud.Login](o.Factory),
 		Tenant:   access.FactoryConnector[tenant.Cloud](o.Factory),
 		Quota:    access.FactoryConnector[computequota.Cloud](o.Factory),
@@ -93,6 +96,9 @@ type Connectors struct {
 	Servers  access.CloudConnector[testenvironment.Cloud]
 	// Usage, when set, runs the usage reader.
 	Usage access.CloudConnector[usage.Cloud]
+	// Views, when set, passes on what the clouds' bulk views find changed: the Tenants
+	// and ComputeQuotas of those projects are reconciled at once.
+	Views *openstack.ViewFeed
 }
 
 // SetupWith is Setup with explicit connectors.
@@ -135,12 +141,12 @@ func SetupWith(ctx context.Context, mgr ctrl.Manager, o Options, c Connectors) e
 	if err := (&tenant.Reconciler{
 		Client: mgr.GetClient(), APIReader: mgr.GetAPIReader(), Recorder: o.Recorder, Clouds: c.Tenant, Access: access,
 		GrantableRoles: o.GrantableRoles, Intervals: o.Intervals, Now: o.Now, Concurrency: o.Concurrency,
-		ClusterID: o.ClusterID, ClusterLease: o.ClusterLease, Shard: gate,
+		ClusterID: o.ClusterID, ClusterLease: o.ClusterLease, Shard: gate, Views: c.Views,
 	}).SetupWithManager(mgr); err != nil {
 		return err
 	}
 	if err := (&computequota.Reconciler{Client: mgr.GetClient(), Recorder: o.Recorder, Clouds: c.Quota, Access: access, Intervals: o.Intervals, Now: o.Now, Concurrency: o.Concurrency,
-		Shard: gate}).SetupWithManager(mgr); err != nil {
+		Shard: gate, Views: c.Views}).SetupWithManager(mgr); err != nil {
 		return err
 	}
 	return (&testenvironment.Reconciler{

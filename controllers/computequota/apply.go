@@ -92,7 +92,7 @@ func (w quotaWrite) applyService(ctx context.Context, service quota.Service, des
 	case openstack.RefusesBelowUsage(service):
 		return w.keepAtUsage(ctx, service, desired, known)
 	case unmoved:
-		return w.repair(ctx, service, desired, false)
+		return w.repair(ctx, service, desired, false, known.InUse)
 	default:
 		return w.writeMoved(ctx, service, desired, known)
 	}
@@ -105,19 +105,22 @@ func (w quotaWrite) applyService(ctx context.Context, service quota.Service, des
 // again the same way.
 func (w quotaWrite) keepAtUsage(ctx context.Context, service quota.Service, desired quota.Limits, known observation) (appliedQuota, error) {
 	if known.matches(desired) || known.lowers(desired) {
-		return w.repair(ctx, service, desired, true)
+		return w.repair(ctx, service, desired, true, known.InUse)
 	}
 	applied, err := w.writeMoved(ctx, service, desired, known)
 	if err != nil && openstack.StatusCode(err) == http.StatusBadRequest {
-		return w.repair(ctx, service, desired, true) // a limit went below usage
+		return w.repair(ctx, service, desired, true, known.InUse) // a limit went below usage
 	}
 	return applied, err
 }
 
 // repair reads the service and writes only what differs from desired (drift), keeping a
-// limit at usage where keepAtUsage says the service refuses it below.
-func (w quotaWrite) repair(ctx context.Context, service quota.Service, desired quota.Limits, keepAtUsage bool) (appliedQuota, error) {
-	reading, err := w.cloud.GetQuota(ctx, service, w.project)
+// limit at usage where keepAtUsage says the service refuses it below. The read is at
+// rest: the cloud's bulk view may serve it (Neutron's limits), and then the usage last
+// read (lastUsage) is kept, as the view lists no usage.
+func (w quotaWrite) repair(ctx context.Context, service quota.Service, desired quota.Limits, keepAtUsage bool,
+	lastUsage quota.Limits) (appliedQuota, error) {
+	reading, err := readAtRest(ctx, w.cloud, service, w.project, desired, lastUsage)
 	if err != nil {
 		return appliedQuota{}, err
 	}
@@ -126,6 +129,23 @@ func (w quotaWrite) repair(ctx context.Context, service quota.Service, desired q
 		return appliedQuota{}, err
 	}
 	return appliedQuota{usage: reading.InUse.Within(desired), changes: p.changes, keptAtUsage: p.keptAtUsage}, nil
+}
+
+// readAtRest reads a service's quota at rest. The cloud's bulk view may serve it
+// (Neutron's limits, listed without usage): then the usage last read (lastUsage) stands
+// in for it, unless some field of desired has none yet, and then the read is live.
+func readAtRest(ctx context.Context, cloud Cloud, service quota.Service, project string, desired, lastUsage quota.Limits) (openstack.QuotaReading, error) {
+	reading, err := cloud.GetQuota(openstack.AtRest(ctx), service, project)
+	if err != nil || !reading.FromView {
+		return reading, err
+	}
+	for f := range desired {
+		if _, known := lastUsage[f]; !known {
+			return cloud.GetQuota(ctx, service, project)
+		}
+	}
+	reading.InUse = maps.Clone(lastUsage)
+	return reading, nil
 }
 
 // writeMoved writes, without a read first, what differs from known. A write that lowers

@@ -19,6 +19,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/controller"
 	"sigs.k8s.io/controller-runtime/pkg/handler"
 	"sigs.k8s.io/controller-runtime/pkg/predicate"
+	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 	"sigs.k8s.io/controller-runtime/pkg/recorder"
 
 	"github.com/whitehall-cloud/whitehall-operator/controllers/access"
@@ -59,6 +60,9 @@ type Reconciler struct {
 	lastApplied sync.Map
 	// Concurrency is how many objects are reconciled at once.
 	Concurrency int
+	// Views passes on the projects the clouds' bulk views found changed: their
+	// ComputeQuotas are reconciled at once, and read (nil: no bulk view).
+	Views *openstack.ViewFeed
 }
 
 // +kubebuilder:rbac:groups=whitehall.cloud,resources=computequotas,verbs=get;list;watch;update;patch
@@ -245,7 +249,15 @@ func (r *Reconciler) SetupWithManager(mgr ctrl.Manager) error {
 	}
 	quotas := lookups.Dependents{Reader: r.Client, NewList: func() client.ObjectList { return &whv1.ComputeQuotaList{} }}
 	spread := frame.SpreadStart(r.Intervals.Resync)
-	return ctrl.NewControllerManagedBy(mgr).
+	b := ctrl.NewControllerManagedBy(mgr)
+	if r.Views != nil {
+		changed, err := lookups.ViewChanges(mgr, r.Views, r.quotasOfChangedProject)
+		if err != nil {
+			return err
+		}
+		b = b.WatchesRawSource(changed)
+	}
+	return b.
 		// After a restart, an unchanged object is first looked at a resync after its last
 		// full read, not with every other at once (frame.SpreadStart).
 		For(&whv1.ComputeQuota{}, builder.WithPredicates(r.Shard.Predicate(), predicate.And(spread.Predicate, predicate.Or(predicate.GenerationChangedPredicate{}, frame.DeletionPredicate())))).
@@ -264,4 +276,21 @@ func (r *Reconciler) SetupWithManager(mgr ctrl.Manager) error {
 		WithOptions(controller.Options{MaxConcurrentReconciles: max(r.Concurrency, 1), NewQueue: frame.NewFairQueue}).
 		Named("computequota").
 		Complete(r)
+}
+
+// quotasOfChangedProject are the ComputeQuotas of a project a bulk view found changed.
+// What each remembers of its quota is forgotten: its reconcile then reads the quota (the
+// view serves Neutron's) instead of trusting an observation the change made stale.
+func (r *Reconciler) quotasOfChangedProject(ctx context.Context, projectID string) []reconcile.Request {
+	list := &whv1.ComputeQuotaList{}
+	if err := r.List(ctx, list, client.MatchingFields{lookups.ProjectIDIndex: projectID}); err != nil {
+		ctrl.LoggerFrom(ctx).Error(err, "listing the ComputeQuotas of a project a bulk view found changed")
+		return nil
+	}
+	out := make([]reconcile.Request, 0, len(list.Items))
+	for i := range list.Items {
+		r.lastApplied.Delete(list.Items[i].UID)
+		out = append(out, reconcile.Request{NamespacedName: client.ObjectKeyFromObject(&list.Items[i])})
+	}
+	return out
 }

@@ -34,7 +34,7 @@ func (r *Reconciler) observeOnly(ctx context.Context, cq *whv1.ComputeQuota, act
 	project := tenant.Status.ProjectID
 	cq.Status.ProjectID = project
 	seen, err := perService(ctx, effective, func(ctx context.Context, service quota.Service, desired quota.Limits) (appliedQuota, error) {
-		reading, err := cloud.GetQuota(ctx, service, project)
+		reading, err := readAtRest(ctx, cloud, service, project, desired, quota.FromAPI(cq.Status.Usage).Of(service))
 		if err != nil {
 			return appliedQuota{}, err
 		}

@@ -62,7 +62,10 @@ func SetupIndexes(ctx context.Context, mgr ctrl.Manager) error {
 	}); err != nil {
 		return err
 	}
-	return idx.IndexField(ctx, &whv1.TestEnvironment{}, PeakSeasonIndex, SeasonsOf)
+	if err := idx.IndexField(ctx, &whv1.TestEnvironment{}, PeakSeasonIndex, SeasonsOf); err != nil {
+		return err
+	}
+	return setupProjectIndexes(ctx, mgr)
 }
 
 // SeasonsOf names the PeakSeasons a ComputeQuota's or TestEnvironment's peaks use.

@@ -87,7 +87,7 @@ func planAssignments(ctx context.Context, cloud Cloud, t *whv1.Tenant, projectCr
 	}
 	var actual []openstack.Assignment
 	if !projectCreated {
-		if actual, err = cloud.ListAssignments(ctx, t.Status.ProjectID); err != nil {
+		if actual, err = cloud.ListAssignments(openstack.AtRest(ctx), t.Status.ProjectID); err != nil {
 			return assignmentPlan{}, err
 		}
 	}

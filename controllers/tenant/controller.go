@@ -77,6 +77,10 @@ type Reconciler struct {
 	// Tenants' projects may be taken back; zero means access.DefaultClusterLease.
 	ClusterLease time.Duration
 
+	// Views passes on the projects the clouds' bulk views found changed: their Tenants
+	// are reconciled at once (nil: no bulk view).
+	Views *openstack.ViewFeed
+
 	// cidrs decides every network range drawn from a DepartmentPolicy's pool.
 	cidrs addressSpace
 }
@@ -224,7 +228,15 @@ func (r *Reconciler) SetupWithManager(mgr ctrl.Manager) error {
 		return err
 	}
 	spread := frame.SpreadStart(r.Intervals.Resync)
-	return ctrl.NewControllerManagedBy(mgr).
+	b := ctrl.NewControllerManagedBy(mgr)
+	if r.Views != nil {
+		changed, err := lookups.ViewChanges(mgr, r.Views, lookups.ObjectsOfProject(r.Client, func() client.ObjectList { return &whv1.TenantList{} }))
+		if err != nil {
+			return err
+		}
+		b = b.WatchesRawSource(changed)
+	}
+	return b.
 		// After a restart, an unchanged object is first looked at a resync after its last
 		// full read, not with every other at once (frame.SpreadStart).
 		For(&whv1.Tenant{}, builder.WithPredicates(r.Shard.Predicate(), predicate.And(spread.Predicate, predicate.Or(predicate.GenerationChangedPredicate{}, predicate.AnnotationChangedPredicate{}, frame.DeletionPredicate())))).

@@ -112,7 +112,7 @@ func (r *Reconciler) observedProject(ctx context.Context, cloud Cloud, acc acces
 		return p, true, r.mayAdopt(ctx, cloud, acc, t, p, domainID)
 	}
 	if t.Status.ProjectID != "" {
-		p, err := cloud.GetProject(ctx, t.Status.ProjectID)
+		p, err := cloud.GetProject(openstack.AtRest(ctx), t.Status.ProjectID)
 		switch {
 		case err == nil:
 			return p, false, ownedBy(acc, t, p)

@@ -66,7 +66,8 @@ func (r *Reconciler) reconcileProject(ctx context.Context, cloud Cloud, acc acce
 // when the project is still to be created.
 func (r *Reconciler) observeProject(ctx context.Context, cloud Cloud, acc access.CloudAccess, t *whv1.Tenant, domainID string) (*openstack.Project, error) {
 	if t.Status.ProjectID != "" && !observedImport(t) {
-		p, err := cloud.GetProject(ctx, t.Status.ProjectID)
+		// At rest the cloud's bulk view serves it, unless the operator wrote to it since.
+		p, err := cloud.GetProject(openstack.AtRest(ctx), t.Status.ProjectID)
 		switch {
 		case err == nil:
 			return p, ownedBy(acc, t, p)

@@ -34,6 +34,9 @@ type Cloud struct {
 	user currentUser
 	// project is the project its token is scoped to, once known.
 	project scopedProject
+	// view serves reads at rest of an admin login from bulk listings (bulkview.go);
+	// nil for a service user's login, whose reads are all live.
+	view *BulkView
 }
 
 func newCloud(provider *gophercloud.ProviderClient, eo gophercloud.EndpointOpts, routes *serviceRoutes) (*Cloud, error) {

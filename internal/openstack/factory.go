@@ -75,6 +75,11 @@ type Factory struct {
 	// seen is the content each Secret had when last read, so a login made with it is
 	// found again once the Secret is gone (CloudForCleanup).
 	seen map[CredentialsRef]seenContent
+
+	// viewPeriod is how often each admin login's bulk view is refreshed (zero: no
+	// view); views passes on what its refreshes find changed.
+	viewPeriod time.Duration
+	views      *ViewFeed
 }
 
 // DefaultForgetUnusedAfter is how long the Factory keeps what nothing used: three of
@@ -145,8 +150,17 @@ func NewFactory(reader client.Reader, timeout time.Duration, limit RateLimit) *F
 		unused:    DefaultForgetUnusedAfter,
 		clouds:    map[cloudKey]*cacheEntry{},
 		seen:      map[CredentialsRef]seenContent{},
+		views:     NewViewFeed(),
 	}
 }
+
+// ObserveInBulk gives every admin login made from now on a bulk view refreshed at most
+// once per period (the resync period; zero or less: none), which serves its reads at
+// rest (bulkview.go). Call it before the Factory is used.
+func (f *Factory) ObserveInBulk(period time.Duration) { f.viewPeriod = period }
+
+// Views passes on the projects each admin login's bulk view found changed.
+func (f *Factory) Views() *ViewFeed { return f.views }
 
 // ForgetUnusedAfter makes the Factory drop logins, Secret contents and rate limiters
 // nothing has asked for in d (zero or less: keep them for good). Objects ask at least
@@ -464,7 +478,14 @@ func (f *Factory) connect(ctx context.Context, ref CredentialsRef, cloudsYAML, c
 	}
 	login := f.newLogin(ref, authOpts, endpointOpts, tlsConfig, department)
 	login.endpoint.CACert = bytes.Clone(caCert) // only the Secret's CA counts
-	return login.cloud(ctx)
+	cloud, err := login.cloud(ctx)
+	if err == nil && f.viewPeriod > 0 && !department {
+		// One view per admin login of a Cloud: never shared with another cloud or
+		// login. A department's own credentials get none: what they may list is
+		// theirs to decide, and their reads stay live.
+		cloud.view = NewBulkView(cloud, f.viewPeriod, authOpts.IdentityEndpoint, f.views)
+	}
+	return cloud, err
 }
 
 // newLogin is the login of ref's cloud: its client goes through the cloud's rate

@@ -161,6 +161,9 @@ func toProject(p *projects.Project) *Project {
 
 // GetProject implements Projects.
 func (c *Cloud) GetProject(ctx context.Context, id string) (_ *Project, err error) {
+	if p, ok := c.view.Project(ctx, id); ok {
+		return p, nil
+	}
 	defer c.convert(&err)
 	p, err := projects.Get(ctx, c.identity, id).Extract()
 	if err != nil {
@@ -219,6 +222,7 @@ func (c *Cloud) CreateProject(ctx context.Context, opts ProjectCreate) (_ *Proje
 	if err != nil {
 		return nil, err
 	}
+	c.view.Wrote(ProjectsListing, p.ID)
 	return toProject(p), nil
 }
 
@@ -232,6 +236,7 @@ func (c *Cloud) UpdateProject(ctx context.Context, id string, opts ProjectUpdate
 	if opts.Owner != nil {
 		update.Extra = opts.Owner.extra()
 	}
+	defer c.view.Wrote(ProjectsListing, id)
 	p, err := projects.Update(ctx, c.identity, id, update).Extract()
 	if err != nil {
 		return nil, notFound(err, "project %s", id)
@@ -242,6 +247,7 @@ func (c *Cloud) UpdateProject(ctx context.Context, id string, opts ProjectUpdate
 // DeleteProject implements Projects.
 func (c *Cloud) DeleteProject(ctx context.Context, id string) (err error) {
 	defer c.convert(&err)
+	defer c.view.wroteAll(id) // its assignments and quota go with it
 	err = projects.Delete(ctx, c.identity, id).ExtractErr()
 	if IsNotFound(err) {
 		return nil
@@ -373,6 +379,9 @@ func (c *Cloud) principalID(ctx context.Context, kind, nameOrID, domainID string
 
 // ListAssignments implements RoleAssignments.
 func (c *Cloud) ListAssignments(ctx context.Context, projectID string) (_ []Assignment, err error) {
+	if list, ok := c.view.Assignments(ctx, projectID); ok {
+		return list, nil
+	}
 	defer c.convert(&err)
 	pages, err := roles.ListAssignments(c.identity, roles.ListAssignmentsOpts{ScopeProjectID: projectID}).AllPages(ctx)
 	if err != nil {
@@ -392,12 +401,14 @@ func (c *Cloud) ListAssignments(ctx context.Context, projectID string) (_ []Assi
 // Grant implements RoleAssignments.
 func (c *Cloud) Grant(ctx context.Context, projectID string, a Assignment) (err error) {
 	defer c.convert(&err)
+	defer c.view.Wrote(AssignmentsListing, projectID)
 	return roles.Assign(ctx, c.identity, a.RoleID, roles.AssignOpts{GroupID: a.GroupID, UserID: a.UserID, ProjectID: projectID}).ExtractErr()
 }
 
 // Revoke implements RoleAssignments.
 func (c *Cloud) Revoke(ctx context.Context, projectID string, a Assignment) (err error) {
 	defer c.convert(&err)
+	defer c.view.Wrote(AssignmentsListing, projectID)
 	err = roles.Unassign(ctx, c.identity, a.RoleID, roles.UnassignOpts{GroupID: a.GroupID, UserID: a.UserID, ProjectID: projectID}).ExtractErr()
 	if IsNotFound(err) {
 		return nil

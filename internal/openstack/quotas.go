@@ -47,6 +47,10 @@ var quotaAPIs = map[quota.Service]quotaAPI{
 type QuotaReading struct {
 	Limits quota.Limits
 	InUse  quota.Limits
+	// FromView says the limits came from the cloud's bulk view (a read AtRest), which
+	// lists limits only: InUse is empty, not zero, and the caller keeps the usage it
+	// last read.
+	FromView bool
 }
 
 // Quotas reads and writes project quota: one call per service each way.
@@ -62,6 +66,11 @@ var _ Quotas = (*Cloud)(nil)
 
 // GetQuota implements Quotas.
 func (c *Cloud) GetQuota(ctx context.Context, service quota.Service, projectID string) (_ QuotaReading, err error) {
+	if service == quota.NetworkService {
+		if limits, ok := c.view.NetworkLimits(ctx, projectID); ok {
+			return QuotaReading{Limits: limits, InUse: quota.Limits{}, FromView: true}, nil
+		}
+	}
 	defer c.convert(&err)
 	api, sc, err := c.quotaClient(service)
 	if err != nil {
@@ -106,6 +115,9 @@ func (c *Cloud) SetQuota(ctx context.Context, service quota.Service, projectID s
 	body, err := quotaBody(service, limits)
 	if err != nil {
 		return err
+	}
+	if service == quota.NetworkService {
+		defer c.view.Wrote(NetworkListing, projectID)
 	}
 	if _, err := sc.Put(ctx, sc.ServiceURL(fmt.Sprintf(api.writePath, projectID)), body, nil, &gophercloud.RequestOpts{OkCodes: []int{200}}); err != nil {
 		return fmt.Errorf("writing %s quota of project %s: %w", service, projectID, err)

@@ -121,6 +121,8 @@ var _ = BeforeSuite(func() {
 	})
 	Expect(err).NotTo(HaveOccurred())
 	cloud = openstacktest.New()
+	// As every Cloud's admin login in the manager: reads at rest served by a bulk view.
+	cloud.ObserveInBulk(resync)
 	// As the real factory: the operator's Secrets from the cache, any other live.
 	secrets := secretReader{cached: mgr.GetClient(), live: mgr.GetAPIReader()}
 	tenantClouds = newFakeConnector[tenant.Cloud](secrets)
@@ -139,6 +141,7 @@ var _ = BeforeSuite(func() {
 		Quota:    quotaClouds,
 		Capacity: capacityClouds,
 		Servers:  serverClouds,
+		Views:    cloud.Views(),
 	})).To(Succeed())
 	go func() {
 		defer GinkgoRecover()

@@ -72,6 +72,10 @@ type state struct {
 	clusters clusterRecords
 	// adminProject is the project the admin's login is scoped to (inventory.go).
 	adminProject string
+	// view serves the admin's reads at rest once ObserveInBulk made it (bulk.go); feed
+	// passes on what its refreshes found changed.
+	view *openstack.BulkView
+	feed *openstack.ViewFeed
 }
 
 var _ interface {
@@ -112,6 +116,7 @@ func New() *Cloud {
 		calls:         map[string]int{},
 		writes:        map[string][]string{},
 		failures:      map[string][]error{},
+		feed:          openstack.NewViewFeed(),
 	}}
 	for _, r := range []string{"member", "reader", "admin"} {
 		c.roles[r] = "role-" + r
@@ -260,7 +265,10 @@ func clone(p *openstack.Project) *openstack.Project {
 func notFound(what string) error { return fmt.Errorf("%w: %s", openstack.ErrNotFound, what) }
 
 // GetProject implements openstack.Projects.
-func (c *Cloud) GetProject(_ context.Context, id string) (*openstack.Project, error) {
+func (c *Cloud) GetProject(ctx context.Context, id string) (*openstack.Project, error) {
+	if p, ok := c.bulkView().Project(ctx, id); ok {
+		return p, nil
+	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if err := c.call("GetProject", id); err != nil {
@@ -308,11 +316,14 @@ func (c *Cloud) CreateProject(_ context.Context, o openstack.ProjectCreate) (*op
 	}
 	c.projects[p.ID] = p
 	c.logWrite(p.ID, "CreateProject")
+	// Under c.mu: the view takes only its own lock, and never calls the fake under it.
+	defer c.view.Wrote(openstack.ProjectsListing, p.ID)
 	return clone(p), nil
 }
 
 // UpdateProject implements openstack.Projects.
 func (c *Cloud) UpdateProject(_ context.Context, id string, u openstack.ProjectUpdate) (*openstack.Project, error) {
+	defer c.bulkView().Wrote(openstack.ProjectsListing, id)
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if err := c.call("UpdateProject", id); err != nil {
@@ -348,6 +359,11 @@ func (c *Cloud) UpdateProject(_ context.Context, id string, u openstack.ProjectU
 
 // DeleteProject implements openstack.Projects.
 func (c *Cloud) DeleteProject(_ context.Context, id string) error {
+	if v := c.bulkView(); v != nil {
+		defer v.Wrote(openstack.NetworkListing, id)
+		defer v.Wrote(openstack.AssignmentsListing, id)
+		defer v.Wrote(openstack.ProjectsListing, id)
+	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if err := c.call("DeleteProject", id); err != nil {
@@ -398,7 +414,10 @@ func (c *Cloud) UserID(_ context.Context, nameOrID, domainID string) (string, er
 }
 
 // ListAssignments implements openstack.RoleAssignments.
-func (c *Cloud) ListAssignments(_ context.Context, projectID string) ([]openstack.Assignment, error) {
+func (c *Cloud) ListAssignments(ctx context.Context, projectID string) ([]openstack.Assignment, error) {
+	if list, ok := c.bulkView().Assignments(ctx, projectID); ok {
+		return list, nil
+	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if err := c.call("ListAssignments", projectID); err != nil {
@@ -409,6 +428,7 @@ func (c *Cloud) ListAssignments(_ context.Context, projectID string) ([]openstac
 
 // Grant implements openstack.RoleAssignments.
 func (c *Cloud) Grant(_ context.Context, projectID string, a openstack.Assignment) error {
+	defer c.bulkView().Wrote(openstack.AssignmentsListing, projectID)
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if err := c.call("Grant", projectID); err != nil {
@@ -424,6 +444,7 @@ func (c *Cloud) Grant(_ context.Context, projectID string, a openstack.Assignmen
 
 // Revoke implements openstack.RoleAssignments.
 func (c *Cloud) Revoke(_ context.Context, projectID string, a openstack.Assignment) error {
+	defer c.bulkView().Wrote(openstack.AssignmentsListing, projectID)
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if err := c.call("Revoke", projectID); err != nil {
@@ -532,7 +553,12 @@ func mustField(service quota.Service, name string) quota.Field {
 }
 
 // GetQuota implements openstack.Quotas.
-func (c *Cloud) GetQuota(_ context.Context, service quota.Service, projectID string) (openstack.QuotaReading, error) {
+func (c *Cloud) GetQuota(ctx context.Context, service quota.Service, projectID string) (openstack.QuotaReading, error) {
+	if service == quota.NetworkService {
+		if limits, ok := c.bulkView().NetworkLimits(ctx, projectID); ok {
+			return openstack.QuotaReading{Limits: limits, InUse: quota.Limits{}, FromView: true}, nil
+		}
+	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if err := c.call("GetQuota."+string(service), projectID); err != nil {
@@ -547,6 +573,9 @@ func (c *Cloud) GetQuota(_ context.Context, service quota.Service, projectID str
 func (c *Cloud) SetQuota(_ context.Context, service quota.Service, projectID string, limits quota.Limits) error {
 	if len(limits) == 0 {
 		return nil
+	}
+	if service == quota.NetworkService {
+		defer c.bulkView().Wrote(openstack.NetworkListing, projectID)
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
