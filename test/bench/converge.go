@@ -494,33 +494,9 @@ func (b *bench) steady(ctx context.Context, n int) error {
 	b.rep.steady = res
 	// The restart itself is measured too: the calls per second of the first resync
 	// period, when every object is looked at for the first time since.
-	restartMark, restartAt := b.rec.mark(), time.Now()
-	if err := b.restartManager(b.cfg.resync); err != nil {
+	var err error
+	if res.restart, err = b.measureRestart(n, managerOpts{resync: b.cfg.resync}); err != nil {
 		return err
-	}
-	// The first pass after a start reads everything once (a cold start, not steady
-	// state): wait until each object was reconciled and the calls stop.
-	deadline := time.Now().Add(max(2*time.Minute, time.Duration(n)*time.Second))
-	for {
-		s, err := b.mgr.scrape()
-		if err != nil {
-			return err
-		}
-		if reconciles(s, "tenant") >= float64(n) && reconciles(s, "computequota") >= float64(n) {
-			break
-		}
-		if time.Now().After(deadline) {
-			return fmt.Errorf("the operator did not reconcile every object after its restart")
-		}
-		time.Sleep(500 * time.Millisecond)
-	}
-	time.Sleep(3 * time.Second)
-	if b.rec != nil {
-		// The first period after the restart (and its jitter) is over: count it.
-		if wait := time.Until(restartAt.Add(b.cfg.resync + b.cfg.resync/10)); wait > 0 {
-			time.Sleep(wait)
-		}
-		res.restart = perSecond(b.rec.since(restartMark, "operator"), restartAt, b.cfg.resync+b.cfg.resync/10)
 	}
 	m0, err := b.mgr.scrape()
 	if err != nil {
@@ -550,7 +526,49 @@ func (b *bench) steady(ctx context.Context, n int) error {
 		res.endpoints = byEndpoint(ev)
 		b.rep.addBreakdown(fmt.Sprintf("b: steady state, %d departments over %s", n, window.Round(time.Second)), ev, n)
 	}
+	if b.cfg.restartBefore != "" {
+		// After this build's own: an older build writes status without the fields it
+		// does not know (status.lastSyncTime), which this build's restart would miss.
+		if res.restartBefore, err = b.measureRestart(n, managerOpts{bin: b.cfg.restartBefore, resync: b.cfg.resync}); err != nil {
+			return fmt.Errorf("the earlier build's restart: %w", err)
+		}
+	}
 	return nil
+}
+
+// measureRestart restarts the operator with o and counts its calls in the first resync
+// period (and its jitter): all of them and the most in one second. It returns once the
+// period is over and every object was reconciled.
+func (b *bench) measureRestart(n int, o managerOpts) (callRate, error) {
+	mark, at := b.rec.mark(), time.Now()
+	if err := b.restartManagerWith(o); err != nil {
+		return callRate{}, err
+	}
+	// The first pass after a start reads everything once (a cold start, not steady
+	// state): wait until each object was reconciled and the calls stop.
+	deadline := time.Now().Add(max(2*time.Minute, o.resync+o.resync/5, time.Duration(n)*time.Second))
+	for {
+		s, err := b.mgr.scrape()
+		if err != nil {
+			return callRate{}, err
+		}
+		if reconciles(s, "tenant") >= float64(n) && reconciles(s, "computequota") >= float64(n) {
+			break
+		}
+		if time.Now().After(deadline) {
+			return callRate{}, fmt.Errorf("the operator did not reconcile every object after its restart")
+		}
+		time.Sleep(500 * time.Millisecond)
+	}
+	time.Sleep(3 * time.Second)
+	if b.rec == nil {
+		return callRate{}, nil
+	}
+	period := o.resync + o.resync/10
+	if wait := time.Until(at.Add(period)); wait > 0 {
+		time.Sleep(wait)
+	}
+	return perSecond(b.rec.since(mark, "operator"), at, period), nil
 }
 
 func reconciles(s scrape, controller string) float64 {
@@ -558,16 +576,17 @@ func reconciles(s scrape, controller string) float64 {
 }
 
 type steadyResult struct {
-	// restart is the operator's calls in the first resync period after its restart.
-	restart     callRate
-	n           int
-	resync      time.Duration
-	window      time.Duration
-	reconciles  map[string]float64
-	calls       int
-	byService   map[string]int
-	quotaWrites float64
-	endpoints   []endpointCount
+	// restart is the operator's calls in the first resync period after its restart;
+	// restartBefore the same for the earlier build (-restart-before).
+	restart, restartBefore callRate
+	n                      int
+	resync                 time.Duration
+	window                 time.Duration
+	reconciles             map[string]float64
+	calls                  int
+	byService              map[string]int
+	quotaWrites            float64
+	endpoints              []endpointCount
 }
 
 // periods is how many resync periods the window held.

@@ -55,23 +55,26 @@ const (
 )
 
 type config struct {
-	sizes       []int
-	peakSizes   []int
-	steadyN     int
-	burst       int
-	rssObjects  int
-	concurrency int
-	resync      time.Duration
-	peakLead    time.Duration
-	namespaces  int
-	phases      string
-	outDir      string
-	proxy       bool
-	cloudsYAML  string
-	cloud       string
-	managerBin  string
-	repoRoot    string
-	workDir     string
+	sizes     []int
+	peakSizes []int
+	steadyN   int
+	// restartBefore is an earlier operator binary whose restart is measured beside this
+	// one's in b (the herd before and after); empty: not measured.
+	restartBefore string
+	burst         int
+	rssObjects    int
+	concurrency   int
+	resync        time.Duration
+	peakLead      time.Duration
+	namespaces    int
+	phases        string
+	outDir        string
+	proxy         bool
+	cloudsYAML    string
+	cloud         string
+	managerBin    string
+	repoRoot      string
+	workDir       string
 }
 
 func main() {
@@ -117,6 +120,7 @@ func parseFlags() (config, error) {
 	var (
 		cfg                config
 		sizes, peaks       string
+		steadyN            int
 		burst, rssN, conc  int
 		resync, peakLead   string
 		namespaces         int
@@ -126,6 +130,8 @@ func parseFlags() (config, error) {
 	)
 	flag.StringVar(&sizes, "n", envOr("BENCH_N", "20,200"), "departments to converge, comma-separated (env BENCH_N)")
 	flag.StringVar(&peaks, "peak-n", envOr("BENCH_PEAK_N", ""), "sizes among -n that also run the peak switch; default the smallest (20,200 adds ~2 min) (env BENCH_PEAK_N)")
+	flag.IntVar(&steadyN, "steady-n", atoiOr(os.Getenv("BENCH_STEADY_N"), 0), "the size among -n that runs the steady state (b); default the smallest (env BENCH_STEADY_N)")
+	flag.StringVar(&cfg.restartBefore, "restart-before", os.Getenv("BENCH_RESTART_BEFORE"), "an earlier operator binary: b also measures its restart, after this one's, for the herd before and after (env BENCH_RESTART_BEFORE)")
 	flag.IntVar(&burst, "burst", atoiOr(os.Getenv("BENCH_BURST"), 50), "servers in the burst; 0 skips it (env BENCH_BURST)")
 	flag.IntVar(&rssN, "rss-objects", atoiOr(os.Getenv("BENCH_RSS_OBJECTS"), 10000), "objects for the RSS measurement; 0 skips it (env BENCH_RSS_OBJECTS)")
 	flag.IntVar(&conc, "concurrency", atoiOr(os.Getenv("BENCH_CONCURRENCY"), 10), "operator --concurrency and --max-concurrent-server-creates, and baseline workers (env BENCH_CONCURRENCY)")
@@ -152,6 +158,12 @@ func parseFlags() (config, error) {
 		cfg.peakSizes = []int{cfg.steadyN}
 	} else if cfg.peakSizes, err = parseInts(peaks); err != nil {
 		return cfg, err
+	}
+	if steadyN > 0 {
+		if !slices.Contains(cfg.sizes, steadyN) {
+			return cfg, fmt.Errorf("-steady-n %d is not one of -n %v", steadyN, cfg.sizes)
+		}
+		cfg.steadyN = steadyN
 	}
 	cfg.burst, cfg.rssObjects, cfg.concurrency, cfg.namespaces = burst, rssN, max(conc, 1), max(namespaces, 1)
 	cfg.proxy = !noProxy
@@ -284,7 +296,10 @@ func (b *bench) restartManagerReading(resync, usage time.Duration) error {
 func (b *bench) restartManagerWith(o managerOpts) error {
 	b.stopManager()
 	b.mgrRuns++
-	o.bin, o.kubeconfig = b.cfg.managerBin, b.cl.kubeconfig
+	if o.bin == "" {
+		o.bin = b.cfg.managerBin
+	}
+	o.kubeconfig = b.cl.kubeconfig
 	o.logPath = filepath.Join(b.cfg.repoRoot, ".local", "bench", fmt.Sprintf("manager-%d.log", b.mgrRuns))
 	o.concurrency, o.creates = b.cfg.concurrency, b.cfg.concurrency
 	m, err := startManager(o)

@@ -146,6 +146,10 @@ func (r *report) markdown() string {
 			w("| b. after a restart, %d depts: calls in the first resync period (%s), and the most in one second | %d, peak %d/s | | | peak ≤ --openstack-qps (50) |",
 				s.n, rs.window.Round(time.Second), rs.calls, rs.peak)
 		}
+		if rs := s.restartBefore; rs.window > 0 {
+			w("| b. the same restart with the earlier build (-restart-before %s) | %d, peak %d/s | | | |",
+				filepath.Base(r.cfg.restartBefore), rs.calls, rs.peak)
+		}
 	}
 	for _, p := range r.peaks {
 		w("| c. peak switch, %d quotas: boundary → Nova acknowledged the last project's peak write (proxy); plain gophercloud: start → its last of the same writes | %s (median %s, %d writes; sent from %s to %s) | %s | %s | ≤ 1.15× |",
