@@ -262,17 +262,17 @@ func (r *Reconciler) SetupWithManager(mgr ctrl.Manager) error {
 		// full read, not with every other at once (frame.SpreadStart).
 		For(&whv1.ComputeQuota{}, builder.WithPredicates(r.Shard.Predicate(), predicate.And(spread.Predicate, predicate.Or(predicate.GenerationChangedPredicate{}, frame.DeletionPredicate())))).
 		Watches(&whv1.ComputeQuota{}, spread.Handler, builder.WithPredicates(r.Shard.Predicate())).
-		Watches(&whv1.Tenant{}, handler.EnqueueRequestsFromMapFunc(quotas.OfTenant), builder.WithPredicates(lookups.TenantForQuotas())).
+		Watches(&whv1.Tenant{}, handler.EnqueueRequestsFromMapFunc(quotas.OfTenant), builder.WithPredicates(frame.LaterEvents(), lookups.TenantForQuotas())).
 		// A ComputeQuota that comes or goes changes which of its Tenant's quotas writes,
 		// and the namespace's sum.
 		Watches(&whv1.ComputeQuota{}, handler.EnqueueRequestsFromMapFunc(r.siblingQuotas),
-			builder.WithPredicates(predicate.GenerationChangedPredicate{})).
+			builder.WithPredicates(frame.LaterEvents(), predicate.GenerationChangedPredicate{})).
 		Watches(&whv1.DepartmentPolicy{}, handler.EnqueueRequestsFromMapFunc(lookups.GovernedBy(r.Client, quotas.NewList)),
-			builder.WithPredicates(predicate.GenerationChangedPredicate{})).
+			builder.WithPredicates(frame.LaterEvents(), predicate.GenerationChangedPredicate{})).
 		Watches(&corev1.Namespace{}, handler.EnqueueRequestsFromMapFunc(lookups.InNamespace(r.Client, quotas.NewList)),
-			builder.WithPredicates(predicate.LabelChangedPredicate{})).
+			builder.WithPredicates(frame.LaterEvents(), predicate.LabelChangedPredicate{})).
 		Watches(&whv1.PeakSeason{}, handler.EnqueueRequestsFromMapFunc(quotas.UsingSeason),
-			builder.WithPredicates(predicate.GenerationChangedPredicate{})).
+			builder.WithPredicates(frame.LaterEvents(), predicate.GenerationChangedPredicate{})).
 		WithOptions(controller.Options{MaxConcurrentReconciles: max(r.Concurrency, 1), NewQueue: frame.NewFairQueue}).
 		Named("computequota").
 		Complete(r)

@@ -5,6 +5,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/go-cmp/cmp"
+	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/util/workqueue"
 	"sigs.k8s.io/controller-runtime/pkg/event"
@@ -79,5 +81,23 @@ func TestSpreadStartQueuesAfterTheDelay(t *testing.T) {
 	spread.Handler.Create(context.Background(), event.CreateEvent{Object: synced}, q)
 	if n := q.Len(); n != 0 {
 		t.Errorf("queued at once: %d request(s); want none (the new one goes through For, the synced one later)", n)
+	}
+}
+
+// TestLaterEventsDropsTheFirstList checks that a dependent watch passes on an object
+// created while the operator runs, and every update and delete, but not the creates of
+// its cache's first list (each object's own watch looks at it, spread).
+func TestLaterEventsDropsTheFirstList(t *testing.T) {
+	p := LaterEvents()
+	ns := &corev1.Namespace{}
+	got := map[string]bool{
+		"first list":    p.Create(event.CreateEvent{Object: ns, IsInInitialList: true}),
+		"created later": p.Create(event.CreateEvent{Object: ns}),
+		"update":        p.Update(event.UpdateEvent{ObjectOld: ns, ObjectNew: ns}),
+		"delete":        p.Delete(event.DeleteEvent{Object: ns}),
+	}
+	want := map[string]bool{"first list": false, "created later": true, "update": true, "delete": true}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("(-want +got):\n%s", diff)
 	}
 }

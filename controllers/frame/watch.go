@@ -15,6 +15,19 @@ import (
 // ComputeQuota, TestEnvironment and DepartmentPolicy of the cloud (each a round of
 // OpenStack calls) for nothing. Creates and deletes always pass.
 
+// LaterEvents is the predicate of every watch that passes on another object's events
+// (a Namespace, a policy, a season, a Tenant to its dependents): it drops the creates of
+// the cache's first list. After a restart each object is looked at once through its own
+// watch, spread over the resync period (SpreadStart); a dependent watch passing its
+// first list on would look at every department at once, the herd SpreadStart prevents.
+// An object created while the operator runs is passed on as before.
+func LaterEvents() predicate.Predicate { return LaterEventsOf[client.Object]() }
+
+// LaterEventsOf is LaterEvents for a typed source (metadata only, say).
+func LaterEventsOf[T client.Object]() predicate.TypedPredicate[T] {
+	return predicate.TypedFuncs[T]{CreateFunc: func(e event.TypedCreateEvent[T]) bool { return !e.IsInInitialList }}
+}
+
 // DeletionPredicate passes the update that marks an object for deletion, which changes
 // neither its generation nor its annotations.
 func DeletionPredicate() predicate.Predicate {

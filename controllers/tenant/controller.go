@@ -243,21 +243,21 @@ func (r *Reconciler) SetupWithManager(mgr ctrl.Manager) error {
 		Watches(&whv1.Tenant{}, spread.Handler, builder.WithPredicates(r.Shard.Predicate())).
 		// Secrets in the cache: the operator's own namespace (Clouds' credentials, identity
 		// stores). The credential Secrets it wrote for Tenants: by their metadata alone.
-		Watches(&corev1.Secret{}, handler.EnqueueRequestsFromMapFunc(r.tenantsOfSecret)).
+		Watches(&corev1.Secret{}, handler.EnqueueRequestsFromMapFunc(r.tenantsOfSecret), builder.WithPredicates(frame.LaterEvents())).
 		WatchesRawSource(credentialSecrets).
-		Watches(&whv1.Cloud{}, handler.EnqueueRequestsFromMapFunc(r.tenantsOfCloud), builder.WithPredicates(lookups.CloudForTenants())).
+		Watches(&whv1.Cloud{}, handler.EnqueueRequestsFromMapFunc(r.tenantsOfCloud), builder.WithPredicates(frame.LaterEvents(), lookups.CloudForTenants())).
 		Watches(&corev1.Namespace{}, handler.EnqueueRequestsFromMapFunc(r.tenantsInNamespace),
-			builder.WithPredicates(predicate.LabelChangedPredicate{})).
+			builder.WithPredicates(frame.LaterEvents(), predicate.LabelChangedPredicate{})).
 		// A new TestEnvironment gives the project its service user; a Tenant being
 		// deleted waits for its TestEnvironments, and each one gone wakes it.
 		Watches(&whv1.TestEnvironment{}, handler.EnqueueRequestsFromMapFunc(tenantOfEnvironment),
-			builder.WithPredicates(predicate.Funcs{
+			builder.WithPredicates(frame.LaterEvents(), predicate.Funcs{
 				UpdateFunc: func(event.UpdateEvent) bool { return false },
 			})).
 		// A policy's pool or selector changed: its Tenants' ranges are weighed again. A
 		// Tenant gone frees its range for those waiting.
 		Watches(&whv1.DepartmentPolicy{}, handler.EnqueueRequestsFromMapFunc(r.tenantsOfPolicy),
-			builder.WithPredicates(predicate.GenerationChangedPredicate{})).
+			builder.WithPredicates(frame.LaterEvents(), predicate.GenerationChangedPredicate{})).
 		Watches(&whv1.Tenant{}, handler.EnqueueRequestsFromMapFunc(r.tenantsAwaitingRange),
 			builder.WithPredicates(predicate.Funcs{
 				CreateFunc: func(event.CreateEvent) bool { return false },

@@ -19,6 +19,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/source"
 
 	"github.com/whitehall-cloud/whitehall-operator/controllers/access"
+	"github.com/whitehall-cloud/whitehall-operator/controllers/frame"
 )
 
 // credentialSecretSource watches the metadata of the Secrets the operator writes in the
@@ -47,7 +48,8 @@ func credentialSecretSource(mgr ctrl.Manager, operatorNamespace string) (source.
 	if err := mgr.Add(c); err != nil {
 		return nil, err
 	}
-	return source.Kind(c, secretMetadata(), handler.TypedEnqueueRequestsFromMapFunc(tenantOfCredentialSecret)), nil
+	return source.Kind(c, secretMetadata(), handler.TypedEnqueueRequestsFromMapFunc(tenantOfCredentialSecret),
+		frame.LaterEventsOf[*metav1.PartialObjectMetadata]()), nil
 }
 
 func secretMetadata() *metav1.PartialObjectMetadata {

@@ -281,14 +281,14 @@ func (r *Reconciler) SetupWithManager(mgr ctrl.Manager) error {
 		// full read, not with every other at once (frame.SpreadStart).
 		For(&whv1.TestEnvironment{}, builder.WithPredicates(r.Shard.Predicate(), predicate.And(spread.Predicate, predicate.Or(predicate.GenerationChangedPredicate{}, frame.DeletionPredicate())))).
 		Watches(&whv1.TestEnvironment{}, spread.Handler, builder.WithPredicates(r.Shard.Predicate())).
-		Watches(&whv1.Tenant{}, handler.EnqueueRequestsFromMapFunc(envs.OfTenant), builder.WithPredicates(lookups.TenantForEnvironments())).
-		Watches(&whv1.ComputeQuota{}, handler.EnqueueRequestsFromMapFunc(envs.OfQuotaTenant), builder.WithPredicates(lookups.QuotaForEnvironments())).
+		Watches(&whv1.Tenant{}, handler.EnqueueRequestsFromMapFunc(envs.OfTenant), builder.WithPredicates(frame.LaterEvents(), lookups.TenantForEnvironments())).
+		Watches(&whv1.ComputeQuota{}, handler.EnqueueRequestsFromMapFunc(envs.OfQuotaTenant), builder.WithPredicates(frame.LaterEvents(), lookups.QuotaForEnvironments())).
 		Watches(&whv1.PeakSeason{}, handler.EnqueueRequestsFromMapFunc(envs.UsingSeason),
-			builder.WithPredicates(predicate.GenerationChangedPredicate{})).
+			builder.WithPredicates(frame.LaterEvents(), predicate.GenerationChangedPredicate{})).
 		Watches(&whv1.DepartmentPolicy{}, handler.EnqueueRequestsFromMapFunc(lookups.GovernedBy(r.Client, envs.NewList)),
-			builder.WithPredicates(predicate.GenerationChangedPredicate{})).
+			builder.WithPredicates(frame.LaterEvents(), predicate.GenerationChangedPredicate{})).
 		Watches(&corev1.Namespace{}, handler.EnqueueRequestsFromMapFunc(lookups.InNamespace(r.Client, envs.NewList)),
-			builder.WithPredicates(predicate.LabelChangedPredicate{})).
+			builder.WithPredicates(frame.LaterEvents(), predicate.LabelChangedPredicate{})).
 		WithOptions(controller.Options{MaxConcurrentReconciles: max(r.Concurrency, 1), NewQueue: frame.NewFairQueue}).
 		Named("testenvironment").
 		Complete(r)
