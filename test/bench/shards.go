@@ -18,6 +18,8 @@ const (
 	shardLabel = "whitehall.cloud/shard"
 	// otherShard is the second shard of phase s; the first is the default shard.
 	otherShard = "b"
+	// parkedShard holds a's namespaces during s: no replica runs it.
+	parkedShard = "parked"
 )
 
 // shardResult is phase s: the departments of phase a's largest size converged by two
@@ -45,6 +47,12 @@ func (b *bench) shards(ctx context.Context, n int) error {
 	if err := b.shardNamespaces(ctx); err != nil {
 		return err
 	}
+	// a's departments stay (so that both sides meet the cloud alike) but are parked on a
+	// shard nobody runs: the two shards measured look at their own departments only.
+	if err := b.labelNamespaces(ctx, b.deptNamespace, parkedShard); err != nil {
+		return err
+	}
+	defer func() { _ = b.labelNamespaces(context.WithoutCancel(ctx), b.deptNamespace, "") }()
 	// Shards run with leader election, as the chart runs them.
 	if err := b.restartManagerWith(managerOpts{resync: 10 * time.Minute, leaderElect: true}); err != nil {
 		return err
@@ -104,11 +112,24 @@ func (b *bench) shards(ctx context.Context, n int) error {
 // shardNamespaces creates phase s's namespaces, every other one labelled for shard b.
 func (b *bench) shardNamespaces(ctx context.Context) error {
 	for i := range b.cfg.namespaces {
-		name := b.shardNamespace(i)
-		if err := b.cl.namespace(ctx, name, secretName, b.cloudsData); err != nil {
+		if err := b.cl.namespace(ctx, b.shardNamespace(i), secretName, b.cloudsData); err != nil {
 			return err
 		}
+	}
+	return b.labelNamespaces(ctx, func(i int) string {
 		if i%2 == 0 {
+			return "" // the default shard's
+		}
+		return b.shardNamespace(i)
+	}, otherShard)
+}
+
+// labelNamespaces sets the shard label of the namespaces named(i) for every i (none when
+// the name is empty) to shard, or removes it when shard is empty.
+func (b *bench) labelNamespaces(ctx context.Context, named func(int) string, shard string) error {
+	for i := range b.cfg.namespaces {
+		name := named(i)
+		if name == "" {
 			continue
 		}
 		ns := &corev1.Namespace{}
@@ -116,7 +137,11 @@ func (b *bench) shardNamespaces(ctx context.Context) error {
 			return err
 		}
 		orig := ns.DeepCopy()
-		ns.Labels[shardLabel] = otherShard
+		if shard == "" {
+			delete(ns.Labels, shardLabel)
+		} else {
+			ns.Labels[shardLabel] = shard
+		}
 		if err := b.cl.k8s.Patch(ctx, ns, client.MergeFrom(orig)); err != nil {
 			return err
 		}
