@@ -12,6 +12,7 @@ import (
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/rest"
+	"k8s.io/client-go/util/retry"
 	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
@@ -53,11 +54,15 @@ var _ = Describe("peak approval", func() {
 		return whv1.PeakApproval{Season: "approval-" + ns, Compute: whv1.PeakCapacity{Cores: ptr.To(cores)}, ApprovedBy: user,
 			ApprovedAt: metav1.NewTime(time.Now().UTC().Truncate(time.Second))}
 	}
+	// addApproval writes an approval as c, read afresh after a conflict (the operator
+	// writes the object too), so that what it returns is admission's answer.
 	addApproval := func(c client.Client, a whv1.PeakApproval) error {
-		got := &whv1.ComputeQuota{}
-		Expect(k8s.Get(ctx, client.ObjectKeyFromObject(cq), got)).To(Succeed())
-		got.Spec.Approvals = append(got.Spec.Approvals, a)
-		return c.Update(ctx, got)
+		return retry.RetryOnConflict(retry.DefaultRetry, func() error {
+			got := &whv1.ComputeQuota{}
+			Expect(k8s.Get(ctx, client.ObjectKeyFromObject(cq), got)).To(Succeed())
+			got.Spec.Approvals = append(got.Spec.Approvals, a)
+			return c.Update(ctx, got)
+		})
 	}
 	condition := func(g Gomega) *metav1.Condition {
 		got := &whv1.ComputeQuota{}
@@ -152,18 +157,20 @@ var _ = Describe("peak approval", func() {
 		Expect(got.Status.PendingPeaks).To(BeEmpty())
 
 		By("a peak raised after its approval is pending again, and comes down to the baseline")
-		Expect(k8s.Get(ctx, client.ObjectKeyFromObject(cq), got)).To(Succeed())
-		got.Spec.Peaks[0].Compute.Cores = ptr.To[int64](128)
-		Expect(k8s.Update(ctx, got)).To(Succeed())
+		Expect(retry.RetryOnConflict(retry.DefaultRetry, func() error {
+			Expect(k8s.Get(ctx, client.ObjectKeyFromObject(cq), got)).To(Succeed())
+			got.Spec.Peaks[0].Compute.Cores = ptr.To[int64](128)
+			return k8s.Update(ctx, got)
+		})).To(Succeed())
 		Eventually(cores).Should(Equal(int64(16)))
 		Eventually(func(g Gomega) { g.Expect(condition(g).Reason).To(Equal(whv1.ReasonApprovalPending)) }).Should(Succeed())
 
 		By("the department cannot remove the approvals either")
-		err = editor.Update(ctx, func() *whv1.ComputeQuota {
+		err = retry.RetryOnConflict(retry.DefaultRetry, func() error {
 			Expect(k8s.Get(ctx, client.ObjectKeyFromObject(cq), got)).To(Succeed())
 			got.Spec.Approvals = nil
-			return got
-		}())
+			return editor.Update(ctx, got)
+		})
 		Expect(err).To(HaveOccurred())
 		Expect(err.Error()).To(ContainSubstring("only a peak approver may"))
 	})

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"time"
 
 	authenticationv1 "k8s.io/api/authentication/v1"
@@ -48,49 +49,59 @@ func runApprove(ctx context.Context, env Env, args []string) error {
 
 // Approve records, in the ComputeQuota, an approval of its peak for the season with the
 // values the peak asks now, by the user the API server says is asking. The write carries
-// the resourceVersion read: a peak changed meanwhile is refused (Conflict), never
-// approved with values the approver did not see. The admission policy
-// whitehall-peak-approvals refuses it unless the user may approve.
+// the resourceVersion read; when the object changed meanwhile (the operator writes its
+// status too) it is read again and written again only if the peak still asks the values
+// first read: a peak changed meanwhile is never approved with values the approver did
+// not see. The admission policy whitehall-peak-approvals refuses it unless the user may
+// approve.
 func Approve(ctx context.Context, c Cluster, opts ApproveOptions, out io.Writer) error {
 	if c.Writer == nil {
 		return errors.New("approve needs a client that writes")
-	}
-	var cq whv1.ComputeQuota
-	if err := c.Writer.Get(ctx, client.ObjectKey{Namespace: opts.Namespace, Name: opts.Name}, &cq); err != nil {
-		return fmt.Errorf("reading ComputeQuota %s/%s: %w", opts.Namespace, opts.Name, err)
-	}
-	var peak *whv1.QuotaPeak
-	for i := range cq.Spec.Peaks {
-		if cq.Spec.Peaks[i].Season == opts.Season {
-			peak = &cq.Spec.Peaks[i]
-		}
-	}
-	if peak == nil {
-		return fmt.Errorf("ComputeQuota %s/%s has no peak for season %s", opts.Namespace, opts.Name, opts.Season)
 	}
 	user, err := whoAmI(ctx, c.Writer)
 	if err != nil {
 		return err
 	}
-	approval := whv1.PeakApproval{Season: opts.Season, Compute: policy.PeakValues(peak.QuotaSet), ApprovedBy: user,
-		ApprovedAt: metav1.NewTime(opts.Now.UTC().Truncate(time.Second))}
-	kept := cq.Spec.Approvals[:0]
-	for _, a := range cq.Spec.Approvals {
-		if a.Season != opts.Season {
-			kept = append(kept, a)
+	var seen *whv1.PeakCapacity
+	for attempt := 0; ; attempt++ {
+		var cq whv1.ComputeQuota
+		if err := c.Writer.Get(ctx, client.ObjectKey{Namespace: opts.Namespace, Name: opts.Name}, &cq); err != nil {
+			return fmt.Errorf("reading ComputeQuota %s/%s: %w", opts.Namespace, opts.Name, err)
+		}
+		values, err := peakValues(&cq, opts.Season)
+		if err != nil {
+			return err
+		}
+		if seen != nil && !policy.SameCapacity(*seen, values) {
+			return fmt.Errorf("the peak of season %s of ComputeQuota %s/%s changed while it was approved (%s, now %s): look at it again and approve again",
+				opts.Season, opts.Namespace, opts.Name, policy.CapacityText(*seen), policy.CapacityText(values))
+		}
+		seen = &values
+		approval := whv1.PeakApproval{Season: opts.Season, Compute: values, ApprovedBy: user,
+			ApprovedAt: metav1.NewTime(opts.Now.UTC().Truncate(time.Second))}
+		cq.Spec.Approvals = append(slices.DeleteFunc(cq.Spec.Approvals, func(a whv1.PeakApproval) bool { return a.Season == opts.Season }), approval)
+		err = c.Writer.Update(ctx, &cq)
+		switch {
+		case apierrors.IsConflict(err) && attempt < 5:
+			continue
+		case err != nil:
+			return fmt.Errorf("approving: %w", err)
+		}
+		p := &printer{w: out}
+		p.printf("approved the peak of season %s of ComputeQuota %s/%s: %s, as %s\n", opts.Season, opts.Namespace, opts.Name,
+			policy.CapacityText(values), user)
+		return p.err
+	}
+}
+
+// peakValues are the capacity values cq's peak for season asks.
+func peakValues(cq *whv1.ComputeQuota, season string) (whv1.PeakCapacity, error) {
+	for _, p := range cq.Spec.Peaks {
+		if p.Season == season {
+			return policy.PeakValues(p.QuotaSet), nil
 		}
 	}
-	cq.Spec.Approvals = append(kept, approval)
-	if err := c.Writer.Update(ctx, &cq); err != nil {
-		if apierrors.IsConflict(err) {
-			return fmt.Errorf("ComputeQuota %s/%s changed while it was read: look at its peak again and approve again: %w", opts.Namespace, opts.Name, err)
-		}
-		return fmt.Errorf("approving: %w", err)
-	}
-	p := &printer{w: out}
-	p.printf("approved the peak of season %s of ComputeQuota %s/%s: %s, as %s\n", opts.Season, opts.Namespace, opts.Name,
-		policy.CapacityText(approval.Compute), user)
-	return p.err
+	return whv1.PeakCapacity{}, fmt.Errorf("ComputeQuota %s/%s has no peak for season %s", cq.Namespace, cq.Name, season)
 }
 
 // whoAmI is the user the API server authenticates this client as (a SelfSubjectReview).
