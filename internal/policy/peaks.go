@@ -3,7 +3,6 @@ package policy
 import (
 	"fmt"
 	"math/big"
-	"slices"
 	"strconv"
 	"strings"
 
@@ -148,13 +147,12 @@ func ParseFactor(factor string) (int64, error) {
 
 // SameCapacity reports whether two sets of capacity values are the same, field by field.
 func SameCapacity(a, b whv1.PeakCapacity) bool {
-	return slices.IndexFunc(capacityFields, func(f struct {
-		name string
-		get  func(*whv1.PeakCapacity) *int64
-	}) bool {
-		x, y := f.get(&a), f.get(&b)
-		return (x == nil) != (y == nil) || (x != nil && *x != *y)
-	}) < 0
+	for _, f := range capacityFields {
+		if x, y := f.get(&a), f.get(&b); (x == nil) != (y == nil) || (x != nil && *x != *y) {
+			return false
+		}
+	}
+	return true
 }
 
 // CapacityText writes capacity values as "cores=256 ramMiB=524288".
