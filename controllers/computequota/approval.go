@@ -65,7 +65,8 @@ func opensAt(s *season.Season, now time.Time) *metav1.Time {
 }
 
 // approvalCondition sets PeakApproval from the judgement (none without peaks), with an
-// event when a peak starts waiting or is approved.
+// event when a peak starts waiting or is approved (not for peaks approved by the policy
+// from the first look).
 func (r *Reconciler) approvalCondition(ctx context.Context, cq *whv1.ComputeQuota, judged []policy.PeakJudgement) {
 	if len(judged) == 0 {
 		meta.RemoveStatusCondition(&cq.Status.Conditions, whv1.ConditionPeakApproval)
@@ -95,7 +96,11 @@ func (r *Reconciler) approvalCondition(ctx context.Context, cq *whv1.ComputeQuot
 		cond.Status, cond.Reason, cond.Message = metav1.ConditionFalse, whv1.ReasonApprovalPending, strings.Join(pending, ". ")
 	}
 	cond.Message = frame.BoundedMessage(cond.Message)
-	if old := meta.FindStatusCondition(cq.Status.Conditions, whv1.ConditionPeakApproval); old == nil || old.Message != cond.Message {
+	old := meta.FindStatusCondition(cq.Status.Conditions, whv1.ConditionPeakApproval)
+	// Peaks within what the policies approve by themselves, from the start, are news to
+	// nobody: no event (a thousand quotas applied at once would make a thousand).
+	quiet := old == nil && len(approved) == 0 && len(pending) == 0
+	if !quiet && (old == nil || old.Message != cond.Message) {
 		eventType := corev1.EventTypeNormal
 		if cond.Status == metav1.ConditionFalse {
 			eventType = corev1.EventTypeWarning

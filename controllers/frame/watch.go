@@ -1,12 +1,19 @@
 package frame
 
 import (
+	"context"
+	"time"
+
 	"k8s.io/apimachinery/pkg/api/equality"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
+	"k8s.io/client-go/util/workqueue"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+
 	"sigs.k8s.io/controller-runtime/pkg/event"
+	"sigs.k8s.io/controller-runtime/pkg/handler"
 	"sigs.k8s.io/controller-runtime/pkg/predicate"
+	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 )
 
 // What a watch passes on is what the watching kind depends on, never a status field
@@ -74,4 +81,32 @@ type objectState struct {
 
 func ObjectStateOf(o client.Object) objectState {
 	return objectState{o.GetGeneration(), !o.GetDeletionTimestamp().IsZero(), o.GetLabels()}
+}
+
+// EnqueueCoalesced is EnqueueRequestsFromMapFunc whose requests wait delay before they
+// are handled, so that a burst of events on many objects that all map to one object (a
+// thousand ComputeQuotas created at once, each naming the same PeakSeason) becomes one
+// reconcile of it rather than hundreds: a request already waiting is not added twice.
+// For an object that sums others, where being a moment late costs nothing.
+func EnqueueCoalesced(fn handler.MapFunc, delay time.Duration) handler.EventHandler {
+	add := func(ctx context.Context, o client.Object, q workqueue.TypedRateLimitingInterface[reconcile.Request]) {
+		for _, req := range fn(ctx, o) {
+			q.AddAfter(req, delay)
+		}
+	}
+	return handler.Funcs{
+		CreateFunc: func(ctx context.Context, e event.CreateEvent, q workqueue.TypedRateLimitingInterface[reconcile.Request]) {
+			add(ctx, e.Object, q)
+		},
+		UpdateFunc: func(ctx context.Context, e event.UpdateEvent, q workqueue.TypedRateLimitingInterface[reconcile.Request]) {
+			add(ctx, e.ObjectOld, q)
+			add(ctx, e.ObjectNew, q)
+		},
+		DeleteFunc: func(ctx context.Context, e event.DeleteEvent, q workqueue.TypedRateLimitingInterface[reconcile.Request]) {
+			add(ctx, e.Object, q)
+		},
+		GenericFunc: func(ctx context.Context, e event.GenericEvent, q workqueue.TypedRateLimitingInterface[reconcile.Request]) {
+			add(ctx, e.Object, q)
+		},
+	}
 }

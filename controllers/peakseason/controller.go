@@ -19,7 +19,6 @@ import (
 
 	"sigs.k8s.io/controller-runtime/pkg/builder"
 	"sigs.k8s.io/controller-runtime/pkg/client"
-	"sigs.k8s.io/controller-runtime/pkg/handler"
 	"sigs.k8s.io/controller-runtime/pkg/predicate"
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 	"sigs.k8s.io/controller-runtime/pkg/recorder"
@@ -217,6 +216,12 @@ func exceeds(committed *int64, capacity int64) bool {
 	return committed != nil && quota.Above(*committed, capacity)
 }
 
+// sumDelay is how long a ComputeQuota's change waits before its seasons are summed
+// again: quotas created or edited together (a department's GitOps sync, the bench's
+// thousand) are summed once, not once each — every sum is a status write and a read of
+// the cloud's capacity.
+const sumDelay = 2 * time.Second
+
 // SetupWithManager registers the controller: PeakSeasons, and the ComputeQuotas that
 // commit peak quota to them.
 func (r *Reconciler) SetupWithManager(mgr ctrl.Manager) error {
@@ -225,7 +230,7 @@ func (r *Reconciler) SetupWithManager(mgr ctrl.Manager) error {
 	}
 	return ctrl.NewControllerManagedBy(mgr).
 		For(&whv1.PeakSeason{}, builder.WithPredicates(predicate.GenerationChangedPredicate{})).
-		Watches(&whv1.ComputeQuota{}, handler.EnqueueRequestsFromMapFunc(seasonsOfQuota),
+		Watches(&whv1.ComputeQuota{}, frame.EnqueueCoalesced(seasonsOfQuota, sumDelay),
 			builder.WithPredicates(predicate.GenerationChangedPredicate{})).
 		Named("peakseason").
 		Complete(r)
