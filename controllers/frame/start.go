@@ -32,8 +32,9 @@ import (
 // is passed on as before: only the first look is deferred.
 
 // StartupSpread is the pair a kind's controller uses for its own objects: Predicate
-// goes with For and drops the creates Handler defers; Handler goes with a Watches of
-// the same kind and queues them after their delay.
+// goes with For and drops every create; Handler goes with a Watches of the same kind
+// and queues each create, at once or after its delay. The handler alone decides, so the
+// delay is worked out once per object.
 type StartupSpread struct {
 	Predicate predicate.Predicate
 	Handler   handler.EventHandler
@@ -41,17 +42,17 @@ type StartupSpread struct {
 
 // SpreadStart returns the StartupSpread of a kind that resyncs every resync.
 func SpreadStart(resync time.Duration) StartupSpread {
-	deferred := func(o client.Object) bool {
-		_, ok := StartDelay(o, resync, time.Now())
-		return ok
-	}
+	// What For would have done with a create the handler does not defer.
+	var atOnce handler.EnqueueRequestForObject
 	return StartupSpread{
-		Predicate: predicate.Funcs{CreateFunc: func(e event.CreateEvent) bool { return !deferred(e.Object) }},
+		Predicate: predicate.Funcs{CreateFunc: func(event.CreateEvent) bool { return false }},
 		Handler: handler.Funcs{
-			CreateFunc: func(_ context.Context, e event.CreateEvent, q workqueue.TypedRateLimitingInterface[reconcile.Request]) {
+			CreateFunc: func(ctx context.Context, e event.CreateEvent, q workqueue.TypedRateLimitingInterface[reconcile.Request]) {
 				if d, ok := StartDelay(e.Object, resync, time.Now()); ok {
 					q.AddAfter(reconcile.Request{NamespacedName: client.ObjectKeyFromObject(e.Object)}, d)
+					return
 				}
+				atOnce.Create(ctx, e, q)
 			},
 		},
 	}

@@ -61,27 +61,64 @@ func TestStartDelay(t *testing.T) {
 }
 
 // TestSpreadStartQueuesAfterTheDelay checks the pair a controller uses: the predicate
-// drops exactly the creates the handler queues, and the handler queues them later.
+// drops every create, and the handler queues a new object at once and a synced one
+// after its delay, deciding each once.
 func TestSpreadStartQueuesAfterTheDelay(t *testing.T) {
-	spread := SpreadStart(10 * time.Minute)
-	synced := &whv1.Tenant{ObjectMeta: metav1.ObjectMeta{Name: "sa", Namespace: "hmrc", Generation: 1}}
-	synced.Status.LastSyncTime = &metav1.Time{Time: time.Now().Add(-time.Minute)}
-	synced.Status.Conditions = []metav1.Condition{{Type: whv1.ConditionReady, Status: metav1.ConditionTrue, ObservedGeneration: 1}}
-	fresh := &whv1.Tenant{ObjectMeta: metav1.ObjectMeta{Name: "new", Namespace: "hmrc", Generation: 1}}
-
-	if spread.Predicate.Create(event.CreateEvent{Object: synced}) {
-		t.Errorf("the For predicate passed a create the handler defers")
+	synced := func(name string, lastSync time.Time) *whv1.Tenant {
+		o := &whv1.Tenant{ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: "hmrc", Generation: 1}}
+		o.Status.LastSyncTime = &metav1.Time{Time: lastSync}
+		o.Status.Conditions = []metav1.Condition{{Type: whv1.ConditionReady, Status: metav1.ConditionTrue, ObservedGeneration: 1}}
+		return o
 	}
-	if !spread.Predicate.Create(event.CreateEvent{Object: fresh}) {
-		t.Errorf("the For predicate dropped a new object")
+	fresh := &whv1.Tenant{ObjectMeta: metav1.ObjectMeta{Name: "new", Namespace: "hmrc", Generation: 1}}
+	// Resyncing every 10 minutes, read a minute ago: due in up to nine. Resyncing every
+	// second: due within one whatever the clock says, so the test sees it arrive.
+	slow, fast := SpreadStart(10*time.Minute), SpreadStart(time.Second)
+	later, soon := synced("later", time.Now().Add(-time.Minute)), synced("soon", time.Now())
+
+	for _, o := range []*whv1.Tenant{fresh, later, soon} {
+		if slow.Predicate.Create(event.CreateEvent{Object: o}) || fast.Predicate.Create(event.CreateEvent{Object: o}) {
+			t.Errorf("the For predicate passed the create of %s: the handler queues every create", o.Name)
+		}
 	}
 	q := workqueue.NewTypedRateLimitingQueue(workqueue.DefaultTypedControllerRateLimiter[reconcile.Request]())
 	defer q.ShutDown()
-	spread.Handler.Create(context.Background(), event.CreateEvent{Object: fresh}, q)
-	spread.Handler.Create(context.Background(), event.CreateEvent{Object: synced}, q)
-	if n := q.Len(); n != 0 {
-		t.Errorf("queued at once: %d request(s); want none (the new one goes through For, the synced one later)", n)
+	slow.Handler.Create(context.Background(), event.CreateEvent{Object: later}, q)
+	slow.Handler.Create(context.Background(), event.CreateEvent{Object: fresh}, q)
+	if n := q.Len(); n != 1 {
+		t.Errorf("queued at once: %d request(s); want the new one alone", n)
 	}
+	fast.Handler.Create(context.Background(), event.CreateEvent{Object: soon}, q)
+	if diff := cmp.Diff([]string{"new", "soon"}, takeNames(t, q, 2)); diff != "" {
+		t.Errorf("the order queued (-want +got):\n%s", diff)
+	}
+}
+
+// takeNames takes n requests from q, failing the test if they do not come within 5 s.
+func takeNames(t *testing.T, q workqueue.TypedRateLimitingInterface[reconcile.Request], n int) []string {
+	t.Helper()
+	got := make(chan string, n)
+	go func() {
+		for range n {
+			req, shutdown := q.Get()
+			if shutdown {
+				return
+			}
+			got <- req.Name
+			q.Done(req)
+		}
+	}()
+	var names []string
+	timeout := time.After(5 * time.Second)
+	for len(names) < n {
+		select {
+		case name := <-got:
+			names = append(names, name)
+		case <-timeout:
+			t.Fatalf("queued within 5 s: %v; want %d", names, n)
+		}
+	}
+	return names
 }
 
 // TestLaterEventsDropsTheFirstList checks that a dependent watch passes on an object

@@ -63,6 +63,8 @@ type state struct {
 	noVolumes bool
 
 	calls map[string]int
+	// timeline keeps each call's time once RecordCalls asked for it (timeline.go).
+	timeline timeline
 	// writes are the changes made to each project through the interfaces (not the
 	// *Directly helpers), oldest first: what a test compares with a status.drift.
 	writes map[string][]string
@@ -221,6 +223,7 @@ func (c *state) call(method string, projects ...string) error {
 	for _, p := range projects {
 		c.calls[method+"/"+p]++
 	}
+	c.timeline.add(method, projects)
 	if errs := c.failures[method]; len(errs) > 0 {
 		c.failures[method] = errs[1:]
 		return errs[0]
