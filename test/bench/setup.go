@@ -1,8 +1,11 @@
 package main
 
 import (
+	"sync/atomic"
+
 	"context"
 	"fmt"
+	"golang.org/x/sync/errgroup"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -66,33 +69,35 @@ func (b *bench) setupCloud(ctx context.Context) error {
 }
 
 // purgeLeftovers deletes the projects named prefix* that the operator or the baseline
-// created, with anything left in them. The operator's go through
+// created, with anything left in them, as many at a time as the bench's concurrency (an
+// interrupted 1,000-department run leaves thousands). The operator's go through
 // cloudtest.DeleteOwnedProjects, which checks they carry the operator's owner mark.
 func (b *bench) purgeLeftovers(ctx context.Context, prefix string) (int, error) {
 	list, err := b.probe.ListProjects(ctx, prefix)
 	if err != nil {
 		return 0, err
 	}
-	count := 0
+	var count atomic.Int64
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(b.cfg.concurrency)
 	for _, p := range list {
 		if !p.Owned && !p.Baseline {
 			logf("leaving project %s (%s) alone: neither the operator nor the baseline made it", p.Name, p.ID)
 			continue
 		}
-		count++
-		if err := b.probe.PurgeContents(ctx, p.ID); err != nil {
-			return count, err
-		}
-		if p.Owned {
-			err = b.admin.DeleteOwnedProjects(ctx, p.Name)
-		} else {
-			err = b.probe.DeleteProject(ctx, p.ID)
-		}
-		if err != nil {
-			return count, err
-		}
+		count.Add(1)
+		g.Go(func() error {
+			if err := b.probe.PurgeContents(gctx, p.ID); err != nil {
+				return err
+			}
+			if p.Owned {
+				return b.admin.DeleteOwnedProjects(gctx, p.Name)
+			}
+			return b.probe.DeleteProject(gctx, p.ID)
+		})
 	}
-	return count, nil
+	err = g.Wait()
+	return int(count.Load()), err
 }
 
 // finalCleanup runs last: nothing the run created stays in the cloud, whatever failed.
