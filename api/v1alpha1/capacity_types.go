@@ -55,9 +55,10 @@ type SeasonPriority struct {
 
 // CapacityConfirmation is a season's judgement of the peaks committed to one window.
 type CapacityConfirmation struct {
-	// window is the window judged, ramps applied: the next to open, or the one open now.
-	// +required
-	Window TimeWindow `json:"window"`
+	// window is the window judged, ramps applied: the next to open, or the one open now
+	// (absent when ramps join the windows into one without end).
+	// +optional
+	Window *TimeWindow `json:"window,omitempty"`
 	// available is what the season's departments may share: the cloud's capacity less
 	// what is in use outside them (Placement's usages of every resource provider less
 	// what the season's departments' projects use, as Nova reports it to them).
@@ -116,4 +117,44 @@ type PeakGrant struct {
 	// sharedWith is how many other peaks of its priority shared what was left.
 	// +optional
 	SharedWith int32 `json:"sharedWith,omitempty"`
+}
+
+// PriorityOrNil is the rules' priority; nil when r or its priority is not set.
+func (r *PeakRules) PriorityOrNil() *int32 {
+	if r == nil {
+		return nil
+	}
+	return r.Priority
+}
+
+// The verdicts of a peak's capacity (PeakCapacityStatus.verdict).
+const (
+	// VerdictConfirmed: the whole peak fits.
+	VerdictConfirmed = "Confirmed"
+	// VerdictAtRisk: the peak gets part of its value, or none of it.
+	VerdictAtRisk = "AtRisk"
+	// VerdictNotJudged: the season has not judged the peak yet.
+	VerdictNotJudged = "NotJudged"
+)
+
+// PeakCapacityStatus is what a season's judgement grants one peak of a ComputeQuota.
+type PeakCapacityStatus struct {
+	// season is the PeakSeason that judged the peak.
+	// +required
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=253
+	Season string `json:"season"`
+	// verdict is Confirmed (the whole peak fits), AtRisk (it gets cores and ramMiB, less
+	// than it asks) or NotJudged (only the baseline applies in the window until it is).
+	// +required
+	// +kubebuilder:validation:Enum=Confirmed;AtRisk;NotJudged
+	Verdict string `json:"verdict"`
+	// cores and ramMiB are what the peak gets during the window, for the fields it sets.
+	// +optional
+	Cores *int64 `json:"cores,omitempty"`
+	// +optional
+	RAMMiB *int64 `json:"ramMiB,omitempty"`
+	// window is the window judged, ramps applied.
+	// +optional
+	Window *TimeWindow `json:"window,omitempty"`
 }

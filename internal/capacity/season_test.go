@@ -109,7 +109,7 @@ func TestJudge(t *testing.T) {
 			},
 			want: map[string]Verdict{
 				"ops/all": {Granted: Amounts{Cores: 40}, Kind: Whole, Confirmed: true},
-				"test/ci": {Granted: Amounts{Cores: 60}, Kind: Shared, Group: 2},
+				"test/ci": {Granted: Amounts{Cores: 60}, Kind: Shared, Group: 1},
 			},
 		},
 		{

@@ -33,7 +33,8 @@ type Grant struct {
 	// Kind says which of the three it is: Whole (the whole peak), Shared (part of it,
 	// shared with the others of its priority) or Floor (none of it).
 	Kind Kind
-	// Group is how many claims of its priority shared what was left (Shared only).
+	// Group is how many claims of its priority (wanting more than their floor) shared
+	// what was left (Shared only).
 	Group int
 }
 
@@ -114,8 +115,14 @@ func shareGroup(out map[string]Grant, group []Claim, left, extra int64) {
 			given++
 		}
 	}
+	sharing := 0 // the claims that want more than their floor
+	for _, c := range group {
+		if c.Want > c.Floor {
+			sharing++
+		}
+	}
 	for i, c := range group {
-		out[c.Key] = Grant{Value: c.Floor + parts[i], Kind: Shared, Group: len(group), Reason: fmt.Sprintf(
+		out[c.Key] = Grant{Value: c.Floor + parts[i], Kind: Shared, Group: sharing, Reason: fmt.Sprintf(
 			"part of the peak: priority %d shares what was left (%d) in proportion to what each wants above its floor", c.Priority, left)}
 	}
 }
