@@ -95,12 +95,18 @@ func (r *Reconciler) approvalCondition(ctx context.Context, cq *whv1.ComputeQuot
 		cond.Status, cond.Reason, cond.Message = metav1.ConditionFalse, whv1.ReasonApprovalPending, strings.Join(pending, ". ")
 	}
 	cond.Message = frame.BoundedMessage(cond.Message)
-	if old := meta.FindStatusCondition(cq.Status.Conditions, whv1.ConditionPeakApproval); old == nil || old.Message != cond.Message {
+	r.setPeakCondition(ctx, cq, cond, "ApprovePeak")
+}
+
+// setPeakCondition sets one of the peak conditions (PeakApproval, PeakCapacity), with
+// an event named Peak<reason> when its message changes: a warning when it is False.
+func (r *Reconciler) setPeakCondition(ctx context.Context, cq *whv1.ComputeQuota, cond metav1.Condition, action string) {
+	if old := meta.FindStatusCondition(cq.Status.Conditions, cond.Type); old == nil || old.Message != cond.Message {
 		eventType := corev1.EventTypeNormal
 		if cond.Status == metav1.ConditionFalse {
 			eventType = corev1.EventTypeWarning
 		}
-		frame.Notify(ctx, r.Recorder, cq, eventType, "Peak"+cond.Reason, "ApprovePeak", "%s", cond.Message)
+		frame.Notify(ctx, r.Recorder, cq, eventType, "Peak"+cond.Reason, action, "%s", cond.Message)
 	}
 	meta.SetStatusCondition(&cq.Status.Conditions, cond)
 }

@@ -7,7 +7,6 @@ import (
 	"strings"
 	"time"
 
-	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -131,14 +130,7 @@ func (r *Reconciler) capacityCondition(ctx context.Context, cq *whv1.ComputeQuot
 		}
 	}
 	cond.Message = frame.BoundedMessage(strings.Join(lines, ". "))
-	if old := meta.FindStatusCondition(cq.Status.Conditions, whv1.ConditionPeakCapacity); old == nil || old.Message != cond.Message {
-		eventType := corev1.EventTypeNormal
-		if cond.Status == metav1.ConditionFalse {
-			eventType = corev1.EventTypeWarning
-		}
-		frame.Notify(ctx, r.Recorder, cq, eventType, "Peak"+cond.Reason, "ConfirmCapacity", "%s", cond.Message)
-	}
-	meta.SetStatusCondition(&cq.Status.Conditions, cond)
+	r.setPeakCondition(ctx, cq, cond, "ConfirmCapacity")
 }
 
 // verdictLine says what one season grants cq's peak, and why.
