@@ -33,7 +33,7 @@ type seasonGrants map[string]*whv1.PeakGrant
 
 // peakCapacity reads the judgement of each of cq's peaks that may be applied (pending
 // is the seasons whose peaks await approval), and records it in cq's status.
-func (r *Reconciler) peakCapacity(ctx context.Context, cq *whv1.ComputeQuota) (seasonGrants, error) {
+func (r *Reconciler) peakCapacity(ctx context.Context, cq *whv1.ComputeQuota, now time.Time) (seasonGrants, error) {
 	grants := seasonGrants{}
 	cq.Status.PeakCapacity = nil
 	for _, p := range cq.Spec.Peaks {
@@ -64,7 +64,7 @@ func (r *Reconciler) peakCapacity(ctx context.Context, cq *whv1.ComputeQuota) (s
 		}
 		cq.Status.PeakCapacity = append(cq.Status.PeakCapacity, st)
 	}
-	r.capacityCondition(ctx, cq, grants)
+	r.capacityCondition(ctx, cq, grants, now)
 	return grants, nil
 }
 
@@ -112,7 +112,7 @@ func capAt(peak, grant *int64, baseline, inUse int64) *int64 {
 
 // capacityCondition sets PeakCapacity from status.peakCapacity (none while no season
 // judges a peak), with an event when the judgement changes.
-func (r *Reconciler) capacityCondition(ctx context.Context, cq *whv1.ComputeQuota, grants seasonGrants) {
+func (r *Reconciler) capacityCondition(ctx context.Context, cq *whv1.ComputeQuota, grants seasonGrants, now time.Time) {
 	if len(cq.Status.PeakCapacity) == 0 {
 		meta.RemoveStatusCondition(&cq.Status.Conditions, whv1.ConditionPeakCapacity)
 		return
@@ -121,7 +121,7 @@ func (r *Reconciler) capacityCondition(ctx context.Context, cq *whv1.ComputeQuot
 		ObservedGeneration: cq.Generation}
 	var lines []string
 	for _, st := range cq.Status.PeakCapacity {
-		lines = append(lines, verdictLine(cq, st, grants[st.Season]))
+		lines = append(lines, verdictLine(cq, st, grants[st.Season], now))
 		switch {
 		case st.Verdict == whv1.VerdictAtRisk:
 			cond.Status, cond.Reason = metav1.ConditionFalse, whv1.ReasonPeakAtRisk
@@ -134,9 +134,9 @@ func (r *Reconciler) capacityCondition(ctx context.Context, cq *whv1.ComputeQuot
 }
 
 // verdictLine says what one season grants cq's peak, and why.
-func verdictLine(cq *whv1.ComputeQuota, st whv1.PeakCapacityStatus, g *whv1.PeakGrant) string {
+func verdictLine(cq *whv1.ComputeQuota, st whv1.PeakCapacityStatus, g *whv1.PeakGrant, now time.Time) string {
 	when := "in the window open now"
-	if st.Window != nil {
+	if st.Window != nil && st.Window.Start.After(now) {
 		when = "in the window opening " + st.Window.Start.UTC().Format(time.RFC3339)
 	}
 	if g == nil {
@@ -147,8 +147,11 @@ func verdictLine(cq *whv1.ComputeQuota, st whv1.PeakCapacityStatus, g *whv1.Peak
 		return fmt.Sprintf("season %s confirms the whole peak (%s) %s", st.Season, grantText(peak, g, false), when)
 	}
 	why := fmt.Sprintf("priority %d, higher priorities took the capacity; the baseline (or what is in use) is kept", g.Priority)
-	if g.Reason == whv1.GrantShared {
+	switch {
+	case g.Reason == whv1.GrantShared && g.SharedWith > 0:
 		why = fmt.Sprintf("priority %d, shared in proportion with %d other(s) of that priority", g.Priority, g.SharedWith)
+	case g.Reason == whv1.GrantShared:
+		why = fmt.Sprintf("priority %d, what higher priorities left", g.Priority)
 	}
 	return fmt.Sprintf("season %s grants %s %s: %s", st.Season, grantText(peak, g, true), when, why)
 }

@@ -121,7 +121,7 @@ func (r *Reconciler) reconcile(ctx context.Context, cq *whv1.ComputeQuota, now t
 		return frame.Step{}, err
 	}
 	// A peak its season could not grant in full comes down to its grant.
-	grants, err := r.peakCapacity(ctx, cq)
+	grants, err := r.peakCapacity(ctx, cq, now)
 	if err != nil {
 		return frame.Step{}, err
 	}

@@ -86,8 +86,13 @@ func Judge(available Amounts, departments []Department) map[string]Verdict {
 			}
 			g, v, want := grants[d.Key], out[d.Key], claims[i].Want
 			v.Granted[r] = g.Value
-			if g.Kind != Whole && (want == -1 || g.Value < want) {
+			// Short of its peak: Share gives a want above all there is all there is, as
+			// "whole"; here that is the part of the peak that was left.
+			if short := g.Value < want || (want == -1 && g.Kind != Whole); short {
 				v.Confirmed = false
+				if g.Kind == Whole {
+					g.Kind, g.Group = Shared, 1
+				}
 				if g.Kind > v.Kind || (g.Kind == v.Kind && g.Group > v.Group) {
 					v.Kind, v.Group = g.Kind, g.Group
 				}

@@ -113,6 +113,18 @@ func TestJudge(t *testing.T) {
 			},
 		},
 		{
+			reason:    "a peak above all the cloud holds gets all there is, and is not confirmed",
+			available: Amounts{Cores: 64},
+			depts:     []Department{dept("a/q", 0, Amounts{Cores: 16}, nil, Amounts{Cores: 128})},
+			want:      map[string]Verdict{"a/q": {Granted: Amounts{Cores: 64}, Kind: Shared, Group: 1}},
+		},
+		{
+			reason:    "an unlimited peak alone gets all there is, as asked: confirmed",
+			available: Amounts{Cores: 64},
+			depts:     []Department{dept("a/q", 0, Amounts{Cores: 16}, nil, Amounts{Cores: -1})},
+			want:      map[string]Verdict{"a/q": {Granted: Amounts{Cores: 64}, Confirmed: true, Kind: Whole}},
+		},
+		{
 			reason:    "a peak below its floor wants nothing more: confirmed",
 			available: Amounts{Cores: 10},
 			depts:     []Department{dept("a/q", 0, Amounts{Cores: 32}, nil, Amounts{Cores: 16})},
