@@ -321,7 +321,7 @@ peakCapacity: [{season: s, verdict: AtRisk, cores: 1, window: {start: "2027-01-0
 currentWindow: {start: "2027-01-01T00:00:00Z", end: "2027-02-01T00:00:00Z"}
 upcoming: [{at: "2027-02-01T00:00:00Z", active: false, rules: ["windows[0]: every year 01-01 to 02-01"]}]
 lastWindow: {start: "2026-01-01T00:00:00Z", end: "2026-02-01T00:00:00Z", vcpuHours: "0", baselineVCPUHours: "0", extraVCPUHours: "0", departments: 0}
-confirmation: {window: {start: "2027-01-01T00:00:00Z", end: "2027-02-01T00:00:00Z"}, grants: [{namespace: n, name: q, cores: 1, reason: Shared}]}`,
+confirmation: {window: {start: "2027-01-01T00:00:00Z", end: "2027-02-01T00:00:00Z"}, grants: [{namespace: ns1, name: q, cores: 1, reason: Shared}]}`,
 	"TestEnvironment": `
 failures: [{name: e-0}]`,
 	"Tenant": `
