@@ -36,6 +36,12 @@ type seasonGrants map[string]*whv1.PeakGrant
 func (r *Reconciler) peakCapacity(ctx context.Context, cq *whv1.ComputeQuota, now time.Time) (seasonGrants, error) {
 	grants := seasonGrants{}
 	cq.Status.PeakCapacity = nil
+	if cq.Observes() {
+		// Observed, it writes nothing and is not a claim (committed leaves it out): its
+		// drift is against the peak as written.
+		r.capacityCondition(ctx, cq, grants, now)
+		return grants, nil
+	}
 	for _, p := range cq.Spec.Peaks {
 		pending := slices.ContainsFunc(cq.Status.PendingPeaks, func(pp whv1.PendingPeak) bool { return pp.Season == p.Season })
 		if pending || p.Compute == nil || (p.Compute.Cores == nil && p.Compute.RAMMiB == nil) {

@@ -240,7 +240,7 @@ func (r *Reconciler) announce(ctx context.Context, ps *whv1.PeakSeason, conf *wh
 		frame.Notify(ctx, r.Recorder, ps, corev1.EventTypeWarning, whv1.ReasonPeakAtRisk, "ConfirmCapacity",
 			"%d of %d peaks do not fit in %s: %s cores and %s MiB of RAM available to the season's departments",
 			conf.AtRisk, conf.AtRisk+conf.Confirmed, opens, quota.Format(*conf.Available.Cores), quota.Format(*conf.Available.RAMMiB))
-	case conf.AtRisk == 0 && (before > 0 || ps.Status.Confirmation == nil):
+	case conf.AtRisk == 0 && (before > 0 || (ps.Status.Confirmation == nil && conf.Confirmed > 0)):
 		frame.Notify(ctx, r.Recorder, ps, corev1.EventTypeNormal, whv1.ReasonPeakConfirmed, "ConfirmCapacity",
 			"every peak (%d) fits in %s", conf.Confirmed, opens)
 	}

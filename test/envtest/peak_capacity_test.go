@@ -69,7 +69,9 @@ var _ = Describe("peak capacity", func() {
 	cores := func(d *department) func() int64 {
 		return func() int64 { return cloud.Quota(d.project, quota.ComputeService)["cores"] }
 	}
-	capacityOf := func(d *department) func(Gomega) metav1.Condition { return conditionOf(d.cq, whv1.ConditionPeakCapacity) }
+	capacityOf := func(d *department) func(Gomega) metav1.Condition {
+		return conditionOf(d.cq, whv1.ConditionPeakCapacity)
+	}
 	confirmation := func(g Gomega) *whv1.CapacityConfirmation {
 		ps := &whv1.PeakSeason{}
 		g.Expect(k8s.Get(ctx, client.ObjectKey{Name: seasonName}, ps)).To(Succeed())
