@@ -65,7 +65,8 @@ type DepartmentPolicySpec struct {
 
 	// peaks say how large a peak of a ComputeQuota in a governed namespace is approved
 	// by itself; a larger one is applied only once the platform team approves its values
-	// (ComputeQuota spec.approvals). Without it every peak applies as written.
+	// (ComputeQuota spec.approvals), and the priority of its peaks when a season's peaks do
+	// not fit in the cloud. Without it every peak applies as written, at priority 0.
 	// +optional
 	Peaks *PeakRules `json:"peaks,omitempty"`
 }
@@ -105,12 +106,13 @@ type EnvironmentRules struct {
 	MaxTTL *metav1.Duration `json:"maxTTL,omitempty"`
 }
 
-// PeakRules say which peaks are approved by themselves: each of a peak's cores, ramMiB
+// PeakRules say which peaks are approved by themselves, and how they rank when capacity
+// is short. Approved by themselves: each of a peak's cores, ramMiB
 // and instances within autoApproveUpTo, or within autoApproveFactor times the
 // baseline's value. A field the peak does not set is not judged; -1 (unlimited) is
 // within only an autoApproveUpTo of -1.
 //
-// +kubebuilder:validation:XValidation:rule="has(self.autoApproveUpTo) || has(self.autoApproveFactor)",message="peaks needs autoApproveUpTo, autoApproveFactor or both"
+// +kubebuilder:validation:XValidation:rule="has(self.autoApproveUpTo) || has(self.autoApproveFactor) || has(self.priority)",message="peaks needs at least one of autoApproveUpTo, autoApproveFactor or priority"
 type PeakRules struct {
 	// autoApproveUpTo are the largest peak values approved by themselves (-1: any).
 	// +optional
@@ -122,6 +124,15 @@ type PeakRules struct {
 	// +kubebuilder:validation:MaxLength=6
 	// +kubebuilder:validation:Pattern=`^([1-9][0-9]?(\.[0-9]{1,2})?|100(\.0{1,2})?)$`
 	AutoApproveFactor *string `json:"autoApproveFactor,omitempty"`
+	// priority orders the departments this policy governs when a season's peaks do not
+	// fit in the cloud: a higher priority gets its whole peak before a lower one gets
+	// any of its own; equal priorities share what is left in proportion. Left out: 0.
+	// A PeakSeason's spec.priorities overrides it for that season. Where several policies
+	// govern a namespace, the highest priority among them counts.
+	// +optional
+	// +kubebuilder:validation:Minimum=-1000
+	// +kubebuilder:validation:Maximum=1000
+	Priority *int32 `json:"priority,omitempty"`
 }
 
 // NetworkRules give departments address space they never coordinate by hand.

@@ -269,6 +269,13 @@ type ComputeQuotaStatus struct {
 	// +listMapKey=season
 	// +kubebuilder:validation:MaxItems=16
 	PendingPeaks []PendingPeak `json:"pendingPeaks,omitempty"`
+	// peakCapacity is, for each peak whose season is judging it (from the season's
+	// confirmAhead before its window until the window closes), what the season grants it.
+	// +optional
+	// +listType=map
+	// +listMapKey=season
+	// +kubebuilder:validation:MaxItems=16
+	PeakCapacity []PeakCapacityStatus `json:"peakCapacity,omitempty"`
 	// effective is the quota now in force: the baseline overlaid with the active peaks,
 	// as written to OpenStack. Only managed fields appear. Under managementPolicy Observe
 	// it is what OpenStack holds of the managed fields, which the operator did not write.
@@ -322,6 +329,7 @@ type ComputeQuotaStatus struct {
 // +kubebuilder:printcolumn:name="Cores",type=integer,JSONPath=`.status.effective.compute.cores`
 // +kubebuilder:printcolumn:name="Ready",type=string,JSONPath=`.status.conditions[?(@.type=="Ready")].status`
 // +kubebuilder:printcolumn:name="Approval",type=string,JSONPath=`.status.conditions[?(@.type=="PeakApproval")].reason`
+// +kubebuilder:printcolumn:name="Capacity",type=string,JSONPath=`.status.conditions[?(@.type=="PeakCapacity")].reason`
 // +kubebuilder:printcolumn:name="Below Usage",type=string,JSONPath=`.status.conditions[?(@.type=="BelowUsage")].status`,priority=1
 // +kubebuilder:printcolumn:name="Next",type=string,JSONPath=`.status.nextTransition`
 // +kubebuilder:printcolumn:name="Policy",type=string,JSONPath=`.spec.managementPolicy`,priority=1

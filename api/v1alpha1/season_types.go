@@ -58,6 +58,28 @@ type PeakSeasonSpec struct {
 	// +kubebuilder:validation:XValidation:rule="duration(self) <= duration('2160h')",message="rampDown must be at most 2160h (90 days)"
 	RampDown *metav1.Duration `json:"rampDown,omitempty"`
 
+	// confirmAhead is how long before each window opens (ramp included) the operator
+	// starts judging the peaks committed to it against the cloud's capacity, so each
+	// department knows weeks ahead whether its peak is Confirmed or AtRisk
+	// (status.confirmation). Default 720h (30 days).
+	// +optional
+	// +kubebuilder:default="720h"
+	// +kubebuilder:validation:Type=string
+	// +kubebuilder:validation:MaxLength=32
+	// +kubebuilder:validation:Pattern=`^([0-9]+(\.[0-9]+)?(ns|us|ms|s|m|h))+$`
+	// +kubebuilder:validation:XValidation:rule="duration(self) <= duration('2160h')",message="confirmAhead must be at most 2160h (90 days)"
+	ConfirmAhead *metav1.Duration `json:"confirmAhead,omitempty"`
+
+	// priorities set, for this season only, the priority of the departments a
+	// DepartmentPolicy governs, in place of that policy's peaks.priority. When the peaks do
+	// not fit, a higher priority gets its whole peak before a lower one gets any of its
+	// own. Set by the centre: departments cannot write PeakSeasons.
+	// +optional
+	// +listType=map
+	// +listMapKey=departmentPolicy
+	// +kubebuilder:validation:MaxItems=64
+	Priorities []SeasonPriority `json:"priorities,omitempty"`
+
 	// holidays say which weekdays are not working days, for workingDays windows; the
 	// default is England and Wales' bank holidays.
 	// +optional
@@ -250,6 +272,11 @@ type PeakSeasonStatus struct {
 	// minus reserved.
 	// +optional
 	Capacity *CapacityAmounts `json:"capacity,omitempty"`
+	// confirmation is the judgement of the peaks committed to the next window against the
+	// cloud's capacity: from confirmAhead before the window opens until it closes. Absent
+	// outside that time, or when the capacity was never read (spec.cloudRef unset).
+	// +optional
+	Confirmation *CapacityConfirmation `json:"confirmation,omitempty"`
 	// lastWindow is what the departments using this season ran during its last closed
 	// window: whether the capacity raised for it was used.
 	// +optional

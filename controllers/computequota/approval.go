@@ -96,16 +96,23 @@ func (r *Reconciler) approvalCondition(ctx context.Context, cq *whv1.ComputeQuot
 		cond.Status, cond.Reason, cond.Message = metav1.ConditionFalse, whv1.ReasonApprovalPending, strings.Join(pending, ". ")
 	}
 	cond.Message = frame.BoundedMessage(cond.Message)
-	old := meta.FindStatusCondition(cq.Status.Conditions, whv1.ConditionPeakApproval)
 	// Peaks within what the policies approve by themselves, from the start, are news to
 	// nobody: no event (a thousand quotas applied at once would make a thousand).
-	quiet := old == nil && len(approved) == 0 && len(pending) == 0
-	if !quiet && (old == nil || old.Message != cond.Message) {
+	quiet := len(approved) == 0 && len(pending) == 0
+	r.setPeakCondition(ctx, cq, cond, "ApprovePeak", quiet)
+}
+
+// setPeakCondition sets one of the peak conditions (PeakApproval, PeakCapacity), with
+// an event named Peak<reason> when its message changes: a warning when it is False.
+// quietFirst: no event when the condition is set the first time.
+func (r *Reconciler) setPeakCondition(ctx context.Context, cq *whv1.ComputeQuota, cond metav1.Condition, action string, quietFirst bool) {
+	old := meta.FindStatusCondition(cq.Status.Conditions, cond.Type)
+	if (old == nil && !quietFirst) || (old != nil && old.Message != cond.Message) {
 		eventType := corev1.EventTypeNormal
 		if cond.Status == metav1.ConditionFalse {
 			eventType = corev1.EventTypeWarning
 		}
-		frame.Notify(ctx, r.Recorder, cq, eventType, "Peak"+cond.Reason, "ApprovePeak", "%s", cond.Message)
+		frame.Notify(ctx, r.Recorder, cq, eventType, "Peak"+cond.Reason, action, "%s", cond.Message)
 	}
 	meta.SetStatusCondition(&cq.Status.Conditions, cond)
 }

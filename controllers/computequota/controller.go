@@ -120,24 +120,29 @@ func (r *Reconciler) reconcile(ctx context.Context, cq *whv1.ComputeQuota, now t
 	if active, err = r.approvedSeasons(ctx, cq, seasons, active, now); err != nil {
 		return frame.Step{}, err
 	}
+	// A peak its season could not grant in full comes down to its grant.
+	grants, err := r.peakCapacity(ctx, cq, now)
+	if err != nil {
+		return frame.Step{}, err
+	}
+	effective := grantedQuota(cq, active, grants)
 	if cq.Observes() {
-		differences, err := r.observeOnly(ctx, cq, active, breaches, now)
+		differences, err := r.observeOnly(ctx, cq, active, effective, breaches, now)
 		done.Message = fmt.Sprintf("quota of project %s observed, not managed (managementPolicy Observe): %d difference(s)",
 			cq.Status.ProjectID, differences)
 		return done, err
 	}
 	lookups.ClearDrift(&cq.Status.Drift, &cq.Status.Conditions)
-	err = r.sync(ctx, cq, active, boundary, breaches, now)
+	err = r.sync(ctx, cq, active, effective, boundary, breaches, now)
 	done.Message = fmt.Sprintf("quota of project %s is up to date", cq.Status.ProjectID)
 	return done, err
 }
 
-// sync writes the effective quota of the seasons active to cq's project and records it.
-// While a DepartmentPolicy is breached, raises are withheld and limits that come down
-// are still written: a peak always comes down.
-func (r *Reconciler) sync(ctx context.Context, cq *whv1.ComputeQuota, active []string, boundary *metav1.Time,
-	breaches []policy.Breach, now time.Time) error {
-	effective := quota.Effective(cq, active)
+// sync writes effective, the quota of the seasons active, to cq's project and records
+// it. While a DepartmentPolicy is breached, raises are withheld and limits that come
+// down are still written: a peak always comes down.
+func (r *Reconciler) sync(ctx context.Context, cq *whv1.ComputeQuota, active []string, effective quota.Limits,
+	boundary *metav1.Time, breaches []policy.Breach, now time.Time) error {
 	tenant, cloud, err := r.tenantCloud(ctx, cq)
 	if err != nil {
 		return err
@@ -209,8 +214,10 @@ func (r *Reconciler) mayWrite(ctx context.Context, cq *whv1.ComputeQuota) ([]pol
 		r.lastApplied.Delete(cq.UID)
 		cq.Status.NextTransition, cq.Status.ActiveSeasons = nil, nil
 		cq.Status.Effective, cq.Status.Usage, cq.Status.PendingPeaks = whv1.QuotaSet{}, whv1.QuotaSet{}, nil
+		cq.Status.PeakCapacity = nil
 		meta.RemoveStatusCondition(&cq.Status.Conditions, whv1.ConditionBelowUsage)
 		meta.RemoveStatusCondition(&cq.Status.Conditions, whv1.ConditionPeakApproval)
+		meta.RemoveStatusCondition(&cq.Status.Conditions, whv1.ConditionPeakCapacity)
 		return nil, frame.NewSpecError(whv1.ReasonConflict, fmt.Sprintf(
 			"ComputeQuota %q already manages the quota of Tenant %q: one ComputeQuota per Tenant, the oldest writes; this one takes over if that one is deleted",
 			writer.Name, cq.Spec.TenantRef.Name))
@@ -273,6 +280,8 @@ func (r *Reconciler) SetupWithManager(mgr ctrl.Manager) error {
 			builder.WithPredicates(frame.LaterEvents(), predicate.LabelChangedPredicate{})).
 		Watches(&whv1.PeakSeason{}, handler.EnqueueRequestsFromMapFunc(quotas.UsingSeason),
 			builder.WithPredicates(frame.LaterEvents(), predicate.GenerationChangedPredicate{})).
+		// The season's judgement (status.confirmation): only the quotas whose grant changed.
+		Watches(&whv1.PeakSeason{}, judgementChanged(quotas.UsingSeason)).
 		WithOptions(controller.Options{MaxConcurrentReconciles: max(r.Concurrency, 1), NewQueue: frame.NewFairQueue}).
 		Named("computequota").
 		Complete(r)

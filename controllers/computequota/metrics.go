@@ -42,6 +42,10 @@ var (
 		Name: "whitehall_quota_next_transition_timestamp_seconds",
 		Help: "When a department's quota next changes with a season (Unix time): the dashboard's next 90 days.",
 	}, []string{"namespace", "computequota"})
+	peakConfirmed = prometheus.NewGaugeVec(prometheus.GaugeOpts{
+		Name: "whitehall_peak_capacity_confirmed",
+		Help: "1 while a peak's season confirms it in full for its next (or open) window, 0 while it is at risk (granted less); absent when not judged.",
+	}, []string{"namespace", "computequota", "season"})
 	transitionLag = prometheus.NewHistogram(prometheus.HistogramOpts{
 		Name:    "whitehall_season_transition_lag_seconds",
 		Help:    "Time from a season boundary until the quota it changes is written to OpenStack.",
@@ -51,7 +55,7 @@ var (
 
 // init registers the quota metrics with the registry the manager serves.
 func init() {
-	metrics.Registry.MustRegister(quotaLimit, quotaInUse, quotaSeasonActive, quotaWrites, transitionLag, peakPending, quotaNextTransition)
+	metrics.Registry.MustRegister(quotaLimit, quotaInUse, quotaSeasonActive, quotaWrites, transitionLag, peakPending, quotaNextTransition, peakConfirmed)
 }
 
 // quotaSeries remembers the series each ComputeQuota published.
@@ -89,6 +93,12 @@ func recordQuotaMetrics(cq *whv1.ComputeQuota) {
 		}
 		samples = append(samples, frame.Sample{Vec: peakPending, Labels: []string{cq.Namespace, cq.Name, p.Season}, Value: opens})
 	}
+	for _, st := range cq.Status.PeakCapacity {
+		if st.Verdict != whv1.VerdictNotJudged {
+			samples = append(samples, frame.Sample{Vec: peakConfirmed, Labels: []string{cq.Namespace, cq.Name, st.Season},
+				Value: boolValue(st.Verdict == whv1.VerdictConfirmed)})
+		}
+	}
 	quotaSeries.Publish(types.NamespacedName{Namespace: cq.Namespace, Name: cq.Name}, samples)
 }
 
@@ -103,4 +113,11 @@ func observeTransitionLag(boundary *metav1.Time, started time.Time) {
 		return
 	}
 	transitionLag.Observe(time.Since(boundary.Time).Seconds())
+}
+
+func boolValue(b bool) float64 {
+	if b {
+		return 1
+	}
+	return 0
 }

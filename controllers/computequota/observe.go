@@ -20,13 +20,12 @@ import (
 // writes exactly the limits the drift listed.
 
 // observeOnly reads cq's project's quota, writes nothing, and records the drift from
-// the effective quota of the seasons active. It returns the number of differences.
+// effective, the quota of the seasons active. It returns the number of differences.
 //
 // While a DepartmentPolicy is breached the plan is Manage's then: only the limits that
 // come down, raises withheld (not Ready, PolicyViolation, as under Manage).
-func (r *Reconciler) observeOnly(ctx context.Context, cq *whv1.ComputeQuota, active []string, breaches []policy.Breach,
-	now time.Time) (int, error) {
-	effective := quota.Effective(cq, active)
+func (r *Reconciler) observeOnly(ctx context.Context, cq *whv1.ComputeQuota, active []string, effective quota.Limits,
+	breaches []policy.Breach, now time.Time) (int, error) {
 	tenant, cloud, err := r.tenantCloud(ctx, cq)
 	if err != nil {
 		return 0, err

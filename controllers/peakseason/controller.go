@@ -54,6 +54,8 @@ type Reconciler struct {
 // +kubebuilder:rbac:groups=whitehall.cloud,resources=peakseasons,verbs=get;list;watch
 // +kubebuilder:rbac:groups=whitehall.cloud,resources=peakseasons/status,verbs=get;update;patch
 // +kubebuilder:rbac:groups=whitehall.cloud,resources=computequotas,verbs=get;list;watch
+// +kubebuilder:rbac:groups=whitehall.cloud,resources=departmentpolicies,verbs=get;list;watch
+// +kubebuilder:rbac:groups="",resources=namespaces,verbs=get;list;watch
 
 // Reconcile computes the season's state and capacity, and writes status once.
 func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result, error) {
@@ -99,12 +101,19 @@ func (r *Reconciler) reconcile(ctx context.Context, ps *whv1.PeakSeason) (frame.
 		message = "season is active"
 	}
 
-	committed, err := r.committed(ctx, ps.Name)
+	committed, quotas, err := r.committed(ctx, ps.Name)
 	if err != nil {
 		return frame.Step{Wake: wake}, err
 	}
 	ps.Status.Committed = committed
-	r.checkCapacity(ctx, ps)
+	cloud, capacity := r.checkCapacity(ctx, ps)
+	opens, err := r.confirm(ctx, ps, s, now, quotas, cloud, capacity)
+	if err != nil {
+		return frame.Step{Wake: wake}, err
+	}
+	if !opens.IsZero() && (!ok || opens.Before(next)) {
+		wake = max(opens.Sub(now), 0) // the judgement starts confirmAhead before the window
+	}
 	return frame.Step{Wake: wake, Message: message}, nil
 }
 
@@ -128,12 +137,14 @@ func upcoming(s *season.Season, now time.Time) []whv1.SeasonTransition {
 
 // committed sums, per resource, the peak quota every ComputeQuota using this season
 // would write during it: its baseline overlaid with this season's peak. A ComputeQuota
-// that loses a Conflict, or is only observed, writes nothing and is not counted.
-func (r *Reconciler) committed(ctx context.Context, name string) (*whv1.CapacityAmounts, error) {
+// that loses a Conflict, or is only observed, writes nothing and is not counted. It
+// returns the ComputeQuotas counted.
+func (r *Reconciler) committed(ctx context.Context, name string) (*whv1.CapacityAmounts, []*whv1.ComputeQuota, error) {
 	var list whv1.ComputeQuotaList
 	if err := r.List(ctx, &list, client.MatchingFields{lookups.PeakSeasonIndex: name}); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
+	var counted []*whv1.ComputeQuota
 	amounts := &whv1.CapacityAmounts{}
 	// The quota fields that use the cloud's capacity, and where each sum goes.
 	sums := map[quota.Field]**int64{
@@ -143,13 +154,14 @@ func (r *Reconciler) committed(ctx context.Context, name string) (*whv1.Capacity
 		cq := &list.Items[i]
 		writer, err := lookups.QuotaWriter(ctx, r.Client, cq)
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		if writer == nil || writer.UID != cq.UID || cq.Observes() {
 			// Being deleted, in Conflict or only observed: it writes nothing, so it commits
 			// nothing.
 			continue
 		}
+		counted = append(counted, cq)
 		during := quota.Effective(cq, []string{name})
 		for field, sum := range sums {
 			if v, ok := during[field]; ok {
@@ -160,13 +172,14 @@ func (r *Reconciler) committed(ctx context.Context, name string) (*whv1.Capacity
 			}
 		}
 	}
-	return amounts, nil
+	return amounts, counted, nil
 }
 
 // checkCapacity reads the cloud's capacity and sets CapacityAtRisk. A capacity that
 // cannot be read makes the condition Unknown, with the reason in its message, and is
-// tried again at the next resync; the calendar works regardless.
-func (r *Reconciler) checkCapacity(ctx context.Context, ps *whv1.PeakSeason) {
+// tried again at the next resync; the calendar works regardless. It returns the cloud
+// and its capacity when read (nil otherwise).
+func (r *Reconciler) checkCapacity(ctx context.Context, ps *whv1.PeakSeason) (Cloud, *openstack.Capacity) {
 	cond := metav1.Condition{Type: whv1.ConditionCapacityAtRisk, ObservedGeneration: ps.Generation}
 	ref := ps.Spec.CloudRef
 	if ref == nil {
@@ -174,12 +187,12 @@ func (r *Reconciler) checkCapacity(ctx context.Context, ps *whv1.PeakSeason) {
 		cond.Status, cond.Reason = metav1.ConditionUnknown, whv1.ReasonCapacityUnknown
 		cond.Message = "spec.cloudRef is not set, so the cloud's capacity is not checked"
 		meta.SetStatusCondition(&ps.Status.Conditions, cond)
-		return
+		return nil, nil
 	}
 	var capacity openstack.Capacity
+	var cloud Cloud
 	target, err := r.Access.Cloud(ctx, ref.Name)
 	if err == nil {
-		var cloud Cloud
 		if cloud, err = r.Clouds.Cloud(ctx, r.Access.CloudRef(target)); err == nil {
 			capacity, err = cloud.Capacity(ctx)
 		}
@@ -188,7 +201,7 @@ func (r *Reconciler) checkCapacity(ctx context.Context, ps *whv1.PeakSeason) {
 		cond.Status, cond.Reason = metav1.ConditionUnknown, whv1.ReasonCapacityUnknown
 		cond.Message = "cannot read the cloud's capacity: " + openstack.Message(err)
 		meta.SetStatusCondition(&ps.Status.Conditions, cond)
-		return
+		return nil, nil
 	}
 	ps.Status.Capacity = &whv1.CapacityAmounts{Cores: ptr.To(capacity.Cores), RAMMiB: ptr.To(capacity.RAMMiB)}
 
@@ -210,6 +223,7 @@ func (r *Reconciler) checkCapacity(ctx context.Context, ps *whv1.PeakSeason) {
 		}
 	}
 	meta.SetStatusCondition(&ps.Status.Conditions, cond)
+	return cloud, &capacity
 }
 
 func exceeds(committed *int64, capacity int64) bool {
@@ -232,8 +246,17 @@ func (r *Reconciler) SetupWithManager(mgr ctrl.Manager) error {
 		For(&whv1.PeakSeason{}, builder.WithPredicates(predicate.GenerationChangedPredicate{})).
 		Watches(&whv1.ComputeQuota{}, frame.EnqueueCoalesced(seasonsOfQuota, sumDelay),
 			builder.WithPredicates(predicate.GenerationChangedPredicate{})).
+		// A policy's priority or approval rules change what each peak is granted.
+		Watches(&whv1.DepartmentPolicy{}, frame.EnqueueCoalesced(r.everySeason, sumDelay),
+			builder.WithPredicates(predicate.GenerationChangedPredicate{})).
 		Named("peakseason").
 		Complete(r)
+}
+
+// everySeason enqueues every PeakSeason: a DepartmentPolicy may govern departments of
+// any of them. PeakSeasons are few (one per calendar), set by the centre.
+func (r *Reconciler) everySeason(ctx context.Context, _ client.Object) []reconcile.Request {
+	return lookups.ListRequests(ctx, r.Client, &whv1.PeakSeasonList{})
 }
 
 func seasonsOfQuota(_ context.Context, o client.Object) []reconcile.Request {

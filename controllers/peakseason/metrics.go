@@ -25,9 +25,15 @@ var (
 		Name: "whitehall_season_capacity_at_risk",
 		Help: "1 while the peaks committed to a PeakSeason exceed the cloud's capacity (CapacityAtRisk True), 0 while they fit; absent when unknown.",
 	}, []string{"season"})
+	seasonPeaksAtRisk = prometheus.NewGaugeVec(prometheus.GaugeOpts{
+		Name: "whitehall_season_peaks_at_risk",
+		Help: "How many approved peaks of a PeakSeason do not fit in full in the window it is judging (status.confirmation.atRisk); absent outside confirmAhead.",
+	}, []string{"season"})
 )
 
-func init() { metrics.Registry.MustRegister(seasonActive, seasonOpens, seasonAtRisk) }
+func init() {
+	metrics.Registry.MustRegister(seasonActive, seasonOpens, seasonAtRisk, seasonPeaksAtRisk)
+}
 
 // seasonSeries remembers the series each PeakSeason published.
 var seasonSeries = frame.NewPublished()
@@ -42,6 +48,9 @@ func recordSeasonMetrics(ps *whv1.PeakSeason) {
 	}
 	if c := meta.FindStatusCondition(ps.Status.Conditions, whv1.ConditionCapacityAtRisk); c != nil && c.Status != metav1.ConditionUnknown {
 		samples = append(samples, frame.Sample{Vec: seasonAtRisk, Labels: labels, Value: boolValue(c.Status == metav1.ConditionTrue)})
+	}
+	if conf := ps.Status.Confirmation; conf != nil {
+		samples = append(samples, frame.Sample{Vec: seasonPeaksAtRisk, Labels: labels, Value: float64(conf.AtRisk)})
 	}
 	seasonSeries.Publish(types.NamespacedName{Name: ps.Name}, samples)
 }

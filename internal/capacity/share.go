@@ -30,7 +30,23 @@ type Claim struct {
 type Grant struct {
 	Value  int64
 	Reason string
+	// Kind says which of the three it is: Whole (the whole peak), Shared (part of it,
+	// shared with the others of its priority) or Floor (none of it).
+	Kind Kind
+	// Group is how many claims of its priority (wanting more than their floor) shared
+	// what was left (Shared only).
+	Group int
 }
+
+// Kind is why a Grant is what it is.
+type Kind int
+
+// The kinds of grant.
+const (
+	Whole Kind = iota
+	Shared
+	Floor
+)
 
 // Share divides available among claims. Priorities are served from the highest: while
 // a whole group's wants fit in what is left (after every lower claim's floor), each
@@ -65,12 +81,13 @@ func Share(available int64, claims []Claim) map[string]Grant {
 		switch {
 		case extra <= left:
 			for _, c := range group {
-				out[c.Key] = Grant{Value: c.Want, Reason: "the whole peak"}
+				out[c.Key] = Grant{Value: c.Want, Reason: "the whole peak", Kind: Whole}
 			}
 			left -= extra
 		case left <= 0:
 			for _, c := range group {
-				out[c.Key] = Grant{Value: c.Floor, Reason: fmt.Sprintf("none of the peak: higher priorities took the capacity (priority %d)", c.Priority)}
+				out[c.Key] = Grant{Value: c.Floor, Kind: Floor,
+					Reason: fmt.Sprintf("none of the peak: higher priorities took the capacity (priority %d)", c.Priority)}
 			}
 		default:
 			shareGroup(out, group, left, extra)
@@ -98,8 +115,14 @@ func shareGroup(out map[string]Grant, group []Claim, left, extra int64) {
 			given++
 		}
 	}
+	sharing := 0 // the claims that want more than their floor
+	for _, c := range group {
+		if c.Want > c.Floor {
+			sharing++
+		}
+	}
 	for i, c := range group {
-		out[c.Key] = Grant{Value: c.Floor + parts[i], Reason: fmt.Sprintf(
+		out[c.Key] = Grant{Value: c.Floor + parts[i], Kind: Shared, Group: sharing, Reason: fmt.Sprintf(
 			"part of the peak: priority %d shares what was left (%d) in proportion to what each wants above its floor", c.Priority, left)}
 	}
 }

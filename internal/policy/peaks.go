@@ -58,7 +58,8 @@ func JudgePeaks(policies []whv1.DepartmentPolicy, cq *whv1.ComputeQuota) []PeakJ
 	for _, peak := range cq.Spec.Peaks {
 		j := PeakJudgement{Season: peak.Season, Values: PeakValues(peak.QuotaSet)}
 		for i := range policies {
-			if rules := policies[i].Spec.Peaks; rules != nil {
+			// A policy that only ranks peaks (priority) approves nothing and asks nothing.
+			if rules := policies[i].Spec.Peaks; rules != nil && (rules.AutoApproveUpTo != nil || rules.AutoApproveFactor != nil) {
 				j.Over = append(j.Over, overRules(policies[i].Name, rules, j.Values, baseline)...)
 			}
 		}

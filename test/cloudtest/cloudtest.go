@@ -24,6 +24,8 @@ type Admin struct {
 	Network  *gophercloud.ServiceClient
 	Compute  *gophercloud.ServiceClient
 	Volume   *gophercloud.ServiceClient
+	// Placement reads the cloud's capacity (placement.go).
+	Placement *gophercloud.ServiceClient
 
 	// tls is the admin's TLS settings, for logging in as someone else.
 	tls *tls.Config
@@ -53,6 +55,9 @@ func Open(ctx context.Context, path, cloud string) (*Admin, error) {
 	}
 	admin := &Admin{Identity: identity, Network: network, tls: tlsConfig, auth: ao, endpoints: eo}
 	if err := openQuotaClients(admin, provider, eo); err != nil {
+		return nil, err
+	}
+	if err := openPlacement(admin, provider, eo); err != nil {
 		return nil, err
 	}
 	return admin, nil

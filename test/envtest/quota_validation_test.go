@@ -1,9 +1,14 @@
 package envtest
 
 import (
+	"time"
+
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	whv1 "github.com/whitehall-cloud/whitehall-operator/api/v1alpha1"
 )
 
 var _ = Describe("ComputeQuota and PeakSeason validation", func() {
@@ -97,6 +102,22 @@ spec:
 		Entry("a one-off 29 February of a common year", `  windows: [{from: "2027-02-01T00:00:00", to: "2027-02-29T00:00:00"}]`, `spec.windows[0].to: Invalid value: "2027-02-29T00:00:00": no such day`),
 		Entry("a one-off 29 February of a century that is not a leap year", `  windows: [{from: "2100-02-29T00:00:00", to: "2100-03-15T00:00:00"}]`, `no such day`),
 		Entry("a one-off 31 September", `  windows: [{from: "2027-09-01T00:00:00", to: "2027-09-31T00:00:00"}]`, `no such day`),
+		Entry("confirmAhead over 90 days", `  confirmAhead: 2161h
+  windows: [{yearly: {from: "01-02", to: "02-01"}}]`, `confirmAhead must be at most 2160h (90 days)`),
+		Entry("confirmAhead in days", `  confirmAhead: 30d
+  windows: [{yearly: {from: "01-02", to: "02-01"}}]`, `spec.confirmAhead: Invalid value: "30d"`),
+		Entry("confirmAhead that overflows a duration", `  confirmAhead: 9999999999h
+  windows: [{yearly: {from: "01-02", to: "02-01"}}]`, `confirmAhead must be at most 2160h (90 days)`),
+		Entry("a priority for a policy name that cannot be one", `  priorities: [{departmentPolicy: "HMRC/SA", priority: 1}]
+  windows: [{yearly: {from: "01-02", to: "02-01"}}]`, `spec.priorities[0].departmentPolicy: Invalid value: "HMRC/SA"`),
+		Entry("a priority above 1000", `  priorities: [{departmentPolicy: hmrc, priority: 1001}]
+  windows: [{yearly: {from: "01-02", to: "02-01"}}]`, `spec.priorities[0].priority: Invalid value: 1001`),
+		Entry("a priority below -1000", `  priorities: [{departmentPolicy: hmrc, priority: -1001}]
+  windows: [{yearly: {from: "01-02", to: "02-01"}}]`, `spec.priorities[0].priority: Invalid value: -1001`),
+		Entry("two priorities for one policy", `  priorities: [{departmentPolicy: hmrc, priority: 1}, {departmentPolicy: hmrc, priority: 2}]
+  windows: [{yearly: {from: "01-02", to: "02-01"}}]`, `spec.priorities[1]: Duplicate value`),
+		Entry("a priority without a policy", `  priorities: [{priority: 2}]
+  windows: [{yearly: {from: "01-02", to: "02-01"}}]`, `spec.priorities[0].departmentPolicy: Required value`),
 	)
 
 	DescribeTable("accepts days that exist",
@@ -115,6 +136,21 @@ spec:
 		Entry("a monthly window across the month's end, on the 31st", `[{monthly: {from: 31, to: 3}}]`),
 		Entry("working days before 29 February, and the last of every month", `[{workingDays: {count: 5, before: "02-29"}}, {workingDays: {count: 1, ofMonth: -1}}]`),
 	)
+
+	It("accepts confirmAhead of exactly 90 days and defaults it to 30 days", func() {
+		ps := manifest("", seasonHeader+`  confirmAhead: 2160h
+  priorities: [{departmentPolicy: hmrc.self-assessment, priority: 1000}, {departmentPolicy: test, priority: -1000}]
+  windows: [{yearly: {from: "01-02", to: "02-01"}}]`)
+		ps.SetName("ahead-" + ns)
+		Expect(k8s.Create(ctx, ps, client.FieldValidation("Strict"))).To(Succeed())
+		DeferCleanup(func() { _ = k8s.Delete(ctx, ps) })
+		plain := manifest("", seasonHeader+`  windows: [{yearly: {from: "01-02", to: "02-01"}}]`)
+		plain.SetName("default-ahead-" + ns)
+		Expect(k8s.Create(ctx, plain)).To(Succeed())
+		DeferCleanup(func() { _ = k8s.Delete(ctx, plain) })
+		Expect(fetch(&whv1.PeakSeason{ObjectMeta: metav1.ObjectMeta{Name: plain.GetName()}}).Spec.ConfirmAhead).To(
+			Equal(&metav1.Duration{Duration: 720 * time.Hour}))
+	})
 
 	It("accepts ramps of exactly 90 days", func() {
 		ps := manifest("", seasonHeader+`  rampUp: 2160h

@@ -291,7 +291,8 @@ peaks: [{season: s, compute: {cores: 1}}]
 approvals: [{season: s, compute: {cores: 1}, approvedBy: ` + approverPlaceholder + `, approvedAt: "2027-01-01T00:00:00Z"}]`,
 	"DepartmentPolicy": `
 namespaceSelector: {}
-networks: {pool: 10.128.0.0/12}`,
+networks: {pool: 10.128.0.0/12}
+peaks: {priority: 1}`,
 	"Tenant": `
 cloudRef: {name: c}
 project: {tags: [t]}
@@ -314,11 +315,13 @@ conditions: [{type: Ready, status: "True", lastTransitionTime: "2027-01-01T00:00
 
 var seedStatuses = map[string]string{
 	"ComputeQuota": `
-pendingPeaks: [{season: s, compute: {cores: 1}}]`,
+pendingPeaks: [{season: s, compute: {cores: 1}}]
+peakCapacity: [{season: s, verdict: AtRisk, cores: 1, window: {start: "2027-01-01T00:00:00Z", end: "2027-02-01T00:00:00Z"}}]`,
 	"PeakSeason": `
 currentWindow: {start: "2027-01-01T00:00:00Z", end: "2027-02-01T00:00:00Z"}
 upcoming: [{at: "2027-02-01T00:00:00Z", active: false, rules: ["windows[0]: every year 01-01 to 02-01"]}]
-lastWindow: {start: "2026-01-01T00:00:00Z", end: "2026-02-01T00:00:00Z", vcpuHours: "0", baselineVCPUHours: "0", extraVCPUHours: "0", departments: 0}`,
+lastWindow: {start: "2026-01-01T00:00:00Z", end: "2026-02-01T00:00:00Z", vcpuHours: "0", baselineVCPUHours: "0", extraVCPUHours: "0", departments: 0}
+confirmation: {window: {start: "2027-01-01T00:00:00Z", end: "2027-02-01T00:00:00Z"}, grants: [{namespace: ns1, name: q, cores: 1, reason: Shared}]}`,
 	"TestEnvironment": `
 failures: [{name: e-0}]`,
 	"Tenant": `
@@ -342,6 +345,9 @@ func seedObject(crd *apiextv1.CustomResourceDefinition, name string, path []stri
 		case strings.Contains(at, "workingDays"):
 			spec = `windows: [{workingDays: {count: 1, before: "01-31"}}]`
 		}
+	}
+	if kind == "PeakSeason" {
+		spec += "\npriorities: [{departmentPolicy: p, priority: 1}]"
 	}
 	Expect(ok).To(BeTrue(), "no seed for %s: add one to seedSpecs", kind)
 	u := &unstructured.Unstructured{Object: map[string]any{}}

@@ -41,6 +41,7 @@ type state struct {
 	// quotaWrites are the accepted quota writes, by "<project>/<service>", oldest first.
 	quotaWrites map[string][]quota.Limits
 	capacity    openstack.Capacity
+	allocated   openstack.Capacity
 	bundles     map[string]*fakeBundle // project/name → bundle
 	// unusableExternal are external network names that resolve to no one usable
 	// network: why, by name.
@@ -637,6 +638,23 @@ func (c *Cloud) Capacity(_ context.Context) (openstack.Capacity, error) {
 		return openstack.Capacity{}, err
 	}
 	return c.capacity, nil
+}
+
+// SetAllocated sets what Placement reports in use on every resource provider.
+func (c *Cloud) SetAllocated(used openstack.Capacity) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.allocated = used
+}
+
+// Allocated implements openstack.Placement.
+func (c *Cloud) Allocated(_ context.Context) (openstack.Capacity, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if err := c.call("Allocated"); err != nil {
+		return openstack.Capacity{}, err
+	}
+	return c.allocated, nil
 }
 
 // EnsureNetworkBundle implements openstack.Networks: a bundle per project and name; a
