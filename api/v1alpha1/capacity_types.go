@@ -73,10 +73,16 @@ type CapacityConfirmation struct {
 	// +optional
 	AtRisk int32 `json:"atRisk"`
 	// unlisted is how many judged peaks are not in grants because the list is full
-	// (1000 entries, highest priority first): those apply only their baseline while the
-	// window is open, and show PeakCapacity Unknown.
+	// (1000 entries: the peaks at risk first, then those granted in full, each highest
+	// priority first).
 	// +optional
 	Unlisted int32 `json:"unlisted,omitempty"`
+	// unlistedConfirmed is true when every peak left out of grants is granted in full: a
+	// ComputeQuota of the season that is not listed then applies its peak as written.
+	// Otherwise one not listed applies only its baseline while the window is open, and
+	// shows PeakCapacity Unknown.
+	// +optional
+	UnlistedConfirmed bool `json:"unlistedConfirmed,omitempty"`
 	// grants are what each ComputeQuota whose peak is approved gets during the window.
 	// A ComputeQuota not listed (a peak pending approval, a ComputeQuota created since)
 	// applies its baseline while the window is open, until it is judged.

@@ -58,20 +58,33 @@ func (r *Reconciler) peakCapacity(ctx context.Context, cq *whv1.ComputeQuota, no
 		if conf == nil {
 			continue
 		}
-		st := whv1.PeakCapacityStatus{Season: p.Season, Verdict: whv1.VerdictNotJudged, Window: conf.Window}
-		grants[p.Season] = nil
-		if i := slices.IndexFunc(conf.Grants, func(g whv1.PeakGrant) bool { return g.Namespace == cq.Namespace && g.Name == cq.Name }); i >= 0 {
-			g := conf.Grants[i]
-			grants[p.Season] = &g
-			st.Verdict, st.Cores, st.RAMMiB = whv1.VerdictAtRisk, g.Cores, g.RAMMiB
-			if g.Confirmed {
-				st.Verdict = whv1.VerdictConfirmed
-			}
-		}
+		st, g := verdictOf(conf, cq, p.Season)
+		grants[p.Season] = g
 		cq.Status.PeakCapacity = append(cq.Status.PeakCapacity, st)
 	}
 	r.capacityCondition(ctx, cq, grants, now)
 	return grants, nil
+}
+
+// verdictOf is what a season's judgement grants cq's peak: its grant (nil: not judged
+// yet), and the status that says so.
+func verdictOf(conf *whv1.CapacityConfirmation, cq *whv1.ComputeQuota, season string) (whv1.PeakCapacityStatus, *whv1.PeakGrant) {
+	st := whv1.PeakCapacityStatus{Season: season, Verdict: whv1.VerdictNotJudged, Window: conf.Window}
+	i := slices.IndexFunc(conf.Grants, func(g whv1.PeakGrant) bool { return g.Namespace == cq.Namespace && g.Name == cq.Name })
+	if i < 0 {
+		if conf.Unlisted > 0 && conf.UnlistedConfirmed {
+			// The list is full and only peaks granted in full were left out of it.
+			st.Verdict = whv1.VerdictConfirmed
+			return st, &whv1.PeakGrant{Namespace: cq.Namespace, Name: cq.Name, Confirmed: true, Reason: whv1.GrantWholePeak}
+		}
+		return st, nil
+	}
+	g := conf.Grants[i]
+	st.Verdict, st.Cores, st.RAMMiB = whv1.VerdictAtRisk, g.Cores, g.RAMMiB
+	if g.Confirmed {
+		st.Verdict = whv1.VerdictConfirmed
+	}
+	return st, &g
 }
 
 // grantedQuota is the quota cq asks for while the seasons in active are on, each peak

@@ -67,6 +67,11 @@ func TestChangedGrants(t *testing.T) {
 	conf := func(grants ...whv1.PeakGrant) *whv1.CapacityConfirmation {
 		return &whv1.CapacityConfirmation{Window: window, Grants: grants}
 	}
+	over := func(whole bool, grants ...whv1.PeakGrant) *whv1.CapacityConfirmation {
+		c := conf(grants...)
+		c.Unlisted, c.UnlistedConfirmed = 2000, whole
+		return c
+	}
 	key := func(name string) types.NamespacedName { return types.NamespacedName{Namespace: "ns", Name: name} }
 	cases := []struct {
 		reason        string
@@ -80,6 +85,10 @@ func TestChangedGrants(t *testing.T) {
 		{"the same grants: none", conf(grant("a", 1), grant("b", 2)), conf(grant("a", 1), grant("b", 2)), false, nil},
 		{"one grant changed, one appeared, one left", conf(grant("a", 1), grant("b", 2)), conf(grant("a", 3), grant("c", 2)),
 			false, []types.NamespacedName{key("a"), key("c"), key("b")}},
+		{"overflowing, the unlisted still whole: only the changed", over(true, grant("a", 1)), over(true, grant("a", 2)),
+			false, []types.NamespacedName{key("a")}},
+		{"the list starts overflowing: every quota", conf(grant("a", 1)), over(true, grant("a", 1)), true, nil},
+		{"the unlisted stop being whole: every quota", over(true, grant("a", 1)), over(false, grant("a", 1)), true, nil},
 		{"another window: every quota", conf(grant("a", 1)),
 			&whv1.CapacityConfirmation{Window: &whv1.TimeWindow{Start: metav1.Unix(300, 0), End: metav1.Unix(400, 0)}, Grants: []whv1.PeakGrant{grant("a", 1)}}, true, nil},
 	}
@@ -88,6 +97,34 @@ func TestChangedGrants(t *testing.T) {
 			all, changed := changedGrants(tc.before, tc.after)
 			if diff := cmp.Diff([]any{tc.all, tc.changed}, []any{all, changed}); diff != "" {
 				t.Errorf("changedGrants (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
+func TestVerdictOf(t *testing.T) {
+	cq := &whv1.ComputeQuota{ObjectMeta: metav1.ObjectMeta{Namespace: "hmrc", Name: "sa"}}
+	atRisk := whv1.PeakGrant{Namespace: "hmrc", Name: "sa", Cores: ptr.To[int64](48), Reason: whv1.GrantShared}
+	other := whv1.PeakGrant{Namespace: "dwp", Name: "sa", Cores: ptr.To[int64](8), Reason: whv1.GrantShared}
+	whole := &whv1.PeakGrant{Namespace: "hmrc", Name: "sa", Confirmed: true, Reason: whv1.GrantWholePeak}
+	cases := []struct {
+		reason  string
+		conf    whv1.CapacityConfirmation
+		verdict string
+		grant   *whv1.PeakGrant
+	}{
+		{"listed at risk: its grant", whv1.CapacityConfirmation{Grants: []whv1.PeakGrant{other, atRisk}}, whv1.VerdictAtRisk, &atRisk},
+		{"not listed: not judged yet", whv1.CapacityConfirmation{Grants: []whv1.PeakGrant{other}}, whv1.VerdictNotJudged, nil},
+		{"not listed, the list full of peaks at risk: not judged", whv1.CapacityConfirmation{Grants: []whv1.PeakGrant{other}, Unlisted: 5},
+			whv1.VerdictNotJudged, nil},
+		{"not listed, only whole peaks left out: the whole peak", whv1.CapacityConfirmation{Grants: []whv1.PeakGrant{other}, Unlisted: 5,
+			UnlistedConfirmed: true}, whv1.VerdictConfirmed, whole},
+	}
+	for _, tc := range cases {
+		t.Run(tc.reason, func(t *testing.T) {
+			st, g := verdictOf(&tc.conf, cq, "self-assessment")
+			if diff := cmp.Diff([]any{tc.verdict, tc.grant}, []any{st.Verdict, g}); diff != "" {
+				t.Errorf("verdictOf (-want +got):\n%s", diff)
 			}
 		})
 	}

@@ -42,14 +42,16 @@ func judgementChanged(using func(context.Context, client.Object) []reconcile.Req
 }
 
 // changedGrants compares two judgements: all when one starts, ends or judges another
-// window (or the list overflowed, so that who is unlisted may have changed); else the
-// ComputeQuotas whose grant differs, or that appear in or leave the list.
+// window, or what the unlisted get changes (the list starts or stops overflowing, or
+// they stop or start being granted in full); else the ComputeQuotas whose grant
+// differs, or that appear in or leave the list (one that stays unlisted keeps what it
+// had: a season of thousands re-judged does not wake them all).
 func changedGrants(before, after *whv1.CapacityConfirmation) (all bool, changed []types.NamespacedName) {
 	switch {
 	case before == nil && after == nil:
 		return false, nil
 	case before == nil || after == nil, !equality.Semantic.DeepEqual(before.Window, after.Window),
-		before.Unlisted > 0 || after.Unlisted > 0:
+		(before.Unlisted > 0) != (after.Unlisted > 0), before.UnlistedConfirmed != after.UnlistedConfirmed:
 		return true, nil
 	}
 	old := make(map[types.NamespacedName]whv1.PeakGrant, len(before.Grants))

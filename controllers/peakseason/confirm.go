@@ -167,8 +167,10 @@ func amounts(l quota.Limits) capacity.Amounts {
 	return out
 }
 
-// judge shares the season's capacity and lists the grants of the departments listed,
-// highest priority first, at most whv1.MaxGrants of them.
+// judge shares the season's capacity and lists the grants of the departments listed, at
+// most whv1.MaxGrants of them: the peaks at risk first (a ComputeQuota must find its
+// grant to apply it), then those granted in full, each highest priority first. Cut
+// within the whole ones, the rest are known without a list: unlistedConfirmed.
 func judge(total, allocated openstack.Capacity, departments []capacity.Department, listed map[string]bool) *whv1.CapacityConfirmation {
 	inside := capacity.Amounts{}
 	for _, d := range departments {
@@ -195,13 +197,26 @@ func judge(total, allocated openstack.Capacity, departments []capacity.Departmen
 		conf.Grants = append(conf.Grants, grantOf(d, v))
 	}
 	slices.SortFunc(conf.Grants, func(a, b whv1.PeakGrant) int {
-		return cmp.Or(cmp.Compare(b.Priority, a.Priority), cmp.Compare(a.Namespace, b.Namespace), cmp.Compare(a.Name, b.Name))
+		return cmp.Or(compareBool(a.Confirmed, b.Confirmed), cmp.Compare(b.Priority, a.Priority),
+			cmp.Compare(a.Namespace, b.Namespace), cmp.Compare(a.Name, b.Name))
 	})
 	if extra := len(conf.Grants) - whv1.MaxGrants; extra > 0 {
 		conf.Unlisted = int32(extra)
+		conf.UnlistedConfirmed = conf.Grants[whv1.MaxGrants].Confirmed // at risk sort first
 		conf.Grants = conf.Grants[:whv1.MaxGrants]
 	}
 	return conf
+}
+
+// compareBool orders false before true.
+func compareBool(a, b bool) int {
+	switch {
+	case a == b:
+		return 0
+	case !a:
+		return -1
+	}
+	return 1
 }
 
 // grantOf is d's entry in status.

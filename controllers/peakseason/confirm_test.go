@@ -65,9 +65,9 @@ func TestJudgeListsGrants(t *testing.T) {
 		InUseOutside: &whv1.CapacityAmounts{Cores: ptr.To[int64](16), RAMMiB: ptr.To[int64](0)},
 		Confirmed:    1, AtRisk: 1,
 		Grants: []whv1.PeakGrant{
-			{Namespace: "hmrc", Name: "sa", Priority: 10, Cores: ptr.To[int64](64), Confirmed: true, Reason: whv1.GrantWholePeak},
-			// 112 − 64 − 20 (the pending department's baseline) − 4 (x/y in use) = 24.
+			// At risk first. 112 − 64 − 20 (the pending department's baseline) − 4 (x/y in use) = 24.
 			{Namespace: "test", Name: "ci", Priority: 0, Cores: ptr.To[int64](24), Reason: whv1.GrantShared},
+			{Namespace: "hmrc", Name: "sa", Priority: 10, Cores: ptr.To[int64](64), Confirmed: true, Reason: whv1.GrantWholePeak},
 		},
 	}
 	if diff := cmp.Diff(want, got); diff != "" {
@@ -84,11 +84,42 @@ func TestJudgeBoundsTheList(t *testing.T) {
 		listed[key] = true
 	}
 	got := judge(openstack.Capacity{Cores: 1 << 20}, openstack.Capacity{}, depts, listed)
-	if len(got.Grants) != whv1.MaxGrants || got.Unlisted != 3 || got.Confirmed != whv1.MaxGrants+3 {
-		t.Fatalf("grants %d, unlisted %d, confirmed %d; want %d, 3, %d", len(got.Grants), got.Unlisted, got.Confirmed, whv1.MaxGrants, whv1.MaxGrants+3)
+	if len(got.Grants) != whv1.MaxGrants || got.Unlisted != 3 || got.Confirmed != whv1.MaxGrants+3 || !got.UnlistedConfirmed {
+		t.Fatalf("grants %d, unlisted %d (all confirmed: %v), confirmed %d; want %d, 3 (true), %d",
+			len(got.Grants), got.Unlisted, got.UnlistedConfirmed, got.Confirmed, whv1.MaxGrants, whv1.MaxGrants+3)
 	}
 	if got.Grants[0].Priority != 1 || got.Grants[len(got.Grants)-1].Priority != 0 {
 		t.Errorf("the list keeps the highest priorities first")
+	}
+}
+
+// Short of capacity, the peaks at risk are listed first, whatever their priority: the
+// whole ones left out are known without a list.
+func TestJudgeListsTheAtRiskFirst(t *testing.T) {
+	var depts []capacity.Department
+	listed := map[string]bool{}
+	for i := range whv1.MaxGrants + 10 {
+		key := fmt.Sprintf("ns%04d/q", i)
+		prio, cores := int32(1), int64(1) // first come the ones that fit
+		if i >= whv1.MaxGrants {
+			prio, cores = 0, 2 // ten at the lowest priority want 20 and share the 5 cores left
+		}
+		depts = append(depts, capacity.Department{Key: key, Priority: prio, Peak: capacity.Amounts{capacity.Cores: cores}})
+		listed[key] = true
+	}
+	got := judge(openstack.Capacity{Cores: whv1.MaxGrants + 5}, openstack.Capacity{}, depts, listed)
+	if got.AtRisk != 10 || got.Unlisted != 10 || !got.UnlistedConfirmed {
+		t.Fatalf("at risk %d, unlisted %d (all confirmed: %v); want 10, 10, true", got.AtRisk, got.Unlisted, got.UnlistedConfirmed)
+	}
+	for i, g := range got.Grants[:10] {
+		if g.Confirmed || g.Priority != 0 {
+			t.Errorf("grant %d: %+v, want the lowest priority's, at risk", i, g)
+		}
+	}
+	// More at risk than the list holds: the ones left out are not confirmed.
+	got = judge(openstack.Capacity{Cores: 5}, openstack.Capacity{}, depts, listed)
+	if got.UnlistedConfirmed || got.Unlisted != 10 {
+		t.Errorf("unlisted %d (all confirmed: %v), want 10, false", got.Unlisted, got.UnlistedConfirmed)
 	}
 }
 
