@@ -173,7 +173,7 @@ install: manifests ## Install the CRDs into the cluster KUBECONFIG points at.
 	$(KUBECTL) apply --server-side -f config/crd/bases
 
 .PHONY: demo
-demo: build cluster dev-cloud ## Everything up, samples applied and Ready, left running.
+demo: build plugin cluster dev-cloud ## Everything up (the kubectl plugin built into bin/ too), samples applied and Ready, left running.
 	hack/demo.sh up
 
 .PHONY: demo-down
