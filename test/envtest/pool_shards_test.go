@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"net/netip"
-	"path/filepath"
 	"strings"
 	"sync"
 	"time"
@@ -15,14 +14,12 @@ import (
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
-	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
 	"k8s.io/client-go/rest"
 	"k8s.io/utils/ptr"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/cache"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/config"
-	"sigs.k8s.io/controller-runtime/pkg/envtest"
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 
 	whv1 "github.com/whitehall-cloud/whitehall-operator/api/v1alpha1"
@@ -64,11 +61,10 @@ var _ = Describe("A network pool shared by two operator processes", Ordered, fun
 		poolCloudNm = "pool-shards"
 	)
 	var (
-		apiServer *envtest.Environment
-		k         client.Client
-		stop      context.CancelFunc
-		shards    [2][]string // the namespaces each process handles
-		done      sync.WaitGroup
+		k      client.Client
+		stop   context.CancelFunc
+		shards [2][]string // the namespaces each process handles
+		done   sync.WaitGroup
 	)
 
 	startShard := func(cfg2 *ctrlConfig, namespaces []string, fake *openstacktest.Cloud) {
@@ -100,27 +96,9 @@ var _ = Describe("A network pool shared by two operator processes", Ordered, fun
 	}
 
 	BeforeAll(func() {
-		apiServer = &envtest.Environment{
-			CRDDirectoryPaths:     []string{filepath.Join("..", "..", "config", "crd", "bases")},
-			ErrorIfCRDPathMissing: true,
-		}
-		restCfg, err := apiServer.Start()
-		Expect(err).NotTo(HaveOccurred())
-		scheme := runtime.NewScheme()
-		Expect(clientgoscheme.AddToScheme(scheme)).To(Succeed())
-		Expect(whv1.AddToScheme(scheme)).To(Succeed())
-		k, err = client.New(restCfg, client.Options{Scheme: scheme})
-		Expect(err).NotTo(HaveOccurred())
-
-		Expect(k.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: operatorNamespace}})).To(Succeed())
-		Expect(k.Create(ctx, adminSecret(operatorNamespace, goodSecret))).To(Succeed())
-		Expect(k.Create(ctx, &whv1.Cloud{
-			ObjectMeta: metav1.ObjectMeta{Name: poolCloudNm},
-			Spec: whv1.CloudSpec{
-				CredentialsSecretRef: whv1.CloudSecretReference{Name: goodSecret, CloudName: "dev"},
-				NamespaceSelector:    metav1.LabelSelector{MatchLabels: map[string]string{poolLabel: "true"}},
-			},
-		})).To(Succeed())
+		var restCfg *rest.Config
+		restCfg, k = ownControlPlane(poolCloudNm, poolLabel)
+		scheme := k.Scheme()
 		Expect(k.Create(ctx, &whv1.DepartmentPolicy{
 			ObjectMeta: metav1.ObjectMeta{Name: "pool-shards"},
 			Spec: whv1.DepartmentPolicySpec{
@@ -148,9 +126,6 @@ var _ = Describe("A network pool shared by two operator processes", Ordered, fun
 		if stop != nil {
 			stop()
 			done.Wait()
-		}
-		if apiServer != nil {
-			Expect(apiServer.Stop()).To(Succeed())
 		}
 	})
 
